@@ -1,0 +1,53 @@
+# The two commands a new user needs (see README):
+#   make run   install what is missing, build, and run lore on its embedded defaults
+#   make test  install what is missing, build with sanitizers, run every test and fuzz briefly
+# Everything else is plain CMake under build/.
+
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 10
+DATA_DIR ?= ./lore-data
+
+.PHONY: all deps build run test test-unit test-fuzz bench format clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build/release/Makefile:
+	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+
+build: deps build/release/Makefile
+	cmake --build build/release -j$(JOBS)
+
+# Until the HTTP server exists, lore's main job is the engine on the command
+# line: ingest this repository's docs into a demo tenant and answer a query.
+run: build
+	@bash scripts/demo.sh build/release/lore $(DATA_DIR)
+
+build/asan/Makefile:
+	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DLORE_SANITIZE=ON >/dev/null
+
+build/fuzz/Makefile:
+	CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLORE_FUZZ=ON \
+	  -DLORE_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+
+test-unit: deps build/asan/Makefile
+	cmake --build build/asan -j$(JOBS)
+	cd build/asan && ctest --output-on-failure -j$(JOBS)
+
+test-fuzz: deps build/fuzz/Makefile
+	cmake -S . -B build/fuzz -DLORE_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	cmake --build build/fuzz -j$(JOBS)
+	cd build/fuzz && ctest --output-on-failure -L fuzz -j$(JOBS)
+
+test: test-unit test-fuzz
+
+bench: build
+	@echo "see bench/README.md"
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build

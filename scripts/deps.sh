@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages lore needs to build, test and run, but
+# only those that are missing, so a second run costs nothing. Uses sudo when
+# not root. The list is the one place our system dependencies are named.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config git
+  clang libclang-rt-14-dev libfuzzer-14-dev clang-format
+  libsqlite3-dev sqlite3 libjansson-dev libutf8proc-dev libstemmer-dev
+  libcmark-gfm-dev libcmark-gfm-extensions-dev libxml2-dev libzip-dev
+  poppler-utils zip
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "lore: installing missing packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
