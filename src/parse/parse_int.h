@@ -1,0 +1,62 @@
+/* Internals shared by the parsers: a builder that accumulates blocks into a
+ * parse_doc, UTF-8 repair, and the per-format entry points parse_bytes
+ * dispatches to. Not part of the module's contract (see parse.h). */
+#ifndef LORE_PARSE_INT_H
+#define LORE_PARSE_INT_H
+
+#include "parse/parse.h"
+#include "util/buf.h"
+
+/* Accumulates the text of one document. Blocks are trimmed of surrounding
+ * whitespace, repaired to valid UTF-8, skipped when empty, and joined with
+ * "\n\n". Text beyond max_text makes pb_add_block fail with LORE_TOO_LARGE. */
+typedef struct parse_builder {
+    lore_buf text;
+    parse_block *blocks;
+    size_t nblocks, cap;
+} parse_builder;
+
+void pb_init(parse_builder *b, size_t max_text);
+void pb_free(parse_builder *b);
+LORE_MUST_CHECK lore_status pb_add_block(parse_builder *b, parse_block_kind kind, uint8_t level,
+                                         const char *s, size_t len);
+/* Moves the text and blocks into doc (which must be zeroed or have no text
+ * yet) and leaves the builder empty and reusable. */
+LORE_MUST_CHECK lore_status pb_finish(parse_builder *b, parse_doc *doc);
+
+/* Appends a zeroed document to r and returns it, or NULL when out of memory. */
+parse_doc *parse_result_add(parse_result *r);
+/* Frees the fields of one document (not the struct itself). */
+void parse_doc_clear(parse_doc *d);
+
+/* Copies s[0, len) into a new NUL-terminated string with invalid UTF-8
+ * sequences replaced by U+FFFD and NUL bytes dropped. Returns owned or NULL
+ * when out of memory; *outlen (if given) receives the length. */
+char *parse_utf8_repair(const char *s, size_t len, size_t *outlen);
+/* Length of the longest prefix of s[0, len) that is valid UTF-8. */
+size_t parse_utf8_valid_prefix(const char *s, size_t len);
+/* strndup that returns NULL for NULL or empty input; repairs UTF-8. */
+char *parse_strdup_clean(const char *s, size_t len);
+
+/* Per-format parsers. Same contract as parse_bytes (see parse.h). */
+#define PARSE_FN(fn)                                                                               \
+    LORE_MUST_CHECK lore_status fn(const char *name, const uint8_t *data, size_t len,              \
+                                   const parse_limits *lim, parse_result **out, char *err,        \
+                                   size_t errlen)
+PARSE_FN(parse_text);
+PARSE_FN(parse_markdown);
+PARSE_FN(parse_html);
+PARSE_FN(parse_json);
+PARSE_FN(parse_jsonl);
+PARSE_FN(parse_pdf);
+PARSE_FN(parse_docx);
+
+/* Writes "msg" to err (when err is non-NULL) in printf style. */
+void parse_set_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The file name's base without directory and extension ("guide" for
+ * "docs/guide.md"), used as a title fallback. Returns owned or NULL. */
+char *parse_title_from_name(const char *name);
+
+#endif
