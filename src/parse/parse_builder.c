@@ -51,13 +51,13 @@ lore_status pb_add_block(parse_builder *b, parse_block_kind kind, uint8_t level,
     }
     st = lore_buf_reserve(&b->text, sep + clean_len);
     if (st != LORE_OK) goto out;
-    if (sep) (void)lore_buf_append(&b->text, "\n\n", 2); /* reserved above */
+    if (sep && (st = lore_buf_append(&b->text, "\n\n", 2)) != LORE_OK) goto out;
     parse_block *blk = &b->blocks[b->nblocks++];
     blk->kind = kind;
     blk->level = kind == PARSE_BLOCK_HEADING ? (level < 1 ? 1 : level > 6 ? 6 : level) : 0;
     blk->off = (uint32_t)b->text.len;
     blk->len = (uint32_t)clean_len;
-    (void)lore_buf_append(&b->text, clean, clean_len);
+    st = lore_buf_append(&b->text, clean, clean_len); /* cannot fail: reserved above */
 out:
     free(clean);
     return st;
