@@ -1,0 +1,111 @@
+/* The lexical index interface: BM25 over chunks, behind a table of
+ * functions so the engine can be replaced (the default is lore's own
+ * segmented index, `index_lexical_bm25`; see docs/lexical-index.md).
+ *
+ * The index keeps its data in the store's key-value namespaces, so its
+ * writes commit or roll back with the documents they describe:
+ *
+ *   store_begin(t); lex->begin(...);
+ *   lex->add(...) / lex->remove(...) for each changed chunk;
+ *   lex->flush(...); store_commit(t);       (or lex->abort + store_rollback)
+ *
+ * Two fields are indexed: the whole chunk ("all": its document's title,
+ * weighted, plus its text) and the title alone (for `title:` queries). */
+#ifndef LORE_INDEX_LEXICAL_H
+#define LORE_INDEX_LEXICAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "store/store.h"
+#include "util/status.h"
+
+#define INDEX_LEXICAL_VERSION 1
+
+typedef enum lex_field { LEX_FIELD_ALL = 0, LEX_FIELD_TITLE = 1 } lex_field;
+
+typedef enum lex_role {
+    LEX_SHOULD,   /* scored; a hit needs at least one SHOULD or MUST term */
+    LEX_MUST,     /* scored and required */
+    LEX_FILTER,   /* required, not scored */
+    LEX_MUST_NOT, /* a hit must not contain it */
+} lex_role;
+
+typedef struct lex_qterm {
+    const char *term; /* an analyzed term (borrowed) */
+    size_t len;
+    lex_field field;
+    lex_role role;
+    float weight; /* multiplies the term's score (query term frequency) */
+} lex_qterm;
+
+/* Decides whether a candidate chunk may be a hit (filters, permissions,
+ * phrase checks) and names the group it collapses into (its document), so a
+ * page holds at most one chunk per group. Called only for candidates that
+ * would enter the current top k, at most once per chunk per search. Returns
+ * 1 to admit, 0 to reject, -1 on error (the search fails). */
+typedef int (*lex_admit_fn)(void *ctx, int64_t chunk_id, int64_t *group);
+
+typedef struct lex_query {
+    const lex_qterm *terms;
+    size_t nterms;
+    size_t k; /* hits wanted (groups) */
+    lex_admit_fn admit; /* NULL: every chunk is its own group */
+    void *admit_ctx;
+} lex_query;
+
+typedef struct lex_hit {
+    int64_t chunk_id;
+    int64_t group;
+    double score;
+} lex_hit;
+
+typedef struct lex_result {
+    lex_hit *hits; /* owned, best first */
+    size_t n;
+    uint64_t postings_scored; /* work done, for explain and benchmarks */
+    uint64_t candidates_admitted;
+} lex_result;
+
+typedef struct lex_params {
+    float k1, b;           /* BM25 */
+    uint32_t title_weight; /* the title counts this many times in the "all" field */
+    size_t flush_postings; /* buffered postings that force a segment write */
+} lex_params;
+
+typedef struct lex_stats {
+    int64_t chunks;       /* live chunks */
+    double avg_len;       /* average "all" field length */
+    uint32_t segments;
+    int64_t deleted;      /* tombstones not yet merged away */
+} lex_stats;
+
+typedef struct index_lexical_ops {
+    int version; /* INDEX_LEXICAL_VERSION */
+    const char *name;
+    /* Opens the index of a tenant (the store handle is borrowed and must
+     * outlive the index). Returns owned state. */
+    LORE_MUST_CHECK lore_status (*open)(store_tenant *t, const lex_params *p, void **state);
+    void (*close)(void *state);
+    /* Starts a write batch inside the caller's store transaction. */
+    LORE_MUST_CHECK lore_status (*begin)(void *state);
+    /* Indexes one chunk; chunk ids must ascend within a batch and exceed every
+     * id indexed before. *nterms receives the chunk's "all" field length,
+     * which the caller stores and hands back to remove. */
+    LORE_MUST_CHECK lore_status (*add)(void *state, int64_t chunk_id, const char *title,
+                                       size_t title_len, const char *text, size_t text_len,
+                                       uint32_t *nterms);
+    LORE_MUST_CHECK lore_status (*remove)(void *state, int64_t chunk_id, uint32_t nterms);
+    /* Writes the batch (and any merges it triggers) into the transaction. */
+    LORE_MUST_CHECK lore_status (*flush)(void *state);
+    /* Forgets an unflushed batch (after a rollback). */
+    void (*abort)(void *state);
+    LORE_MUST_CHECK lore_status (*search)(void *state, const lex_query *q, lex_result *out);
+    LORE_MUST_CHECK lore_status (*stats)(void *state, lex_stats *out);
+} index_lexical_ops;
+
+extern const index_lexical_ops index_lexical_bm25;
+
+void lex_params_default(lex_params *p);
+void lex_result_free(lex_result *r);
+
+#endif

@@ -1,0 +1,389 @@
+/* Search execution; see search.h for the pipeline. */
+#include "search/search.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "search/query.h"
+#include "search/search_int.h"
+#include "text/analyzer.h"
+#include "util/timeutil.h"
+
+/* Phrase checks read and analyze a chunk each; past this many per search the
+ * remaining candidates are rejected and the response says it is truncated. */
+#define PHRASE_CHECK_BUDGET 20000
+
+struct search_engine {
+    store_tenant *t;
+    const index_lexical_ops *lex;
+    void *lex_state;
+    text_analyzer *an;
+};
+
+lore_status search_engine_new(store_tenant *t, const index_lexical_ops *lex, void *lex_state,
+                              search_engine **out) {
+    *out = NULL;
+    search_engine *e = calloc(1, sizeof *e);
+    if (!e) return LORE_NOMEM;
+    e->t = t;
+    e->lex = lex;
+    e->lex_state = lex_state;
+    lore_status st = text_analyzer_new(&e->an);
+    if (st != LORE_OK) {
+        free(e);
+        return st;
+    }
+    *out = e;
+    return LORE_OK;
+}
+
+void search_engine_free(search_engine *e) {
+    if (!e) return;
+    text_analyzer_free(e->an);
+    free(e);
+}
+
+/* ---- compiling the query into index terms ---- */
+
+typedef struct qtok {
+    uint32_t id; /* in compiled.strings */
+    uint32_t pos;
+    unsigned flags;
+} qtok;
+
+typedef struct tok_list {
+    qtok *t;
+    size_t n, cap;
+    strmap *strings;
+    int failed;
+} tok_list;
+
+static int collect_tok(void *ctx, const text_token *tok) {
+    tok_list *l = ctx;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 16;
+        qtok *nt = realloc(l->t, ncap * sizeof *nt);
+        if (!nt) goto fail;
+        l->t = nt;
+        l->cap = ncap;
+    }
+    uint32_t id;
+    int added;
+    if (strmap_intern(l->strings, tok->term, tok->term_len, &id, &added) != LORE_OK) goto fail;
+    l->t[l->n++] = (qtok){id, tok->pos, tok->flags};
+    return 0;
+fail:
+    l->failed = 1;
+    return 1;
+}
+
+static lore_status analyze(search_engine *e, compiled *c, const char *text, tok_list *out) {
+    out->n = 0;
+    out->strings = &c->strings;
+    out->failed = 0;
+    lore_status st = text_analyze(e->an, text, strlen(text), collect_tok, out);
+    if (st == LORE_OK && out->failed) st = LORE_NOMEM;
+    return st;
+}
+
+static lore_status add_term(compiled *c, uint32_t id, lex_field field, lex_role role, char *err,
+                            size_t errlen) {
+    /* One entry per (term, field, role group): a repeated word weighs more; a
+     * word both required and optional is required. */
+    for (size_t i = 0; i < c->nterms; i++) {
+        lex_qterm *q = &c->terms[i];
+        if (c->term_ids[i] != id || q->field != field) continue;
+        int neg_new = role == LEX_MUST_NOT, neg_old = q->role == LEX_MUST_NOT;
+        if (neg_new != neg_old) continue;
+        if ((role == LEX_FILTER) != (q->role == LEX_FILTER)) continue;
+        if (role == LEX_MUST) q->role = LEX_MUST;
+        if (role == LEX_SHOULD || role == LEX_MUST) q->weight += role == LEX_SHOULD ? 1.0f : 0.0f;
+        return LORE_OK;
+    }
+    if (c->nterms == SEARCH_MAX_TERMS) {
+        snprintf(err, errlen, "query has more than %d distinct terms", SEARCH_MAX_TERMS);
+        return LORE_TOO_LARGE;
+    }
+    uint32_t len;
+    const char *s = strmap_key(&c->strings, id, &len);
+    c->terms[c->nterms] = (lex_qterm){s, len, field, role, 1.0f};
+    c->term_ids[c->nterms++] = id;
+    return LORE_OK;
+}
+
+static lore_status add_phrase(compiled *c, const tok_list *l, int negated) {
+    if (c->nphrases == SEARCH_MAX_PHRASES) return LORE_TOO_LARGE;
+    phrase *p = &c->phrases[c->nphrases];
+    memset(p, 0, sizeof *p);
+    p->negated = negated;
+    uint32_t base = UINT32_MAX;
+    for (size_t i = 0; i < l->n; i++)
+        if (!(l->t[i].flags & TEXT_TOKEN_WHOLE) && l->t[i].pos < base) base = l->t[i].pos;
+    for (size_t i = 0; i < l->n && p->n < PHRASE_MAX_TERMS; i++) {
+        if (l->t[i].flags & TEXT_TOKEN_WHOLE) continue;
+        p->ids[p->n] = l->t[i].id;
+        p->rel[p->n++] = l->t[i].pos - base;
+    }
+    if (p->n) c->nphrases++;
+    return LORE_OK;
+}
+
+static lore_status add_filter_value(char ***list, size_t *n, const char *v) {
+    char **nl = realloc(*list, (*n + 1) * sizeof *nl);
+    if (!nl) return LORE_NOMEM;
+    *list = nl;
+    if (!(nl[*n] = strdup(v))) return LORE_NOMEM;
+    (*n)++;
+    return LORE_OK;
+}
+
+void compiled_free(compiled *c) {
+    for (size_t i = 0; i < c->nsources; i++) free(c->sources[i]);
+    free(c->sources);
+    for (size_t i = 0; i < c->nnot_sources; i++) free(c->not_sources[i]);
+    free(c->not_sources);
+    for (size_t i = 0; i < c->nauthors; i++) free(c->authors[i]);
+    free(c->authors);
+    for (size_t i = 0; i < c->nnot_authors; i++) free(c->not_authors[i]);
+    free(c->not_authors);
+    strmap_free(&c->strings);
+    memset(c, 0, sizeof *c);
+}
+
+static lore_status compile(search_engine *e, const query_ast *ast, compiled *c, char *err,
+                           size_t errlen) {
+    tok_list l = {0};
+    lore_status st = LORE_OK;
+    size_t words = 0; /* clauses that carry words */
+    for (size_t i = 0; i < ast->n && st == LORE_OK; i++) {
+        const query_clause *q = &ast->clauses[i];
+        switch (q->kind) {
+        case QUERY_SOURCE:
+            st = q->negated ? add_filter_value(&c->not_sources, &c->nnot_sources, q->text)
+                            : add_filter_value(&c->sources, &c->nsources, q->text);
+            continue;
+        case QUERY_AUTHOR:
+            st = q->negated ? add_filter_value(&c->not_authors, &c->nnot_authors, q->text)
+                            : add_filter_value(&c->authors, &c->nauthors, q->text);
+            continue;
+        default: break;
+        }
+        if ((st = analyze(e, c, q->text, &l)) != LORE_OK) break;
+        if (!l.n) continue; /* stop words only */
+        if (!q->negated) words++;
+        if (q->kind == QUERY_WORDS && !q->negated) {
+            for (size_t j = 0; j < l.n && st == LORE_OK; j++)
+                st = add_term(c, l.t[j].id, LEX_FIELD_ALL, LEX_SHOULD, err, errlen);
+        } else if (q->kind == QUERY_TITLE) {
+            for (size_t j = 0; j < l.n && st == LORE_OK; j++) {
+                if (q->negated) {
+                    st = add_term(c, l.t[j].id, LEX_FIELD_TITLE, LEX_MUST_NOT, err, errlen);
+                    continue;
+                }
+                st = add_term(c, l.t[j].id, LEX_FIELD_TITLE, LEX_FILTER, err, errlen);
+                if (st == LORE_OK)
+                    st = add_term(c, l.t[j].id, LEX_FIELD_ALL, LEX_SHOULD, err, errlen);
+            }
+        } else if (q->negated && (l.n == 1 || (l.t[0].flags & TEXT_TOKEN_WHOLE))) {
+            /* -word (an identifier counts as one word): exclude the term. */
+            st = add_term(c, l.t[0].id, LEX_FIELD_ALL, LEX_MUST_NOT, err, errlen);
+        } else if (q->negated) {
+            st = add_phrase(c, &l, 1); /* -"a b" or -a.b: exclude the phrase */
+        } else {
+            /* "a b": every word required, adjacency checked on admission. */
+            for (size_t j = 0; j < l.n && st == LORE_OK; j++)
+                st = add_term(c, l.t[j].id, LEX_FIELD_ALL, LEX_MUST, err, errlen);
+            if (st == LORE_OK && l.n > 1) st = add_phrase(c, &l, 0);
+        }
+    }
+    free(l.t);
+    if (st == LORE_TOO_LARGE && !*err)
+        snprintf(err, errlen, "query has more than %d phrases", SEARCH_MAX_PHRASES);
+    if (st == LORE_NOMEM) snprintf(err, errlen, "out of memory");
+    c->positive = words;
+    return st;
+}
+
+/* ---- admission: filters, permissions, phrases ---- */
+
+static int in_list(char *const *list, size_t n, const char *v) {
+    if (!v) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(list[i], v)) return 1;
+    return 0;
+}
+
+static int acl_allows(const search_request *req, const char *acl) {
+    if (req->all_access || !*acl) return 1;
+    /* acl is principals joined by "\n". */
+    for (const char *p = acl; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        for (size_t i = 0; i < req->nprincipals; i++)
+            if (strlen(req->principals[i]) == len && !memcmp(req->principals[i], p, len))
+                return 1;
+        if (!nl) break;
+        p = nl + 1;
+    }
+    return 0;
+}
+
+typedef struct admit_ctx {
+    search_engine *e;
+    const search_request *req;
+    compiled *c;
+    size_t phrase_checks;
+    int truncated;
+} admit_ctx;
+
+static int admit(void *ctx, int64_t chunk_id, int64_t *group) {
+    admit_ctx *a = ctx;
+    const compiled *c = a->c;
+    const search_request *req = a->req;
+    store_chunk_owner o;
+    lore_status st = store_chunk_owner_get(a->e->t, chunk_id, &o);
+    if (st == LORE_NOT_FOUND) return 0;
+    if (st != LORE_OK) return -1;
+    if (req->nsources && !in_list((char *const *)req->sources, req->nsources, o.source)) return 0;
+    if (c->nsources && !in_list(c->sources, c->nsources, o.source)) return 0;
+    if (in_list(c->not_sources, c->nnot_sources, o.source)) return 0;
+    if (req->since_ms && o.updated_ms < req->since_ms) return 0;
+    if (req->until_ms && o.updated_ms > req->until_ms) return 0;
+    if (req->author && (!o.author || strcmp(req->author, o.author))) return 0;
+    if (c->nauthors && !in_list(c->authors, c->nauthors, o.author)) return 0;
+    if (in_list(c->not_authors, c->nnot_authors, o.author)) return 0;
+    if (!acl_allows(req, o.acl_joined)) return 0;
+    *group = o.doc_rowid;
+    if (!c->nphrases) return 1;
+    if (a->phrase_checks++ >= PHRASE_CHECK_BUDGET) {
+        a->truncated = 1;
+        return 0;
+    }
+    int r = phrases_match(a->e->an, a->e->t, c, chunk_id, o.title);
+    return r;
+}
+
+/* ---- running ---- */
+
+static lore_status fill_hit(search_engine *e, const search_request *req, const compiled *c,
+                            const lex_hit *lh, search_hit *h) {
+    memset(h, 0, sizeof *h);
+    h->chunk_id = lh->chunk_id;
+    h->score = lh->score;
+    store_chunk ch;
+    lore_status st = store_chunk_get(e->t, lh->chunk_id, &ch);
+    if (st != LORE_OK) return st;
+    h->section = ch.section;
+    ch.section = NULL;
+    h->start = ch.start;
+    h->end = ch.end;
+    st = store_doc_get_rowid(e->t, ch.doc_rowid, 0, &h->doc);
+    if (st == LORE_OK && req->snippets)
+        st = snippet_build(e->an, c, ch.text, ch.text_len, &h->snippet, &h->marks, &h->nmarks);
+    if (st == LORE_OK && req->with_text) {
+        h->text = ch.text;
+        ch.text = NULL;
+    }
+    store_chunk_clear(&ch);
+    if (st != LORE_OK) {
+        store_doc_free(h->doc);
+        free(h->section);
+        free(h->snippet);
+        free(h->marks);
+        free(h->text);
+        memset(h, 0, sizeof *h);
+    }
+    return st;
+}
+
+lore_status search_run(search_engine *e, const search_request *req, search_response *out,
+                       char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    err[0] = '\0';
+    int64_t t0 = lore_mono_ns();
+    size_t limit = req->limit ? req->limit : SEARCH_DEFAULT_LIMIT;
+    if (limit > SEARCH_MAX_LIMIT) {
+        snprintf(err, errlen, "limit %zu is above the maximum of %d", limit, SEARCH_MAX_LIMIT);
+        return LORE_INVALID;
+    }
+    if (!req->query) {
+        snprintf(err, errlen, "empty query");
+        return LORE_INVALID;
+    }
+    query_ast ast;
+    lore_status st = query_parse(req->query, strlen(req->query), &ast, err, errlen);
+    if (st != LORE_OK) return st;
+    compiled *c = calloc(1, sizeof *c);
+    lex_result lr = {0};
+    int in_read = 0;
+    if (!c) {
+        st = LORE_NOMEM;
+        goto out;
+    }
+    strmap_init(&c->strings);
+    if (!ast.n) {
+        snprintf(err, errlen, "empty query");
+        st = LORE_INVALID;
+        goto out;
+    }
+    if ((st = compile(e, &ast, c, err, errlen)) != LORE_OK) goto out;
+    int scored = 0;
+    for (size_t i = 0; i < c->nterms; i++)
+        scored |= c->terms[i].role == LEX_SHOULD || c->terms[i].role == LEX_MUST;
+    if (!scored) {
+        if (c->positive || ast.n == c->nsources + c->nnot_sources + c->nauthors + c->nnot_authors) {
+            snprintf(err, errlen, "the query needs at least one word to search for");
+            st = LORE_INVALID;
+        } else {
+            snprintf(out->notice, sizeof out->notice,
+                     "the query has only very common words (stop words); nothing to rank by");
+        }
+        goto out;
+    }
+    admit_ctx ac = {e, req, c, 0, 0};
+    lex_query lq = {c->terms, c->nterms, limit, admit, &ac};
+    if ((st = store_begin_read(e->t)) != LORE_OK) goto out;
+    in_read = 1;
+    if ((st = e->lex->search(e->lex_state, &lq, &lr)) != LORE_OK) {
+        snprintf(err, errlen, "search failed: %s", lore_status_message(st));
+        goto out;
+    }
+    out->truncated = ac.truncated;
+    out->postings_scored = lr.postings_scored;
+    if (lr.n && !(out->hits = calloc(lr.n, sizeof *out->hits))) {
+        st = LORE_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < lr.n; i++) {
+        if ((st = fill_hit(e, req, c, &lr.hits[i], &out->hits[out->n])) != LORE_OK) {
+            snprintf(err, errlen, "reading hit %zu failed: %s", i + 1, lore_status_message(st));
+            break;
+        }
+        out->n++;
+    }
+out:
+    if (in_read) store_end_read(e->t);
+    lex_result_free(&lr);
+    if (c) compiled_free(c);
+    free(c);
+    query_ast_free(&ast);
+    if (st != LORE_OK) search_response_free(out);
+    out->took_us = (lore_mono_ns() - t0) / 1000;
+    if (st != LORE_OK && !err[0]) snprintf(err, errlen, "%s", lore_status_message(st));
+    return st;
+}
+
+void search_response_free(search_response *r) {
+    for (size_t i = 0; i < r->n; i++) {
+        search_hit *h = &r->hits[i];
+        store_doc_free(h->doc);
+        free(h->section);
+        free(h->snippet);
+        free(h->marks);
+        free(h->text);
+    }
+    free(r->hits);
+    r->hits = NULL;
+    r->n = 0;
+}

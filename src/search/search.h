@@ -1,0 +1,78 @@
+/* Search: a user's query -> a page of ranked, permitted, highlighted hits.
+ *
+ * Pipeline: parse the query (query.h), analyze every clause with the same
+ * analyzer the index used, ask the lexical index for the top k chunks with
+ * an admit callback that applies filters (sources, dates, author), the
+ * caller's principals against each document's ACL, and phrase checks inside
+ * the retrieval (so a page is never short because of filtering), keep the
+ * best chunk per document, then read each hit's chunk and build a snippet.
+ *
+ * Threads: a search_engine is used by one thread at a time. */
+#ifndef LORE_SEARCH_SEARCH_H
+#define LORE_SEARCH_SEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "index/lexical/index_lexical.h"
+#include "store/store.h"
+#include "util/status.h"
+
+#define SEARCH_MAX_LIMIT 1000
+#define SEARCH_DEFAULT_LIMIT 10
+
+typedef struct search_engine search_engine;
+
+typedef struct search_request {
+    const char *query;
+    size_t limit;             /* hits wanted; 0 = default; at most SEARCH_MAX_LIMIT */
+    const char *const *sources; /* only these sources (OR); NULL/0 = all */
+    size_t nsources;
+    int64_t since_ms, until_ms; /* updated-at window, 0 = open */
+    const char *author;         /* exact author, NULL = any */
+    /* The caller's principals ("user:a@x", "group:eng"). all_access = 1
+     * (tenant administrators, the local CLI) sees every document; otherwise a
+     * document is visible when its ACL is empty or names one of these. */
+    const char *const *principals;
+    size_t nprincipals;
+    int all_access;
+    int snippets;  /* build highlighted snippets */
+    int with_text; /* include each hit's chunk text */
+} search_request;
+
+typedef struct search_span {
+    uint32_t start, end; /* byte range in the snippet */
+} search_span;
+
+typedef struct search_hit {
+    store_doc *doc; /* owned, without text */
+    int64_t chunk_id;
+    char *section; /* owned */
+    uint32_t start, end;
+    double score;
+    char *snippet; /* owned or NULL */
+    search_span *marks; /* owned: matched terms inside the snippet */
+    size_t nmarks;
+    char *text; /* owned chunk text, when asked for */
+} search_hit;
+
+typedef struct search_response {
+    search_hit *hits; /* owned, best first */
+    size_t n;
+    int64_t took_us;
+    uint64_t postings_scored;
+    int truncated; /* a work budget ran out (phrase checks): hits may be missing */
+    char notice[160]; /* a note for the user, e.g. "only stop words in query" */
+} search_response;
+
+/* Creates an engine over an open tenant (borrowed; it must outlive the
+ * engine) and its lexical index (borrowed). */
+LORE_MUST_CHECK lore_status search_engine_new(store_tenant *t, const index_lexical_ops *lex,
+                                              void *lex_state, search_engine **out);
+void search_engine_free(search_engine *e);
+
+/* Runs a search. On failure err has one line for the user. */
+LORE_MUST_CHECK lore_status search_run(search_engine *e, const search_request *req,
+                                       search_response *out, char *err, size_t errlen);
+void search_response_free(search_response *r);
+
+#endif

@@ -1,0 +1,515 @@
+/* Embedded store: the tenant database (documents, chunks, index key-values).
+ *
+ * Tenant schema (migration 1):
+ *   documents(rowid, id UNIQUE, source, external_id, title, url, author,
+ *             created_ms, updated_ms, indexed_ms, content_hash, metadata,
+ *             acl, body)           UNIQUE(source, external_id)
+ *     acl is the principals joined by "\n" ('' = whole tenant); body is the
+ *     document text and is the last column so reading the other fields never
+ *     touches its overflow pages.
+ *   chunks(id AUTOINCREMENT, doc -> documents ON DELETE CASCADE, ordinal,
+ *          start, end, section, ntokens, nterms)
+ *     Chunk ids only grow (AUTOINCREMENT never reuses one); the lexical
+ *     index relies on that to keep its segments in id order.
+ *   kv(ns, key, value) WITHOUT ROWID: index structures (see store.h). */
+#include "store/sqlite/sqlite_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/sha256.h"
+#include "util/timeutil.h"
+
+const char *const sqlite_tenant_migrations[] = {
+    "CREATE TABLE documents("
+    " rowid INTEGER PRIMARY KEY,"
+    " id TEXT NOT NULL UNIQUE,"
+    " source TEXT NOT NULL,"
+    " external_id TEXT NOT NULL,"
+    " title TEXT, url TEXT, author TEXT,"
+    " created_ms INTEGER NOT NULL DEFAULT 0,"
+    " updated_ms INTEGER NOT NULL DEFAULT 0,"
+    " indexed_ms INTEGER NOT NULL,"
+    " content_hash TEXT NOT NULL,"
+    " metadata TEXT,"
+    " acl TEXT NOT NULL DEFAULT '',"
+    " body TEXT NOT NULL,"
+    " UNIQUE(source, external_id));"
+    "CREATE INDEX documents_source ON documents(source, rowid);"
+    "CREATE TABLE chunks("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " doc INTEGER NOT NULL REFERENCES documents(rowid) ON DELETE CASCADE,"
+    " ordinal INTEGER NOT NULL,"
+    " start INTEGER NOT NULL, end INTEGER NOT NULL,"
+    " section TEXT NOT NULL DEFAULT '',"
+    " ntokens INTEGER NOT NULL, nterms INTEGER NOT NULL);"
+    "CREATE INDEX chunks_doc ON chunks(doc, ordinal);"
+    "CREATE TABLE kv(ns INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,"
+    " PRIMARY KEY(ns, key)) WITHOUT ROWID;",
+};
+const size_t sqlite_tenant_migration_count =
+    sizeof sqlite_tenant_migrations / sizeof sqlite_tenant_migrations[0];
+
+static const char *const statement_sql[ST_COUNT] = {
+    [ST_DOC_LOOKUP] = "SELECT rowid, content_hash FROM documents WHERE source=? AND external_id=?",
+    [ST_DOC_INSERT] = "INSERT INTO documents(id, source, external_id, title, url, author,"
+                      " created_ms, updated_ms, indexed_ms, content_hash, metadata, acl, body)"
+                      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_DOC_UPDATE] = "UPDATE documents SET id=?, source=?, external_id=?, title=?, url=?,"
+                      " author=?, created_ms=?, updated_ms=?, indexed_ms=?, content_hash=?,"
+                      " metadata=?, acl=?, body=? WHERE rowid=?",
+    [ST_DOC_CHUNKS_DELETE] = "DELETE FROM chunks WHERE doc=?",
+    [ST_CHUNK_INSERT] = "INSERT INTO chunks(doc, ordinal, start, end, section, ntokens, nterms,"
+                        " id) VALUES(?,?,?,?,?,?,?,?)",
+    [ST_DOC_CHUNK_LENS] = "SELECT id, nterms FROM chunks WHERE doc=? ORDER BY ordinal",
+    [ST_DOC_DELETE] = "DELETE FROM documents WHERE rowid=?",
+    [ST_DOC_GET_ID] = "SELECT rowid, id, source, external_id, title, url, author, created_ms,"
+                      " updated_ms, indexed_ms, content_hash, metadata, acl,"
+                      " (SELECT count(*) FROM chunks WHERE doc=documents.rowid),"
+                      " CASE WHEN ?2 THEN body END FROM documents WHERE id=?1",
+    [ST_DOC_GET_ROWID] = "SELECT rowid, id, source, external_id, title, url, author, created_ms,"
+                         " updated_ms, indexed_ms, content_hash, metadata, acl,"
+                         " (SELECT count(*) FROM chunks WHERE doc=documents.rowid),"
+                         " CASE WHEN ?2 THEN body END FROM documents WHERE rowid=?1",
+    [ST_CHUNK_GET] = "SELECT c.doc, c.ordinal, c.start, c.end, c.section,"
+                     " substr(CAST(d.body AS BLOB), c.start + 1, c.end - c.start)"
+                     " FROM chunks c JOIN documents d ON d.rowid = c.doc WHERE c.id=?",
+    [ST_CHUNK_OWNER] = "SELECT d.rowid, d.source, CASE WHEN d.updated_ms > 0 THEN d.updated_ms"
+                       " ELSE d.indexed_ms END, d.author, d.acl, d.title"
+                       " FROM chunks c JOIN documents d ON d.rowid = c.doc WHERE c.id=?",
+    [ST_KV_PUT] = "INSERT OR REPLACE INTO kv(ns, key, value) VALUES(?,?,?)",
+    [ST_KV_GET] = "SELECT value FROM kv WHERE ns=? AND key=?",
+    [ST_KV_DELETE] = "DELETE FROM kv WHERE ns=? AND key=?",
+    [ST_KV_DELETE_RANGE] = "DELETE FROM kv WHERE ns=? AND key>=? AND key<?",
+    [ST_KV_DELETE_FROM] = "DELETE FROM kv WHERE ns=? AND key>=?",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_BEGIN_READ] = "BEGIN DEFERRED",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+};
+
+lore_status sqlite_tenant_prepare(store_tenant *t) {
+    for (int i = 0; i < ST_COUNT; i++) {
+        int rc = sqlite3_prepare_v3(t->db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &t->st[i], NULL);
+        if (rc != SQLITE_OK) return sqlite_status(rc);
+    }
+    return LORE_OK;
+}
+
+/* Runs a statement that returns no rows and resets it. */
+static lore_status run(sqlite3_stmt *q) {
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? LORE_OK : sqlite_status(rc);
+}
+
+static void bind_text_or_null(sqlite3_stmt *q, int i, const char *s) {
+    if (s)
+        sqlite3_bind_text(q, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
+}
+
+static char *col_strdup(sqlite3_stmt *q, int i) {
+    const unsigned char *s = sqlite3_column_text(q, i);
+    return s ? strdup((const char *)s) : NULL;
+}
+
+lore_status store_doc_lookup(store_tenant *t, const char *source, const char *external_id,
+                             int64_t *rowid, char *hash) {
+    sqlite3_stmt *q = t->st[ST_DOC_LOOKUP];
+    sqlite3_bind_text(q, 1, source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    lore_status st = LORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        if (rowid) *rowid = sqlite3_column_int64(q, 0);
+        if (hash) {
+            const unsigned char *h = sqlite3_column_text(q, 1);
+            snprintf(hash, 65, "%s", h ? (const char *)h : "");
+        }
+        st = LORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        st = sqlite_status(rc);
+    }
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    return st;
+}
+
+static void doc_public_id(const char *source, const char *external_id, char *out) {
+    /* Hashes source "\n" external_id; both are short, so a stack copy is
+     * cheaper than an incremental context. Over-long ids are hashed
+     * incrementally. */
+    uint8_t digest[32];
+    size_t ls = strlen(source), le = strlen(external_id);
+    char joined[1024];
+    if (ls + le + 1 <= sizeof joined) {
+        memcpy(joined, source, ls);
+        joined[ls] = '\n';
+        memcpy(joined + ls + 1, external_id, le);
+        lore_sha256(joined, ls + le + 1, digest);
+    } else {
+        lore_sha256_ctx *c = lore_sha256_new();
+        if (!c) abort(); /* a 200-byte allocation failing: nothing sane to do */
+        lore_sha256_update(c, source, ls);
+        lore_sha256_update(c, "\n", 1);
+        lore_sha256_update(c, external_id, le);
+        lore_sha256_final(c, digest);
+    }
+    lore_hex(digest, STORE_DOC_ID_LEN / 2, out);
+}
+
+static char *join_acl(char **acl, size_t n) {
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++) len += strlen(acl[i]) + 1;
+    char *s = malloc(len), *p = s;
+    if (!s) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (i) *p++ = '\n';
+        size_t l = strlen(acl[i]);
+        memcpy(p, acl[i], l);
+        p += l;
+    }
+    *p = '\0';
+    return s;
+}
+
+lore_status store_reserve_chunk_ids(store_tenant *t, size_t n, int64_t *first) {
+    if (t->in_tx != 1) return LORE_INVALID;
+    if (!t->next_chunk) {
+        /* AUTOINCREMENT's high-water mark covers deleted rows too. */
+        sqlite3_stmt *q = NULL;
+        int rc = sqlite3_prepare_v2(t->db,
+                                    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE"
+                                    " name='chunks'), 0), coalesce((SELECT max(id) FROM chunks),"
+                                    " 0))",
+                                    -1, &q, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+            t->next_chunk = sqlite3_column_int64(q, 0) + 1;
+            rc = SQLITE_OK;
+        }
+        sqlite3_finalize(q);
+        if (rc != SQLITE_OK) return sqlite_status(rc);
+    }
+    *first = t->next_chunk;
+    t->next_chunk += (int64_t)n;
+    return LORE_OK;
+}
+
+lore_status store_doc_put(store_tenant *t, store_doc *doc, const store_chunk_in *chunks,
+                          size_t n) {
+    if (t->in_tx != 1 || !doc->source || !doc->external_id || !doc->text) return LORE_INVALID;
+    int64_t rowid = 0;
+    lore_status st = store_doc_lookup(t, doc->source, doc->external_id, &rowid, NULL);
+    if (st != LORE_OK && st != LORE_NOT_FOUND) return st;
+    int exists = st == LORE_OK;
+    char *acl = join_acl(doc->acl, doc->nacl);
+    if (!acl) return LORE_NOMEM;
+    doc_public_id(doc->source, doc->external_id, doc->id);
+    doc->indexed_ms = lore_now_ms();
+    sqlite3_stmt *q = t->st[exists ? ST_DOC_UPDATE : ST_DOC_INSERT];
+    sqlite3_bind_text(q, 1, doc->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, doc->source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, doc->external_id, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 4, doc->title);
+    bind_text_or_null(q, 5, doc->url);
+    bind_text_or_null(q, 6, doc->author);
+    sqlite3_bind_int64(q, 7, doc->created_ms);
+    sqlite3_bind_int64(q, 8, doc->updated_ms);
+    sqlite3_bind_int64(q, 9, doc->indexed_ms);
+    sqlite3_bind_text(q, 10, doc->content_hash, -1, SQLITE_STATIC);
+    bind_text_or_null(q, 11, doc->metadata_json);
+    sqlite3_bind_text(q, 12, acl, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 13, doc->text, (int)doc->text_len, SQLITE_STATIC);
+    if (exists) sqlite3_bind_int64(q, 14, rowid);
+    st = run(q);
+    free(acl);
+    if (st != LORE_OK) return st;
+    if (exists) {
+        sqlite3_stmt *d = t->st[ST_DOC_CHUNKS_DELETE];
+        sqlite3_bind_int64(d, 1, rowid);
+        if ((st = run(d)) != LORE_OK) return st;
+    } else {
+        rowid = sqlite3_last_insert_rowid(t->db);
+    }
+    doc->rowid = rowid;
+    sqlite3_stmt *ci = t->st[ST_CHUNK_INSERT];
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(ci, 1, rowid);
+        sqlite3_bind_int64(ci, 2, (int64_t)i);
+        sqlite3_bind_int64(ci, 3, chunks[i].start);
+        sqlite3_bind_int64(ci, 4, chunks[i].end);
+        sqlite3_bind_text(ci, 5, chunks[i].section ? chunks[i].section : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ci, 6, chunks[i].ntokens);
+        sqlite3_bind_int64(ci, 7, chunks[i].nterms);
+        sqlite3_bind_int64(ci, 8, chunks[i].id);
+        if ((st = run(ci)) != LORE_OK) return st;
+    }
+    doc->nchunks = (int64_t)n;
+    return LORE_OK;
+}
+
+lore_status store_doc_chunks(store_tenant *t, int64_t doc_rowid, store_chunk_len_fn fn,
+                             void *ctx) {
+    sqlite3_stmt *q = t->st[ST_DOC_CHUNK_LENS];
+    sqlite3_bind_int64(q, 1, doc_rowid);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (fn(ctx, sqlite3_column_int64(q, 0), (uint32_t)sqlite3_column_int64(q, 1))) break;
+    }
+    lore_status st = rc == SQLITE_ROW || rc == SQLITE_DONE ? LORE_OK : sqlite_status(rc);
+    sqlite3_reset(q);
+    return st;
+}
+
+lore_status store_doc_delete(store_tenant *t, int64_t doc_rowid) {
+    sqlite3_stmt *q = t->st[ST_DOC_DELETE];
+    sqlite3_bind_int64(q, 1, doc_rowid);
+    lore_status st = run(q);
+    if (st == LORE_OK && sqlite3_changes(t->db) == 0) st = LORE_NOT_FOUND;
+    return st;
+}
+
+static lore_status split_acl(const char *joined, char ***out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    if (!joined || !*joined) return LORE_OK;
+    size_t count = 1;
+    for (const char *p = joined; *p; p++) count += *p == '\n';
+    char **list = calloc(count, sizeof *list);
+    if (!list) return LORE_NOMEM;
+    const char *start = joined;
+    for (size_t i = 0; i < count; i++) {
+        const char *nl = strchr(start, '\n');
+        size_t len = nl ? (size_t)(nl - start) : strlen(start);
+        list[i] = strndup(start, len);
+        if (!list[i]) {
+            for (size_t j = 0; j < i; j++) free(list[j]);
+            free(list);
+            return LORE_NOMEM;
+        }
+        start = nl ? nl + 1 : start + len;
+    }
+    *out = list;
+    *n = count;
+    return LORE_OK;
+}
+
+static lore_status read_doc(sqlite3_stmt *q, store_doc **out) {
+    int rc = sqlite3_step(q);
+    lore_status st = LORE_NOT_FOUND;
+    store_doc *d = NULL;
+    if (rc != SQLITE_ROW) {
+        if (rc != SQLITE_DONE) st = sqlite_status(rc);
+        goto out;
+    }
+    st = LORE_NOMEM;
+    if (!(d = calloc(1, sizeof *d))) goto out;
+    d->rowid = sqlite3_column_int64(q, 0);
+    snprintf(d->id, sizeof d->id, "%s", (const char *)sqlite3_column_text(q, 1));
+    d->source = col_strdup(q, 2);
+    d->external_id = col_strdup(q, 3);
+    d->title = col_strdup(q, 4);
+    d->url = col_strdup(q, 5);
+    d->author = col_strdup(q, 6);
+    d->created_ms = sqlite3_column_int64(q, 7);
+    d->updated_ms = sqlite3_column_int64(q, 8);
+    d->indexed_ms = sqlite3_column_int64(q, 9);
+    snprintf(d->content_hash, sizeof d->content_hash, "%s",
+             (const char *)sqlite3_column_text(q, 10));
+    d->metadata_json = col_strdup(q, 11);
+    if (split_acl((const char *)sqlite3_column_text(q, 12), &d->acl, &d->nacl) != LORE_OK)
+        goto out;
+    d->nchunks = sqlite3_column_int64(q, 13);
+    if (sqlite3_column_type(q, 14) != SQLITE_NULL) {
+        d->text_len = (size_t)sqlite3_column_bytes(q, 14);
+        if (!(d->text = col_strdup(q, 14))) goto out;
+    }
+    if (!d->source || !d->external_id) goto out;
+    st = LORE_OK;
+out:
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (st != LORE_OK) {
+        store_doc_free(d);
+        d = NULL;
+    }
+    *out = d;
+    return st;
+}
+
+lore_status store_doc_get(store_tenant *t, const char *id, int with_text, store_doc **out) {
+    sqlite3_stmt *q = t->st[ST_DOC_GET_ID];
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, with_text);
+    return read_doc(q, out);
+}
+
+lore_status store_doc_get_rowid(store_tenant *t, int64_t rowid, int with_text, store_doc **out) {
+    sqlite3_stmt *q = t->st[ST_DOC_GET_ROWID];
+    sqlite3_bind_int64(q, 1, rowid);
+    sqlite3_bind_int(q, 2, with_text);
+    return read_doc(q, out);
+}
+
+void store_doc_free(store_doc *d) {
+    if (!d) return;
+    free(d->source);
+    free(d->external_id);
+    free(d->title);
+    free(d->url);
+    free(d->author);
+    free(d->metadata_json);
+    for (size_t i = 0; i < d->nacl; i++) free(d->acl[i]);
+    free(d->acl);
+    free(d->text);
+    free(d);
+}
+
+lore_status store_doc_list(store_tenant *t, const char *source, int64_t after, size_t limit,
+                           store_doc_fn fn, void *ctx) {
+    sqlite3_stmt *q = NULL;
+    const char *sql = source ? "SELECT rowid FROM documents WHERE source=?2 AND rowid>?1"
+                               " ORDER BY rowid LIMIT ?3"
+                             : "SELECT rowid FROM documents WHERE rowid>?1 ORDER BY rowid LIMIT ?3";
+    int rc = sqlite3_prepare_v2(t->db, sql, -1, &q, NULL);
+    if (rc != SQLITE_OK) return sqlite_status(rc);
+    sqlite3_bind_int64(q, 1, after);
+    if (source) sqlite3_bind_text(q, 2, source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (int64_t)limit);
+    lore_status st = LORE_OK;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        store_doc *d = NULL;
+        st = store_doc_get_rowid(t, sqlite3_column_int64(q, 0), 0, &d);
+        if (st != LORE_OK) break;
+        int stop = fn(ctx, d);
+        store_doc_free(d);
+        if (stop) break;
+    }
+    if (st == LORE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) st = sqlite_status(rc);
+    sqlite3_finalize(q);
+    return st;
+}
+
+lore_status store_chunk_get(store_tenant *t, int64_t chunk_id, store_chunk *out) {
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *q = t->st[ST_CHUNK_GET];
+    sqlite3_bind_int64(q, 1, chunk_id);
+    int rc = sqlite3_step(q);
+    lore_status st = LORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        out->id = chunk_id;
+        out->doc_rowid = sqlite3_column_int64(q, 0);
+        out->ordinal = (uint32_t)sqlite3_column_int64(q, 1);
+        out->start = (uint32_t)sqlite3_column_int64(q, 2);
+        out->end = (uint32_t)sqlite3_column_int64(q, 3);
+        out->section = col_strdup(q, 4);
+        const void *b = sqlite3_column_blob(q, 5);
+        out->text_len = (size_t)sqlite3_column_bytes(q, 5);
+        out->text = malloc(out->text_len + 1);
+        if (out->text && out->section) {
+            if (out->text_len) memcpy(out->text, b, out->text_len);
+            out->text[out->text_len] = '\0';
+            st = LORE_OK;
+        } else {
+            st = LORE_NOMEM;
+        }
+    } else if (rc != SQLITE_DONE) {
+        st = sqlite_status(rc);
+    }
+    sqlite3_reset(q);
+    if (st != LORE_OK) store_chunk_clear(out);
+    return st;
+}
+
+void store_chunk_clear(store_chunk *c) {
+    free(c->section);
+    free(c->text);
+    memset(c, 0, sizeof *c);
+}
+
+lore_status store_chunk_owner_get(store_tenant *t, int64_t chunk_id, store_chunk_owner *out) {
+    sqlite3_stmt *q = t->st[ST_CHUNK_OWNER];
+    sqlite3_reset(q); /* releases the strings lent by the previous call */
+    sqlite3_bind_int64(q, 1, chunk_id);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(q);
+        return rc == SQLITE_DONE ? LORE_NOT_FOUND : sqlite_status(rc);
+    }
+    out->doc_rowid = sqlite3_column_int64(q, 0);
+    out->source = (const char *)sqlite3_column_text(q, 1);
+    out->updated_ms = sqlite3_column_int64(q, 2);
+    out->author = (const char *)sqlite3_column_text(q, 3);
+    out->acl_joined = (const char *)sqlite3_column_text(q, 4);
+    if (!out->acl_joined) out->acl_joined = "";
+    out->title = (const char *)sqlite3_column_text(q, 5);
+    return LORE_OK;
+}
+
+lore_status store_sources(store_tenant *t, store_source_info **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(t->db,
+                                "SELECT source, count(*), max(CASE WHEN updated_ms > 0 THEN"
+                                " updated_ms ELSE indexed_ms END) FROM documents GROUP BY source"
+                                " ORDER BY source",
+                                -1, &q, NULL);
+    if (rc != SQLITE_OK) return sqlite_status(rc);
+    store_source_info *list = NULL;
+    size_t cap = 0;
+    lore_status st = LORE_OK;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            store_source_info *nl = realloc(list, cap * sizeof *nl);
+            if (!nl) {
+                st = LORE_NOMEM;
+                break;
+            }
+            list = nl;
+        }
+        store_source_info *si = &list[*n];
+        si->source = col_strdup(q, 0);
+        si->documents = sqlite3_column_int64(q, 1);
+        si->last_updated_ms = sqlite3_column_int64(q, 2);
+        (*n)++;
+        if (!si->source) {
+            st = LORE_NOMEM;
+            break;
+        }
+    }
+    if (st == LORE_OK && rc != SQLITE_DONE) st = sqlite_status(rc);
+    sqlite3_finalize(q);
+    if (st != LORE_OK) {
+        store_sources_free(list, *n);
+        *n = 0;
+        return st;
+    }
+    *out = list;
+    return LORE_OK;
+}
+
+void store_sources_free(store_source_info *s, size_t n) {
+    for (size_t i = 0; i < n; i++) free(s[i].source);
+    free(s);
+}
+
+lore_status store_counts(store_tenant *t, int64_t *docs, int64_t *chunks) {
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(
+        t->db, "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)", -1, &q,
+        NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        *docs = sqlite3_column_int64(q, 0);
+        *chunks = sqlite3_column_int64(q, 1);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(q);
+    return sqlite_status(rc);
+}

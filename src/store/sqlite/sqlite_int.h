@@ -1,0 +1,61 @@
+/* Internals of the embedded SQLite store. Only files in store/sqlite/ see
+ * SQLite types. */
+#ifndef LORE_STORE_SQLITE_INT_H
+#define LORE_STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+#include "store/store.h"
+
+/* Prepared statements of a tenant database, prepared once at open. */
+enum {
+    ST_DOC_LOOKUP,
+    ST_DOC_INSERT,
+    ST_DOC_UPDATE,
+    ST_DOC_CHUNKS_DELETE,
+    ST_CHUNK_INSERT,
+    ST_DOC_CHUNK_LENS,
+    ST_DOC_DELETE,
+    ST_DOC_GET_ID,
+    ST_DOC_GET_ROWID,
+    ST_CHUNK_GET,
+    ST_CHUNK_OWNER,
+    ST_KV_PUT,
+    ST_KV_GET,
+    ST_KV_DELETE,
+    ST_KV_DELETE_RANGE,
+    ST_KV_DELETE_FROM,
+    ST_BEGIN,
+    ST_BEGIN_READ,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_COUNT
+};
+
+struct store {
+    char *data_dir;
+    sqlite3 *control;
+};
+
+struct store_tenant {
+    store *owner;
+    char name[STORE_NAME_MAX + 1];
+    char *path;
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    int in_tx;          /* 0 none, 1 write, 2 read snapshot */
+    int64_t next_chunk; /* next reservable chunk id in this write, 0 = unknown */
+};
+
+/* Opens a database file with lore's pragmas (WAL, foreign keys, busy
+ * timeout) and applies the migrations in list[0..n). */
+lore_status sqlite_open_db(const char *path, const char *const *migrations, size_t n,
+                           sqlite3 **out, char *err, size_t errlen);
+/* Maps a SQLite result code to a lore status. */
+lore_status sqlite_status(int rc);
+/* Prepares the tenant statements. */
+lore_status sqlite_tenant_prepare(store_tenant *t);
+
+extern const char *const sqlite_tenant_migrations[];
+extern const size_t sqlite_tenant_migration_count;
+
+#endif

@@ -1,0 +1,413 @@
+/* Embedded store: the control database, tenants and migrations.
+ *
+ * Layout under the data directory:
+ *   control.db               tenants (name, created)
+ *   tenants/<name>/lore.db   documents, chunks, index data of one tenant
+ * A tenant is a file: deleting it removes its directory. Every database
+ * records the migrations applied to it in schema_migrations(version,
+ * applied_ms); at open, pending ones are applied in one transaction each, and
+ * a database newer than this binary is refused rather than misread. */
+#include "store/sqlite/sqlite_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/timeutil.h"
+
+static const char *const control_migrations[] = {
+    "CREATE TABLE tenants(name TEXT PRIMARY KEY, created_ms INTEGER NOT NULL)",
+};
+
+lore_status sqlite_status(int rc) {
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW: return LORE_OK;
+    case SQLITE_NOMEM: return LORE_NOMEM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return LORE_BUSY;
+    case SQLITE_CONSTRAINT: return LORE_EXISTS;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return LORE_CORRUPT;
+    case SQLITE_TOOBIG: return LORE_TOO_LARGE;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_FULL:
+    case SQLITE_READONLY: return LORE_IO;
+    default: return LORE_INTERNAL;
+    }
+}
+
+static lore_status exec(sqlite3 *db, const char *sql, char *err, size_t errlen) {
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        if (err) snprintf(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return sqlite_status(rc);
+    }
+    return LORE_OK;
+}
+
+static lore_status migrate(sqlite3 *db, const char *path, const char *const *migrations, size_t n,
+                           char *err, size_t errlen) {
+    lore_status st = exec(db,
+                          "CREATE TABLE IF NOT EXISTS schema_migrations("
+                          "version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)",
+                          err, errlen);
+    if (st != LORE_OK) return st;
+    sqlite3_stmt *q = NULL;
+    int64_t current = 0;
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(version),0) FROM schema_migrations", -1, &q,
+                           NULL) != SQLITE_OK)
+        goto fail;
+    if (sqlite3_step(q) == SQLITE_ROW) current = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    if (current > (int64_t)n) {
+        snprintf(err, errlen,
+                 "%s: schema version %lld is newer than this lore (%zu); upgrade lore", path,
+                 (long long)current, n);
+        return LORE_UNSUPPORTED;
+    }
+    for (size_t v = (size_t)current; v < n; v++) {
+        char rec[128];
+        snprintf(rec, sizeof rec, "INSERT INTO schema_migrations VALUES(%zu, %lld)", v + 1,
+                 (long long)lore_now_ms());
+        if ((st = exec(db, "BEGIN IMMEDIATE", err, errlen)) != LORE_OK) return st;
+        if ((st = exec(db, migrations[v], err, errlen)) != LORE_OK ||
+            (st = exec(db, rec, err, errlen)) != LORE_OK) {
+            (void)exec(db, "ROLLBACK", NULL, 0);
+            return st;
+        }
+        if ((st = exec(db, "COMMIT", err, errlen)) != LORE_OK) return st;
+    }
+    return LORE_OK;
+fail:
+    snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+    return LORE_CORRUPT;
+}
+
+lore_status sqlite_open_db(const char *path, const char *const *migrations, size_t n,
+                           sqlite3 **out, char *err, size_t errlen) {
+    *out = NULL;
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                            SQLITE_OPEN_NOMUTEX, NULL);
+    lore_status st;
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot open database: %s", path,
+                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        st = sqlite_status(rc);
+        goto out;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    /* WAL lets readers run beside the one writer; NORMAL sync is durable
+     * across process crashes and loses at most the last commits on power
+     * loss, the usual trade for WAL. */
+    st = exec(db,
+              "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+              "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;",
+              err, errlen);
+    if (st != LORE_OK) {
+        char tmp[256];
+        snprintf(tmp, sizeof tmp, "%s", err);
+        snprintf(err, errlen, "%s: %s", path, tmp);
+        goto out;
+    }
+    st = migrate(db, path, migrations, n, err, errlen);
+out:
+    if (st != LORE_OK) {
+        sqlite3_close(db);
+        return st;
+    }
+    *out = db;
+    return LORE_OK;
+}
+
+static lore_status mkdir_p(const char *path) {
+    char tmp[4096];
+    size_t len = strlen(path);
+    if (len >= sizeof tmp) return LORE_TOO_LARGE;
+    memcpy(tmp, path, len + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return LORE_IO;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return LORE_IO;
+    return LORE_OK;
+}
+
+lore_status store_open(const char *data_dir, store **out, char *err, size_t errlen) {
+    *out = NULL;
+    char path[4096];
+    store *s = calloc(1, sizeof *s);
+    lore_status st = LORE_NOMEM;
+    if (!s || !(s->data_dir = strdup(data_dir))) goto fail;
+    if ((st = mkdir_p(data_dir)) != LORE_OK) {
+        snprintf(err, errlen, "%s: cannot create data directory: %s", data_dir, strerror(errno));
+        goto fail;
+    }
+    snprintf(path, sizeof path, "%s/tenants", data_dir);
+    if ((st = mkdir_p(path)) != LORE_OK) {
+        snprintf(err, errlen, "%s: cannot create directory: %s", path, strerror(errno));
+        goto fail;
+    }
+    snprintf(path, sizeof path, "%s/control.db", data_dir);
+    st = sqlite_open_db(path, control_migrations,
+                        sizeof control_migrations / sizeof control_migrations[0], &s->control,
+                        err, errlen);
+    if (st != LORE_OK) goto fail;
+    *out = s;
+    return LORE_OK;
+fail:
+    store_close(s);
+    return st;
+}
+
+void store_close(store *s) {
+    if (!s) return;
+    sqlite3_close(s->control);
+    free(s->data_dir);
+    free(s);
+}
+
+int store_tenant_name_valid(const char *name) {
+    size_t n = strlen(name);
+    if (n == 0 || n > STORE_NAME_MAX) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 (i > 0 && (c == '-' || c == '_'));
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+static void tenant_path(const store *s, const char *name, const char *file, char *out,
+                        size_t outlen) {
+    if (file)
+        snprintf(out, outlen, "%s/tenants/%s/%s", s->data_dir, name, file);
+    else
+        snprintf(out, outlen, "%s/tenants/%s", s->data_dir, name);
+}
+
+static int tenant_exists(store *s, const char *name) {
+    sqlite3_stmt *q = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(s->control, "SELECT 1 FROM tenants WHERE name=?", -1, &q, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        found = sqlite3_step(q) == SQLITE_ROW;
+    }
+    sqlite3_finalize(q);
+    return found;
+}
+
+lore_status store_tenant_create(store *s, const char *name) {
+    if (!store_tenant_name_valid(name)) return LORE_INVALID;
+    if (tenant_exists(s, name)) return LORE_EXISTS;
+    char path[4096];
+    tenant_path(s, name, NULL, path, sizeof path);
+    lore_status st = mkdir_p(path);
+    if (st != LORE_OK) return st;
+    /* Create the tenant database first, so a tenant row never points at a
+     * database that could not be made. */
+    tenant_path(s, name, "lore.db", path, sizeof path);
+    sqlite3 *db = NULL;
+    char err[256];
+    st = sqlite_open_db(path, sqlite_tenant_migrations, sqlite_tenant_migration_count, &db, err,
+                        sizeof err);
+    sqlite3_close(db);
+    if (st != LORE_OK) return st;
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(s->control, "INSERT INTO tenants VALUES(?, ?)", -1, &q, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, lore_now_ms());
+        rc = sqlite3_step(q);
+    }
+    sqlite3_finalize(q);
+    return sqlite_status(rc);
+}
+
+static lore_status remove_tree(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) return errno == ENOENT ? LORE_OK : LORE_IO;
+    struct dirent *e;
+    lore_status st = LORE_OK;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char child[4096];
+        snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+        struct stat sb;
+        if (lstat(child, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            if (remove_tree(child) != LORE_OK) st = LORE_IO;
+        } else if (unlink(child) != 0) {
+            st = LORE_IO;
+        }
+    }
+    closedir(d);
+    if (rmdir(path) != 0) st = LORE_IO;
+    return st;
+}
+
+lore_status store_tenant_delete(store *s, const char *name) {
+    if (!store_tenant_name_valid(name)) return LORE_INVALID;
+    if (!tenant_exists(s, name)) return LORE_NOT_FOUND;
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(s->control, "DELETE FROM tenants WHERE name=?", -1, &q, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+    }
+    sqlite3_finalize(q);
+    if (sqlite_status(rc) != LORE_OK) return sqlite_status(rc);
+    /* The row is gone first: a crash between the two steps leaves an orphan
+     * directory (harmless, removed by the next create of that name) rather
+     * than a tenant whose data is half deleted. */
+    char path[4096];
+    tenant_path(s, name, NULL, path, sizeof path);
+    return remove_tree(path);
+}
+
+lore_status store_tenant_list(store *s, store_tenant_info **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *q = NULL;
+    size_t cap = 0;
+    store_tenant_info *list = NULL;
+    lore_status st = LORE_OK;
+    int rc = sqlite3_prepare_v2(s->control, "SELECT name, created_ms FROM tenants ORDER BY name",
+                                -1, &q, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            store_tenant_info *nl = realloc(list, cap * sizeof *nl);
+            if (!nl) {
+                st = LORE_NOMEM;
+                goto out;
+            }
+            list = nl;
+        }
+        store_tenant_info *ti = &list[(*n)++];
+        memset(ti, 0, sizeof *ti);
+        snprintf(ti->name, sizeof ti->name, "%s", (const char *)sqlite3_column_text(q, 0));
+        ti->created_ms = sqlite3_column_int64(q, 1);
+        store_tenant *t = NULL;
+        if (store_tenant_open(s, ti->name, &t) == LORE_OK) {
+            if (store_counts(t, &ti->documents, &ti->chunks) != LORE_OK)
+                ti->documents = ti->chunks = -1;
+            store_tenant_close(t);
+        }
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE) st = sqlite_status(rc);
+out:
+    sqlite3_finalize(q);
+    if (st != LORE_OK) {
+        free(list);
+        *n = 0;
+        return st;
+    }
+    *out = list;
+    return LORE_OK;
+}
+
+lore_status store_tenant_open(store *s, const char *name, store_tenant **out) {
+    *out = NULL;
+    if (!store_tenant_name_valid(name)) return LORE_INVALID;
+    if (!tenant_exists(s, name)) return LORE_NOT_FOUND;
+    store_tenant *t = calloc(1, sizeof *t);
+    if (!t) return LORE_NOMEM;
+    t->owner = s;
+    snprintf(t->name, sizeof t->name, "%s", name);
+    char path[4096], err[512];
+    tenant_path(s, name, "lore.db", path, sizeof path);
+    lore_status st = LORE_NOMEM;
+    if (!(t->path = strdup(path))) goto fail;
+    st = sqlite_open_db(path, sqlite_tenant_migrations, sqlite_tenant_migration_count, &t->db, err,
+                        sizeof err);
+    if (st != LORE_OK) goto fail;
+    if ((st = sqlite_tenant_prepare(t)) != LORE_OK) goto fail;
+    *out = t;
+    return LORE_OK;
+fail:
+    store_tenant_close(t);
+    return st;
+}
+
+void store_tenant_close(store_tenant *t) {
+    if (!t) return;
+    if (t->in_tx) store_rollback(t);
+    for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(t->st[i]);
+    sqlite3_close(t->db);
+    free(t->path);
+    free(t);
+}
+
+const char *store_tenant_name(const store_tenant *t) {
+    return t->name;
+}
+
+const char *store_tenant_errmsg(store_tenant *t) {
+    return t && t->db ? sqlite3_errmsg(t->db) : "no database";
+}
+
+static lore_status step_reset(sqlite3_stmt *q) {
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    return sqlite_status(rc);
+}
+
+lore_status store_begin(store_tenant *t) {
+    if (t->in_tx) return LORE_INVALID;
+    lore_status st = step_reset(t->st[ST_BEGIN]);
+    t->next_chunk = 0;
+    if (st == LORE_OK) t->in_tx = 1;
+    return st;
+}
+
+lore_status store_commit(store_tenant *t) {
+    if (t->in_tx != 1) return LORE_INVALID;
+    lore_status st = step_reset(t->st[ST_COMMIT]);
+    if (st == LORE_OK) t->in_tx = 0;
+    return st;
+}
+
+void store_rollback(store_tenant *t) {
+    if (!t->in_tx) return;
+    (void)step_reset(t->st[ST_ROLLBACK]);
+    t->in_tx = 0;
+}
+
+lore_status store_begin_read(store_tenant *t) {
+    if (t->in_tx) return LORE_INVALID;
+    lore_status st = step_reset(t->st[ST_BEGIN_READ]);
+    if (st == LORE_OK) t->in_tx = 2;
+    return st;
+}
+
+void store_end_read(store_tenant *t) {
+    if (t->in_tx != 2) return;
+    (void)step_reset(t->st[ST_COMMIT]);
+    t->in_tx = 0;
+}
+
+lore_status store_disk_bytes(store_tenant *t, int64_t *bytes) {
+    static const char *const files[] = {"lore.db", "lore.db-wal"};
+    *bytes = 0;
+    for (size_t i = 0; i < 2; i++) {
+        char path[4096];
+        tenant_path(t->owner, t->name, files[i], path, sizeof path);
+        struct stat sb;
+        if (stat(path, &sb) == 0) *bytes += sb.st_size;
+    }
+    return LORE_OK;
+}

@@ -1,0 +1,220 @@
+/* The store: tenants, documents, chunks and the index's own data.
+ *
+ * This header is the whole contract. No SQLite type, SQL string or file path
+ * crosses it, so a PostgreSQL backend can fill the same table of functions
+ * (store_backend) later. The embedded backend (store/sqlite/) keeps a control
+ * database (tenants) and one database per tenant (documents, chunks, index
+ * data); see docs/storage.md for the layouts.
+ *
+ * Threads: a store and a store_tenant may be used by one thread at a time.
+ * Write calls on a tenant are grouped by store_tenant_begin/commit; a
+ * rollback undoes the documents, chunks and index data together.
+ *
+ * Ownership: strings passed in are borrowed for the duration of the call;
+ * records returned are owned by the caller and freed with the matching
+ * *_free function. */
+#ifndef LORE_STORE_STORE_H
+#define LORE_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "util/buf.h"
+#include "util/status.h"
+
+typedef struct store store;
+typedef struct store_tenant store_tenant;
+
+#define STORE_NAME_MAX 64 /* tenant names: [a-z0-9][a-z0-9_-]{0,63} */
+#define STORE_DOC_ID_LEN 16 /* public document ids: 16 lower-case hex digits */
+
+typedef struct store_tenant_info {
+    char name[STORE_NAME_MAX + 1];
+    int64_t created_ms;
+    int64_t documents; /* filled by store_tenant_list */
+    int64_t chunks;
+} store_tenant_info;
+
+/* A document as stored. Public id = hex of the first 8 bytes of
+ * SHA-256(source "\n" external_id): the same source item keeps its id across
+ * re-ingests, deletes and tenants-export. */
+typedef struct store_doc {
+    int64_t rowid; /* internal id, stable while the document lives */
+    char id[STORE_DOC_ID_LEN + 1];
+    char *source;
+    char *external_id;
+    char *title;
+    char *url;
+    char *author;
+    int64_t created_ms, updated_ms, indexed_ms;
+    char content_hash[65]; /* hex SHA-256 of everything that is indexed */
+    char *metadata_json;   /* a JSON object or NULL */
+    char **acl;            /* principals; none means the whole tenant */
+    size_t nacl;
+    char *text; /* NULL unless asked for */
+    size_t text_len;
+    int64_t nchunks;
+} store_doc;
+
+/* One chunk to write with a document. */
+typedef struct store_chunk_in {
+    int64_t id; /* from store_reserve_chunk_ids */
+    uint32_t start, end; /* byte range in the document text */
+    const char *section;
+    uint32_t ntokens; /* estimated model tokens */
+    uint32_t nterms;  /* analyzer terms, the length the lexical index scored */
+} store_chunk_in;
+
+/* A chunk as read back for a search hit. */
+typedef struct store_chunk {
+    int64_t id;
+    int64_t doc_rowid;
+    uint32_t ordinal;
+    uint32_t start, end;
+    char *section; /* owned */
+    char *text;    /* owned: the chunk's bytes of the document text */
+    size_t text_len;
+} store_chunk;
+
+/* What the search needs to admit a chunk: its document and the fields that
+ * filters and ACLs look at. Filled into caller-provided memory. */
+typedef struct store_chunk_owner {
+    int64_t doc_rowid;
+    const char *source;    /* borrowed: valid until the next store call */
+    int64_t updated_ms;    /* updated at the source, or indexed time if unknown */
+    const char *author;    /* borrowed, may be NULL */
+    const char *title;     /* borrowed, may be NULL */
+    const char *acl_joined; /* borrowed: principals joined by "\n", "" if none */
+} store_chunk_owner;
+
+typedef struct store_source_info {
+    char *source;
+    int64_t documents;
+    int64_t last_updated_ms;
+} store_source_info;
+
+/* Document listing, optionally filtered by source, in rowid order from a
+ * cursor (the last rowid seen, 0 to start). */
+typedef int (*store_doc_fn)(void *ctx, const store_doc *doc);
+
+/* ---- store and tenants ---- */
+
+/* Opens (creating if needed) the store under data_dir and applies pending
+ * migrations. Returns owned; *out is NULL on failure, with err filled. */
+LORE_MUST_CHECK lore_status store_open(const char *data_dir, store **out, char *err,
+                                       size_t errlen);
+void store_close(store *s);
+
+/* Checks a tenant name: lower-case letters, digits, '-' and '_', starting
+ * with a letter or digit, at most STORE_NAME_MAX bytes. */
+int store_tenant_name_valid(const char *name);
+
+LORE_MUST_CHECK lore_status store_tenant_create(store *s, const char *name);
+/* Removes the tenant and all of its data. */
+LORE_MUST_CHECK lore_status store_tenant_delete(store *s, const char *name);
+/* Lists tenants by name. *out owned (free()); document and chunk counts
+ * included. */
+LORE_MUST_CHECK lore_status store_tenant_list(store *s, store_tenant_info **out, size_t *n);
+/* Opens a tenant for reading and writing. LORE_NOT_FOUND if it does not
+ * exist. Returns owned. */
+LORE_MUST_CHECK lore_status store_tenant_open(store *s, const char *name, store_tenant **out);
+void store_tenant_close(store_tenant *t);
+const char *store_tenant_name(const store_tenant *t);
+
+/* ---- transactions (one writer per tenant) ---- */
+
+LORE_MUST_CHECK lore_status store_begin(store_tenant *t);
+LORE_MUST_CHECK lore_status store_commit(store_tenant *t);
+void store_rollback(store_tenant *t);
+/* A read snapshot: every read between these sees one committed state, even
+ * while another process writes. Not nestable with store_begin. */
+LORE_MUST_CHECK lore_status store_begin_read(store_tenant *t);
+void store_end_read(store_tenant *t);
+
+/* ---- documents and chunks ---- */
+
+/* Finds a document by source and external id. LORE_NOT_FOUND if absent.
+ * Fills *rowid and hash (65 bytes) when non-NULL. */
+LORE_MUST_CHECK lore_status store_doc_lookup(store_tenant *t, const char *source,
+                                             const char *external_id, int64_t *rowid,
+                                             char *hash);
+
+/* Reserves n new chunk ids, ascending and never used before in this
+ * tenant, valid until the transaction ends. The index scores a chunk under
+ * its id before the chunk row is written, so both land in one commit. */
+LORE_MUST_CHECK lore_status store_reserve_chunk_ids(store_tenant *t, size_t n, int64_t *first);
+
+/* Inserts or replaces a document and its chunks (old chunks are removed).
+ * doc->rowid, id, indexed_ms and nchunks are computed; text is required.
+ * Chunk ids must come from store_reserve_chunk_ids. Must be inside a
+ * transaction. */
+LORE_MUST_CHECK lore_status store_doc_put(store_tenant *t, store_doc *doc,
+                                          const store_chunk_in *chunks, size_t n);
+
+/* Calls fn(ctx, chunk_id, nterms) for each chunk of a document, in order.
+ * The lexical index needs the lengths to update its statistics when the
+ * chunks go away. */
+typedef int (*store_chunk_len_fn)(void *ctx, int64_t chunk_id, uint32_t nterms);
+LORE_MUST_CHECK lore_status store_doc_chunks(store_tenant *t, int64_t doc_rowid,
+                                             store_chunk_len_fn fn, void *ctx);
+
+/* Deletes a document and its chunks. LORE_NOT_FOUND if absent. */
+LORE_MUST_CHECK lore_status store_doc_delete(store_tenant *t, int64_t doc_rowid);
+
+/* Reads a document by public id (16 hex digits). with_text adds the text. */
+LORE_MUST_CHECK lore_status store_doc_get(store_tenant *t, const char *id, int with_text,
+                                          store_doc **out);
+LORE_MUST_CHECK lore_status store_doc_get_rowid(store_tenant *t, int64_t rowid, int with_text,
+                                                store_doc **out);
+void store_doc_free(store_doc *d);
+
+LORE_MUST_CHECK lore_status store_doc_list(store_tenant *t, const char *source, int64_t after,
+                                           size_t limit, store_doc_fn fn, void *ctx);
+
+LORE_MUST_CHECK lore_status store_chunk_get(store_tenant *t, int64_t chunk_id, store_chunk *out);
+void store_chunk_clear(store_chunk *c);
+
+/* Looks up the owner of a chunk for filtering; LORE_NOT_FOUND if the chunk
+ * is gone. The borrowed strings stay valid until the next call on t. */
+LORE_MUST_CHECK lore_status store_chunk_owner_get(store_tenant *t, int64_t chunk_id,
+                                                  store_chunk_owner *out);
+
+LORE_MUST_CHECK lore_status store_sources(store_tenant *t, store_source_info **out, size_t *n);
+void store_sources_free(store_source_info *s, size_t n);
+
+/* Documents and chunks in the tenant. */
+LORE_MUST_CHECK lore_status store_counts(store_tenant *t, int64_t *docs, int64_t *chunks);
+
+/* Bytes the tenant's data occupies on disk. */
+LORE_MUST_CHECK lore_status store_disk_bytes(store_tenant *t, int64_t *bytes);
+
+/* ---- key-value space for index data ----
+ *
+ * Indexes keep their own structures as byte keys and values in namespaces,
+ * written in the same transactions as the documents they describe. Keys are
+ * compared bytewise; scans return keys in ascending order. */
+
+enum { STORE_NS_LEXICAL = 1, STORE_NS_LEXICAL_META = 2, STORE_NS_LEXICAL_DELETED = 3 };
+
+LORE_MUST_CHECK lore_status store_kv_put(store_tenant *t, int ns, const void *key, size_t klen,
+                                         const void *val, size_t vlen);
+/* Reads a value into val (replacing its content). LORE_NOT_FOUND if absent. */
+LORE_MUST_CHECK lore_status store_kv_get(store_tenant *t, int ns, const void *key, size_t klen,
+                                         lore_buf *val);
+LORE_MUST_CHECK lore_status store_kv_delete(store_tenant *t, int ns, const void *key,
+                                            size_t klen);
+/* Deletes keys in [lo, hi) (hi NULL: to the end of the namespace). */
+LORE_MUST_CHECK lore_status store_kv_delete_range(store_tenant *t, int ns, const void *lo,
+                                                  size_t lolen, const void *hi, size_t hilen);
+/* Calls fn for each key in [lo, hi) in order (hi NULL: to the end). key and
+ * val are borrowed for the duration of the callback; fn returns non-zero to
+ * stop. */
+typedef int (*store_kv_fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                           size_t vlen);
+LORE_MUST_CHECK lore_status store_kv_scan(store_tenant *t, int ns, const void *lo, size_t lolen,
+                                          const void *hi, size_t hilen, store_kv_fn fn,
+                                          void *ctx);
+
+/* Last error message from the backend for t (never NULL). */
+const char *store_tenant_errmsg(store_tenant *t);
+
+#endif
