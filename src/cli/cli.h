@@ -1,0 +1,87 @@
+/* Command-line interface: shared pieces of the commands.
+ *
+ * Each command lives in its own cmd_*.c and exposes one entry point
+ * `int cmd_NAME(int argc, char **argv)` returning the process exit code:
+ * 0 success, 1 usage error, 2 runtime error (CLI_OK, CLI_USAGE, CLI_FAIL).
+ * Errors are one line on stderr naming the argument or file at fault. */
+#ifndef LORE_CLI_CLI_H
+#define LORE_CLI_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "config/config.h"
+#include "index/lexical/index_lexical.h"
+#include "store/store.h"
+
+enum { CLI_OK = 0, CLI_USAGE = 1, CLI_FAIL = 2 };
+
+#define CLI_MAX_VALUES 64
+
+typedef struct cli_opt {
+    const char *name;    /* long name without dashes */
+    char short_name;     /* 0 if none */
+    const char *metavar; /* NULL for a flag */
+    int repeat;          /* may be given several times */
+    const char *help;
+} cli_opt;
+
+typedef struct cli_args {
+    const cli_opt *opts;
+    size_t nopts;
+    const char *values[32][CLI_MAX_VALUES]; /* per option */
+    size_t nvalues[32];
+    char **pos; /* positional arguments (point into argv) */
+    size_t npos;
+} cli_args;
+
+/* The help of a command: usage line, description, option table, examples. */
+typedef struct cli_help {
+    const char *usage;
+    const char *summary;
+    const char *details; /* may be NULL */
+    const char *examples; /* may be NULL */
+} cli_help;
+
+/* Parses argv[1..] of a command (argv[0] is the command name). Options may
+ * come before or after positionals; `--` ends options. Returns CLI_OK, or
+ * CLI_USAGE after printing the error, or -1 when --help was printed. Common
+ * options (--data-dir, --config, --log-level, --help) are added by the
+ * parser itself. */
+int cli_parse(const char *cmd, const cli_help *help, const cli_opt *opts, size_t nopts, int argc,
+              char **argv, cli_args *out);
+void cli_args_free(cli_args *a);
+/* The last value of option name, or NULL. */
+const char *cli_get(const cli_args *a, const char *name);
+size_t cli_get_all(const cli_args *a, const char *name, const char *const **values);
+int cli_flag(const cli_args *a, const char *name);
+void cli_print_help(FILE *f, const char *cmd, const cli_help *help, const cli_opt *opts,
+                    size_t nopts);
+
+/* Everything a command needs to reach a tenant. */
+typedef struct cli_env {
+    lore_config cfg;
+    store *store;
+    store_tenant *tenant;
+    void *lex; /* index_lexical_bm25 state */
+    lex_params lex_params;
+} cli_env;
+
+/* Loads the configuration (file, environment, then the common flags) and
+ * opens the store. Prints the error and returns CLI_FAIL or CLI_USAGE. */
+int cli_env_open(cli_env *e, const cli_args *a);
+/* Opens a tenant (the --tenant value, else the configured default) and its
+ * index. create_default: create the configured default tenant if missing. */
+int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default);
+void cli_env_close(cli_env *e);
+
+int cli_error(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+int cmd_tenant(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
+#endif

@@ -1,0 +1,69 @@
+/* Opening configuration, store and tenant for a command. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/log.h"
+
+int cli_env_open(cli_env *e, const cli_args *a) {
+    memset(e, 0, sizeof *e);
+    char err[512];
+    const char *cmd = "config";
+    if (config_load(&e->cfg, cli_get(a, "config"), err, sizeof err) != LORE_OK)
+        return cli_error(cmd, CLI_USAGE, "%s", err);
+    static const char *const flag_keys[][2] = {{"data-dir", "data_dir"},
+                                               {"log-level", "log_level"}};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = cli_get(a, flag_keys[i][0]);
+        if (v && config_set(&e->cfg, flag_keys[i][1], v, CONFIG_FLAG, err, sizeof err) != LORE_OK)
+            return cli_error(cmd, CLI_USAGE, "%s", err);
+    }
+    if (config_validate(&e->cfg, err, sizeof err) != LORE_OK)
+        return cli_error(cmd, CLI_USAGE, "%s", err);
+    lore_log_level lvl;
+    if (!lore_log_parse_level(e->cfg.log_level, &lvl)) lore_log_set_level(lvl);
+    lex_params_default(&e->lex_params);
+    e->lex_params.k1 = (float)e->cfg.bm25_k1;
+    e->lex_params.b = (float)e->cfg.bm25_b;
+    e->lex_params.title_weight = (uint32_t)e->cfg.title_weight;
+    if (store_open(e->cfg.data_dir, &e->store, err, sizeof err) != LORE_OK)
+        return cli_error("store", CLI_FAIL, "%s", err);
+    LORE_DEBUG("data directory %s", e->cfg.data_dir);
+    return CLI_OK;
+}
+
+int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default) {
+    const char *name = tenant ? tenant : e->cfg.tenant;
+    if (!store_tenant_name_valid(name))
+        return cli_error("tenant", CLI_USAGE,
+                         "'%s' is not a valid tenant name (lower-case letters, digits, - and _; "
+                         "at most %d)",
+                         name, STORE_NAME_MAX);
+    lore_status st = store_tenant_open(e->store, name, &e->tenant);
+    if (st == LORE_NOT_FOUND && create_default && !tenant) {
+        if ((st = store_tenant_create(e->store, name)) == LORE_OK) {
+            LORE_INFO("created tenant %s", name);
+            st = store_tenant_open(e->store, name, &e->tenant);
+        }
+    }
+    if (st == LORE_NOT_FOUND)
+        return cli_error("tenant", CLI_FAIL,
+                         "tenant '%s' does not exist (create it with: lore tenant create %s)",
+                         name, name);
+    if (st != LORE_OK)
+        return cli_error("tenant", CLI_FAIL, "cannot open tenant '%s': %s", name,
+                         lore_status_message(st));
+    st = index_lexical_bm25.open(e->tenant, &e->lex_params, &e->lex);
+    if (st != LORE_OK)
+        return cli_error("tenant", CLI_FAIL, "cannot open the index of tenant '%s': %s", name,
+                         lore_status_message(st));
+    return CLI_OK;
+}
+
+void cli_env_close(cli_env *e) {
+    if (e->lex) index_lexical_bm25.close(e->lex);
+    store_tenant_close(e->tenant);
+    store_close(e->store);
+    memset(e, 0, sizeof *e);
+}

@@ -1,0 +1,187 @@
+/* lore search QUERY */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "search/search.h"
+#include "util/timeutil.h"
+
+static const cli_opt opts[] = {
+    {"tenant", 't', "NAME", 0, "tenant to search (default: setting tenant)"},
+    {"limit", 'n', "N", 0, "number of hits, 1 to 1000 (default 10)"},
+    {"source", 's', "NAME", 1, "only documents of this source"},
+    {"since", 0, "DATE", 0, "only documents updated at or after DATE (YYYY-MM-DD or ISO 8601)"},
+    {"until", 0, "DATE", 0, "only documents updated at or before DATE"},
+    {"author", 0, "NAME", 0, "only documents by this author"},
+    {"as", 0, "PRINCIPAL", 1, "search as PRINCIPAL (user:EMAIL, group:NAME), honouring ACLs"},
+    {"json", 0, NULL, 0, "print the result as JSON"},
+    {"text", 0, NULL, 0, "include each hit's full chunk text"},
+};
+static const cli_help help = {
+    "lore search QUERY... [--tenant T] [--limit N] [--source S] [--since DATE] [--json]",
+    "Search a tenant. The words of QUERY are ranked with BM25 over titles and text;\n"
+    "each document appears once, with its best passage.",
+    "Query syntax:\n"
+    "  plain words      any of them, ranked (rarer words count more)\n"
+    "  \"a phrase\"       these words, adjacent and in order\n"
+    "  -word -\"phrase\"  exclude documents containing them\n"
+    "  title:word       the word must be in the title\n"
+    "  source:NAME      only this source     author:NAME  only this author\n"
+    "Use -- before a query that starts with a dash. Without --as the command sees\n"
+    "every document of the tenant, as its local administrator.",
+    "  lore search parental leave policy\n"
+    "  lore search '\"parental leave\" -draft' --source wiki --limit 5\n"
+    "  lore search --json --since 2024-01-01 -- -internal onboarding",
+};
+
+static int parse_date(const char *opt, const char *v, int64_t *out, int end_of_day) {
+    if (!v) return 0;
+    if (lore_parse_iso8601(v, out))
+        return cli_error("search", CLI_USAGE, "--%s %s: expected a date like 2024-05-31", opt, v);
+    if (end_of_day && strlen(v) == 10) *out += 86400000 - 1;
+    return 0;
+}
+
+static void print_json(const search_request *r, const search_response *res) {
+    json_t *root = json_object(), *hits = json_array();
+    json_object_set_new(root, "query", json_string(r->query));
+    json_object_set_new(root, "took_ms", json_real((double)res->took_us / 1000.0));
+    json_object_set_new(root, "truncated", json_boolean(res->truncated));
+    if (res->notice[0]) json_object_set_new(root, "notice", json_string(res->notice));
+    for (size_t i = 0; i < res->n; i++) {
+        const search_hit *h = &res->hits[i];
+        json_t *o = json_object(), *marks = json_array();
+        json_object_set_new(o, "id", json_string(h->doc->id));
+        json_object_set_new(o, "external_id", json_string(h->doc->external_id));
+        json_object_set_new(o, "source", json_string(h->doc->source));
+        json_object_set_new(o, "title", h->doc->title ? json_string(h->doc->title) : json_null());
+        json_object_set_new(o, "url", h->doc->url ? json_string(h->doc->url) : json_null());
+        json_object_set_new(o, "author",
+                            h->doc->author ? json_string(h->doc->author) : json_null());
+        json_object_set_new(o, "section", json_string(h->section ? h->section : ""));
+        json_object_set_new(o, "chunk", json_integer(h->chunk_id));
+        json_object_set_new(o, "range", json_pack("[ii]", (json_int_t)h->start,
+                                                  (json_int_t)h->end));
+        json_object_set_new(o, "score", json_real(h->score));
+        if (h->snippet) {
+            json_object_set_new(o, "snippet", json_string(h->snippet));
+            for (size_t k = 0; k < h->nmarks; k++)
+                json_array_append_new(marks, json_pack("[ii]", (json_int_t)h->marks[k].start,
+                                                       (json_int_t)h->marks[k].end));
+            json_object_set_new(o, "highlights", marks);
+        } else {
+            json_decref(marks);
+        }
+        if (h->text) json_object_set_new(o, "text", json_string(h->text));
+        json_array_append_new(hits, o);
+    }
+    json_object_set_new(root, "hits", hits);
+    char *s = json_dumps(root, JSON_INDENT(2));
+    if (s) puts(s);
+    free(s);
+    json_decref(root);
+}
+
+static void print_snippet(const search_hit *h, int tty) {
+    const char *s = h->snippet;
+    size_t at = 0;
+    fputs("   ", stdout);
+    for (size_t k = 0; k < h->nmarks; k++) {
+        fwrite(s + at, 1, h->marks[k].start - at, stdout);
+        fputs(tty ? "\033[1m" : "**", stdout);
+        fwrite(s + h->marks[k].start, 1, h->marks[k].end - h->marks[k].start, stdout);
+        fputs(tty ? "\033[0m" : "**", stdout);
+        at = h->marks[k].end;
+    }
+    fputs(s + at, stdout);
+    fputc('\n', stdout);
+}
+
+static void print_human(const search_response *res, int tty) {
+    if (res->notice[0]) fprintf(stderr, "lore search: %s\n", res->notice);
+    for (size_t i = 0; i < res->n; i++) {
+        const search_hit *h = &res->hits[i];
+        printf("%zu. %s%s%s  [%s]  %.3f\n", i + 1, tty ? "\033[1m" : "",
+               h->doc->title ? h->doc->title : h->doc->external_id, tty ? "\033[0m" : "",
+               h->doc->source, h->score);
+        if (h->section && *h->section) printf("   %s\n", h->section);
+        if (h->snippet) print_snippet(h, tty);
+        if (h->text) printf("   ---\n%s\n   ---\n", h->text);
+        printf("   id %s  %s\n", h->doc->id, h->doc->url ? h->doc->url : h->doc->external_id);
+    }
+    fprintf(stderr, "%zu hit%s in %.2f ms%s\n", res->n, res->n == 1 ? "" : "s",
+            (double)res->took_us / 1000.0,
+            res->truncated ? " (phrase check budget ran out: some hits may be missing)" : "");
+}
+
+int cmd_search(int argc, char **argv) {
+    cli_args a;
+    cli_env e = {0};
+    search_engine *se = NULL;
+    search_response res = {0};
+    char *query = NULL;
+    int rc = cli_parse("search", &help, opts, sizeof opts / sizeof opts[0], argc, argv, &a);
+    if (rc) goto out;
+    if (!a.npos) {
+        rc = cli_error("search", CLI_USAGE, "no QUERY given (see lore search --help)");
+        goto out;
+    }
+    size_t qlen = 0;
+    for (size_t i = 0; i < a.npos; i++) qlen += strlen(a.pos[i]) + 1;
+    if (!(query = malloc(qlen + 1))) {
+        rc = cli_error("search", CLI_FAIL, "out of memory");
+        goto out;
+    }
+    query[0] = '\0';
+    for (size_t i = 0; i < a.npos; i++) {
+        if (i) strcat(query, " ");
+        strcat(query, a.pos[i]);
+    }
+    search_request req = {.query = query, .snippets = 1, .all_access = 1};
+    const char *lim = cli_get(&a, "limit");
+    if (lim) {
+        char *end;
+        long v = strtol(lim, &end, 10);
+        if (*end || v < 1 || v > SEARCH_MAX_LIMIT) {
+            rc = cli_error("search", CLI_USAGE, "--limit %s: expected a number from 1 to %d", lim,
+                           SEARCH_MAX_LIMIT);
+            goto out;
+        }
+        req.limit = (size_t)v;
+    }
+    req.nsources = cli_get_all(&a, "source", &req.sources);
+    if ((rc = parse_date("since", cli_get(&a, "since"), &req.since_ms, 0)) ||
+        (rc = parse_date("until", cli_get(&a, "until"), &req.until_ms, 1)))
+        goto out;
+    req.author = cli_get(&a, "author");
+    req.nprincipals = cli_get_all(&a, "as", &req.principals);
+    if (req.nprincipals) req.all_access = 0;
+    req.with_text = cli_flag(&a, "text");
+    if ((rc = cli_env_open(&e, &a))) goto out;
+    if ((rc = cli_env_open_tenant(&e, cli_get(&a, "tenant"), 0))) goto out;
+    if (search_engine_new(e.tenant, &index_lexical_bm25, e.lex, &se) != LORE_OK) {
+        rc = cli_error("search", CLI_FAIL, "out of memory");
+        goto out;
+    }
+    char err[512];
+    lore_status st = search_run(se, &req, &res, err, sizeof err);
+    if (st != LORE_OK) {
+        rc = cli_error("search", st == LORE_INVALID || st == LORE_TOO_LARGE ? CLI_USAGE : CLI_FAIL,
+                       "%s", err);
+        goto out;
+    }
+    if (cli_flag(&a, "json"))
+        print_json(&req, &res);
+    else
+        print_human(&res, isatty(1));
+out:
+    search_response_free(&res);
+    search_engine_free(se);
+    free(query);
+    cli_env_close(&e);
+    cli_args_free(&a);
+    return rc < 0 ? CLI_OK : rc;
+}

@@ -1,0 +1,252 @@
+/* Settings; see config.h. One table describes every key: its type, limits,
+ * where it lives in lore_config, and a line of help, so parsing, validation,
+ * `lore config` and the docs all read the same list. */
+#include "config/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/log.h"
+
+typedef enum { K_STR, K_INT, K_DBL } key_type;
+
+typedef struct key_def {
+    const char *name;
+    key_type type;
+    size_t offset, size; /* strings: buffer size */
+    double min, max;
+    int secret;
+    const char *deflt;
+    const char *help;
+} key_def;
+
+#define STR(f, sec, d, h)                                                                          \
+    {#f, K_STR, offsetof(lore_config, f), sizeof(((lore_config *)0)->f), 0, 0, sec, d, h}
+#define INT(f, lo, hi, d, h) {#f, K_INT, offsetof(lore_config, f), 0, lo, hi, 0, d, h}
+#define DBL(f, lo, hi, d, h) {#f, K_DBL, offsetof(lore_config, f), 0, lo, hi, 0, d, h}
+
+static const key_def keys[] = {
+    STR(data_dir, 0, "./lore-data", "directory holding control.db and tenants/"),
+    STR(tenant, 0, "default", "tenant used when a command gets no --tenant"),
+    STR(log_level, 0, "warn", "debug, info, warn, error or off"),
+    STR(mode, 0, "dev", "dev or production (production refuses weak settings)"),
+    STR(master_key, 1, "", "key that seals secrets at rest (required in production)"),
+    DBL(bm25_k1, 0, 10, "0.9", "BM25 term frequency saturation"),
+    DBL(bm25_b, 0, 1, "0.4", "BM25 length normalization"),
+    INT(title_weight, 0, 16, "2", "times a title counts in the text field (fixed per index)"),
+    INT(chunk_target_tokens, 32, 8192, "400", "chunk size to aim for, in tokens"),
+    INT(chunk_max_tokens, 32, 16384, "500", "largest chunk, in tokens"),
+    INT(chunk_overlap_tokens, 0, 4096, "50", "overlap between consecutive chunks"),
+    INT(max_file_mb, 1, 4096, "64", "largest file ingest reads, in MiB"),
+    INT(pdf_timeout_s, 1, 3600, "30", "time limit for extracting one PDF"),
+    INT(pdf_memory_mb, 64, 65536, "1024", "memory limit for the PDF extractor"),
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+_Static_assert(NKEYS <= sizeof((lore_config *)0)->origin / sizeof(config_origin),
+               "lore_config.origin too small for the key table");
+
+static const char *const origin_names[] = {"default", "file", "env", "flag"};
+
+static const key_def *find_key(const char *name, size_t *idx) {
+    for (size_t i = 0; i < NKEYS; i++)
+        if (!strcmp(keys[i].name, name)) {
+            if (idx) *idx = i;
+            return &keys[i];
+        }
+    return NULL;
+}
+
+static lore_status set_value(lore_config *c, size_t idx, const char *value, config_origin origin,
+                             const char *where, char *err, size_t errlen) {
+    const key_def *k = &keys[idx];
+    char *field = (char *)c + k->offset;
+    if (k->type == K_STR) {
+        if (strlen(value) >= k->size) {
+            snprintf(err, errlen, "%s: %s is longer than %zu bytes", where, k->name, k->size - 1);
+            return LORE_INVALID;
+        }
+        if (!strcmp(k->name, "log_level")) {
+            lore_log_level lvl;
+            if (lore_log_parse_level(value, &lvl)) {
+                snprintf(err, errlen, "%s: log_level '%s' is not one of debug, info, warn, error, off",
+                         where, value);
+                return LORE_INVALID;
+            }
+        }
+        if (!strcmp(k->name, "mode") && strcmp(value, "dev") && strcmp(value, "production")) {
+            snprintf(err, errlen, "%s: mode '%s' is not dev or production", where, value);
+            return LORE_INVALID;
+        }
+        if (!strcmp(k->name, "data_dir") && !*value) {
+            snprintf(err, errlen, "%s: data_dir is empty", where);
+            return LORE_INVALID;
+        }
+        memcpy(field, value, strlen(value) + 1);
+    } else {
+        char *end;
+        errno = 0;
+        double v = k->type == K_INT ? (double)strtoll(value, &end, 10) : strtod(value, &end);
+        if (!*value || *end || errno) {
+            snprintf(err, errlen, "%s: %s = '%s' is not %s", where, k->name, value,
+                     k->type == K_INT ? "an integer" : "a number");
+            return LORE_INVALID;
+        }
+        if (v < k->min || v > k->max) {
+            snprintf(err, errlen, "%s: %s = %s is outside %g..%g", where, k->name, value, k->min,
+                     k->max);
+            return LORE_INVALID;
+        }
+        if (k->type == K_INT)
+            *(int64_t *)(void *)field = (int64_t)v;
+        else
+            *(double *)(void *)field = v;
+    }
+    c->origin[idx] = origin;
+    return LORE_OK;
+}
+
+lore_status config_set(lore_config *c, const char *key, const char *value, config_origin origin,
+                       char *err, size_t errlen) {
+    size_t idx;
+    if (!find_key(key, &idx)) {
+        snprintf(err, errlen, "unknown setting '%s'", key);
+        return LORE_INVALID;
+    }
+    char where[96];
+    snprintf(where, sizeof where, "--%s", key);
+    return set_value(c, idx, value, origin, where, err, errlen);
+}
+
+static char *trim(char *s) {
+    while (*s == ' ' || *s == '\t') s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) e--;
+    *e = '\0';
+    return s;
+}
+
+static lore_status load_file(lore_config *c, const char *path, int required, char *err,
+                             size_t errlen) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (!required && errno == ENOENT) return LORE_OK;
+        snprintf(err, errlen, "%s: cannot read config file: %s", path, strerror(errno));
+        return LORE_IO;
+    }
+    snprintf(c->file, sizeof c->file, "%s", path);
+    char line[2048];
+    int lineno = 0;
+    lore_status st = LORE_OK;
+    while (st == LORE_OK && fgets(line, sizeof line, f)) {
+        lineno++;
+        char where[1100];
+        snprintf(where, sizeof where, "%s:%d", path, lineno);
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(err, errlen, "%s: line longer than %zu bytes", where, sizeof line - 2);
+            st = LORE_INVALID;
+            break;
+        }
+        char *s = trim(line);
+        if (!*s || *s == '#') continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s: expected 'key = value'", where);
+            st = LORE_INVALID;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *val = trim(eq + 1);
+        size_t vl = strlen(val);
+        if (vl >= 2 && ((val[0] == '"' && val[vl - 1] == '"') ||
+                        (val[0] == '\'' && val[vl - 1] == '\''))) {
+            val[vl - 1] = '\0';
+            val++;
+        }
+        size_t idx;
+        if (!find_key(key, &idx)) {
+            snprintf(err, errlen, "%s: unknown setting '%s'", where, key);
+            st = LORE_INVALID;
+            break;
+        }
+        st = set_value(c, idx, val, CONFIG_FILE, where, err, errlen);
+    }
+    fclose(f);
+    return st;
+}
+
+extern char **environ;
+
+lore_status config_load(lore_config *c, const char *path, char *err, size_t errlen) {
+    memset(c, 0, sizeof *c);
+    lore_status st;
+    for (size_t i = 0; i < NKEYS; i++)
+        if ((st = set_value(c, i, keys[i].deflt, CONFIG_DEFAULT, "default", err, errlen)) !=
+            LORE_OK)
+            return st;
+    const char *file = path ? path : getenv("LORE_CONFIG");
+    if (file && *file && (st = load_file(c, file, 1, err, errlen)) != LORE_OK) return st;
+    for (char **e = environ; *e; e++) {
+        if (strncmp(*e, "LORE_", 5)) continue;
+        const char *eq = strchr(*e, '=');
+        if (!eq) continue;
+        char name[128];
+        size_t n = (size_t)(eq - *e) - 5;
+        if (n >= sizeof name) n = sizeof name - 1;
+        for (size_t i = 0; i < n; i++) {
+            char ch = (*e)[5 + i];
+            name[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+        }
+        name[n] = '\0';
+        if (!strcmp(name, "config")) continue;
+        /* LORE_TEST_* belong to the test suite (seeds, paths), not to lore. */
+        if (!strncmp(name, "test_", 5)) continue;
+        size_t idx;
+        char where[160];
+        snprintf(where, sizeof where, "environment LORE_%.*s", (int)(eq - *e) - 5, *e + 5);
+        if (!find_key(name, &idx)) {
+            snprintf(err, errlen, "%s: unknown setting (see `lore config --help`)", where);
+            return LORE_INVALID;
+        }
+        if ((st = set_value(c, idx, eq + 1, CONFIG_ENV, where, err, errlen)) != LORE_OK) return st;
+    }
+    return LORE_OK;
+}
+
+lore_status config_validate(const lore_config *c, char *err, size_t errlen) {
+    if (c->chunk_target_tokens > c->chunk_max_tokens) {
+        snprintf(err, errlen, "chunk_target_tokens (%lld) is larger than chunk_max_tokens (%lld)",
+                 (long long)c->chunk_target_tokens, (long long)c->chunk_max_tokens);
+        return LORE_INVALID;
+    }
+    if (c->chunk_overlap_tokens * 2 > c->chunk_target_tokens) {
+        snprintf(err, errlen, "chunk_overlap_tokens (%lld) is more than half of chunk_target_tokens",
+                 (long long)c->chunk_overlap_tokens);
+        return LORE_INVALID;
+    }
+    if (!strcmp(c->mode, "production") && strlen(c->master_key) < 32) {
+        snprintf(err, errlen,
+                 "production mode needs master_key (LORE_MASTER_KEY) of at least 32 characters");
+        return LORE_INVALID;
+    }
+    return LORE_OK;
+}
+
+void config_each(const lore_config *c, config_fn fn, void *ctx) {
+    for (size_t i = 0; i < NKEYS; i++) {
+        const key_def *k = &keys[i];
+        const char *field = (const char *)c + k->offset;
+        char val[1100];
+        if (k->type == K_STR && k->secret)
+            snprintf(val, sizeof val, "%s", *field ? "********" : "(not set)");
+        else if (k->type == K_STR)
+            snprintf(val, sizeof val, "%s", field);
+        else if (k->type == K_INT)
+            snprintf(val, sizeof val, "%lld", (long long)*(const int64_t *)(const void *)field);
+        else
+            snprintf(val, sizeof val, "%g", *(const double *)(const void *)field);
+        fn(ctx, k->name, val, origin_names[c->origin[i]], k->help);
+    }
+}

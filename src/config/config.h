@@ -1,0 +1,49 @@
+/* Settings: defaults, then an optional config file, then LORE_* environment
+ * variables, then command-line flags (each later source wins).
+ *
+ * The file is `key = value` lines (# comments, blank lines, optional quotes
+ * around values); keys are the names below, the environment variable is
+ * LORE_ + the key in upper case (data_dir -> LORE_DATA_DIR). An unknown key,
+ * in the file or as a LORE_ variable, and a value of the wrong type or out of
+ * range are errors at start, naming the key and where it came from. */
+#ifndef LORE_CONFIG_CONFIG_H
+#define LORE_CONFIG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "util/status.h"
+
+typedef enum config_origin { CONFIG_DEFAULT, CONFIG_FILE, CONFIG_ENV, CONFIG_FLAG } config_origin;
+
+typedef struct lore_config {
+    char data_dir[1024];
+    char tenant[65];    /* default tenant for commands */
+    char log_level[16]; /* debug, info, warn, error, off */
+    char mode[16];      /* dev or production */
+    char master_key[256]; /* secret; printed masked */
+    double bm25_k1, bm25_b;
+    int64_t title_weight;
+    int64_t chunk_target_tokens, chunk_max_tokens, chunk_overlap_tokens;
+    int64_t max_file_mb;
+    int64_t pdf_timeout_s, pdf_memory_mb;
+    config_origin origin[16]; /* per key, indexed like the key table */
+    char file[1024];          /* the config file read, "" if none */
+} lore_config;
+
+/* Loads defaults, the file (path, or LORE_CONFIG when path is NULL; absent
+ * is fine unless a path was named) and the environment. */
+LORE_MUST_CHECK lore_status config_load(lore_config *c, const char *path, char *err,
+                                        size_t errlen);
+/* Sets one key from a command-line flag, validating it. */
+LORE_MUST_CHECK lore_status config_set(lore_config *c, const char *key, const char *value,
+                                       config_origin origin, char *err, size_t errlen);
+/* Checks cross-key rules (chunk sizes consistent, production needs a strong
+ * master key). */
+LORE_MUST_CHECK lore_status config_validate(const lore_config *c, char *err, size_t errlen);
+
+/* Calls fn for each key with its value as text (secrets masked) and origin. */
+typedef void (*config_fn)(void *ctx, const char *key, const char *value, const char *origin,
+                          const char *help);
+void config_each(const lore_config *c, config_fn fn, void *ctx);
+
+#endif

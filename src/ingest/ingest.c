@@ -1,0 +1,415 @@
+/* Ingest sessions: documents -> chunks -> index + store, in batches.
+ * See ingest.h for the contract. A batch is one store transaction; the
+ * lexical index writes its segment into the same transaction at commit. */
+#include "ingest/ingest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto/sha256.h"
+#include "util/log.h"
+
+#define MAX_DEPTH 64
+
+struct ingest_session {
+    store_tenant *t;
+    const index_lexical_ops *lex;
+    void *lex_state;
+    ingest_options opt;
+    ingest_stats stats;
+    int in_batch;
+    size_t batch_docs, batch_bytes;
+    store_chunk_in *chunks;
+    size_t chunks_cap;
+};
+
+void ingest_options_default(ingest_options *o) {
+    memset(o, 0, sizeof *o);
+    o->source = "files";
+    parse_limits_default(&o->limits);
+    chunk_options_default(&o->chunking);
+    o->batch_docs = 2000;
+    o->batch_bytes = 32u << 20;
+}
+
+lore_status ingest_session_new(store_tenant *t, const index_lexical_ops *lex, void *lex_state,
+                               const ingest_options *opt, ingest_session **out) {
+    *out = NULL;
+    ingest_session *s = calloc(1, sizeof *s);
+    if (!s) return LORE_NOMEM;
+    s->t = t;
+    s->lex = lex;
+    s->lex_state = lex_state;
+    s->opt = *opt;
+    if (!s->opt.source) s->opt.source = "files";
+    if (!s->opt.batch_docs) s->opt.batch_docs = 2000;
+    if (!s->opt.batch_bytes) s->opt.batch_bytes = 32u << 20;
+    *out = s;
+    return LORE_OK;
+}
+
+const ingest_stats *ingest_session_stats(const ingest_session *s) {
+    return &s->stats;
+}
+
+static void problem(ingest_session *s, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void problem(ingest_session *s, const char *path, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (s->opt.on_problem)
+        s->opt.on_problem(s->opt.cb_ctx, path, msg);
+    else
+        LORE_WARN("%s: %s", path, msg);
+}
+
+static void rollback(ingest_session *s) {
+    if (!s->in_batch) return;
+    s->lex->abort(s->lex_state);
+    store_rollback(s->t);
+    s->in_batch = 0;
+}
+
+static lore_status open_batch(ingest_session *s) {
+    if (s->in_batch) return LORE_OK;
+    lore_status st = store_begin(s->t);
+    if (st != LORE_OK) return st;
+    if ((st = s->lex->begin(s->lex_state)) != LORE_OK) {
+        store_rollback(s->t);
+        return st;
+    }
+    s->in_batch = 1;
+    s->batch_docs = s->batch_bytes = 0;
+    return LORE_OK;
+}
+
+lore_status ingest_commit(ingest_session *s) {
+    if (!s->in_batch) return LORE_OK;
+    lore_status st = s->lex->flush(s->lex_state);
+    if (st == LORE_OK) st = store_commit(s->t);
+    if (st != LORE_OK) {
+        LORE_ERROR("commit failed: %s (%s); the last batch of %zu documents was rolled back",
+                   lore_status_message(st), store_tenant_errmsg(s->t), s->batch_docs);
+        rollback(s);
+        return st;
+    }
+    s->in_batch = 0;
+    return LORE_OK;
+}
+
+static void hash_field(lore_sha256_ctx *h, const char *s, size_t n) {
+    /* Length-prefixed, so field boundaries cannot be forged by content. */
+    char len[24];
+    int l = snprintf(len, sizeof len, "%zu:", n);
+    lore_sha256_update(h, len, (size_t)l);
+    if (n) lore_sha256_update(h, s, n);
+}
+
+static void hash_str(lore_sha256_ctx *h, const char *s) {
+    hash_field(h, s ? s : "", s ? strlen(s) : 0);
+}
+
+static lore_status content_hash(const store_doc *d, char out[65]) {
+    lore_sha256_ctx *h = lore_sha256_new();
+    if (!h) return LORE_NOMEM;
+    hash_str(h, d->title);
+    hash_str(h, d->url);
+    hash_str(h, d->author);
+    hash_str(h, d->metadata_json);
+    char dates[64];
+    snprintf(dates, sizeof dates, "%lld/%lld", (long long)d->created_ms, (long long)d->updated_ms);
+    hash_str(h, dates);
+    for (size_t i = 0; i < d->nacl; i++) hash_str(h, d->acl[i]);
+    hash_field(h, d->text, d->text_len);
+    uint8_t digest[32];
+    lore_sha256_final(h, digest);
+    lore_hex(digest, 32, out);
+    return LORE_OK;
+}
+
+static int remove_chunk(void *ctx, int64_t chunk_id, uint32_t nterms) {
+    ingest_session *s = ctx;
+    return s->lex->remove(s->lex_state, chunk_id, nterms) != LORE_OK;
+}
+
+static lore_status remove_from_index(ingest_session *s, int64_t rowid) {
+    /* A removal that the index refuses means index and store disagree; stop
+     * rather than write on top of it. */
+    lore_status st = store_doc_chunks(s->t, rowid, remove_chunk, s);
+    return st;
+}
+
+/* Writes one parsed document. Document-level problems are reported and
+ * return LORE_OK; store and index failures are returned. */
+static lore_status ingest_doc(ingest_session *s, const char *path, const parse_doc *pd,
+                              const char *external_id, int64_t mtime_ms) {
+    char **acl = NULL;
+    chunk_list *cl = NULL;
+    store_doc d = {0};
+    lore_status st = open_batch(s);
+    if (st != LORE_OK) return st;
+    d.source = (char *)s->opt.source;
+    d.external_id = (char *)external_id;
+    d.title = pd->title;
+    d.url = pd->url;
+    d.author = pd->author;
+    d.created_ms = pd->created_ms;
+    d.updated_ms = pd->updated_ms ? pd->updated_ms : mtime_ms;
+    d.metadata_json = pd->metadata_json;
+    d.text = pd->text;
+    d.text_len = pd->text_len;
+    d.nacl = pd->nacl + s->opt.nacl;
+    if (d.nacl) {
+        if (!(acl = malloc(d.nacl * sizeof *acl))) return LORE_NOMEM;
+        for (size_t i = 0; i < pd->nacl; i++) acl[i] = pd->acl[i];
+        for (size_t i = 0; i < s->opt.nacl; i++) acl[pd->nacl + i] = (char *)s->opt.acl[i];
+        d.acl = acl;
+    }
+    if ((st = content_hash(&d, d.content_hash)) != LORE_OK) goto out;
+    int64_t rowid = 0;
+    char old_hash[65];
+    st = store_doc_lookup(s->t, d.source, external_id, &rowid, old_hash);
+    int exists = st == LORE_OK;
+    if (st != LORE_OK && st != LORE_NOT_FOUND) goto out;
+    st = LORE_OK;
+    if (exists && !strcmp(old_hash, d.content_hash)) {
+        s->stats.docs_unchanged++;
+        goto out;
+    }
+    if (exists && (st = remove_from_index(s, rowid)) != LORE_OK) goto out;
+    if ((st = chunk_document(pd, &s->opt.chunking, &cl)) != LORE_OK) {
+        problem(s, path, "%s: chunking failed: %s", external_id, lore_status_message(st));
+        s->stats.docs_failed++;
+        /* The old chunks may already be out of the index: undo the batch
+         * rather than leave the document half replaced. */
+        st = exists ? LORE_INTERNAL : LORE_OK;
+        goto out;
+    }
+    if (cl->n > s->chunks_cap) {
+        store_chunk_in *nc = realloc(s->chunks, cl->n * sizeof *nc);
+        if (!nc) {
+            st = LORE_NOMEM;
+            goto out;
+        }
+        s->chunks = nc;
+        s->chunks_cap = cl->n;
+    }
+    int64_t first = 0;
+    if ((st = store_reserve_chunk_ids(s->t, cl->n, &first)) != LORE_OK) goto out;
+    for (size_t i = 0; i < cl->n; i++) {
+        const chunk *c = &cl->items[i];
+        store_chunk_in *ci = &s->chunks[i];
+        ci->id = first + (int64_t)i;
+        ci->start = c->start;
+        ci->end = c->end;
+        ci->section = c->section;
+        ci->ntokens = c->ntokens;
+        st = s->lex->add(s->lex_state, ci->id, pd->title, pd->title ? strlen(pd->title) : 0,
+                         pd->text + c->start, c->end - c->start, &ci->nterms);
+        if (st != LORE_OK) goto out;
+    }
+    if ((st = store_doc_put(s->t, &d, s->chunks, cl->n)) != LORE_OK) goto out;
+    if (exists)
+        s->stats.docs_updated++;
+    else
+        s->stats.docs_added++;
+    s->stats.chunks += cl->n;
+    s->stats.bytes += pd->text_len;
+    s->batch_docs++;
+    s->batch_bytes += pd->text_len;
+out:
+    chunk_list_free(cl);
+    free(acl);
+    if (st != LORE_OK) {
+        rollback(s);
+        return st;
+    }
+    if (s->batch_docs >= s->opt.batch_docs || s->batch_bytes >= s->opt.batch_bytes)
+        return ingest_commit(s);
+    return LORE_OK;
+}
+
+static lore_status ingest_buffer(ingest_session *s, const char *path, const char *external_id,
+                                 const uint8_t *data, size_t len, int64_t mtime_ms) {
+    s->stats.files++;
+    parse_format fmt = parse_detect(path, data, len);
+    if (fmt == PARSE_FMT_UNKNOWN) {
+        s->stats.files_skipped++;
+        problem(s, path, "skipped: not a format lore reads (binary or unknown)");
+        return LORE_OK;
+    }
+    parse_result *res = NULL;
+    char err[512] = "";
+    lore_status st = parse_bytes(fmt, path, data, len, &s->opt.limits, &res, err, sizeof err);
+    if (st != LORE_OK) {
+        s->stats.files_failed++;
+        problem(s, path, "%s: %s", parse_format_name(fmt), err[0] ? err : lore_status_message(st));
+        return LORE_OK;
+    }
+    for (size_t i = 0; i < res->ndocs && st == LORE_OK; i++) {
+        const parse_doc *pd = &res->docs[i];
+        char idbuf[PATH_MAX + 32];
+        const char *ext = pd->external_id;
+        if (!ext) {
+            const char *base = external_id ? external_id : path;
+            if (res->ndocs == 1) {
+                ext = base;
+            } else {
+                snprintf(idbuf, sizeof idbuf, "%s#%zu", base, i + 1);
+                ext = idbuf;
+            }
+        }
+        st = ingest_doc(s, path, pd, ext, mtime_ms);
+    }
+    parse_result_free(res);
+    if (s->opt.on_progress && s->stats.files % 500 == 0) s->opt.on_progress(s->opt.cb_ctx, &s->stats);
+    return st;
+}
+
+lore_status ingest_bytes(ingest_session *s, const char *name, const char *external_id,
+                         const uint8_t *data, size_t len) {
+    return ingest_buffer(s, name, external_id, data, len, 0);
+}
+
+static lore_status ingest_file(ingest_session *s, const char *path, const struct stat *sb) {
+    if ((uint64_t)sb->st_size > s->opt.limits.max_input) {
+        s->stats.files++;
+        s->stats.files_failed++;
+        problem(s, path, "file is %lld MiB; the limit is %zu MiB (setting max_file_mb)",
+                (long long)(sb->st_size >> 20), s->opt.limits.max_input >> 20);
+        return LORE_OK;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    uint8_t *data = NULL;
+    size_t len = (size_t)sb->st_size, got = 0;
+    if (fd < 0) goto io_error;
+    if (!(data = malloc(len ? len : 1))) {
+        close(fd);
+        return LORE_NOMEM;
+    }
+    while (got < len) {
+        ssize_t r = read(fd, data + got, len - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) goto io_error;
+        if (r == 0) break; /* the file shrank while we read it */
+        got += (size_t)r;
+    }
+    close(fd);
+    char real[PATH_MAX];
+    const char *ext = realpath(path, real) ? real : path;
+    int64_t mtime = (int64_t)sb->st_mtim.tv_sec * 1000 + sb->st_mtim.tv_nsec / 1000000;
+    lore_status st = ingest_buffer(s, path, ext, data, got, mtime);
+    free(data);
+    return st;
+io_error:
+    s->stats.files++;
+    s->stats.files_failed++;
+    problem(s, path, "cannot read: %s", strerror(errno));
+    if (fd >= 0) close(fd);
+    free(data);
+    return LORE_OK;
+}
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static lore_status walk(ingest_session *s, const char *path, int depth) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        s->stats.files++;
+        s->stats.files_failed++;
+        problem(s, path, "cannot open: %s", strerror(errno));
+        return LORE_OK;
+    }
+    if (S_ISREG(sb.st_mode)) return ingest_file(s, path, &sb);
+    if (!S_ISDIR(sb.st_mode)) return LORE_OK;
+    if (depth > MAX_DEPTH) {
+        problem(s, path, "skipped: directories nested deeper than %d", MAX_DEPTH);
+        return LORE_OK;
+    }
+    DIR *d = opendir(path);
+    if (!d) {
+        s->stats.files_failed++;
+        problem(s, path, "cannot list directory: %s", strerror(errno));
+        return LORE_OK;
+    }
+    /* Sorted, so ingests are repeatable (same order, same chunk ids). */
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    lore_status st = LORE_OK;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue; /* hidden files, . and .. */
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn) {
+                st = LORE_NOMEM;
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name))) {
+            st = LORE_NOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (st == LORE_OK) qsort(names, n, sizeof *names, cmp_names);
+    for (size_t i = 0; i < n && st == LORE_OK; i++) {
+        char child[PATH_MAX];
+        if (snprintf(child, sizeof child, "%s/%s", path, names[i]) >= (int)sizeof child) {
+            problem(s, path, "skipped %s: path too long", names[i]);
+            continue;
+        }
+        struct stat lsb;
+        if (lstat(child, &lsb) == 0 && S_ISLNK(lsb.st_mode)) {
+            struct stat tsb;
+            if (stat(child, &tsb) == 0 && S_ISDIR(tsb.st_mode)) continue; /* no link loops */
+        }
+        st = walk(s, child, depth + 1);
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return st;
+}
+
+lore_status ingest_path(ingest_session *s, const char *path) {
+    lore_status st = walk(s, path, 0);
+    if (st != LORE_OK) rollback(s);
+    return st;
+}
+
+lore_status ingest_delete(ingest_session *s, const char *doc_id) {
+    store_doc *d = NULL;
+    lore_status st = open_batch(s);
+    if (st != LORE_OK) return st;
+    if ((st = store_doc_get(s->t, doc_id, 0, &d)) != LORE_OK) goto out;
+    if ((st = remove_from_index(s, d->rowid)) != LORE_OK) goto out;
+    if ((st = store_doc_delete(s->t, d->rowid)) != LORE_OK) goto out;
+    s->stats.docs_deleted++;
+out:
+    store_doc_free(d);
+    if (st != LORE_OK && st != LORE_NOT_FOUND) rollback(s);
+    return st;
+}
+
+void ingest_session_free(ingest_session *s) {
+    if (!s) return;
+    rollback(s);
+    free(s->chunks);
+    free(s);
+}

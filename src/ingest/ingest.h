@@ -1,0 +1,74 @@
+/* Ingest: documents in, searchable chunks out.
+ *
+ * One path for every writer (today the CLI; later the HTTP API and job
+ * workers): parse -> chunk -> index -> store. Documents are written in
+ * batches, one store transaction per batch, holding the document rows, the
+ * chunk rows and the lexical index segment together, so a crash leaves each
+ * batch either fully visible or absent.
+ *
+ * A document is identified by (source, external id). Ingesting it again
+ * with the same content hash is a no-op; with a different hash its chunks are
+ * replaced in the same transaction. */
+#ifndef LORE_INGEST_INGEST_H
+#define LORE_INGEST_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "chunk/chunk.h"
+#include "index/lexical/index_lexical.h"
+#include "parse/parse.h"
+#include "store/store.h"
+
+typedef struct ingest_stats {
+    uint64_t files, files_failed, files_skipped;
+    uint64_t docs_added, docs_updated, docs_unchanged, docs_failed, docs_deleted;
+    uint64_t chunks, bytes;
+} ingest_stats;
+
+typedef struct ingest_options {
+    const char *source;        /* default "files" */
+    const char *const *acl;    /* principals added to every document */
+    size_t nacl;
+    parse_limits limits;
+    chunk_options chunking;
+    size_t batch_docs;  /* documents per transaction (default 2000) */
+    size_t batch_bytes; /* text bytes per transaction (default 32 MiB) */
+    /* Progress and per-file problems; may be NULL. */
+    void (*on_progress)(void *ctx, const ingest_stats *s);
+    void (*on_problem)(void *ctx, const char *path, const char *message);
+    void *cb_ctx;
+} ingest_options;
+
+typedef struct ingest_session ingest_session;
+
+void ingest_options_default(ingest_options *o);
+
+/* Starts a session on an open tenant and its lexical index (both
+ * borrowed). */
+LORE_MUST_CHECK lore_status ingest_session_new(store_tenant *t, const index_lexical_ops *lex,
+                                               void *lex_state, const ingest_options *opt,
+                                               ingest_session **out);
+
+/* Ingests a file or, recursively, a directory (hidden entries and symlinked
+ * directories skipped). A file that cannot be read or parsed is reported
+ * through on_problem and counted; the rest goes on. Returns an error only
+ * when the store fails (then the current batch is rolled back). */
+LORE_MUST_CHECK lore_status ingest_path(ingest_session *s, const char *path);
+
+/* Ingests bytes of a given name (format detected from content and name).
+ * external_id: the id for a single-document input (NULL: name). */
+LORE_MUST_CHECK lore_status ingest_bytes(ingest_session *s, const char *name,
+                                         const char *external_id, const uint8_t *data,
+                                         size_t len);
+
+/* Deletes a document by public id; LORE_NOT_FOUND if absent. */
+LORE_MUST_CHECK lore_status ingest_delete(ingest_session *s, const char *doc_id);
+
+/* Commits the open batch. The session can go on afterwards. */
+LORE_MUST_CHECK lore_status ingest_commit(ingest_session *s);
+
+const ingest_stats *ingest_session_stats(const ingest_session *s);
+/* Rolls back anything uncommitted and frees the session. */
+void ingest_session_free(ingest_session *s);
+
+#endif
