@@ -50,10 +50,12 @@ static inline int test_summary(void) {
 }
 
 /* A fresh empty directory under /tmp for a test; the caller removes it with
- * test_rmtree. Returns a static buffer. */
+ * test_rmtree. Returns one of eight static buffers, used in turn. */
 static inline const char *test_tmpdir(void) {
-    static char path[256];
-    snprintf(path, sizeof path, "/tmp/lore-test-XXXXXX");
+    static char paths[8][256];
+    static unsigned next;
+    char *path = paths[next++ % 8];
+    snprintf(path, 256, "/tmp/lore-test-XXXXXX");
     if (!mkdtemp(path)) {
         perror("mkdtemp");
         exit(2);

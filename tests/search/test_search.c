@@ -1,0 +1,199 @@
+/* Search end to end on a real store: documents go in through ingest (the
+ * same path as the CLI), queries come back through search_run. Covers
+ * ranking basics, one hit per document, phrases, exclusions, title: and
+ * source: clauses, ACL filtering inside retrieval (a page is never short),
+ * date filters, snippets, updates and deletes, and bad queries. */
+#include <stdlib.h>
+
+#include "ingest/ingest.h"
+#include "search/search.h"
+#include "test.h"
+
+static store_tenant *t;
+static void *lex;
+static ingest_session *ing;
+static search_engine *se;
+
+static void put_json(const char *json) {
+    lore_status st = ingest_bytes(ing, "docs.jsonl", NULL, (const uint8_t *)json, strlen(json));
+    CHECK_INT(st, LORE_OK);
+    CHECK_INT(ingest_commit(ing), LORE_OK);
+}
+
+/* Runs q and returns the external ids of the hits, space-joined. */
+static const char *ids(const search_request *req) {
+    static char out[4096];
+    search_response r;
+    char err[256];
+    out[0] = '\0';
+    lore_status st = search_run(se, req, &r, err, sizeof err);
+    if (st != LORE_OK) {
+        snprintf(out, sizeof out, "ERROR %s", err);
+        return out;
+    }
+    for (size_t i = 0; i < r.n; i++) {
+        strcat(out, i ? " " : "");
+        strcat(out, r.hits[i].doc->external_id);
+    }
+    search_response_free(&r);
+    return out;
+}
+
+static const char *q(const char *query) {
+    search_request req = {.query = query, .all_access = 1, .limit = 20};
+    return ids(&req);
+}
+
+int main(void) {
+    const char *dir = test_tmpdir();
+    char dirc[256];
+    snprintf(dirc, sizeof dirc, "%s", dir);
+    store *s = NULL;
+    char err[512];
+    CHECK_INT(store_open(dirc, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_tenant_create(s, "t"), LORE_OK);
+    CHECK_INT(store_tenant_open(s, "t", &t), LORE_OK);
+    lex_params p;
+    lex_params_default(&p);
+    CHECK_INT(index_lexical_bm25.open(t, &p, &lex), LORE_OK);
+    ingest_options o;
+    ingest_options_default(&o);
+    CHECK_INT(ingest_session_new(t, &index_lexical_bm25, lex, &o, &ing), LORE_OK);
+    CHECK_INT(search_engine_new(t, &index_lexical_bm25, lex, &se), LORE_OK);
+
+    put_json(
+        "{\"id\":\"leave\",\"title\":\"Parental leave policy\",\"text\":\"Employees get sixteen "
+        "weeks of parental leave. Leave starts at birth or adoption.\",\"updated\":"
+        "\"2024-03-01\"}\n"
+        "{\"id\":\"pto\",\"title\":\"Paid time off\",\"text\":\"Vacation days accrue monthly. "
+        "Sick leave is separate from vacation.\",\"updated\":\"2023-01-10\"}\n"
+        "{\"id\":\"draft\",\"title\":\"Draft: leave changes\",\"text\":\"A draft about parental "
+        "benefits and leave of absence.\",\"updated\":\"2024-06-01\"}\n"
+        "{\"id\":\"eng\",\"title\":\"Deploy guide\",\"text\":\"Run deploy_service with the "
+        "HttpServerError handler. Error E1234 means the config file is missing.\","
+        "\"acl\":[\"group:eng\"]}\n"
+        "{\"id\":\"ann\",\"title\":\"Ann's notes\",\"text\":\"Private parental leave notes for "
+        "Ann only.\",\"acl\":[\"user:ann@example.com\"],\"author\":\"ann\"}\n");
+
+    /* ranking: the document about parental leave comes first */
+    const char *r = q("parental leave");
+    CHECK(!strncmp(r, "leave ", 6));
+    /* phrases: adjacency required */
+    CHECK_STR(q("\"parental leave\""), "leave ann");
+    CHECK_STR(q("\"leave parental\""), "");
+    CHECK_STR(q("\"leave of absence\""), "draft"); /* stop word kept in place */
+    CHECK_STR(q("\"leave absence\""), "");
+    /* exclusions */
+    r = q("leave -draft");
+    CHECK(strstr(r, "draft") == NULL && strstr(r, "leave") != NULL);
+    r = q("leave -\"parental benefits\"");
+    CHECK(strstr(r, "draft") == NULL);
+    /* title: requires the word in the title */
+    CHECK_STR(q("title:vacation"), "");
+    CHECK_STR(q("title:paid vacation"), "pto");
+    /* identifiers are findable whole and by their parts */
+    CHECK_STR(q("deploy_service"), "eng");
+    CHECK_STR(q("HttpServerError"), "eng");
+    CHECK_STR(q("server error"), "eng");
+    CHECK_STR(q("E1234"), "eng");
+
+    /* ACL inside retrieval: a principal never sees documents it may not */
+    const char *as_bob[] = {"user:bob@example.com"};
+    search_request req = {.query = "parental leave notes", .principals = as_bob,
+                          .nprincipals = 1, .limit = 10};
+    r = ids(&req);
+    CHECK(strstr(r, "ann") == NULL);
+    CHECK(strstr(r, "leave") != NULL);
+    const char *as_ann[] = {"user:ann@example.com"};
+    req.principals = as_ann;
+    CHECK(strstr(ids(&req), "ann") != NULL);
+    const char *as_eng[] = {"user:bob@example.com", "group:eng"};
+    req.principals = as_eng;
+    req.query = "deploy";
+    CHECK_STR(ids(&req), "eng");
+    req.principals = as_bob;
+    CHECK_STR(ids(&req), "");
+    /* the page is not short: limit 1 still finds the visible hit even though
+     * better-scoring hidden documents exist */
+    req.query = "parental leave notes ann";
+    req.limit = 1;
+    r = ids(&req);
+    CHECK(*r && strstr(r, "ann") == NULL);
+
+    /* filters: dates, source, author */
+    search_request d = {.query = "leave", .all_access = 1, .limit = 10};
+    d.since_ms = 1704067200000; /* 2024-01-01 */
+    d.until_ms = 1714521600000; /* 2024-05-01 */
+    CHECK_STR(ids(&d), "leave");
+    CHECK_STR(q("leave source:slack"), "");
+    r = q("leave source:files");
+    CHECK(strstr(r, "leave") != NULL);
+    CHECK_STR(q("leave author:ann"), "ann");
+
+    /* snippets mark the query words */
+    search_request sn = {.query = "sixteen weeks", .all_access = 1, .snippets = 1};
+    search_response res;
+    CHECK_INT(search_run(se, &sn, &res, err, sizeof err), LORE_OK);
+    CHECK_INT(res.n, 1);
+    if (res.n) {
+        CHECK(res.hits[0].snippet != NULL);
+        CHECK_INT(res.hits[0].nmarks, 2);
+        if (res.hits[0].nmarks == 2) {
+            const search_hit *h = &res.hits[0];
+            CHECK(!strncmp(h->snippet + h->marks[0].start, "sixteen", 7));
+            CHECK(!strncmp(h->snippet + h->marks[1].start, "weeks", 5));
+        }
+        CHECK_STR(res.hits[0].doc->title, "Parental leave policy");
+    }
+    search_response_free(&res);
+
+    /* updates replace, unchanged is a no-op, deletes remove */
+    uint64_t before = ingest_session_stats(ing)->docs_unchanged;
+    put_json("{\"id\":\"pto\",\"title\":\"Paid time off\",\"text\":\"Vacation days accrue "
+             "monthly. Sick leave is separate from vacation.\",\"updated\":\"2023-01-10\"}");
+    CHECK_INT(ingest_session_stats(ing)->docs_unchanged, before + 1);
+    put_json("{\"id\":\"pto\",\"title\":\"Paid time off\",\"text\":\"Holidays are listed "
+             "yearly.\"}");
+    CHECK_STR(q("vacation"), "");
+    CHECK_STR(q("holidays"), "pto");
+    store_doc *doc = NULL;
+    int64_t rowid;
+    CHECK_INT(store_doc_lookup(t, "files", "pto", &rowid, NULL), LORE_OK);
+    CHECK_INT(store_doc_get_rowid(t, rowid, 0, &doc), LORE_OK);
+    CHECK_INT(ingest_delete(ing, doc->id), LORE_OK);
+    CHECK_INT(ingest_commit(ing), LORE_OK);
+    CHECK_INT(ingest_delete(ing, doc->id), LORE_NOT_FOUND);
+    CHECK_INT(ingest_commit(ing), LORE_OK);
+    store_doc_free(doc);
+    CHECK_STR(q("holidays"), "");
+
+    /* bad and odd queries: clear errors or empty results, never a crash */
+    CHECK(!strncmp(q(""), "ERROR empty query", 17));
+    CHECK(!strncmp(q("   "), "ERROR empty query", 17));
+    CHECK(!strncmp(q("-leave"), "ERROR the query needs", 21));
+    CHECK_STR(q("the of and"), ""); /* stop words only: empty with a notice */
+    search_request big = {.all_access = 1};
+    char *huge = malloc(10000);
+    memset(huge, 'x', 9999);
+    huge[9999] = '\0';
+    big.query = huge;
+    CHECK_INT(search_run(se, &big, &res, err, sizeof err), LORE_TOO_LARGE);
+    free(huge);
+    char many[4000];
+    size_t n = 0;
+    for (int i = 0; i < 200; i++) n += (size_t)sprintf(many + n, "w%d ", i);
+    big.query = many;
+    CHECK_INT(search_run(se, &big, &res, err, sizeof err), LORE_TOO_LARGE);
+    CHECK(strstr(err, "distinct terms") != NULL);
+    big.query = "leave";
+    big.limit = 5000;
+    CHECK_INT(search_run(se, &big, &res, err, sizeof err), LORE_INVALID);
+
+    search_engine_free(se);
+    ingest_session_free(ing);
+    index_lexical_bm25.close(lex);
+    store_tenant_close(t);
+    store_close(s);
+    test_rmtree(dirc);
+    return test_summary();
+}

@@ -1,0 +1,219 @@
+/* The SQLite store: tenants, migrations, documents and chunks, the
+ * key-value space, transactions and chunk id reservation. */
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "test.h"
+
+static store_doc make_doc(const char *ext, const char *text) {
+    store_doc d = {0};
+    d.source = "files";
+    d.external_id = (char *)ext;
+    d.title = "A title";
+    d.text = (char *)text;
+    d.text_len = strlen(text);
+    snprintf(d.content_hash, sizeof d.content_hash, "%064d", 1);
+    return d;
+}
+
+static int kv_count(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl) {
+    (void)k, (void)kl, (void)v, (void)vl;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+int main(void) {
+    const char *dir = test_tmpdir();
+    store *s = NULL;
+    char err[512];
+    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+
+    /* tenant names */
+    CHECK(store_tenant_name_valid("acme"));
+    CHECK(store_tenant_name_valid("a-1_b"));
+    CHECK(!store_tenant_name_valid(""));
+    CHECK(!store_tenant_name_valid("-x"));
+    CHECK(!store_tenant_name_valid("Acme"));
+    CHECK(!store_tenant_name_valid("../etc"));
+    CHECK(!store_tenant_name_valid("a/b"));
+    CHECK_INT(store_tenant_create(s, "../evil"), LORE_INVALID);
+    CHECK_INT(store_tenant_create(s, "acme"), LORE_OK);
+    CHECK_INT(store_tenant_create(s, "acme"), LORE_EXISTS);
+    CHECK_INT(store_tenant_create(s, "beta"), LORE_OK);
+    store_tenant_info *list;
+    size_t n;
+    CHECK_INT(store_tenant_list(s, &list, &n), LORE_OK);
+    CHECK_INT(n, 2);
+    CHECK_STR(list[0].name, "acme");
+    free(list);
+    store_tenant *t = NULL, *missing = NULL;
+    CHECK_INT(store_tenant_open(s, "nope", &missing), LORE_NOT_FOUND);
+    CHECK(missing == NULL);
+    CHECK_INT(store_tenant_open(s, "acme", &t), LORE_OK);
+
+    /* writes need a transaction; ids are reserved ascending */
+    store_doc d = make_doc("/docs/a.md", "hello world. second part.");
+    store_chunk_in ch[2] = {{0, 0, 12, "Intro", 3, 2}, {0, 13, 25, "Intro > More", 2, 2}};
+    CHECK_INT(store_doc_put(t, &d, ch, 2), LORE_INVALID);
+    CHECK_INT(store_begin(t), LORE_OK);
+    int64_t first = 0, second = 0;
+    CHECK_INT(store_reserve_chunk_ids(t, 2, &first), LORE_OK);
+    CHECK_INT(first, 1);
+    ch[0].id = first, ch[1].id = first + 1;
+    CHECK_INT(store_doc_put(t, &d, ch, 2), LORE_OK);
+    CHECK_INT(strlen(d.id), STORE_DOC_ID_LEN);
+    char id_a[STORE_DOC_ID_LEN + 1];
+    memcpy(id_a, d.id, sizeof id_a);
+    CHECK_INT(store_commit(t), LORE_OK);
+
+    /* same source item -> same public id, in any tenant and after re-put */
+    store_doc d2 = make_doc("/docs/a.md", "changed text here");
+    CHECK_INT(store_begin(t), LORE_OK);
+    CHECK_INT(store_reserve_chunk_ids(t, 1, &second), LORE_OK);
+    CHECK_INT(second, 3); /* never reuses ids, even within the same document */
+    store_chunk_in c2 = {second, 0, 7, "", 1, 1};
+    CHECK_INT(store_doc_put(t, &d2, &c2, 1), LORE_OK);
+    CHECK_STR(d2.id, id_a);
+    CHECK_INT(d2.rowid, d.rowid);
+    CHECK_INT(store_commit(t), LORE_OK);
+
+    int64_t rowid;
+    char hash[65];
+    CHECK_INT(store_doc_lookup(t, "files", "/docs/a.md", &rowid, hash), LORE_OK);
+    CHECK_INT(rowid, d.rowid);
+    CHECK_INT(store_doc_lookup(t, "slack", "/docs/a.md", NULL, NULL), LORE_NOT_FOUND);
+
+    store_doc *got = NULL;
+    CHECK_INT(store_doc_get(t, id_a, 1, &got), LORE_OK);
+    CHECK_STR(got->text, "changed text here");
+    CHECK_STR(got->title, "A title");
+    CHECK_INT(got->nchunks, 1);
+    store_doc_free(got);
+    CHECK_INT(store_doc_get(t, "0000000000000000", 0, &got), LORE_NOT_FOUND);
+
+    store_chunk sc;
+    CHECK_INT(store_chunk_get(t, second, &sc), LORE_OK);
+    CHECK_STR(sc.text, "changed");
+    store_chunk_clear(&sc);
+    CHECK_INT(store_chunk_get(t, first, &sc), LORE_NOT_FOUND); /* replaced */
+    store_chunk_owner ow;
+    CHECK_INT(store_chunk_owner_get(t, second, &ow), LORE_OK);
+    CHECK_STR(ow.source, "files");
+    CHECK_STR(ow.acl_joined, "");
+
+    /* ACL round trip */
+    char *acl[] = {"user:ann@example.com", "group:eng"};
+    store_doc d3 = make_doc("/docs/b.md", "secret stuff");
+    d3.acl = acl;
+    d3.nacl = 2;
+    d3.source = "wiki";
+    CHECK_INT(store_begin(t), LORE_OK);
+    int64_t third;
+    CHECK_INT(store_reserve_chunk_ids(t, 1, &third), LORE_OK);
+    store_chunk_in c3 = {third, 0, 6, "", 1, 1};
+    CHECK_INT(store_doc_put(t, &d3, &c3, 1), LORE_OK);
+    CHECK_INT(store_commit(t), LORE_OK);
+    CHECK_INT(store_chunk_owner_get(t, third, &ow), LORE_OK);
+    CHECK_STR(ow.acl_joined, "user:ann@example.com\ngroup:eng");
+    CHECK_INT(store_doc_get(t, d3.id, 0, &got), LORE_OK);
+    CHECK_INT(got->nacl, 2);
+    CHECK_STR(got->acl[1], "group:eng");
+    store_doc_free(got);
+    store_source_info *src;
+    CHECK_INT(store_sources(t, &src, &n), LORE_OK);
+    CHECK_INT(n, 2);
+    CHECK_STR(src[0].source, "files");
+    CHECK_STR(src[1].source, "wiki");
+    store_sources_free(src, n);
+
+    /* rollback leaves nothing */
+    CHECK_INT(store_begin(t), LORE_OK);
+    CHECK_INT(store_doc_delete(t, d3.rowid), LORE_OK);
+    store_rollback(t);
+    CHECK_INT(store_chunk_get(t, third, &sc), LORE_OK);
+    store_chunk_clear(&sc);
+    int64_t docs, chunks;
+    CHECK_INT(store_counts(t, &docs, &chunks), LORE_OK);
+    CHECK_INT(docs, 2);
+    CHECK_INT(chunks, 2);
+
+    /* delete cascades to chunks */
+    CHECK_INT(store_begin(t), LORE_OK);
+    CHECK_INT(store_doc_delete(t, d3.rowid), LORE_OK);
+    CHECK_INT(store_doc_delete(t, d3.rowid), LORE_NOT_FOUND);
+    CHECK_INT(store_commit(t), LORE_OK);
+    CHECK_INT(store_chunk_get(t, third, &sc), LORE_NOT_FOUND);
+
+    /* kv: put/get/scan order/range delete */
+    CHECK_INT(store_begin(t), LORE_OK);
+    for (int i = 0; i < 10; i++) {
+        uint8_t k[2] = {0, (uint8_t)(9 - i)};
+        CHECK_INT(store_kv_put(t, STORE_NS_LEXICAL, k, 2, "v", 1), LORE_OK);
+    }
+    CHECK_INT(store_commit(t), LORE_OK);
+    lore_buf v;
+    lore_buf_init(&v, 1024);
+    uint8_t k5[2] = {0, 5};
+    CHECK_INT(store_kv_get(t, STORE_NS_LEXICAL, k5, 2, &v), LORE_OK);
+    CHECK_STR(v.data, "v");
+    CHECK_INT(store_kv_get(t, STORE_NS_LEXICAL_META, k5, 2, &v), LORE_NOT_FOUND);
+    int count = 0;
+    uint8_t lo[2] = {0, 3}, hi[2] = {0, 7};
+    CHECK_INT(store_kv_scan(t, STORE_NS_LEXICAL, lo, 2, hi, 2, kv_count, &count), LORE_OK);
+    CHECK_INT(count, 4);
+    CHECK_INT(store_begin(t), LORE_OK);
+    CHECK_INT(store_kv_delete_range(t, STORE_NS_LEXICAL, lo, 2, hi, 2), LORE_OK);
+    CHECK_INT(store_commit(t), LORE_OK);
+    count = 0;
+    CHECK_INT(store_kv_scan(t, STORE_NS_LEXICAL, "", 0, NULL, 0, kv_count, &count), LORE_OK);
+    CHECK_INT(count, 6);
+    lore_buf_free(&v);
+    store_tenant_close(t);
+
+    /* deleting a tenant removes its files and leaves others intact */
+    CHECK_INT(store_tenant_delete(s, "beta"), LORE_OK);
+    CHECK_INT(store_tenant_delete(s, "beta"), LORE_NOT_FOUND);
+    char path[512];
+    snprintf(path, sizeof path, "%s/tenants/beta", dir);
+    FILE *f = fopen(path, "r");
+    CHECK(f == NULL);
+    if (f) fclose(f);
+    CHECK_INT(store_tenant_open(s, "acme", &t), LORE_OK);
+    CHECK_INT(store_counts(t, &docs, &chunks), LORE_OK);
+    CHECK_INT(docs, 1);
+    store_tenant_close(t);
+    store_close(s);
+
+    /* migrations are recorded; a database from a newer lore is refused */
+    snprintf(path, sizeof path, "%s/tenants/acme/lore.db", dir);
+    sqlite3 *db;
+    CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    CHECK_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM schema_migrations", -1, &q, NULL),
+              SQLITE_OK);
+    CHECK_INT(sqlite3_step(q), SQLITE_ROW);
+    CHECK(sqlite3_column_int(q, 0) >= 1);
+    sqlite3_finalize(q);
+    CHECK_INT(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES(999, 0)", 0, 0, 0), SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_tenant_open(s, "acme", &t), LORE_UNSUPPORTED);
+    store_close(s);
+
+    /* garbage where the control database should be */
+    const char *dir2 = test_tmpdir();
+    char dir2c[256];
+    snprintf(dir2c, sizeof dir2c, "%s", dir2);
+    snprintf(path, sizeof path, "%s/control.db", dir2c);
+    f = fopen(path, "w");
+    fputs("this is not a database, just some text that is long enough to be read", f);
+    fclose(f);
+    s = NULL;
+    lore_status st = store_open(dir2c, &s, err, sizeof err);
+    CHECK(st != LORE_OK);
+    CHECK(s == NULL);
+    CHECK(strstr(err, "control.db") != NULL);
+    test_rmtree(dir2c);
+    test_rmtree(dir);
+    return test_summary();
+}
