@@ -314,6 +314,19 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
     query_ast ast;
     lore_status st = query_parse(req->query, strlen(req->query), &ast, err, errlen);
     if (st != LORE_OK) return st;
+    if (req->literal && ast.n) {
+        /* One plain clause with the text as given (the parser checked its
+         * length); operators are just characters to the analyzer. */
+        query_ast_free(&ast);
+        if (!(ast.clauses = calloc(1, sizeof *ast.clauses)) ||
+            !(ast.clauses[0].text = strdup(req->query))) {
+            query_ast_free(&ast); /* frees the clause array, if any */
+            snprintf(err, errlen, "out of memory");
+            return LORE_NOMEM;
+        }
+        ast.clauses[0].kind = QUERY_WORDS;
+        ast.n = 1;
+    }
     compiled *c = calloc(1, sizeof *c);
     lex_result lr = {0};
     int in_read = 0;

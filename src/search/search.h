@@ -35,6 +35,7 @@ typedef struct search_request {
     const char *const *principals;
     size_t nprincipals;
     int all_access;
+    int literal;   /* the whole query is plain words: no phrases, -, or field: */
     int snippets;  /* build highlighted snippets */
     int with_text; /* include each hit's chunk text */
 } search_request;
