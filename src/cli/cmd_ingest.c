@@ -33,9 +33,10 @@ typedef struct progress {
     uint64_t problems;
 } progress;
 
-static void on_problem(void *ctx, const char *path, const char *msg) {
+static void on_problem(void *ctx, const char *path, const char *msg, int is_error) {
     progress *p = ctx;
-    p->problems++;
+    p->problems += is_error;
+    if (!is_error && p->quiet) return;
     if (p->tty && !p->quiet) fputs("\r\033[K", stderr);
     fprintf(stderr, "lore ingest: %s: %s\n", path, msg);
 }
@@ -100,7 +101,7 @@ int cmd_ingest(int argc, char **argv) {
     lore_status st = ingest_session_new(e.tenant, &index_lexical_bm25, e.lex, &o, &s);
     for (size_t i = 0; st == LORE_OK && i < a.npos; i++) {
         if (access(a.pos[i], F_OK) != 0) {
-            on_problem(&p, a.pos[i], "no such file or directory");
+            on_problem(&p, a.pos[i], "no such file or directory", 1);
             continue;
         }
         st = ingest_path(s, a.pos[i]);
@@ -127,9 +128,7 @@ int cmd_ingest(int argc, char **argv) {
                 (unsigned long long)t->files_skipped, (unsigned long long)t->chunks,
                 (double)t->bytes / 1e6, secs, secs > 0 ? (double)docs / secs : 0.0);
     }
-    rc = p.problems && (t->files_failed || t->docs_failed || p.problems > t->files_skipped)
-             ? CLI_FAIL
-             : CLI_OK;
+    rc = p.problems ? CLI_FAIL : CLI_OK;
 out:
     ingest_session_free(s);
     cli_env_close(&e);

@@ -60,19 +60,23 @@ const ingest_stats *ingest_session_stats(const ingest_session *s) {
     return &s->stats;
 }
 
-static void problem(ingest_session *s, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void problem(ingest_session *s, const char *path, const char *fmt, ...) {
+static void report(ingest_session *s, int is_error, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void report(ingest_session *s, int is_error, const char *path, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (s->opt.on_problem)
-        s->opt.on_problem(s->opt.cb_ctx, path, msg);
-    else
+        s->opt.on_problem(s->opt.cb_ctx, path, msg, is_error);
+    else if (is_error)
         LORE_WARN("%s: %s", path, msg);
+    else
+        LORE_INFO("%s: %s", path, msg);
 }
+#define problem(s, ...) report(s, 1, __VA_ARGS__)
+#define note(s, ...) report(s, 0, __VA_ARGS__)
 
 static void rollback(ingest_session *s) {
     if (!s->in_batch) return;
@@ -246,7 +250,7 @@ static lore_status ingest_buffer(ingest_session *s, const char *path, const char
     parse_format fmt = parse_detect(path, data, len);
     if (fmt == PARSE_FMT_UNKNOWN) {
         s->stats.files_skipped++;
-        problem(s, path, "skipped: not a format lore reads (binary or unknown)");
+        note(s, path, "skipped: not a format lore reads (binary or unknown)");
         return LORE_OK;
     }
     parse_result *res = NULL;
@@ -336,7 +340,7 @@ static lore_status walk(ingest_session *s, const char *path, int depth) {
     if (S_ISREG(sb.st_mode)) return ingest_file(s, path, &sb);
     if (!S_ISDIR(sb.st_mode)) return LORE_OK;
     if (depth > MAX_DEPTH) {
-        problem(s, path, "skipped: directories nested deeper than %d", MAX_DEPTH);
+        note(s, path, "skipped: directories nested deeper than %d", MAX_DEPTH);
         return LORE_OK;
     }
     DIR *d = opendir(path);
@@ -372,7 +376,7 @@ static lore_status walk(ingest_session *s, const char *path, int depth) {
     for (size_t i = 0; i < n && st == LORE_OK; i++) {
         char child[PATH_MAX];
         if (snprintf(child, sizeof child, "%s/%s", path, names[i]) >= (int)sizeof child) {
-            problem(s, path, "skipped %s: path too long", names[i]);
+            note(s, path, "skipped %s: path too long", names[i]);
             continue;
         }
         struct stat lsb;

@@ -33,9 +33,10 @@ typedef struct ingest_options {
     chunk_options chunking;
     size_t batch_docs;  /* documents per transaction (default 2000) */
     size_t batch_bytes; /* text bytes per transaction (default 32 MiB) */
-    /* Progress and per-file problems; may be NULL. */
+    /* Progress and per-file problems; may be NULL. is_error is 0 for notes
+     * (a file skipped as binary), 1 for failures. */
     void (*on_progress)(void *ctx, const ingest_stats *s);
-    void (*on_problem)(void *ctx, const char *path, const char *message);
+    void (*on_problem)(void *ctx, const char *path, const char *message, int is_error);
     void *cb_ctx;
 } ingest_options;
 

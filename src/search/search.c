@@ -170,7 +170,10 @@ static lore_status compile(search_engine *e, const query_ast *ast, compiled *c, 
         default: break;
         }
         if ((st = analyze(e, c, q->text, &l)) != LORE_OK) break;
-        if (!l.n) continue; /* stop words only */
+        if (!l.n) {
+            c->stopped += !q->negated; /* stop words only */
+            continue;
+        }
         if (!q->negated) words++;
         if (q->kind == QUERY_WORDS && !q->negated) {
             for (size_t j = 0; j < l.n && st == LORE_OK; j++)
@@ -345,7 +348,7 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
     for (size_t i = 0; i < c->nterms; i++)
         scored |= c->terms[i].role == LEX_SHOULD || c->terms[i].role == LEX_MUST;
     if (!scored) {
-        if (c->positive || ast.n == c->nsources + c->nnot_sources + c->nauthors + c->nnot_authors) {
+        if (!c->stopped) {
             snprintf(err, errlen, "the query needs at least one word to search for");
             st = LORE_INVALID;
         } else {

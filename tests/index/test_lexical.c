@@ -186,11 +186,12 @@ static void check_queries(text_analyzer *an, const index_lexical_ops *ops, void 
         size_t want = ne < K ? ne : K;
         int ok = r.n == want;
         for (size_t i = 0; ok && i < want; i++) {
-            if (fabs(r.hits[i].score - expect[i].score) > 1e-9 * (1 + expect[i].score)) ok = 0;
+            /* float parameters promote differently in the two sums */
+            if (fabs(r.hits[i].score - expect[i].score) > 1e-6 * (1 + expect[i].score)) ok = 0;
             /* Equal scores may tie-break differently after rounding. */
             if (r.hits[i].chunk_id != expect[i].chunk &&
-                fabs(expect[i].score - (i + 1 < ne ? expect[i + 1].score : -1)) > 1e-9 &&
-                (i == 0 || fabs(expect[i].score - expect[i - 1].score) > 1e-9))
+                fabs(expect[i].score - (i + 1 < ne ? expect[i + 1].score : -1)) > 1e-6 &&
+                (i == 0 || fabs(expect[i].score - expect[i - 1].score) > 1e-6))
                 ok = 0;
         }
         if (!ok && mismatches++ < 3) {
@@ -307,15 +308,15 @@ int main(void) {
     }
     CHECK_INT(leaked, 0);
 
-    /* Write more batches so merges purge the tombstones, then the exact
-     * comparison holds again (df no longer counts deleted chunks). */
-    for (int round = 0; round < 40; round++) {
-        CHECK_INT(store_begin(t), LORE_OK);
-        CHECK_INT(ops->begin(ix), LORE_OK);
-        CHECK_INT(ops->flush(ix), LORE_OK);
-        CHECK_INT(store_commit(t), LORE_OK);
-    }
+    /* optimize purges the tombstones; then the exact comparison holds again
+     * (df no longer counts deleted chunks). */
+    CHECK_INT(store_begin(t), LORE_OK);
+    CHECK_INT(ops->begin(ix), LORE_OK);
+    CHECK_INT(ops->optimize(ix), LORE_OK);
+    CHECK_INT(ops->flush(ix), LORE_OK);
+    CHECK_INT(store_commit(t), LORE_OK);
     CHECK_INT(ops->stats(ix, &st), LORE_OK);
+    CHECK_INT(st.segments, 1);
     printf("after deletes: %u segments, %lld deleted pending\n", st.segments,
            (long long)st.deleted);
     CHECK_INT(st.deleted, 0);

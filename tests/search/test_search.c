@@ -109,9 +109,11 @@ int main(void) {
     CHECK(strstr(ids(&req), "ann") != NULL);
     const char *as_eng[] = {"user:bob@example.com", "group:eng"};
     req.principals = as_eng;
+    req.nprincipals = 2;
     req.query = "deploy";
     CHECK_STR(ids(&req), "eng");
     req.principals = as_bob;
+    req.nprincipals = 1;
     CHECK_STR(ids(&req), "");
     /* the page is not short: limit 1 still finds the visible hit even though
      * better-scoring hidden documents exist */
@@ -171,6 +173,8 @@ int main(void) {
     CHECK(!strncmp(q(""), "ERROR empty query", 17));
     CHECK(!strncmp(q("   "), "ERROR empty query", 17));
     CHECK(!strncmp(q("-leave"), "ERROR the query needs", 21));
+    CHECK(!strncmp(q("source:files"), "ERROR the query needs", 21));
+    CHECK_STR(q("the -leave"), ""); /* a stop word and an exclusion: empty, no error */
     CHECK_STR(q("the of and"), ""); /* stop words only: empty with a notice */
     search_request big = {.all_access = 1};
     char *huge = malloc(10000);

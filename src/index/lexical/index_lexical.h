@@ -97,6 +97,9 @@ typedef struct index_lexical_ops {
     LORE_MUST_CHECK lore_status (*remove)(void *state, int64_t chunk_id, uint32_t nterms);
     /* Writes the batch (and any merges it triggers) into the transaction. */
     LORE_MUST_CHECK lore_status (*flush)(void *state);
+    /* Merges every segment into one, dropping deleted chunks; inside a batch
+     * (begin .. flush). Makes df exact again; costs a full rewrite. */
+    LORE_MUST_CHECK lore_status (*optimize)(void *state);
     /* Forgets an unflushed batch (after a rollback). */
     void (*abort)(void *state);
     LORE_MUST_CHECK lore_status (*search)(void *state, const lex_query *q, lex_result *out);

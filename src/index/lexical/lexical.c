@@ -304,6 +304,20 @@ static lore_status lex_flush(void *state) {
     return st;
 }
 
+static lore_status lex_optimize(void *state) {
+    lex_index *x = state;
+    if (!x->in_batch) return LORE_INVALID;
+    lore_status st = lex_write_segment(x);
+    for (size_t i = 0; st == LORE_OK && i < x->ntombs; i++) {
+        uint8_t k[8];
+        lex_be64(k, (uint64_t)x->tombs[i]);
+        st = store_kv_put(x->t, STORE_NS_LEXICAL_DELETED, k, 8, "", 0);
+    }
+    x->ntombs = 0;
+    if (st == LORE_OK && x->meta.nsegs) st = lex_merge(x, 0, x->meta.nsegs);
+    return st;
+}
+
 static lore_status lex_stats_get(void *state, lex_stats *out) {
     lex_index *x = state;
     lex_meta m = {0};
@@ -331,6 +345,7 @@ const index_lexical_ops index_lexical_bm25 = {
     .add = lex_add,
     .remove = lex_remove,
     .flush = lex_flush,
+    .optimize = lex_optimize,
     .abort = lex_abort,
     .search = lex_search_op,
     .stats = lex_stats_get,

@@ -1,0 +1,90 @@
+/* Fuzzes the whole query path: parsing, analysis, compilation, retrieval
+ * with phrase checks, and snippets, against a small real tenant built once
+ * at start-up. Any input must give LORE_OK or a clean error, never a crash,
+ * leak or sanitizer report. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/ingest.h"
+#include "search/search.h"
+
+static char dir[64];
+static store *st;
+static store_tenant *tenant;
+static void *lex;
+static search_engine *engine;
+
+static void cleanup(void) {
+    search_engine_free(engine);
+    if (lex) index_lexical_bm25.close(lex);
+    store_tenant_close(tenant);
+    store_close(st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc, (void)argv;
+    snprintf(dir, sizeof dir, "/tmp/lore-fuzz-query-XXXXXX");
+    char err[256];
+    if (!mkdtemp(dir) || store_open(dir, &st, err, sizeof err) != LORE_OK ||
+        store_tenant_create(st, "f") != LORE_OK || store_tenant_open(st, "f", &tenant) != LORE_OK)
+        abort();
+    lex_params p;
+    lex_params_default(&p);
+    ingest_options o;
+    ingest_options_default(&o);
+    ingest_session *s = NULL;
+    static const char docs[] =
+        "{\"id\":\"a\",\"title\":\"Parental leave\",\"text\":\"Sixteen weeks of parental leave "
+        "for every employee. State of the art benefits.\",\"acl\":[\"group:hr\"]}\n"
+        "{\"id\":\"b\",\"title\":\"Deploy\",\"text\":\"Run deploy_service; HttpServerError E1234 "
+        "at https://example.com/x mail ops@example.com \\u6771\\u4eac\\u90fd\"}\n"
+        "{\"id\":\"c\",\"title\":\"Notes\",\"text\":\"leave leave leave the office early\","
+        "\"author\":\"ann\"}\n";
+    if (index_lexical_bm25.open(tenant, &p, &lex) != LORE_OK ||
+        ingest_session_new(tenant, &index_lexical_bm25, lex, &o, &s) != LORE_OK ||
+        ingest_bytes(s, "seed.jsonl", NULL, (const uint8_t *)docs, sizeof docs - 1) != LORE_OK ||
+        ingest_commit(s) != LORE_OK || search_engine_new(tenant, &index_lexical_bm25, lex,
+                                                         &engine) != LORE_OK)
+        abort();
+    ingest_session_free(s);
+    atexit(cleanup);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size < 1) return 0;
+    /* First byte picks the request options; the rest is the query. */
+    uint8_t flags = data[0];
+    char *q = malloc(size);
+    memcpy(q, data + 1, size - 1);
+    q[size - 1] = '\0';
+    const char *principals[] = {"group:hr", "user:ann@example.com"};
+    search_request req = {.query = q,
+                          .limit = 1 + (flags & 7),
+                          .literal = (flags >> 3) & 1,
+                          .snippets = 1,
+                          .with_text = (flags >> 4) & 1,
+                          .all_access = (flags >> 5) & 1,
+                          .principals = principals,
+                          .nprincipals = (flags >> 6) & 1 ? 2 : 0};
+    search_response r;
+    char err[256];
+    if (search_run(engine, &req, &r, err, sizeof err) == LORE_OK) {
+        for (size_t i = 0; i < r.n; i++) {
+            const search_hit *h = &r.hits[i];
+            size_t sl = h->snippet ? strlen(h->snippet) : 0;
+            for (size_t k = 0; k < h->nmarks; k++)
+                if (h->marks[k].start >= h->marks[k].end || h->marks[k].end > sl) abort();
+        }
+        search_response_free(&r);
+    }
+    free(q);
+    return 0;
+}
