@@ -26,8 +26,16 @@ static int is_space(unsigned char c) {
 
 lore_status pb_add_block(parse_builder *b, parse_block_kind kind, uint8_t level, const char *s,
                          size_t len) {
-    while (len && is_space((unsigned char)s[0])) s++, len--;
     while (len && is_space((unsigned char)s[len - 1])) len--;
+    if (kind == PARSE_BLOCK_CODE) {
+        /* Code keeps the indentation of its first line: drop blank lines only. */
+        size_t cut = 0;
+        for (size_t i = 0; i < len && is_space((unsigned char)s[i]); i++)
+            if (s[i] == '\n') cut = i + 1;
+        s += cut, len -= cut;
+    } else {
+        while (len && is_space((unsigned char)s[0])) s++, len--;
+    }
     if (!len) return LORE_OK;
     size_t clean_len;
     char *clean = parse_utf8_repair(s, len, &clean_len);
