@@ -156,6 +156,10 @@ char *parse_utf8_repair(const char *s, size_t len, size_t *outlen) {
     if (!out) return NULL;
     size_t o = 0, i = 0;
     while (i < len) {
+        if (u[i] - 1u < 0x7fu) { /* ASCII other than NUL: the common case */
+            out[o++] = (char)u[i++];
+            continue;
+        }
         size_t n = utf8_seq_len(u + i, len - i);
         if (n == 1 && u[i] == 0) {
             i++; /* NUL bytes would truncate C strings downstream */
