@@ -26,8 +26,16 @@ static int is_space(unsigned char c) {
 
 lore_status pb_add_block(parse_builder *b, parse_block_kind kind, uint8_t level, const char *s,
                          size_t len) {
-    while (len && is_space((unsigned char)s[0])) s++, len--;
     while (len && is_space((unsigned char)s[len - 1])) len--;
+    if (kind == PARSE_BLOCK_CODE) {
+        /* Code keeps the indentation of its first line: drop blank lines only. */
+        size_t cut = 0;
+        for (size_t i = 0; i < len && is_space((unsigned char)s[i]); i++)
+            if (s[i] == '\n') cut = i + 1;
+        s += cut, len -= cut;
+    } else {
+        while (len && is_space((unsigned char)s[0])) s++, len--;
+    }
     if (!len) return LORE_OK;
     size_t clean_len;
     char *clean = parse_utf8_repair(s, len, &clean_len);
@@ -148,6 +156,10 @@ char *parse_utf8_repair(const char *s, size_t len, size_t *outlen) {
     if (!out) return NULL;
     size_t o = 0, i = 0;
     while (i < len) {
+        if (u[i] - 1u < 0x7fu) { /* ASCII other than NUL: the common case */
+            out[o++] = (char)u[i++];
+            continue;
+        }
         size_t n = utf8_seq_len(u + i, len - i);
         if (n == 1 && u[i] == 0) {
             i++; /* NUL bytes would truncate C strings downstream */

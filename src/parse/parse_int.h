@@ -8,8 +8,10 @@
 #include "util/buf.h"
 
 /* Accumulates the text of one document. Blocks are trimmed of surrounding
- * whitespace, repaired to valid UTF-8, skipped when empty, and joined with
- * "\n\n". Text beyond max_text makes pb_add_block fail with LORE_TOO_LARGE. */
+ * whitespace (CODE blocks only of blank lines before and whitespace after,
+ * so their first line keeps its indentation), repaired to valid UTF-8,
+ * skipped when empty, and joined with "\n\n". Text beyond max_text makes
+ * pb_add_block fail with LORE_TOO_LARGE. */
 typedef struct parse_builder {
     lore_buf text;
     parse_block *blocks;
@@ -41,7 +43,7 @@ char *parse_strdup_clean(const char *s, size_t len);
 /* Per-format parsers. Same contract as parse_bytes (see parse.h). */
 #define PARSE_FN(fn)                                                                               \
     LORE_MUST_CHECK lore_status fn(const char *name, const uint8_t *data, size_t len,              \
-                                   const parse_limits *lim, parse_result **out, char *err,        \
+                                   const parse_limits *lim, parse_result **out, char *err,         \
                                    size_t errlen)
 PARSE_FN(parse_text);
 PARSE_FN(parse_markdown);
@@ -58,5 +60,26 @@ void parse_set_error(char *err, size_t errlen, const char *fmt, ...)
 /* The file name's base without directory and extension ("guide" for
  * "docs/guide.md"), used as a title fallback. Returns owned or NULL. */
 char *parse_title_from_name(const char *name);
+
+/* Helpers shared by the parsers (parse.c). */
+
+/* lim, or the defaults (written to *tmp) when lim is NULL. */
+const parse_limits *parse_limits_or_default(const parse_limits *lim, parse_limits *tmp);
+/* LORE_TOO_LARGE with a message when len exceeds lim->max_input. */
+LORE_MUST_CHECK lore_status parse_check_input(size_t len, const parse_limits *lim, char *err,
+                                              size_t errlen);
+/* Writes a message for a builder failure (st from pb_add_block/pb_finish);
+ * prefix (may be "") names the document, e.g. "line 3: ". */
+void parse_builder_error(lore_status st, const parse_limits *lim, const char *prefix, char *err,
+                         size_t errlen);
+/* Bytes of a UTF-8 byte order mark at the start of data (0 or 3). */
+size_t parse_bom_len(const uint8_t *data, size_t len);
+/* Adds s[0, len) as PARAGRAPH blocks split on blank lines (lines of only
+ * spaces and tabs). CR LF and lone CR become LF. */
+LORE_MUST_CHECK lore_status pb_add_paragraphs(parse_builder *b, const char *s, size_t len);
+/* Parses an ISO 8601 date or date-time ("2024-03-01", "2024-03-01T12:30:00Z",
+ * "2024-03-01 12:30:00.250+02:00"; no zone means UTC) into Unix ms.
+ * Returns 0 on success, -1 when s is not such a date. */
+int parse_iso8601_ms(const char *s, size_t len, int64_t *out);
 
 #endif
