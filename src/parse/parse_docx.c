@@ -38,7 +38,7 @@
  *                       (w:pPrChange ...) are skipped
  * Title: dc:title, else the first Title-styled paragraph, else the first
  * heading, else the file name. */
-#include "parse/iso8601.h"
+#include "util/timeutil.h"
 #include "parse/parse_int.h"
 
 #include <libxml/xmlreader.h>
@@ -361,9 +361,9 @@ static lore_status core_node(void *ctx, xmlTextReaderPtr rd, int type) {
             c->title = collapse_ws(s, n);
         else if (c->which == 2 && !c->author)
             c->author = collapse_ws(s, n);
-        else if (c->which == 3 && !parse_iso8601_ms(s, n, &c->created_ms))
+        else if (c->which == 3 && lore_parse_iso8601n(s, n, &c->created_ms))
             c->created_ms = 0;
-        else if (c->which == 4 && !parse_iso8601_ms(s, n, &c->updated_ms))
+        else if (c->which == 4 && lore_parse_iso8601n(s, n, &c->updated_ms))
             c->updated_ms = 0;
         c->which = 0;
     }

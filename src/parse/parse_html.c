@@ -25,6 +25,7 @@
  * The tree is walked iteratively (parent/next pointers), never recursively,
  * so deeply nested input cannot exhaust the stack. */
 #include "parse/parse_int.h"
+#include "util/timeutil.h"
 
 #include <jansson.h>
 #include <libxml/HTMLparser.h>
@@ -380,7 +381,7 @@ static void meta_visit(html_meta *m, xmlNode *n) {
                             strcmp((const char *)prop, "article:modified_time") == 0)) {
             xmlChar *c = xmlGetProp(n, (const xmlChar *)"content");
             int64_t *dst = prop[8] == 'p' ? &m->created_ms : &m->updated_ms;
-            if (c) (void)parse_iso8601_ms((const char *)c, strlen((const char *)c), dst);
+            if (c) (void)lore_parse_iso8601n((const char *)c, strlen((const char *)c), dst);
             xmlFree(c);
         }
         xmlFree(nm);

@@ -77,9 +77,5 @@ size_t parse_bom_len(const uint8_t *data, size_t len);
 /* Adds s[0, len) as PARAGRAPH blocks split on blank lines (lines of only
  * spaces and tabs). CR LF and lone CR become LF. */
 LORE_MUST_CHECK lore_status pb_add_paragraphs(parse_builder *b, const char *s, size_t len);
-/* Parses an ISO 8601 date or date-time ("2024-03-01", "2024-03-01T12:30:00Z",
- * "2024-03-01 12:30:00.250+02:00"; no zone means UTC) into Unix ms.
- * Returns 0 on success, -1 when s is not such a date. */
-int parse_iso8601_ms(const char *s, size_t len, int64_t *out);
 
 #endif

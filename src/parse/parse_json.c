@@ -27,6 +27,7 @@
  * (jansson itself stops at 2048, but metadata is re-serialized and shown to
  * people; nothing legitimate is that deep). */
 #include "parse/parse_int.h"
+#include "util/timeutil.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -112,7 +113,7 @@ static const char *get_date(json_t *obj, const char *k1, const char *k2, int64_t
         json_t *v = json_object_get(obj, keys[i]);
         if (!v || json_is_null(v)) continue;
         if (json_is_string(v) &&
-            parse_iso8601_ms(json_string_value(v), json_string_length(v), out) == 0)
+            lore_parse_iso8601n(json_string_value(v), json_string_length(v), out) == 0)
             return NULL;
         if (json_is_number(v) && number_to_ms(json_number_value(v), out) == 0) return NULL;
         return keys[i];

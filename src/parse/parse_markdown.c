@@ -24,6 +24,7 @@
  * The AST is walked with cmark's iterator, never recursively, so deeply
  * nested input cannot exhaust the stack. */
 #include "parse/parse_int.h"
+#include "util/timeutil.h"
 
 #include <cmark-gfm-core-extensions.h>
 #include <cmark-gfm.h>
@@ -90,9 +91,9 @@ static int fm_set(front_matter *fm, const char *key, const char *v, size_t n) {
         return n && !*field ? -1 : 0;
     }
     if ((strcmp(key, "date") == 0 || strcmp(key, "created") == 0) &&
-        parse_iso8601_ms(v, n, &fm->created_ms) == 0)
+        lore_parse_iso8601n(v, n, &fm->created_ms) == 0)
         return 0;
-    if (strcmp(key, "updated") == 0 && parse_iso8601_ms(v, n, &fm->updated_ms) == 0) return 0;
+    if (strcmp(key, "updated") == 0 && lore_parse_iso8601n(v, n, &fm->updated_ms) == 0) return 0;
     json_t *s = fm_string(v, n);
     return s && json_object_set_new(fm->meta, key, s) == 0 ? 0 : -1;
 }

@@ -36,7 +36,7 @@
  * the executable to run instead of pdftotext from $PATH. Whoever can set the
  * server's environment can already run code as the server, so this adds no
  * privilege; the override runs under the same sandbox. */
-#include "parse/iso8601.h"
+#include "util/timeutil.h"
 #include "parse/parse_int.h"
 #include "parse/subprocess.h"
 
@@ -181,9 +181,9 @@ static void parse_head(const char *head, const char *end, pdf_meta *m) {
         if (nlen == 6 && !memcmp(p, "Author", 6) && !m->author) {
             m->author = html_value(c, clen);
         } else if (nlen == 12 && !memcmp(p, "CreationDate", 12)) {
-            if (!parse_iso8601_ms(c, clen, &m->created_ms)) m->created_ms = 0;
+            if (lore_parse_iso8601n(c, clen, &m->created_ms)) m->created_ms = 0;
         } else if (nlen == 7 && !memcmp(p, "ModDate", 7)) {
-            if (!parse_iso8601_ms(c, clen, &m->updated_ms)) m->updated_ms = 0;
+            if (lore_parse_iso8601n(c, clen, &m->updated_ms)) m->updated_ms = 0;
         }
         p = ce;
     }

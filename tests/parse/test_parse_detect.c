@@ -141,21 +141,6 @@ static void test_names_and_dispatch(void) {
 }
 
 static void test_helpers(void) {
-    int64_t ms = -1;
-    CHECK_INT(parse_iso8601_ms("1970-01-01", 10, &ms), 0);
-    CHECK_INT(ms, 0);
-    CHECK_INT(parse_iso8601_ms(" 2000-03-01T00:00:00Z ", 22, &ms), 0);
-    CHECK_INT(ms, 951868800000LL);
-    CHECK_INT(parse_iso8601_ms("1969-12-31T23:59:59.5Z", 22, &ms), 0);
-    CHECK_INT(ms, -500);
-    CHECK_INT(parse_iso8601_ms("2024-06-15 09:30+0200", 21, &ms), 0);
-    CHECK_INT(ms, 1718436600000LL);
-    CHECK_INT(parse_iso8601_ms("2024-13-01", 10, &ms), -1);
-    CHECK_INT(parse_iso8601_ms("2024-01-01T", 11, &ms), -1);
-    CHECK_INT(parse_iso8601_ms("2024-01-01T10:00:00Zjunk", 24, &ms), -1);
-    CHECK_INT(parse_iso8601_ms("24-01-01", 8, &ms), -1);
-    CHECK_INT(parse_iso8601_ms("", 0, &ms), -1);
-
     char *t = parse_title_from_name("a/b.c/guide.md");
     CHECK_STR(t, "guide");
     free(t);

@@ -2,7 +2,6 @@
  * docx_src/ by make_docx.sh): metadata, heading levels, lists, tables, text
  * boxes, tracked changes, and the failure modes (garbage, truncation, no
  * main part, DOCTYPE, text limit). */
-#include "parse/iso8601.h"
 #include "parse/parse_int.h"
 #include "test.h"
 
@@ -210,28 +209,9 @@ static void test_errors(void) {
     (void)ok;
 }
 
-static void test_iso8601(void) {
-    int64_t ms = -1;
-    CHECK(parse_iso8601_ms("1970-01-01T00:00:00Z", 20, &ms));
-    CHECK_INT(ms, 0);
-    CHECK(parse_iso8601_ms("2024-01-02", 10, &ms));
-    CHECK_INT(ms, 1704153600000LL);
-    CHECK(parse_iso8601_ms(" 2024-01-02T03:04:05.250+0100 ", 30, &ms));
-    CHECK_INT(ms, 1704161045250LL);
-    CHECK(parse_iso8601_ms("2024-02-03T04:05:06+01", 22, &ms));
-    CHECK_INT(ms, 1706929506000LL);
-    CHECK(parse_iso8601_ms("1969-12-31T23:59:59Z", 20, &ms));
-    CHECK_INT(ms, -1000);
-    CHECK(!parse_iso8601_ms("2024-13-01", 10, &ms));
-    CHECK(!parse_iso8601_ms("2024-01-01T", 11, &ms));
-    CHECK(!parse_iso8601_ms("yesterday", 9, &ms));
-    CHECK(!parse_iso8601_ms("2024-01-01Tjunk", 15, &ms));
-}
-
 int main(void) {
     test_basic();
     test_title_fallbacks();
     test_errors();
-    test_iso8601();
     return test_summary();
 }
