@@ -425,9 +425,12 @@ out:
 
 /* ---- lore ---- */
 
-static void on_problem(void *ctx, const char *path, const char *msg) {
+/* Ingest problems: failures are counted (a benchmark over a partly ingested
+ * corpus is reported as such); notes are only shown. */
+static void on_problem(void *ctx, const char *path, const char *msg, int is_error) {
     size_t *n = ctx;
-    if ((*n)++ < 10) fprintf(stderr, "scale_bench: ingest: %s: %s\n", path, msg);
+    if (is_error && (*n)++ >= 10) return;
+    fprintf(stderr, "scale_bench: ingest: %s: %s%s\n", path, is_error ? "" : "note: ", msg);
 }
 
 typedef struct lore_handle {

@@ -66,41 +66,49 @@ typedef struct doc {
 } doc;
 static doc docs[NDOCS];
 
-/* ---- brute force ---- */
-typedef struct counts {
-    strmap terms;
-    uint32_t tf[4096];
+/* ---- brute force ----
+ * Each document's analyzed term counts are computed once (count_doc) into
+ * per-document arrays indexed by the analyzed term's id in `vocab`. */
+static strmap vocab;
+typedef struct doc_counts {
+    uint16_t body[VOCAB * 2], title[VOCAB * 2];
+    uint32_t body_len, title_len;
+} doc_counts;
+static doc_counts counts_of[NDOCS];
+
+typedef struct counter {
+    uint16_t *tf;
     uint32_t len;
-} counts;
+} counter;
 
 static int count_cb(void *ctx, const text_token *t) {
-    counts *c = ctx;
+    counter *c = ctx;
     uint32_t id;
     int added;
-    if (strmap_intern(&c->terms, t->term, t->term_len, &id, &added) != LORE_OK || id >= 4096)
-        return 1;
-    if (added) c->tf[id] = 0;
+    if (strmap_intern(&vocab, t->term, t->term_len, &id, &added) != LORE_OK || id >= VOCAB * 2)
+        abort();
     c->tf[id]++;
     c->len++;
     return 0;
 }
 
-/* Weighted tf of term in doc d and its length, like the index defines them. */
-static void doc_tf(text_analyzer *an, const doc *d, const char *term, uint32_t w, uint32_t *tf,
-                   uint32_t *len) {
-    counts ct, cb;
-    strmap_init(&ct.terms);
-    strmap_init(&cb.terms);
-    ct.len = cb.len = 0;
-    if (text_analyze(an, d->title, strlen(d->title), count_cb, &ct) != LORE_OK ||
-        text_analyze(an, d->text, strlen(d->text), count_cb, &cb) != LORE_OK)
+static void count_doc(text_analyzer *an, int i) {
+    doc_counts *dc = &counts_of[i];
+    memset(dc, 0, sizeof *dc);
+    counter ct = {dc->title, 0}, cb = {dc->body, 0};
+    if (text_analyze(an, docs[i].title, strlen(docs[i].title), count_cb, &ct) != LORE_OK ||
+        text_analyze(an, docs[i].text, strlen(docs[i].text), count_cb, &cb) != LORE_OK)
         abort();
-    uint32_t it = strmap_find(&ct.terms, term, strlen(term));
-    uint32_t ib = strmap_find(&cb.terms, term, strlen(term));
-    *tf = (ib == UINT32_MAX ? 0 : cb.tf[ib]) + w * (it == UINT32_MAX ? 0 : ct.tf[it]);
-    *len = cb.len + w * ct.len;
-    strmap_free(&ct.terms);
-    strmap_free(&cb.terms);
+    dc->title_len = ct.len;
+    dc->body_len = cb.len;
+}
+
+/* Weighted tf of term in doc i and its length, like the index defines them. */
+static void doc_tf(int i, const char *term, uint32_t w, uint32_t *tf, uint32_t *len) {
+    const doc_counts *dc = &counts_of[i];
+    uint32_t id = strmap_find(&vocab, term, strlen(term));
+    *tf = id == UINT32_MAX ? 0 : dc->body[id] + w * dc->title[id];
+    *len = dc->body_len + w * dc->title_len;
 }
 
 typedef struct scored {
@@ -114,33 +122,34 @@ static int cmp_scored(const void *a, const void *b) {
     return x->chunk < y->chunk ? -1 : x->chunk > y->chunk;
 }
 
-static double *tfs_cache; /* [NDOCS][nq] */
-
-static size_t brute(text_analyzer *an, const lex_params *p, char q[][64], size_t nq,
+static size_t brute(const lex_params *p, char q[][64], size_t nq,
                     scored *out) {
     double N = 0, total = 0;
     uint32_t *tf = calloc((size_t)NDOCS * nq, sizeof *tf), *len = calloc(NDOCS, sizeof *len);
     for (int i = 0; i < NDOCS; i++) {
         if (!docs[i].live) continue;
         for (size_t k = 0; k < nq; k++)
-            doc_tf(an, &docs[i], q[k], p->title_weight, &tf[(size_t)i * nq + k], &len[i]);
+            doc_tf(i, q[k], p->title_weight, &tf[(size_t)i * nq + k], &len[i]);
         N++;
         total += len[i];
     }
     double avg = total / N;
+    double idf[4];
+    for (size_t k = 0; k < nq; k++) {
+        double df = 0;
+        for (int j = 0; j < NDOCS; j++) df += docs[j].live && tf[(size_t)j * nq + k] > 0;
+        idf[k] = log(1.0 + (N - df + 0.5) / (df + 0.5));
+    }
     size_t n = 0;
     for (int i = 0; i < NDOCS; i++) {
         if (!docs[i].live) continue;
         double s = 0;
         int any = 0;
         for (size_t k = 0; k < nq; k++) {
-            double df = 0;
-            for (int j = 0; j < NDOCS; j++) df += docs[j].live && tf[(size_t)j * nq + k] > 0;
-            double idf = log(1.0 + (N - df + 0.5) / (df + 0.5));
             double t = tf[(size_t)i * nq + k];
             if (t > 0) {
                 any = 1;
-                s += idf * t * (p->k1 + 1) / (t + p->k1 * (1 - p->b + p->b * len[i] / avg));
+                s += idf[k] * t * (p->k1 + 1) / (t + p->k1 * (1 - p->b + p->b * len[i] / avg));
             }
         }
         if (any) out[n++] = (scored){docs[i].chunk, s};
@@ -152,15 +161,14 @@ static size_t brute(text_analyzer *an, const lex_params *p, char q[][64], size_t
 }
 
 /* The analyzed form of a vocabulary word (stemming may change it). */
+static int first_term(void *ctx, const text_token *t) {
+    snprintf(ctx, 64, "%.*s", (int)t->term_len, t->term);
+    return 1;
+}
+
 static void analyzed(text_analyzer *an, const char *w, char *out) {
-    counts c;
-    strmap_init(&c.terms);
-    c.len = 0;
-    if (text_analyze(an, w, strlen(w), count_cb, &c) != LORE_OK || c.terms.count != 1) abort();
-    uint32_t l;
-    const char *k = strmap_key(&c.terms, 0, &l);
-    snprintf(out, 64, "%.*s", (int)l, k);
-    strmap_free(&c.terms);
+    out[0] = '\0';
+    if (text_analyze(an, w, strlen(w), first_term, out) != LORE_OK || !out[0]) abort();
 }
 
 static void check_queries(text_analyzer *an, const index_lexical_ops *ops, void *ix,
@@ -182,7 +190,7 @@ static void check_queries(text_analyzer *an, const index_lexical_ops *ops, void 
         lex_query lq = {qt, nq, K, NULL, NULL};
         lex_result r;
         CHECK_INT(ops->search(ix, &lq, &r), LORE_OK);
-        size_t ne = brute(an, p, q, nq, expect);
+        size_t ne = brute(p, q, nq, expect);
         size_t want = ne < K ? ne : K;
         int ok = r.n == want;
         for (size_t i = 0; ok && i < want; i++) {
@@ -215,8 +223,8 @@ int main(void) {
     uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10) : (uint64_t)time(NULL);
     printf("seed %llu (set LORE_TEST_SEED to repeat)\n", (unsigned long long)seed);
     rng_state = seed * 2654435761u + 1;
-    (void)tfs_cache;
     make_vocab();
+    strmap_init(&vocab);
     const char *dir = test_tmpdir();
     store *s = NULL;
     store_tenant *t = NULL;
@@ -255,6 +263,7 @@ int main(void) {
                                &nterms),
                       LORE_OK);
             CHECK_INT(nterms, (uint32_t)(bl + (int)p.title_weight * tl));
+            count_doc(an, i);
         }
         CHECK_INT(ops->flush(ix), LORE_OK);
         CHECK_INT(store_commit(t), LORE_OK);
@@ -273,7 +282,7 @@ int main(void) {
     ops->abort(ix);
     store_rollback(t);
 
-    check_queries(an, ops, ix, &p, 60, "fresh");
+    check_queries(an, ops, ix, &p, 150, "fresh");
 
     /* Delete a third of the chunks (tombstones, then merges purge them). */
     CHECK_INT(store_begin(t), LORE_OK);
@@ -282,7 +291,7 @@ int main(void) {
     for (int i = 0; i < NDOCS; i++) {
         if (rnd() % 3) continue;
         uint32_t tf, len;
-        doc_tf(an, &docs[i], "", p.title_weight, &tf, &len);
+        doc_tf(i, "", p.title_weight, &tf, &len);
         CHECK_INT(ops->remove(ix, docs[i].chunk, len), LORE_OK);
         docs[i].live = 0;
         deleted++;
@@ -320,7 +329,7 @@ int main(void) {
     printf("after deletes: %u segments, %lld deleted pending\n", st.segments,
            (long long)st.deleted);
     CHECK_INT(st.deleted, 0);
-    check_queries(an, ops, ix, &p, 40, "after deletes");
+    check_queries(an, ops, ix, &p, 100, "after deletes");
 
     /* Required terms and exclusions. */
     char a[64], b[64];
@@ -335,8 +344,8 @@ int main(void) {
     for (int i = 0; i < NDOCS; i++) {
         if (!docs[i].live) continue;
         uint32_t ta, tb, len;
-        doc_tf(an, &docs[i], a, p.title_weight, &ta, &len);
-        doc_tf(an, &docs[i], b, p.title_weight, &tb, &len);
+        doc_tf(i, a, p.title_weight, &ta, &len);
+        doc_tf(i, b, p.title_weight, &tb, &len);
         expect_n += ta > 0 && tb == 0;
     }
     CHECK_INT(r2.n, expect_n < 1000 ? expect_n : 1000);
@@ -344,8 +353,8 @@ int main(void) {
         for (int j = 0; j < NDOCS; j++) {
             if (docs[j].chunk != r2.hits[i].chunk_id) continue;
             uint32_t ta, tb, len;
-            doc_tf(an, &docs[j], a, p.title_weight, &ta, &len);
-            doc_tf(an, &docs[j], b, p.title_weight, &tb, &len);
+            doc_tf(j, a, p.title_weight, &ta, &len);
+            doc_tf(j, b, p.title_weight, &tb, &len);
             CHECK(ta > 0 && tb == 0);
         }
     }
@@ -360,9 +369,9 @@ int main(void) {
     for (int i = 0; i < NDOCS; i++) {
         if (!docs[i].live) continue;
         uint32_t tf, len;
-        doc_tf(an, &docs[i], a, 1, &tf, &len);
+        doc_tf(i, a, 1, &tf, &len);
         uint32_t tf0, len0;
-        doc_tf(an, &docs[i], a, 0, &tf0, &len0);
+        doc_tf(i, a, 0, &tf0, &len0);
         in_title += tf > tf0;
     }
     CHECK_INT(r2.n, in_title < 1000 ? in_title : 1000);
@@ -388,6 +397,7 @@ int main(void) {
     CHECK_INT(ops->search(ix, &bad, &r2), LORE_INVALID);
 
     text_analyzer_free(an);
+    strmap_free(&vocab);
     ops->close(ix);
     store_tenant_close(t);
     store_close(s);
