@@ -21,7 +21,10 @@ static const cli_help help = {
     "A document keeps its id across ingests: a file is identified by its absolute path,\n"
     "a JSON or JSON Lines record by its \"id\" or \"_id\". Unchanged documents are skipped;\n"
     "changed ones are replaced. Hidden files and directories are skipped. A file that\n"
-    "cannot be read or parsed is reported and the rest goes on; the exit code is then 2.",
+    "cannot be read or parsed is reported and the rest goes on; the exit code is then 2.\n"
+    "JSON Lines files are streamed record by record, so they may be of any size; a bad\n"
+    "line is reported with its number and the other lines are still ingested. Other files\n"
+    "are limited to max_file_mb (64 MiB by default).",
     "  lore ingest ./handbook\n"
     "  lore ingest --source wiki --acl group:eng ./eng-docs\n"
     "  lore ingest corpus.jsonl --tenant research",

@@ -286,7 +286,116 @@ lore_status ingest_bytes(ingest_session *s, const char *name, const char *extern
     return ingest_buffer(s, name, external_id, data, len, 0);
 }
 
+/* Strips the "line 1: " a one-line JSONL parse puts in front of its error. */
+static const char *strip_line_prefix(const char *err) {
+    return !strncmp(err, "line 1: ", 8) ? err + 8 : err;
+}
+
+/* JSON Lines files are read as a stream, one record at a time: memory stays
+ * bounded by the longest line (max_file_mb), any file size is fine, and a
+ * bad record is reported with its line number while the others go in. */
+static lore_status ingest_jsonl_stream(ingest_session *s, const char *path, int fd,
+                                       const char *file_id, int64_t mtime) {
+    size_t cap = s->opt.limits.max_input, len = 0, start = 0, lineno = 1;
+    size_t alloc = 1 << 20;
+    char *buf = malloc(alloc);
+    lore_status st = LORE_OK;
+    int eof = 0, failed = 0;
+    if (!buf) return LORE_NOMEM;
+    s->stats.files++;
+    while (st == LORE_OK) {
+        char *nl = memchr(buf + start, '\n', len - start);
+        if (!nl && !eof) {
+            /* Need more bytes: compact, grow up to the cap, read. */
+            memmove(buf, buf + start, len - start);
+            len -= start;
+            start = 0;
+            if (len == alloc) {
+                if (alloc > cap) {
+                    problem(s, path, "line %zu: longer than %zu MiB (setting max_file_mb)",
+                            lineno, cap >> 20);
+                    failed = 1;
+                    break;
+                }
+                char *nb = realloc(buf, alloc * 2);
+                if (!nb) {
+                    st = LORE_NOMEM;
+                    break;
+                }
+                buf = nb;
+                alloc *= 2;
+            }
+            ssize_t r = read(fd, buf + len, alloc - len);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) {
+                problem(s, path, "line %zu: read failed: %s", lineno, strerror(errno));
+                failed = 1;
+                break;
+            }
+            if (r == 0) eof = 1;
+            len += (size_t)r;
+            continue;
+        }
+        size_t end = nl ? (size_t)(nl - buf) : len;
+        const char *line = buf + start;
+        size_t n = end - start;
+        while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t')) n--;
+        size_t skip = 0;
+        while (skip < n && (line[skip] == ' ' || line[skip] == '\t')) skip++;
+        if (n > skip) {
+            parse_result *res = NULL;
+            char err[512] = "";
+            lore_status ps = parse_bytes(PARSE_FMT_JSONL, path, (const uint8_t *)line + skip,
+                                         n - skip, &s->opt.limits, &res, err, sizeof err);
+            if (ps != LORE_OK) {
+                problem(s, path, "line %zu: %s", lineno,
+                        strip_line_prefix(err[0] ? err : lore_status_message(ps)));
+                s->stats.docs_failed++;
+            }
+            for (size_t i = 0; ps == LORE_OK && i < res->ndocs && st == LORE_OK; i++) {
+                char idbuf[PATH_MAX + 32];
+                const char *ext = res->docs[i].external_id;
+                if (!ext) {
+                    snprintf(idbuf, sizeof idbuf, "%s#%zu", file_id, lineno);
+                    ext = idbuf;
+                }
+                st = ingest_doc(s, path, &res->docs[i], ext, mtime);
+            }
+            parse_result_free(res);
+        }
+        if (s->opt.on_progress && lineno % 20000 == 0) s->opt.on_progress(s->opt.cb_ctx, &s->stats);
+        lineno++;
+        if (!nl) break; /* the last line had no newline */
+        start = end + 1;
+    }
+    if (failed) s->stats.files_failed++;
+    free(buf);
+    return st;
+}
+
 static lore_status ingest_file(ingest_session *s, const char *path, const struct stat *sb) {
+    char real[PATH_MAX];
+    const char *file_id = realpath(path, real) ? real : path;
+    int64_t mtime = (int64_t)sb->st_mtim.tv_sec * 1000 + sb->st_mtim.tv_nsec / 1000000;
+    {
+        /* Sniff the head: JSON Lines is streamed whatever its size. */
+        uint8_t head[65536];
+        int hfd = open(path, O_RDONLY | O_CLOEXEC);
+        if (hfd >= 0) {
+            ssize_t hn = read(hfd, head, sizeof head);
+            size_t probe = hn > 0 ? (size_t)hn : 0;
+            /* A cut last line would not parse: judge complete lines only. */
+            if (probe == sizeof head)
+                while (probe && head[probe - 1] != '\n') probe--;
+            if (probe && parse_detect(path, head, probe) == PARSE_FMT_JSONL &&
+                lseek(hfd, 0, SEEK_SET) == 0) {
+                lore_status st = ingest_jsonl_stream(s, path, hfd, file_id, mtime);
+                close(hfd);
+                return st;
+            }
+            close(hfd);
+        }
+    }
     if ((uint64_t)sb->st_size > s->opt.limits.max_input) {
         s->stats.files++;
         s->stats.files_failed++;
@@ -310,10 +419,7 @@ static lore_status ingest_file(ingest_session *s, const char *path, const struct
         got += (size_t)r;
     }
     close(fd);
-    char real[PATH_MAX];
-    const char *ext = realpath(path, real) ? real : path;
-    int64_t mtime = (int64_t)sb->st_mtim.tv_sec * 1000 + sb->st_mtim.tv_nsec / 1000000;
-    lore_status st = ingest_buffer(s, path, ext, data, got, mtime);
+    lore_status st = ingest_buffer(s, path, file_id, data, got, mtime);
     free(data);
     return st;
 io_error:

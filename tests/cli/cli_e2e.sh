@@ -122,6 +122,13 @@ expect 2 "broken json" -- "$LORE" ingest --tenant acme "$T/broken.json" "$T/hb/n
 has "$ERR" "broken.json"
 expect 2 "missing path" -- "$LORE" ingest --tenant acme "$T/does-not-exist"; has "$ERR" "does-not-exist"
 
+# --- JSON Lines stream: a bad line is reported by number, the others go in
+{ echo '{"id":"s1","text":"alpha record"}'; echo '{"id":"s2","text":'; echo; \
+  echo '{"id":"s3","text":"gamma record"}'; printf '{"id":"s4","text":"delta record"}'; } >"$T/stream.jsonl"
+expect 2 "jsonl bad line" -- "$LORE" ingest --tenant acme "$T/stream.jsonl"
+has "$ERR" "stream.jsonl: line 2:"; has "$ERR" "3 added"
+expect 0 "jsonl others in" -- "$LORE" search --tenant acme record; has "$OUT" "gamma"; has "$OUT" "delta"
+
 # --- bad queries
 expect 1 "empty query" -- "$LORE" search --tenant acme ""; has "$ERR" "empty query"
 expect 0 "stop words" -- "$LORE" search --tenant acme "the of"; has "$ERR" "stop words"
