@@ -502,16 +502,6 @@ int main(int argc, char **argv) {
     o.cb_ctx = &problems;
     struct stat sb;
     if (stat(corpus, &sb) != 0) goto out;
-    if ((uint64_t)sb.st_size > o.limits.max_input) {
-        /* lore ingest refuses such a file unless max_file_mb is raised; the
-         * benchmark raises it so large BEIR corpora still run. */
-        fprintf(stderr,
-                "beir_eval: note: corpus is %lld MiB, above the default max_file_mb; "
-                "raising the limit for this run\n",
-                (long long)(sb.st_size >> 20));
-        o.limits.max_input = (size_t)sb.st_size;
-        if (o.limits.max_docs < 100000000) o.limits.max_docs = 100000000;
-    }
     int64_t t0 = lore_mono_ns();
     if ((s = ingest_session_new(t, &index_lexical_bm25, lex, &o, &ses)) == LORE_OK &&
         (s = ingest_path(ses, corpus)) == LORE_OK)

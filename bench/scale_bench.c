@@ -7,7 +7,7 @@
  *
  *   scale_bench gen FILE [N]          write N documents (default 1,000,000, or
  *                                     $LORE_SCALE_DOCS) as JSON Lines
- *   scale_bench lore FILE DIR [--whole-file]
+ *   scale_bench lore FILE DIR [--batch-docs N]
  *   scale_bench fts5 FILE DIR
  *
  * The corpus is deterministic (xorshift64*, fixed seeds): a vocabulary of
@@ -33,18 +33,13 @@
  * Every set runs once to warm the caches, then once timed; each time is the
  * wall clock around one query, on one thread.
  *
- * lore ingests through the session API as `lore ingest` does. By default the
- * file is read in slices of 10,000 lines, each handed to ingest_bytes (the
- * same detect -> parse -> chunk -> index -> store path ingest_path takes after
- * reading a file), because ingest_path reads and parses a whole file at once:
- * for a 1 GB file that is refused by the default max_file_mb (64) and, with
- * the limit raised, holds every parsed document in memory. --whole-file
- * measures exactly that (ingest_path on FILE, limits raised).
- *
- * Both engines use the same SQLite settings (WAL, synchronous=NORMAL, 64 MiB
- * page cache, 1 GiB mmap) and write 2,000 documents per transaction (lore's
- * default batch). Sizes are the sum of the files in DIR after the database is
- * closed (which checkpoints the WAL into the main file). */
+ * lore ingests FILE with ingest_path and ingest_commit, as `lore ingest`
+ * does (JSON Lines are streamed record by record); FTS5 inserts one row per
+ * line, parsed with jansson. Both use the same SQLite settings (WAL,
+ * synchronous=NORMAL, 64 MiB page cache, 1 GiB mmap) and write 2,000
+ * documents per transaction (lore's default batch; --batch-docs changes
+ * lore's, to show what the batch size costs). Sizes are the sum of the files in DIR after the
+ * database is closed (which checkpoints the WAL into the main file). */
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -74,7 +69,6 @@
 #define SKIP_TOP_RANKS 100
 #define TOP_K 10
 #define BATCH_DOCS 2000
-#define SLICE_DOCS 10000
 #define MAX_QTERMS 5
 #define TENANT "scale"
 
@@ -425,12 +419,28 @@ out:
 
 /* ---- lore ---- */
 
+/* What the ingest callbacks share. */
+typedef struct ingest_watch {
+    size_t problems;
+    int64_t t0;
+    uint64_t reported; /* documents at the last progress line */
+} ingest_watch;
+
 /* Ingest problems: failures are counted (a benchmark over a partly ingested
  * corpus is reported as such); notes are only shown. */
 static void on_problem(void *ctx, const char *path, const char *msg, int is_error) {
-    size_t *n = ctx;
-    if (is_error && (*n)++ >= 10) return;
+    ingest_watch *w = ctx;
+    if (is_error && w->problems++ >= 10) return;
     fprintf(stderr, "scale_bench: ingest: %s: %s%s\n", path, is_error ? "" : "note: ", msg);
+}
+
+static void on_progress(void *ctx, const ingest_stats *s) {
+    ingest_watch *w = ctx;
+    uint64_t docs = s->docs_added + s->docs_updated + s->docs_unchanged;
+    if (docs < w->reported + 100000) return;
+    w->reported = docs;
+    fprintf(stderr, "scale_bench: lore: %llu documents (%.0f s)\n", (unsigned long long)docs,
+            (double)(lore_mono_ns() - w->t0) / 1e9);
 }
 
 typedef struct lore_handle {
@@ -465,58 +475,6 @@ fail:
             lore_status_message(st));
     lore_close(h);
     return -1;
-}
-
-/* Streams path in slices of SLICE_DOCS lines through ingest_bytes. */
-static lore_status ingest_slices(ingest_session *s, const char *path, size_t *lines_out) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "scale_bench: %s: %s\n", path, strerror(errno));
-        return LORE_IO;
-    }
-    char *line = NULL, *buf = NULL;
-    size_t cap = 0, len = 0, bufcap = 0, lines = 0, total = 0;
-    ssize_t n;
-    lore_status st = LORE_OK;
-    int64_t t0 = lore_mono_ns();
-    for (;;) {
-        n = getline(&line, &cap, f);
-        if (n > 0) {
-            if (len + (size_t)n > bufcap) {
-                size_t ncap = bufcap ? bufcap * 2 : (16u << 20);
-                while (ncap < len + (size_t)n)
-                    ncap *= 2;
-                char *nb = realloc(buf, ncap);
-                if (!nb) {
-                    st = LORE_NOMEM;
-                    break;
-                }
-                buf = nb;
-                bufcap = ncap;
-            }
-            memcpy(buf + len, line, (size_t)n);
-            len += (size_t)n;
-            lines++;
-        }
-        if ((n <= 0 && len) || lines == SLICE_DOCS) {
-            if ((st = ingest_bytes(s, path, NULL, (const uint8_t *)buf, len)) != LORE_OK) break;
-            total += lines;
-            if (total % 100000 < SLICE_DOCS)
-                fprintf(stderr, "scale_bench: lore: %zu documents (%.0f s)\n", total,
-                        (double)(lore_mono_ns() - t0) / 1e9);
-            len = lines = 0;
-        }
-        if (n <= 0) break;
-    }
-    if (ferror(f)) {
-        fprintf(stderr, "scale_bench: reading %s failed\n", path);
-        st = LORE_IO;
-    }
-    free(line);
-    free(buf);
-    fclose(f);
-    *lines_out = total;
-    return st;
 }
 
 static int run_lore_queries(const char *dir, bench_query *sets[3]) {
@@ -598,7 +556,7 @@ out:
     return rc;
 }
 
-static int mode_lore(const char *file, const char *dir, int whole) {
+static int mode_lore(const char *file, const char *dir, size_t batch_docs) {
     struct stat sb;
     corpus_model m;
     bench_query *sets[3] = {0};
@@ -610,19 +568,16 @@ static int mode_lore(const char *file, const char *dir, int whole) {
     if (queries_init(&m, sets)) goto out;
     if (lore_open(dir, 1, &h)) goto out;
 
-    size_t problems = 0, lines = 0;
+    ingest_watch watch = {0, lore_mono_ns(), 0};
     ingest_options o;
     ingest_options_default(&o);
     o.on_problem = on_problem;
-    o.cb_ctx = &problems;
-    if (whole) {
-        /* What `lore ingest FILE` does with max_file_mb raised to fit. */
-        if (o.limits.max_input < (size_t)sb.st_size) o.limits.max_input = (size_t)sb.st_size;
-        o.limits.max_docs = (size_t)1 << 40;
-    }
+    o.on_progress = on_progress;
+    o.cb_ctx = &watch;
+    if (batch_docs) o.batch_docs = batch_docs;
     int64_t t0 = lore_mono_ns();
     lore_status st = ingest_session_new(h.t, &index_lexical_bm25, h.lex, &o, &s);
-    if (st == LORE_OK) st = whole ? ingest_path(s, file) : ingest_slices(s, file, &lines);
+    if (st == LORE_OK) st = ingest_path(s, file);
     if (st == LORE_OK) st = ingest_commit(s);
     double ingest_s = (double)(lore_mono_ns() - t0) / 1e9;
     if (st != LORE_OK) {
@@ -632,9 +587,9 @@ static int mode_lore(const char *file, const char *dir, int whole) {
     }
     const ingest_stats *is = ingest_session_stats(s);
     uint64_t docs = is->docs_added + is->docs_updated, chunks = is->chunks;
-    if (problems || is->docs_failed || is->files_failed || !docs) {
+    if (watch.problems || is->docs_failed || is->files_failed || !docs) {
         fprintf(stderr, "scale_bench: lore ingest had problems: %zu reported, %llu documents\n",
-                problems, (unsigned long long)docs);
+                watch.problems, (unsigned long long)docs);
         goto out;
     }
     if (chunks != docs)
@@ -652,11 +607,12 @@ static int mode_lore(const char *file, const char *dir, int whole) {
     double close_s = (double)(lore_mono_ns() - t1) / 1e9;
     int64_t disk = dir_bytes(dir);
 
-    printf("lore  ingest (%s): %llu docs, %llu chunks, %.1f MB in %.1f s: %.0f docs/s, %.2f "
+    printf("lore  ingest (ingest_path, batches of %zu): %llu docs, %llu chunks, %.1f MB in %.1f s: "
+           "%.0f docs/s, %.2f "
            "MB/s; close %.1f s\n",
-           whole ? "ingest_path, whole file" : "ingest_bytes, 10k-line slices",
-           (unsigned long long)docs, (unsigned long long)chunks, (double)sb.st_size / 1e6, ingest_s,
-           (double)docs / ingest_s, (double)sb.st_size / 1e6 / ingest_s, close_s);
+           o.batch_docs, (unsigned long long)docs, (unsigned long long)chunks,
+           (double)sb.st_size / 1e6, ingest_s, (double)docs / ingest_s,
+           (double)sb.st_size / 1e6 / ingest_s, close_s);
     printf("lore  disk: %.1f MB (tenant lore.db+wal before close %.1f MB); peak RSS during "
            "ingest %.0f MB\n",
            (double)disk / 1e6, (double)tenant_bytes / 1e6, rss_ingest);
@@ -872,7 +828,7 @@ static void usage(FILE *f) {
     fputs(
         "usage: scale_bench gen FILE [N]              write the corpus (N documents, default\n"
         "                                             $LORE_SCALE_DOCS or 1000000)\n"
-        "       scale_bench lore FILE DIR [--whole-file]  ingest into lore in DIR, then query\n"
+        "       scale_bench lore FILE DIR [--batch-docs N]  ingest into lore in DIR, then query\n"
         "       scale_bench fts5 FILE DIR             ingest into SQLite FTS5 in DIR, then query\n"
         "DIR must be empty or absent. See bench/README.md.\n",
         f);
@@ -901,14 +857,18 @@ int main(int argc, char **argv) {
         if (argc == 4 ? parse_count(argv[3], &n) : env && *env ? parse_count(env, &n) : 0) return 1;
         return mode_gen(argv[2], n);
     }
-    if (argc >= 4 && argc <= 5 && !strcmp(argv[1], "lore")) {
-        int whole = argc == 5 && !strcmp(argv[4], "--whole-file");
-        if (argc == 5 && !whole) {
-            fprintf(stderr, "scale_bench: unknown option %s\n", argv[4]);
-            usage(stderr);
-            return 1;
+    if (argc >= 4 && !strcmp(argv[1], "lore")) {
+        size_t batch = 0;
+        for (int i = 4; i < argc; i++) {
+            if (!strcmp(argv[i], "--batch-docs") && i + 1 < argc) {
+                if (parse_count(argv[++i], &batch)) return 1;
+            } else {
+                fprintf(stderr, "scale_bench: unknown option %s\n", argv[i]);
+                usage(stderr);
+                return 1;
+            }
         }
-        return mode_lore(argv[2], argv[3], whole);
+        return mode_lore(argv[2], argv[3], batch);
     }
     if (argc == 4 && !strcmp(argv[1], "fts5")) return mode_fts5(argv[2], argv[3]);
     usage(stderr);
