@@ -6,7 +6,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 static int test_passed, test_failed;
 
@@ -43,6 +45,24 @@ static int test_passed, test_failed;
                     __LINE__, #a, sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                     \
         }                                                                                          \
     } while (0)
+
+/* Seeded xorshift64 for randomized tests: test_seed() reads LORE_TEST_SEED
+ * (or takes the time), prints it so a failure can be replayed, and seeds
+ * test_rand(). */
+static uint64_t test_rng_state;
+static inline uint64_t test_rand(void) {
+    test_rng_state ^= test_rng_state << 13;
+    test_rng_state ^= test_rng_state >> 7;
+    test_rng_state ^= test_rng_state << 17;
+    return test_rng_state;
+}
+static inline uint64_t test_seed(void) {
+    const char *env = getenv("LORE_TEST_SEED");
+    uint64_t seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
+    printf("seed %llu (set LORE_TEST_SEED to repeat)\n", (unsigned long long)seed);
+    test_rng_state = seed * 0x9E3779B97F4A7C15ull + 1;
+    return seed;
+}
 
 static inline int test_summary(void) {
     printf("%d passed, %d failed\n", test_passed, test_failed);

@@ -21,13 +21,6 @@
 #define VOCAB 400
 #define K 10
 
-static uint64_t rng_state;
-static uint64_t rnd(void) {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 static char words[VOCAB][16];
 static double zipf_cdf[VOCAB];
@@ -46,7 +39,7 @@ static void make_vocab(void) {
 }
 
 static const char *zipf_word(void) {
-    double u = (double)(rnd() % 1000000) / 1e6;
+    double u = (double)(test_rand() % 1000000) / 1e6;
     int lo = 0, hi = VOCAB - 1;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
@@ -176,7 +169,7 @@ static void check_queries(text_analyzer *an, const index_lexical_ops *ops, void 
     int mismatches = 0;
     scored *expect = malloc(NDOCS * sizeof *expect);
     for (int qi = 0; qi < nqueries; qi++) {
-        size_t nq = 1 + rnd() % 4;
+        size_t nq = 1 + test_rand() % 4;
         char q[4][64];
         lex_qterm qt[4];
         for (size_t k = 0; k < nq; k++) {
@@ -219,10 +212,7 @@ static void check_queries(text_analyzer *an, const index_lexical_ops *ops, void 
 }
 
 int main(void) {
-    const char *seed_env = getenv("LORE_TEST_SEED");
-    uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10) : (uint64_t)time(NULL);
-    printf("seed %llu (set LORE_TEST_SEED to repeat)\n", (unsigned long long)seed);
-    rng_state = seed * 2654435761u + 1;
+    test_seed();
     make_vocab();
     strmap_init(&vocab);
     const char *dir = test_tmpdir();
@@ -245,14 +235,14 @@ int main(void) {
     /* Write the corpus in batches of random size. */
     int64_t next = 1;
     for (int i = 0; i < NDOCS;) {
-        int batch = 1 + (int)(rnd() % 300);
+        int batch = 1 + (int)(test_rand() % 300);
         CHECK_INT(store_begin(t), LORE_OK);
         CHECK_INT(ops->begin(ix), LORE_OK);
         for (int j = 0; j < batch && i < NDOCS; j++, i++) {
             doc *d = &docs[i];
             d->chunk = next;
-            next += 1 + (int64_t)(rnd() % 3); /* ids ascend with gaps */
-            int tl = 1 + (int)(rnd() % 5), bl = 5 + (int)(rnd() % 120);
+            next += 1 + (int64_t)(test_rand() % 3); /* ids ascend with gaps */
+            int tl = 1 + (int)(test_rand() % 5), bl = 5 + (int)(test_rand() % 120);
             char *o = d->title;
             for (int w = 0; w < tl; w++) o += sprintf(o, "%s ", zipf_word());
             o = d->text;
@@ -289,7 +279,7 @@ int main(void) {
     CHECK_INT(ops->begin(ix), LORE_OK);
     int deleted = 0;
     for (int i = 0; i < NDOCS; i++) {
-        if (rnd() % 3) continue;
+        if (test_rand() % 3) continue;
         uint32_t tf, len;
         doc_tf(i, "", p.title_weight, &tf, &len);
         CHECK_INT(ops->remove(ix, docs[i].chunk, len), LORE_OK);

@@ -8,29 +8,19 @@
 #include "index/lexical/postings.h"
 #include "test.h"
 
-static uint64_t rs;
-static uint64_t rnd(void) {
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return rs;
-}
 
 int main(void) {
-    const char *env = getenv("LORE_TEST_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
-    printf("seed %llu (set LORE_TEST_SEED to repeat)\n", (unsigned long long)seed);
-    rs = seed * 11400714819323198485ull + 7;
+    test_seed();
     for (int round = 0; round < 200; round++) {
-        size_t n = rnd() % 1000;
+        size_t n = test_rand() % 1000;
         if (round == 0) n = 0;
         if (round == 1) n = POSTINGS_BLOCK;
         if (round == 2) n = POSTINGS_BLOCK + 1;
         posting *p = malloc((n ? n : 1) * sizeof *p);
-        int64_t doc = (int64_t)(rnd() % 100);
+        int64_t doc = (int64_t)(test_rand() % 100);
         for (size_t i = 0; i < n; i++) {
-            doc += 1 + (int64_t)(rnd() % (round % 2 ? 5 : 100000));
-            p[i] = (posting){doc, 1 + (uint32_t)(rnd() % 300), 1 + (uint32_t)(rnd() % 70000)};
+            doc += 1 + (int64_t)(test_rand() % (round % 2 ? 5 : 100000));
+            p[i] = (posting){doc, 1 + (uint32_t)(test_rand() % 300), 1 + (uint32_t)(test_rand() % 70000)};
         }
         lore_buf b;
         lore_buf_init(&b, 1 << 26);
@@ -52,7 +42,7 @@ int main(void) {
         int seek_ok = 1;
         size_t at = 0;
         for (int s = 0; s < 50 && n; s++) {
-            int64_t target = p[0].doc + (int64_t)(rnd() % (uint64_t)(p[n - 1].doc - p[0].doc + 10));
+            int64_t target = p[0].doc + (int64_t)(test_rand() % (uint64_t)(p[n - 1].doc - p[0].doc + 10));
             if (target < c->doc) continue;
             postings_cursor_seek(c, target);
             while (at < n && p[at].doc < target) at++;
@@ -75,10 +65,10 @@ int main(void) {
         /* truncations and bit flips: parse may fail or succeed, decoding
          * must not crash and must stay within the blob */
         for (int k = 0; k < 20 && b.len; k++) {
-            size_t len = rnd() % b.len;
+            size_t len = test_rand() % b.len;
             uint8_t *copy = malloc(b.len);
             memcpy(copy, b.data, b.len);
-            if (k % 2) copy[rnd() % b.len] ^= (uint8_t)(1 + rnd() % 255), len = b.len;
+            if (k % 2) copy[test_rand() % b.len] ^= (uint8_t)(1 + test_rand() % 255), len = b.len;
             postings_header hh;
             if (postings_parse(copy, len, &hh) == LORE_OK) {
                 posting *x = NULL;

@@ -17,13 +17,6 @@
 #define NDOCS 60
 #define ROUNDS 25
 
-static uint64_t rs;
-static uint64_t rnd(void) {
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return rs;
-}
 
 static store_tenant *t;
 static void *lex;
@@ -56,10 +49,7 @@ static void write_file(const char *path, const char *text) {
 }
 
 int main(void) {
-    const char *env = getenv("LORE_TEST_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
-    printf("seed %llu (set LORE_TEST_SEED to repeat)\n", (unsigned long long)seed);
-    rs = seed * 0x9E3779B97F4A7C15ull + 3;
+    test_seed();
     char dir[256];
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
     store *s = NULL;
@@ -82,8 +72,8 @@ int main(void) {
     int inconsistent = 0, lost = 0, ghosts = 0;
     for (int round = 0; round < ROUNDS; round++) {
         for (int k = 0; k < 20; k++) {
-            int i = (int)(rnd() % NDOCS);
-            int action = (int)(rnd() % 4);
+            int i = (int)(test_rand() % NDOCS);
+            int action = (int)(test_rand() % 4);
             if (action == 3 && version[i]) {
                 char ext[32], id[STORE_DOC_ID_LEN + 1];
                 int64_t rowid;
@@ -103,7 +93,7 @@ int main(void) {
             int n = sprintf(json, "{\"id\":\"doc%d\",\"title\":\"Doc %d\",\"text\":\"", i, i);
             word(w, "uniq", i, v);
             /* Long enough to make several chunks at these chunk sizes. */
-            int words = 10 + (int)(rnd() % 150);
+            int words = 10 + (int)(test_rand() % 150);
             for (int x = 0; x < words; x++)
                 n += sprintf(json + n, "%s ", x % 37 == 0 ? w : (x % 2 ? "filler" : "common"));
             n += sprintf(json + n, "%s\"}", w);

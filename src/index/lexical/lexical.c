@@ -292,12 +292,7 @@ static lore_status lex_flush(void *state) {
     lex_index *x = state;
     if (!x->in_batch) return LORE_INVALID;
     lore_status st = lex_write_segment(x);
-    for (size_t i = 0; st == LORE_OK && i < x->ntombs; i++) {
-        uint8_t k[8];
-        lex_be64(k, (uint64_t)x->tombs[i]);
-        st = store_kv_put(x->t, STORE_NS_LEXICAL_DELETED, k, 8, "", 0);
-    }
-    x->ntombs = 0;
+    if (st == LORE_OK) st = lex_tombstones_write(x);
     if (st == LORE_OK) st = lex_merge_policy(x);
     if (st == LORE_OK) st = lex_meta_save(x->t, &x->meta);
     x->in_batch = 0;
@@ -308,12 +303,7 @@ static lore_status lex_optimize(void *state) {
     lex_index *x = state;
     if (!x->in_batch) return LORE_INVALID;
     lore_status st = lex_write_segment(x);
-    for (size_t i = 0; st == LORE_OK && i < x->ntombs; i++) {
-        uint8_t k[8];
-        lex_be64(k, (uint64_t)x->tombs[i]);
-        st = store_kv_put(x->t, STORE_NS_LEXICAL_DELETED, k, 8, "", 0);
-    }
-    x->ntombs = 0;
+    if (st == LORE_OK) st = lex_tombstones_write(x);
     if (st == LORE_OK && x->meta.nsegs) st = lex_merge(x, 0, x->meta.nsegs);
     return st;
 }

@@ -83,6 +83,12 @@ void lex_meta_free(lex_meta *m);
 /* Index of the segment whose range holds chunk, or -1. */
 long lex_meta_find(const lex_meta *m, int64_t chunk);
 
+/* Adds the tombstoned chunk ids in [lo, hi] to set. */
+LORE_MUST_CHECK lore_status lex_tombstones_load(store_tenant *t, int64_t lo, int64_t hi,
+                                                i64set *set);
+/* Writes the batch's pending tombstones and forgets them. */
+LORE_MUST_CHECK lore_status lex_tombstones_write(lex_index *x);
+
 /* Writes the buffered postings as a new segment. */
 LORE_MUST_CHECK lore_status lex_write_segment(lex_index *x);
 /* Merges segments while the merge policy asks for it. */

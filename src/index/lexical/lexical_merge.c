@@ -122,31 +122,6 @@ out:
     return st;
 }
 
-typedef struct tomb_ctx {
-    i64set *set;
-    lore_status st;
-} tomb_ctx;
-
-static int add_tomb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen) {
-    (void)val;
-    (void)vlen;
-    tomb_ctx *t = ctx;
-    if (klen != 8) return 0;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | key[i];
-    t->st = i64set_add(t->set, (int64_t)v);
-    return t->st != LORE_OK;
-}
-
-static lore_status tombstones(lex_index *x, int64_t lo, int64_t hi, i64set *out) {
-    uint8_t a[8], b[8];
-    lex_be64(a, (uint64_t)lo);
-    lex_be64(b, (uint64_t)hi + 1);
-    tomb_ctx c = {out, LORE_OK};
-    lore_status st = store_kv_scan(x->t, STORE_NS_LEXICAL_DELETED, a, 8, b, 8, add_tomb, &c);
-    return st != LORE_OK ? st : c.st;
-}
-
 /* Merges one batch: the union of keys over the segments' batches. */
 static lore_status merge_batch(lex_index *x, uint32_t new_seg, kv_batch *b, size_t nseg,
                                const i64set *dead, posting **buf, size_t *cap) {
@@ -214,7 +189,7 @@ lore_status lex_merge(lex_index *x, size_t first, size_t count) {
     size_t cap = 0;
     uint8_t *pos = NULL, *upper = NULL;
     size_t poslen = 0, upperlen = 0;
-    lore_status st = b ? tombstones(x, lo, hi, &dead) : LORE_NOMEM;
+    lore_status st = b ? lex_tombstones_load(x->t, lo, hi, &dead) : LORE_NOMEM;
     size_t largest = 0;
     for (size_t s = 1; s < count; s++)
         if (segs[s].chunks > segs[largest].chunks) largest = s;

@@ -115,3 +115,39 @@ long lex_meta_find(const lex_meta *m, int64_t chunk) {
     if (lo < m->nsegs && m->segs[lo].min_chunk <= chunk) return (long)lo;
     return -1;
 }
+
+typedef struct tomb_ctx {
+    i64set *set;
+    lore_status st;
+} tomb_ctx;
+
+static int add_tomb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen) {
+    (void)val;
+    (void)vlen;
+    tomb_ctx *t = ctx;
+    if (klen != 8) return 0;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | key[i];
+    t->st = i64set_add(t->set, (int64_t)v);
+    return t->st != LORE_OK;
+}
+
+lore_status lex_tombstones_load(store_tenant *t, int64_t lo, int64_t hi, i64set *set) {
+    uint8_t a[8], b[8];
+    lex_be64(a, (uint64_t)lo);
+    lex_be64(b, (uint64_t)hi + 1);
+    tomb_ctx c = {set, LORE_OK};
+    lore_status st = store_kv_scan(t, STORE_NS_LEXICAL_DELETED, a, 8, b, 8, add_tomb, &c);
+    return st != LORE_OK ? st : c.st;
+}
+
+lore_status lex_tombstones_write(lex_index *x) {
+    lore_status st = LORE_OK;
+    for (size_t i = 0; st == LORE_OK && i < x->ntombs; i++) {
+        uint8_t k[8];
+        lex_be64(k, (uint64_t)x->tombs[i]);
+        st = store_kv_put(x->t, STORE_NS_LEXICAL_DELETED, k, 8, "", 0);
+    }
+    x->ntombs = 0;
+    return st;
+}

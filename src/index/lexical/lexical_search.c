@@ -261,22 +261,6 @@ out:
     return st;
 }
 
-typedef struct tomb_ctx {
-    i64set *set;
-    lore_status st;
-} tomb_ctx;
-
-static int add_tomb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen) {
-    (void)val;
-    (void)vlen;
-    tomb_ctx *t = ctx;
-    if (klen != 8) return 0;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | key[i];
-    t->st = i64set_add(t->set, (int64_t)v);
-    return t->st != LORE_OK;
-}
-
 static int cmp_hits(const void *a, const void *b) {
     const lex_hit *x = a, *y = b;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
@@ -297,10 +281,7 @@ lore_status lex_search(lex_index *x, const lex_query *q, lex_result *out) {
     if (st != LORE_OK || !m.nsegs || !m.live_chunks) goto out;
     e.avgdl = (double)m.total_len / (double)m.live_chunks;
     if (e.avgdl <= 0) e.avgdl = 1;
-    tomb_ctx tc = {&e.dead, LORE_OK};
-    uint8_t z[8] = {0};
-    st = store_kv_scan(x->t, STORE_NS_LEXICAL_DELETED, z, 8, NULL, 0, add_tomb, &tc);
-    if (st == LORE_OK) st = tc.st;
+    st = lex_tombstones_load(x->t, 0, INT64_MAX - 1, &e.dead);
     for (size_t i = 0; i < q->nterms && st == LORE_OK; i++) {
         qlist *l = &ql[i];
         l->qt = &q->terms[i];
