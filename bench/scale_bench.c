@@ -860,7 +860,11 @@ int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "lore")) {
         size_t batch = 0;
         for (int i = 4; i < argc; i++) {
-            if (!strcmp(argv[i], "--batch-docs") && i + 1 < argc) {
+            if (!strcmp(argv[i], "--batch-docs")) {
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "scale_bench: --batch-docs needs a value\n");
+                    return 1;
+                }
                 if (parse_count(argv[++i], &batch)) return 1;
             } else {
                 fprintf(stderr, "scale_bench: unknown option %s\n", argv[i]);

@@ -406,6 +406,12 @@ static void make_path(ctx *c, const uint32_t *hb, size_t depth, char *buf) {
 static lore_status emit(ctx *c, uint32_t a, uint32_t b, const char *path) {
     while (a < b && is_space(c->t[a]))
         a++;
+    /* A chunk that starts a line keeps that line's indentation (indented
+     * code keeps its layout); a chunk that starts mid-line does not. */
+    uint32_t ind = a;
+    while (ind > 0 && (c->t[ind - 1] == ' ' || c->t[ind - 1] == '\t'))
+        ind--;
+    if (a < b && ind < a && (ind == 0 || c->t[ind - 1] == '\n')) a = ind;
     while (b > a && is_space(c->t[b - 1]))
         b--;
     if (a >= b) return LORE_OK;
