@@ -49,8 +49,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     if (index_lexical_bm25.open(tenant, &p, &lex) != LORE_OK ||
         ingest_session_new(tenant, &index_lexical_bm25, lex, &o, &s) != LORE_OK ||
         ingest_bytes(s, "seed.jsonl", NULL, (const uint8_t *)docs, sizeof docs - 1) != LORE_OK ||
-        ingest_commit(s) != LORE_OK || search_engine_new(tenant, &index_lexical_bm25, lex,
-                                                         &engine) != LORE_OK)
+        ingest_commit(s) != LORE_OK ||
+        search_engine_new(tenant, &index_lexical_bm25, lex, &engine) != LORE_OK)
         abort();
     ingest_session_free(s);
     atexit(cleanup);

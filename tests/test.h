@@ -29,7 +29,7 @@ static int test_passed, test_failed;
             test_passed++;                                                                         \
         } else {                                                                                   \
             test_failed++;                                                                         \
-            fprintf(stderr, "%s:%d: CHECK_INT failed: %s == %lld, expected %s == %lld\n",         \
+            fprintf(stderr, "%s:%d: CHECK_INT failed: %s == %lld, expected %s == %lld\n",          \
                     __FILE__, __LINE__, #a, va_, #b, vb_);                                         \
         }                                                                                          \
     } while (0)

@@ -38,7 +38,7 @@ typedef struct cli_args {
 typedef struct cli_help {
     const char *usage;
     const char *summary;
-    const char *details; /* may be NULL */
+    const char *details;  /* may be NULL */
     const char *examples; /* may be NULL */
 } cli_help;
 
@@ -74,7 +74,8 @@ int cli_env_open(cli_env *e, const cli_args *a);
 int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default);
 void cli_env_close(cli_env *e);
 
-int cli_error(const char *cmd, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int cli_error(const char *cmd, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 int cmd_tenant(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);

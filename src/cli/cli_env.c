@@ -49,8 +49,8 @@ int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default) {
     }
     if (st == LORE_NOT_FOUND)
         return cli_error("tenant", CLI_FAIL,
-                         "tenant '%s' does not exist (create it with: lore tenant create %s)",
-                         name, name);
+                         "tenant '%s' does not exist (create it with: lore tenant create %s)", name,
+                         name);
     if (st != LORE_OK)
         return cli_error("tenant", CLI_FAIL, "cannot open tenant '%s': %s", name,
                          lore_status_message(st));

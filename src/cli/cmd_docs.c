@@ -62,7 +62,8 @@ static void print_doc_json(const store_doc *d) {
     json_object_set_new(o, "content_hash", json_string(d->content_hash));
     json_t *meta = d->metadata_json ? json_loads(d->metadata_json, 0, NULL) : NULL;
     json_object_set_new(o, "metadata", meta ? meta : json_object());
-    for (size_t i = 0; i < d->nacl; i++) json_array_append_new(acl, json_string(d->acl[i]));
+    for (size_t i = 0; i < d->nacl; i++)
+        json_array_append_new(acl, json_string(d->acl[i]));
     json_object_set_new(o, "acl", acl);
     json_object_set_new(o, "chunks", json_integer(d->nchunks));
     if (d->text) json_object_set_new(o, "text", json_stringn(d->text, d->text_len));
@@ -80,13 +81,15 @@ static void print_doc_human(const store_doc *d) {
     printf("external id: %s\n", d->external_id);
     if (d->url) printf("url:         %s\n", d->url);
     if (d->author) printf("author:      %s\n", d->author);
-    if (d->updated_ms) lore_format_iso8601(d->updated_ms, buf, sizeof buf), printf("updated:     %s\n", buf);
+    if (d->updated_ms)
+        lore_format_iso8601(d->updated_ms, buf, sizeof buf), printf("updated:     %s\n", buf);
     lore_format_iso8601(d->indexed_ms, buf, sizeof buf);
     printf("indexed:     %s\n", buf);
     printf("chunks:      %lld\n", (long long)d->nchunks);
     if (d->nacl) {
         printf("acl:        ");
-        for (size_t i = 0; i < d->nacl; i++) printf(" %s", d->acl[i]);
+        for (size_t i = 0; i < d->nacl; i++)
+            printf(" %s", d->acl[i]);
         printf("\n");
     }
     if (d->metadata_json) printf("metadata:    %s\n", d->metadata_json);
@@ -97,8 +100,8 @@ int cmd_get(int argc, char **argv) {
     cli_args a;
     cli_env e = {0};
     store_doc *d = NULL;
-    int rc = cli_parse("get", &get_help, get_opts, sizeof get_opts / sizeof get_opts[0], argc, argv,
-                       &a);
+    int rc =
+        cli_parse("get", &get_help, get_opts, sizeof get_opts / sizeof get_opts[0], argc, argv, &a);
     if (rc) goto out;
     if (a.npos != 1) {
         rc = cli_error("get", CLI_USAGE, "expected exactly one DOC_ID (see lore get --help)");

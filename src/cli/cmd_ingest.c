@@ -72,8 +72,8 @@ int cmd_ingest(int argc, char **argv) {
     size_t nacl = cli_get_all(&a, "acl", &acl);
     for (size_t i = 0; i < nacl; i++) {
         if (strncmp(acl[i], "user:", 5) && strncmp(acl[i], "group:", 6)) {
-            rc = cli_error("ingest", CLI_USAGE,
-                           "--acl %s: a principal is user:EMAIL or group:NAME", acl[i]);
+            rc = cli_error("ingest", CLI_USAGE, "--acl %s: a principal is user:EMAIL or group:NAME",
+                           acl[i]);
             goto out;
         }
     }
@@ -111,7 +111,8 @@ int cmd_ingest(int argc, char **argv) {
     }
     if (st == LORE_OK) st = ingest_commit(s);
     if (st != LORE_OK) {
-        rc = cli_error("ingest", CLI_FAIL, "stopped: %s (%s); documents of the last batch were not "
+        rc = cli_error("ingest", CLI_FAIL,
+                       "stopped: %s (%s); documents of the last batch were not "
                        "written, earlier batches were",
                        lore_status_message(st), store_tenant_errmsg(e.tenant));
         goto out;

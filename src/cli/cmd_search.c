@@ -63,8 +63,8 @@ static void print_json(const search_request *r, const search_response *res) {
                             h->doc->author ? json_string(h->doc->author) : json_null());
         json_object_set_new(o, "section", json_string(h->section ? h->section : ""));
         json_object_set_new(o, "chunk", json_integer(h->chunk_id));
-        json_object_set_new(o, "range", json_pack("[ii]", (json_int_t)h->start,
-                                                  (json_int_t)h->end));
+        json_object_set_new(o, "range",
+                            json_pack("[ii]", (json_int_t)h->start, (json_int_t)h->end));
         json_object_set_new(o, "score", json_real(h->score));
         if (h->snippet) {
             json_object_set_new(o, "snippet", json_string(h->snippet));
@@ -130,7 +130,8 @@ int cmd_search(int argc, char **argv) {
         goto out;
     }
     size_t qlen = 0;
-    for (size_t i = 0; i < a.npos; i++) qlen += strlen(a.pos[i]) + 1;
+    for (size_t i = 0; i < a.npos; i++)
+        qlen += strlen(a.pos[i]) + 1;
     if (!(query = malloc(qlen + 1))) {
         rc = cli_error("search", CLI_FAIL, "out of memory");
         goto out;

@@ -55,7 +55,8 @@ int cmd_stats(int argc, char **argv) {
                (long long)src[i].documents, when);
     }
     if (ls.chunks != chunks)
-        fprintf(stderr, "lore stats: warning: the index counts %lld chunks but the store has %lld\n",
+        fprintf(stderr,
+                "lore stats: warning: the index counts %lld chunks but the store has %lld\n",
                 (long long)ls.chunks, (long long)chunks);
 out:
     store_sources_free(src, nsrc);

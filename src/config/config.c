@@ -24,9 +24,11 @@ typedef struct key_def {
 } key_def;
 
 #define STR(f, sec, d, h)                                                                          \
-    {#f, K_STR, offsetof(lore_config, f), sizeof(((lore_config *)0)->f), 0, 0, sec, d, h}
-#define INT(f, lo, hi, d, h) {#f, K_INT, offsetof(lore_config, f), 0, lo, hi, 0, d, h}
-#define DBL(f, lo, hi, d, h) {#f, K_DBL, offsetof(lore_config, f), 0, lo, hi, 0, d, h}
+    { #f, K_STR, offsetof(lore_config, f), sizeof(((lore_config *)0)->f), 0, 0, sec, d, h }
+#define INT(f, lo, hi, d, h)                                                                       \
+    { #f, K_INT, offsetof(lore_config, f), 0, lo, hi, 0, d, h }
+#define DBL(f, lo, hi, d, h)                                                                       \
+    { #f, K_DBL, offsetof(lore_config, f), 0, lo, hi, 0, d, h }
 
 static const key_def keys[] = {
     STR(data_dir, 0, "./lore-data", "directory holding control.db and tenants/"),
@@ -71,8 +73,9 @@ static lore_status set_value(lore_config *c, size_t idx, const char *value, conf
         if (!strcmp(k->name, "log_level")) {
             lore_log_level lvl;
             if (lore_log_parse_level(value, &lvl)) {
-                snprintf(err, errlen, "%s: log_level '%s' is not one of debug, info, warn, error, off",
-                         where, value);
+                snprintf(err, errlen,
+                         "%s: log_level '%s' is not one of debug, info, warn, error, off", where,
+                         value);
                 return LORE_INVALID;
             }
         }
@@ -121,9 +124,11 @@ lore_status config_set(lore_config *c, const char *key, const char *value, confi
 }
 
 static char *trim(char *s) {
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+        s++;
     char *e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) e--;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+        e--;
     *e = '\0';
     return s;
 }
@@ -160,8 +165,8 @@ static lore_status load_file(lore_config *c, const char *path, int required, cha
         *eq = '\0';
         char *key = trim(s), *val = trim(eq + 1);
         size_t vl = strlen(val);
-        if (vl >= 2 && ((val[0] == '"' && val[vl - 1] == '"') ||
-                        (val[0] == '\'' && val[vl - 1] == '\''))) {
+        if (vl >= 2 &&
+            ((val[0] == '"' && val[vl - 1] == '"') || (val[0] == '\'' && val[vl - 1] == '\''))) {
             val[vl - 1] = '\0';
             val++;
         }
@@ -222,7 +227,8 @@ lore_status config_validate(const lore_config *c, char *err, size_t errlen) {
         return LORE_INVALID;
     }
     if (c->chunk_overlap_tokens * 2 > c->chunk_target_tokens) {
-        snprintf(err, errlen, "chunk_overlap_tokens (%lld) is more than half of chunk_target_tokens",
+        snprintf(err, errlen,
+                 "chunk_overlap_tokens (%lld) is more than half of chunk_target_tokens",
                  (long long)c->chunk_overlap_tokens);
         return LORE_INVALID;
     }

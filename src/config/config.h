@@ -17,9 +17,9 @@ typedef enum config_origin { CONFIG_DEFAULT, CONFIG_FILE, CONFIG_ENV, CONFIG_FLA
 
 typedef struct lore_config {
     char data_dir[1024];
-    char tenant[65];    /* default tenant for commands */
-    char log_level[16]; /* debug, info, warn, error, off */
-    char mode[16];      /* dev or production */
+    char tenant[65];      /* default tenant for commands */
+    char log_level[16];   /* debug, info, warn, error, off */
+    char mode[16];        /* dev or production */
     char master_key[256]; /* secret; printed masked */
     double bm25_k1, bm25_b;
     int64_t title_weight;
@@ -32,8 +32,7 @@ typedef struct lore_config {
 
 /* Loads defaults, the file (path, or LORE_CONFIG when path is NULL; absent
  * is fine unless a path was named) and the environment. */
-LORE_MUST_CHECK lore_status config_load(lore_config *c, const char *path, char *err,
-                                        size_t errlen);
+LORE_MUST_CHECK lore_status config_load(lore_config *c, const char *path, char *err, size_t errlen);
 /* Sets one key from a command-line flag, validating it. */
 LORE_MUST_CHECK lore_status config_set(lore_config *c, const char *key, const char *value,
                                        config_origin origin, char *err, size_t errlen);

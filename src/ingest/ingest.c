@@ -134,7 +134,8 @@ static lore_status content_hash(const store_doc *d, char out[65]) {
     char dates[64];
     snprintf(dates, sizeof dates, "%lld/%lld", (long long)d->created_ms, (long long)d->updated_ms);
     hash_str(h, dates);
-    for (size_t i = 0; i < d->nacl; i++) hash_str(h, d->acl[i]);
+    for (size_t i = 0; i < d->nacl; i++)
+        hash_str(h, d->acl[i]);
     hash_field(h, d->text, d->text_len);
     uint8_t digest[32];
     lore_sha256_final(h, digest);
@@ -176,8 +177,10 @@ static lore_status ingest_doc(ingest_session *s, const char *path, const parse_d
     d.nacl = pd->nacl + s->opt.nacl;
     if (d.nacl) {
         if (!(acl = malloc(d.nacl * sizeof *acl))) return LORE_NOMEM;
-        for (size_t i = 0; i < pd->nacl; i++) acl[i] = pd->acl[i];
-        for (size_t i = 0; i < s->opt.nacl; i++) acl[pd->nacl + i] = (char *)s->opt.acl[i];
+        for (size_t i = 0; i < pd->nacl; i++)
+            acl[i] = pd->acl[i];
+        for (size_t i = 0; i < s->opt.nacl; i++)
+            acl[pd->nacl + i] = (char *)s->opt.acl[i];
         d.acl = acl;
     }
     if ((st = content_hash(&d, d.content_hash)) != LORE_OK) goto out;
@@ -277,7 +280,8 @@ static lore_status ingest_buffer(ingest_session *s, const char *path, const char
         st = ingest_doc(s, path, pd, ext, mtime_ms);
     }
     parse_result_free(res);
-    if (s->opt.on_progress && s->stats.files % 500 == 0) s->opt.on_progress(s->opt.cb_ctx, &s->stats);
+    if (s->opt.on_progress && s->stats.files % 500 == 0)
+        s->opt.on_progress(s->opt.cb_ctx, &s->stats);
     return st;
 }
 
@@ -312,8 +316,8 @@ static lore_status ingest_jsonl_stream(ingest_session *s, const char *path, int 
             start = 0;
             if (len == alloc) {
                 if (alloc > cap) {
-                    problem(s, path, "line %zu: longer than %zu MiB (setting max_file_mb)",
-                            lineno, cap >> 20);
+                    problem(s, path, "line %zu: longer than %zu MiB (setting max_file_mb)", lineno,
+                            cap >> 20);
                     failed = 1;
                     break;
                 }
@@ -339,9 +343,11 @@ static lore_status ingest_jsonl_stream(ingest_session *s, const char *path, int 
         size_t end = nl ? (size_t)(nl - buf) : len;
         const char *line = buf + start;
         size_t n = end - start;
-        while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t')) n--;
+        while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+            n--;
         size_t skip = 0;
-        while (skip < n && (line[skip] == ' ' || line[skip] == '\t')) skip++;
+        while (skip < n && (line[skip] == ' ' || line[skip] == '\t'))
+            skip++;
         if (n > skip) {
             parse_result *res = NULL;
             char err[512] = "";
@@ -386,7 +392,8 @@ static lore_status ingest_file(ingest_session *s, const char *path, const struct
             size_t probe = hn > 0 ? (size_t)hn : 0;
             /* A cut last line would not parse: judge complete lines only. */
             if (probe == sizeof head)
-                while (probe && head[probe - 1] != '\n') probe--;
+                while (probe && head[probe - 1] != '\n')
+                    probe--;
             if (probe && parse_detect(path, head, probe) == PARSE_FMT_JSONL &&
                 lseek(hfd, 0, SEEK_SET) == 0) {
                 lore_status st = ingest_jsonl_stream(s, path, hfd, file_id, mtime);
@@ -492,7 +499,8 @@ static lore_status walk(ingest_session *s, const char *path, int depth) {
         }
         st = walk(s, child, depth + 1);
     }
-    for (size_t i = 0; i < n; i++) free(names[i]);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
     free(names);
     return st;
 }

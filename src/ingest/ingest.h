@@ -26,8 +26,8 @@ typedef struct ingest_stats {
 } ingest_stats;
 
 typedef struct ingest_options {
-    const char *source;        /* default "files" */
-    const char *const *acl;    /* principals added to every document */
+    const char *source;     /* default "files" */
+    const char *const *acl; /* principals added to every document */
     size_t nacl;
     parse_limits limits;
     chunk_options chunking;
@@ -59,8 +59,7 @@ LORE_MUST_CHECK lore_status ingest_path(ingest_session *s, const char *path);
 /* Ingests bytes of a given name (format detected from content and name).
  * external_id: the id for a single-document input (NULL: name). */
 LORE_MUST_CHECK lore_status ingest_bytes(ingest_session *s, const char *name,
-                                         const char *external_id, const uint8_t *data,
-                                         size_t len);
+                                         const char *external_id, const uint8_t *data, size_t len);
 
 /* Deletes a document by public id; LORE_NOT_FOUND if absent. */
 LORE_MUST_CHECK lore_status ingest_delete(ingest_session *s, const char *doc_id);

@@ -46,12 +46,12 @@ typedef struct parse_block {
 } parse_block;
 
 typedef struct parse_doc {
-    char *external_id;   /* owned or NULL: an id the input gave (JSON "id"/"_id") */
-    char *title;         /* owned or NULL: first heading, <title>, PDF/DOCX metadata, JSON "title" */
-    char *url;           /* owned or NULL */
-    char *author;        /* owned or NULL */
-    int64_t created_ms;  /* Unix ms, 0 if unknown */
-    int64_t updated_ms;  /* Unix ms, 0 if unknown */
+    char *external_id;  /* owned or NULL: an id the input gave (JSON "id"/"_id") */
+    char *title;        /* owned or NULL: first heading, <title>, PDF/DOCX metadata, JSON "title" */
+    char *url;          /* owned or NULL */
+    char *author;       /* owned or NULL */
+    int64_t created_ms; /* Unix ms, 0 if unknown */
+    int64_t updated_ms; /* Unix ms, 0 if unknown */
     char *metadata_json; /* owned or NULL: a JSON object (front matter, JSON "metadata") */
     char **acl;          /* owned or NULL: principals from a JSON "acl" array */
     size_t nacl;

@@ -26,7 +26,8 @@ static int is_space(unsigned char c) {
 
 lore_status pb_add_block(parse_builder *b, parse_block_kind kind, uint8_t level, const char *s,
                          size_t len) {
-    while (len && is_space((unsigned char)s[len - 1])) len--;
+    while (len && is_space((unsigned char)s[len - 1]))
+        len--;
     if (kind == PARSE_BLOCK_CODE) {
         /* Code keeps the indentation of its first line: drop blank lines only. */
         size_t cut = 0;
@@ -34,7 +35,8 @@ lore_status pb_add_block(parse_builder *b, parse_block_kind kind, uint8_t level,
             if (s[i] == '\n') cut = i + 1;
         s += cut, len -= cut;
     } else {
-        while (len && is_space((unsigned char)s[0])) s++, len--;
+        while (len && is_space((unsigned char)s[0]))
+            s++, len--;
     }
     if (!len) return LORE_OK;
     size_t clean_len;
@@ -102,7 +104,8 @@ void parse_doc_clear(parse_doc *d) {
     free(d->url);
     free(d->author);
     free(d->metadata_json);
-    for (size_t i = 0; i < d->nacl; i++) free(d->acl[i]);
+    for (size_t i = 0; i < d->nacl; i++)
+        free(d->acl[i]);
     free(d->acl);
     free(d->text);
     free(d->blocks);
@@ -111,7 +114,8 @@ void parse_doc_clear(parse_doc *d) {
 
 void parse_result_free(parse_result *r) {
     if (!r) return;
-    for (size_t i = 0; i < r->ndocs; i++) parse_doc_clear(&r->docs[i]);
+    for (size_t i = 0; i < r->ndocs; i++)
+        parse_doc_clear(&r->docs[i]);
     free(r->docs);
     free(r);
 }
@@ -124,10 +128,14 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail) {
     size_t n;
     unsigned min;
     unsigned cp;
-    if ((c & 0xe0) == 0xc0) n = 2, cp = c & 0x1f, min = 0x80;
-    else if ((c & 0xf0) == 0xe0) n = 3, cp = c & 0x0f, min = 0x800;
-    else if ((c & 0xf8) == 0xf0) n = 4, cp = c & 0x07, min = 0x10000;
-    else return 0;
+    if ((c & 0xe0) == 0xc0)
+        n = 2, cp = c & 0x1f, min = 0x80;
+    else if ((c & 0xf0) == 0xe0)
+        n = 3, cp = c & 0x0f, min = 0x800;
+    else if ((c & 0xf8) == 0xf0)
+        n = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return 0;
     if (avail < n) return 0;
     for (size_t i = 1; i < n; i++) {
         if ((s[i] & 0xc0) != 0x80) return 0;

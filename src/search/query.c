@@ -60,7 +60,8 @@ lore_status query_parse(const char *q, size_t len, query_ast *out, char *err, si
     const char *p = q, *end = q + len;
     lore_status st = LORE_OK;
     while (p < end && st == LORE_OK) {
-        while (p < end && is_space(*p)) p++;
+        while (p < end && is_space(*p))
+            p++;
         if (p >= end) break;
         int negated = 0;
         if (*p == '-' && p + 1 < end && !is_space(p[1]) && p[1] != '-') {
@@ -79,13 +80,15 @@ lore_status query_parse(const char *q, size_t len, query_ast *out, char *err, si
         const char *s, *e;
         if (p < end && *p == '"') {
             s = ++p;
-            while (p < end && *p != '"') p++;
+            while (p < end && *p != '"')
+                p++;
             e = p;
             if (p < end) p++; /* closing quote */
             if (kind == QUERY_WORDS) kind = QUERY_PHRASE;
         } else {
             s = p;
-            while (p < end && !is_space(*p)) p++;
+            while (p < end && !is_space(*p))
+                p++;
             e = p;
             if (skip && s == e) {
                 /* "title:" with nothing after it: keep it as plain text. */
@@ -101,7 +104,8 @@ lore_status query_parse(const char *q, size_t len, query_ast *out, char *err, si
 }
 
 void query_ast_free(query_ast *a) {
-    for (size_t i = 0; i < a->n; i++) free(a->clauses[i].text);
+    for (size_t i = 0; i < a->n; i++)
+        free(a->clauses[i].text);
     free(a->clauses);
     memset(a, 0, sizeof *a);
 }

@@ -139,13 +139,17 @@ static lore_status add_filter_value(char ***list, size_t *n, const char *v) {
 }
 
 void compiled_free(compiled *c) {
-    for (size_t i = 0; i < c->nsources; i++) free(c->sources[i]);
+    for (size_t i = 0; i < c->nsources; i++)
+        free(c->sources[i]);
     free(c->sources);
-    for (size_t i = 0; i < c->nnot_sources; i++) free(c->not_sources[i]);
+    for (size_t i = 0; i < c->nnot_sources; i++)
+        free(c->not_sources[i]);
     free(c->not_sources);
-    for (size_t i = 0; i < c->nauthors; i++) free(c->authors[i]);
+    for (size_t i = 0; i < c->nauthors; i++)
+        free(c->authors[i]);
     free(c->authors);
-    for (size_t i = 0; i < c->nnot_authors; i++) free(c->not_authors[i]);
+    for (size_t i = 0; i < c->nnot_authors; i++)
+        free(c->not_authors[i]);
     free(c->not_authors);
     strmap_free(&c->strings);
     memset(c, 0, sizeof *c);
@@ -167,7 +171,8 @@ static lore_status compile(search_engine *e, const query_ast *ast, compiled *c, 
             st = q->negated ? add_filter_value(&c->not_authors, &c->nnot_authors, q->text)
                             : add_filter_value(&c->authors, &c->nauthors, q->text);
             continue;
-        default: break;
+        default:
+            break;
         }
         if ((st = analyze(e, c, q->text, &l)) != LORE_OK) break;
         if (!l.n) {
@@ -224,8 +229,7 @@ static int acl_allows(const search_request *req, const char *acl) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         for (size_t i = 0; i < req->nprincipals; i++)
-            if (strlen(req->principals[i]) == len && !memcmp(req->principals[i], p, len))
-                return 1;
+            if (strlen(req->principals[i]) == len && !memcmp(req->principals[i], p, len)) return 1;
         if (!nl) break;
         p = nl + 1;
     }
@@ -300,8 +304,8 @@ static lore_status fill_hit(search_engine *e, const search_request *req, const c
     return st;
 }
 
-lore_status search_run(search_engine *e, const search_request *req, search_response *out,
-                       char *err, size_t errlen) {
+lore_status search_run(search_engine *e, const search_request *req, search_response *out, char *err,
+                       size_t errlen) {
     memset(out, 0, sizeof *out);
     err[0] = '\0';
     int64_t t0 = lore_mono_ns();

@@ -24,7 +24,7 @@ typedef struct search_engine search_engine;
 
 typedef struct search_request {
     const char *query;
-    size_t limit;             /* hits wanted; 0 = default; at most SEARCH_MAX_LIMIT */
+    size_t limit;               /* hits wanted; 0 = default; at most SEARCH_MAX_LIMIT */
     const char *const *sources; /* only these sources (OR); NULL/0 = all */
     size_t nsources;
     int64_t since_ms, until_ms; /* updated-at window, 0 = open */
@@ -50,7 +50,7 @@ typedef struct search_hit {
     char *section; /* owned */
     uint32_t start, end;
     double score;
-    char *snippet; /* owned or NULL */
+    char *snippet;      /* owned or NULL */
     search_span *marks; /* owned: matched terms inside the snippet */
     size_t nmarks;
     char *text; /* owned chunk text, when asked for */
@@ -61,7 +61,7 @@ typedef struct search_response {
     size_t n;
     int64_t took_us;
     uint64_t postings_scored;
-    int truncated; /* a work budget ran out (phrase checks): hits may be missing */
+    int truncated;    /* a work budget ran out (phrase checks): hits may be missing */
     char notice[160]; /* a note for the user, e.g. "only stop words in query" */
 } search_response;
 

@@ -64,7 +64,8 @@ static size_t distinct(const match *m, size_t i, size_t j) {
     size_t d = 0;
     for (size_t a = i; a <= j; a++) {
         int seen = 0;
-        for (size_t b = i; b < a && !seen; b++) seen = m[b].term == m[a].term;
+        for (size_t b = i; b < a && !seen; b++)
+            seen = m[b].term == m[a].term;
         d += !seen;
     }
     return d;
@@ -84,7 +85,8 @@ lore_status snippet_build(text_analyzer *an, const compiled *c, const char *text
         size_t best_i = 0, best_d = 0, best_n = 0;
         for (size_t i = 0; i < ms.n; i++) {
             size_t j = i;
-            while (j + 1 < ms.n && ms.m[j + 1].end - ms.m[i].start <= SNIPPET_BYTES) j++;
+            while (j + 1 < ms.n && ms.m[j + 1].end - ms.m[i].start <= SNIPPET_BYTES)
+                j++;
             size_t d = distinct(ms.m, i, j), n = j - i + 1;
             if (d > best_d || (d == best_d && n > best_n)) best_i = i, best_d = d, best_n = n;
             if (best_d == c->nterms) break; /* cannot do better */
@@ -95,20 +97,26 @@ lore_status snippet_build(text_analyzer *an, const compiled *c, const char *text
         we = ws + SNIPPET_BYTES < len ? ws + SNIPPET_BYTES : len;
     }
     /* Snap to UTF-8 boundaries, then to word boundaries when cut mid-word. */
-    while (ws > 0 && ws < len && is_cont((unsigned char)text[ws])) ws--;
-    while (we < len && we > ws && is_cont((unsigned char)text[we])) we--;
+    while (ws > 0 && ws < len && is_cont((unsigned char)text[ws]))
+        ws--;
+    while (we < len && we > ws && is_cont((unsigned char)text[we]))
+        we--;
     if (ws > 0 && !is_space(text[ws - 1])) {
         size_t k = ws;
-        while (k < we && !is_space(text[k])) k++;
+        while (k < we && !is_space(text[k]))
+            k++;
         if (k < we) ws = k + 1;
     }
     if (we < len && !is_space(text[we])) {
         size_t k = we;
-        while (k > ws && !is_space(text[k - 1])) k--;
+        while (k > ws && !is_space(text[k - 1]))
+            k--;
         if (k > ws) we = k;
     }
-    while (ws < we && is_space(text[ws])) ws++;
-    while (we > ws && is_space(text[we - 1])) we--;
+    while (ws < we && is_space(text[ws]))
+        ws++;
+    while (we > ws && is_space(text[we - 1]))
+        we--;
     size_t pre = ws > 0 ? 3 : 0, post = we < len ? 3 : 0; /* "…" is 3 bytes */
     char *s = malloc(pre + (we - ws) + post + 1);
     search_span *mk = malloc((ms.n ? ms.n : 1) * sizeof *mk);
@@ -120,7 +128,8 @@ lore_status snippet_build(text_analyzer *an, const compiled *c, const char *text
     }
     char *o = s;
     if (pre) memcpy(o, "\xe2\x80\xa6", 3), o += 3;
-    for (size_t i = ws; i < we; i++) *o++ = is_space(text[i]) ? ' ' : text[i];
+    for (size_t i = ws; i < we; i++)
+        *o++ = is_space(text[i]) ? ' ' : text[i];
     if (post) memcpy(o, "\xe2\x80\xa6", 3), o += 3;
     *o = '\0';
     size_t n = 0;

@@ -24,7 +24,7 @@
 typedef struct store store;
 typedef struct store_tenant store_tenant;
 
-#define STORE_NAME_MAX 64 /* tenant names: [a-z0-9][a-z0-9_-]{0,63} */
+#define STORE_NAME_MAX 64   /* tenant names: [a-z0-9][a-z0-9_-]{0,63} */
 #define STORE_DOC_ID_LEN 16 /* public document ids: 16 lower-case hex digits */
 
 typedef struct store_tenant_info {
@@ -57,7 +57,7 @@ typedef struct store_doc {
 
 /* One chunk to write with a document. */
 typedef struct store_chunk_in {
-    int64_t id; /* from store_reserve_chunk_ids */
+    int64_t id;          /* from store_reserve_chunk_ids */
     uint32_t start, end; /* byte range in the document text */
     const char *section;
     uint32_t ntokens; /* estimated model tokens */
@@ -79,10 +79,10 @@ typedef struct store_chunk {
  * filters and ACLs look at. Filled into caller-provided memory. */
 typedef struct store_chunk_owner {
     int64_t doc_rowid;
-    const char *source;    /* borrowed: valid until the next store call */
-    int64_t updated_ms;    /* updated at the source, or indexed time if unknown */
-    const char *author;    /* borrowed, may be NULL */
-    const char *title;     /* borrowed, may be NULL */
+    const char *source;     /* borrowed: valid until the next store call */
+    int64_t updated_ms;     /* updated at the source, or indexed time if unknown */
+    const char *author;     /* borrowed, may be NULL */
+    const char *title;      /* borrowed, may be NULL */
     const char *acl_joined; /* borrowed: principals joined by "\n", "" if none */
 } store_chunk_owner;
 
@@ -100,8 +100,7 @@ typedef int (*store_doc_fn)(void *ctx, const store_doc *doc);
 
 /* Opens (creating if needed) the store under data_dir and applies pending
  * migrations. Returns owned; *out is NULL on failure, with err filled. */
-LORE_MUST_CHECK lore_status store_open(const char *data_dir, store **out, char *err,
-                                       size_t errlen);
+LORE_MUST_CHECK lore_status store_open(const char *data_dir, store **out, char *err, size_t errlen);
 void store_close(store *s);
 
 /* Checks a tenant name: lower-case letters, digits, '-' and '_', starting
@@ -135,8 +134,7 @@ void store_end_read(store_tenant *t);
 /* Finds a document by source and external id. LORE_NOT_FOUND if absent.
  * Fills *rowid and hash (65 bytes) when non-NULL. */
 LORE_MUST_CHECK lore_status store_doc_lookup(store_tenant *t, const char *source,
-                                             const char *external_id, int64_t *rowid,
-                                             char *hash);
+                                             const char *external_id, int64_t *rowid, char *hash);
 
 /* Reserves n new chunk ids, ascending and never used before in this
  * tenant, valid until the transaction ends. The index scores a chunk under
@@ -200,8 +198,7 @@ LORE_MUST_CHECK lore_status store_kv_put(store_tenant *t, int ns, const void *ke
 /* Reads a value into val (replacing its content). LORE_NOT_FOUND if absent. */
 LORE_MUST_CHECK lore_status store_kv_get(store_tenant *t, int ns, const void *key, size_t klen,
                                          lore_buf *val);
-LORE_MUST_CHECK lore_status store_kv_delete(store_tenant *t, int ns, const void *key,
-                                            size_t klen);
+LORE_MUST_CHECK lore_status store_kv_delete(store_tenant *t, int ns, const void *key, size_t klen);
 /* Deletes keys in [lo, hi) (hi NULL: to the end of the namespace). */
 LORE_MUST_CHECK lore_status store_kv_delete_range(store_tenant *t, int ns, const void *lo,
                                                   size_t lolen, const void *hi, size_t hilen);
@@ -211,8 +208,7 @@ LORE_MUST_CHECK lore_status store_kv_delete_range(store_tenant *t, int ns, const
 typedef int (*store_kv_fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
                            size_t vlen);
 LORE_MUST_CHECK lore_status store_kv_scan(store_tenant *t, int ns, const void *lo, size_t lolen,
-                                          const void *hi, size_t hilen, store_kv_fn fn,
-                                          void *ctx);
+                                          const void *hi, size_t hilen, store_kv_fn fn, void *ctx);
 
 /* Last error message from the backend for t (never NULL). */
 const char *store_tenant_errmsg(store_tenant *t);

@@ -30,7 +30,8 @@ lore_status lore_buf_reserve(lore_buf *b, size_t extra) {
     size_t need = b->len + extra + 1; /* room for the terminator */
     if (need <= b->alloc) return LORE_OK;
     size_t n = b->alloc ? b->alloc : 64;
-    while (n < need) n = n > SIZE_MAX / 2 ? need : n * 2;
+    while (n < need)
+        n = n > SIZE_MAX / 2 ? need : n * 2;
     if (n > b->cap + 1) n = b->cap + 1;
     char *p = realloc(b->data, n);
     if (!p) return LORE_NOMEM;

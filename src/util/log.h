@@ -3,7 +3,13 @@
 #ifndef LORE_UTIL_LOG_H
 #define LORE_UTIL_LOG_H
 
-typedef enum { LORE_LOG_DEBUG, LORE_LOG_INFO, LORE_LOG_WARN, LORE_LOG_ERROR, LORE_LOG_OFF } lore_log_level;
+typedef enum {
+    LORE_LOG_DEBUG,
+    LORE_LOG_INFO,
+    LORE_LOG_WARN,
+    LORE_LOG_ERROR,
+    LORE_LOG_OFF
+} lore_log_level;
 
 void lore_log_set_level(lore_log_level lvl);
 lore_log_level lore_log_get_level(void);

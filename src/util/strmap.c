@@ -21,7 +21,8 @@ void strmap_init(strmap *m) {
 }
 
 void strmap_free(strmap *m) {
-    for (size_t i = 0; i < m->nchunks; i++) free(m->chunks[i]);
+    for (size_t i = 0; i < m->nchunks; i++)
+        free(m->chunks[i]);
     free(m->chunks);
     free(m->slots);
     free(m->keys);
@@ -31,9 +32,11 @@ void strmap_free(strmap *m) {
 
 void strmap_clear(strmap *m) {
     if (m->slots)
-        for (size_t i = 0; i < m->nslots; i++) m->slots[i].id = UINT32_MAX;
+        for (size_t i = 0; i < m->nslots; i++)
+            m->slots[i].id = UINT32_MAX;
     /* Keep the first arena chunk; free the rest. */
-    for (size_t i = 1; i < m->nchunks; i++) free(m->chunks[i]);
+    for (size_t i = 1; i < m->nchunks; i++)
+        free(m->chunks[i]);
     if (m->nchunks > 1) m->nchunks = 1;
     m->chunk_used = 0;
     m->count = 0;
@@ -43,11 +46,13 @@ static lore_status grow(strmap *m) {
     size_t n = m->nslots ? m->nslots * 2 : 64;
     strmap_slot *s = malloc(n * sizeof *s);
     if (!s) return LORE_NOMEM;
-    for (size_t i = 0; i < n; i++) s[i].id = UINT32_MAX;
+    for (size_t i = 0; i < n; i++)
+        s[i].id = UINT32_MAX;
     for (size_t i = 0; i < m->nslots; i++) {
         if (m->slots[i].id == UINT32_MAX) continue;
         size_t j = m->slots[i].hash & (n - 1);
-        while (s[j].id != UINT32_MAX) j = (j + 1) & (n - 1);
+        while (s[j].id != UINT32_MAX)
+            j = (j + 1) & (n - 1);
         s[j] = m->slots[i];
     }
     free(m->slots);
@@ -144,11 +149,13 @@ lore_status i64set_add(i64set *s, int64_t v) {
         size_t n = s->nslots ? s->nslots * 2 : 64;
         int64_t *ns = malloc(n * sizeof *ns);
         if (!ns) return LORE_NOMEM;
-        for (size_t i = 0; i < n; i++) ns[i] = INT64_MIN;
+        for (size_t i = 0; i < n; i++)
+            ns[i] = INT64_MIN;
         for (size_t i = 0; i < s->nslots; i++) {
             if (s->slots[i] == INT64_MIN) continue;
             size_t j = mix64(s->slots[i]) & (n - 1);
-            while (ns[j] != INT64_MIN) j = (j + 1) & (n - 1);
+            while (ns[j] != INT64_MIN)
+                j = (j + 1) & (n - 1);
             ns[j] = s->slots[i];
         }
         free(s->slots);

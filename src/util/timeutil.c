@@ -47,18 +47,19 @@ static int is_ws(char c) {
 int lore_parse_iso8601n(const char *s, size_t len, int64_t *out_ms) {
     if (!s) return -1;
     const char *p = s, *end = s + len;
-    while (p < end && is_ws(*p)) p++;
-    while (end > p && is_ws(end[-1])) end--;
+    while (p < end && is_ws(*p))
+        p++;
+    while (end > p && is_ws(end[-1]))
+        end--;
     int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, off_min = 0;
-    if (digits(&p, end, 4, &y) || p >= end || *p++ != '-' || digits(&p, end, 2, &mo) ||
-        p >= end || *p++ != '-' || digits(&p, end, 2, &d))
+    if (digits(&p, end, 4, &y) || p >= end || *p++ != '-' || digits(&p, end, 2, &mo) || p >= end ||
+        *p++ != '-' || digits(&p, end, 2, &d))
         return -1;
     static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return -1;
     if (p < end && (*p == 'T' || *p == 't' || *p == ' ')) {
         p++;
-        if (digits(&p, end, 2, &h) || p >= end || *p++ != ':' || digits(&p, end, 2, &mi))
-            return -1;
+        if (digits(&p, end, 2, &h) || p >= end || *p++ != ':' || digits(&p, end, 2, &mi)) return -1;
         if (p < end && *p == ':') {
             p++;
             if (digits(&p, end, 2, &sec)) return -1;

@@ -10,7 +10,8 @@ static void check(const char *msg, const char *want) {
     CHECK_STR(hex, want);
     lore_sha256_ctx *c = lore_sha256_new();
     CHECK(c != NULL);
-    for (const char *p = msg; *p; p++) lore_sha256_update(c, p, 1);
+    for (const char *p = msg; *p; p++)
+        lore_sha256_update(c, p, 1);
     lore_sha256_final(c, d);
     lore_hex(d, 32, hex);
     CHECK_STR(hex, want);

@@ -21,13 +21,12 @@
 #define VOCAB 400
 #define K 10
 
-
 static char words[VOCAB][16];
 static double zipf_cdf[VOCAB];
 
 static void make_vocab(void) {
-    static const char *syl[] = {"ka", "lo", "mi", "ret", "sun", "dor", "vel", "qua", "zin", "pel",
-                                "tor", "bex", "fyn", "gar", "hul", "jot"};
+    static const char *syl[] = {"ka",  "lo",  "mi",  "ret", "sun", "dor", "vel", "qua",
+                                "zin", "pel", "tor", "bex", "fyn", "gar", "hul", "jot"};
     double total = 0;
     for (int i = 0; i < VOCAB; i++) {
         snprintf(words[i], sizeof words[i], "%s%s%sx", syl[i % 16], syl[(i / 16) % 16],
@@ -35,7 +34,8 @@ static void make_vocab(void) {
         total += 1.0 / (i + 1);
         zipf_cdf[i] = total;
     }
-    for (int i = 0; i < VOCAB; i++) zipf_cdf[i] /= total;
+    for (int i = 0; i < VOCAB; i++)
+        zipf_cdf[i] /= total;
 }
 
 static const char *zipf_word(void) {
@@ -115,8 +115,7 @@ static int cmp_scored(const void *a, const void *b) {
     return x->chunk < y->chunk ? -1 : x->chunk > y->chunk;
 }
 
-static size_t brute(const lex_params *p, char q[][64], size_t nq,
-                    scored *out) {
+static size_t brute(const lex_params *p, char q[][64], size_t nq, scored *out) {
     double N = 0, total = 0;
     uint32_t *tf = calloc((size_t)NDOCS * nq, sizeof *tf), *len = calloc(NDOCS, sizeof *len);
     for (int i = 0; i < NDOCS; i++) {
@@ -130,7 +129,8 @@ static size_t brute(const lex_params *p, char q[][64], size_t nq,
     double idf[4];
     for (size_t k = 0; k < nq; k++) {
         double df = 0;
-        for (int j = 0; j < NDOCS; j++) df += docs[j].live && tf[(size_t)j * nq + k] > 0;
+        for (int j = 0; j < NDOCS; j++)
+            df += docs[j].live && tf[(size_t)j * nq + k] > 0;
         idf[k] = log(1.0 + (N - df + 0.5) / (df + 0.5));
     }
     size_t n = 0;
@@ -196,14 +196,13 @@ static void check_queries(text_analyzer *an, const index_lexical_ops *ops, void 
                 ok = 0;
         }
         if (!ok && mismatches++ < 3) {
-            fprintf(stderr, "%s: query %d (%zu terms, first '%s'): got %zu hits, want %zu\n",
-                    label, qi, nq, q[0], r.n, want);
+            fprintf(stderr, "%s: query %d (%zu terms, first '%s'): got %zu hits, want %zu\n", label,
+                    qi, nq, q[0], r.n, want);
             for (size_t i = 0; i < want || i < r.n; i++)
-                fprintf(stderr, "  %zu: got %lld %.9f  want %lld %.9f\n", i,
-                        i < r.n ? (long long)r.hits[i].chunk_id : -1LL,
-                        i < r.n ? r.hits[i].score : 0.0,
-                        i < want ? (long long)expect[i].chunk : -1LL,
-                        i < want ? expect[i].score : 0.0);
+                fprintf(
+                    stderr, "  %zu: got %lld %.9f  want %lld %.9f\n", i,
+                    i < r.n ? (long long)r.hits[i].chunk_id : -1LL, i < r.n ? r.hits[i].score : 0.0,
+                    i < want ? (long long)expect[i].chunk : -1LL, i < want ? expect[i].score : 0.0);
         }
         lex_result_free(&r);
     }
@@ -244,9 +243,11 @@ int main(void) {
             next += 1 + (int64_t)(test_rand() % 3); /* ids ascend with gaps */
             int tl = 1 + (int)(test_rand() % 5), bl = 5 + (int)(test_rand() % 120);
             char *o = d->title;
-            for (int w = 0; w < tl; w++) o += sprintf(o, "%s ", zipf_word());
+            for (int w = 0; w < tl; w++)
+                o += sprintf(o, "%s ", zipf_word());
             o = d->text;
-            for (int w = 0; w < bl; w++) o += sprintf(o, "%s ", zipf_word());
+            for (int w = 0; w < bl; w++)
+                o += sprintf(o, "%s ", zipf_word());
             d->live = 1;
             uint32_t nterms;
             CHECK_INT(ops->add(ix, d->chunk, d->title, strlen(d->title), d->text, strlen(d->text),

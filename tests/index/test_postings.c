@@ -8,7 +8,6 @@
 #include "index/lexical/postings.h"
 #include "test.h"
 
-
 int main(void) {
     test_seed();
     for (int round = 0; round < 200; round++) {
@@ -20,7 +19,8 @@ int main(void) {
         int64_t doc = (int64_t)(test_rand() % 100);
         for (size_t i = 0; i < n; i++) {
             doc += 1 + (int64_t)(test_rand() % (round % 2 ? 5 : 100000));
-            p[i] = (posting){doc, 1 + (uint32_t)(test_rand() % 300), 1 + (uint32_t)(test_rand() % 70000)};
+            p[i] = (posting){doc, 1 + (uint32_t)(test_rand() % 300),
+                             1 + (uint32_t)(test_rand() % 70000)};
         }
         lore_buf b;
         lore_buf_init(&b, 1 << 26);
@@ -42,10 +42,12 @@ int main(void) {
         int seek_ok = 1;
         size_t at = 0;
         for (int s = 0; s < 50 && n; s++) {
-            int64_t target = p[0].doc + (int64_t)(test_rand() % (uint64_t)(p[n - 1].doc - p[0].doc + 10));
+            int64_t target =
+                p[0].doc + (int64_t)(test_rand() % (uint64_t)(p[n - 1].doc - p[0].doc + 10));
             if (target < c->doc) continue;
             postings_cursor_seek(c, target);
-            while (at < n && p[at].doc < target) at++;
+            while (at < n && p[at].doc < target)
+                at++;
             int64_t want = at < n ? p[at].doc : POSTINGS_END;
             seek_ok &= c->doc == want;
             if (at < n) seek_ok &= c->tf == p[at].tf && c->len == p[at].len;
@@ -57,8 +59,8 @@ int main(void) {
             for (size_t i = bl * POSTINGS_BLOCK; i < n && i < (bl + 1) * POSTINGS_BLOCK; i++) {
                 uint32_t mt = p[i].tf > 65535 ? 65535 : p[i].tf;
                 uint32_t ml = p[i].len > 65535 ? 65535 : p[i].len;
-                bounds &= postings_block_max_tf(&h, bl) >= mt &&
-                          postings_block_min_len(&h, bl) <= ml;
+                bounds &=
+                    postings_block_max_tf(&h, bl) >= mt && postings_block_min_len(&h, bl) <= ml;
             }
         }
         CHECK(bounds);

@@ -17,7 +17,6 @@
 #define NDOCS 60
 #define ROUNDS 25
 
-
 static store_tenant *t;
 static void *lex;
 static ingest_session *ing;
@@ -108,7 +107,8 @@ int main(void) {
         CHECK_INT(index_lexical_bm25.stats(lex, &ls), LORE_OK);
         inconsistent += ls.chunks != chunks;
         int live = 0;
-        for (int i = 0; i < NDOCS; i++) live += version[i] != 0;
+        for (int i = 0; i < NDOCS; i++)
+            live += version[i] != 0;
         inconsistent += docs != live;
         for (int i = 0; i < NDOCS; i++) {
             char w[64], ext[64], want[32];

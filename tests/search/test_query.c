@@ -71,7 +71,8 @@ int main(void) {
     CHECK(strstr(err, "limit") != NULL);
     char many[QUERY_MAX_BYTES];
     size_t o = 0;
-    for (int i = 0; i < 200 && o + 4 < sizeof many; i++) o += (size_t)sprintf(many + o, "\"a\" ");
+    for (int i = 0; i < 200 && o + 4 < sizeof many; i++)
+        o += (size_t)sprintf(many + o, "\"a\" ");
     CHECK_INT(query_parse(many, o, &b, err, sizeof err), LORE_TOO_LARGE);
     CHECK(strstr(err, "clauses") != NULL);
     return test_summary();

@@ -99,8 +99,8 @@ int main(void) {
 
     /* ACL inside retrieval: a principal never sees documents it may not */
     const char *as_bob[] = {"user:bob@example.com"};
-    search_request req = {.query = "parental leave notes", .principals = as_bob,
-                          .nprincipals = 1, .limit = 10};
+    search_request req = {
+        .query = "parental leave notes", .principals = as_bob, .nprincipals = 1, .limit = 10};
     r = ids(&req);
     CHECK(strstr(r, "ann") == NULL);
     CHECK(strstr(r, "leave") != NULL);
@@ -185,7 +185,8 @@ int main(void) {
     free(huge);
     char many[4000];
     size_t n = 0;
-    for (int i = 0; i < 200; i++) n += (size_t)sprintf(many + n, "w%d ", i);
+    for (int i = 0; i < 200; i++)
+        n += (size_t)sprintf(many + n, "w%d ", i);
     big.query = many;
     CHECK_INT(search_run(se, &big, &res, err, sizeof err), LORE_TOO_LARGE);
     CHECK(strstr(err, "distinct terms") != NULL);

@@ -23,7 +23,8 @@ int main(void) {
     lore_buf_init(&v, 1 << 20);
     const uint64_t vals[] = {0, 1, 127, 128, 300, 16383, 16384, UINT32_MAX, UINT64_MAX};
     size_t nvals = sizeof vals / sizeof vals[0];
-    for (size_t i = 0; i < nvals; i++) CHECK_INT(lore_buf_append_varint(&v, vals[i]), LORE_OK);
+    for (size_t i = 0; i < nvals; i++)
+        CHECK_INT(lore_buf_append_varint(&v, vals[i]), LORE_OK);
     const uint8_t *p = (const uint8_t *)v.data, *end = p + v.len;
     for (size_t i = 0; i < nvals; i++) {
         uint64_t got = 0;

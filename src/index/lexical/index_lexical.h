@@ -48,7 +48,7 @@ typedef int (*lex_admit_fn)(void *ctx, int64_t chunk_id, int64_t *group);
 typedef struct lex_query {
     const lex_qterm *terms;
     size_t nterms;
-    size_t k; /* hits wanted (groups) */
+    size_t k;           /* hits wanted (groups) */
     lex_admit_fn admit; /* NULL: every chunk is its own group */
     void *admit_ctx;
 } lex_query;
@@ -73,10 +73,10 @@ typedef struct lex_params {
 } lex_params;
 
 typedef struct lex_stats {
-    int64_t chunks;       /* live chunks */
-    double avg_len;       /* average "all" field length */
+    int64_t chunks; /* live chunks */
+    double avg_len; /* average "all" field length */
     uint32_t segments;
-    int64_t deleted;      /* tombstones not yet merged away */
+    int64_t deleted; /* tombstones not yet merged away */
 } lex_stats;
 
 typedef struct index_lexical_ops {

@@ -25,7 +25,8 @@ void lex_result_free(lex_result *r) {
 }
 
 static void writer_clear(lex_index *x) {
-    for (size_t i = 0; i < x->terms.count; i++) x->lists[i].n = 0;
+    for (size_t i = 0; i < x->terms.count; i++)
+        x->lists[i].n = 0;
     strmap_clear(&x->terms);
     x->buffered = 0;
     x->w_first = x->w_last = 0;
@@ -61,7 +62,8 @@ static lore_status lex_open(store_tenant *t, const lex_params *p, void **state) 
 static void lex_close(void *state) {
     lex_index *x = state;
     if (!x) return;
-    for (size_t i = 0; i < x->lists_cap; i++) free(x->lists[i].p);
+    for (size_t i = 0; i < x->lists_cap; i++)
+        free(x->lists[i].p);
     free(x->lists);
     strmap_free(&x->terms);
     strmap_free(&x->chunk_terms);
@@ -98,8 +100,7 @@ static int count_term(void *ctx, const text_token *tok) {
     uint32_t id;
     int added;
     x->cur_len++;
-    if (strmap_intern(&x->chunk_terms, tok->term, tok->term_len, &id, &added) != LORE_OK)
-        return -1;
+    if (strmap_intern(&x->chunk_terms, tok->term, tok->term_len, &id, &added) != LORE_OK) return -1;
     if (id >= x->tf_cap) {
         size_t ncap = x->tf_cap ? x->tf_cap * 2 : 256;
         uint32_t *a = realloc(x->tf_all, ncap * sizeof *a);
@@ -181,9 +182,8 @@ static lore_status lex_add(void *state, int64_t chunk_id, const char *title, siz
         uint32_t tf = x->tf_all[id] + w * x->tf_title[id];
         if ((st = append_posting(x, LEX_FIELD_ALL, term, tl, chunk_id, tf, len)) != LORE_OK)
             return st;
-        if (x->tf_title[id] &&
-            (st = append_posting(x, LEX_FIELD_TITLE, term, tl, chunk_id, x->tf_title[id],
-                                 title_terms)) != LORE_OK)
+        if (x->tf_title[id] && (st = append_posting(x, LEX_FIELD_TITLE, term, tl, chunk_id,
+                                                    x->tf_title[id], title_terms)) != LORE_OK)
             return st;
     }
     if (!x->w_first) x->w_first = chunk_id;
@@ -272,8 +272,10 @@ lore_status lex_write_segment(lex_index *x) {
             if (m->nsegs == m->cap) {
                 size_t ncap = m->cap ? m->cap * 2 : 8;
                 lex_segment *ns = realloc(m->segs, ncap * sizeof *ns);
-                if (!ns) st = LORE_NOMEM;
-                else m->segs = ns, m->cap = ncap;
+                if (!ns)
+                    st = LORE_NOMEM;
+                else
+                    m->segs = ns, m->cap = ncap;
             }
             if (st == LORE_OK)
                 m->segs[m->nsegs++] = (lex_segment){seg, x->w_first, x->w_last, live, 0};
@@ -317,7 +319,8 @@ static lore_status lex_stats_get(void *state, lex_stats *out) {
     out->avg_len = m.live_chunks ? (double)m.total_len / (double)m.live_chunks : 0;
     out->segments = (uint32_t)m.nsegs;
     out->deleted = 0;
-    for (size_t i = 0; i < m.nsegs; i++) out->deleted += m.segs[i].deleted;
+    for (size_t i = 0; i < m.nsegs; i++)
+        out->deleted += m.segs[i].deleted;
     lex_meta_free(&m);
     return LORE_OK;
 }

@@ -211,10 +211,10 @@ lore_status lex_merge(lex_index *x, size_t first, size_t count) {
             upperlen = e->klen;
         }
         for (size_t s = 0; s < count && st == LORE_OK; s++)
-            if (s != largest)
-                st = scan_segment(x, segs[s].id, pos, poslen, upper, upperlen, &b[s]);
+            if (s != largest) st = scan_segment(x, segs[s].id, pos, poslen, upper, upperlen, &b[s]);
         if (st == LORE_OK) st = merge_batch(x, new_seg, b, count, &dead, &buf, &cap);
-        for (size_t s = 0; s < count; s++) batch_free(&b[s]);
+        for (size_t s = 0; s < count; s++)
+            batch_free(&b[s]);
         if (st != LORE_OK || last_batch) break;
         /* Continue just after the upper key: upper . 0x00. */
         free(pos);
@@ -240,7 +240,8 @@ lore_status lex_merge(lex_index *x, size_t first, size_t count) {
     }
     if (st == LORE_OK) {
         int64_t live = 0;
-        for (size_t s = 0; s < count; s++) live += segs[s].chunks - segs[s].deleted;
+        for (size_t s = 0; s < count; s++)
+            live += segs[s].chunks - segs[s].deleted;
         size_t rest = m->nsegs - first - count;
         if (live > 0) {
             segs[0] = (lex_segment){new_seg, lo, hi, live, 0};

@@ -14,7 +14,8 @@ void lex_be32(uint8_t *p, uint32_t v) {
 }
 
 void lex_be64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (56 - 8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
 }
 
 static void put32(lore_buf *b, uint32_t v) {
@@ -127,7 +128,8 @@ static int add_tomb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
     tomb_ctx *t = ctx;
     if (klen != 8) return 0;
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v = v << 8 | key[i];
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | key[i];
     t->st = i64set_add(t->set, (int64_t)v);
     return t->st != LORE_OK;
 }

@@ -146,7 +146,8 @@ static void eval_required(eval *e, cur **req, size_t nreq, cur **scored, size_t 
     for (size_t i = 1; i < nreq; i++)
         if (req[i]->c.h.df < req[lead]->c.h.df) lead = i;
     double ub_all = 0;
-    for (size_t i = 0; i < nscored; i++) ub_all += scored[i]->ub;
+    for (size_t i = 0; i < nscored; i++)
+        ub_all += scored[i]->ub;
     for (int64_t d = req[lead]->c.doc; d != POSTINGS_END && !e->failed;) {
         int ok = 1;
         for (size_t i = 0; i < nreq && ok; i++) {
@@ -184,11 +185,13 @@ static void eval_maxscore(eval *e, cur **t, size_t n, cur **neg, size_t nneg) {
     qsort(t, n, sizeof *t, cmp_ub); /* ascending upper bound */
     double prefix[64];
     double acc = 0;
-    for (size_t i = 0; i < n; i++) prefix[i] = (acc += t[i]->ub);
+    for (size_t i = 0; i < n; i++)
+        prefix[i] = (acc += t[i]->ub);
     size_t first = 0; /* t[first..n) are essential */
     for (;;) {
         double th = threshold(e);
-        while (first < n && prefix[first] <= th && e->heap.n == e->heap.k) first++;
+        while (first < n && prefix[first] <= th && e->heap.n == e->heap.k)
+            first++;
         if (first >= n || e->failed) return;
         int64_t d = POSTINGS_END;
         for (size_t i = first; i < n; i++)
@@ -339,7 +342,8 @@ out:
     out->postings_scored = e.scored;
     out->candidates_admitted = e.admitted;
     for (size_t i = 0; ql && i < q->nterms; i++) {
-        for (size_t s = 0; ql[i].blobs && s < m.nsegs; s++) free(ql[i].blobs[s]);
+        for (size_t s = 0; ql[i].blobs && s < m.nsegs; s++)
+            free(ql[i].blobs[s]);
         free(ql[i].blobs);
         free(ql[i].lens);
     }

@@ -9,10 +9,12 @@
 #define DIR_ENTRY 16
 
 static void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 static void put_u16(uint8_t *p, uint32_t v) {
     if (v > 65535) v = 65535;
@@ -21,7 +23,8 @@ static void put_u16(uint8_t *p, uint32_t v) {
 }
 static uint64_t get_u64(const uint8_t *p) {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
     return v;
 }
 static uint32_t get_u32(const uint8_t *p) {
@@ -109,8 +112,8 @@ uint32_t postings_block_min_len(const postings_header *h, uint32_t b) {
 /* Decodes block b into the cursor's arrays. Returns the count, 0 if corrupt. */
 static uint32_t decode_block(postings_cursor *c, uint32_t b) {
     const postings_header *h = &c->h;
-    uint32_t n = b + 1 < h->nblocks ? POSTINGS_BLOCK
-                                    : (uint32_t)(h->df - (uint64_t)b * POSTINGS_BLOCK);
+    uint32_t n =
+        b + 1 < h->nblocks ? POSTINGS_BLOCK : (uint32_t)(h->df - (uint64_t)b * POSTINGS_BLOCK);
     const uint8_t *p = h->data + get_u32(h->dir + (size_t)b * DIR_ENTRY + 8);
     const uint8_t *end = h->data + h->data_len;
     int64_t prev = b ? postings_block_last(h, b - 1) : 0;
@@ -173,12 +176,14 @@ void postings_cursor_seek(postings_cursor *c, int64_t target) {
     if (c->doc >= target) return;
     if (postings_block_last(&c->h, c->block) < target) {
         uint32_t b = c->block + 1;
-        while (b < c->h.nblocks && postings_block_last(&c->h, b) < target) b++;
+        while (b < c->h.nblocks && postings_block_last(&c->h, b) < target)
+            b++;
         load_block(c, b);
         if (c->doc >= target) return;
     }
     uint32_t i = c->i;
-    while (i < c->nin && c->docs[i] < target) i++;
+    while (i < c->nin && c->docs[i] < target)
+        i++;
     c->i = i;
     c->doc = c->docs[i];
     c->tf = c->tfs[i];

@@ -62,11 +62,11 @@ LORE_MUST_CHECK lore_status postings_decode_all(const postings_header *h, postin
 
 typedef struct postings_cursor {
     postings_header h;
-    uint32_t block;     /* current block */
-    uint32_t nin, i;    /* postings decoded in the current block, index */
-    int64_t doc;        /* current chunk id, POSTINGS_END when exhausted */
-    uint32_t tf, len;   /* of the current posting */
-    int corrupt;        /* set when a block failed to decode; the cursor ends */
+    uint32_t block;   /* current block */
+    uint32_t nin, i;  /* postings decoded in the current block, index */
+    int64_t doc;      /* current chunk id, POSTINGS_END when exhausted */
+    uint32_t tf, len; /* of the current posting */
+    int corrupt;      /* set when a block failed to decode; the cursor ends */
     int64_t docs[POSTINGS_BLOCK];
     uint32_t tfs[POSTINGS_BLOCK], lens[POSTINGS_BLOCK];
 } postings_cursor;

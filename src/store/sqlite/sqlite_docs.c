@@ -165,7 +165,8 @@ static void doc_public_id(const char *source, const char *external_id, char *out
 
 static char *join_acl(char **acl, size_t n) {
     size_t len = 1;
-    for (size_t i = 0; i < n; i++) len += strlen(acl[i]) + 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(acl[i]) + 1;
     char *s = malloc(len), *p = s;
     if (!s) return NULL;
     for (size_t i = 0; i < n; i++) {
@@ -200,8 +201,7 @@ lore_status store_reserve_chunk_ids(store_tenant *t, size_t n, int64_t *first) {
     return LORE_OK;
 }
 
-lore_status store_doc_put(store_tenant *t, store_doc *doc, const store_chunk_in *chunks,
-                          size_t n) {
+lore_status store_doc_put(store_tenant *t, store_doc *doc, const store_chunk_in *chunks, size_t n) {
     if (t->in_tx != 1 || !doc->source || !doc->external_id || !doc->text) return LORE_INVALID;
     int64_t rowid = 0;
     lore_status st = store_doc_lookup(t, doc->source, doc->external_id, &rowid, NULL);
@@ -253,8 +253,7 @@ lore_status store_doc_put(store_tenant *t, store_doc *doc, const store_chunk_in 
     return LORE_OK;
 }
 
-lore_status store_doc_chunks(store_tenant *t, int64_t doc_rowid, store_chunk_len_fn fn,
-                             void *ctx) {
+lore_status store_doc_chunks(store_tenant *t, int64_t doc_rowid, store_chunk_len_fn fn, void *ctx) {
     sqlite3_stmt *q = t->st[ST_DOC_CHUNK_LENS];
     sqlite3_bind_int64(q, 1, doc_rowid);
     int rc;
@@ -279,7 +278,8 @@ static lore_status split_acl(const char *joined, char ***out, size_t *n) {
     *n = 0;
     if (!joined || !*joined) return LORE_OK;
     size_t count = 1;
-    for (const char *p = joined; *p; p++) count += *p == '\n';
+    for (const char *p = joined; *p; p++)
+        count += *p == '\n';
     char **list = calloc(count, sizeof *list);
     if (!list) return LORE_NOMEM;
     const char *start = joined;
@@ -288,7 +288,8 @@ static lore_status split_acl(const char *joined, char ***out, size_t *n) {
         size_t len = nl ? (size_t)(nl - start) : strlen(start);
         list[i] = strndup(start, len);
         if (!list[i]) {
-            for (size_t j = 0; j < i; j++) free(list[j]);
+            for (size_t j = 0; j < i; j++)
+                free(list[j]);
             free(list);
             return LORE_NOMEM;
         }
@@ -322,8 +323,7 @@ static lore_status read_doc(sqlite3_stmt *q, store_doc **out) {
     snprintf(d->content_hash, sizeof d->content_hash, "%s",
              (const char *)sqlite3_column_text(q, 10));
     d->metadata_json = col_strdup(q, 11);
-    if (split_acl((const char *)sqlite3_column_text(q, 12), &d->acl, &d->nacl) != LORE_OK)
-        goto out;
+    if (split_acl((const char *)sqlite3_column_text(q, 12), &d->acl, &d->nacl) != LORE_OK) goto out;
     d->nchunks = sqlite3_column_int64(q, 13);
     if (sqlite3_column_type(q, 14) != SQLITE_NULL) {
         d->text_len = (size_t)sqlite3_column_bytes(q, 14);
@@ -364,7 +364,8 @@ void store_doc_free(store_doc *d) {
     free(d->url);
     free(d->author);
     free(d->metadata_json);
-    for (size_t i = 0; i < d->nacl; i++) free(d->acl[i]);
+    for (size_t i = 0; i < d->nacl; i++)
+        free(d->acl[i]);
     free(d->acl);
     free(d->text);
     free(d);
@@ -496,7 +497,8 @@ lore_status store_sources(store_tenant *t, store_source_info **out, size_t *n) {
 }
 
 void store_sources_free(store_source_info *s, size_t n) {
-    for (size_t i = 0; i < n; i++) free(s[i].source);
+    for (size_t i = 0; i < n; i++)
+        free(s[i].source);
     free(s);
 }
 

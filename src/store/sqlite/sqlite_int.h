@@ -48,8 +48,8 @@ struct store_tenant {
 
 /* Opens a database file with lore's pragmas (WAL, foreign keys, busy
  * timeout) and applies the migrations in list[0..n). */
-lore_status sqlite_open_db(const char *path, const char *const *migrations, size_t n,
-                           sqlite3 **out, char *err, size_t errlen);
+lore_status sqlite_open_db(const char *path, const char *const *migrations, size_t n, sqlite3 **out,
+                           char *err, size_t errlen);
 /* Maps a SQLite result code to a lore status. */
 lore_status sqlite_status(int rc);
 /* Prepares the tenant statements. */

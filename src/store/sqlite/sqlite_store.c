@@ -27,19 +27,27 @@ lore_status sqlite_status(int rc) {
     switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_DONE:
-    case SQLITE_ROW: return LORE_OK;
-    case SQLITE_NOMEM: return LORE_NOMEM;
+    case SQLITE_ROW:
+        return LORE_OK;
+    case SQLITE_NOMEM:
+        return LORE_NOMEM;
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return LORE_BUSY;
-    case SQLITE_CONSTRAINT: return LORE_EXISTS;
+    case SQLITE_LOCKED:
+        return LORE_BUSY;
+    case SQLITE_CONSTRAINT:
+        return LORE_EXISTS;
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return LORE_CORRUPT;
-    case SQLITE_TOOBIG: return LORE_TOO_LARGE;
+    case SQLITE_NOTADB:
+        return LORE_CORRUPT;
+    case SQLITE_TOOBIG:
+        return LORE_TOO_LARGE;
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
     case SQLITE_FULL:
-    case SQLITE_READONLY: return LORE_IO;
-    default: return LORE_INTERNAL;
+    case SQLITE_READONLY:
+        return LORE_IO;
+    default:
+        return LORE_INTERNAL;
     }
 }
 
@@ -69,9 +77,8 @@ static lore_status migrate(sqlite3 *db, const char *path, const char *const *mig
     if (sqlite3_step(q) == SQLITE_ROW) current = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     if (current > (int64_t)n) {
-        snprintf(err, errlen,
-                 "%s: schema version %lld is newer than this lore (%zu); upgrade lore", path,
-                 (long long)current, n);
+        snprintf(err, errlen, "%s: schema version %lld is newer than this lore (%zu); upgrade lore",
+                 path, (long long)current, n);
         return LORE_UNSUPPORTED;
     }
     for (size_t v = (size_t)current; v < n; v++) {
@@ -92,12 +99,12 @@ fail:
     return LORE_CORRUPT;
 }
 
-lore_status sqlite_open_db(const char *path, const char *const *migrations, size_t n,
-                           sqlite3 **out, char *err, size_t errlen) {
+lore_status sqlite_open_db(const char *path, const char *const *migrations, size_t n, sqlite3 **out,
+                           char *err, size_t errlen) {
     *out = NULL;
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                            SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     lore_status st;
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: cannot open database: %s", path,
@@ -161,8 +168,8 @@ lore_status store_open(const char *data_dir, store **out, char *err, size_t errl
     }
     snprintf(path, sizeof path, "%s/control.db", data_dir);
     st = sqlite_open_db(path, control_migrations,
-                        sizeof control_migrations / sizeof control_migrations[0], &s->control,
-                        err, errlen);
+                        sizeof control_migrations / sizeof control_migrations[0], &s->control, err,
+                        errlen);
     if (st != LORE_OK) goto fail;
     *out = s;
     return LORE_OK;
@@ -183,8 +190,8 @@ int store_tenant_name_valid(const char *name) {
     if (n == 0 || n > STORE_NAME_MAX) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 (i > 0 && (c == '-' || c == '_'));
+        int ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '-' || c == '_'));
         if (!ok) return 0;
     }
     return 1;
@@ -346,7 +353,8 @@ fail:
 void store_tenant_close(store_tenant *t) {
     if (!t) return;
     if (t->in_tx) store_rollback(t);
-    for (int i = 0; i < ST_COUNT; i++) sqlite3_finalize(t->st[i]);
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(t->st[i]);
     sqlite3_close(t->db);
     free(t->path);
     free(t);
