@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 10
 DATA_DIR ?= ./lore-data
 
-.PHONY: all deps build run test test-unit test-fuzz bench format clean
+.PHONY: all deps build run test test-unit test-fuzz format-check bench format clean
 
 all: build
 
@@ -41,7 +41,14 @@ test-fuzz: deps build/fuzz/Makefile
 	cmake --build build/fuzz -j$(JOBS)
 	cd build/fuzz && ctest --output-on-failure -L fuzz -j$(JOBS)
 
-test: test-unit test-fuzz
+# Layout is clang-format's (.clang-format); the check fails on any drift.
+format-check: deps
+	@files=$$(git ls-files '*.c' '*.h'); \
+	if ! clang-format --dry-run --Werror $$files 2>/dev/null; then \
+	  echo "clang-format: these files need formatting (run make format):" >&2; \
+	  clang-format --dry-run $$files 2>&1 | grep -o '^[^:]*\.[ch]' | sort -u >&2; exit 1; fi
+
+test: format-check test-unit test-fuzz
 
 bench: build
 	@echo "see bench/README.md"
