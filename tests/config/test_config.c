@@ -31,13 +31,13 @@ int main(void) {
     CHECK_INT(config_load(&c, NULL, err, sizeof err), LORE_OK);
     CHECK_STR(c.data_dir, "./lore-data");
     CHECK_STR(c.tenant, "default");
-    CHECK(c.bm25_k1 > 0.89 && c.bm25_k1 < 0.91);
+    CHECK(c.bm25_k1 > 1.19 && c.bm25_k1 < 1.21);
     CHECK_INT(config_validate(&c, err, sizeof err), LORE_OK);
 
     const char *dir = test_tmpdir();
     char path[512];
     snprintf(path, sizeof path, "%s/lore.conf", dir);
-    write_file(path, "# comment\n\ndata_dir = \"/srv/lore\"\ntenant=acme\nbm25_k1 = 1.2\n"
+    write_file(path, "# comment\n\ndata_dir = \"/srv/lore\"\ntenant=acme\nbm25_k1 = 1.5\n"
                      "master_key = 'sekrit'\n");
     CHECK_INT(config_load(&c, path, err, sizeof err), LORE_OK);
     CHECK_STR(c.data_dir, "/srv/lore");

@@ -13,8 +13,8 @@
 #include <string.h>
 
 void lex_params_default(lex_params *p) {
-    p->k1 = 0.9f;
-    p->b = 0.4f;
+    p->k1 = 1.2f;
+    p->b = 0.75f;
     p->title_weight = 2;
     p->flush_postings = 4u << 20;
 }
