@@ -36,8 +36,8 @@ void ingest_options_default(ingest_options *o) {
     o->source = "files";
     parse_limits_default(&o->limits);
     chunk_options_default(&o->chunking);
-    o->batch_docs = 2000;
-    o->batch_bytes = 32u << 20;
+    o->batch_docs = 20000;
+    o->batch_bytes = 64u << 20;
 }
 
 lore_status ingest_session_new(store_tenant *t, const index_lexical_ops *lex, void *lex_state,
@@ -50,8 +50,8 @@ lore_status ingest_session_new(store_tenant *t, const index_lexical_ops *lex, vo
     s->lex_state = lex_state;
     s->opt = *opt;
     if (!s->opt.source) s->opt.source = "files";
-    if (!s->opt.batch_docs) s->opt.batch_docs = 2000;
-    if (!s->opt.batch_bytes) s->opt.batch_bytes = 32u << 20;
+    if (!s->opt.batch_docs) s->opt.batch_docs = 20000;
+    if (!s->opt.batch_bytes) s->opt.batch_bytes = 64u << 20;
     *out = s;
     return LORE_OK;
 }

@@ -31,8 +31,8 @@ typedef struct ingest_options {
     size_t nacl;
     parse_limits limits;
     chunk_options chunking;
-    size_t batch_docs;  /* documents per transaction (default 2000) */
-    size_t batch_bytes; /* text bytes per transaction (default 32 MiB) */
+    size_t batch_docs;  /* documents per transaction (default 20,000) */
+    size_t batch_bytes; /* text bytes per transaction (default 64 MiB) */
     /* Progress and per-file problems; may be NULL. is_error is 0 for notes
      * (a file skipped as binary), 1 for failures. */
     void (*on_progress)(void *ctx, const ingest_stats *s);

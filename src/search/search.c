@@ -242,12 +242,18 @@ typedef struct admit_ctx {
     compiled *c;
     size_t phrase_checks;
     int truncated;
+    int group_only; /* no filter, ACL or phrase: only the document is needed */
 } admit_ctx;
 
 static int admit(void *ctx, int64_t chunk_id, int64_t *group) {
     admit_ctx *a = ctx;
     const compiled *c = a->c;
     const search_request *req = a->req;
+    if (a->group_only) {
+        /* Nothing to check but which document the chunk belongs to. */
+        lore_status gs = store_chunk_doc(a->e->t, chunk_id, group);
+        return gs == LORE_OK ? 1 : gs == LORE_NOT_FOUND ? 0 : -1;
+    }
     store_chunk_owner o;
     lore_status st = store_chunk_owner_get(a->e->t, chunk_id, &o);
     if (st == LORE_NOT_FOUND) return 0;
@@ -361,7 +367,10 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
         }
         goto out;
     }
-    admit_ctx ac = {e, req, c, 0, 0};
+    admit_ctx ac = {e, req, c, 0, 0, 0};
+    ac.group_only = req->all_access && !req->nsources && !req->since_ms && !req->until_ms &&
+                    !req->author && !c->nsources && !c->nnot_sources && !c->nauthors &&
+                    !c->nnot_authors && !c->nphrases;
     lex_query lq = {c->terms, c->nterms, limit, admit, &ac};
     if ((st = store_begin_read(e->t)) != LORE_OK) goto out;
     in_read = 1;

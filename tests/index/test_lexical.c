@@ -262,7 +262,7 @@ int main(void) {
     lex_stats st;
     CHECK_INT(ops->stats(ix, &st), LORE_OK);
     CHECK_INT(st.chunks, NDOCS);
-    CHECK(st.segments >= 1 && st.segments <= 12);
+    CHECK(st.segments >= 1 && st.segments <= 16);
     printf("after %d docs: %u segments\n", NDOCS, st.segments);
 
     /* ids must ascend: an old id is refused */

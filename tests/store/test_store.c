@@ -96,6 +96,10 @@ int main(void) {
     CHECK_STR(sc.text, "changed");
     store_chunk_clear(&sc);
     CHECK_INT(store_chunk_get(t, first, &sc), LORE_NOT_FOUND); /* replaced */
+    int64_t owner_doc = 0;
+    CHECK_INT(store_chunk_doc(t, second, &owner_doc), LORE_OK);
+    CHECK_INT(owner_doc, d.rowid);
+    CHECK_INT(store_chunk_doc(t, first, &owner_doc), LORE_NOT_FOUND);
     store_chunk_owner ow;
     CHECK_INT(store_chunk_owner_get(t, second, &ow), LORE_OK);
     CHECK_STR(ow.source, "files");

@@ -1,13 +1,13 @@
 /* Segment merging.
  *
- * Policy, applied after every flush (a variant of the binary-counter LSM):
- *   1. while the newest segment holds at least half as many live chunks as
- *      the one before it, merge the two (sizes then grow geometrically, so
- *      there are O(log n) segments and each posting is rewritten O(log n)
- *      times);
- *   2. while there are more than LEX_MAX_SEGMENTS, merge the adjacent pair
- *      with the fewest live chunks;
- *   3. rewrite any segment with more than a quarter of its chunks deleted.
+ * Policy, applied after every flush (log-tiered, after Lucene's
+ * LogMergePolicy): a segment's level is floor(log4(live chunks)); whenever
+ * LEX_MERGE_FANIN adjacent segments have levels within one of each other,
+ * they merge into one of a higher level. Each posting is therefore rewritten about log4(n / batch)
+ * times, and there are at most a few segments per level. Then:
+ *   - while there are more than LEX_MAX_SEGMENTS, merge the adjacent pair
+ *     with the fewest live chunks;
+ *   - rewrite any segment with more than a quarter of its chunks deleted.
  * Only adjacent segments merge, which keeps segments in chunk id order.
  *
  * A merge walks the segments' keys in order, a bounded batch of terms at a
@@ -21,7 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LEX_MAX_SEGMENTS 12
+#define LEX_MAX_SEGMENTS 16
+#define LEX_MERGE_FANIN 4
 #define BATCH_TERMS 4096
 #define BATCH_BYTES (32u << 20)
 
@@ -264,13 +265,36 @@ static int64_t live(const lex_segment *s) {
     return s->chunks - s->deleted;
 }
 
+static int level(const lex_segment *s) {
+    int l = 0;
+    for (int64_t n = live(s); n >= LEX_MERGE_FANIN; n /= LEX_MERGE_FANIN) l++;
+    return l;
+}
+
+/* Start of the newest run of LEX_MERGE_FANIN adjacent segments whose levels
+ * differ by at most one (batches of uneven size still find partners), or -1. */
+static long tier_run(const lex_meta *m) {
+    for (size_t end = m->nsegs; end >= LEX_MERGE_FANIN; end--) {
+        size_t first = end - LEX_MERGE_FANIN;
+        int lo = level(&m->segs[first]), hi = lo;
+        for (size_t i = first + 1; i < end; i++) {
+            int l = level(&m->segs[i]);
+            lo = l < lo ? l : lo;
+            hi = l > hi ? l : hi;
+        }
+        if (hi - lo <= 1) return (long)first;
+    }
+    return -1;
+}
+
 lore_status lex_merge_policy(lex_index *x) {
     lex_meta *m = &x->meta;
     lore_status st = LORE_OK;
     while (st == LORE_OK) {
         size_t n = m->nsegs;
-        if (n >= 2 && live(&m->segs[n - 2]) <= 2 * live(&m->segs[n - 1])) {
-            st = lex_merge(x, n - 2, 2);
+        long run = tier_run(m);
+        if (run >= 0) {
+            st = lex_merge(x, (size_t)run, LEX_MERGE_FANIN);
             continue;
         }
         if (n > LEX_MAX_SEGMENTS) {

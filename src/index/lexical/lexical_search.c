@@ -193,6 +193,20 @@ static void eval_maxscore(eval *e, cur **t, size_t n, cur **neg, size_t nneg) {
         while (first < n && prefix[first] <= th && e->heap.n == e->heap.k)
             first++;
         if (first >= n || e->failed) return;
+        if (first == n - 1 && e->heap.n == e->heap.k) {
+            /* One essential list (always so for one-word queries): skip its
+             * blocks whose best possible score, plus everything the other
+             * lists could add, cannot beat the threshold. */
+            cur *c = t[first];
+            double rest = first ? prefix[first - 1] : 0;
+            while (c->c.doc != POSTINGS_END) {
+                uint32_t b = c->c.block;
+                double ub = bm25(e, c->idfw, postings_block_max_tf(&c->c.h, b),
+                                 postings_block_min_len(&c->c.h, b));
+                if (ub + rest > th) break;
+                postings_cursor_seek(&c->c, postings_block_last(&c->c.h, b) + 1);
+            }
+        }
         int64_t d = POSTINGS_END;
         for (size_t i = first; i < n; i++)
             if (t[i]->c.doc < d) d = t[i]->c.doc;

@@ -78,6 +78,7 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_CHUNK_OWNER] = "SELECT d.rowid, d.source, CASE WHEN d.updated_ms > 0 THEN d.updated_ms"
                        " ELSE d.indexed_ms END, d.author, d.acl, d.title"
                        " FROM chunks c JOIN documents d ON d.rowid = c.doc WHERE c.id=?",
+    [ST_CHUNK_DOC] = "SELECT doc FROM chunks WHERE id=?",
     [ST_KV_PUT] = "INSERT OR REPLACE INTO kv(ns, key, value) VALUES(?,?,?)",
     [ST_KV_GET] = "SELECT value FROM kv WHERE ns=? AND key=?",
     [ST_KV_DELETE] = "DELETE FROM kv WHERE ns=? AND key=?",
@@ -450,6 +451,18 @@ lore_status store_chunk_owner_get(store_tenant *t, int64_t chunk_id, store_chunk
     if (!out->acl_joined) out->acl_joined = "";
     out->title = (const char *)sqlite3_column_text(q, 5);
     return LORE_OK;
+}
+
+lore_status store_chunk_doc(store_tenant *t, int64_t chunk_id, int64_t *doc_rowid) {
+    sqlite3_stmt *q = t->st[ST_CHUNK_DOC];
+    sqlite3_bind_int64(q, 1, chunk_id);
+    int rc = sqlite3_step(q);
+    lore_status st = rc == SQLITE_ROW    ? LORE_OK
+                     : rc == SQLITE_DONE ? LORE_NOT_FOUND
+                                         : sqlite_status(rc);
+    if (rc == SQLITE_ROW) *doc_rowid = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return st;
 }
 
 lore_status store_sources(store_tenant *t, store_source_info **out, size_t *n) {

@@ -19,6 +19,7 @@ enum {
     ST_DOC_GET_ROWID,
     ST_CHUNK_GET,
     ST_CHUNK_OWNER,
+    ST_CHUNK_DOC,
     ST_KV_PUT,
     ST_KV_GET,
     ST_KV_DELETE,
