@@ -203,6 +203,8 @@ static lore_status ingest_doc(ingest_session *s, const char *path, const parse_d
         st = exists ? LORE_INTERNAL : LORE_OK;
         goto out;
     }
+    if (!cl->n)
+        note(s, path, "%s: no text to index (stored, but no search will find it)", external_id);
     if (cl->n > s->chunks_cap) {
         store_chunk_in *nc = realloc(s->chunks, cl->n * sizeof *nc);
         if (!nc) {
