@@ -159,7 +159,6 @@ static lore_status compile(search_engine *e, const query_ast *ast, compiled *c, 
                            size_t errlen) {
     tok_list l = {0};
     lore_status st = LORE_OK;
-    size_t words = 0; /* clauses that carry words */
     for (size_t i = 0; i < ast->n && st == LORE_OK; i++) {
         const query_clause *q = &ast->clauses[i];
         switch (q->kind) {
@@ -179,7 +178,6 @@ static lore_status compile(search_engine *e, const query_ast *ast, compiled *c, 
             c->stopped += !q->negated; /* stop words only */
             continue;
         }
-        if (!q->negated) words++;
         if (q->kind == QUERY_WORDS && !q->negated) {
             for (size_t j = 0; j < l.n && st == LORE_OK; j++)
                 st = add_term(c, l.t[j].id, LEX_FIELD_ALL, LEX_SHOULD, err, errlen);
@@ -209,7 +207,6 @@ static lore_status compile(search_engine *e, const query_ast *ast, compiled *c, 
     if (st == LORE_TOO_LARGE && !*err)
         snprintf(err, errlen, "query has more than %d phrases", SEARCH_MAX_PHRASES);
     if (st == LORE_NOMEM) snprintf(err, errlen, "out of memory");
-    c->positive = words;
     return st;
 }
 

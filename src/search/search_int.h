@@ -28,8 +28,7 @@ typedef struct compiled {
     size_t nphrases;
     char **sources, **not_sources, **authors, **not_authors;
     size_t nsources, nnot_sources, nauthors, nnot_authors;
-    size_t positive; /* clauses with words to look for */
-    size_t stopped;  /* positive clauses that were all stop words */
+    size_t stopped; /* positive clauses that were all stop words */
 } compiled;
 
 void compiled_free(compiled *c);
