@@ -163,7 +163,9 @@ static int fm_parse(front_matter *fm, const char *s, size_t n) {
         char k[128];
         memcpy(k, key, kl);
         k[kl] = '\0';
-        size_t vl = ll - kl - (size_t)(key - line) - 1;
+        /* The value runs from after the colon to the end of the line (the key
+         * was trimmed, so its length says nothing about where the colon is). */
+        size_t vl = (size_t)(line + ll - (colon + 1));
         const char *v = fm_trim(colon + 1, &vl);
         if (vl == 0) {
             /* maybe a block list follows */

@@ -81,6 +81,13 @@ static void test_titles_and_front_matter(void) {
         CHECK_BLOCK(&r->docs[0], 0, PARSE_BLOCK_PARAGRAPH, 0, "just some text");
         parse_result_free(r);
     }
+    /* spaces between a key and its colon: the value is what follows the
+     * colon, nothing read past the line (a fuzzer-found overflow) */
+    r = md("x.md", "---\ntitle   : Spaced  \nupdated    :\n---\nbody\n", LORE_OK, err, sizeof err);
+    if (r) {
+        CHECK_STR(r->docs[0].title, "Spaced");
+        parse_result_free(r);
+    }
     /* unterminated front matter is just Markdown (a thematic break) */
     r = md("x.md", "---\ntitle: nope\n\n# Real\n", LORE_OK, err, sizeof err);
     if (r) {
