@@ -177,8 +177,7 @@ LORE_MUST_CHECK lore_status store_chunk_owner_get(store_tenant *t, int64_t chunk
                                                   store_chunk_owner *out);
 /* Just the document of a chunk (cheaper than the owner when nothing else is
  * needed); LORE_NOT_FOUND if the chunk is gone. */
-LORE_MUST_CHECK lore_status store_chunk_doc(store_tenant *t, int64_t chunk_id,
-                                            int64_t *doc_rowid);
+LORE_MUST_CHECK lore_status store_chunk_doc(store_tenant *t, int64_t chunk_id, int64_t *doc_rowid);
 
 LORE_MUST_CHECK lore_status store_sources(store_tenant *t, store_source_info **out, size_t *n);
 void store_sources_free(store_source_info *s, size_t n);

@@ -267,7 +267,8 @@ static int64_t live(const lex_segment *s) {
 
 static int level(const lex_segment *s) {
     int l = 0;
-    for (int64_t n = live(s); n >= LEX_MERGE_FANIN; n /= LEX_MERGE_FANIN) l++;
+    for (int64_t n = live(s); n >= LEX_MERGE_FANIN; n /= LEX_MERGE_FANIN)
+        l++;
     return l;
 }
 
