@@ -155,6 +155,50 @@ static lore_status remove_from_index(ingest_session *s, int64_t rowid) {
     return st;
 }
 
+#define MAX_EXTERNAL_ID 4096
+#define MAX_TITLE 4096
+#define MAX_URL 8192
+#define MAX_AUTHOR 1024
+#define MAX_METADATA 65536
+#define MAX_PRINCIPALS 256
+#define MAX_PRINCIPAL 256
+
+/* Checks a document's fields against the caps in ingest.h. Returns NULL when
+ * they fit, else a message naming the field. */
+static const char *field_over_cap(const parse_doc *pd, const char *external_id, size_t nacl,
+                                  char *buf, size_t buflen) {
+    const struct {
+        const char *name, *value;
+        size_t cap;
+    } fields[] = {
+        {"id", external_id, MAX_EXTERNAL_ID},
+        {"title", pd->title, MAX_TITLE},
+        {"url", pd->url, MAX_URL},
+        {"author", pd->author, MAX_AUTHOR},
+        {"metadata", pd->metadata_json, MAX_METADATA},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        size_t n = fields[i].value ? strlen(fields[i].value) : 0;
+        if (n > fields[i].cap) {
+            snprintf(buf, buflen, "%s is %zu bytes; the limit is %zu", fields[i].name, n,
+                     fields[i].cap);
+            return buf;
+        }
+    }
+    if (nacl > MAX_PRINCIPALS) {
+        snprintf(buf, buflen, "acl has %zu principals; the limit is %d", nacl, MAX_PRINCIPALS);
+        return buf;
+    }
+    for (size_t i = 0; i < pd->nacl; i++) {
+        if (strlen(pd->acl[i]) > MAX_PRINCIPAL) {
+            snprintf(buf, buflen, "acl principal %zu is %zu bytes; the limit is %d", i + 1,
+                     strlen(pd->acl[i]), MAX_PRINCIPAL);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
 /* Writes one parsed document. Document-level problems are reported and
  * return LORE_OK; store and index failures are returned. */
 static lore_status ingest_doc(ingest_session *s, const char *path, const parse_doc *pd,
@@ -162,6 +206,13 @@ static lore_status ingest_doc(ingest_session *s, const char *path, const parse_d
     char **acl = NULL;
     chunk_list *cl = NULL;
     store_doc d = {0};
+    char why[160];
+    if (field_over_cap(pd, external_id, pd->nacl + s->opt.nacl, why, sizeof why)) {
+        problem(s, path, "%.80s%s: skipped: %s", external_id, strlen(external_id) > 80 ? "..." : "",
+                why);
+        s->stats.docs_failed++;
+        return LORE_OK;
+    }
     lore_status st = open_batch(s);
     if (st != LORE_OK) return st;
     d.source = (char *)s->opt.source;

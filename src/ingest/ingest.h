@@ -6,6 +6,10 @@
  * chunk rows and the lexical index segment together, so a crash leaves each
  * batch either fully visible or absent.
  *
+ * Field caps (a document over one is reported and skipped, never cut):
+ * external id 4096 bytes, title 4 KiB, url 8 KiB, author 1 KiB, metadata
+ * JSON 64 KiB, at most 256 ACL principals of at most 256 bytes each.
+ *
  * A document is identified by (source, external id). Ingesting it again
  * with the same content hash is a no-op; with a different hash its chunks are
  * replaced in the same transaction. */

@@ -129,6 +129,11 @@ expect 2 "jsonl bad line" -- "$LORE" ingest --tenant acme "$T/stream.jsonl"
 has "$ERR" "stream.jsonl: line 2:"; has "$ERR" "3 added"
 expect 0 "jsonl others in" -- "$LORE" search --tenant acme record; has "$OUT" "gamma"; has "$OUT" "delta"
 
+# --- field caps: an over-long id is refused by name, the other records go in
+{ printf '{"id":"%05000d","text":"capped words"}\n' 0; echo '{"id":"fine","text":"capped fine"}'; } >"$T/caps.jsonl"
+expect 2 "id cap" -- "$LORE" ingest --tenant acme "$T/caps.jsonl"; has "$ERR" "id is 5000 bytes; the limit is 4096"
+expect 0 "capped others in" -- "$LORE" search --tenant acme --json capped; has "$OUT" '"external_id": "fine"'
+
 # --- bad queries
 expect 1 "empty query" -- "$LORE" search --tenant acme ""; has "$ERR" "empty query"
 expect 0 "stop words" -- "$LORE" search --tenant acme "the of"; has "$ERR" "stop words"
