@@ -227,7 +227,10 @@ static lore_status ingest_doc(ingest_session *s, const char *path, const parse_d
     d.text_len = pd->text_len;
     d.nacl = pd->nacl + s->opt.nacl;
     if (d.nacl) {
-        if (!(acl = malloc(d.nacl * sizeof *acl))) return LORE_NOMEM;
+        if (!(acl = malloc(d.nacl * sizeof *acl))) {
+            st = LORE_NOMEM;
+            goto out;
+        }
         for (size_t i = 0; i < pd->nacl; i++)
             acl[i] = pd->acl[i];
         for (size_t i = 0; i < s->opt.nacl; i++)
