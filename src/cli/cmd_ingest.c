@@ -23,7 +23,8 @@ static const cli_help help = {
     "changed ones are replaced. Hidden files and directories are skipped. A file that\n"
     "cannot be read or parsed is reported and the rest goes on; the exit code is then 2.\n"
     "JSON Lines files are streamed record by record, so they may be of any size; a bad\n"
-    "line is reported with its number and the other lines are still ingested. Other files\n"
+    "line (malformed, over a field cap or longer than max_file_mb) is reported with its\n"
+    "number and the other lines are still ingested. Other files\n"
     "are limited to max_file_mb (64 MiB by default).",
     "  lore ingest ./handbook\n"
     "  lore ingest --source wiki --acl group:eng ./eng-docs\n"

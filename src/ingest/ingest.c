@@ -363,20 +363,30 @@ static lore_status ingest_jsonl_stream(ingest_session *s, const char *path, int 
     int eof = 0, failed = 0;
     if (!buf) return LORE_NOMEM;
     s->stats.files++;
+    int skipping = 0; /* dropping the rest of a line over the cap */
     while (st == LORE_OK) {
         char *nl = memchr(buf + start, '\n', len - start);
-        if (!nl && !eof) {
+        if (skipping) {
+            if (nl) {
+                start = (size_t)(nl - buf) + 1;
+                skipping = 0;
+                lineno++;
+                continue;
+            }
+            start = len = 0;
+            if (eof) break;
+        } else if (!nl && !eof) {
             /* Need more bytes: compact, grow up to the cap, read. */
             memmove(buf, buf + start, len - start);
             len -= start;
             start = 0;
-            if (len == alloc) {
-                if (alloc > cap) {
-                    problem(s, path, "line %zu: longer than %zu MiB (setting max_file_mb)", lineno,
-                            cap >> 20);
-                    failed = 1;
-                    break;
-                }
+            if (len == alloc && alloc > cap) {
+                problem(s, path, "line %zu: skipped: longer than %zu MiB (setting max_file_mb)",
+                        lineno, cap >> 20);
+                s->stats.docs_failed++;
+                skipping = 1;
+                start = len = 0;
+            } else if (len == alloc) {
                 char *nb = realloc(buf, alloc * 2);
                 if (!nb) {
                     st = LORE_NOMEM;
@@ -385,6 +395,8 @@ static lore_status ingest_jsonl_stream(ingest_session *s, const char *path, int 
                 buf = nb;
                 alloc *= 2;
             }
+        }
+        if (skipping || (!nl && !eof)) {
             ssize_t r = read(fd, buf + len, alloc - len);
             if (r < 0 && errno == EINTR) continue;
             if (r < 0) {

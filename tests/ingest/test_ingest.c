@@ -152,6 +152,38 @@ int main(void) {
     CHECK_INT(hits("visiblewordxq", NULL), 1);
     CHECK_INT(hits("hiddenwordxq", NULL), 0);
 
+    /* Caps: a JSON Lines line over max_input is skipped and the lines after
+     * it still go in; a title or ACL over its cap skips that document only. */
+    {
+        ingest_options small;
+        ingest_options_default(&small);
+        small.limits.max_input = 1u << 20;
+        ingest_session *cs = NULL;
+        CHECK_INT(ingest_session_new(t, &index_lexical_bm25, lex, &small, &cs), LORE_OK);
+        char cpath[600];
+        snprintf(cpath, sizeof cpath, "%s/caps.jsonl", dir);
+        FILE *cf = fopen(cpath, "w");
+        fputs("{\"id\":\"before\",\"text\":\"beforecapxq\"}\n{\"id\":\"huge\",\"text\":\"", cf);
+        for (int i = 0; i < 3 << 20; i++)
+            fputc('a' + i % 7, cf);
+        fputs("\"}\n{\"id\":\"after\",\"text\":\"aftercapxq\"}\n", cf);
+        fprintf(cf, "{\"id\":\"longtitle\",\"title\":\"%05000d\",\"text\":\"titlecapxq\"}\n", 0);
+        fputs("{\"id\":\"bigacl\",\"text\":\"aclcapxq\",\"acl\":[", cf);
+        for (int i = 0; i < 300; i++)
+            fprintf(cf, "%s\"user:u%d@x\"", i ? "," : "", i);
+        fputs("]}\n", cf);
+        fclose(cf);
+        CHECK_INT(ingest_path(cs, cpath), LORE_OK);
+        CHECK_INT(ingest_commit(cs), LORE_OK);
+        CHECK_INT(ingest_session_stats(cs)->docs_failed, 3);
+        CHECK_INT(ingest_session_stats(cs)->docs_added, 2);
+        ingest_session_free(cs);
+        CHECK_INT(hits("beforecapxq", NULL), 1);
+        CHECK_INT(hits("aftercapxq", NULL), 1);
+        CHECK_INT(hits("titlecapxq", NULL), 0);
+        CHECK_INT(hits("aclcapxq", NULL), 0);
+    }
+
     /* A rolled-back batch leaves neither rows nor index entries. */
     int64_t docs0, chunks0, docs1, chunks1;
     CHECK_INT(store_counts(t, &docs0, &chunks0), LORE_OK);
