@@ -52,6 +52,23 @@ void parse_builder_error(lore_status st, const parse_limits *lim, const char *pr
         parse_set_error(err, errlen, "%s%s", prefix, lore_status_message(st));
 }
 
+lore_status pb_finish_result(parse_builder *b, const parse_limits *lim, parse_result **r, char *err,
+                             size_t errlen) {
+    parse_result *res = calloc(1, sizeof *res);
+    parse_doc *d = res ? parse_result_add(res) : NULL;
+    lore_status st = d ? pb_finish(b, d) : LORE_NOMEM;
+    if (st != LORE_OK) {
+        if (st == LORE_NOMEM)
+            parse_set_error(err, errlen, "out of memory");
+        else
+            parse_builder_error(st, lim, "", err, errlen);
+        parse_result_free(res);
+        res = NULL;
+    }
+    *r = res;
+    return st;
+}
+
 size_t parse_bom_len(const uint8_t *data, size_t len) {
     return len >= 3 && data[0] == 0xef && data[1] == 0xbb && data[2] == 0xbf ? 3 : 0;
 }

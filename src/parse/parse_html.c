@@ -485,13 +485,8 @@ lore_status parse_html(const char *name, const uint8_t *data, size_t len, const 
             goto out;
         }
     }
-    if (!(r = calloc(1, sizeof *r))) goto nomem;
-    parse_doc *d = parse_result_add(r);
-    if (!d) goto nomem;
-    if ((st = pb_finish(&b, d)) != LORE_OK) {
-        parse_builder_error(st, lim, "", err, errlen);
-        goto out;
-    }
+    if ((st = pb_finish_result(&b, lim, &r, err, errlen)) != LORE_OK) goto out;
+    parse_doc *d = &r->docs[0];
     if (m.title) {
         xmlChar *t = xmlNodeGetContent(m.title);
         d->title = collapse((const char *)t);

@@ -72,6 +72,11 @@ LORE_MUST_CHECK lore_status parse_check_input(size_t len, const parse_limits *li
  * prefix (may be "") names the document, e.g. "line 3: ". */
 void parse_builder_error(lore_status st, const parse_limits *lim, const char *prefix, char *err,
                          size_t errlen);
+/* Moves the builder's text and blocks into a new result holding one
+ * document (*r, owned; its fields other than text and blocks are zero). On
+ * failure *r is NULL and err has the message. */
+LORE_MUST_CHECK lore_status pb_finish_result(parse_builder *b, const parse_limits *lim,
+                                             parse_result **r, char *err, size_t errlen);
 /* Bytes of a UTF-8 byte order mark at the start of data (0 or 3). */
 size_t parse_bom_len(const uint8_t *data, size_t len);
 /* Adds s[0, len) as PARAGRAPH blocks split on blank lines (lines of only

@@ -471,13 +471,8 @@ lore_status parse_markdown(const char *name, const uint8_t *data, size_t len,
         parse_builder_error(st, lim, "", err, errlen);
         goto out;
     }
-    if (!(r = calloc(1, sizeof *r))) goto nomem;
-    parse_doc *d = parse_result_add(r);
-    if (!d) goto nomem;
-    if ((st = pb_finish(&b, d)) != LORE_OK) {
-        parse_builder_error(st, lim, "", err, errlen);
-        goto out;
-    }
+    if ((st = pb_finish_result(&b, lim, &r, err, errlen)) != LORE_OK) goto out;
+    parse_doc *d = &r->docs[0];
     if (fm.title)
         d->title = fm.title, fm.title = NULL;
     else if (w.first_heading)

@@ -48,19 +48,13 @@ lore_status parse_text(const char *name, const uint8_t *data, size_t len, const 
     }
     parse_builder b;
     pb_init(&b, lim->max_text);
-    parse_result *r = calloc(1, sizeof *r);
-    parse_doc *d = r ? parse_result_add(r) : NULL;
-    if (!d) {
-        st = LORE_NOMEM;
-        parse_set_error(err, errlen, "out of memory");
-        goto out;
-    }
-    if ((st = pb_add_paragraphs(&b, (const char *)data, len)) != LORE_OK ||
-        (st = pb_finish(&b, d)) != LORE_OK) {
+    parse_result *r = NULL;
+    if ((st = pb_add_paragraphs(&b, (const char *)data, len)) != LORE_OK) {
         parse_builder_error(st, lim, "", err, errlen);
         goto out;
     }
-    d->title = parse_title_from_name(name);
+    if ((st = pb_finish_result(&b, lim, &r, err, errlen)) != LORE_OK) goto out;
+    r->docs[0].title = parse_title_from_name(name);
     *out = r;
     r = NULL;
 out: /* on failure the partial result and builder are freed */
