@@ -10,6 +10,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3 libjansson-dev libutf8proc-dev libstemmer-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev libxml2-dev libzip-dev
   poppler-utils zip
+  libmicrohttpd-dev libcurl4-openssl-dev curl
 )
 
 missing=()

@@ -45,6 +45,28 @@ static const key_def keys[] = {
     INT(max_file_mb, 1, 4096, "64", "largest file ingest reads, in MiB"),
     INT(pdf_timeout_s, 1, 3600, "30", "time limit for extracting one PDF"),
     INT(pdf_memory_mb, 64, 65536, "1024", "memory limit for the PDF extractor"),
+    STR(listen, 0, "127.0.0.1:7700", "address lore serve listens on (host:port, port 0 = any)"),
+    INT(http_threads, 0, 256, "0", "HTTP worker threads (0 = one per core)"),
+    INT(max_connections, 1, 100000, "1024", "open connections the server accepts"),
+    INT(max_header_kb, 1, 1024, "16", "largest request line plus headers, in KiB"),
+    INT(max_body_kb, 1, 65536, "1024", "largest JSON request body, in KiB"),
+    INT(max_upload_mb, 1, 4096, "50", "largest multipart upload, in MiB"),
+    INT(max_json_depth, 2, 1000, "32", "deepest nesting of a JSON request body"),
+    INT(max_batch, 1, 10000, "100", "documents in one POST /v1/documents"),
+    INT(header_timeout_s, 1, 3600, "10", "time a client has to send its request headers"),
+    INT(idle_timeout_s, 1, 3600, "30", "an idle connection is closed after this many seconds"),
+    INT(min_body_rate_kb, 0, 1048576, "1", "slowest body upload allowed, KiB/s over 10 s windows"),
+    INT(drain_timeout_s, 0, 3600, "30", "on SIGTERM, time in-flight requests get to finish"),
+    STR(cors_origins, 0, "", "origins allowed by CORS, comma-separated (empty = none)"),
+    INT(access_log, 0, 1, "1", "1 = log one JSON line per request to stderr"),
+    INT(metrics_public, 0, 1, "1", "1 = /metrics needs no key; 0 = a server key"),
+    INT(rate_read_per_min, 0, 100000000, "6000", "requests per minute per read key (0 = no limit)"),
+    INT(rate_write_per_min, 0, 100000000, "1200",
+        "requests per minute per write key (0 = no limit)"),
+    INT(rate_admin_per_min, 0, 100000000, "600",
+        "requests per minute per admin key (0 = no limit)"),
+    INT(rate_anon_per_min, 0, 100000000, "120",
+        "unauthenticated requests per minute per client address (0 = no limit)"),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 _Static_assert(NKEYS <= sizeof((lore_config *)0)->origin / sizeof(config_origin),
@@ -235,6 +257,10 @@ lore_status config_validate(const lore_config *c, char *err, size_t errlen) {
     if (!strcmp(c->mode, "production") && strlen(c->master_key) < 32) {
         snprintf(err, errlen,
                  "production mode needs master_key (LORE_MASTER_KEY) of at least 32 characters");
+        return LORE_INVALID;
+    }
+    if (!strcmp(c->mode, "production") && strstr(c->cors_origins, "*")) {
+        snprintf(err, errlen, "production mode refuses cors_origins '*': list the origins");
         return LORE_INVALID;
     }
     return LORE_OK;

@@ -26,7 +26,17 @@ typedef struct lore_config {
     int64_t chunk_target_tokens, chunk_max_tokens, chunk_overlap_tokens;
     int64_t max_file_mb;
     int64_t pdf_timeout_s, pdf_memory_mb;
-    config_origin origin[16]; /* per key, indexed like the key table */
+    /* lore serve */
+    char listen[128];        /* host:port; port 0 picks a free one */
+    int64_t http_threads;    /* 0 = one per core */
+    int64_t max_connections; /* open connections, all clients */
+    int64_t max_header_kb, max_body_kb, max_upload_mb, max_json_depth, max_batch;
+    int64_t header_timeout_s, idle_timeout_s, min_body_rate_kb, drain_timeout_s;
+    char cors_origins[1024]; /* comma-separated allow-list, "" = no CORS */
+    int64_t access_log;      /* 1 = one JSON line per request on stderr */
+    int64_t metrics_public;  /* 1 = /metrics needs no key */
+    int64_t rate_read_per_min, rate_write_per_min, rate_admin_per_min, rate_anon_per_min;
+    config_origin origin[48]; /* per key, indexed like the key table */
     char file[1024];          /* the config file read, "" if none */
 } lore_config;
 

@@ -1,0 +1,449 @@
+/* The REST API as an HTTP application: routing, authentication, scopes,
+ * rate limits, body rules, per-thread store handles, the access log and the
+ * request metrics. The handlers themselves live in api_<area>.c.
+ *
+ * Order of checks for a request (each failure answers at once):
+ *   1. route: 404 unknown path, 405 (with Allow) known path, other method;
+ *   2. rate limit by client address for routes without a key;
+ *   3. key: 401 missing/malformed/unknown/revoked/expired (a failed attempt
+ *      also spends the address's unauthenticated budget, which slows down
+ *      key guessing); 403 when the key lacks the route's scope;
+ *   4. rate limit by key, with the budget of the route's scope;
+ *   5. body: 415 wrong Content-Type, 413 over the cap (the server enforces
+ *      the cap while the body arrives).
+ * Only then does the handler run. */
+#include "api/api_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util/log.h"
+#include "util/timeutil.h"
+
+/* ---- per-thread resources ---- */
+
+static void tenant_close(api_tenant *t) {
+    search_engine_free(t->search);
+    if (t->lex) index_lexical_bm25.close(t->lex);
+    store_tenant_close(t->t);
+    memset(t, 0, sizeof *t);
+}
+
+static void thread_free(void *p) {
+    api_thread *th = p;
+    if (!th) return;
+    for (size_t i = 0; i < API_TENANTS_PER_THREAD; i++)
+        tenant_close(&th->tenants[i]);
+    store_close(th->control);
+    free(th);
+}
+
+api_thread *api_thread_get(api *a) {
+    api_thread *th = pthread_getspecific(a->thread_key);
+    if (th) return th;
+    if (!(th = calloc(1, sizeof *th))) return NULL;
+    th->a = a;
+    char err[512];
+    if (store_open(a->cfg.data_dir, &th->control, err, sizeof err) != LORE_OK) {
+        LORE_ERROR("api: cannot open the store: %s", err);
+        free(th);
+        return NULL;
+    }
+    th->gen = atomic_load(&a->tenant_gen);
+    if (pthread_setspecific(a->thread_key, th)) {
+        thread_free(th);
+        return NULL;
+    }
+    return th;
+}
+
+void api_tenant_forget(api_thread *th, const char *name) {
+    for (size_t i = 0; i < API_TENANTS_PER_THREAD; i++)
+        if (th->tenants[i].t && !strcmp(th->tenants[i].name, name)) tenant_close(&th->tenants[i]);
+}
+
+api_tenant *api_tenant_get(api_req *q) {
+    api_thread *th = q->th;
+    api *a = q->a;
+    uint64_t gen = atomic_load(&a->tenant_gen);
+    if (gen != th->gen) {
+        /* A tenant was deleted (or created again) since: handles to it would
+         * point at removed files. Cheap to rebuild, rare to happen. */
+        for (size_t i = 0; i < API_TENANTS_PER_THREAD; i++)
+            tenant_close(&th->tenants[i]);
+        th->gen = gen;
+    }
+    api_tenant *slot = NULL;
+    for (size_t i = 0; i < API_TENANTS_PER_THREAD; i++) {
+        api_tenant *t = &th->tenants[i];
+        if (t->t && !strcmp(t->name, q->tenant_name)) {
+            t->used = ++th->tick;
+            return t;
+        }
+        if (!slot || (!t->t && slot->t) || (t->t && slot->t && t->used < slot->used)) slot = t;
+    }
+    tenant_close(slot);
+    lore_status st = store_tenant_open(th->control, q->tenant_name, &slot->t);
+    if (st == LORE_OK) st = index_lexical_bm25.open(slot->t, &a->lex_params, &slot->lex);
+    if (st == LORE_OK) st = search_engine_new(slot->t, &index_lexical_bm25, slot->lex, &slot->search);
+    if (st != LORE_OK) {
+        tenant_close(slot);
+        if (st == LORE_NOT_FOUND)
+            api_not_found(q, "tenant");
+        else
+            api_internal(q, "opening the tenant", st);
+        return NULL;
+    }
+    snprintf(slot->name, sizeof slot->name, "%s", q->tenant_name);
+    slot->used = ++th->tick;
+    return slot;
+}
+
+/* ---- rate limits ---- */
+
+static int rate_check(api_req *q, const char *bucket, uint32_t per_minute) {
+    if (!per_minute) return 1;
+    ratelimit_rule rule = {per_minute, per_minute / 6 > 10 ? per_minute / 6 : 10};
+    ratelimit_decision d;
+    if (q->a->rl->take(q->a->rl_state, bucket, strlen(bucket), &rule, lore_now_ms(), &d) !=
+        LORE_OK)
+        return 1; /* the limiter failing must not take the API down */
+    char v[32];
+    snprintf(v, sizeof v, "%u", d.limit);
+    http_add_header(q->r, "RateLimit-Limit", v);
+    snprintf(v, sizeof v, "%u", d.remaining);
+    http_add_header(q->r, "RateLimit-Remaining", v);
+    snprintf(v, sizeof v, "%u", d.reset_s);
+    http_add_header(q->r, "RateLimit-Reset", v);
+    if (d.allowed) return 1;
+    snprintf(v, sizeof v, "%u", d.retry_after_s ? d.retry_after_s : 1);
+    http_add_header(q->r, "Retry-After", v);
+    metrics_add(q->a->m_rate_limited, NULL, 1);
+    api_problem(q, 429, "rate-limited", "Too many requests",
+                "rate limit of %u requests per minute reached; retry after %s s", per_minute, v);
+    return 0;
+}
+
+static int rate_anon(api_req *q) {
+    char bucket[96];
+    snprintf(bucket, sizeof bucket, "ip:%s", http_client_ip(q->r));
+    return rate_check(q, bucket, (uint32_t)q->a->cfg.rate_anon_per_min);
+}
+
+/* ---- authentication ---- */
+
+static void unauthorized(api_req *q, const char *error, const char *detail) {
+    char challenge[160];
+    snprintf(challenge, sizeof challenge, "Bearer realm=\"lore\", error=\"%s\"", error);
+    http_add_header(q->r, "WWW-Authenticate", error[0] ? challenge : "Bearer realm=\"lore\"");
+    metrics_add(q->a->m_auth_failures, NULL, 1);
+    if (!rate_anon(q)) return;
+    api_problem(q, 401, "unauthorized", "Authentication required", "%s", detail);
+}
+
+static unsigned scope_needed(api_access acc) {
+    switch (acc) {
+    case ACCESS_READ:
+        return AUTH_SCOPE_READ;
+    case ACCESS_WRITE:
+        return AUTH_SCOPE_WRITE;
+    case ACCESS_ADMIN:
+        return AUTH_SCOPE_ADMIN;
+    case ACCESS_SERVER:
+        return AUTH_SCOPE_SERVER;
+    default:
+        return 0;
+    }
+}
+
+static uint32_t scope_rate(const api *a, api_access acc) {
+    switch (acc) {
+    case ACCESS_READ:
+        return (uint32_t)a->cfg.rate_read_per_min;
+    case ACCESS_WRITE:
+        return (uint32_t)a->cfg.rate_write_per_min;
+    default:
+        return (uint32_t)a->cfg.rate_admin_per_min;
+    }
+}
+
+/* Returns 1 when the caller may go on. */
+static int authenticate(api_req *q, api_access acc) {
+    const char *h = http_header(q->r, "Authorization");
+    if (!h) {
+        unauthorized(q, "", "this route needs an API key: Authorization: Bearer lore_...");
+        return 0;
+    }
+    if (strncasecmp(h, "Bearer ", 7)) {
+        unauthorized(q, "invalid_request",
+                     "the Authorization header must be 'Bearer <key>'");
+        return 0;
+    }
+    const char *tok = h + 7;
+    while (*tok == ' ')
+        tok++;
+    store_key *k = NULL;
+    auth_result ar = apikey_verify(q->th->control, tok, strlen(tok), lore_now_ms(), &k);
+    if (ar == AUTH_ERROR) {
+        api_problem(q, 503, "unavailable", "Service unavailable",
+                    "the key store could not be read; try again");
+        return 0;
+    }
+    if (ar != AUTH_OK) {
+        unauthorized(q, "invalid_token", auth_result_message(ar));
+        return 0;
+    }
+    q->key = k;
+    q->tenant_name = k->tenant;
+    unsigned need = scope_needed(acc);
+    if ((k->scopes & need) != need) {
+        char have[64];
+        auth_scopes_format(k->scopes, have, sizeof have);
+        char needs[32];
+        auth_scopes_format(need, needs, sizeof needs);
+        char challenge[128];
+        snprintf(challenge, sizeof challenge,
+                 "Bearer realm=\"lore\", error=\"insufficient_scope\", scope=\"%s\"", needs);
+        http_add_header(q->r, "WWW-Authenticate", challenge);
+        api_problem(q, 403, "insufficient-scope", "Insufficient scope",
+                    "this route needs scope '%s'; the key has '%s'", needs, have);
+        return 0;
+    }
+    /* Tenant administrators see every document of their tenant; other keys
+     * see what their principals may. */
+    q->viewer.all_access = (k->scopes & (AUTH_SCOPE_ADMIN | AUTH_SCOPE_SERVER)) != 0;
+    q->viewer.principals = (const char *const *)k->principals;
+    q->viewer.nprincipals = k->nprincipals;
+    char bucket[64];
+    snprintf(bucket, sizeof bucket, "key:%s", k->id);
+    return rate_check(q, bucket, scope_rate(q->a, acc));
+}
+
+/* ---- the HTTP application ---- */
+
+static int content_type_is(const http_request *r, const char *want) {
+    const char *ct = http_header(r, "Content-Type");
+    if (!ct) return 0;
+    size_t n = strlen(want);
+    return !strncasecmp(ct, want, n) && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static void app_begin(void *ctx, http_request *r) {
+    api *a = ctx;
+    api_req *q = calloc(1, sizeof *q);
+    if (!q) {
+        http_problem(r, 503, "out-of-memory", "Server out of memory", NULL, NULL);
+        return;
+    }
+    q->a = a;
+    q->r = r;
+    q->route_label = "unmatched";
+    http_set_data(r, q);
+    if (!(q->th = api_thread_get(a))) {
+        api_problem(q, 503, "unavailable", "Service unavailable", "the store cannot be opened");
+        return;
+    }
+    int status = http_route_match(a->routes, a->nroutes, http_method(r), http_path(r), &q->m);
+    if (status == 404) {
+        api_problem(q, 404, "not-found", "Not found", "no route for %s", http_path(r));
+        return;
+    }
+    if (status == 405) {
+        http_add_header(r, "Allow", q->m.allow);
+        api_problem(q, 405, "method-not-allowed", "Method not allowed",
+                    "%s is not allowed here; allowed: %s", http_method(r), q->m.allow);
+        return;
+    }
+    const api_route_def *def = &api_route_table[q->m.route->id];
+    q->def = def;
+    q->route_label = def->route.pattern;
+    if (def->access == ACCESS_PUBLIC && !rate_anon(q)) return;
+    if (def->access >= ACCESS_READ && !authenticate(q, def->access)) return;
+    if (def->body == BODY_JSON) {
+        if (!content_type_is(r, "application/json")) {
+            api_problem(q, 415, "unsupported-media-type", "Unsupported media type",
+                        "send the body as Content-Type: application/json");
+            return;
+        }
+        http_body_buffer(r, (size_t)a->cfg.max_body_kb * 1024);
+    } else if (def->body == BODY_MULTIPART) {
+        if (!content_type_is(r, "multipart/form-data")) {
+            api_problem(q, 415, "unsupported-media-type", "Unsupported media type",
+                        "upload files as Content-Type: multipart/form-data");
+            return;
+        }
+        def->begin_stream(q);
+    }
+}
+
+static void app_handle(void *ctx, http_request *r) {
+    (void)ctx;
+    api_req *q = http_data(r);
+    if (!q || !q->def) return;
+    /* Server routes (tenant admin) take the lock themselves, for writing. */
+    int lock = q->tenant_name && q->def->access != ACCESS_SERVER;
+    if (lock) pthread_rwlock_rdlock(&q->a->tenants_lock);
+    q->def->handle(q);
+    if (lock) pthread_rwlock_unlock(&q->a->tenants_lock);
+}
+
+static void access_log(api_req *q, unsigned status, double ms) {
+    json_t *o = json_object();
+    char ts[40];
+    lore_format_iso8601(lore_now_ms(), ts, sizeof ts);
+    json_object_set_new(o, "time", json_string(ts));
+    json_object_set_new(o, "msg", json_string("request"));
+    json_object_set_new(o, "request_id", json_string(http_request_id(q->r)));
+    json_object_set_new(o, "ip", json_string(http_client_ip(q->r)));
+    json_object_set_new(o, "method", json_string(http_method(q->r)));
+    json_object_set_new(o, "route", json_string(q->route_label));
+    if (q->tenant_name) json_object_set_new(o, "tenant", json_string(q->tenant_name));
+    if (q->key) {
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "lore_%s", q->key->id);
+        json_object_set_new(o, "key", json_string(prefix));
+    }
+    json_object_set_new(o, "status", json_integer(status));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)http_response_bytes(q->r)));
+    json_object_set_new(o, "latency_ms", json_real((double)(int64_t)(ms * 1000) / 1000.0));
+    char *line = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (line) {
+        fprintf(stderr, "%s\n", line);
+        free(line);
+    }
+}
+
+static void app_done(void *ctx, http_request *r) {
+    api *a = ctx;
+    api_req *q = http_data(r);
+    if (!q) return;
+    unsigned status = http_status(r);
+    double secs = (double)(lore_mono_ns() - http_started_ns(r)) / 1e9;
+    char code[8];
+    snprintf(code, sizeof code, "%u", status);
+    const char *labels[3] = {q->route_label, http_method(r), code};
+    metrics_add(a->m_requests, labels, 1);
+    metrics_observe(a->m_latency, labels, secs);
+    if (a->cfg.access_log) access_log(q, status, secs * 1000);
+    if (q->def && q->def->cleanup) q->def->cleanup(q);
+    store_key_free(q->key);
+    free(q);
+    http_set_data(r, NULL);
+}
+
+void api_http_app(api *a, http_app *out) {
+    out->ctx = a;
+    out->begin = app_begin;
+    out->handle = app_handle;
+    out->done = app_done;
+}
+
+/* ---- metrics collected at scrape time ---- */
+
+static void collect(void *ctx) {
+    api *a = ctx;
+    api_thread *th = api_thread_get(a);
+    if (!th) return;
+    store_tenant_info *ts = NULL;
+    size_t n = 0;
+    if (store_tenant_list(th->control, &ts, &n) != LORE_OK) return;
+    metrics_family_clear(a->m_docs);
+    metrics_family_clear(a->m_chunks);
+    for (size_t i = 0; i < n; i++) {
+        const char *l[1] = {ts[i].name};
+        metrics_set(a->m_docs, l, (double)ts[i].documents);
+        metrics_set(a->m_chunks, l, (double)ts[i].chunks);
+    }
+    free(ts);
+}
+
+/* ---- lifecycle ---- */
+
+lore_status api_new(const lore_config *cfg, api **out, char *err, size_t errlen) {
+    *out = NULL;
+    api *a = calloc(1, sizeof *a);
+    if (!a) return LORE_NOMEM;
+    lore_status st = LORE_OK;
+    a->cfg = *cfg;
+    a->started_ms = lore_now_ms();
+    lex_params_default(&a->lex_params);
+    a->lex_params.k1 = (float)cfg->bm25_k1;
+    a->lex_params.b = (float)cfg->bm25_b;
+    a->lex_params.title_weight = (uint32_t)cfg->title_weight;
+    pthread_rwlock_init(&a->tenants_lock, NULL);
+    for (size_t i = 0; i < api_route_count && i < API_MAX_ROUTES; i++)
+        a->routes[a->nroutes++] = api_route_table[i].route;
+    if (pthread_key_create(&a->thread_key, thread_free)) {
+        free(a);
+        return LORE_NOMEM;
+    }
+    snprintf(a->upload_dir, sizeof a->upload_dir, "%s/tmp", cfg->data_dir);
+    if (mkdir(a->upload_dir, 0700) && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", a->upload_dir, strerror(errno));
+        st = LORE_IO;
+        goto out;
+    }
+    if ((st = ratelimit_memory_new(100000, &a->rl, &a->rl_state)) != LORE_OK) goto out;
+    if ((st = metrics_registry_new(&a->metrics)) != LORE_OK) goto out;
+    static const char *const route_labels[] = {"route", "method", "status"};
+    static const char *const tenant_label[] = {"tenant"};
+    static const char *const version_label[] = {"version"};
+    size_t nb;
+    const double *lb = metrics_latency_buckets(&nb);
+    if ((st = metrics_counter(a->metrics, "lore_http_requests_total",
+                              "HTTP requests by route, method and status", route_labels, 3, 512,
+                              &a->m_requests)) != LORE_OK ||
+        (st = metrics_histogram(a->metrics, "lore_http_request_duration_seconds",
+                                "HTTP request latency by route, method and status", route_labels,
+                                3, 512, lb, nb, &a->m_latency)) != LORE_OK ||
+        (st = metrics_histogram(a->metrics, "lore_search_duration_seconds",
+                                "time spent inside the search engine per search", NULL, 0, 1, lb,
+                                nb, &a->m_search)) != LORE_OK ||
+        (st = metrics_gauge(a->metrics, "lore_tenant_documents", "documents per tenant",
+                            tenant_label, 1, 100, &a->m_docs)) != LORE_OK ||
+        (st = metrics_gauge(a->metrics, "lore_tenant_chunks", "chunks per tenant", tenant_label,
+                            1, 100, &a->m_chunks)) != LORE_OK ||
+        (st = metrics_counter(a->metrics, "lore_documents_ingested_total",
+                              "documents added or updated through the API", NULL, 0, 1,
+                              &a->m_ingested)) != LORE_OK ||
+        (st = metrics_counter(a->metrics, "lore_rate_limited_total",
+                              "requests refused by a rate limit", NULL, 0, 1,
+                              &a->m_rate_limited)) != LORE_OK ||
+        (st = metrics_counter(a->metrics, "lore_auth_failures_total",
+                              "requests refused for a missing or invalid key", NULL, 0, 1,
+                              &a->m_auth_failures)) != LORE_OK ||
+        (st = metrics_gauge(a->metrics, "lore_build_info", "version of the running binary",
+                            version_label, 1, 1, &a->m_build)) != LORE_OK ||
+        (st = metrics_process_register(a->metrics)) != LORE_OK)
+        goto out;
+    const char *v[1] = {LORE_VERSION};
+    metrics_set(a->m_build, v, 1);
+    metrics_on_collect(a->metrics, collect, a);
+out:
+    if (st != LORE_OK) {
+        if (!err[0]) snprintf(err, errlen, "cannot set up the API: %s", lore_status_message(st));
+        api_free(a);
+        return st;
+    }
+    *out = a;
+    return LORE_OK;
+}
+
+void api_free(api *a) {
+    if (!a) return;
+    /* The calling thread's handles (the server threads' went with them). */
+    thread_free(pthread_getspecific(a->thread_key));
+    pthread_setspecific(a->thread_key, NULL);
+    pthread_key_delete(a->thread_key);
+    if (a->rl) a->rl->free(a->rl_state);
+    metrics_registry_free(a->metrics);
+    pthread_rwlock_destroy(&a->tenants_lock);
+    free(a);
+}

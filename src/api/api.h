@@ -1,0 +1,35 @@
+/* The REST API v1: routes, authentication, permissions, limits, logs and
+ * metrics, as an application of the HTTP server (http/http.h).
+ *
+ * Every route is listed once, in api_routes.c, with what it needs (a key and
+ * which scope, a JSON or multipart body) and its handler; the OpenAPI
+ * document (api/openapi.json, served at /v1/openapi.json) describes the same
+ * table and a test holds the two together. docs/api.md is the user's guide.
+ *
+ * Threads: one api serves all of the server's threads; each thread opens its
+ * own store handles on first use and keeps them for its life. */
+#ifndef LORE_API_API_H
+#define LORE_API_API_H
+
+#include <stddef.h>
+#include "config/config.h"
+#include "http/http.h"
+#include "http/router.h"
+#include "util/status.h"
+
+typedef struct api api;
+
+/* Creates the API over the store in cfg->data_dir (which must exist). cfg is
+ * copied. Returns owned. */
+LORE_MUST_CHECK lore_status api_new(const lore_config *cfg, api **out, char *err, size_t errlen);
+/* The callbacks to hand to http_server_start (ctx is a). */
+void api_http_app(api *a, http_app *out);
+void api_free(api *a);
+
+/* The route table, for documentation and the OpenAPI test. */
+const http_route *api_route_at(size_t i);
+size_t api_route_total(void);
+/* The OpenAPI 3.1 document (static, NUL-terminated). */
+const char *api_openapi(size_t *len);
+
+#endif

@@ -1,0 +1,165 @@
+/* Internals of the REST API shared by its files: the server-wide state, the
+ * per-thread resources, the per-request context and the helpers handlers
+ * use to read JSON and answer. Handlers live in api_<area>.c, one area each. */
+#ifndef LORE_API_API_INT_H
+#define LORE_API_API_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "api/api.h"
+#include "auth/apikey.h"
+#include "auth/ratelimit.h"
+#include "http/router.h"
+#include "index/lexical/index_lexical.h"
+#include "metrics/metrics.h"
+#include "search/search.h"
+#include "store/store.h"
+
+/* What a route needs from its caller. */
+typedef enum api_access {
+    ACCESS_PUBLIC,   /* no key (health, OpenAPI); rate-limited per address */
+    ACCESS_PROBE,    /* no key and never rate-limited (liveness, metrics) */
+    ACCESS_READ,     /* a key with scope read */
+    ACCESS_WRITE,    /* scope write */
+    ACCESS_ADMIN,    /* scope admin: the key's tenant */
+    ACCESS_SERVER,   /* scope server: every tenant */
+} api_access;
+
+/* How a route takes its body. */
+typedef enum api_body { BODY_NO, BODY_JSON, BODY_MULTIPART } api_body;
+
+typedef struct api_req api_req;
+typedef void (*api_handler)(api_req *q);
+
+typedef struct api_route_def {
+    http_route route; /* method, pattern, id = index in the table */
+    api_access access;
+    api_body body;
+    api_handler handle;
+    /* Streaming routes (multipart): set up the stream in begin. */
+    void (*begin_stream)(api_req *q);
+    void (*cleanup)(api_req *q);
+} api_route_def;
+
+/* A tenant opened on one thread: store handle, index and search engine. */
+typedef struct api_tenant {
+    char name[STORE_NAME_MAX + 1];
+    store_tenant *t;
+    void *lex;
+    search_engine *search;
+    uint64_t used; /* for LRU eviction */
+} api_tenant;
+
+#define API_TENANTS_PER_THREAD 8
+
+/* Per-thread resources: store handles are single-thread (store.h). */
+typedef struct api_thread {
+    api *a;
+    store *control;
+    api_tenant tenants[API_TENANTS_PER_THREAD];
+    uint64_t gen;  /* api.tenant_gen when the cache was last valid */
+    uint64_t tick; /* LRU clock */
+} api_thread;
+
+#define API_MAX_ROUTES 64
+
+struct api {
+    lore_config cfg;
+    http_route routes[API_MAX_ROUTES]; /* the table's routes, for the router */
+    size_t nroutes;
+    lex_params lex_params;
+    metrics_registry *metrics;
+    const ratelimit_backend *rl;
+    void *rl_state;
+    pthread_key_t thread_key;
+    /* Tenant deletion takes this for writing; every request that touches a
+     * tenant holds it for reading, so no handle outlives its files. */
+    pthread_rwlock_t tenants_lock;
+    _Atomic uint64_t tenant_gen;
+    int64_t started_ms;
+    char upload_dir[1100];
+
+    /* metrics */
+    metrics_family *m_requests, *m_latency, *m_search, *m_docs, *m_chunks, *m_build, *m_ingested,
+        *m_rate_limited, *m_auth_failures;
+};
+
+struct api_req {
+    api *a;
+    http_request *r;
+    api_thread *th;
+    const api_route_def *def;
+    http_match m;
+    const char *route_label; /* the pattern, or "unmatched" */
+    /* who is calling (routes with a key) */
+    store_key *key;
+    const char *tenant_name;
+    store_viewer viewer;
+    int tenant_locked;
+    void *stream; /* the streaming route's state */
+};
+
+/* ---- api.c ---- */
+api_thread *api_thread_get(api *a);
+/* Opens (or finds in the thread's cache) the caller's tenant; answers 404 or
+ * 500 itself and returns NULL on failure. */
+api_tenant *api_tenant_get(api_req *q);
+/* Drops a tenant from the calling thread's cache (before deleting it). */
+void api_tenant_forget(api_thread *th, const char *name);
+
+/* ---- api_json.c: reading requests, writing answers ---- */
+
+/* Parses the buffered body as JSON (depth-capped); answers 400 and returns
+ * NULL when it is not. */
+json_t *api_json_body(api_req *q);
+/* Answers with a JSON value (stolen). */
+void api_json(api_req *q, unsigned status, json_t *v);
+/* 400 invalid-field with a JSON Pointer. */
+void api_bad_field(api_req *q, const char *pointer, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void api_problem(api_req *q, unsigned status, const char *type, const char *title,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void api_internal(api_req *q, const char *what, lore_status st);
+void api_not_found(api_req *q, const char *what);
+/* An ISO 8601 time string from Unix ms (json null for 0). */
+json_t *api_time(int64_t ms);
+/* A document's public fields (no text). */
+json_t *api_doc_json(const store_doc *d);
+/* Parses a date/time argument: ISO 8601 or a date (end_of_day stretches a
+ * bare date to its last millisecond). 0 on success. */
+int api_parse_time(const char *s, int end_of_day, int64_t *out);
+/* Reads a limit argument 1..max; 0 on success. */
+int api_parse_limit(const char *s, size_t max, size_t *out);
+
+/* Ingest options from the settings (chunk sizes, file limits). */
+struct ingest_options;
+void api_ingest_options(const lore_config *cfg, struct ingest_options *o);
+
+/* ---- handlers, one file per area ---- */
+void api_health_live(api_req *q);
+void api_health_ready(api_req *q);
+void api_metrics_get(api_req *q);
+void api_openapi_get(api_req *q);
+void api_documents_post(api_req *q);
+void api_documents_list(api_req *q);
+void api_document_get(api_req *q);
+void api_document_delete(api_req *q);
+void api_files_begin(api_req *q);
+void api_files_post(api_req *q);
+void api_files_cleanup(api_req *q);
+void api_search_get(api_req *q);
+void api_search_post(api_req *q);
+void api_sources_get(api_req *q);
+void api_tenants_post(api_req *q);
+void api_tenants_get(api_req *q);
+void api_tenant_delete(api_req *q);
+void api_keys_post(api_req *q);
+void api_keys_get(api_req *q);
+void api_key_delete(api_req *q);
+
+extern const api_route_def api_route_table[];
+extern const size_t api_route_count;
+
+#endif

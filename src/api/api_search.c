@@ -1,0 +1,375 @@
+/* Search and sources: GET/POST /v1/search, GET /v1/sources.
+ *
+ * Both search forms fill one search_request and share its semantics with
+ * `lore search`: the same query syntax, filters applied inside retrieval,
+ * one hit per document, ACLs from the key's principals. Paging: next_cursor
+ * is the offset of the next page (opaque to clients), good to a depth of
+ * SEARCH_MAX_LIMIT hits. */
+#include "api/api_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_FILTERS 32
+#define MAX_QUERY 4096
+
+typedef struct search_args {
+    search_request req;
+    const char *sources[MAX_FILTERS];
+    const char *meta_keys[MAX_FILTERS], *meta_values[MAX_FILTERS];
+    char meta_key_buf[MAX_FILTERS][128];
+    char value_buf[MAX_FILTERS][32]; /* numbers and booleans as text */
+} search_args;
+
+static int parse_cursor(api_req *q, const char *c, size_t *offset) {
+    char *end;
+    long long v = c[0] == 'o' ? strtoll(c + 1, &end, 10) : -1;
+    if (v < 0 || c[1] == '\0' || *end || v > SEARCH_MAX_LIMIT) {
+        api_bad_field(q, "/cursor", "cursor must be a next_cursor value from a search");
+        return -1;
+    }
+    *offset = (size_t)v;
+    return 0;
+}
+
+static void run(api_req *q, search_args *sa) {
+    search_request *req = &sa->req;
+    if (!req->query || !*req->query) {
+        api_bad_field(q, "/query", "query is required");
+        return;
+    }
+    if (strlen(req->query) > MAX_QUERY) {
+        api_bad_field(q, "/query", "query is %zu bytes; the limit is %d", strlen(req->query),
+                      MAX_QUERY);
+        return;
+    }
+    req->principals = q->viewer.principals;
+    req->nprincipals = q->viewer.nprincipals;
+    req->all_access = q->viewer.all_access;
+    api_tenant *t = api_tenant_get(q);
+    if (!t) return;
+    search_response res;
+    char err[256];
+    lore_status st = search_run(t->search, req, &res, err, sizeof err);
+    if (st == LORE_INVALID) {
+        api_bad_field(q, "/query", "%s", err);
+        return;
+    }
+    if (st != LORE_OK) {
+        api_internal(q, "search", st);
+        return;
+    }
+    metrics_observe(q->a->m_search, NULL, (double)res.took_us / 1e6);
+    json_t *o = json_object(), *hits = json_array();
+    for (size_t i = 0; i < res.n; i++) {
+        const search_hit *h = &res.hits[i];
+        const store_doc *d = h->doc;
+        json_t *x = json_object();
+        json_object_set_new(x, "id", json_string(d->id));
+        json_object_set_new(x, "source", json_string(d->source));
+        json_object_set_new(x, "external_id", json_string(d->external_id));
+        json_object_set_new(x, "title", d->title ? json_string(d->title) : json_null());
+        json_object_set_new(x, "url", d->url ? json_string(d->url) : json_null());
+        json_object_set_new(x, "author", d->author ? json_string(d->author) : json_null());
+        json_object_set_new(x, "updated_at", api_time(d->updated_ms));
+        json_object_set_new(x, "section", json_string(h->section ? h->section : ""));
+        json_object_set_new(x, "chunk_id", json_integer(h->chunk_id));
+        json_object_set_new(x, "score", json_real(h->score));
+        if (h->snippet) {
+            json_t *marks = json_array();
+            for (size_t m = 0; m < h->nmarks; m++)
+                json_array_append_new(marks, json_pack("[I,I]", (json_int_t)h->marks[m].start,
+                                                       (json_int_t)h->marks[m].end));
+            json_object_set_new(x, "snippet", json_string(h->snippet));
+            json_object_set_new(x, "highlights", marks);
+        }
+        if (h->text) json_object_set_new(x, "text", json_string(h->text));
+        json_array_append_new(hits, x);
+    }
+    json_object_set_new(o, "hits", hits);
+    if (res.more) {
+        char c[32];
+        snprintf(c, sizeof c, "o%zu", req->offset + res.n);
+        json_object_set_new(o, "next_cursor", json_string(c));
+    } else {
+        json_object_set_new(o, "next_cursor", json_null());
+    }
+    json_object_set_new(o, "took_ms", json_real((double)res.took_us / 1000.0));
+    json_object_set_new(o, "truncated", json_boolean(res.truncated));
+    if (res.notice[0]) json_object_set_new(o, "notice", json_string(res.notice));
+    search_response_free(&res);
+    api_json(q, 200, o);
+}
+
+/* ---- GET /v1/search?q=... ---- */
+
+typedef struct get_walk {
+    api_req *q;
+    search_args *sa;
+    int failed;
+} get_walk;
+
+static int bool_arg(const char *v, int *out) {
+    if (!strcmp(v, "true") || !strcmp(v, "1") || !*v) {
+        *out = 1;
+        return 0;
+    }
+    if (!strcmp(v, "false") || !strcmp(v, "0")) {
+        *out = 0;
+        return 0;
+    }
+    return -1;
+}
+
+static int get_arg(void *ctx, const char *name, const char *value) {
+    get_walk *w = ctx;
+    search_args *sa = w->sa;
+    search_request *r = &sa->req;
+    api_req *q = w->q;
+    char ptr[160];
+    snprintf(ptr, sizeof ptr, "/%.120s", name);
+    if (!strcmp(name, "q")) {
+        r->query = value;
+    } else if (!strcmp(name, "limit")) {
+        if (api_parse_limit(value, SEARCH_MAX_LIMIT, &r->limit)) {
+            api_bad_field(q, ptr, "limit must be a whole number from 1 to %d", SEARCH_MAX_LIMIT);
+            goto bad;
+        }
+    } else if (!strcmp(name, "cursor")) {
+        if (parse_cursor(q, value, &r->offset)) goto bad;
+    } else if (!strcmp(name, "source")) {
+        if (r->nsources == MAX_FILTERS) {
+            api_bad_field(q, ptr, "at most %d sources", MAX_FILTERS);
+            goto bad;
+        }
+        sa->sources[r->nsources++] = value;
+    } else if (!strcmp(name, "since") || !strcmp(name, "until")) {
+        int until = name[0] == 'u';
+        if (api_parse_time(value, until, until ? &r->until_ms : &r->since_ms)) {
+            api_bad_field(q, ptr, "%s must be an ISO 8601 date or time", name);
+            goto bad;
+        }
+    } else if (!strcmp(name, "author")) {
+        r->author = value;
+    } else if (!strncmp(name, "meta.", 5) && name[5]) {
+        if (r->nmeta == MAX_FILTERS) {
+            api_bad_field(q, ptr, "at most %d metadata filters", MAX_FILTERS);
+            goto bad;
+        }
+        sa->meta_keys[r->nmeta] = name + 5;
+        sa->meta_values[r->nmeta++] = value;
+    } else if (!strcmp(name, "snippets") || !strcmp(name, "text") || !strcmp(name, "literal")) {
+        int b;
+        if (bool_arg(value, &b)) {
+            api_bad_field(q, ptr, "%s must be true or false", name);
+            goto bad;
+        }
+        if (name[0] == 's')
+            r->snippets = b;
+        else if (name[0] == 't')
+            r->with_text = b;
+        else
+            r->literal = b;
+    } else {
+        api_bad_field(q, ptr,
+                      "unknown parameter '%.60s' (q, limit, cursor, source, since, until, author, "
+                      "meta.KEY, snippets, text, literal)",
+                      name);
+        goto bad;
+    }
+    return 0;
+bad:
+    w->failed = 1;
+    return 1;
+}
+
+static void args_init(search_args *sa) {
+    memset(sa, 0, sizeof *sa);
+    sa->req.snippets = 1;
+    sa->req.sources = sa->sources;
+    sa->req.meta_keys = sa->meta_keys;
+    sa->req.meta_values = sa->meta_values;
+}
+
+void api_search_get(api_req *q) {
+    search_args *sa = malloc(sizeof *sa);
+    if (!sa) {
+        api_problem(q, 503, "out-of-memory", "Server out of memory", "search");
+        return;
+    }
+    args_init(sa);
+    get_walk w = {q, sa, 0};
+    http_query_each(q->r, get_arg, &w);
+    if (!w.failed) {
+        if (!sa->req.query) {
+            api_bad_field(q, "/q", "q is required: GET /v1/search?q=words");
+        } else {
+            run(q, sa);
+        }
+    }
+    free(sa);
+}
+
+/* ---- POST /v1/search ---- */
+
+static int str_list(api_req *q, json_t *v, const char *name, const char **out, size_t *n) {
+    char ptr[64];
+    snprintf(ptr, sizeof ptr, "/%s", name);
+    if (json_is_string(v)) {
+        out[(*n)++] = json_string_value(v);
+        return 0;
+    }
+    if (!json_is_array(v) || json_array_size(v) > MAX_FILTERS) {
+        api_bad_field(q, ptr, "%s must be a string or an array of at most %d strings", name,
+                      MAX_FILTERS);
+        return -1;
+    }
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *s = json_array_get(v, i);
+        if (!json_is_string(s)) {
+            snprintf(ptr, sizeof ptr, "/%s/%zu", name, i);
+            api_bad_field(q, ptr, "must be a string");
+            return -1;
+        }
+        out[(*n)++] = json_string_value(s);
+    }
+    return 0;
+}
+
+static int post_field(api_req *q, search_args *sa, const char *key, json_t *v) {
+    search_request *r = &sa->req;
+    char ptr[160];
+    snprintf(ptr, sizeof ptr, "/%.120s", key);
+    if (!strcmp(key, "query")) {
+        if (!json_is_string(v)) goto type_string;
+        r->query = json_string_value(v);
+    } else if (!strcmp(key, "limit")) {
+        json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+        if (n < 1 || n > SEARCH_MAX_LIMIT) {
+            api_bad_field(q, ptr, "limit must be an integer from 1 to %d", SEARCH_MAX_LIMIT);
+            return -1;
+        }
+        r->limit = (size_t)n;
+    } else if (!strcmp(key, "cursor")) {
+        if (json_is_null(v)) return 0;
+        if (!json_is_string(v)) goto type_string;
+        return parse_cursor(q, json_string_value(v), &r->offset);
+    } else if (!strcmp(key, "sources")) {
+        return str_list(q, v, "sources", sa->sources, &r->nsources);
+    } else if (!strcmp(key, "since") || !strcmp(key, "until")) {
+        int until = key[0] == 'u';
+        if (json_is_null(v)) return 0;
+        if (!json_is_string(v) ||
+            api_parse_time(json_string_value(v), until, until ? &r->until_ms : &r->since_ms)) {
+            api_bad_field(q, ptr, "%s must be an ISO 8601 date or time string", key);
+            return -1;
+        }
+    } else if (!strcmp(key, "author")) {
+        if (json_is_null(v)) return 0;
+        if (!json_is_string(v)) goto type_string;
+        r->author = json_string_value(v);
+    } else if (!strcmp(key, "metadata")) {
+        if (!json_is_object(v) || json_object_size(v) > MAX_FILTERS) {
+            api_bad_field(q, ptr, "metadata must be an object of at most %d key: value pairs",
+                          MAX_FILTERS);
+            return -1;
+        }
+        const char *k;
+        json_t *mv;
+        json_object_foreach(v, k, mv) {
+            size_t i = r->nmeta;
+            snprintf(ptr, sizeof ptr, "/metadata/%.100s", k);
+            if (json_is_string(mv)) {
+                sa->meta_values[i] = json_string_value(mv);
+            } else if (json_is_integer(mv)) {
+                snprintf(sa->value_buf[i], sizeof sa->value_buf[i], "%" JSON_INTEGER_FORMAT,
+                         json_integer_value(mv));
+                sa->meta_values[i] = sa->value_buf[i];
+            } else if (json_is_boolean(mv)) {
+                sa->meta_values[i] = json_is_true(mv) ? "true" : "false";
+            } else {
+                api_bad_field(q, ptr, "a metadata filter value is a string, integer or boolean");
+                return -1;
+            }
+            sa->meta_keys[i] = k;
+            r->nmeta++;
+        }
+    } else if (!strcmp(key, "snippets") || !strcmp(key, "text") || !strcmp(key, "literal")) {
+        if (!json_is_boolean(v)) {
+            api_bad_field(q, ptr, "%s must be true or false", key);
+            return -1;
+        }
+        int b = json_is_true(v);
+        if (key[0] == 's')
+            r->snippets = b;
+        else if (key[0] == 't')
+            r->with_text = b;
+        else
+            r->literal = b;
+    } else {
+        api_bad_field(q, ptr,
+                      "unknown field '%.60s' (query, limit, cursor, sources, since, until, author, "
+                      "metadata, snippets, text, literal)",
+                      key);
+        return -1;
+    }
+    return 0;
+type_string:
+    api_bad_field(q, ptr, "%s must be a string", key);
+    return -1;
+}
+
+void api_search_post(api_req *q) {
+    json_t *body = api_json_body(q);
+    if (!body) return;
+    search_args *sa = malloc(sizeof *sa);
+    if (!sa) {
+        json_decref(body);
+        api_problem(q, 503, "out-of-memory", "Server out of memory", "search");
+        return;
+    }
+    args_init(sa);
+    int bad = 0;
+    if (!json_is_object(body)) {
+        api_bad_field(q, "", "the body must be a JSON object like {\"query\": \"words\"}");
+        bad = 1;
+    }
+    const char *key;
+    json_t *v;
+    if (!bad) json_object_foreach(body, key, v) {
+            if (post_field(q, sa, key, v)) {
+                bad = 1;
+                break;
+            }
+        }
+    if (!bad) run(q, sa);
+    free(sa);
+    json_decref(body);
+}
+
+/* ---- GET /v1/sources ---- */
+
+void api_sources_get(api_req *q) {
+    api_tenant *t = api_tenant_get(q);
+    if (!t) return;
+    store_source_info *src = NULL;
+    size_t n = 0;
+    lore_status st = store_sources(t->t, &q->viewer, &src, &n);
+    if (st != LORE_OK) {
+        api_internal(q, "listing sources", st);
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "source", json_string(src[i].source));
+        json_object_set_new(o, "documents", json_integer(src[i].documents));
+        json_object_set_new(o, "last_updated", api_time(src[i].last_updated_ms));
+        json_array_append_new(list, o);
+    }
+    store_sources_free(src, n);
+    json_t *o = json_object();
+    json_object_set_new(o, "sources", list);
+    api_json(q, 200, o);
+}
