@@ -202,7 +202,7 @@ static const char *field_over_cap(const parse_doc *pd, const char *external_id, 
 /* Writes one parsed document. Document-level problems are reported and
  * return LORE_OK; store and index failures are returned. */
 static lore_status ingest_doc(ingest_session *s, const char *path, const parse_doc *pd,
-                              const char *external_id, int64_t mtime_ms) {
+                              const char *source, const char *external_id, int64_t mtime_ms) {
     char **acl = NULL;
     chunk_list *cl = NULL;
     store_doc d = {0};
@@ -215,7 +215,7 @@ static lore_status ingest_doc(ingest_session *s, const char *path, const parse_d
     }
     lore_status st = open_batch(s);
     if (st != LORE_OK) return st;
-    d.source = (char *)s->opt.source;
+    d.source = (char *)source;
     d.external_id = (char *)external_id;
     d.title = pd->title;
     d.url = pd->url;
@@ -333,7 +333,7 @@ static lore_status ingest_buffer(ingest_session *s, const char *path, const char
                 ext = idbuf;
             }
         }
-        st = ingest_doc(s, path, pd, ext, mtime_ms);
+        st = ingest_doc(s, path, pd, s->opt.source, ext, mtime_ms);
     }
     parse_result_free(res);
     if (s->opt.on_progress && s->stats.files % 500 == 0)
@@ -433,7 +433,7 @@ static lore_status ingest_jsonl_stream(ingest_session *s, const char *path, int 
                     snprintf(idbuf, sizeof idbuf, "%s#%zu", file_id, lineno);
                     ext = idbuf;
                 }
-                st = ingest_doc(s, path, &res->docs[i], ext, mtime);
+                st = ingest_doc(s, path, &res->docs[i], s->opt.source, ext, mtime);
             }
             parse_result_free(res);
         }
@@ -447,9 +447,10 @@ static lore_status ingest_jsonl_stream(ingest_session *s, const char *path, int 
     return st;
 }
 
-static lore_status ingest_file(ingest_session *s, const char *path, const struct stat *sb) {
-    char real[PATH_MAX];
-    const char *file_id = realpath(path, real) ? real : path;
+/* Reads the file at path; name is what detection and messages use and
+ * file_id the external id (base) of its documents. */
+static lore_status ingest_file(ingest_session *s, const char *path, const char *name,
+                               const char *file_id, const struct stat *sb) {
     int64_t mtime = (int64_t)sb->st_mtim.tv_sec * 1000 + sb->st_mtim.tv_nsec / 1000000;
     {
         /* Sniff the head: JSON Lines is streamed whatever its size. */
@@ -462,9 +463,9 @@ static lore_status ingest_file(ingest_session *s, const char *path, const struct
             if (probe == sizeof head)
                 while (probe && head[probe - 1] != '\n')
                     probe--;
-            if (probe && parse_detect(path, head, probe) == PARSE_FMT_JSONL &&
+            if (probe && parse_detect(name, head, probe) == PARSE_FMT_JSONL &&
                 lseek(hfd, 0, SEEK_SET) == 0) {
-                lore_status st = ingest_jsonl_stream(s, path, hfd, file_id, mtime);
+                lore_status st = ingest_jsonl_stream(s, name, hfd, file_id, mtime);
                 close(hfd);
                 return st;
             }
@@ -474,7 +475,7 @@ static lore_status ingest_file(ingest_session *s, const char *path, const struct
     if ((uint64_t)sb->st_size > s->opt.limits.max_input) {
         s->stats.files++;
         s->stats.files_failed++;
-        problem(s, path, "file is %lld MiB; the limit is %zu MiB (setting max_file_mb)",
+        problem(s, name, "file is %lld MiB; the limit is %zu MiB (setting max_file_mb)",
                 (long long)(sb->st_size >> 20), s->opt.limits.max_input >> 20);
         return LORE_OK;
     }
@@ -494,13 +495,13 @@ static lore_status ingest_file(ingest_session *s, const char *path, const struct
         got += (size_t)r;
     }
     close(fd);
-    lore_status st = ingest_buffer(s, path, file_id, data, got, mtime);
+    lore_status st = ingest_buffer(s, name, file_id, data, got, mtime);
     free(data);
     return st;
 io_error:
     s->stats.files++;
     s->stats.files_failed++;
-    problem(s, path, "cannot read: %s", strerror(errno));
+    problem(s, name, "cannot read: %s", strerror(errno));
     if (fd >= 0) close(fd);
     free(data);
     return LORE_OK;
@@ -518,7 +519,10 @@ static lore_status walk(ingest_session *s, const char *path, int depth) {
         problem(s, path, "cannot open: %s", strerror(errno));
         return LORE_OK;
     }
-    if (S_ISREG(sb.st_mode)) return ingest_file(s, path, &sb);
+    if (S_ISREG(sb.st_mode)) {
+        char real[PATH_MAX];
+        return ingest_file(s, path, path, realpath(path, real) ? real : path, &sb);
+    }
     if (!S_ISDIR(sb.st_mode)) return LORE_OK;
     if (depth > MAX_DEPTH) {
         note(s, path, "skipped: directories nested deeper than %d", MAX_DEPTH);
@@ -577,6 +581,65 @@ lore_status ingest_path(ingest_session *s, const char *path) {
     lore_status st = walk(s, path, 0);
     if (st != LORE_OK) rollback(s);
     return st;
+}
+
+lore_status ingest_named_file(ingest_session *s, const char *path, const char *name,
+                              const char *external_id) {
+    struct stat sb;
+    lore_status st = LORE_OK;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        s->stats.files++;
+        s->stats.files_failed++;
+        problem(s, name, "cannot open: %s", strerror(errno));
+    } else {
+        st = ingest_file(s, path, name, external_id ? external_id : name, &sb);
+    }
+    if (st != LORE_OK) rollback(s);
+    return st;
+}
+
+lore_status ingest_record_put(ingest_session *s, const ingest_record *r, ingest_outcome *outcome) {
+    *outcome = INGEST_FAILED;
+    parse_result *res = NULL;
+    char err[512] = "";
+    const char *source = r->source ? r->source : s->opt.source;
+    parse_format fmt = r->format ? r->format : PARSE_FMT_TEXT;
+    if (fmt != PARSE_FMT_TEXT && fmt != PARSE_FMT_MARKDOWN && fmt != PARSE_FMT_HTML) {
+        problem(s, r->external_id, "format %s is not accepted for inline text",
+                parse_format_name(fmt));
+        s->stats.docs_failed++;
+        return LORE_OK;
+    }
+    lore_status st = parse_bytes(fmt, r->external_id, (const uint8_t *)r->text, r->text_len,
+                                 &s->opt.limits, &res, err, sizeof err);
+    if (st != LORE_OK || res->ndocs != 1) {
+        problem(s, r->external_id, "%s", err[0] ? err : lore_status_message(st));
+        s->stats.docs_failed++;
+        parse_result_free(res);
+        return LORE_OK;
+    }
+    /* The record's fields win over what the parser found in the content
+     * (a Markdown heading is a fallback title, not an override). */
+    parse_doc pd = res->docs[0];
+    if (r->title) pd.title = (char *)r->title;
+    if (r->url) pd.url = (char *)r->url;
+    if (r->author) pd.author = (char *)r->author;
+    if (r->created_ms) pd.created_ms = r->created_ms;
+    if (r->updated_ms) pd.updated_ms = r->updated_ms;
+    if (r->metadata_json) pd.metadata_json = (char *)r->metadata_json;
+    pd.acl = (char **)r->acl;
+    pd.nacl = r->nacl;
+    ingest_stats before = s->stats;
+    st = ingest_doc(s, r->external_id, &pd, source, r->external_id, 0);
+    parse_result_free(res);
+    if (st != LORE_OK) return st;
+    if (s->stats.docs_added > before.docs_added)
+        *outcome = INGEST_ADDED;
+    else if (s->stats.docs_updated > before.docs_updated)
+        *outcome = INGEST_UPDATED;
+    else if (s->stats.docs_unchanged > before.docs_unchanged)
+        *outcome = INGEST_UNCHANGED;
+    return LORE_OK;
 }
 
 lore_status ingest_delete(ingest_session *s, const char *doc_id) {

@@ -65,6 +65,44 @@ LORE_MUST_CHECK lore_status ingest_path(ingest_session *s, const char *path);
 LORE_MUST_CHECK lore_status ingest_bytes(ingest_session *s, const char *name,
                                          const char *external_id, const uint8_t *data, size_t len);
 
+/* Ingests the file at path under another name: name picks the format and
+ * appears in messages, external_id (NULL: name) identifies the document
+ * (JSON Lines records without an id become external_id#LINE). For uploads
+ * spooled to a temporary file. */
+LORE_MUST_CHECK lore_status ingest_named_file(ingest_session *s, const char *path, const char *name,
+                                              const char *external_id);
+
+/* One document given field by field (the REST API's JSON documents). The
+ * text is parsed as format (text, Markdown or HTML; 0 = text) for its
+ * structure; the record's fields win over anything found in the content.
+ * All strings borrowed. */
+typedef struct ingest_record {
+    const char *source; /* NULL: the session's */
+    const char *external_id;
+    const char *title, *url, *author; /* NULL: none (or, for title, the content's) */
+    int64_t created_ms, updated_ms;   /* 0: unknown */
+    const char *metadata_json;        /* a JSON object or NULL */
+    const char *const *acl;
+    size_t nacl;
+    parse_format format;
+    const char *text;
+    size_t text_len;
+} ingest_record;
+
+typedef enum ingest_outcome {
+    INGEST_FAILED,
+    INGEST_ADDED,
+    INGEST_UPDATED,
+    INGEST_UNCHANGED
+} ingest_outcome;
+
+/* Writes one record into the open batch. A record the pipeline refuses (a
+ * field over its cap, text that does not parse) is reported through
+ * on_problem, *outcome is INGEST_FAILED and LORE_OK is returned; an error
+ * return means the store failed and the batch was rolled back. */
+LORE_MUST_CHECK lore_status ingest_record_put(ingest_session *s, const ingest_record *r,
+                                              ingest_outcome *outcome);
+
 /* Deletes a document by public id; LORE_NOT_FOUND if absent. */
 LORE_MUST_CHECK lore_status ingest_delete(ingest_session *s, const char *doc_id);
 

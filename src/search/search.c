@@ -1,6 +1,7 @@
 /* Search execution; see search.h for the pipeline. */
 #include "search/search.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,48 @@ static int acl_allows(const search_request *req, const char *acl) {
     return 0;
 }
 
+/* One metadata value against a wanted text: strings compare as they are,
+ * numbers and booleans by their JSON text ("3", "true"). */
+static int meta_value_is(const json_t *v, const char *want) {
+    char num[64];
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return !strcmp(json_string_value(v), want);
+    case JSON_INTEGER:
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return !strcmp(num, want);
+    case JSON_REAL:
+        snprintf(num, sizeof num, "%.17g", json_real_value(v));
+        return !strcmp(num, want) || strtod(want, NULL) == json_real_value(v);
+    case JSON_TRUE:
+        return !strcmp(want, "true");
+    case JSON_FALSE:
+        return !strcmp(want, "false");
+    default:
+        return 0;
+    }
+}
+
+static int meta_allows(const search_request *req, const char *metadata_json) {
+    if (!req->nmeta) return 1;
+    if (!metadata_json) return 0;
+    json_t *m = json_loads(metadata_json, 0, NULL);
+    int ok = json_is_object(m);
+    for (size_t i = 0; ok && i < req->nmeta; i++) {
+        const json_t *v = json_object_get(m, req->meta_keys[i]);
+        int found = 0;
+        if (json_is_array(v)) {
+            for (size_t j = 0; !found && j < json_array_size(v); j++)
+                found = meta_value_is(json_array_get(v, j), req->meta_values[i]);
+        } else if (v) {
+            found = meta_value_is(v, req->meta_values[i]);
+        }
+        ok = found;
+    }
+    json_decref(m);
+    return ok;
+}
+
 typedef struct admit_ctx {
     search_engine *e;
     const search_request *req;
@@ -264,6 +307,7 @@ static int admit(void *ctx, int64_t chunk_id, int64_t *group) {
     if (c->nauthors && !in_list(c->authors, c->nauthors, o.author)) return 0;
     if (in_list(c->not_authors, c->nnot_authors, o.author)) return 0;
     if (!acl_allows(req, o.acl_joined)) return 0;
+    if (!meta_allows(req, o.metadata_json)) return 0;
     *group = o.doc_rowid;
     if (!c->nphrases) return 1;
     if (a->phrase_checks++ >= PHRASE_CHECK_BUDGET) {
@@ -317,6 +361,13 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
         snprintf(err, errlen, "limit %zu is above the maximum of %d", limit, SEARCH_MAX_LIMIT);
         return LORE_INVALID;
     }
+    if (req->offset > SEARCH_MAX_LIMIT - limit) {
+        snprintf(err, errlen, "offset %zu + limit %zu goes past the deepest page (%d hits)",
+                 req->offset, limit, SEARCH_MAX_LIMIT);
+        return LORE_INVALID;
+    }
+    size_t skip = req->offset;
+    limit += skip;
     if (!req->query) {
         snprintf(err, errlen, "empty query");
         return LORE_INVALID;
@@ -367,8 +418,9 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
     admit_ctx ac = {e, req, c, 0, 0, 0};
     ac.group_only = req->all_access && !req->nsources && !req->since_ms && !req->until_ms &&
                     !req->author && !c->nsources && !c->nnot_sources && !c->nauthors &&
-                    !c->nnot_authors && !c->nphrases;
-    lex_query lq = {c->terms, c->nterms, limit, admit, &ac};
+                    !c->nnot_authors && !c->nphrases && !req->nmeta;
+    /* One hit more than the page tells whether another page exists. */
+    lex_query lq = {c->terms, c->nterms, limit + 1, admit, &ac};
     if ((st = store_begin_read(e->t)) != LORE_OK) goto out;
     in_read = 1;
     if ((st = e->lex->search(e->lex_state, &lq, &lr)) != LORE_OK) {
@@ -376,12 +428,16 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
         goto out;
     }
     out->truncated = ac.truncated;
+    if (lr.n > limit) {
+        out->more = 1;
+        lr.n = limit;
+    }
     out->postings_scored = lr.postings_scored;
-    if (lr.n && !(out->hits = calloc(lr.n, sizeof *out->hits))) {
+    if (lr.n > skip && !(out->hits = calloc(lr.n - skip, sizeof *out->hits))) {
         st = LORE_NOMEM;
         goto out;
     }
-    for (size_t i = 0; i < lr.n; i++) {
+    for (size_t i = skip; i < lr.n; i++) {
         if ((st = fill_hit(e, req, c, &lr.hits[i], &out->hits[out->n])) != LORE_OK) {
             snprintf(err, errlen, "reading hit %zu failed: %s", i + 1, lore_status_message(st));
             break;

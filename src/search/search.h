@@ -29,6 +29,12 @@ typedef struct search_request {
     size_t nsources;
     int64_t since_ms, until_ms; /* updated-at window, 0 = open */
     const char *author;         /* exact author, NULL = any */
+    /* Metadata equality (AND): metadata[key] is the string value, a number or
+     * boolean whose JSON text is the value, or an array holding one of those. */
+    const char *const *meta_keys;
+    const char *const *meta_values;
+    size_t nmeta;
+    size_t offset; /* skip this many hits (paging); offset + limit <= SEARCH_MAX_LIMIT */
     /* The caller's principals ("user:a@x", "group:eng"). all_access = 1
      * (tenant administrators, the local CLI) sees every document; otherwise a
      * document is visible when its ACL is empty or names one of these. */
@@ -61,6 +67,7 @@ typedef struct search_response {
     size_t n;
     int64_t took_us;
     uint64_t postings_scored;
+    int more;         /* hits exist past this page */
     int truncated;    /* a work budget ran out (phrase checks): hits may be missing */
     char notice[160]; /* a note for the user, e.g. "only stop words in query" */
 } search_response;

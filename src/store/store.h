@@ -79,11 +79,12 @@ typedef struct store_chunk {
  * filters and ACLs look at. Filled into caller-provided memory. */
 typedef struct store_chunk_owner {
     int64_t doc_rowid;
-    const char *source;     /* borrowed: valid until the next store call */
-    int64_t updated_ms;     /* updated at the source, or indexed time if unknown */
-    const char *author;     /* borrowed, may be NULL */
-    const char *title;      /* borrowed, may be NULL */
-    const char *acl_joined; /* borrowed: principals joined by "\n", "" if none */
+    const char *source;        /* borrowed: valid until the next store call */
+    int64_t updated_ms;        /* updated at the source, or indexed time if unknown */
+    const char *author;        /* borrowed, may be NULL */
+    const char *title;         /* borrowed, may be NULL */
+    const char *acl_joined;    /* borrowed: principals joined by "\n", "" if none */
+    const char *metadata_json; /* borrowed, may be NULL */
 } store_chunk_owner;
 
 typedef struct store_source_info {
@@ -96,12 +97,27 @@ typedef struct store_source_info {
  * cursor (the last rowid seen, 0 to start). */
 typedef int (*store_doc_fn)(void *ctx, const store_doc *doc);
 
+/* Who is looking, for listings that must honour ACLs: a document is visible
+ * when its ACL is empty or names one of the principals. NULL (or all_access)
+ * sees everything. */
+typedef struct store_viewer {
+    int all_access;
+    const char *const *principals;
+    size_t nprincipals;
+} store_viewer;
+
+/* The public id of (source, external_id) into out (STORE_DOC_ID_LEN + 1). */
+void store_doc_public_id(const char *source, const char *external_id, char *out);
+
 /* ---- store and tenants ---- */
 
 /* Opens (creating if needed) the store under data_dir and applies pending
  * migrations. Returns owned; *out is NULL on failure, with err filled. */
 LORE_MUST_CHECK lore_status store_open(const char *data_dir, store **out, char *err, size_t errlen);
 void store_close(store *s);
+/* Readiness: the control database answers and its schema is the one this
+ * binary expects. err gets the reason otherwise. */
+LORE_MUST_CHECK lore_status store_check(store *s, char *err, size_t errlen);
 
 /* Checks a tenant name: lower-case letters, digits, '-' and '_', starting
  * with a letter or digit, at most STORE_NAME_MAX bytes. */
@@ -165,8 +181,13 @@ LORE_MUST_CHECK lore_status store_doc_get_rowid(store_tenant *t, int64_t rowid, 
                                                 store_doc **out);
 void store_doc_free(store_doc *d);
 
-LORE_MUST_CHECK lore_status store_doc_list(store_tenant *t, const char *source, int64_t after,
-                                           size_t limit, store_doc_fn fn, void *ctx);
+/* Lists documents the viewer may see (NULL: all), filtered by source when
+ * non-NULL, with rowid > after, at most limit. */
+LORE_MUST_CHECK lore_status store_doc_list(store_tenant *t, const store_viewer *who,
+                                           const char *source, int64_t after, size_t limit,
+                                           store_doc_fn fn, void *ctx);
+/* Whether the viewer may see a document with these ACL principals. */
+int store_viewer_sees(const store_viewer *who, char *const *acl, size_t nacl);
 
 LORE_MUST_CHECK lore_status store_chunk_get(store_tenant *t, int64_t chunk_id, store_chunk *out);
 void store_chunk_clear(store_chunk *c);
@@ -179,7 +200,10 @@ LORE_MUST_CHECK lore_status store_chunk_owner_get(store_tenant *t, int64_t chunk
  * needed); LORE_NOT_FOUND if the chunk is gone. */
 LORE_MUST_CHECK lore_status store_chunk_doc(store_tenant *t, int64_t chunk_id, int64_t *doc_rowid);
 
-LORE_MUST_CHECK lore_status store_sources(store_tenant *t, store_source_info **out, size_t *n);
+/* Sources with the number of documents the viewer may see (NULL: all) and
+ * the latest update among them; sources with none visible are left out. */
+LORE_MUST_CHECK lore_status store_sources(store_tenant *t, const store_viewer *who,
+                                          store_source_info **out, size_t *n);
 void store_sources_free(store_source_info *s, size_t n);
 
 /* Documents and chunks in the tenant. */

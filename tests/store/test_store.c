@@ -124,7 +124,7 @@ int main(void) {
     CHECK_STR(got->acl[1], "group:eng");
     store_doc_free(got);
     store_source_info *src;
-    CHECK_INT(store_sources(t, &src, &n), LORE_OK);
+    CHECK_INT(store_sources(t, NULL, &src, &n), LORE_OK);
     CHECK_INT(n, 2);
     CHECK_STR(src[0].source, "files");
     CHECK_STR(src[1].source, "wiki");

@@ -76,7 +76,7 @@ static const char *const statement_sql[ST_COUNT] = {
                      " substr(CAST(d.body AS BLOB), c.start + 1, c.end - c.start)"
                      " FROM chunks c JOIN documents d ON d.rowid = c.doc WHERE c.id=?",
     [ST_CHUNK_OWNER] = "SELECT d.rowid, d.source, CASE WHEN d.updated_ms > 0 THEN d.updated_ms"
-                       " ELSE d.indexed_ms END, d.author, d.acl, d.title"
+                       " ELSE d.indexed_ms END, d.author, d.acl, d.title, d.metadata"
                        " FROM chunks c JOIN documents d ON d.rowid = c.doc WHERE c.id=?",
     [ST_CHUNK_DOC] = "SELECT doc FROM chunks WHERE id=?",
     [ST_KV_PUT] = "INSERT OR REPLACE INTO kv(ns, key, value) VALUES(?,?,?)",
@@ -91,6 +91,8 @@ static const char *const statement_sql[ST_COUNT] = {
 };
 
 lore_status sqlite_tenant_prepare(store_tenant *t) {
+    lore_status fst = sqlite_register_functions(t->db);
+    if (fst != LORE_OK) return fst;
     for (int i = 0; i < ST_COUNT; i++) {
         int rc = sqlite3_prepare_v3(t->db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                     &t->st[i], NULL);
@@ -141,7 +143,7 @@ lore_status store_doc_lookup(store_tenant *t, const char *source, const char *ex
     return st;
 }
 
-static void doc_public_id(const char *source, const char *external_id, char *out) {
+void store_doc_public_id(const char *source, const char *external_id, char *out) {
     /* Hashes source "\n" external_id; both are short, so a stack copy is
      * cheaper than an incremental context. Over-long ids are hashed
      * incrementally. */
@@ -210,7 +212,7 @@ lore_status store_doc_put(store_tenant *t, store_doc *doc, const store_chunk_in 
     int exists = st == LORE_OK;
     char *acl = join_acl(doc->acl, doc->nacl);
     if (!acl) return LORE_NOMEM;
-    doc_public_id(doc->source, doc->external_id, doc->id);
+    store_doc_public_id(doc->source, doc->external_id, doc->id);
     doc->indexed_ms = lore_now_ms();
     sqlite3_stmt *q = t->st[exists ? ST_DOC_UPDATE : ST_DOC_INSERT];
     sqlite3_bind_text(q, 1, doc->id, -1, SQLITE_STATIC);
@@ -372,18 +374,90 @@ void store_doc_free(store_doc *d) {
     free(d);
 }
 
-lore_status store_doc_list(store_tenant *t, const char *source, int64_t after, size_t limit,
-                           store_doc_fn fn, void *ctx) {
+int store_viewer_sees(const store_viewer *who, char *const *acl, size_t nacl) {
+    if (!who || who->all_access || !nacl) return 1;
+    for (size_t i = 0; i < nacl; i++)
+        for (size_t j = 0; j < who->nprincipals; j++)
+            if (!strcmp(acl[i], who->principals[j])) return 1;
+    return 0;
+}
+
+/* SQL function lore_visible(acl, principals): 1 when acl (principals joined
+ * by "\n", '' = whole tenant) shares a principal with the second argument
+ * (joined the same way). Lets listings and counts filter inside SQLite, so
+ * totals never include what the viewer may not see. */
+static void sql_visible(sqlite3_context *cx, int argc, sqlite3_value **argv) {
+    (void)argc;
+    const char *acl = (const char *)sqlite3_value_text(argv[0]);
+    const char *who = (const char *)sqlite3_value_text(argv[1]);
+    if (!acl || !*acl) {
+        sqlite3_result_int(cx, 1);
+        return;
+    }
+    if (!who) who = "";
+    for (const char *p = acl; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        for (const char *w = who; *w;) {
+            const char *wn = strchr(w, '\n');
+            size_t wl = wn ? (size_t)(wn - w) : strlen(w);
+            if (wl == len && !memcmp(w, p, len)) {
+                sqlite3_result_int(cx, 1);
+                return;
+            }
+            if (!wn) break;
+            w = wn + 1;
+        }
+        if (!nl) break;
+        p = nl + 1;
+    }
+    sqlite3_result_int(cx, 0);
+}
+
+lore_status sqlite_register_functions(sqlite3 *db) {
+    return sqlite_status(sqlite3_create_function(
+        db, "lore_visible", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_visible, NULL, NULL));
+}
+
+/* Principals joined by "\n" for lore_visible; NULL when the viewer sees all. */
+static lore_status viewer_join(const store_viewer *who, char **out) {
+    *out = NULL;
+    if (!who || who->all_access) return LORE_OK;
+    size_t n = 1;
+    for (size_t i = 0; i < who->nprincipals; i++)
+        n += strlen(who->principals[i]) + 1;
+    char *s = malloc(n), *p = s;
+    if (!s) return LORE_NOMEM;
+    for (size_t i = 0; i < who->nprincipals; i++) {
+        size_t l = strlen(who->principals[i]);
+        memcpy(p, who->principals[i], l);
+        p += l;
+        if (i + 1 < who->nprincipals) *p++ = '\n';
+    }
+    *p = '\0';
+    *out = s;
+    return LORE_OK;
+}
+
+lore_status store_doc_list(store_tenant *t, const store_viewer *who, const char *source,
+                           int64_t after, size_t limit, store_doc_fn fn, void *ctx) {
     sqlite3_stmt *q = NULL;
-    const char *sql = source ? "SELECT rowid FROM documents WHERE source=?2 AND rowid>?1"
-                               " ORDER BY rowid LIMIT ?3"
-                             : "SELECT rowid FROM documents WHERE rowid>?1 ORDER BY rowid LIMIT ?3";
+    char *joined = NULL;
+    lore_status st = viewer_join(who, &joined);
+    if (st != LORE_OK) return st;
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT rowid FROM documents WHERE rowid>?1%s%s ORDER BY rowid LIMIT ?3",
+             source ? " AND source=?2" : "", joined ? " AND lore_visible(acl, ?4)" : "");
     int rc = sqlite3_prepare_v2(t->db, sql, -1, &q, NULL);
-    if (rc != SQLITE_OK) return sqlite_status(rc);
+    if (rc != SQLITE_OK) {
+        free(joined);
+        return sqlite_status(rc);
+    }
     sqlite3_bind_int64(q, 1, after);
     if (source) sqlite3_bind_text(q, 2, source, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, (int64_t)limit);
-    lore_status st = LORE_OK;
+    if (joined) sqlite3_bind_text(q, 4, joined, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         store_doc *d = NULL;
         st = store_doc_get_rowid(t, sqlite3_column_int64(q, 0), 0, &d);
@@ -394,6 +468,7 @@ lore_status store_doc_list(store_tenant *t, const char *source, int64_t after, s
     }
     if (st == LORE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) st = sqlite_status(rc);
     sqlite3_finalize(q);
+    free(joined);
     return st;
 }
 
@@ -450,6 +525,7 @@ lore_status store_chunk_owner_get(store_tenant *t, int64_t chunk_id, store_chunk
     out->acl_joined = (const char *)sqlite3_column_text(q, 4);
     if (!out->acl_joined) out->acl_joined = "";
     out->title = (const char *)sqlite3_column_text(q, 5);
+    out->metadata_json = (const char *)sqlite3_column_text(q, 6);
     return LORE_OK;
 }
 
@@ -465,16 +541,29 @@ lore_status store_chunk_doc(store_tenant *t, int64_t chunk_id, int64_t *doc_rowi
     return st;
 }
 
-lore_status store_sources(store_tenant *t, store_source_info **out, size_t *n) {
+lore_status store_sources(store_tenant *t, const store_viewer *who, store_source_info **out,
+                          size_t *n) {
     *out = NULL;
     *n = 0;
     sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(t->db,
-                                "SELECT source, count(*), max(CASE WHEN updated_ms > 0 THEN"
-                                " updated_ms ELSE indexed_ms END) FROM documents GROUP BY source"
-                                " ORDER BY source",
-                                -1, &q, NULL);
-    if (rc != SQLITE_OK) return sqlite_status(rc);
+    char *joined = NULL;
+    lore_status vst = viewer_join(who, &joined);
+    if (vst != LORE_OK) return vst;
+    int rc =
+        sqlite3_prepare_v2(t->db,
+                           joined ? "SELECT source, count(*), max(CASE WHEN updated_ms > 0 THEN"
+                                    " updated_ms ELSE indexed_ms END) FROM documents"
+                                    " WHERE lore_visible(acl, ?1) GROUP BY source"
+                                    " ORDER BY source"
+                                  : "SELECT source, count(*), max(CASE WHEN updated_ms > 0 THEN"
+                                    " updated_ms ELSE indexed_ms END) FROM documents"
+                                    " GROUP BY source ORDER BY source",
+                           -1, &q, NULL);
+    if (rc != SQLITE_OK) {
+        free(joined);
+        return sqlite_status(rc);
+    }
+    if (joined) sqlite3_bind_text(q, 1, joined, -1, SQLITE_STATIC);
     store_source_info *list = NULL;
     size_t cap = 0;
     lore_status st = LORE_OK;
@@ -500,6 +589,7 @@ lore_status store_sources(store_tenant *t, store_source_info **out, size_t *n) {
     }
     if (st == LORE_OK && rc != SQLITE_DONE) st = sqlite_status(rc);
     sqlite3_finalize(q);
+    free(joined);
     if (st != LORE_OK) {
         store_sources_free(list, *n);
         *n = 0;

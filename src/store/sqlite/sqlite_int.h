@@ -53,6 +53,8 @@ lore_status sqlite_open_db(const char *path, const char *const *migrations, size
                            char *err, size_t errlen);
 /* Maps a SQLite result code to a lore status. */
 lore_status sqlite_status(int rc);
+/* Registers lore's SQL functions (lore_visible) on a tenant database. */
+lore_status sqlite_register_functions(sqlite3 *db);
 /* Prepares the tenant statements. */
 lore_status sqlite_tenant_prepare(store_tenant *t);
 

@@ -185,6 +185,27 @@ void store_close(store *s) {
     free(s);
 }
 
+lore_status store_check(store *s, char *err, size_t errlen) {
+    sqlite3_stmt *q = NULL;
+    int64_t version = -1;
+    int rc = sqlite3_prepare_v2(
+        s->control, "SELECT coalesce(max(version),0) FROM schema_migrations", -1, &q, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        version = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    int64_t want = (int64_t)(sizeof control_migrations / sizeof control_migrations[0]);
+    if (version < 0) {
+        snprintf(err, errlen, "control database unreadable: %s", sqlite3_errmsg(s->control));
+        return sqlite_status(rc) == LORE_OK ? LORE_IO : sqlite_status(rc);
+    }
+    if (version != want) {
+        snprintf(err, errlen, "control database at schema %lld, this lore expects %lld",
+                 (long long)version, (long long)want);
+        return LORE_UNSUPPORTED;
+    }
+    return LORE_OK;
+}
+
 int store_tenant_name_valid(const char *name) {
     size_t n = strlen(name);
     if (n == 0 || n > STORE_NAME_MAX) return 0;
