@@ -143,19 +143,21 @@ static void decide(const rl_bucket *b, uint32_t capacity, ratelimit_decision *ou
 static lore_status mem_take(void *state, const char *bucket, size_t len, const ratelimit_rule *rule,
                             int64_t now_ms, ratelimit_decision *out) {
     rl_memory *m = state;
-    lore_status st = LORE_OK;
+    rl_stripe *sp = NULL;
+    lore_status st = LORE_INVALID;
     memset(out, 0, sizeof *out);
-    if (!m || !rule || !bucket || !len || len > RATELIMIT_BUCKET_MAX) return LORE_INVALID;
+    if (!m || !rule || !bucket || !len || len > RATELIMIT_BUCKET_MAX) goto out;
+    st = LORE_OK;
     if (!rule->per_minute) {
         out->allowed = 1; /* unlimited: limit 0, no headers */
-        return LORE_OK;
+        goto out;
     }
     uint32_t capacity = capacity_of(rule);
     int64_t cap = (int64_t)capacity * UNITS;
     uint64_t h = lore_siphash24(m->seed, bucket, len);
     /* High bits pick the stripe, low bits the slot, so the two choices do
      * not correlate. */
-    rl_stripe *sp = &m->stripes[(h >> 32) % m->nstripes];
+    sp = &m->stripes[(h >> 32) % m->nstripes];
     pthread_mutex_lock(&sp->mu);
     rl_bucket *b = sp->slots[h & sp->mask];
     while (b && !(b->hash == h && b->len == len && !memcmp(b->name, bucket, len)))
@@ -186,7 +188,9 @@ static lore_status mem_take(void *state, const char *bucket, size_t len, const r
     if (allowed) b->units -= UNITS;
     decide(b, capacity, out, allowed);
 out:
-    pthread_mutex_unlock(&sp->mu); /* on failure the table is as it was, less an evicted bucket */
+    /* On failure the table is as it was, less at most one evicted bucket,
+     * and *out is all zeros (refused). */
+    if (sp) pthread_mutex_unlock(&sp->mu);
     return st;
 }
 
@@ -213,17 +217,16 @@ static const ratelimit_backend memory_backend = {
 };
 
 lore_status ratelimit_memory_new(size_t max_buckets, const ratelimit_backend **ops, void **state) {
+    lore_status st = LORE_INVALID;
+    rl_memory *m = NULL;
+    size_t nstripes = 1, ready = 0; /* ready: stripes whose mutex is initialized */
     *ops = NULL;
     *state = NULL;
-    if (!max_buckets || max_buckets > MAX_BUCKETS) return LORE_INVALID;
-    size_t nstripes = 1;
+    if (!max_buckets || max_buckets > MAX_BUCKETS) goto out;
     while (nstripes < MAX_STRIPES && max_buckets / (nstripes * 2) >= MIN_PER_STRIPE)
         nstripes *= 2;
-    lore_status st = LORE_NOMEM;
-    size_t ready = 0; /* stripes whose mutex is initialized */
-    rl_memory *m = calloc(1, sizeof *m + nstripes * sizeof m->stripes[0]);
-    if (!m) goto out;
-    m->nstripes = nstripes;
+    st = LORE_NOMEM;
+    if (!(m = calloc(1, sizeof *m + nstripes * sizeof m->stripes[0]))) goto out;
     if (RAND_bytes(m->seed, (int)sizeof m->seed) != 1) {
         st = LORE_INTERNAL;
         goto out;
@@ -243,18 +246,16 @@ lore_status ratelimit_memory_new(size_t max_buckets, const ratelimit_backend **o
             goto out;
         }
     }
-    st = LORE_OK;
-out:
-    if (st != LORE_OK) { /* nothing survives a failed construction */
-        if (m) {
-            m->nstripes = ready;
-            mem_free(m);
-        }
-        return st;
-    }
+    m->nstripes = nstripes;
     *ops = &memory_backend;
     *state = m;
-    return LORE_OK;
+    st = LORE_OK;
+out:
+    if (st != LORE_OK && m) { /* nothing survives a failed construction */
+        m->nstripes = ready;
+        mem_free(m);
+    }
+    return st;
 }
 
 size_t ratelimit_memory_count(void *state) {

@@ -1,6 +1,7 @@
 /* API keys: format and parsing, creation and verification (unknown, wrong
  * secret, revoked, expired), scopes, principals, tenant separation and
- * deletion, randomness, and that no key reaches the database files. */
+ * deletion, revocation seen across store handles, randomness, and that no
+ * key reaches the database files. */
 #include "auth/apikey.h"
 #include "crypto/sha256.h"
 #include "test.h"
@@ -346,6 +347,28 @@ out:
     store_key_free(rb);
 }
 
+/* The server keeps a store open with its lookup statement prepared; lore key
+ * revoke and lore tenant delete run in another process. The server's next
+ * verification must see what they committed. */
+static void test_other_handle(store *server, const char *dir) {
+    char key[APIKEY_LEN + 1], err[256];
+    store_key *rec = NULL;
+    store *cli = NULL;
+    CHECK_INT(store_open(dir, &cli, err, sizeof err), LORE_OK);
+    if (!cli) return;
+    CHECK_INT(store_tenant_create(cli, "gamma"), LORE_OK);
+    CHECK_INT(apikey_create(cli, "gamma", NULL, AUTH_SCOPE_READ, NULL, 0, 0, key, &rec), LORE_OK);
+    CHECK_INT(verify(server, key, lore_now_ms()), AUTH_OK); /* created elsewhere: seen */
+    if (rec) CHECK_INT(store_key_revoke(cli, NULL, rec->id, lore_now_ms()), LORE_OK);
+    CHECK_INT(verify(server, key, lore_now_ms()), AUTH_REVOKED);
+    CHECK_INT(apikey_create(cli, "gamma", NULL, AUTH_SCOPE_READ, NULL, 0, 0, key, NULL), LORE_OK);
+    CHECK_INT(verify(server, key, lore_now_ms()), AUTH_OK);
+    CHECK_INT(store_tenant_delete(cli, "gamma"), LORE_OK);
+    CHECK_INT(verify(server, key, lore_now_ms()), AUTH_UNKNOWN);
+    store_key_free(rec);
+    store_close(cli);
+}
+
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -416,6 +439,7 @@ int main(void) {
     test_verify(s);
     test_create_errors(s);
     test_tenants(s, dir);
+    test_other_handle(s, dir);
     test_randomness(s);
     test_verify_cost(s);
     store_close(s);

@@ -128,73 +128,73 @@ out:
 }
 
 lore_status store_key_put(store *s, const store_key *k) {
-    lore_status st = check_record(k);
-    if (st != LORE_OK) return st;
-    char *joined = join_principals(k->principals, k->nprincipals);
-    if (!joined) return LORE_NOMEM;
     sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(s->control,
-                                "INSERT INTO api_keys(" KEY_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?)",
-                                -1, &q, NULL);
-    if (rc != SQLITE_OK) goto out;
-    sqlite3_bind_text(q, 1, k->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, k->tenant, -1, SQLITE_STATIC);
-    if (k->name)
-        sqlite3_bind_text(q, 3, k->name, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(q, 3);
-    sqlite3_bind_int64(q, 4, (int64_t)k->scopes);
-    sqlite3_bind_text(q, 5, joined, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 6, k->hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 7, k->created_ms);
-    sqlite3_bind_int64(q, 8, k->expires_ms);
-    sqlite3_bind_int64(q, 9, k->revoked_ms);
-    rc = sqlite3_step(q);
-out:
+    char *joined = NULL;
+    int rc = SQLITE_OK;
+    lore_status st = check_record(k);
+    if (st != LORE_OK) goto out;
+    st = LORE_NOMEM;
+    if (!(joined = join_principals(k->principals, k->nprincipals))) goto out;
+    rc = sqlite3_prepare_v2(s->control,
+                            "INSERT INTO api_keys(" KEY_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?)", -1,
+                            &q, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, k->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, k->tenant, -1, SQLITE_STATIC);
+        if (k->name)
+            sqlite3_bind_text(q, 3, k->name, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(q, 3);
+        sqlite3_bind_int64(q, 4, (int64_t)k->scopes);
+        sqlite3_bind_text(q, 5, joined, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 6, k->hash, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 7, k->created_ms);
+        sqlite3_bind_int64(q, 8, k->expires_ms);
+        sqlite3_bind_int64(q, 9, k->revoked_ms);
+        rc = sqlite3_step(q);
+    }
     /* The two constraints tell the caller different things: a taken id is
      * retried with a new one, a missing tenant is the caller's mistake. */
-    if ((rc & 0xff) == SQLITE_CONSTRAINT && q) {
-        int ext = sqlite3_extended_errcode(s->control);
-        st = ext == SQLITE_CONSTRAINT_FOREIGNKEY ? LORE_NOT_FOUND : LORE_EXISTS;
-    } else {
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        st = sqlite3_extended_errcode(s->control) == SQLITE_CONSTRAINT_FOREIGNKEY ? LORE_NOT_FOUND
+                                                                                  : LORE_EXISTS;
+    else
         st = sqlite_status(rc);
-    }
+out:
     sqlite3_finalize(q);
     free(joined);
     return st; /* on failure nothing was written */
 }
 
 lore_status store_key_get(store *s, const char *id, store_key **out) {
-    *out = NULL;
-    if (!is_lower_hex(id, STORE_KEY_ID_LEN)) return LORE_NOT_FOUND;
-    lore_status st = LORE_OK;
     store_key *k = NULL;
-    sqlite3_stmt *q = s->key_get;
-    if (!q) {
-        int rc = sqlite3_prepare_v3(s->control, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id=?",
-                                    -1, SQLITE_PREPARE_PERSISTENT, &s->key_get, NULL);
-        if (rc != SQLITE_OK) return sqlite_status(rc);
-        q = s->key_get;
+    lore_status st = LORE_NOT_FOUND;
+    int rc;
+    if (!is_lower_hex(id, STORE_KEY_ID_LEN)) goto out;
+    if (!s->key_get) {
+        rc = sqlite3_prepare_v3(s->control, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id=?", -1,
+                                SQLITE_PREPARE_PERSISTENT, &s->key_get, NULL);
+        if (rc != SQLITE_OK) {
+            st = sqlite_status(rc);
+            goto out;
+        }
     }
-    sqlite3_bind_text(q, 1, id, STORE_KEY_ID_LEN, SQLITE_STATIC);
-    int rc = sqlite3_step(q);
+    sqlite3_bind_text(s->key_get, 1, id, STORE_KEY_ID_LEN, SQLITE_STATIC);
+    rc = sqlite3_step(s->key_get);
     if (rc != SQLITE_ROW) {
         st = rc == SQLITE_DONE ? LORE_NOT_FOUND : sqlite_status(rc);
-        goto out;
-    }
-    if (!(k = malloc(sizeof *k))) {
+    } else if (!(k = malloc(sizeof *k))) {
         st = LORE_NOMEM;
-        goto out;
-    }
-    if ((st = read_key(q, k)) != LORE_OK) {
+    } else if ((st = read_key(s->key_get, k)) != LORE_OK) {
         free(k);
         k = NULL;
     }
+    /* Reset at once: a statement left on a row would hold a read snapshot
+     * until the next request and hide revocations committed meanwhile. */
+    sqlite3_reset(s->key_get);
+    sqlite3_clear_bindings(s->key_get);
 out:
-    /* Reset so the statement holds no read lock between requests. */
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
-    *out = k;
+    *out = k; /* NULL on any failure */
     return st;
 }
 
@@ -258,8 +258,9 @@ out:
 }
 
 lore_status store_key_revoke(store *s, const char *tenant, const char *id, int64_t now_ms) {
-    if (!is_lower_hex(id, STORE_KEY_ID_LEN)) return LORE_NOT_FOUND;
     sqlite3_stmt *q = NULL;
+    lore_status st = LORE_NOT_FOUND;
+    if (!is_lower_hex(id, STORE_KEY_ID_LEN)) goto out;
     /* Every matching row counts as changed, revoked already or not, so
      * sqlite3_changes() tells "no such key" apart; the CASE keeps the first
      * revocation time. */
@@ -277,8 +278,9 @@ lore_status store_key_revoke(store *s, const char *tenant, const char *id, int64
         sqlite3_bind_int64(q, 3, now_ms > 0 ? now_ms : 1); /* 0 would mean live */
         rc = sqlite3_step(q);
     }
-    lore_status st = sqlite_status(rc);
+    st = sqlite_status(rc);
     if (st == LORE_OK && sqlite3_changes(s->control) == 0) st = LORE_NOT_FOUND;
+out:
     sqlite3_finalize(q);
-    return st;
+    return st; /* on failure nothing changed */
 }
