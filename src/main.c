@@ -18,6 +18,7 @@ static const command commands[] = {
     {"delete", cmd_delete, "delete documents"},
     {"stats", cmd_stats, "show a tenant's size and state"},
     {"config", cmd_config, "print the effective settings"},
+    {"key", cmd_key, "create, list or revoke API keys"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

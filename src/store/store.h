@@ -240,4 +240,52 @@ LORE_MUST_CHECK lore_status store_kv_scan(store_tenant *t, int ns, const void *l
 /* Last error message from the backend for t (never NULL). */
 const char *store_tenant_errmsg(store_tenant *t);
 
+/* ---- API keys (control database) ----
+ *
+ * The records behind `Authorization: Bearer` keys. The store keeps what
+ * auth/apikey.c hands it and answers lookups; it knows nothing of the key
+ * format beyond the id, and treats scopes as opaque bits. Only a hash of a
+ * key is ever stored, never the key. A key belongs to one tenant and is
+ * deleted with it, so re-creating a tenant of the same name never revives
+ * old keys. */
+
+#define STORE_KEY_ID_LEN 12 /* public key ids: 12 lower-case hex digits */
+
+typedef struct store_key {
+    char id[STORE_KEY_ID_LEN + 1]; /* public, part of the key's visible prefix */
+    char tenant[STORE_NAME_MAX + 1];
+    char *name;        /* a label chosen by the key's creator; may be NULL */
+    unsigned scopes;   /* AUTH_SCOPE_* bits (auth/apikey.h); opaque here */
+    char **principals; /* who the key acts for ("user:a@x", "group:eng") */
+    size_t nprincipals;
+    char hash[65]; /* lower-case hex SHA-256 of the whole key string */
+    int64_t created_ms;
+    int64_t expires_ms; /* 0 = never */
+    int64_t revoked_ms; /* 0 = live */
+} store_key;
+
+/* Stores a new key record. The id must be 12 lower-case hex digits, the hash
+ * 64, and no principal may be empty or contain a newline (the stored form
+ * joins them with newlines). LORE_EXISTS if the id is taken (in any
+ * tenant), LORE_NOT_FOUND if the tenant does not exist, LORE_INVALID for a
+ * malformed record. */
+LORE_MUST_CHECK lore_status store_key_put(store *s, const store_key *k);
+/* Reads a key by id, revoked or not. LORE_NOT_FOUND if there is none.
+ * Every authenticated request calls this: it runs a statement prepared once
+ * per store (a few microseconds). *out owned, freed with store_key_free. */
+LORE_MUST_CHECK lore_status store_key_get(store *s, const char *id, store_key **out);
+/* Lists the keys of a tenant (NULL: of every tenant), revoked ones
+ * included, by tenant then creation time. LORE_NOT_FOUND if the tenant is
+ * named and does not exist. *out owned, freed with store_keys_free. */
+LORE_MUST_CHECK lore_status store_key_list(store *s, const char *tenant, store_key **out,
+                                           size_t *n);
+/* Marks a key revoked at now_ms; the next store_key_get sees it. tenant
+ * NULL matches the key in whichever tenant holds it. LORE_NOT_FOUND if no
+ * such key (in that tenant). Revoking a revoked key is LORE_OK and keeps the
+ * first revocation time. */
+LORE_MUST_CHECK lore_status store_key_revoke(store *s, const char *tenant, const char *id,
+                                             int64_t now_ms);
+void store_key_free(store_key *k);
+void store_keys_free(store_key *k, size_t n);
+
 #endif

@@ -35,6 +35,10 @@ enum {
 struct store {
     char *data_dir;
     sqlite3 *control;
+    /* Key lookup, on every authenticated request: prepared on first use
+     * (commands that never touch keys do not pay for it), finalized by
+     * store_close. */
+    sqlite3_stmt *key_get;
 };
 
 struct store_tenant {

@@ -1,7 +1,7 @@
 /* Embedded store: the control database, tenants and migrations.
  *
  * Layout under the data directory:
- *   control.db               tenants (name, created)
+ *   control.db               tenants (name, created), api_keys (sqlite_keys.c)
  *   tenants/<name>/lore.db   documents, chunks, index data of one tenant
  * A tenant is a file: deleting it removes its directory. Every database
  * records the migrations applied to it in schema_migrations(version,
@@ -21,6 +21,20 @@
 
 static const char *const control_migrations[] = {
     "CREATE TABLE tenants(name TEXT PRIMARY KEY, created_ms INTEGER NOT NULL)",
+    /* 2: API keys (sqlite_keys.c). WITHOUT ROWID so the per-request lookup
+     * by id is one B-tree descent. The cascade is a second line of defence:
+     * store_tenant_delete deletes a tenant's keys itself. */
+    "CREATE TABLE api_keys("
+    " id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
+    " name TEXT,"
+    " scopes INTEGER NOT NULL,"
+    " principals TEXT NOT NULL DEFAULT '',"
+    " hash TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " expires_ms INTEGER NOT NULL DEFAULT 0,"
+    " revoked_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE INDEX api_keys_tenant ON api_keys(tenant, created_ms);",
 };
 
 lore_status sqlite_status(int rc) {
@@ -180,6 +194,7 @@ fail:
 
 void store_close(store *s) {
     if (!s) return;
+    sqlite3_finalize(s->key_get); /* a live statement would keep the database open */
     sqlite3_close(s->control);
     free(s->data_dir);
     free(s);
@@ -286,17 +301,33 @@ static lore_status remove_tree(const char *path) {
     return st;
 }
 
-lore_status store_tenant_delete(store *s, const char *name) {
-    if (!store_tenant_name_valid(name)) return LORE_INVALID;
-    if (!tenant_exists(s, name)) return LORE_NOT_FOUND;
+/* Runs one statement with the tenant name bound to ?1. */
+static lore_status run_named(sqlite3 *db, const char *sql, const char *name) {
     sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(s->control, "DELETE FROM tenants WHERE name=?", -1, &q, NULL);
+    int rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
         rc = sqlite3_step(q);
     }
     sqlite3_finalize(q);
-    if (sqlite_status(rc) != LORE_OK) return sqlite_status(rc);
+    return sqlite_status(rc);
+}
+
+lore_status store_tenant_delete(store *s, const char *name) {
+    if (!store_tenant_name_valid(name)) return LORE_INVALID;
+    if (!tenant_exists(s, name)) return LORE_NOT_FOUND;
+    /* The keys go in the same transaction as the row: a tenant created
+     * later under this name must never inherit a key of this one. They are
+     * deleted by name rather than left to the foreign-key cascade, which only
+     * runs on connections that turned foreign keys on. */
+    lore_status st = exec(s->control, "BEGIN IMMEDIATE", NULL, 0);
+    if (st != LORE_OK) return st;
+    if ((st = run_named(s->control, "DELETE FROM api_keys WHERE tenant=?", name)) != LORE_OK ||
+        (st = run_named(s->control, "DELETE FROM tenants WHERE name=?", name)) != LORE_OK ||
+        (st = exec(s->control, "COMMIT", NULL, 0)) != LORE_OK) {
+        (void)exec(s->control, "ROLLBACK", NULL, 0); /* nothing deleted */
+        return st;
+    }
     /* The row is gone first: a crash between the two steps leaves an orphan
      * directory (harmless, removed by the next create of that name) rather
      * than a tenant whose data is half deleted. */
