@@ -8,8 +8,9 @@
  * gives the same on_part / on_part_end calls with the same arguments, the same
  * body bytes per part and the same final status and error text. Only the way
  * a part's bytes are cut into on_data calls depends on the split (never a call
- * with len 0). Memory is fixed at multipart_new: two buffers of
- * max_header_bytes plus the delimiter, whatever the size of a part.
+ * with len 0), and so does the offset in the message when on_data fails.
+ * Memory is fixed at multipart_new: two buffers of max_header_bytes plus the
+ * delimiter, whatever the size of a part.
  *
  * What is accepted (everything else is LORE_INVALID with a reason and a byte
  * offset in multipart_error):
@@ -108,7 +109,11 @@ LORE_MUST_CHECK lore_status multipart_finish(multipart_parser *p);
 
 /* One line saying what was wrong and at which byte offset of the body, e.g.
  * "part 2: Content-Disposition type is not form-data at byte 131"; "" while
- * nothing has failed. Owned by the parser. */
+ * nothing has failed. Framing errors give the offending byte; errors in the
+ * meaning of a part's headers give the blank line that ends them; a callback's
+ * failure reads "on_data callback returned IO at byte N". The text never
+ * quotes the input, so it is safe to log and to return to the client. Owned
+ * by the parser. */
 const char *multipart_error(const multipart_parser *p);
 
 /* Parts whose headers have been delivered through on_part so far. */
