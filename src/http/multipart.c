@@ -317,12 +317,12 @@ void multipart_limits_default(multipart_limits *l) {
 static lore_status parse_content_type(const char *ct, char *b, size_t *blen, char *err,
                                       size_t errlen) {
     lore_status st = LORE_UNSUPPORTED;
-    const char *why = "Content-Type is not multipart/form-data", *s, *end;
+    const char *why = "not multipart/form-data", *s, *end;
     int seen = 0, rc;
     param pr;
     span type, sub;
     if (!ct) {
-        why = "no Content-Type";
+        why = "missing";
         goto out;
     }
     s = ct, end = ct + strlen(ct);
