@@ -19,6 +19,7 @@ static const command commands[] = {
     {"stats", cmd_stats, "show a tenant's size and state"},
     {"config", cmd_config, "print the effective settings"},
     {"key", cmd_key, "create, list or revoke API keys"},
+    {"serve", cmd_serve, "serve the REST API over HTTP"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -91,7 +91,8 @@ api_tenant *api_tenant_get(api_req *q) {
     tenant_close(slot);
     lore_status st = store_tenant_open(th->control, q->tenant_name, &slot->t);
     if (st == LORE_OK) st = index_lexical_bm25.open(slot->t, &a->lex_params, &slot->lex);
-    if (st == LORE_OK) st = search_engine_new(slot->t, &index_lexical_bm25, slot->lex, &slot->search);
+    if (st == LORE_OK)
+        st = search_engine_new(slot->t, &index_lexical_bm25, slot->lex, &slot->search);
     if (st != LORE_OK) {
         tenant_close(slot);
         if (st == LORE_NOT_FOUND)
@@ -111,8 +112,7 @@ static int rate_check(api_req *q, const char *bucket, uint32_t per_minute) {
     if (!per_minute) return 1;
     ratelimit_rule rule = {per_minute, per_minute / 6 > 10 ? per_minute / 6 : 10};
     ratelimit_decision d;
-    if (q->a->rl->take(q->a->rl_state, bucket, strlen(bucket), &rule, lore_now_ms(), &d) !=
-        LORE_OK)
+    if (q->a->rl->take(q->a->rl_state, bucket, strlen(bucket), &rule, lore_now_ms(), &d) != LORE_OK)
         return 1; /* the limiter failing must not take the API down */
     char v[32];
     snprintf(v, sizeof v, "%u", d.limit);
@@ -181,8 +181,7 @@ static int authenticate(api_req *q, api_access acc) {
         return 0;
     }
     if (strncasecmp(h, "Bearer ", 7)) {
-        unauthorized(q, "invalid_request",
-                     "the Authorization header must be 'Bearer <key>'");
+        unauthorized(q, "invalid_request", "the Authorization header must be 'Bearer <key>'");
         return 0;
     }
     const char *tok = h + 7;
@@ -397,35 +396,35 @@ lore_status api_new(const lore_config *cfg, api **out, char *err, size_t errlen)
     static const char *const version_label[] = {"version"};
     size_t nb;
     const double *lb = metrics_latency_buckets(&nb);
-    if ((st = metrics_counter(a->metrics, "lore_http_requests_total",
-                              "HTTP requests by route, method and status", route_labels, 3, 512,
-                              &a->m_requests)) != LORE_OK ||
-        (st = metrics_histogram(a->metrics, "lore_http_request_duration_seconds",
-                                "HTTP request latency by route, method and status", route_labels,
-                                3, 512, lb, nb, &a->m_latency)) != LORE_OK ||
-        (st = metrics_histogram(a->metrics, "lore_search_duration_seconds",
-                                "time spent inside the search engine per search", NULL, 0, 1, lb,
-                                nb, &a->m_search)) != LORE_OK ||
-        (st = metrics_gauge(a->metrics, "lore_tenant_documents", "documents per tenant",
-                            tenant_label, 1, 100, &a->m_docs)) != LORE_OK ||
-        (st = metrics_gauge(a->metrics, "lore_tenant_chunks", "chunks per tenant", tenant_label,
-                            1, 100, &a->m_chunks)) != LORE_OK ||
-        (st = metrics_counter(a->metrics, "lore_documents_ingested_total",
-                              "documents added or updated through the API", NULL, 0, 1,
-                              &a->m_ingested)) != LORE_OK ||
-        (st = metrics_counter(a->metrics, "lore_rate_limited_total",
-                              "requests refused by a rate limit", NULL, 0, 1,
-                              &a->m_rate_limited)) != LORE_OK ||
-        (st = metrics_counter(a->metrics, "lore_auth_failures_total",
-                              "requests refused for a missing or invalid key", NULL, 0, 1,
-                              &a->m_auth_failures)) != LORE_OK ||
-        (st = metrics_gauge(a->metrics, "lore_build_info", "version of the running binary",
-                            version_label, 1, 1, &a->m_build)) != LORE_OK ||
-        (st = metrics_process_register(a->metrics)) != LORE_OK)
+    if ((st = metrics_counter_new(a->metrics, "lore_http_requests_total",
+                                  "HTTP requests by route, method and status", route_labels, 3, 512,
+                                  &a->m_requests)) != LORE_OK ||
+        (st = metrics_histogram_new(a->metrics, "lore_http_request_duration_seconds",
+                                    "HTTP request latency by route, method and status",
+                                    route_labels, 3, 512, lb, nb, &a->m_latency)) != LORE_OK ||
+        (st = metrics_histogram_new(a->metrics, "lore_search_duration_seconds",
+                                    "time spent inside the search engine per search", NULL, 0, 1,
+                                    lb, nb, &a->m_search)) != LORE_OK ||
+        (st = metrics_gauge_new(a->metrics, "lore_tenant_documents", "documents per tenant",
+                                tenant_label, 1, 100, &a->m_docs)) != LORE_OK ||
+        (st = metrics_gauge_new(a->metrics, "lore_tenant_chunks", "chunks per tenant", tenant_label,
+                                1, 100, &a->m_chunks)) != LORE_OK ||
+        (st = metrics_counter_new(a->metrics, "lore_documents_ingested_total",
+                                  "documents added or updated through the API", NULL, 0, 1,
+                                  &a->m_ingested)) != LORE_OK ||
+        (st = metrics_counter_new(a->metrics, "lore_rate_limited_total",
+                                  "requests refused by a rate limit", NULL, 0, 1,
+                                  &a->m_rate_limited)) != LORE_OK ||
+        (st = metrics_counter_new(a->metrics, "lore_auth_failures_total",
+                                  "requests refused for a missing or invalid key", NULL, 0, 1,
+                                  &a->m_auth_failures)) != LORE_OK ||
+        (st = metrics_gauge_new(a->metrics, "lore_build_info", "version of the running binary",
+                                version_label, 1, 1, &a->m_build)) != LORE_OK ||
+        (st = metrics_register_process(a->metrics)) != LORE_OK)
         goto out;
     const char *v[1] = {LORE_VERSION};
     metrics_set(a->m_build, v, 1);
-    metrics_on_collect(a->metrics, collect, a);
+    st = metrics_on_collect(a->metrics, collect, a);
 out:
     if (st != LORE_OK) {
         if (!err[0]) snprintf(err, errlen, "cannot set up the API: %s", lore_status_message(st));

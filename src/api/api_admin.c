@@ -130,8 +130,8 @@ void api_tenant_delete(api_req *q) {
     }
     pthread_rwlock_wrlock(&q->a->tenants_lock);
     api_tenant_forget(q->th, name);
-    lore_status st = store_tenant_name_valid(name) ? store_tenant_delete(q->th->control, name)
-                                                   : LORE_NOT_FOUND;
+    lore_status st =
+        store_tenant_name_valid(name) ? store_tenant_delete(q->th->control, name) : LORE_NOT_FOUND;
     if (st == LORE_OK) atomic_fetch_add(&q->a->tenant_gen, 1);
     pthread_rwlock_unlock(&q->a->tenants_lock);
     if (st == LORE_NOT_FOUND)

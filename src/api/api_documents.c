@@ -85,9 +85,9 @@ static void doc_in_clear(doc_in *d) {
 
 /* Validates one document object; base is its JSON Pointer. 0 on success. */
 static int doc_validate(api_req *q, json_t *o, const char *base, doc_in *d) {
-    static const char *const known[] = {"id",         "source",     "title", "url",
-                                        "author",     "text",       "format", "created_at",
-                                        "updated_at", "metadata",   "acl"};
+    static const char *const known[] = {"id",         "source",   "title",  "url",
+                                        "author",     "text",     "format", "created_at",
+                                        "updated_at", "metadata", "acl"};
     char ptr[64];
     memset(d, 0, sizeof *d);
     if (!json_is_object(o)) {
@@ -102,8 +102,9 @@ static int doc_validate(api_req *q, json_t *o, const char *base, doc_in *d) {
             i++;
         if (i == sizeof known / sizeof known[0]) {
             snprintf(ptr, sizeof ptr, "%s/%.40s", base, key);
-            api_bad_field(q, ptr, "unknown field '%.40s' (fields: id, source, title, url, author, "
-                                  "text, format, created_at, updated_at, metadata, acl)",
+            api_bad_field(q, ptr,
+                          "unknown field '%.40s' (fields: id, source, title, url, author, "
+                          "text, format, created_at, updated_at, metadata, acl)",
                           key);
             return -1;
         }
@@ -322,8 +323,8 @@ out:
 static store_doc *visible_doc(api_req *q, api_tenant *t, int with_text) {
     const char *id = http_match_param(&q->m, "id");
     store_doc *d = NULL;
-    lore_status st = strlen(id) == STORE_DOC_ID_LEN ? store_doc_get(t->t, id, with_text, &d)
-                                                    : LORE_NOT_FOUND;
+    lore_status st =
+        strlen(id) == STORE_DOC_ID_LEN ? store_doc_get(t->t, id, with_text, &d) : LORE_NOT_FOUND;
     if (st == LORE_OK && !store_viewer_sees(&q->viewer, d->acl, d->nacl)) st = LORE_NOT_FOUND;
     if (st == LORE_NOT_FOUND) {
         api_not_found(q, "document");

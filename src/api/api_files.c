@@ -52,8 +52,8 @@ static lore_status on_part(void *ctx, const multipart_part *p) {
     api_req *q = u->q;
     if (p->filename) {
         if (u->nfiles == MAX_FILES) {
-            api_problem(q, 413, "too-many-files", "Too many files",
-                        "at most %d files per upload", MAX_FILES);
+            api_problem(q, 413, "too-many-files", "Too many files", "at most %d files per upload",
+                        MAX_FILES);
             return LORE_TOO_LARGE;
         }
         upload_file *f = &u->files[u->nfiles];
@@ -61,8 +61,8 @@ static lore_status on_part(void *ctx, const multipart_part *p) {
         snprintf(f->path, sizeof f->path, "%s/upload-XXXXXX", q->a->upload_dir);
         f->fd = mkostemp(f->path, O_CLOEXEC);
         if (f->fd < 0) {
-            api_problem(q, 503, "unavailable", "Service unavailable",
-                        "cannot store the upload: %s", strerror(errno));
+            api_problem(q, 503, "unavailable", "Service unavailable", "cannot store the upload: %s",
+                        strerror(errno));
             return LORE_IO;
         }
         u->nfiles++;
@@ -216,8 +216,8 @@ void api_files_post(api_req *q) {
     for (size_t i = 0; i < u->nfiles; i++) {
         if (close(u->files[i].fd)) {
             u->files[i].fd = -1;
-            api_problem(q, 503, "unavailable", "Service unavailable",
-                        "cannot store the upload: %s", strerror(errno));
+            api_problem(q, 503, "unavailable", "Service unavailable", "cannot store the upload: %s",
+                        strerror(errno));
             return;
         }
         u->files[i].fd = -1;
@@ -243,14 +243,15 @@ void api_files_post(api_req *q) {
         const ingest_stats *after = ingest_session_stats(s);
         json_t *o = json_object();
         json_object_set_new(o, "name", json_string(u->files[i].name));
-        json_object_set_new(o, "added", json_integer((json_int_t)(after->docs_added -
-                                                                  before.docs_added)));
-        json_object_set_new(o, "updated", json_integer((json_int_t)(after->docs_updated -
-                                                                    before.docs_updated)));
-        json_object_set_new(o, "unchanged", json_integer((json_int_t)(after->docs_unchanged -
-                                                                      before.docs_unchanged)));
-        json_object_set_new(o, "failed", json_integer((json_int_t)(after->docs_failed -
-                                                                   before.docs_failed)));
+        json_object_set_new(o, "added",
+                            json_integer((json_int_t)(after->docs_added - before.docs_added)));
+        json_object_set_new(o, "updated",
+                            json_integer((json_int_t)(after->docs_updated - before.docs_updated)));
+        json_object_set_new(
+            o, "unchanged",
+            json_integer((json_int_t)(after->docs_unchanged - before.docs_unchanged)));
+        json_object_set_new(o, "failed",
+                            json_integer((json_int_t)(after->docs_failed - before.docs_failed)));
         const char *status = after->files_failed > before.files_failed     ? "failed"
                              : after->files_skipped > before.files_skipped ? "skipped"
                                                                            : "ok";

@@ -19,12 +19,12 @@
 
 /* What a route needs from its caller. */
 typedef enum api_access {
-    ACCESS_PUBLIC,   /* no key (health, OpenAPI); rate-limited per address */
-    ACCESS_PROBE,    /* no key and never rate-limited (liveness, metrics) */
-    ACCESS_READ,     /* a key with scope read */
-    ACCESS_WRITE,    /* scope write */
-    ACCESS_ADMIN,    /* scope admin: the key's tenant */
-    ACCESS_SERVER,   /* scope server: every tenant */
+    ACCESS_PUBLIC, /* no key (health, OpenAPI); rate-limited per address */
+    ACCESS_PROBE,  /* no key and never rate-limited (liveness, metrics) */
+    ACCESS_READ,   /* a key with scope read */
+    ACCESS_WRITE,  /* scope write */
+    ACCESS_ADMIN,  /* scope admin: the key's tenant */
+    ACCESS_SERVER, /* scope server: every tenant */
 } api_access;
 
 /* How a route takes its body. */
@@ -119,8 +119,8 @@ void api_json(api_req *q, unsigned status, json_t *v);
 /* 400 invalid-field with a JSON Pointer. */
 void api_bad_field(api_req *q, const char *pointer, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void api_problem(api_req *q, unsigned status, const char *type, const char *title,
-                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void api_problem(api_req *q, unsigned status, const char *type, const char *title, const char *fmt,
+                 ...) __attribute__((format(printf, 5, 6)));
 void api_internal(api_req *q, const char *what, lore_status st);
 void api_not_found(api_req *q, const char *what);
 /* An ISO 8601 time string from Unix ms (json null for 0). */

@@ -13,8 +13,8 @@
 
 #include "util/timeutil.h"
 
-void api_problem(api_req *q, unsigned status, const char *type, const char *title,
-                 const char *fmt, ...) {
+void api_problem(api_req *q, unsigned status, const char *type, const char *title, const char *fmt,
+                 ...) {
     char detail[512];
     va_list ap;
     va_start(ap, fmt);
@@ -106,7 +106,9 @@ json_t *api_time(int64_t ms) {
     return json_string(buf);
 }
 
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *str_or_null(const char *s) {
+    return s ? json_string(s) : json_null();
+}
 
 json_t *api_doc_json(const store_doc *d) {
     json_t *o = json_object(), *acl = json_array();

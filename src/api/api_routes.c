@@ -6,7 +6,8 @@
 
 #include <string.h>
 
-#define R(i, m, p, acc, body, fn) {{m, p, i}, acc, body, fn, NULL, NULL}
+#define R(i, m, p, acc, body, fn)                                                                  \
+    { {m, p, i}, acc, body, fn, NULL, NULL }
 
 const api_route_def api_route_table[] = {
     R(0, "GET", "/health/live", ACCESS_PROBE, BODY_NO, api_health_live),
@@ -17,7 +18,11 @@ const api_route_def api_route_table[] = {
     R(5, "GET", "/v1/documents", ACCESS_READ, BODY_NO, api_documents_list),
     R(6, "GET", "/v1/documents/{id}", ACCESS_READ, BODY_NO, api_document_get),
     R(7, "DELETE", "/v1/documents/{id}", ACCESS_WRITE, BODY_NO, api_document_delete),
-    {{"POST", "/v1/files", 8}, ACCESS_WRITE, BODY_MULTIPART, api_files_post, api_files_begin,
+    {{"POST", "/v1/files", 8},
+     ACCESS_WRITE,
+     BODY_MULTIPART,
+     api_files_post,
+     api_files_begin,
      api_files_cleanup},
     R(9, "GET", "/v1/search", ACCESS_READ, BODY_NO, api_search_get),
     R(10, "POST", "/v1/search", ACCESS_READ, BODY_JSON, api_search_post),
@@ -37,7 +42,9 @@ const http_route *api_route_at(size_t i) {
     return i < api_route_count ? &api_route_table[i].route : NULL;
 }
 
-size_t api_route_total(void) { return api_route_count; }
+size_t api_route_total(void) {
+    return api_route_count;
+}
 
 /* The OpenAPI document, embedded by the assembler (LORE_OPENAPI_PATH is set
  * by CMake) so the JSON stays a JSON file that editors and linters read. */

@@ -85,5 +85,6 @@ int cmd_delete(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

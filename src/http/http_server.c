@@ -47,9 +47,13 @@
 
 #define MAX_RESP_HEADERS 16
 #define RATE_WINDOW_NS (10LL * 1000000000LL)
-/* A rejected request whose body is at most this big is read and dropped so
- * the connection can stay open; a bigger one closes the connection. */
-#define DISCARD_BODY_MAX (64 * 1024)
+/* A request answered before its body has arrived (rejected, or over a cap)
+ * has up to this much more body read and dropped before the answer goes
+ * out. Closing a socket with unread data makes the kernel send a reset,
+ * which can destroy the answer before the client reads it; reading the rest
+ * lets the client see the 413 and keeps the connection. Past this, the
+ * server answers at once and closes. */
+#define DISCARD_BODY_MAX ((int64_t)16 << 20)
 
 enum phase { PH_IDLE, PH_HEADERS, PH_BODY, PH_HANDLING };
 enum body_mode { BODY_NONE, BODY_BUFFER, BODY_STREAM, BODY_DISCARD };
@@ -67,6 +71,7 @@ struct http_request {
 
     enum body_mode body_mode;
     size_t body_cap, body_seen;
+    int64_t discard_left; /* BODY_DISCARD: bytes still to drop before answering now */
     lore_buf body;
     http_body_fn stream_fn;
     void *stream_ctx;
@@ -369,17 +374,13 @@ static enum MHD_Result queue(http_server *s, http_request *r) {
     char *body = r->resp_body;
     size_t len = r->resp_len;
     r->resp_body = NULL;
+    /* An empty body owns nothing: MUST_FREE on a static "" would be wrong. */
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, body ? body : (char *)"", MHD_RESPMEM_MUST_FREE);
+        body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     if (!resp) {
         free(body);
         return MHD_NO;
-    }
-    if (!body) {
-        /* MUST_FREE on a static "" would be wrong; an empty body owns nothing. */
-        MHD_destroy_response(resp);
-        resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
-        if (!resp) return MHD_NO;
     }
     r->resp_bytes = len;
     if (r->content_type) MHD_add_response_header(resp, "Content-Type", r->content_type);
@@ -517,6 +518,26 @@ static void preflight(http_server *s, http_request *r) {
     http_respond(r, 204, NULL, NULL, 0);
 }
 
+/* Starts timing a body: the janitor holds it to min_body_rate. */
+static void body_phase(struct conn *c) {
+    int64_t now = lore_mono_ns();
+    atomic_store(&c->window_ns, now);
+    atomic_store(&c->body_bytes, 0);
+    atomic_store(&c->phase_ns, now);
+    atomic_store(&c->phase, PH_BODY);
+}
+
+/* Answered while the body still arrives: drop the rest (bounded) and send
+ * the answer at the end of the body; a body announced too big to drop is
+ * answered now (and the connection closes). */
+static enum MHD_Result start_discard(http_server *s, http_request *r) {
+    if (r->content_length > DISCARD_BODY_MAX || expects_continue(r)) return queue(s, r);
+    r->body_mode = BODY_DISCARD;
+    r->discard_left = DISCARD_BODY_MAX;
+    body_phase(r->conn);
+    return MHD_YES;
+}
+
 /* First call for a request: headers are complete. */
 static enum MHD_Result begin_request(http_server *s, http_request *r, const char *url,
                                      const char *method) {
@@ -550,17 +571,13 @@ static enum MHD_Result begin_request(http_server *s, http_request *r, const char
         /* Answered before the body: read and drop a small body to keep the
          * connection; for a big one (or a client waiting for 100-continue)
          * answer now, which closes the connection after the response. */
-        if (!has_body) return MHD_YES;
-        if (r->content_length < 0 || r->content_length > DISCARD_BODY_MAX || expects_continue(r))
-            return queue(s, r);
-        r->body_mode = BODY_DISCARD;
-        return MHD_YES;
+        return has_body ? start_discard(s, r) : MHD_YES;
     }
     if (r->body_mode == BODY_NONE) {
         if (has_body) {
             http_problem(r, 413, "body-not-allowed", "Request body not allowed",
                          "this route takes no request body", NULL);
-            return queue(s, r);
+            return start_discard(s, r);
         }
         return MHD_YES;
     }
@@ -569,34 +586,33 @@ static enum MHD_Result begin_request(http_server *s, http_request *r, const char
         snprintf(d, sizeof d, "the body is %lld bytes; this route accepts at most %zu",
                  (long long)r->content_length, r->body_cap);
         http_problem(r, 413, "body-too-large", "Request body too large", d, NULL);
-        return queue(s, r);
+        return start_discard(s, r);
     }
-    int64_t now = lore_mono_ns();
-    atomic_store(&c->window_ns, now);
-    atomic_store(&c->body_bytes, 0);
-    atomic_store(&c->phase_ns, now);
-    atomic_store(&c->phase, PH_BODY);
+    body_phase(c);
     return MHD_YES;
 }
 
 static enum MHD_Result take_body(http_server *s, http_request *r, const char *data, size_t n) {
     struct conn *c = r->conn;
     atomic_fetch_add(&c->body_bytes, (int64_t)n);
-    if (r->body_mode == BODY_DISCARD) return MHD_YES;
-    if (r->status) return queue(s, r); /* answered by a stream callback */
+    if (r->body_mode == BODY_DISCARD) {
+        r->discard_left -= (int64_t)n;
+        return r->discard_left < 0 ? queue(s, r) : MHD_YES;
+    }
+    if (r->status) return start_discard(s, r); /* answered by a stream callback */
     r->body_seen += n;
     if (r->body_seen > r->body_cap) {
         char d[128];
         snprintf(d, sizeof d, "the body exceeds %zu bytes, the most this route accepts",
                  r->body_cap);
         http_problem(r, 413, "body-too-large", "Request body too large", d, NULL);
-        return queue(s, r);
+        return start_discard(s, r);
     }
     if (r->body_mode == BODY_BUFFER) {
         if (lore_buf_append(&r->body, data, n) != LORE_OK) {
             http_problem(r, 503, "out-of-memory", "Server out of memory",
                          "the body could not be buffered", NULL);
-            return queue(s, r);
+            return start_discard(s, r);
         }
         return MHD_YES;
     }
@@ -604,7 +620,7 @@ static enum MHD_Result take_body(http_server *s, http_request *r, const char *da
     if (st != LORE_OK) {
         if (!r->status)
             http_problem(r, 500, "internal", "Internal error", lore_status_message(st), NULL);
-        return queue(s, r);
+        return start_discard(s, r);
     }
     return MHD_YES;
 }

@@ -426,8 +426,19 @@ static lore_status step_reset(sqlite3_stmt *q) {
     return sqlite_status(rc);
 }
 
+/* Statements that lend strings to the caller (store_chunk_owner_get) stay
+ * un-reset after their call, and an un-reset SELECT keeps its read snapshot
+ * open past COMMIT. A connection holding a stale snapshot cannot start a
+ * write (SQLite answers BUSY at once, without waiting), so transactions
+ * begin and read snapshots end with every statement reset. */
+static void reset_all(store_tenant *t) {
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_reset(t->st[i]);
+}
+
 lore_status store_begin(store_tenant *t) {
     if (t->in_tx) return LORE_INVALID;
+    reset_all(t);
     lore_status st = step_reset(t->st[ST_BEGIN]);
     t->next_chunk = 0;
     if (st == LORE_OK) t->in_tx = 1;
@@ -456,6 +467,7 @@ lore_status store_begin_read(store_tenant *t) {
 
 void store_end_read(store_tenant *t) {
     if (t->in_tx != 2) return;
+    reset_all(t);
     (void)step_reset(t->st[ST_COMMIT]);
     t->in_tx = 0;
 }

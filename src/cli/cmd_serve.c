@@ -1,0 +1,150 @@
+/* lore serve: the HTTP server with the REST API.
+ *
+ * Signals: SIGINT and SIGTERM are blocked in every thread and taken by the
+ * main thread with sigwait, so no handler runs in the middle of a request.
+ * The first one drains (stop accepting, let requests in flight finish for up
+ * to drain_timeout_s, then stop); a second one while draining exits at once. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "auth/apikey.h"
+#include "cli/cli.h"
+#include "http/http.h"
+#include "util/log.h"
+
+static const cli_opt opts[] = {
+    {"listen", 'l', "HOST:PORT", 0, "address to listen on (default: setting listen, 127.0.0.1:7700)"},
+    {"threads", 0, "N", 0, "HTTP worker threads (default: one per core)"},
+};
+static const cli_help help = {
+    "lore serve [--listen HOST:PORT] [--threads N]",
+    "Serve the REST API (docs/api.md) over HTTP.\n"
+    "On first start, creates the default tenant and a server administrator key, and\n"
+    "prints the key once: keep it, it is stored only as a hash.",
+    "Every setting of `lore config` applies (limits, timeouts, CORS, rate limits);\n"
+    "set them in the config file or as LORE_* environment variables. Request logs go\n"
+    "to stderr as one JSON line each (setting access_log). SIGTERM or SIGINT drains\n"
+    "in-flight requests and stops; a second signal stops at once.",
+    "  lore serve\n  lore serve --listen 0.0.0.0:8080\n"
+    "  LORE_CORS_ORIGINS=https://app.example.com lore serve",
+};
+
+/* Creates the default tenant and, when no key exists at all, a server
+ * administrator key printed once. */
+static int first_start(cli_env *e) {
+    lore_status st = store_tenant_create(e->store, e->cfg.tenant);
+    if (st != LORE_OK && st != LORE_EXISTS)
+        return cli_error("serve", CLI_FAIL, "cannot create tenant '%s': %s", e->cfg.tenant,
+                         lore_status_message(st));
+    store_key *keys = NULL;
+    size_t n = 0;
+    if ((st = store_key_list(e->store, NULL, &keys, &n)) != LORE_OK)
+        return cli_error("serve", CLI_FAIL, "cannot read keys: %s", lore_status_message(st));
+    store_keys_free(keys, n);
+    if (n) return CLI_OK;
+    char secret[APIKEY_LEN + 1];
+    store_key *k = NULL;
+    st = apikey_create(e->store, e->cfg.tenant, "server admin (first start)",
+                       AUTH_SCOPE_READ | AUTH_SCOPE_WRITE | AUTH_SCOPE_ADMIN | AUTH_SCOPE_SERVER,
+                       NULL, 0, 0, secret, &k);
+    if (st != LORE_OK)
+        return cli_error("serve", CLI_FAIL, "cannot create the admin key: %s",
+                         lore_status_message(st));
+    printf("admin key (shown once, keep it): %s\n", secret);
+    store_key_free(k);
+    return CLI_OK;
+}
+
+static void *second_signal(void *arg) {
+    sigset_t *set = arg;
+    int sig;
+    if (sigwait(set, &sig) == 0) {
+        fprintf(stderr, "lore: second signal (%s): stopping now\n", strsignal(sig));
+        _exit(1);
+    }
+    return NULL;
+}
+
+int cmd_serve(int argc, char **argv) {
+    cli_args a;
+    cli_env e = {0};
+    api *ap = NULL;
+    http_server *srv = NULL;
+    char err[512] = "";
+    int rc = cli_parse("serve", &help, opts, sizeof opts / sizeof opts[0], argc, argv, &a);
+    if (rc) goto out;
+    if (a.npos) {
+        rc = cli_error("serve", CLI_USAGE, "serve takes no arguments");
+        goto out;
+    }
+    if ((rc = cli_env_open(&e, &a))) goto out;
+    static const char *const flag_keys[][2] = {{"listen", "listen"}, {"threads", "http_threads"}};
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = cli_get(&a, flag_keys[i][0]);
+        if (v && config_set(&e.cfg, flag_keys[i][1], v, CONFIG_FLAG, err, sizeof err) != LORE_OK) {
+            rc = cli_error("serve", CLI_USAGE, "%s", err);
+            goto out;
+        }
+    }
+    http_config hc;
+    http_config_default(&hc);
+    if (http_parse_listen(e.cfg.listen, &hc, err, sizeof err) != LORE_OK) {
+        rc = cli_error("serve", CLI_USAGE, "%s", err);
+        goto out;
+    }
+    hc.threads = (unsigned)e.cfg.http_threads;
+    hc.max_connections = (unsigned)e.cfg.max_connections;
+    hc.max_header_bytes = (size_t)e.cfg.max_header_kb * 1024;
+    hc.header_timeout_s = (unsigned)e.cfg.header_timeout_s;
+    hc.idle_timeout_s = (unsigned)e.cfg.idle_timeout_s;
+    hc.min_body_rate = (size_t)e.cfg.min_body_rate_kb * 1024;
+    hc.cors_origins = e.cfg.cors_origins;
+    if ((rc = first_start(&e))) goto out;
+    if (api_new(&e.cfg, &ap, err, sizeof err) != LORE_OK) {
+        rc = cli_error("serve", CLI_FAIL, "%s", err);
+        goto out;
+    }
+    /* Block the stop signals before any thread exists, so every thread
+     * inherits the mask and only sigwait below sees them. SIGPIPE from a
+     * client gone mid-response must not kill the server. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    http_app app;
+    api_http_app(ap, &app);
+    if (http_server_start(&hc, &app, &srv, err, sizeof err) != LORE_OK) {
+        rc = cli_error("serve", CLI_FAIL, "%s", err);
+        goto out;
+    }
+    int v6 = strchr(hc.host, ':') != NULL;
+    printf("lore %s listening on http://%s%s%s:%u (data in %s)\n", LORE_VERSION, v6 ? "[" : "",
+           hc.host, v6 ? "]" : "", (unsigned)http_server_port(srv), e.cfg.data_dir);
+    fflush(stdout);
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) sig = SIGTERM;
+    fprintf(stderr, "lore: %s: draining %u request(s) in flight (up to %lld s)\n", strsignal(sig),
+              http_server_in_flight(srv), (long long)e.cfg.drain_timeout_s);
+    pthread_t watcher;
+    int watching = pthread_create(&watcher, NULL, second_signal, &set) == 0;
+    if (watching) pthread_detach(watcher);
+    unsigned left = http_server_drain(srv, (unsigned)e.cfg.drain_timeout_s * 1000u);
+    if (left) fprintf(stderr, "lore: %u request(s) still running after the drain timeout\n", left);
+    http_server_free(srv);
+    srv = NULL;
+    fprintf(stderr, "lore: stopped\n");
+    rc = CLI_OK;
+out:
+    http_server_free(srv);
+    api_free(ap);
+    cli_env_close(&e);
+    cli_args_free(&a);
+    return rc;
+}

@@ -1,0 +1,243 @@
+/* Helpers for the REST API tests: start the real `lore serve` on an
+ * ephemeral port in a fresh data directory, talk to it with libcurl, read
+ * JSON answers, stop it with a signal.
+ *
+ * The server binary comes from LORE_TEST_BIN (set by CTest). Its stderr (the
+ * access log) goes to DATA_DIR/server.log so tests can read the log lines. */
+#ifndef LORE_TESTS_API_TEST_H
+#define LORE_TESTS_API_TEST_H
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+
+typedef struct test_server {
+    pid_t pid;
+    char dir[512];
+    char base[128];     /* http://127.0.0.1:PORT */
+    char admin_key[96]; /* the first-start key */
+    int port;
+} test_server;
+
+/* Starts `lore serve` with extra environment settings ("LORE_X=y", NULL
+ * terminated; may be NULL). reuse_dir: a data directory to reuse (restart),
+ * else a new one. Returns 0 on success. */
+static inline int test_server_start(test_server *s, const char *reuse_dir, const char *const *env) {
+    const char *bin = getenv("LORE_TEST_BIN");
+    if (!bin) {
+        fprintf(stderr, "LORE_TEST_BIN is not set (run under ctest)\n");
+        return -1;
+    }
+    char keep[96] = "";
+    if (reuse_dir) snprintf(keep, sizeof keep, "%s", s->admin_key);
+    memset(s, 0, sizeof *s);
+    snprintf(s->admin_key, sizeof s->admin_key, "%s", keep);
+    snprintf(s->dir, sizeof s->dir, "%s", reuse_dir ? reuse_dir : test_tmpdir());
+    int out[2];
+    if (pipe(out)) return -1;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        char log[600];
+        snprintf(log, sizeof log, "%s/server.log", s->dir);
+        int lf = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(out[1], 1);
+        if (lf >= 0) dup2(lf, 2);
+        close(out[0]);
+        for (const char *const *e = env; e && *e; e++)
+            putenv((char *)*e);
+        execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", s->dir, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    s->pid = pid;
+    FILE *f = fdopen(out[0], "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        char *k = strstr(line, "admin key (shown once, keep it): ");
+        if (k) {
+            snprintf(s->admin_key, sizeof s->admin_key, "%s", k + 33);
+            s->admin_key[strcspn(s->admin_key, "\r\n")] = '\0';
+        }
+        char *u = strstr(line, "listening on http://");
+        if (u) {
+            char *p = strrchr(u, ':');
+            s->port = atoi(p + 1);
+            snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
+            break;
+        }
+    }
+    if (f) fclose(f); /* the server's later stdout writes would get EPIPE: it has none */
+    if (!s->port) {
+        fprintf(stderr, "server did not start; see %s/server.log\n", s->dir);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends sig and waits; returns the exit status (or 128 + signal). */
+static inline int test_server_stop(test_server *s, int sig) {
+    if (!s->pid) return -1;
+    kill(s->pid, sig);
+    int status = 0;
+    waitpid(s->pid, &status, 0);
+    s->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+typedef struct test_resp {
+    long status;
+    char *body;
+    size_t len;
+    char headers[8192];
+    json_t *json; /* parsed body when it is JSON */
+} test_resp;
+
+static size_t resp_write(char *p, size_t sz, size_t n, void *ud) {
+    test_resp *r = ud;
+    char *nb = realloc(r->body, r->len + sz * n + 1);
+    if (!nb) return 0;
+    memcpy(nb + r->len, p, sz * n);
+    r->body = nb;
+    r->len += sz * n;
+    r->body[r->len] = '\0';
+    return sz * n;
+}
+
+static size_t resp_header(char *p, size_t sz, size_t n, void *ud) {
+    test_resp *r = ud;
+    size_t used = strlen(r->headers), add = sz * n;
+    if (used + add < sizeof r->headers) {
+        memcpy(r->headers + used, p, add);
+        r->headers[used + add] = '\0';
+    }
+    return sz * n;
+}
+
+static inline void test_resp_free(test_resp *r) {
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+/* A response header's value (case-insensitive name) copied into out, or
+ * NULL. */
+static inline const char *test_resp_header(const test_resp *r, const char *name, char *out,
+                                    size_t outlen) {
+    size_t nl = strlen(name);
+    for (const char *p = r->headers; *p;) {
+        const char *e = strstr(p, "\r\n");
+        if (!e) break;
+        if ((size_t)(e - p) > nl && !strncasecmp(p, name, nl) && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(out, outlen, "%.*s", (int)(e - v), v);
+            return out;
+        }
+        p = e + 2;
+    }
+    return NULL;
+}
+
+/* One request. key may be NULL (no Authorization), ctype NULL (none).
+ * extra: more header lines, NULL-terminated, may be NULL. */
+static inline test_resp test_http(const test_server *s, const char *method, const char *path,
+                           const char *key, const char *ctype, const char *body, size_t len,
+                           const char *const *extra) {
+    test_resp r;
+    memset(&r, 0, sizeof r);
+    CURL *c = curl_easy_init();
+    char url[2048], auth[256], ct[256];
+    snprintf(url, sizeof url, "%s%s", s->base, path);
+    struct curl_slist *h = NULL;
+    if (key) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
+        h = curl_slist_append(h, auth);
+    }
+    if (ctype) {
+        snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
+        h = curl_slist_append(h, ct);
+    }
+    h = curl_slist_append(h, "Expect:");
+    for (const char *const *e = extra; e && *e; e++)
+        h = curl_slist_append(h, *e);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, resp_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, resp_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    if (!strcmp(method, "HEAD")) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    else fprintf(stderr, "curl %s %s: %s\n", method, path, curl_easy_strerror(rc));
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (r.body) r.json = json_loadb(r.body, r.len, 0, NULL);
+    return r;
+}
+
+static inline test_resp test_get(const test_server *s, const char *path, const char *key) {
+    return test_http(s, "GET", path, key, NULL, NULL, 0, NULL);
+}
+
+static inline test_resp test_post_json(const test_server *s, const char *path, const char *key,
+                                const char *json) {
+    return test_http(s, "POST", path, key, "application/json", json, strlen(json), NULL);
+}
+
+static inline test_resp test_delete(const test_server *s, const char *path, const char *key) {
+    return test_http(s, "DELETE", path, key, NULL, NULL, 0, NULL);
+}
+
+/* The problem type slug of an error answer ("" if none). */
+static inline const char *test_problem_type(const test_resp *r) {
+    const char *t = json_string_value(json_object_get(r->json, "type"));
+    return t && !strncmp(t, "urn:lore:problem:", 17) ? t + 17 : "";
+}
+
+/* Creates a key through the API; returns the secret in out. */
+static inline int test_make_key(const test_server *s, const char *admin_key, const char *scopes_json,
+                         const char *principals_json, char *out, size_t outlen) {
+    char body[1024];
+    snprintf(body, sizeof body, "{\"scopes\": %s, \"principals\": %s}", scopes_json,
+             principals_json ? principals_json : "[]");
+    test_resp r = test_post_json(s, "/v1/keys", admin_key, body);
+    const char *k = json_string_value(json_object_get(r.json, "key"));
+    int ok = r.status == 201 && k;
+    if (ok) snprintf(out, outlen, "%s", k);
+    else fprintf(stderr, "make key: %ld %s\n", r.status, r.body ? r.body : "");
+    test_resp_free(&r);
+    return ok ? 0 : -1;
+}
+
+/* Creates a tenant; returns its admin key in out. */
+static inline int test_make_tenant(const test_server *s, const char *name, char *out, size_t outlen) {
+    char body[256];
+    snprintf(body, sizeof body, "{\"name\": \"%s\"}", name);
+    test_resp r = test_post_json(s, "/v1/tenants", s->admin_key, body);
+    const char *k = json_string_value(json_object_get(json_object_get(r.json, "admin_key"), "key"));
+    int ok = r.status == 201 && k;
+    if (ok) snprintf(out, outlen, "%s", k);
+    else fprintf(stderr, "make tenant: %ld %s\n", r.status, r.body ? r.body : "");
+    test_resp_free(&r);
+    return ok ? 0 : -1;
+}
+
+#endif

@@ -1,0 +1,203 @@
+/* Concurrency against a real server: writers (JSON batches and multipart
+ * uploads) and searchers at once for a bounded time; no request may fail
+ * and every acknowledged document must be there afterwards. Then the same
+ * load with SIGTERM in the middle: the server drains, exits 0, and after a
+ * restart every write it acknowledged is present (nothing acknowledged is
+ * lost). The server under test is the sanitizer build when the tests are,
+ * and it must exit cleanly (no ASan report, no leak). */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "api/api_test.h"
+#include "store/store.h"
+#include "util/timeutil.h"
+
+#define WRITERS 4
+#define SEARCHERS 4
+#define MAX_ACKED 20000
+
+static test_server s;
+static _Atomic int stop_flag;
+static _Atomic int errors;
+static _Atomic long searches;
+static pthread_mutex_t acked_lock = PTHREAD_MUTEX_INITIALIZER;
+static char (*acked)[40];
+static size_t nacked;
+static int tolerate_failures; /* during shutdown, refused requests are expected */
+static int run_no;            /* part of every external id: each run writes new documents */
+
+/* A search token unique to an external id: letters only, so the analyzer
+ * keeps it whole ("w1-r2-3" -> "zqbcd..."). */
+static void token_of(const char *ext, char *out, size_t outlen) {
+    size_t n = 0;
+    out[n++] = 'z';
+    out[n++] = 'q';
+    for (const char *p = ext; *p && n + 2 < outlen; p++)
+        if (*p >= '0' && *p <= '9') out[n++] = (char)('a' + (*p - '0'));
+        else if (*p == '-') out[n++] = 'x';
+    out[n] = '\0';
+}
+
+static void ack(const char *ext) {
+    pthread_mutex_lock(&acked_lock);
+    if (nacked < MAX_ACKED) snprintf(acked[nacked++], sizeof acked[0], "%s", ext);
+    pthread_mutex_unlock(&acked_lock);
+}
+
+static void *writer(void *arg) {
+    int w = (int)(intptr_t)arg;
+    for (int round = 0; !atomic_load(&stop_flag); round++) {
+        char ext[4][40];
+        test_resp r;
+        int n = 1 + round % 4;
+        if (round % 3 == 2) {
+            /* a multipart upload of one file */
+            snprintf(ext[0], sizeof ext[0], "p%d-w%d-r%d.txt", run_no, w, round);
+            char body[512];
+            int len = snprintf(body, sizeof body,
+                               "--QQ\r\nContent-Disposition: form-data; name=\"f\"; "
+                               "filename=\"%s\"\r\n\r\nuploaded text tok%s\r\n--QQ--\r\n",
+                               ext[0], ext[0]);
+            r = test_http(&s, "POST", "/v1/files", s.admin_key, "multipart/form-data; boundary=QQ",
+                          body, (size_t)len, NULL);
+            n = 1;
+        } else {
+            char body[2048];
+            size_t len = (size_t)snprintf(body, sizeof body, "{\"documents\":[");
+            for (int i = 0; i < n; i++) {
+                snprintf(ext[i], sizeof ext[i], "p%d-w%d-r%d-%d", run_no, w, round, i);
+                char tok[48];
+                token_of(ext[i], tok, sizeof tok);
+                len += (size_t)snprintf(body + len, sizeof body - len,
+                                        "%s{\"id\":\"%s\",\"text\":\"concurrent words %s\"}",
+                                        i ? "," : "", ext[i], tok);
+            }
+            snprintf(body + len, sizeof body - len, "]}");
+            r = test_post_json(&s, "/v1/documents", s.admin_key, body);
+        }
+        if (r.status == 200) {
+            for (int i = 0; i < n; i++)
+                ack(ext[i]);
+        } else if (!tolerate_failures) {
+            fprintf(stderr, "writer %d: %ld %s\n", w, r.status, r.body ? r.body : "");
+            atomic_fetch_add(&errors, 1);
+        }
+        test_resp_free(&r);
+    }
+    return NULL;
+}
+
+static void *searcher(void *arg) {
+    (void)arg;
+    static const char *const queries[] = {"/v1/search?q=concurrent", "/v1/search?q=uploaded+text",
+                                          "/v1/search?q=%22concurrent+words%22&limit=50",
+                                          "/v1/sources", "/v1/documents?limit=20"};
+    for (int i = 0; !atomic_load(&stop_flag); i++) {
+        test_resp r = test_get(&s, queries[i % 5], s.admin_key);
+        if (r.status != 200 && !tolerate_failures) {
+            fprintf(stderr, "searcher: %ld %s\n", r.status, r.body ? r.body : "");
+            atomic_fetch_add(&errors, 1);
+        }
+        atomic_fetch_add(&searches, 1);
+        test_resp_free(&r);
+    }
+    return NULL;
+}
+
+static void run_load(double seconds, int sigterm_after_ms) {
+    pthread_t th[WRITERS + SEARCHERS];
+    atomic_store(&stop_flag, 0);
+    for (int i = 0; i < WRITERS; i++)
+        pthread_create(&th[i], NULL, writer, (void *)(intptr_t)i);
+    for (int i = 0; i < SEARCHERS; i++)
+        pthread_create(&th[WRITERS + i], NULL, searcher, NULL);
+    if (sigterm_after_ms) {
+        usleep((useconds_t)sigterm_after_ms * 1000);
+        CHECK_INT(test_server_stop(&s, SIGTERM), 0);
+    } else {
+        usleep((useconds_t)(seconds * 1e6));
+    }
+    atomic_store(&stop_flag, 1);
+    for (int i = 0; i < WRITERS + SEARCHERS; i++)
+        pthread_join(th[i], NULL);
+}
+
+/* Every acknowledged document exists (by its public id) exactly once. */
+static void verify_acked(const char *phase) {
+    size_t missing = 0;
+    for (size_t i = 0; i < nacked; i++) {
+        char id[17], path[64];
+        const char *source = strstr(acked[i], ".txt") ? "upload" : "api";
+        store_doc_public_id(source, acked[i], id);
+        snprintf(path, sizeof path, "/v1/documents/%s", id);
+        test_resp r = test_get(&s, path, s.admin_key);
+        if (r.status != 200) {
+            if (missing++ < 5) fprintf(stderr, "%s: acknowledged %s missing\n", phase, acked[i]);
+        }
+        test_resp_free(&r);
+    }
+    CHECK_INT(missing, 0);
+    /* and the total is exactly what was acknowledged (no duplicates) */
+    test_resp r = test_get(&s, "/v1/tenants", s.admin_key);
+    json_t *t = json_array_get(json_object_get(r.json, "tenants"), 0);
+    CHECK_INT(json_integer_value(json_object_get(t, "documents")), nacked + 1);
+    test_resp_free(&r);
+    /* a sample is searchable by its own token */
+    for (size_t i = 0; i < nacked; i += nacked / 10 + 1) {
+        if (strstr(acked[i], ".txt")) continue;
+        char tok[64], path[128];
+        token_of(acked[i], tok, sizeof tok);
+        snprintf(path, sizeof path, "/v1/search?q=%s", tok);
+        r = test_get(&s, path, s.admin_key);
+        CHECK_INT(json_array_size(json_object_get(r.json, "hits")), 1);
+        test_resp_free(&r);
+    }
+}
+
+int main(void) {
+    curl_global_init(CURL_GLOBAL_ALL);
+    acked = calloc(MAX_ACKED, sizeof *acked);
+    const char *env[] = {"LORE_RATE_WRITE_PER_MIN=0", "LORE_RATE_READ_PER_MIN=0",
+                         "LORE_ACCESS_LOG=0", NULL};
+    if (test_server_start(&s, NULL, env)) return 1;
+    test_resp r = test_post_json(&s, "/v1/documents", s.admin_key,
+                                 "{\"id\":\"seed\",\"text\":\"seed document\"}");
+    CHECK_INT(r.status, 200);
+    test_resp_free(&r);
+
+    run_load(4.0, 0);
+    fprintf(stderr, "load: %zu documents acknowledged, %ld searches, %d errors\n", nacked,
+            atomic_load(&searches), atomic_load(&errors));
+    CHECK_INT(atomic_load(&errors), 0);
+    CHECK(nacked > 20);
+    verify_acked("under load");
+
+    /* Graceful shutdown under load. */
+    size_t before = nacked;
+    tolerate_failures = 1;
+    run_no = 1;
+    run_load(0, 1500);
+    tolerate_failures = 0;
+    fprintf(stderr, "shutdown: %zu more acknowledged before the server stopped\n",
+            nacked - before);
+    CHECK(nacked > before);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", s.dir);
+    if (test_server_start(&s, dir, env)) return 1;
+    verify_acked("after restart");
+    CHECK_INT(test_server_stop(&s, SIGTERM), 0);
+
+    /* The server's log has no sanitizer report. */
+    char logp[600], line[1024];
+    snprintf(logp, sizeof logp, "%s/server.log", dir);
+    FILE *f = fopen(logp, "r");
+    int reports = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, "Sanitizer") || strstr(line, "runtime error")) reports++;
+    if (f) fclose(f);
+    CHECK_INT(reports, 0);
+    test_rmtree(dir);
+    free(acked);
+    curl_global_cleanup();
+    return test_summary();
+}
