@@ -18,7 +18,8 @@
 #include "util/log.h"
 
 static const cli_opt opts[] = {
-    {"listen", 'l', "HOST:PORT", 0, "address to listen on (default: setting listen, 127.0.0.1:7700)"},
+    {"listen", 'l', "HOST:PORT", 0,
+     "address to listen on (default: setting listen, 127.0.0.1:7700)"},
     {"threads", 0, "N", 0, "HTTP worker threads (default: one per core)"},
 };
 static const cli_help help = {
@@ -131,7 +132,7 @@ int cmd_serve(int argc, char **argv) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) sig = SIGTERM;
     fprintf(stderr, "lore: %s: draining %u request(s) in flight (up to %lld s)\n", strsignal(sig),
-              http_server_in_flight(srv), (long long)e.cfg.drain_timeout_s);
+            http_server_in_flight(srv), (long long)e.cfg.drain_timeout_s);
     pthread_t watcher;
     int watching = pthread_create(&watcher, NULL, second_signal, &set) == 0;
     if (watching) pthread_detach(watcher);

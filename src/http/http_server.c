@@ -701,6 +701,8 @@ static void *janitor_main(void *arg) {
     return NULL;
 }
 
+/* MHD's own messages, at debug level. The format comes from the library. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     (void)cls;
     if (lore_log_get_level() > LORE_LOG_DEBUG) return;

@@ -132,7 +132,7 @@ static inline void test_resp_free(test_resp *r) {
 /* A response header's value (case-insensitive name) copied into out, or
  * NULL. */
 static inline const char *test_resp_header(const test_resp *r, const char *name, char *out,
-                                    size_t outlen) {
+                                           size_t outlen) {
     size_t nl = strlen(name);
     for (const char *p = r->headers; *p;) {
         const char *e = strstr(p, "\r\n");
@@ -152,8 +152,8 @@ static inline const char *test_resp_header(const test_resp *r, const char *name,
 /* One request. key may be NULL (no Authorization), ctype NULL (none).
  * extra: more header lines, NULL-terminated, may be NULL. */
 static inline test_resp test_http(const test_server *s, const char *method, const char *path,
-                           const char *key, const char *ctype, const char *body, size_t len,
-                           const char *const *extra) {
+                                  const char *key, const char *ctype, const char *body, size_t len,
+                                  const char *const *extra) {
     test_resp r;
     memset(&r, 0, sizeof r);
     CURL *c = curl_easy_init();
@@ -185,8 +185,10 @@ static inline test_resp test_http(const test_server *s, const char *method, cons
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
     CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    else fprintf(stderr, "curl %s %s: %s\n", method, path, curl_easy_strerror(rc));
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+    else
+        fprintf(stderr, "curl %s %s: %s\n", method, path, curl_easy_strerror(rc));
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     if (r.body) r.json = json_loadb(r.body, r.len, 0, NULL);
@@ -198,7 +200,7 @@ static inline test_resp test_get(const test_server *s, const char *path, const c
 }
 
 static inline test_resp test_post_json(const test_server *s, const char *path, const char *key,
-                                const char *json) {
+                                       const char *json) {
     return test_http(s, "POST", path, key, "application/json", json, strlen(json), NULL);
 }
 
@@ -213,29 +215,35 @@ static inline const char *test_problem_type(const test_resp *r) {
 }
 
 /* Creates a key through the API; returns the secret in out. */
-static inline int test_make_key(const test_server *s, const char *admin_key, const char *scopes_json,
-                         const char *principals_json, char *out, size_t outlen) {
+static inline int test_make_key(const test_server *s, const char *admin_key,
+                                const char *scopes_json, const char *principals_json, char *out,
+                                size_t outlen) {
     char body[1024];
     snprintf(body, sizeof body, "{\"scopes\": %s, \"principals\": %s}", scopes_json,
              principals_json ? principals_json : "[]");
     test_resp r = test_post_json(s, "/v1/keys", admin_key, body);
     const char *k = json_string_value(json_object_get(r.json, "key"));
     int ok = r.status == 201 && k;
-    if (ok) snprintf(out, outlen, "%s", k);
-    else fprintf(stderr, "make key: %ld %s\n", r.status, r.body ? r.body : "");
+    if (ok)
+        snprintf(out, outlen, "%s", k);
+    else
+        fprintf(stderr, "make key: %ld %s\n", r.status, r.body ? r.body : "");
     test_resp_free(&r);
     return ok ? 0 : -1;
 }
 
 /* Creates a tenant; returns its admin key in out. */
-static inline int test_make_tenant(const test_server *s, const char *name, char *out, size_t outlen) {
+static inline int test_make_tenant(const test_server *s, const char *name, char *out,
+                                   size_t outlen) {
     char body[256];
     snprintf(body, sizeof body, "{\"name\": \"%s\"}", name);
     test_resp r = test_post_json(s, "/v1/tenants", s->admin_key, body);
     const char *k = json_string_value(json_object_get(json_object_get(r.json, "admin_key"), "key"));
     int ok = r.status == 201 && k;
-    if (ok) snprintf(out, outlen, "%s", k);
-    else fprintf(stderr, "make tenant: %ld %s\n", r.status, r.body ? r.body : "");
+    if (ok)
+        snprintf(out, outlen, "%s", k);
+    else
+        fprintf(stderr, "make tenant: %ld %s\n", r.status, r.body ? r.body : "");
     test_resp_free(&r);
     return ok ? 0 : -1;
 }

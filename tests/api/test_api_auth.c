@@ -58,8 +58,8 @@ static test_resp call(const test_server *s, const route_case *rc, const char *au
 
 /* Checks one (route, credential) cell: the status and, for 401, the
  * challenge header and problem type. */
-static void expect(const test_server *s, const route_case *rc, const char *auth_header,
-                   long status, const char *label) {
+static void expect(const test_server *s, const route_case *rc, const char *auth_header, long status,
+                   const char *label) {
     test_resp r = call(s, rc, auth_header);
     if (r.status != status)
         fprintf(stderr, "%s %s with %s: got %ld, want %ld: %s\n", rc->method, rc->path, label,
@@ -89,7 +89,8 @@ int main(void) {
                                  "{\"id\":\"d1\",\"title\":\"Alpha\",\"text\":\"alpha words\"}");
     CHECK_INT(r.status, 200);
     snprintf(doc_id, sizeof doc_id, "%s",
-             json_string_value(json_object_get(json_array_get(json_object_get(r.json, "documents"), 0), "id")));
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(r.json, "documents"), 0), "id")));
     test_resp_free(&r);
     char victim[96];
     CHECK(!test_make_key(&s, s.admin_key, "[\"read\"]", NULL, victim, sizeof victim));
@@ -113,7 +114,9 @@ int main(void) {
         r = test_post_json(&s, "/v1/keys", s.admin_key, body);
         CHECK_INT(r.status, 201);
         snprintf(kexpiring, sizeof kexpiring, "%s",
-                 json_string_value(json_object_get(r.json, "key")) ? json_string_value(json_object_get(r.json, "key")) : "");
+                 json_string_value(json_object_get(r.json, "key"))
+                     ? json_string_value(json_object_get(r.json, "key"))
+                     : "");
         test_resp_free(&r);
     }
     /* The revoked key works, is revoked, and fails on the very next request. */
@@ -133,9 +136,10 @@ int main(void) {
         expect(&s, rc, "Authorization: Bearer", 401, "empty bearer");
         expect(&s, rc, "Authorization: Bearer not-a-lore-key", 401, "malformed key");
         /* Right shape, unknown id; then a known id with a wrong secret. */
-        expect(&s, rc,
-               "Authorization: Bearer lore_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-               401, "unknown key");
+        expect(
+            &s, rc,
+            "Authorization: Bearer lore_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            401, "unknown key");
         char forged[160];
         snprintf(forged, sizeof forged,
                  "Authorization: Bearer %.18sAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", kread);

@@ -33,8 +33,10 @@ static void token_of(const char *ext, char *out, size_t outlen) {
     out[n++] = 'z';
     out[n++] = 'q';
     for (const char *p = ext; *p && n + 2 < outlen; p++)
-        if (*p >= '0' && *p <= '9') out[n++] = (char)('a' + (*p - '0'));
-        else if (*p == '-') out[n++] = 'x';
+        if (*p >= '0' && *p <= '9')
+            out[n++] = (char)('a' + (*p - '0'));
+        else if (*p == '-')
+            out[n++] = 'x';
     out[n] = '\0';
 }
 
@@ -178,8 +180,7 @@ int main(void) {
     run_no = 1;
     run_load(0, 1500);
     tolerate_failures = 0;
-    fprintf(stderr, "shutdown: %zu more acknowledged before the server stopped\n",
-            nacked - before);
+    fprintf(stderr, "shutdown: %zu more acknowledged before the server stopped\n", nacked - before);
     CHECK(nacked > before);
     char dir[512];
     snprintf(dir, sizeof dir, "%s", s.dir);

@@ -155,8 +155,7 @@ static void wrong_routes_and_types(void) {
     char *b = malloc(cap);
     size_t n = (size_t)snprintf(b, cap, "{\"documents\":[");
     for (int i = 0; i < 101; i++)
-        n += (size_t)snprintf(b + n, cap - n, "%s{\"id\":\"b%d\",\"text\":\"t\"}", i ? "," : "",
-                              i);
+        n += (size_t)snprintf(b + n, cap - n, "%s{\"id\":\"b%d\",\"text\":\"t\"}", i ? "," : "", i);
     snprintf(b + n, cap - n, "]}");
     r = test_post_json(&s, "/v1/documents", s.admin_key, b);
     expect_problem(&r, 413, "batch-too-large", NULL);
@@ -229,8 +228,7 @@ static void uploads(void) {
     test_resp_free(&r);
     /* The uploads carry the acl field: a key without group:eng sees neither. */
     char kx[96];
-    CHECK(!test_make_key(&s, s.admin_key, "[\"read\"]", "[\"user:x@example.com\"]", kx,
-                         sizeof kx));
+    CHECK(!test_make_key(&s, s.admin_key, "[\"read\"]", "[\"user:x@example.com\"]", kx, sizeof kx));
     r = test_get(&s, "/v1/search?q=kumquat", kx);
     CHECK_INT(json_array_size(json_object_get(r.json, "hits")), 0);
     test_resp_free(&r);
@@ -378,7 +376,8 @@ static void rate_limits(void) {
     /* unauthenticated: failed keys spend the address's budget (rate_anon 30) */
     int anon_limited = 0;
     for (int i = 0; i < 40 && !anon_limited; i++) {
-        test_resp r = test_get(&s, "/v1/sources", "lore_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+        test_resp r = test_get(&s, "/v1/sources",
+                               "lore_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
         if (r.status == 429) anon_limited = 1;
         test_resp_free(&r);
     }

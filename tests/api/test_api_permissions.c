@@ -168,8 +168,8 @@ int main(void) {
     CHECK_INT(r.status, 200);
     char bdoc[32];
     snprintf(bdoc, sizeof bdoc, "%s",
-             json_string_value(json_object_get(
-                 json_array_get(json_object_get(r.json, "documents"), 0), "id")));
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(r.json, "documents"), 0), "id")));
     test_resp_free(&r);
     snprintf(path, sizeof path, "/v1/documents/%s", bdoc);
     r = test_get(&s, path, ka);
