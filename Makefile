@@ -20,10 +20,9 @@ build/release/Makefile:
 build: deps build/release/Makefile
 	cmake --build build/release -j$(JOBS)
 
-# Until the HTTP server exists, lore's main job is the engine on the command
-# line: ingest this repository's docs into a demo tenant and answer a query.
+# The server on its embedded defaults (sample data: this repository's docs).
 run: build
-	@bash scripts/demo.sh build/release/lore $(DATA_DIR)
+	@bash scripts/run.sh build/release/lore $(DATA_DIR)
 
 build/asan/Makefile:
 	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DLORE_SANITIZE=ON >/dev/null

@@ -147,5 +147,5 @@ out:
     api_free(ap);
     cli_env_close(&e);
     cli_args_free(&a);
-    return rc;
+    return rc < 0 ? CLI_OK : rc; /* -1: --help was printed */
 }

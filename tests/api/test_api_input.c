@@ -137,7 +137,12 @@ static void bad_json(void) {
 }
 
 static void wrong_routes_and_types(void) {
-    test_resp r = test_get(&s, "/v1/nothing", s.admin_key);
+    /* the OpenAPI document is served without a key, and is the embedded one */
+    test_resp r = test_get(&s, "/v1/openapi.json", NULL);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(json_string_value(json_object_get(r.json, "openapi")), "3.1.0");
+    test_resp_free(&r);
+    r = test_get(&s, "/v1/nothing", s.admin_key);
     expect_problem(&r, 404, "not-found", NULL);
     r = test_http(&s, "PUT", "/v1/documents", s.admin_key, NULL, NULL, 0, NULL);
     char allow[64];
