@@ -69,8 +69,8 @@ typedef struct multipart_part {
     const char *filename; /* NULL if the part has neither filename nor filename*; may be
                              "" (browsers send filename="" for an empty file input).
                              Untrusted: pass it through multipart_safe_filename. */
-    const char
-        *content_type; /* as sent, trimmed; "text/plain" when absent or empty (RFC 7578 4.4) */
+    /* as sent, trimmed; "text/plain" when absent or empty (RFC 7578 4.4) */
+    const char *content_type;
 } multipart_part;
 
 /* Any callback may be NULL. A callback that returns anything but LORE_OK stops
