@@ -27,12 +27,15 @@ void lore_buf_reset(lore_buf *b) {
 
 lore_status lore_buf_reserve(lore_buf *b, size_t extra) {
     if (extra > b->cap || b->len > b->cap - extra) return LORE_TOO_LARGE;
+    /* The terminator needs one more byte: with cap SIZE_MAX, len + extra may
+     * be SIZE_MAX, and need (and cap + 1) would wrap to 0. */
+    if (b->len + extra == SIZE_MAX) return LORE_TOO_LARGE;
     size_t need = b->len + extra + 1; /* room for the terminator */
     if (need <= b->alloc) return LORE_OK;
     size_t n = b->alloc ? b->alloc : 64;
     while (n < need)
         n = n > SIZE_MAX / 2 ? need : n * 2;
-    if (n > b->cap + 1) n = b->cap + 1;
+    if (b->cap < SIZE_MAX && n > b->cap + 1) n = b->cap + 1;
     char *p = realloc(b->data, n);
     if (!p) return LORE_NOMEM;
     b->data = p;

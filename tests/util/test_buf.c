@@ -7,6 +7,14 @@
 
 int main(void) {
     lore_buf b;
+    /* An unbounded buffer (cap SIZE_MAX) grows normally; the cap + 1 for the
+     * terminator used to wrap to 0 and shrink the allocation. */
+    lore_buf_init(&b, SIZE_MAX);
+    for (int i = 0; i < 100; i++)
+        CHECK_INT(lore_buf_append_str(&b, "0123456789"), LORE_OK);
+    CHECK_INT(b.len, 1000);
+    CHECK_INT(lore_buf_reserve(&b, SIZE_MAX - b.len), LORE_TOO_LARGE);
+    lore_buf_free(&b);
     lore_buf_init(&b, 8);
     CHECK_INT(lore_buf_append_str(&b, "abcd"), LORE_OK);
     CHECK_INT(lore_buf_append_str(&b, "efgh"), LORE_OK);
