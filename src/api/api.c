@@ -310,8 +310,8 @@ static void access_log(api_req *q, unsigned status, double ms) {
     }
     json_object_set_new(o, "status", json_integer(status));
     json_object_set_new(o, "bytes", json_integer((json_int_t)http_response_bytes(q->r)));
-    json_object_set_new(o, "latency_ms", json_real((double)(int64_t)(ms * 1000) / 1000.0));
-    char *line = json_dumps(o, JSON_COMPACT);
+    json_object_set_new(o, "latency_ms", json_real(ms));
+    char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(o);
     if (line) {
         fprintf(stderr, "%s\n", line);
@@ -327,7 +327,14 @@ static void app_done(void *ctx, http_request *r) {
     double secs = (double)(lore_mono_ns() - http_started_ns(r)) / 1e9;
     char code[8];
     snprintf(code, sizeof code, "%u", status);
-    const char *labels[3] = {q->route_label, http_method(r), code};
+    /* Label values come from a closed set (routes, known methods), so a
+     * client sending random paths or methods cannot grow the series. */
+    static const char *const methods[] = {"GET",   "POST", "DELETE", "PUT",
+                                          "PATCH", "HEAD", "OPTIONS"};
+    const char *method = "other";
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (!strcmp(http_method(r), methods[i])) method = methods[i];
+    const char *labels[3] = {q->route_label, method, code};
     metrics_add(a->m_requests, labels, 1);
     metrics_observe(a->m_latency, labels, secs);
     if (a->cfg.access_log) access_log(q, status, secs * 1000);
@@ -352,7 +359,11 @@ static void collect(void *ctx) {
     if (!th) return;
     store_tenant_info *ts = NULL;
     size_t n = 0;
-    if (store_tenant_list(th->control, &ts, &n) != LORE_OK) return;
+    /* Counting opens every tenant: not while one is being deleted. */
+    pthread_rwlock_rdlock(&a->tenants_lock);
+    lore_status st = store_tenant_list(th->control, &ts, &n);
+    pthread_rwlock_unlock(&a->tenants_lock);
+    if (st != LORE_OK) return;
     metrics_family_clear(a->m_docs);
     metrics_family_clear(a->m_chunks);
     for (size_t i = 0; i < n; i++) {

@@ -20,7 +20,6 @@
 #define MAX_AUTHOR 1024
 #define MAX_METADATA 65536
 #define MAX_PRINCIPALS 256
-#define MAX_SOURCE 64
 
 /* A validated document: strings borrowed from the JSON tree. */
 typedef struct doc_in {
@@ -28,18 +27,6 @@ typedef struct doc_in {
     const char **acl;
     char *metadata; /* owned: compact JSON */
 } doc_in;
-
-static int source_valid(const char *s) {
-    size_t n = strlen(s);
-    if (!n || n > MAX_SOURCE) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.' || c == ':'))
-            return 0;
-    }
-    return 1;
-}
 
 /* Reads an optional string field capped at max bytes; 0 on success. */
 static int opt_string(api_req *q, json_t *o, const char *name, size_t max, const char *base,
@@ -112,7 +99,7 @@ static int doc_validate(api_req *q, json_t *o, const char *base, doc_in *d) {
     ingest_record *r = &d->rec;
     const char *format = NULL;
     if (opt_string(q, o, "id", MAX_EXTERNAL_ID, base, &r->external_id) ||
-        opt_string(q, o, "source", MAX_SOURCE, base, &r->source) ||
+        opt_string(q, o, "source", API_SOURCE_MAX, base, &r->source) ||
         opt_string(q, o, "title", MAX_TITLE, base, &r->title) ||
         opt_string(q, o, "url", MAX_URL, base, &r->url) ||
         opt_string(q, o, "author", MAX_AUTHOR, base, &r->author) ||
@@ -133,10 +120,10 @@ static int doc_validate(api_req *q, json_t *o, const char *base, doc_in *d) {
     }
     r->text_len = strlen(r->text);
     if (!r->source) r->source = "api";
-    if (!source_valid(r->source)) {
+    if (!api_source_valid(r->source)) {
         snprintf(ptr, sizeof ptr, "%s/source", base);
         api_bad_field(q, ptr, "source must be 1 to %d letters, digits, '_', '-', '.' or ':'",
-                      MAX_SOURCE);
+                      API_SOURCE_MAX);
         return -1;
     }
     r->format = PARSE_FMT_TEXT;

@@ -205,8 +205,9 @@ void api_files_post(api_req *q) {
         return;
     }
     const char *source = u->has_source ? u->source : "upload";
-    if (!*source || strlen(source) > 64) {
-        api_bad_field(q, "/source", "source must be 1 to 64 bytes");
+    if (!api_source_valid(source)) {
+        api_bad_field(q, "/source", "source must be 1 to %d letters, digits, '_', '-', '.' or ':'",
+                      API_SOURCE_MAX);
         return;
     }
     if (u->has_id && !*u->id) {

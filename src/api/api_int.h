@@ -130,6 +130,9 @@ json_t *api_doc_json(const store_doc *d);
 /* Parses a date/time argument: ISO 8601 or a date (end_of_day stretches a
  * bare date to its last millisecond). 0 on success. */
 int api_parse_time(const char *s, int end_of_day, int64_t *out);
+/* A source name: 1 to API_SOURCE_MAX letters, digits, '_', '-', '.', ':'. */
+#define API_SOURCE_MAX 64
+int api_source_valid(const char *s);
 /* Reads a limit argument 1..max; 0 on success. */
 int api_parse_limit(const char *s, size_t max, size_t *out);
 

@@ -90,7 +90,8 @@ json_t *api_json_body(api_req *q) {
 }
 
 void api_json(api_req *q, unsigned status, json_t *v) {
-    char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    /* Seven significant digits: scores and timings, without 1e-17 noise. */
+    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
     json_decref(v);
     if (!s) {
         api_problem(q, 500, "internal", "Internal error", "the answer could not be encoded");
@@ -135,6 +136,18 @@ int api_parse_time(const char *s, int end_of_day, int64_t *out) {
     if (lore_parse_iso8601(s, out)) return -1;
     if (end_of_day && strlen(s) == 10) *out += 86400000 - 1;
     return 0;
+}
+
+int api_source_valid(const char *s) {
+    size_t n = strlen(s);
+    if (!n || n > API_SOURCE_MAX) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.' || c == ':'))
+            return 0;
+    }
+    return 1;
 }
 
 int api_parse_limit(const char *s, size_t max, size_t *out) {

@@ -202,7 +202,7 @@ void api_search_get(api_req *q) {
     get_walk w = {q, sa, 0};
     http_query_each(q->r, get_arg, &w);
     if (!w.failed) {
-        if (!sa->req.query) {
+        if (!sa->req.query || !*sa->req.query) {
             api_bad_field(q, "/q", "q is required: GET /v1/search?q=words");
         } else {
             run(q, sa);
