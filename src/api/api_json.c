@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/jsonscan.h"
 #include "util/timeutil.h"
 
 void api_problem(api_req *q, unsigned status, const char *type, const char *title, const char *fmt,
@@ -44,28 +45,6 @@ void api_not_found(api_req *q, const char *what) {
     api_problem(q, 404, "not-found", "Not found", "no such %s", what);
 }
 
-/* Depth of the deepest nesting, scanning brackets outside strings; stops as
- * soon as it passes max. */
-static int depth_exceeds(const char *s, size_t n, int max) {
-    int depth = 0, in_str = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max) return 1;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    return 0;
-}
-
 json_t *api_json_body(api_req *q) {
     size_t len = 0;
     const char *body = http_body(q->r, &len);
@@ -74,7 +53,7 @@ json_t *api_json_body(api_req *q) {
         return NULL;
     }
     int max = (int)q->a->cfg.max_json_depth;
-    if (depth_exceeds(body, len, max)) {
+    if (lore_json_depth_exceeds(body, len, max)) {
         api_problem(q, 400, "json-too-deep", "JSON nested too deeply",
                     "the body nests deeper than %d levels", max);
         return NULL;

@@ -27,6 +27,7 @@
  * (jansson itself stops at 2048, but metadata is re-serialized and shown to
  * people; nothing legitimate is that deep). */
 #include "parse/parse_int.h"
+#include "util/jsonscan.h"
 #include "util/timeutil.h"
 
 #include <jansson.h>
@@ -36,28 +37,6 @@
 #include <string.h>
 
 #define JSON_MAX_DEPTH 64
-
-/* Depth of the deepest nesting in s[0, n), scanning brackets outside strings;
- * stops early once it exceeds max. */
-static int json_depth_exceeds(const char *s, size_t n, int max) {
-    int depth = 0, in_str = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '{' || c == '[') {
-            if (++depth > max) return 1;
-        } else if (c == '}' || c == ']') {
-            depth--;
-        }
-    }
-    return 0;
-}
 
 static const char *const reserved_keys[] = {
     "id",     "_id",     "title",      "text",    "body",       "content",  "url",
@@ -307,7 +286,7 @@ lore_status parse_json(const char *name, const uint8_t *data, size_t len, const 
     parse_result *r = NULL;
     parse_builder b;
     pb_init(&b, lim->max_text);
-    if (json_depth_exceeds(s, len, JSON_MAX_DEPTH)) {
+    if (lore_json_depth_exceeds(s, len, JSON_MAX_DEPTH)) {
         parse_set_error(err, errlen, "invalid JSON: nesting deeper than %d levels", JSON_MAX_DEPTH);
         st = LORE_INVALID;
         goto out;
@@ -388,7 +367,7 @@ lore_status parse_jsonl(const char *name, const uint8_t *data, size_t len, const
             le--;
         if (ls == le) continue;
         size_t ll = (size_t)(le - ls);
-        if (json_depth_exceeds(ls, ll, JSON_MAX_DEPTH)) {
+        if (lore_json_depth_exceeds(ls, ll, JSON_MAX_DEPTH)) {
             parse_set_error(err, errlen, "line %zu: invalid JSON: nesting deeper than %d levels",
                             lineno, JSON_MAX_DEPTH);
             st = LORE_INVALID;

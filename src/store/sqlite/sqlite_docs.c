@@ -166,16 +166,16 @@ void store_doc_public_id(const char *source, const char *external_id, char *out)
     lore_hex(digest, STORE_DOC_ID_LEN / 2, out);
 }
 
-static char *join_acl(char **acl, size_t n) {
+char *sqlite_list_join(const char *const *items, size_t n) {
     size_t len = 1;
     for (size_t i = 0; i < n; i++)
-        len += strlen(acl[i]) + 1;
+        len += strlen(items[i]) + 1;
     char *s = malloc(len), *p = s;
     if (!s) return NULL;
     for (size_t i = 0; i < n; i++) {
         if (i) *p++ = '\n';
-        size_t l = strlen(acl[i]);
-        memcpy(p, acl[i], l);
+        size_t l = strlen(items[i]);
+        memcpy(p, items[i], l);
         p += l;
     }
     *p = '\0';
@@ -210,7 +210,7 @@ lore_status store_doc_put(store_tenant *t, store_doc *doc, const store_chunk_in 
     lore_status st = store_doc_lookup(t, doc->source, doc->external_id, &rowid, NULL);
     if (st != LORE_OK && st != LORE_NOT_FOUND) return st;
     int exists = st == LORE_OK;
-    char *acl = join_acl(doc->acl, doc->nacl);
+    char *acl = sqlite_list_join((const char *const *)doc->acl, doc->nacl);
     if (!acl) return LORE_NOMEM;
     store_doc_public_id(doc->source, doc->external_id, doc->id);
     doc->indexed_ms = lore_now_ms();
@@ -276,7 +276,7 @@ lore_status store_doc_delete(store_tenant *t, int64_t doc_rowid) {
     return st;
 }
 
-static lore_status split_acl(const char *joined, char ***out, size_t *n) {
+lore_status sqlite_list_split(const char *joined, char ***out, size_t *n) {
     *out = NULL;
     *n = 0;
     if (!joined || !*joined) return LORE_OK;
@@ -326,7 +326,8 @@ static lore_status read_doc(sqlite3_stmt *q, store_doc **out) {
     snprintf(d->content_hash, sizeof d->content_hash, "%s",
              (const char *)sqlite3_column_text(q, 10));
     d->metadata_json = col_strdup(q, 11);
-    if (split_acl((const char *)sqlite3_column_text(q, 12), &d->acl, &d->nacl) != LORE_OK) goto out;
+    if (sqlite_list_split((const char *)sqlite3_column_text(q, 12), &d->acl, &d->nacl) != LORE_OK)
+        goto out;
     d->nchunks = sqlite3_column_int64(q, 13);
     if (sqlite3_column_type(q, 14) != SQLITE_NULL) {
         d->text_len = (size_t)sqlite3_column_bytes(q, 14);
@@ -423,20 +424,8 @@ lore_status sqlite_register_functions(sqlite3 *db) {
 static lore_status viewer_join(const store_viewer *who, char **out) {
     *out = NULL;
     if (!who || who->all_access) return LORE_OK;
-    size_t n = 1;
-    for (size_t i = 0; i < who->nprincipals; i++)
-        n += strlen(who->principals[i]) + 1;
-    char *s = malloc(n), *p = s;
-    if (!s) return LORE_NOMEM;
-    for (size_t i = 0; i < who->nprincipals; i++) {
-        size_t l = strlen(who->principals[i]);
-        memcpy(p, who->principals[i], l);
-        p += l;
-        if (i + 1 < who->nprincipals) *p++ = '\n';
-    }
-    *p = '\0';
-    *out = s;
-    return LORE_OK;
+    *out = sqlite_list_join(who->principals, who->nprincipals);
+    return *out ? LORE_OK : LORE_NOMEM;
 }
 
 lore_status store_doc_list(store_tenant *t, const store_viewer *who, const char *source,

@@ -57,6 +57,12 @@ lore_status sqlite_open_db(const char *path, const char *const *migrations, size
                            char *err, size_t errlen);
 /* Maps a SQLite result code to a lore status. */
 lore_status sqlite_status(int rc);
+/* Lists stored as one TEXT column (ACLs, key principals): items joined by
+ * "\n" (no item may contain one). join returns owned (NULL: out of memory);
+ * split fills an owned array of owned strings ('' and NULL give none). */
+char *sqlite_list_join(const char *const *items, size_t n);
+lore_status sqlite_list_split(const char *joined, char ***out, size_t *n);
+
 /* Registers lore's SQL functions (lore_visible) on a tenant database. */
 lore_status sqlite_register_functions(sqlite3 *db);
 /* Prepares the tenant statements. */

@@ -36,49 +36,6 @@ static lore_status check_record(const store_key *k) {
     return LORE_OK;
 }
 
-/* principals joined by "\n"; owned, NULL when out of memory. */
-static char *join_principals(char *const *p, size_t n) {
-    size_t len = 1;
-    for (size_t i = 0; i < n; i++)
-        len += strlen(p[i]) + 1;
-    char *s = malloc(len), *w = s;
-    if (!s) return NULL;
-    for (size_t i = 0; i < n; i++) {
-        size_t l = strlen(p[i]);
-        if (i) *w++ = '\n';
-        memcpy(w, p[i], l);
-        w += l;
-    }
-    *w = '\0';
-    return s;
-}
-
-static lore_status split_principals(const char *joined, char ***out, size_t *n) {
-    *out = NULL;
-    *n = 0;
-    if (!joined || !*joined) return LORE_OK;
-    size_t count = 1;
-    for (const char *p = joined; *p; p++)
-        count += *p == '\n';
-    char **list = calloc(count, sizeof *list);
-    if (!list) return LORE_NOMEM;
-    const char *start = joined;
-    for (size_t i = 0; i < count; i++) {
-        const char *nl = strchr(start, '\n');
-        size_t len = nl ? (size_t)(nl - start) : strlen(start);
-        if (!(list[i] = strndup(start, len))) {
-            for (size_t j = 0; j < i; j++)
-                free(list[j]);
-            free(list);
-            return LORE_NOMEM;
-        }
-        start = nl ? nl + 1 : start + len;
-    }
-    *out = list;
-    *n = count;
-    return LORE_OK;
-}
-
 static void key_clear(store_key *k) {
     free(k->name);
     for (size_t i = 0; i < k->nprincipals; i++)
@@ -121,7 +78,8 @@ static lore_status read_key(sqlite3_stmt *q, store_key *k) {
     k->revoked_ms = sqlite3_column_int64(q, 8);
     lore_status st = LORE_NOMEM;
     if (name && !(k->name = strdup(name))) goto out;
-    st = split_principals((const char *)sqlite3_column_text(q, 4), &k->principals, &k->nprincipals);
+    st =
+        sqlite_list_split((const char *)sqlite3_column_text(q, 4), &k->principals, &k->nprincipals);
 out:
     if (st != LORE_OK) key_clear(k); /* nothing half-filled escapes */
     return st;
@@ -134,7 +92,7 @@ lore_status store_key_put(store *s, const store_key *k) {
     lore_status st = check_record(k);
     if (st != LORE_OK) goto out;
     st = LORE_NOMEM;
-    if (!(joined = join_principals(k->principals, k->nprincipals))) goto out;
+    if (!(joined = sqlite_list_join((const char *const *)k->principals, k->nprincipals))) goto out;
     rc = sqlite3_prepare_v2(s->control,
                             "INSERT INTO api_keys(" KEY_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?)", -1,
                             &q, NULL);
