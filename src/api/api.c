@@ -219,8 +219,11 @@ static int authenticate(api_req *q, api_access acc) {
     q->viewer.all_access = (k->scopes & (AUTH_SCOPE_ADMIN | AUTH_SCOPE_SERVER)) != 0;
     q->viewer.principals = (const char *const *)k->principals;
     q->viewer.nprincipals = k->nprincipals;
+    /* One bucket per key and budget: reads must not spend the write budget
+     * (nor refill it at the read rate). */
+    static const char *const budget[] = {"", "", "read", "write", "admin", "admin"};
     char bucket[64];
-    snprintf(bucket, sizeof bucket, "key:%s", k->id);
+    snprintf(bucket, sizeof bucket, "key:%s:%s", k->id, budget[acc]);
     return rate_check(q, bucket, scope_rate(q->a, acc));
 }
 
@@ -263,7 +266,10 @@ static void app_begin(void *ctx, http_request *r) {
     q->def = def;
     q->route_label = def->route.pattern;
     if (def->access == ACCESS_PUBLIC && !rate_anon(q)) return;
-    if (def->access >= ACCESS_READ && !authenticate(q, def->access)) return;
+    api_access access = def->access;
+    /* /metrics names tenants in its labels: a server key when not public. */
+    if (def->handle == api_metrics_get && !a->cfg.metrics_public) access = ACCESS_SERVER;
+    if (access >= ACCESS_READ && !authenticate(q, access)) return;
     if (def->body == BODY_JSON) {
         if (!content_type_is(r, "application/json")) {
             api_problem(q, 415, "unsupported-media-type", "Unsupported media type",
@@ -286,7 +292,7 @@ static void app_handle(void *ctx, http_request *r) {
     api_req *q = http_data(r);
     if (!q || !q->def) return;
     /* Server routes (tenant admin) take the lock themselves, for writing. */
-    int lock = q->tenant_name && q->def->access != ACCESS_SERVER;
+    int lock = q->tenant_name && q->def->access != ACCESS_SERVER && q->def->access >= ACCESS_READ;
     if (lock) pthread_rwlock_rdlock(&q->a->tenants_lock);
     q->def->handle(q);
     if (lock) pthread_rwlock_unlock(&q->a->tenants_lock);

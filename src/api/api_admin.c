@@ -50,7 +50,8 @@ void api_tenants_post(api_req *q) {
     char secret[APIKEY_LEN + 1];
     store_key *k = NULL;
     if (!json_is_object(body) || json_object_size(body) != 1 || !name) {
-        api_bad_field(q, "/name", "the body is {\"name\": \"tenant-name\"}");
+        api_bad_field(q, name && json_is_object(body) ? "" : "/name",
+                      "the body is {\"name\": \"tenant-name\"} and nothing else");
         goto out;
     }
     if (!store_tenant_name_valid(name)) {
@@ -86,9 +87,6 @@ void api_tenants_post(api_req *q) {
     json_t *ko = key_json(k);
     json_object_set_new(ko, "key", json_string(secret));
     json_object_set_new(o, "admin_key", ko);
-    char loc[128];
-    snprintf(loc, sizeof loc, "/v1/tenants/%s", name);
-    http_add_header(q->r, "Location", loc);
     api_json(q, 201, o);
 out:
     store_key_free(k);
@@ -164,8 +162,9 @@ void api_keys_post(api_req *q) {
         char ptr[80];
         snprintf(ptr, sizeof ptr, "/%.60s", key);
         if (!strcmp(key, "name")) {
-            if (!json_is_string(v) || json_string_length(v) > 128) {
-                api_bad_field(q, ptr, "name must be a string of at most 128 bytes");
+            if (!json_is_string(v) || !apikey_name_valid(json_string_value(v))) {
+                api_bad_field(q, ptr, "name must be 1 to %d bytes of printable text",
+                              APIKEY_NAME_MAX);
                 goto out;
             }
             name = json_string_value(v);

@@ -5,7 +5,10 @@
  * JSON Pointer to the first bad field), then all are written in one store
  * transaction; if the pipeline refuses one (422), none is written. A
  * document the caller may not see is answered exactly like one that does
- * not exist (404), for reads and deletes alike. */
+ * not exist (404), for reads and deletes alike. A key that is not a tenant
+ * administrator may not replace a document it cannot see (403): the
+ * (source, id) namespace is shared, so the refusal tells a writer that the
+ * id is taken, but never the content, and the document stays as it was. */
 #include "api/api_int.h"
 
 #include <stdio.h>
@@ -187,12 +190,22 @@ static int doc_validate(api_req *q, json_t *o, const char *base, doc_in *d) {
 
 typedef struct problem_note {
     char msg[512];
+    const store_viewer *viewer;
+    int denied; /* the last refusal was may_replace's */
 } problem_note;
 
 static void on_problem(void *ctx, const char *path, const char *msg, int is_error) {
     (void)path;
     problem_note *p = ctx;
     if (is_error) snprintf(p->msg, sizeof p->msg, "%s", msg);
+}
+
+/* A key replaces only documents it can see: otherwise a write key could
+ * overwrite (and strip the ACL of) a document hidden from it. */
+static int may_replace(void *ctx, const store_doc *existing) {
+    problem_note *p = ctx;
+    p->denied = !store_viewer_sees(p->viewer, existing->acl, existing->nacl);
+    return !p->denied;
 }
 
 static const char *outcome_name(ingest_outcome o) {
@@ -262,9 +275,13 @@ void api_documents_post(api_req *q) {
     ingest_options opt;
     api_ingest_options(&q->a->cfg, &opt);
     opt.source = "api";
-    problem_note note = {""};
+    problem_note note = {"", NULL, 0};
     opt.on_problem = on_problem;
     opt.cb_ctx = &note;
+    if (!q->viewer.all_access) {
+        note.viewer = &q->viewer;
+        opt.may_replace = may_replace;
+    }
     lore_status st = ingest_session_new(t->t, &index_lexical_bm25, t->lex, &opt, &s);
     results = json_array();
     for (size_t i = 0; st == LORE_OK && i < n; i++) {
@@ -273,8 +290,14 @@ void api_documents_post(api_req *q) {
         if (oc == INGEST_FAILED) {
             char base[32] = "";
             if (batch) snprintf(base, sizeof base, "/documents/%zu", i);
-            http_problem(q->r, 422, "document-rejected", "Document rejected",
-                         note.msg[0] ? note.msg : "the document could not be indexed", base);
+            if (note.denied)
+                http_problem(q->r, 403, "forbidden", "Forbidden",
+                             "this key may not replace the document with this source and id: "
+                             "it is not visible to the key's principals",
+                             base);
+            else
+                http_problem(q->r, 422, "document-rejected", "Document rejected",
+                             note.msg[0] ? note.msg : "the document could not be indexed", base);
             goto out; /* the session's batch is rolled back when freed */
         }
         char id[STORE_DOC_ID_LEN + 1];
@@ -372,9 +395,27 @@ static int list_one(void *ctx, const store_doc *d) {
     return 0;
 }
 
+static int list_arg(void *ctx, const char *name, const char *value) {
+    (void)value;
+    const char **bad = ctx;
+    if (strcmp(name, "limit") && strcmp(name, "cursor") && strcmp(name, "source")) {
+        *bad = name;
+        return 1;
+    }
+    return 0;
+}
+
 void api_documents_list(api_req *q) {
     size_t limit = 50;
     int64_t after = 0;
+    const char *unknown = NULL;
+    http_query_each(q->r, list_arg, &unknown);
+    if (unknown) {
+        char ptr[80];
+        snprintf(ptr, sizeof ptr, "/%.60s", unknown);
+        api_bad_field(q, ptr, "unknown parameter '%.60s' (limit, cursor, source)", unknown);
+        return;
+    }
     const char *v = http_query(q->r, "limit");
     if (v && api_parse_limit(v, 1000, &limit)) {
         api_bad_field(q, "/limit", "limit must be a whole number from 1 to 1000");

@@ -178,7 +178,14 @@ void api_files_begin(api_req *q) {
 
 typedef struct file_notes {
     json_t *problems;
+    const store_viewer *viewer;
 } file_notes;
+
+/* As for JSON documents: a key replaces only documents it can see. */
+static int may_replace(void *ctx, const store_doc *existing) {
+    file_notes *n = ctx;
+    return store_viewer_sees(n->viewer, existing->acl, existing->nacl);
+}
 
 static void on_problem(void *ctx, const char *path, const char *msg, int is_error) {
     (void)path;
@@ -230,9 +237,10 @@ void api_files_post(api_req *q) {
     opt.source = source;
     opt.acl = (const char *const *)u->acl;
     opt.nacl = u->nacl;
-    file_notes notes = {NULL};
+    file_notes notes = {NULL, &q->viewer};
     opt.on_problem = on_problem;
     opt.cb_ctx = &notes;
+    if (!q->viewer.all_access) opt.may_replace = may_replace;
     ingest_session *s = NULL;
     json_t *files = json_array();
     lore_status st = ingest_session_new(t->t, &index_lexical_bm25, t->lex, &opt, &s);

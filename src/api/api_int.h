@@ -19,8 +19,9 @@
 
 /* What a route needs from its caller. */
 typedef enum api_access {
-    ACCESS_PUBLIC, /* no key (health, OpenAPI); rate-limited per address */
-    ACCESS_PROBE,  /* no key and never rate-limited (liveness, metrics) */
+    ACCESS_PUBLIC, /* no key (the OpenAPI document); rate-limited per address */
+    ACCESS_PROBE,  /* no key, never rate-limited: the health probes, and /metrics
+                      unless metrics_public = 0 (then scope server) */
     ACCESS_READ,   /* a key with scope read */
     ACCESS_WRITE,  /* scope write */
     ACCESS_ADMIN,  /* scope admin: the key's tenant */

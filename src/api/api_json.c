@@ -131,8 +131,9 @@ int api_source_valid(const char *s) {
 
 int api_parse_limit(const char *s, size_t max, size_t *out) {
     char *end;
+    if (*s < '0' || *s > '9') return -1; /* no sign, no spaces */
     long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v < 1 || (unsigned long long)v > max) return -1;
+    if (*end || v < 1 || (unsigned long long)v > max) return -1;
     *out = (size_t)v;
     return 0;
 }

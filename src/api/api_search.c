@@ -33,15 +33,22 @@ static int parse_cursor(api_req *q, const char *c, size_t *offset) {
     return 0;
 }
 
-static void run(api_req *q, search_args *sa) {
+/* qptr: the JSON Pointer of the query ("/q" for GET, "/query" for POST). */
+static void run(api_req *q, search_args *sa, const char *qptr) {
     search_request *req = &sa->req;
     if (!req->query || !*req->query) {
-        api_bad_field(q, "/query", "query is required");
+        api_bad_field(q, qptr, "the query is required");
         return;
     }
     if (strlen(req->query) > MAX_QUERY) {
-        api_bad_field(q, "/query", "query is %zu bytes; the limit is %d", strlen(req->query),
+        api_bad_field(q, qptr, "the query is %zu bytes; the limit is %d", strlen(req->query),
                       MAX_QUERY);
+        return;
+    }
+    size_t limit = req->limit ? req->limit : SEARCH_DEFAULT_LIMIT;
+    if (req->offset + limit > SEARCH_MAX_LIMIT) {
+        api_bad_field(q, "/cursor", "paging stops at %d hits; narrow the query instead",
+                      SEARCH_MAX_LIMIT);
         return;
     }
     req->principals = q->viewer.principals;
@@ -52,8 +59,8 @@ static void run(api_req *q, search_args *sa) {
     search_response res;
     char err[256];
     lore_status st = search_run(t->search, req, &res, err, sizeof err);
-    if (st == LORE_INVALID) {
-        api_bad_field(q, "/query", "%s", err);
+    if (st == LORE_INVALID || st == LORE_TOO_LARGE) {
+        api_bad_field(q, qptr, "%s", err[0] ? err : lore_status_message(st));
         return;
     }
     if (st != LORE_OK) {
@@ -88,7 +95,7 @@ static void run(api_req *q, search_args *sa) {
         json_array_append_new(hits, x);
     }
     json_object_set_new(o, "hits", hits);
-    if (res.more) {
+    if (res.more && req->offset + res.n < SEARCH_MAX_LIMIT) {
         char c[32];
         snprintf(c, sizeof c, "o%zu", req->offset + res.n);
         json_object_set_new(o, "next_cursor", json_string(c));
@@ -205,7 +212,7 @@ void api_search_get(api_req *q) {
         if (!sa->req.query || !*sa->req.query) {
             api_bad_field(q, "/q", "q is required: GET /v1/search?q=words");
         } else {
-            run(q, sa);
+            run(q, sa, "/q");
         }
     }
     free(sa);
@@ -343,7 +350,7 @@ void api_search_post(api_req *q) {
                 break;
             }
         }
-    if (!bad) run(q, sa);
+    if (!bad) run(q, sa, "/query");
     free(sa);
     json_decref(body);
 }

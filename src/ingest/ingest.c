@@ -244,6 +244,20 @@ static lore_status ingest_doc(ingest_session *s, const char *path, const parse_d
     int exists = st == LORE_OK;
     if (st != LORE_OK && st != LORE_NOT_FOUND) goto out;
     st = LORE_OK;
+    if (exists && s->opt.may_replace) {
+        /* Checked before the hash comparison, so a refused caller cannot
+         * learn whether its content matched either. */
+        store_doc *old = NULL;
+        if ((st = store_doc_get_rowid(s->t, rowid, 0, &old)) != LORE_OK) goto out;
+        int ok = s->opt.may_replace(s->opt.cb_ctx, old);
+        store_doc_free(old);
+        if (!ok) {
+            problem(s, path, "%.80s%s: not written: this key may not replace it", external_id,
+                    strlen(external_id) > 80 ? "..." : "");
+            s->stats.docs_failed++;
+            goto out;
+        }
+    }
     if (exists && !strcmp(old_hash, d.content_hash)) {
         s->stats.docs_unchanged++;
         goto out;

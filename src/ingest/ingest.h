@@ -41,6 +41,10 @@ typedef struct ingest_options {
      * (a file skipped as binary), 1 for failures. */
     void (*on_progress)(void *ctx, const ingest_stats *s);
     void (*on_problem)(void *ctx, const char *path, const char *message, int is_error);
+    /* Whether a document that already exists may be replaced (NULL: always).
+     * The API uses it so a key cannot overwrite a document its principals
+     * cannot see; a refused document is reported and counted as failed. */
+    int (*may_replace)(void *ctx, const store_doc *existing);
     void *cb_ctx;
 } ingest_options;
 

@@ -4,6 +4,7 @@
  * tenant. Also: the first-start admin key, revocation taking effect on the
  * next request, keys listed without secrets, and the CLI's key commands
  * seen by the server. */
+#include "api/api_int.h"
 #include "api/api_test.h"
 
 typedef struct route_case {
@@ -12,8 +13,8 @@ typedef struct route_case {
 } route_case;
 
 /* Every authenticated route of the table (test_openapi checks the table
- * against the OpenAPI document; this list is checked against the table's
- * size below). {doc} and {key} are replaced. */
+ * against the OpenAPI document; main checks this list against the
+ * table's size). {doc} and {key} are replaced. */
 static const route_case routes[] = {
     {"POST", "/v1/documents", "application/json", "{\"id\":\"n1\",\"text\":\"new words\"}",
      "write"},
@@ -81,6 +82,11 @@ int main(void) {
     test_server s;
     const char *env[] = {"LORE_RATE_ANON_PER_MIN=0", "LORE_ACCESS_LOG=1", NULL};
     if (test_server_start(&s, NULL, env)) return 1;
+    /* The list above covers every keyed route of the table. */
+    size_t keyed = 0;
+    for (size_t i = 0; i < api_route_count; i++)
+        keyed += api_route_table[i].access >= ACCESS_READ;
+    CHECK_INT(keyed, NROUTES);
     CHECK(!strncmp(s.admin_key, "lore_", 5));
     CHECK_INT(strlen(s.admin_key), 61);
 

@@ -106,6 +106,21 @@ static void bad_json(void) {
     expect_problem(&r, 400, "invalid-field", "/bogus");
     r = test_get(&s, "/v1/search", s.admin_key);
     expect_problem(&r, 400, "invalid-field", "/q");
+    /* an engine limit (16 phrases) is a 400 naming it, not a 500 */
+    {
+        char q17[512] = "{\"query\": \"";
+        for (int i = 0; i < 17; i++)
+            snprintf(q17 + strlen(q17), sizeof q17 - strlen(q17), "\\\"w%d x%d\\\" ", i, i);
+        strcat(q17, "\"}");
+        r = test_post_json(&s, "/v1/search", s.admin_key, q17);
+        expect_problem(&r, 400, "invalid-field", "/query");
+    }
+    r = test_get(&s, "/v1/documents?sourse=x", s.admin_key);
+    expect_problem(&r, 400, "invalid-field", "/sourse");
+    r = test_get(&s, "/v1/documents?limit=+2", s.admin_key);
+    expect_problem(&r, 400, "invalid-field", "/limit");
+    r = test_post_json(&s, "/v1/keys", s.admin_key, "{\"scopes\": [\"read\"], \"name\": \"\"}");
+    expect_problem(&r, 400, "invalid-field", "/name");
     /* query length cap */
     char *longq = malloc(6000);
     memset(longq, 'a', 5999);
@@ -348,14 +363,22 @@ static void rate_limits(void) {
     /* A server of its own with tight budgets: rate_read_per_min 60 (a burst
      * of 10, then 429 with Retry-After), rate_anon_per_min 30. */
     test_server main_server = s;
-    const char *env[] = {"LORE_RATE_READ_PER_MIN=60", "LORE_RATE_ANON_PER_MIN=30", NULL};
+    const char *env[] = {"LORE_RATE_READ_PER_MIN=60", "LORE_RATE_ANON_PER_MIN=30",
+                         "LORE_METRICS_PUBLIC=0", NULL};
     if (test_server_start(&s, NULL, env)) {
         CHECK(0);
         s = main_server;
         return;
     }
+    /* metrics_public = 0: /metrics wants a server key */
+    test_resp m = test_get(&s, "/metrics", NULL);
+    CHECK_INT(m.status, 401);
+    test_resp_free(&m);
+    m = test_get(&s, "/metrics", s.admin_key);
+    CHECK_INT(m.status, 200);
+    test_resp_free(&m);
     char key[96];
-    CHECK(!test_make_key(&s, s.admin_key, "[\"read\"]", NULL, key, sizeof key));
+    CHECK(!test_make_key(&s, s.admin_key, "[\"read\",\"write\"]", NULL, key, sizeof key));
     int limited = 0, ok = 0;
     char h[64];
     for (int i = 0; i < 30 && !limited; i++) {
@@ -374,6 +397,10 @@ static void rate_limits(void) {
     }
     CHECK(limited);
     CHECK(ok >= 10 && ok <= 12);
+    /* the same key's write budget is its own */
+    test_resp wr = test_post_json(&s, "/v1/documents", key, "{\"id\":\"rl\",\"text\":\"t\"}");
+    CHECK_INT(wr.status, 200);
+    test_resp_free(&wr);
     /* another key is not affected */
     test_resp other = test_get(&s, "/v1/sources", s.admin_key);
     CHECK_INT(other.status, 200);

@@ -138,6 +138,34 @@ int main(void) {
     test_resp_free(&hidden);
     test_resp_free(&absent);
 
+    /* A write key cannot replace a document hidden from it (403), in a
+     * batch or through an upload, and the document stays as it was. */
+    test_resp w = test_post_json(&s, "/v1/documents", keys[1],
+                                 "{\"id\":\"alice-only\",\"source\":\"perm\",\"text\":\"bob "
+                                 "was here\",\"acl\":[]}");
+    CHECK_INT(w.status, 403);
+    CHECK_STR(test_problem_type(&w), "forbidden");
+    test_resp_free(&w);
+    static const char up[] =
+        "--U\r\nContent-Disposition: form-data; name=\"source\"\r\n\r\nperm\r\n"
+        "--U\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\nalice-only\r\n"
+        "--U\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.txt\""
+        "\r\n\r\nbob was here\r\n--U--\r\n";
+    w = test_http(&s, "POST", "/v1/files", keys[1], "multipart/form-data; boundary=U", up,
+                  sizeof up - 1, NULL);
+    CHECK_INT(w.status, 200);
+    json_t *f0 = json_array_get(json_object_get(w.json, "files"), 0);
+    CHECK_INT(json_integer_value(json_object_get(f0, "failed")), 1);
+    CHECK_INT(json_integer_value(json_object_get(f0, "updated")), 0);
+    test_resp_free(&w);
+    /* a document bob can see he may replace */
+    w = test_post_json(
+        &s, "/v1/documents", keys[1],
+        "{\"id\":\"eng-group\",\"source\":\"perm\",\"title\":\"eng-group\","
+        "\"text\":\"a matrix document for eng-group, edited\",\"acl\":[\"group:eng\"]}");
+    CHECK_INT(w.status, 200);
+    test_resp_free(&w);
+
     /* Deletes honour the ACL: bob cannot delete alice's document (404, and it
      * stays), alice can. */
     snprintf(path, sizeof path, "/v1/documents/%s", ids[0]);
