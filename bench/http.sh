@@ -23,8 +23,9 @@ Benchmarks lore's HTTP server with wrk (2 threads, 50 connections):
      of the median search answer, lore GET /v1/search?q=... and POST
      /v1/search (rotating over all 1,109 SciFact queries, limit 10, default
      snippets); each a 2 s warm-up then a D-second `wrk --latency` run;
-     then one GET search run with 2 connections (service time without
-     queueing) and one with the access log on (stderr to /dev/null);
+     then one GET search run with 1 connection (service time without
+     queueing), and one /health/live and one GET search run with the access
+     log on (stderr to /dev/null);
   6. prints a summary table (median req/s and p99 of the rounds, lore/nginx
      ratios, server CPU per request) and the aims; exits 1 if any wrk run saw
      socket errors or non-2xx answers.
@@ -284,11 +285,15 @@ server_pids() { # server_pids lore|nginx
     fi
 }
 
-# TCP connections this machine has opened so far (ActiveOpens, all
-# processes). Over a wrk run the difference is wrk's connections: with
-# keep-alive one per wrk connection, without it one per request.
-tcp_opens() {
-    awk '$1 == "Tcp:" { if (!c) { for (i = 2; i <= NF; i++) if ($i == "ActiveOpens") c = i } else print $c }' /proc/net/snmp
+# conn_sampler PORT PID: distinct client connections to PORT seen while PID
+# runs (established sockets sampled every 0.1 s, told apart by the client
+# port). With keep-alive that is wrk's -c; when the server closes
+# connections, wrk reconnects and every sample sees new ones.
+conn_sampler() {
+    while kill -0 "$2" 2>/dev/null; do
+        ss -Htn state established "( dport = :$1 )" | awk '{ print $3 }'
+        sleep 0.1
+    done | sort -u | wc -l
 }
 
 # Busy clock ticks of the whole machine (all cores), from /proc/stat.
@@ -296,7 +301,7 @@ machine_busy() {
     awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
 }
 
-declare -A url server
+declare -A url server port_of
 set_targets() {
     url[nginx_health]="http://127.0.0.1:$nginx_port/health.json"
     url[lore_health]="http://127.0.0.1:$lore_port/health/live"
@@ -304,19 +309,22 @@ set_targets() {
     url[lore_search_get]="http://127.0.0.1:$lore_port"
     url[lore_search_post]="http://127.0.0.1:$lore_port"
     url[lore_search_get_log]="http://127.0.0.1:$lore_port"
-    url[lore_search_get_c2]="http://127.0.0.1:$lore_port"
+    url[lore_search_get_c1]="http://127.0.0.1:$lore_port"
+    url[lore_health_log]="http://127.0.0.1:$lore_port/health/live"
     local t
     for t in nginx_health nginx_search; do
         server[$t]=nginx
+        port_of[$t]=$nginx_port
     done
-    for t in lore_health lore_search_get lore_search_post lore_search_get_log lore_search_get_c2; do
+    for t in lore_health lore_health_log lore_search_get lore_search_post lore_search_get_log lore_search_get_c1; do
         server[$t]=lore
+        port_of[$t]=$lore_port
     done
 }
 
 wrk_args() { # wrk_args TARGET: the script part of wrk's command line
     case "$1" in
-    lore_search_get | lore_search_get_log | lore_search_get_c2)
+    lore_search_get | lore_search_get_log | lore_search_get_c1)
         echo "-s bench/http_search.lua ${url[$1]} -- get $tmp/queries.uri"
         ;;
     lore_search_post)
@@ -349,23 +357,23 @@ wrk_parse() {
 }
 
 failures=0
-# measure TARGET ROUND [CONNECTIONS]: warm-up, then the measured run;
+keepalive_lost=0
+# measure TARGET ROUND [CONNECTIONS [THREADS]]: warm-up, then the measured run;
 # appends a line to $tmp/results.txt: target round rps p50 p99 requests
-# non2xx sockerr server_cpu_us_per_req tcp_opens wrk_cpu_us_per_req
+# non2xx sockerr server_cpu_us_per_req connections wrk_cpu_us_per_req
 # other_cores (CPU time of everything else on the machine during the run,
 # in cores).
 measure() {
     local t="$1" round="$2" out="$tmp/wrk/$1.$2.txt" warm="$tmp/wrk/$1.$2.warm.txt"
-    local c="${3:-$wrk_conns}"
+    local c="${3:-$wrk_conns}" th="${4:-$wrk_threads}"
     local args w_bad w_sock
     args="$(wrk_args "$t")"
     # shellcheck disable=SC2086 # args is words by design (no spaces in paths under /tmp)
-    LORE_BENCH_KEY="$lore_key" wrk -t"$wrk_threads" -c"$c" -d"${warmup}s" $args >"$warm" 2>&1 ||
+    WRK_LORE_KEY="$lore_key" wrk -t"$th" -c"$c" -d"${warmup}s" $args >"$warm" 2>&1 ||
         die "wrk failed (warm-up of $t): $(tail -2 "$warm")"
     read -r _ _ _ _ w_bad w_sock <<<"$(wrk_parse "$warm")"
-    local pids o0 o1 c0 c1 m0 m1 wall0 wall1 wrk_cpu
+    local pids conns c0 c1 m0 m1 wall0 wall1 wrk_cpu wpid
     pids="$(server_pids "${server[$t]}")"
-    o0="$(tcp_opens)"
     m0="$(machine_busy)"
     wall0="$(date +%s%N)"
     # shellcheck disable=SC2086
@@ -373,32 +381,36 @@ measure() {
     # wrk's own CPU time (user + system) through bash's time keyword.
     local TIMEFORMAT='%U %S'
     # shellcheck disable=SC2086
-    { time LORE_BENCH_KEY="$lore_key" wrk -t"$wrk_threads" -c"$c" -d"${duration}s" --latency $args >"$out" 2>&1; } 2>"$out.time" ||
-        die "wrk failed ($t): $(tail -2 "$out")"
+    { time WRK_LORE_KEY="$lore_key" wrk -t"$th" -c"$c" -d"${duration}s" --latency $args >"$out" 2>&1; } 2>"$out.time" &
+    wpid=$!
+    conns="$(conn_sampler "${port_of[$t]}" "$wpid")"
+    wait "$wpid" || die "wrk failed ($t): $(tail -2 "$out")"
     # shellcheck disable=SC2086
     c1="$(cpu_ticks $pids)"
     wall1="$(date +%s%N)"
     m1="$(machine_busy)"
-    o1="$(tcp_opens)"
     wrk_cpu="$(awk '{ print $1 + $2 }' "$out.time")"
     local rps p50 p99 reqs bad sock
     read -r rps p50 p99 reqs bad sock <<<"$(wrk_parse "$out")"
     [[ -n "$rps" && -n "$reqs" && "$reqs" -gt 0 ]] || die "could not read wrk's output $out"
-    local cpu_us wrk_us others opens=$((o1 - o0))
+    local cpu_us wrk_us others
     read -r cpu_us wrk_us others <<<"$(awk -v d=$((c1 - c0)) -v hz="$clk_tck" -v n="$reqs" -v w="$wrk_cpu" \
         -v m=$((m1 - m0)) -v ns=$((wall1 - wall0)) 'BEGIN {
             other = (m / hz - d / hz - w) / (ns / 1e9)
             printf "%.1f %.1f %.2f\n", d / hz * 1e6 / n, w * 1e6 / n, other < 0 ? 0 : other
         }')"
-    echo "$t $round $rps $p50 $p99 $reqs $bad $sock $cpu_us $opens $wrk_us $others" >>"$tmp/results.txt"
+    echo "$t $round $rps $p50 $p99 $reqs $bad $sock $cpu_us $conns $wrk_us $others" >>"$tmp/results.txt"
     printf '  %-20s round %d: %7.0f req/s  p50 %6.2f ms  p99 %6.2f ms  CPU/req: server %5.1f us, wrk %4.1f us;' \
         "$t" "$round" "$rps" "$p50" "$p99" "$cpu_us" "$wrk_us"
-    printf ' others %.2f cores; %d connections' "$others" "$opens"
+    printf ' others %.2f cores; %d connections' "$others" "$conns"
     if ((bad + sock + w_bad + w_sock)); then
         printf '  ERRORS: %d non-2xx, %d socket errors (warm-up: %d, %d)' "$bad" "$sock" "$w_bad" "$w_sock"
         failures=$((failures + 1))
     fi
-    if ((opens > 4 * c)); then printf '  (keep-alive lost?)'; fi
+    if ((conns > c * 6 / 5 + 2)); then
+        printf '  KEEP-ALIVE LOST'
+        keepalive_lost=$((keepalive_lost + 1))
+    fi
     printf '\n'
 }
 
@@ -509,17 +521,19 @@ for ((r = 1; r <= rounds; r++)); do
         measure "$t" "$r"
     done
 done
-echo "== one GET search run with 2 connections (the service time, without 50-deep queues)"
-measure lore_search_get_c2 1 2
+echo "== one GET search run with 1 connection (wrk -t1 -c1: the service time, no queueing)"
+measure lore_search_get_c1 1 1 1
 rss_after="$(vm_kb "$lore_pid" VmRSS)"
 hwm_after="$(vm_kb "$lore_pid" VmHWM)"
 stop_lore
 
-echo "== one GET search pass with the access log on (LORE_ACCESS_LOG=1, stderr to /dev/null)"
+echo "== one /health/live and one GET search run with the access log on (LORE_ACCESS_LOG=1, stderr to /dev/null)"
 start_lore "$tmp/scifact" /dev/null LORE_RATE_READ_PER_MIN=0 LORE_RATE_ANON_PER_MIN=0 LORE_ACCESS_LOG=1
 set_targets
+bytes[lore_health_log]="${bytes[lore_health]}"
 bytes[lore_search_get_log]="${bytes[lore_search_get]}"
-bytes[lore_search_get_c2]="${bytes[lore_search_get]}"
+bytes[lore_search_get_c1]="${bytes[lore_search_get]}"
+measure lore_health_log 1
 measure lore_search_get_log 1
 stop_lore
 stop_nginx
@@ -572,15 +586,18 @@ row lore_health "lore GET /health/live" nginx_health
 row nginx_search "nginx static JSON, search size"
 row lore_search_get "lore GET /v1/search" nginx_search
 row lore_search_post "lore POST /v1/search" nginx_search
+row lore_health_log "lore GET /health/live, access log" lore_health
 row lore_search_get_log "lore GET /v1/search, access log" lore_search_get
-row lore_search_get_c2 "lore GET /v1/search, 2 conns" lore_search_get
+row lore_search_get_c1 "lore GET /v1/search, 1 connection" lore_search_get
 echo
 echo "bytes: one answer, headers + body (search: the median answer). srv us, wrk us: CPU time"
 echo "(user + system) per request of the server (all threads or worker processes) and of wrk."
 echo "other: cores used by every other process on the machine during the run. x rps, x p99:"
-echo "ratio to the row it is compared with: lore to nginx of the same size; the last two rows"
-echo "(one run each) to lore GET /v1/search at 50 connections without the access log."
-echo "TCP connections opened per measured run: $(awk '{ print $10 }' "$tmp/results.txt" | sort -n | sed -n '1p;$p' | tr '\n' ' ' | sed 's/ $//; s/ / to /') (wrk's connections; keep-alive lost would be one per request)"
+echo "ratio to the row it is compared with: lore to nginx of the same size; the last three"
+echo "rows (one run each) to the same lore route at 50 connections without the access log."
+echo "connections per measured run: $(awk '{ print $10 }' "$tmp/results.txt" | sort -n | sed -n '1p;$p' | tr '\n' ' ' | sed 's/ $//; s/ / to /')" \
+    "(distinct client ports seen; with keep-alive, wrk's -c)"
+if ((keepalive_lost)); then echo "WARNING: $keepalive_lost run(s) lost keep-alive (see above)"; fi
 echo "idle RSS (fresh data dir, one empty tenant): $(mb "$rss_idle") MB after 1 s," \
     "$(mb "$rss_health") MB after health requests, $(mb "$rss_search") MB after one search"
 echo "RSS serving SciFact after the runs: $(mb "$rss_after") MB (peak $(mb "$hwm_after") MB)"

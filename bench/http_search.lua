@@ -1,8 +1,8 @@
 -- wrk script for lore's search endpoint, used by bench/http.sh.
 --
---   LORE_BENCH_KEY=lore_... wrk -t2 -c50 -d10s --latency -s bench/http_search.lua \
+--   WRK_LORE_KEY=lore_... wrk -t2 -c50 -d10s --latency -s bench/http_search.lua \
 --       http://127.0.0.1:PORT -- get QUERIES_FILE
---   LORE_BENCH_KEY=lore_... wrk ... -s bench/http_search.lua http://127.0.0.1:PORT -- post BODIES_FILE
+--   WRK_LORE_KEY=lore_... wrk ... -s bench/http_search.lua http://127.0.0.1:PORT -- post BODIES_FILE
 --
 -- get:  QUERIES_FILE holds one query a line, already URL-encoded (every byte
 --       but the unreserved ones percent-encoded, e.g. jq's @uri); each request
@@ -11,9 +11,12 @@
 --       each request is POST /v1/search with that body.
 --
 -- The key comes from the environment rather than the command line so it does
--- not show in ps. Each wrk thread walks the whole list in order from its own
--- starting point (thread i at line 557 * i), so consecutive requests
--- are different queries and the threads do not send the same one in step.
+-- not show in ps. Not a LORE_* name: lore refuses unknown LORE_* variables,
+-- so an exported LORE_BENCH_KEY would stop `lore serve` from starting.
+--
+-- Each wrk thread walks the whole list in order from its own starting point
+-- (thread i at line 557 * i), so consecutive requests are different queries
+-- and the threads do not send the same one in step.
 -- No response() callback: defining one makes wrk parse every body in Lua;
 -- wrk itself counts non-2xx/3xx answers and socket errors.
 
@@ -33,9 +36,9 @@ function init(args)
     if (mode ~= "get" and mode ~= "post") or not file then
         error("usage: wrk ... -s http_search.lua URL -- get|post FILE")
     end
-    local key = os.getenv("LORE_BENCH_KEY")
+    local key = os.getenv("WRK_LORE_KEY")
     if not key or key == "" then
-        error("http_search.lua: set LORE_BENCH_KEY to an API key with scope read")
+        error("http_search.lua: set WRK_LORE_KEY to an API key with scope read")
     end
     for line in io.lines(file) do
         if #line > 0 then
