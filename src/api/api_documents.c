@@ -17,13 +17,6 @@
 
 #include "ingest/ingest.h"
 
-#define MAX_EXTERNAL_ID 4096
-#define MAX_TITLE 4096
-#define MAX_URL 8192
-#define MAX_AUTHOR 1024
-#define MAX_METADATA 65536
-#define MAX_PRINCIPALS 256
-
 /* A validated document: strings borrowed from the JSON tree. */
 typedef struct doc_in {
     ingest_record rec;
@@ -101,11 +94,11 @@ static int doc_validate(api_req *q, json_t *o, const char *base, doc_in *d) {
     }
     ingest_record *r = &d->rec;
     const char *format = NULL;
-    if (opt_string(q, o, "id", MAX_EXTERNAL_ID, base, &r->external_id) ||
+    if (opt_string(q, o, "id", INGEST_MAX_EXTERNAL_ID, base, &r->external_id) ||
         opt_string(q, o, "source", API_SOURCE_MAX, base, &r->source) ||
-        opt_string(q, o, "title", MAX_TITLE, base, &r->title) ||
-        opt_string(q, o, "url", MAX_URL, base, &r->url) ||
-        opt_string(q, o, "author", MAX_AUTHOR, base, &r->author) ||
+        opt_string(q, o, "title", INGEST_MAX_TITLE, base, &r->title) ||
+        opt_string(q, o, "url", INGEST_MAX_URL, base, &r->url) ||
+        opt_string(q, o, "author", INGEST_MAX_AUTHOR, base, &r->author) ||
         opt_string(q, o, "text", SIZE_MAX, base, &r->text) ||
         opt_string(q, o, "format", 16, base, &format) ||
         opt_time(q, o, "created_at", base, &r->created_ms) ||
@@ -149,8 +142,8 @@ static int doc_validate(api_req *q, json_t *o, const char *base, doc_in *d) {
             return -1;
         }
         d->metadata = json_dumps(meta, JSON_COMPACT);
-        if (!d->metadata || strlen(d->metadata) > MAX_METADATA) {
-            api_bad_field(q, ptr, "metadata is over %d bytes as compact JSON", MAX_METADATA);
+        if (!d->metadata || strlen(d->metadata) > INGEST_MAX_METADATA) {
+            api_bad_field(q, ptr, "metadata is over %d bytes as compact JSON", INGEST_MAX_METADATA);
             return -1;
         }
         r->metadata_json = d->metadata;
@@ -163,8 +156,9 @@ static int doc_validate(api_req *q, json_t *o, const char *base, doc_in *d) {
             return -1;
         }
         size_t n = json_array_size(acl);
-        if (n > MAX_PRINCIPALS) {
-            api_bad_field(q, ptr, "acl has %zu principals; the limit is %d", n, MAX_PRINCIPALS);
+        if (n > INGEST_MAX_PRINCIPALS) {
+            api_bad_field(q, ptr, "acl has %zu principals; the limit is %d", n,
+                          INGEST_MAX_PRINCIPALS);
             return -1;
         }
         if (n && !(d->acl = calloc(n, sizeof *d->acl))) {

@@ -739,7 +739,6 @@ lore_status http_server_start(const http_config *c, const http_app *app, http_se
     }
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    socklen_t sl;
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&ss;
@@ -747,18 +746,15 @@ lore_status http_server_start(const http_config *c, const http_app *app, http_se
     if (inet_pton(AF_INET, c->host, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons(c->port);
-        sl = sizeof *v4;
     } else if (inet_pton(AF_INET6, c->host, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons(c->port);
-        sl = sizeof *v6;
         flags |= MHD_USE_IPv6;
     } else {
         snprintf(err, errlen, "listen host '%s' is not a numeric address", c->host);
         http_server_free(s);
         return LORE_INVALID;
     }
-    (void)sl;
     /* MHD's pool holds the request line, headers and read buffer; give it
      * room beyond our own header cap so that ours is the one that answers
      * (with problem+json) and MHD's is only a backstop. */

@@ -155,14 +155,6 @@ static lore_status remove_from_index(ingest_session *s, int64_t rowid) {
     return st;
 }
 
-#define MAX_EXTERNAL_ID 4096
-#define MAX_TITLE 4096
-#define MAX_URL 8192
-#define MAX_AUTHOR 1024
-#define MAX_METADATA 65536
-#define MAX_PRINCIPALS 256
-#define MAX_PRINCIPAL 256
-
 /* Checks a document's fields against the caps in ingest.h. Returns NULL when
  * they fit, else a message naming the field. */
 static const char *field_over_cap(const parse_doc *pd, const char *external_id, size_t nacl,
@@ -171,11 +163,11 @@ static const char *field_over_cap(const parse_doc *pd, const char *external_id, 
         const char *name, *value;
         size_t cap;
     } fields[] = {
-        {"id", external_id, MAX_EXTERNAL_ID},
-        {"title", pd->title, MAX_TITLE},
-        {"url", pd->url, MAX_URL},
-        {"author", pd->author, MAX_AUTHOR},
-        {"metadata", pd->metadata_json, MAX_METADATA},
+        {"id", external_id, INGEST_MAX_EXTERNAL_ID},
+        {"title", pd->title, INGEST_MAX_TITLE},
+        {"url", pd->url, INGEST_MAX_URL},
+        {"author", pd->author, INGEST_MAX_AUTHOR},
+        {"metadata", pd->metadata_json, INGEST_MAX_METADATA},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         size_t n = fields[i].value ? strlen(fields[i].value) : 0;
@@ -185,14 +177,15 @@ static const char *field_over_cap(const parse_doc *pd, const char *external_id, 
             return buf;
         }
     }
-    if (nacl > MAX_PRINCIPALS) {
-        snprintf(buf, buflen, "acl has %zu principals; the limit is %d", nacl, MAX_PRINCIPALS);
+    if (nacl > INGEST_MAX_PRINCIPALS) {
+        snprintf(buf, buflen, "acl has %zu principals; the limit is %d", nacl,
+                 INGEST_MAX_PRINCIPALS);
         return buf;
     }
     for (size_t i = 0; i < pd->nacl; i++) {
-        if (strlen(pd->acl[i]) > MAX_PRINCIPAL) {
+        if (strlen(pd->acl[i]) > INGEST_MAX_PRINCIPAL) {
             snprintf(buf, buflen, "acl principal %zu is %zu bytes; the limit is %d", i + 1,
-                     strlen(pd->acl[i]), MAX_PRINCIPAL);
+                     strlen(pd->acl[i]), INGEST_MAX_PRINCIPAL);
             return buf;
         }
     }

@@ -23,6 +23,16 @@
 #include "parse/parse.h"
 #include "store/store.h"
 
+/* The field caps above, for callers that validate before ingesting (the
+ * REST API answers a bad field with its JSON Pointer). */
+#define INGEST_MAX_EXTERNAL_ID 4096
+#define INGEST_MAX_TITLE 4096
+#define INGEST_MAX_URL 8192
+#define INGEST_MAX_AUTHOR 1024
+#define INGEST_MAX_METADATA 65536
+#define INGEST_MAX_PRINCIPALS 256
+#define INGEST_MAX_PRINCIPAL 256
+
 typedef struct ingest_stats {
     uint64_t files, files_failed, files_skipped;
     uint64_t docs_added, docs_updated, docs_unchanged, docs_failed, docs_deleted;

@@ -115,6 +115,16 @@ static void bad_json(void) {
         r = test_post_json(&s, "/v1/search", s.admin_key, q17);
         expect_problem(&r, 400, "invalid-field", "/query");
     }
+    /* a field over its cap names the field */
+    {
+        char *t = malloc(6000);
+        int k = snprintf(t, 6000, "{\"id\":\"x\",\"text\":\"t\",\"title\":\"");
+        memset(t + k, 'T', 5000);
+        snprintf(t + k + 5000, 6000 - (size_t)k - 5000, "\"}");
+        r = test_post_json(&s, "/v1/documents", s.admin_key, t);
+        expect_problem(&r, 400, "invalid-field", "/title");
+        free(t);
+    }
     r = test_get(&s, "/v1/documents?sourse=x", s.admin_key);
     expect_problem(&r, 400, "invalid-field", "/sourse");
     r = test_get(&s, "/v1/documents?limit=+2", s.admin_key);
