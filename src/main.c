@@ -20,6 +20,8 @@ static const command commands[] = {
     {"config", cmd_config, "print the effective settings"},
     {"key", cmd_key, "create, list or revoke API keys"},
     {"serve", cmd_serve, "serve the REST API over HTTP"},
+    {"worker", cmd_worker, "run queued jobs"},
+    {"jobs", cmd_jobs, "list, show, retry or purge jobs"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -423,6 +423,8 @@ lore_status api_new(const lore_config *cfg, api **out, char *err, size_t errlen)
     a->lex_params.b = (float)cfg->bm25_b;
     a->lex_params.title_weight = (uint32_t)cfg->title_weight;
     pthread_rwlock_init(&a->tenants_lock, NULL);
+    pthread_mutex_init(&a->wait_mu, NULL);
+    pthread_cond_init(&a->wait_cv, NULL);
     for (size_t i = 0; i < api_route_count && i < API_MAX_ROUTES; i++)
         a->routes[a->nroutes++] = api_route_table[i].route;
     if (pthread_key_create(&a->thread_key, thread_free)) {
@@ -470,7 +472,8 @@ lore_status api_new(const lore_config *cfg, api **out, char *err, size_t errlen)
         goto out;
     const char *v[1] = {LORE_VERSION};
     metrics_set(a->m_build, v, 1);
-    st = metrics_on_collect(a->metrics, collect, a);
+    if ((st = metrics_on_collect(a->metrics, collect, a)) != LORE_OK) goto out;
+    st = api_jobs_init(a, err, errlen);
 out:
     if (st != LORE_OK) {
         if (!err[0]) snprintf(err, errlen, "cannot set up the API: %s", lore_status_message(st));
@@ -481,14 +484,21 @@ out:
     return LORE_OK;
 }
 
+metrics_registry *api_metrics(api *a) {
+    return a->metrics;
+}
+
 void api_free(api *a) {
     if (!a) return;
     /* The calling thread's handles (the server threads' went with them). */
     thread_free(pthread_getspecific(a->thread_key));
     pthread_setspecific(a->thread_key, NULL);
     pthread_key_delete(a->thread_key);
+    api_jobs_free(a);
     if (a->rl) a->rl->free(a->rl_state);
     metrics_registry_free(a->metrics);
     pthread_rwlock_destroy(&a->tenants_lock);
+    pthread_mutex_destroy(&a->wait_mu);
+    pthread_cond_destroy(&a->wait_cv);
     free(a);
 }

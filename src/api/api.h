@@ -26,6 +26,18 @@ LORE_MUST_CHECK lore_status api_new(const lore_config *cfg, api **out, char *err
 void api_http_app(api *a, http_app *out);
 void api_free(api *a);
 
+/* Jobs: notify(ctx) is called after every enqueue (the worker pool wakes);
+ * api_jobs_finished is the pool's finished callback (ctx = a) and wakes
+ * requests waiting with ?wait=; api_drain answers every waiting request at
+ * once (202) before the server drains. */
+struct store_job;
+void api_set_queue(api *a, void (*notify)(void *ctx), void *ctx);
+void api_jobs_finished(void *ctx, const struct store_job *jobs, size_t n);
+void api_drain(api *a);
+/* The registry /metrics serves, for other parts of the server (the pool). */
+struct metrics_registry;
+struct metrics_registry *api_metrics(api *a);
+
 /* The route table, for documentation and the OpenAPI test. */
 const http_route *api_route_at(size_t i);
 size_t api_route_total(void);

@@ -16,310 +16,131 @@
 #include <string.h>
 
 #include "ingest/ingest.h"
-
-/* A validated document: strings borrowed from the JSON tree. */
-typedef struct doc_in {
-    ingest_record rec;
-    const char **acl;
-    char *metadata; /* owned: compact JSON */
-} doc_in;
-
-/* Reads an optional string field capped at max bytes; 0 on success. */
-static int opt_string(api_req *q, json_t *o, const char *name, size_t max, const char *base,
-                      const char **out) {
-    char ptr[64];
-    snprintf(ptr, sizeof ptr, "%s/%s", base, name);
-    json_t *v = json_object_get(o, name);
-    *out = NULL;
-    if (!v || json_is_null(v)) return 0;
-    if (!json_is_string(v)) {
-        api_bad_field(q, ptr, "%s must be a string", name);
-        return -1;
-    }
-    if (json_string_length(v) > max) {
-        api_bad_field(q, ptr, "%s is %zu bytes; the limit is %zu", name, json_string_length(v),
-                      max);
-        return -1;
-    }
-    *out = json_string_value(v);
-    return 0;
-}
-
-static int opt_time(api_req *q, json_t *o, const char *name, const char *base, int64_t *out) {
-    const char *s;
-    char ptr[64];
-    *out = 0;
-    if (opt_string(q, o, name, 64, base, &s)) return -1;
-    if (!s) return 0;
-    snprintf(ptr, sizeof ptr, "%s/%s", base, name);
-    if (api_parse_time(s, 0, out)) {
-        api_bad_field(q, ptr, "%s must be an ISO 8601 date or time, like 2024-05-31T12:00:00Z",
-                      name);
-        return -1;
-    }
-    return 0;
-}
-
-static void doc_in_clear(doc_in *d) {
-    free(d->acl);
-    free(d->metadata);
-    memset(d, 0, sizeof *d);
-}
-
-/* Validates one document object; base is its JSON Pointer. 0 on success. */
-static int doc_validate(api_req *q, json_t *o, const char *base, doc_in *d) {
-    static const char *const known[] = {"id",         "source",   "title",  "url",
-                                        "author",     "text",     "format", "created_at",
-                                        "updated_at", "metadata", "acl"};
-    char ptr[64];
-    memset(d, 0, sizeof *d);
-    if (!json_is_object(o)) {
-        api_bad_field(q, base[0] ? base : "", "a document must be a JSON object");
-        return -1;
-    }
-    const char *key;
-    json_t *val;
-    json_object_foreach(o, key, val) {
-        size_t i = 0;
-        while (i < sizeof known / sizeof known[0] && strcmp(known[i], key))
-            i++;
-        if (i == sizeof known / sizeof known[0]) {
-            snprintf(ptr, sizeof ptr, "%s/%.40s", base, key);
-            api_bad_field(q, ptr,
-                          "unknown field '%.40s' (fields: id, source, title, url, author, "
-                          "text, format, created_at, updated_at, metadata, acl)",
-                          key);
-            return -1;
-        }
-    }
-    ingest_record *r = &d->rec;
-    const char *format = NULL;
-    if (opt_string(q, o, "id", INGEST_MAX_EXTERNAL_ID, base, &r->external_id) ||
-        opt_string(q, o, "source", API_SOURCE_MAX, base, &r->source) ||
-        opt_string(q, o, "title", INGEST_MAX_TITLE, base, &r->title) ||
-        opt_string(q, o, "url", INGEST_MAX_URL, base, &r->url) ||
-        opt_string(q, o, "author", INGEST_MAX_AUTHOR, base, &r->author) ||
-        opt_string(q, o, "text", SIZE_MAX, base, &r->text) ||
-        opt_string(q, o, "format", 16, base, &format) ||
-        opt_time(q, o, "created_at", base, &r->created_ms) ||
-        opt_time(q, o, "updated_at", base, &r->updated_ms))
-        return -1;
-    if (!r->external_id || !*r->external_id) {
-        snprintf(ptr, sizeof ptr, "%s/id", base);
-        api_bad_field(q, ptr, "id is required: the document's stable id in its source");
-        return -1;
-    }
-    if (!r->text) {
-        snprintf(ptr, sizeof ptr, "%s/text", base);
-        api_bad_field(q, ptr, "text is required (a string; use \"\" for a title-only document)");
-        return -1;
-    }
-    r->text_len = strlen(r->text);
-    if (!r->source) r->source = "api";
-    if (!api_source_valid(r->source)) {
-        snprintf(ptr, sizeof ptr, "%s/source", base);
-        api_bad_field(q, ptr, "source must be 1 to %d letters, digits, '_', '-', '.' or ':'",
-                      API_SOURCE_MAX);
-        return -1;
-    }
-    r->format = PARSE_FMT_TEXT;
-    if (format) {
-        if (!strcmp(format, "markdown"))
-            r->format = PARSE_FMT_MARKDOWN;
-        else if (!strcmp(format, "html"))
-            r->format = PARSE_FMT_HTML;
-        else if (strcmp(format, "text")) {
-            snprintf(ptr, sizeof ptr, "%s/format", base);
-            api_bad_field(q, ptr, "format must be text, markdown or html");
-            return -1;
-        }
-    }
-    json_t *meta = json_object_get(o, "metadata");
-    if (meta && !json_is_null(meta)) {
-        snprintf(ptr, sizeof ptr, "%s/metadata", base);
-        if (!json_is_object(meta)) {
-            api_bad_field(q, ptr, "metadata must be a JSON object");
-            return -1;
-        }
-        d->metadata = json_dumps(meta, JSON_COMPACT);
-        if (!d->metadata || strlen(d->metadata) > INGEST_MAX_METADATA) {
-            api_bad_field(q, ptr, "metadata is over %d bytes as compact JSON", INGEST_MAX_METADATA);
-            return -1;
-        }
-        r->metadata_json = d->metadata;
-    }
-    json_t *acl = json_object_get(o, "acl");
-    if (acl && !json_is_null(acl)) {
-        snprintf(ptr, sizeof ptr, "%s/acl", base);
-        if (!json_is_array(acl)) {
-            api_bad_field(q, ptr, "acl must be an array of principals");
-            return -1;
-        }
-        size_t n = json_array_size(acl);
-        if (n > INGEST_MAX_PRINCIPALS) {
-            api_bad_field(q, ptr, "acl has %zu principals; the limit is %d", n,
-                          INGEST_MAX_PRINCIPALS);
-            return -1;
-        }
-        if (n && !(d->acl = calloc(n, sizeof *d->acl))) {
-            api_problem(q, 503, "out-of-memory", "Server out of memory", "acl");
-            return -1;
-        }
-        for (size_t i = 0; i < n; i++) {
-            json_t *p = json_array_get(acl, i);
-            if (!json_is_string(p) || !auth_principal_valid(json_string_value(p))) {
-                snprintf(ptr, sizeof ptr, "%s/acl/%zu", base, i);
-                api_bad_field(q, ptr,
-                              "a principal is 'user:<id>' or 'group:<name>' (at most 256 bytes, "
-                              "no control characters)");
-                return -1;
-            }
-            d->acl[i] = json_string_value(p);
-        }
-        r->acl = d->acl;
-        r->nacl = n;
-    }
-    return 0;
-}
-
-typedef struct problem_note {
-    char msg[512];
-    const store_viewer *viewer;
-    int denied; /* the last refusal was may_replace's */
-} problem_note;
-
-static void on_problem(void *ctx, const char *path, const char *msg, int is_error) {
-    (void)path;
-    problem_note *p = ctx;
-    if (is_error) snprintf(p->msg, sizeof p->msg, "%s", msg);
-}
+#include "ingest/ingest_jobs.h"
+#include "ingest/ingest_json.h"
 
 /* A key replaces only documents it can see: otherwise a write key could
- * overwrite (and strip the ACL of) a document hidden from it. */
-static int may_replace(void *ctx, const store_doc *existing) {
-    problem_note *p = ctx;
-    p->denied = !store_viewer_sees(p->viewer, existing->acl, existing->nacl);
-    return !p->denied;
-}
-
-static const char *outcome_name(ingest_outcome o) {
-    switch (o) {
-    case INGEST_ADDED:
-        return "added";
-    case INGEST_UPDATED:
-        return "updated";
-    case INGEST_UNCHANGED:
-        return "unchanged";
-    default:
-        return "failed";
+ * overwrite (and strip the ACL of) a document hidden from it. Checked here
+ * to answer at once, and again by the job when it runs. 0 if allowed. */
+static int check_replace(api_req *q, api_tenant *t, const ingest_record *r, const char *ptr) {
+    if (q->viewer.all_access) return 0;
+    int64_t rowid;
+    lore_status st = store_doc_lookup(t->t, r->source, r->external_id, &rowid, NULL);
+    if (st == LORE_NOT_FOUND) return 0;
+    store_doc *d = NULL;
+    if (st == LORE_OK) st = store_doc_get_rowid(t->t, rowid, 0, &d);
+    if (st != LORE_OK) {
+        api_internal(q, "reading the existing document", st);
+        return -1;
     }
+    int sees = store_viewer_sees(&q->viewer, d->acl, d->nacl);
+    store_doc_free(d);
+    if (sees) return 0;
+    http_problem(q->r, 403, "forbidden", "Forbidden",
+                 "this key may not replace the document with this source and id: it is not "
+                 "visible to the key's principals",
+                 ptr);
+    return -1;
 }
 
-void api_ingest_options(const lore_config *cfg, ingest_options *o) {
-    ingest_options_default(o);
-    o->chunking.target_tokens = (uint32_t)cfg->chunk_target_tokens;
-    o->chunking.max_tokens = (uint32_t)cfg->chunk_max_tokens;
-    o->chunking.overlap_tokens = (uint32_t)cfg->chunk_overlap_tokens;
-    if (o->chunking.min_tokens > o->chunking.target_tokens)
-        o->chunking.min_tokens = o->chunking.target_tokens;
-    o->limits.max_input = (size_t)cfg->max_file_mb << 20;
-    o->limits.pdf_timeout_s = (int)cfg->pdf_timeout_s;
-    o->limits.pdf_memory_mb = (size_t)cfg->pdf_memory_mb;
+/* The batch form {"documents": [...]} or one document; NULL (answered)
+ * when the shape is wrong. Returns a new reference to the array. */
+static json_t *document_list(api_req *q, json_t *body) {
+    if (!(json_is_object(body) && json_object_get(body, "documents"))) {
+        json_t *a = json_array();
+        json_array_append(a, body);
+        return a;
+    }
+    json_t *list = json_object_get(body, "documents");
+    if (json_object_size(body) != 1) {
+        api_bad_field(q, "", "a batch is {\"documents\": [...]} and nothing else");
+        return NULL;
+    }
+    if (!json_is_array(list) || !json_array_size(list)) {
+        api_bad_field(q, "/documents", "documents must be a non-empty array");
+        return NULL;
+    }
+    if (json_array_size(list) > (size_t)q->a->cfg.max_batch) {
+        api_problem(q, 413, "batch-too-large", "Batch too large",
+                    "%zu documents in one request; the limit is %lld (setting max_batch)",
+                    json_array_size(list), (long long)q->a->cfg.max_batch);
+        return NULL;
+    }
+    return json_incref(list);
+}
+
+/* Validates every document and lists the groups (document ids) and the
+ * queued answer; 0 on success, -1 answered. */
+static int validate_all(api_req *q, api_tenant *t, json_t *list, int batch, char **groups,
+                        json_t *answer) {
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        char base[32] = "", ptr[96], msg[512];
+        if (batch) snprintf(base, sizeof base, "/documents/%zu", i);
+        ingest_json_doc d;
+        if (ingest_json_doc_read(json_array_get(list, i), base, &d, ptr, sizeof ptr, msg,
+                                 sizeof msg)) {
+            http_problem(q->r, 400, "invalid-field", "Invalid field", msg, ptr);
+            return -1;
+        }
+        int refused = check_replace(q, t, &d.rec, base);
+        char *id = malloc(STORE_DOC_ID_LEN + 1);
+        if (id) store_doc_public_id(d.rec.source, d.rec.external_id, id);
+        groups[i] = id;
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_string(id ? id : ""));
+        json_object_set_new(o, "source", json_string(d.rec.source));
+        json_object_set_new(o, "external_id", json_string(d.rec.external_id));
+        json_object_set_new(o, "status", json_string("queued"));
+        json_array_append_new(answer, o);
+        ingest_json_doc_clear(&d);
+        if (refused) return -1;
+        if (!id) {
+            api_problem(q, 503, "out-of-memory", "Server out of memory", "batch");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 void api_documents_post(api_req *q) {
     json_t *body = api_json_body(q);
     if (!body) return;
-    json_t *list = body;
-    int batch = 0;
-    doc_in *docs = NULL;
-    size_t n = 0;
-    ingest_session *s = NULL;
-    json_t *results = NULL;
-    if (json_is_object(body) && json_object_get(body, "documents")) {
-        list = json_object_get(body, "documents");
-        batch = 1;
-        if (json_object_size(body) != 1) {
-            api_bad_field(q, "", "a batch is {\"documents\": [...]} and nothing else");
-            goto out;
-        }
-        if (!json_is_array(list) || !json_array_size(list)) {
-            api_bad_field(q, "/documents", "documents must be a non-empty array");
-            goto out;
-        }
-        if (json_array_size(list) > (size_t)q->a->cfg.max_batch) {
-            api_problem(q, 413, "batch-too-large", "Batch too large",
-                        "%zu documents in one request; the limit is %lld (setting max_batch)",
-                        json_array_size(list), (long long)q->a->cfg.max_batch);
-            goto out;
-        }
-    }
-    n = batch ? json_array_size(list) : 1;
-    if (!(docs = calloc(n, sizeof *docs))) {
+    int batch = json_is_object(body) && json_object_get(body, "documents");
+    json_t *list = document_list(q, body), *docs = json_array();
+    char **groups = NULL, *payload = NULL;
+    size_t n = list ? json_array_size(list) : 0;
+    const char *key;
+    api_tenant *t;
+    if (!list || api_idempotency_key(q, &key) || !(t = api_tenant_get(q))) goto out;
+    if (!(groups = calloc(n, sizeof *groups))) {
         api_problem(q, 503, "out-of-memory", "Server out of memory", "batch");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        char base[32] = "";
-        if (batch) snprintf(base, sizeof base, "/documents/%zu", i);
-        if (doc_validate(q, batch ? json_array_get(list, i) : list, base, &docs[i])) goto out;
-    }
-    api_tenant *t = api_tenant_get(q);
-    if (!t) goto out;
-    ingest_options opt;
-    api_ingest_options(&q->a->cfg, &opt);
-    opt.source = "api";
-    problem_note note = {"", NULL, 0};
-    opt.on_problem = on_problem;
-    opt.cb_ctx = &note;
-    if (!q->viewer.all_access) {
-        note.viewer = &q->viewer;
-        opt.may_replace = may_replace;
-    }
-    lore_status st = ingest_session_new(t->t, &index_lexical_bm25, t->lex, &opt, &s);
-    results = json_array();
-    for (size_t i = 0; st == LORE_OK && i < n; i++) {
-        ingest_outcome oc;
-        if ((st = ingest_record_put(s, &docs[i].rec, &oc)) != LORE_OK) break;
-        if (oc == INGEST_FAILED) {
-            char base[32] = "";
-            if (batch) snprintf(base, sizeof base, "/documents/%zu", i);
-            if (note.denied)
-                http_problem(q->r, 403, "forbidden", "Forbidden",
-                             "this key may not replace the document with this source and id: "
-                             "it is not visible to the key's principals",
-                             base);
-            else
-                http_problem(q->r, 422, "document-rejected", "Document rejected",
-                             note.msg[0] ? note.msg : "the document could not be indexed", base);
-            goto out; /* the session's batch is rolled back when freed */
-        }
-        char id[STORE_DOC_ID_LEN + 1];
-        store_doc_public_id(docs[i].rec.source, docs[i].rec.external_id, id);
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_string(id));
-        json_object_set_new(o, "source", json_string(docs[i].rec.source));
-        json_object_set_new(o, "external_id", json_string(docs[i].rec.external_id));
-        json_object_set_new(o, "status", json_string(outcome_name(oc)));
-        json_array_append_new(results, o);
-    }
-    if (st == LORE_OK) st = ingest_commit(s);
-    if (st != LORE_OK) {
-        api_internal(q, "writing the documents", st);
+    if (validate_all(q, t, list, batch, groups, docs)) goto out;
+    if (!(payload = ingest_job_documents_payload(&q->viewer, list))) {
+        api_problem(q, 503, "out-of-memory", "Server out of memory", "payload");
         goto out;
     }
-    const ingest_stats *stats = ingest_session_stats(s);
-    metrics_add(q->a->m_ingested, NULL, (double)(stats->docs_added + stats->docs_updated));
+    store_job job;
+    memset(&job, 0, sizeof job);
+    snprintf(job.kind, sizeof job.kind, "%s", INGEST_JOB_DOCUMENTS);
+    job.dedup_key = (char *)key;
+    job.groups = groups;
+    job.ngroups = n;
+    job.weight = (int64_t)strlen(payload);
+    char blob[64];
+    if (api_job_payload(q, &job, payload, blob, sizeof blob)) goto out;
     json_t *ans = json_object();
-    json_object_set_new(ans, "documents", results);
-    results = NULL;
-    api_json(q, 200, ans);
+    json_object_set_new(ans, "documents", docs);
+    docs = NULL;
+    if (!api_enqueue(q, &job, 1, ans) && job.blob) api_blob_forget(q, blob);
 out:
-    json_decref(results);
-    ingest_session_free(s);
-    for (size_t i = 0; docs && i < n; i++)
-        doc_in_clear(&docs[i]);
-    free(docs);
+    for (size_t i = 0; groups && i < n; i++)
+        free(groups[i]);
+    free(groups);
+    free(payload);
+    json_decref(docs);
+    json_decref(list);
     json_decref(body);
 }
 
@@ -354,25 +175,33 @@ void api_document_get(api_req *q) {
 }
 
 void api_document_delete(api_req *q) {
+    const char *key;
+    if (api_idempotency_key(q, &key)) return;
     api_tenant *t = api_tenant_get(q);
     if (!t) return;
     store_doc *d = visible_doc(q, t, 0);
     if (!d) return;
-    ingest_options opt;
-    api_ingest_options(&q->a->cfg, &opt);
-    ingest_session *s = NULL;
-    lore_status st = ingest_session_new(t->t, &index_lexical_bm25, t->lex, &opt, &s);
-    if (st == LORE_OK) st = ingest_delete(s, d->id);
-    if (st == LORE_OK) st = ingest_commit(s);
-    ingest_session_free(s);
-    store_doc_free(d);
-    if (st == LORE_NOT_FOUND) {
-        api_not_found(q, "document"); /* deleted by someone else meanwhile */
-    } else if (st != LORE_OK) {
-        api_internal(q, "deleting the document", st);
-    } else {
-        http_respond(q->r, 204, NULL, NULL, 0);
+    char *payload = ingest_job_delete_payload(&q->viewer, d->id);
+    char *groups[1] = {d->id};
+    store_job job;
+    memset(&job, 0, sizeof job);
+    snprintf(job.kind, sizeof job.kind, "%s", INGEST_JOB_DELETE);
+    job.dedup_key = (char *)key;
+    job.groups = groups;
+    job.ngroups = 1;
+    job.payload = (uint8_t *)payload;
+    job.payload_len = payload ? strlen(payload) : 0;
+    job.weight = (int64_t)job.payload_len;
+    json_t *ans = json_object();
+    json_object_set_new(ans, "id", json_string(d->id));
+    if (payload)
+        api_enqueue(q, &job, 1, ans);
+    else {
+        json_decref(ans);
+        api_problem(q, 503, "out-of-memory", "Server out of memory", "payload");
     }
+    free(payload);
+    store_doc_free(d);
 }
 
 typedef struct list_ctx {

@@ -5,9 +5,10 @@
  * whatever the upload size (the cap is max_upload_mb for the whole body).
  * Form fields: `source` (default "upload"), `acl` (repeatable: principals
  * added to every document), `id` (the external id, only with a single file;
- * otherwise each file's name is its id). When the body is complete, every
- * file is ingested in one store transaction and the temporary files are
- * removed, whatever happened. */
+ * otherwise each file's name is its id). When the body is complete, each
+ * file is moved into the tenant's blob directory and becomes one "file" job
+ * (all queued in one transaction, or none); files not queued are removed,
+ * whatever happened. */
 #include "api/api_int.h"
 
 #include <errno.h>
@@ -18,7 +19,9 @@
 #include <unistd.h>
 
 #include "http/multipart.h"
-#include "ingest/ingest.h"
+#include "ingest/ingest_jobs.h"
+#include "ingest/ingest_json.h"
+#include <sys/stat.h>
 
 #define MAX_FILES 32
 #define MAX_FIELD 4096
@@ -26,7 +29,8 @@
 
 typedef struct upload_file {
     char name[256]; /* safe base name */
-    char path[1200];
+    char blob[32];  /* the spooled file's own name, kept as the job's blob */
+    char path[2400];
     int fd;
 } upload_file;
 
@@ -35,8 +39,9 @@ typedef struct upload {
     multipart_parser *mp;
     upload_file files[MAX_FILES];
     size_t nfiles;
-    int in_file;  /* the current part is a file */
-    int in_field; /* the current part is a text field */
+    size_t nfiles_kept; /* queued: their blobs stay */
+    int in_file;        /* the current part is a file */
+    int in_field;       /* the current part is a text field */
     char field_name[32];
     lore_buf field;
     char source[80];
@@ -176,23 +181,83 @@ void api_files_begin(api_req *q) {
     http_body_stream(q->r, (size_t)q->a->cfg.max_upload_mb << 20, on_body, u);
 }
 
-typedef struct file_notes {
-    json_t *problems;
-    const store_viewer *viewer;
-} file_notes;
-
-/* As for JSON documents: a key replaces only documents it can see. */
-static int may_replace(void *ctx, const store_doc *existing) {
-    file_notes *n = ctx;
-    return store_viewer_sees(n->viewer, existing->acl, existing->nacl);
+/* Moves the spooled files into the tenant's blob directory and describes
+ * one job per file; 0 on success, -1 answered. */
+static int make_jobs(api_req *q, upload *u, const char *source, const char *key, store_job *jobs,
+                     char (*ids)[STORE_DOC_ID_LEN + 1], char (*dedup)[256], char **groups,
+                     json_t *files) {
+    char dir[2048];
+    lore_status st = store_blob_dir(q->th->control, q->tenant_name, dir, sizeof dir);
+    if (st != LORE_OK) {
+        api_problem(q, 503, "unavailable", "Service unavailable", "cannot store the upload: %s",
+                    lore_status_message(st));
+        return -1;
+    }
+    for (size_t i = 0; i < u->nfiles; i++) {
+        upload_file *f = &u->files[i];
+        const char *ext = u->has_id ? u->id : f->name;
+        store_doc_public_id(source, ext, ids[i]);
+        char blob_path[2400];
+        snprintf(f->blob, sizeof f->blob, "%s", strrchr(f->path, '/') + 1);
+        snprintf(blob_path, sizeof blob_path, "%s/%s", dir, f->blob);
+        if (rename(f->path, blob_path) != 0) {
+            api_problem(q, 503, "unavailable", "Service unavailable", "cannot store the upload: %s",
+                        strerror(errno));
+            return -1;
+        }
+        snprintf(f->path, sizeof f->path, "%s", blob_path); /* cleanup removes it if unqueued */
+        struct stat sb;
+        store_job *j = &jobs[i];
+        memset(j, 0, sizeof *j);
+        snprintf(j->kind, sizeof j->kind, "%s", INGEST_JOB_FILE);
+        groups[i] = ids[i];
+        j->groups = &groups[i];
+        j->ngroups = 1;
+        j->blob = f->blob;
+        j->weight = stat(blob_path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+        char *payload =
+            ingest_job_file_payload(&q->viewer, f->name, source, u->has_id ? u->id : NULL,
+                                    (const char *const *)u->acl, u->nacl);
+        if (!payload) {
+            api_problem(q, 503, "out-of-memory", "Server out of memory", "payload");
+            return -1;
+        }
+        j->payload = (uint8_t *)payload;
+        j->payload_len = strlen(payload);
+        if (key) {
+            snprintf(dedup[i], sizeof dedup[i], u->nfiles > 1 ? "%s#%zu" : "%s", key, i);
+            j->dedup_key = dedup[i];
+        }
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(f->name));
+        json_object_set_new(o, "id", json_string(ids[i]));
+        json_array_append_new(files, o);
+    }
+    return 0;
 }
 
-static void on_problem(void *ctx, const char *path, const char *msg, int is_error) {
-    (void)path;
-    file_notes *n = ctx;
-    if (json_array_size(n->problems) < 20)
-        json_array_append_new(n->problems,
-                              json_pack("{s:s,s:b}", "message", msg, "error", is_error));
+/* A key replaces only documents it can see (checked again by the job). */
+static int check_replace(api_req *q, const char *source, const char *ext) {
+    if (q->viewer.all_access) return 0;
+    api_tenant *t = api_tenant_get(q);
+    if (!t) return -1;
+    int64_t rowid;
+    store_doc *d = NULL;
+    lore_status st = store_doc_lookup(t->t, source, ext, &rowid, NULL);
+    if (st == LORE_NOT_FOUND) return 0;
+    if (st == LORE_OK) st = store_doc_get_rowid(t->t, rowid, 0, &d);
+    if (st != LORE_OK) {
+        api_internal(q, "reading the existing document", st);
+        return -1;
+    }
+    int sees = store_viewer_sees(&q->viewer, d->acl, d->nacl);
+    store_doc_free(d);
+    if (sees) return 0;
+    http_problem(q->r, 403, "forbidden", "Forbidden",
+                 "this key may not replace the document with this source and id: it is not "
+                 "visible to the key's principals",
+                 "/files");
+    return -1;
 }
 
 void api_files_post(api_req *q) {
@@ -212,78 +277,45 @@ void api_files_post(api_req *q) {
         return;
     }
     const char *source = u->has_source ? u->source : "upload";
-    if (!api_source_valid(source)) {
+    if (!ingest_source_valid(source)) {
         api_bad_field(q, "/source", "source must be 1 to %d letters, digits, '_', '-', '.' or ':'",
-                      API_SOURCE_MAX);
+                      INGEST_SOURCE_MAX);
         return;
     }
     if (u->has_id && !*u->id) {
         api_bad_field(q, "/id", "id must not be empty");
         return;
     }
+    const char *key;
+    if (api_idempotency_key(q, &key)) return;
     for (size_t i = 0; i < u->nfiles; i++) {
-        if (close(u->files[i].fd)) {
-            u->files[i].fd = -1;
+        /* On disk before the job that names it is committed. */
+        int bad = fsync(u->files[i].fd) != 0;
+        bad |= close(u->files[i].fd) != 0;
+        u->files[i].fd = -1;
+        if (bad) {
             api_problem(q, 503, "unavailable", "Service unavailable", "cannot store the upload: %s",
                         strerror(errno));
             return;
         }
-        u->files[i].fd = -1;
+        if (check_replace(q, source, u->has_id ? u->id : u->files[i].name)) return;
     }
-    api_tenant *t = api_tenant_get(q);
-    if (!t) return;
-    ingest_options opt;
-    api_ingest_options(&q->a->cfg, &opt);
-    opt.source = source;
-    opt.acl = (const char *const *)u->acl;
-    opt.nacl = u->nacl;
-    file_notes notes = {NULL, &q->viewer};
-    opt.on_problem = on_problem;
-    opt.cb_ctx = &notes;
-    if (!q->viewer.all_access) opt.may_replace = may_replace;
-    ingest_session *s = NULL;
+    store_job jobs[MAX_FILES];
+    char ids[MAX_FILES][STORE_DOC_ID_LEN + 1], dedup[MAX_FILES][256], *groups[MAX_FILES];
     json_t *files = json_array();
-    lore_status st = ingest_session_new(t->t, &index_lexical_bm25, t->lex, &opt, &s);
-    for (size_t i = 0; st == LORE_OK && i < u->nfiles; i++) {
-        ingest_stats before = *ingest_session_stats(s);
-        notes.problems = json_array();
-        st = ingest_named_file(s, u->files[i].path, u->files[i].name,
-                               u->has_id ? u->id : u->files[i].name);
-        const ingest_stats *after = ingest_session_stats(s);
+    memset(jobs, 0, sizeof jobs);
+    int rc = make_jobs(q, u, source, key, jobs, ids, dedup, groups, files);
+    if (rc == 0) {
         json_t *o = json_object();
-        json_object_set_new(o, "name", json_string(u->files[i].name));
-        json_object_set_new(o, "added",
-                            json_integer((json_int_t)(after->docs_added - before.docs_added)));
-        json_object_set_new(o, "updated",
-                            json_integer((json_int_t)(after->docs_updated - before.docs_updated)));
-        json_object_set_new(
-            o, "unchanged",
-            json_integer((json_int_t)(after->docs_unchanged - before.docs_unchanged)));
-        json_object_set_new(o, "failed",
-                            json_integer((json_int_t)(after->docs_failed - before.docs_failed)));
-        const char *status = after->files_failed > before.files_failed     ? "failed"
-                             : after->files_skipped > before.files_skipped ? "skipped"
-                                                                           : "ok";
-        json_object_set_new(o, "status", json_string(status));
-        json_object_set_new(o, "problems", notes.problems);
-        notes.problems = NULL;
-        json_array_append_new(files, o);
+        json_object_set_new(o, "source", json_string(source));
+        json_object_set_new(o, "files", files);
+        files = NULL;
+        if (api_enqueue(q, jobs, u->nfiles, o))
+            u->nfiles_kept = u->nfiles; /* the blobs belong to the jobs now */
     }
-    if (st == LORE_OK) st = ingest_commit(s);
-    if (st == LORE_OK) {
-        const ingest_stats *fs = ingest_session_stats(s);
-        metrics_add(q->a->m_ingested, NULL, (double)(fs->docs_added + fs->docs_updated));
-    }
-    ingest_session_free(s);
-    if (st != LORE_OK) {
-        json_decref(files);
-        api_internal(q, "ingesting the upload", st);
-        return;
-    }
-    json_t *o = json_object();
-    json_object_set_new(o, "source", json_string(source));
-    json_object_set_new(o, "files", files);
-    api_json(q, 200, o);
+    for (size_t i = 0; i < u->nfiles; i++)
+        free(jobs[i].payload);
+    json_decref(files);
 }
 
 void api_files_cleanup(api_req *q) {
@@ -291,7 +323,7 @@ void api_files_cleanup(api_req *q) {
     if (!u) return;
     for (size_t i = 0; i < u->nfiles; i++) {
         if (u->files[i].fd >= 0) close(u->files[i].fd);
-        unlink(u->files[i].path);
+        if (i >= u->nfiles_kept) unlink(u->files[i].path);
     }
     for (size_t i = 0; i < u->nacl; i++)
         free(u->acl[i]);

@@ -14,6 +14,7 @@
 #include "http/router.h"
 #include "index/lexical/index_lexical.h"
 #include "metrics/metrics.h"
+#include "queue/queue.h"
 #include "search/search.h"
 #include "store/store.h"
 
@@ -82,6 +83,23 @@ struct api {
     int64_t started_ms;
     char upload_dir[1100];
 
+    /* jobs (api_jobs.c) */
+    queue_config qcfg;
+    void (*queue_notify)(void *ctx);
+    void *queue_notify_ctx;
+    store *waiter_store;
+    pthread_t waiter;
+    int waiter_started;
+    pthread_mutex_t wait_mu; /* guards everything below */
+    pthread_cond_t wait_cv;
+    struct api_wait *waits;
+    uint64_t wait_kick;
+    int wait_stop, draining;
+    _Atomic uint64_t jobs_finished;
+    int64_t rate_at_ms;
+    uint64_t rate_done;
+    double rate_per_s;
+
     /* metrics */
     metrics_family *m_requests, *m_latency, *m_search, *m_docs, *m_chunks, *m_build, *m_ingested,
         *m_rate_limited, *m_auth_failures;
@@ -137,9 +155,24 @@ int api_source_valid(const char *s);
 /* Reads a limit argument 1..max; 0 on success. */
 int api_parse_limit(const char *s, size_t max, size_t *out);
 
-/* Ingest options from the settings (chunk sizes, file limits). */
-struct ingest_options;
-void api_ingest_options(const lore_config *cfg, struct ingest_options *o);
+/* ---- api_jobs.c ---- */
+lore_status api_jobs_init(api *a, char *err, size_t errlen);
+void api_jobs_free(api *a);
+/* Enqueues jobs for the caller's tenant (tenant and max_attempts are filled
+ * in) and answers: 202, or after ?wait= the outcome, or 429/503 when the
+ * queue is full. body (stolen) holds the route's own fields. */
+int api_enqueue(api_req *q, store_job *jobs, size_t n, json_t *body);
+/* Returns 1 when the jobs were added (not refused, not duplicates). */
+/* Puts a payload in the job: inline up to API_INLINE_PAYLOAD bytes, else
+ * in a blob file (fsynced) whose name goes into blob. -1 when answered. */
+#define API_INLINE_PAYLOAD (256 * 1024)
+int api_job_payload(api_req *q, store_job *job, const char *payload, char *blob, size_t bloblen);
+/* Removes a blob whose job was not queued. */
+void api_blob_forget(api_req *q, const char *blob);
+/* The Idempotency-Key header, checked; NULL if absent. -1 (answered 400)
+ * when malformed. */
+int api_idempotency_key(api_req *q, const char **key);
+json_t *api_job_json(const store_job *j);
 
 /* ---- handlers, one file per area ---- */
 void api_health_live(api_req *q);
@@ -162,6 +195,10 @@ void api_tenant_delete(api_req *q);
 void api_keys_post(api_req *q);
 void api_keys_get(api_req *q);
 void api_key_delete(api_req *q);
+void api_job_get(api_req *q);
+void api_jobs_list(api_req *q);
+void api_job_retry(api_req *q);
+void api_reindex_post(api_req *q);
 
 extern const api_route_def api_route_table[];
 extern const size_t api_route_count;

@@ -33,6 +33,10 @@ const api_route_def api_route_table[] = {
     R(15, "POST", "/v1/keys", ACCESS_ADMIN, BODY_JSON, api_keys_post),
     R(16, "GET", "/v1/keys", ACCESS_ADMIN, BODY_NO, api_keys_get),
     R(17, "DELETE", "/v1/keys/{id}", ACCESS_ADMIN, BODY_NO, api_key_delete),
+    R(18, "GET", "/v1/jobs/{id}", ACCESS_WRITE, BODY_NO, api_job_get),
+    R(19, "GET", "/v1/jobs", ACCESS_ADMIN, BODY_NO, api_jobs_list),
+    R(20, "POST", "/v1/jobs/{id}/retry", ACCESS_ADMIN, BODY_NO, api_job_retry),
+    R(21, "POST", "/v1/reindex", ACCESS_ADMIN, BODY_NO, api_reindex_post),
 };
 const size_t api_route_count = sizeof api_route_table / sizeof api_route_table[0];
 _Static_assert(sizeof api_route_table / sizeof api_route_table[0] <= API_MAX_ROUTES,

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include "config/config.h"
 #include "index/lexical/index_lexical.h"
+#include "ingest/ingest_jobs.h"
+#include "metrics/metrics.h"
+#include "queue/queue.h"
 #include "store/store.h"
 
 enum { CLI_OK = 0, CLI_USAGE = 1, CLI_FAIL = 2 };
@@ -74,6 +77,19 @@ int cli_env_open(cli_env *e, const cli_args *a);
 int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default);
 void cli_env_close(cli_env *e);
 
+/* A pool of job workers (cli_jobs.c). */
+typedef struct cli_pool {
+    queue_pool *pool; /* NULL when workers is -1 */
+    queue_handler handler;
+    unsigned threads;
+} cli_pool;
+/* Starts `workers` threads (0: one per core; -1: none) running lore's jobs
+ * from the store of e. role names the process in job records. */
+int cli_pool_start(cli_env *e, const char *role, int64_t workers, metrics_registry *reg,
+                   void (*finished)(void *ctx, const store_job *jobs, size_t n), void *fctx,
+                   cli_pool *out);
+void cli_pool_stop(cli_pool *p);
+
 int cli_error(const char *cmd, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -86,5 +102,8 @@ int cmd_stats(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
+int cmd_reindex(int argc, char **argv);
 
 #endif

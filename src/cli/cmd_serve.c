@@ -21,16 +21,19 @@ static const cli_opt opts[] = {
     {"listen", 'l', "HOST:PORT", 0,
      "address to listen on (default: setting listen, 127.0.0.1:7700)"},
     {"threads", 0, "N", 0, "HTTP worker threads (default: one per core)"},
+    {"workers", 'w', "N", 0, "job worker threads (default: one per core; -1: none)"},
 };
 static const cli_help help = {
-    "lore serve [--listen HOST:PORT] [--threads N]",
-    "Serve the REST API (docs/api.md) over HTTP.\n"
+    "lore serve [--listen HOST:PORT] [--threads N] [--workers N]",
+    "Serve the REST API (docs/api.md) over HTTP, and run queued jobs (docs/jobs.md).\n"
     "On first start, creates the default tenant and a server administrator key, and\n"
     "prints the key once: keep it, it is stored only as a hash.",
     "Every setting of `lore config` applies (limits, timeouts, CORS, rate limits);\n"
     "set them in the config file or as LORE_* environment variables. Request logs go\n"
-    "to stderr as one JSON line each (setting access_log). SIGTERM or SIGINT drains\n"
-    "in-flight requests and stops; a second signal stops at once.",
+    "to stderr as one JSON line each (setting access_log). Writes are queued as jobs\n"
+    "and run by the server's worker threads (setting workers); `lore worker` runs more\n"
+    "on the same data directory. SIGTERM or SIGINT drains in-flight requests, lets\n"
+    "running jobs finish, and stops; a second signal stops at once.",
     "  lore serve\n  lore serve --listen 0.0.0.0:8080\n"
     "  LORE_CORS_ORIGINS=https://app.example.com lore serve",
 };
@@ -61,6 +64,10 @@ static int first_start(cli_env *e) {
     return CLI_OK;
 }
 
+static void notify_pool(void *pool) {
+    queue_pool_notify(pool);
+}
+
 static void *second_signal(void *arg) {
     sigset_t *set = arg;
     int sig;
@@ -76,6 +83,7 @@ int cmd_serve(int argc, char **argv) {
     cli_env e = {0};
     api *ap = NULL;
     http_server *srv = NULL;
+    cli_pool pool = {0};
     char err[512] = "";
     int rc = cli_parse("serve", &help, opts, sizeof opts / sizeof opts[0], argc, argv, &a);
     if (rc) goto out;
@@ -84,8 +92,9 @@ int cmd_serve(int argc, char **argv) {
         goto out;
     }
     if ((rc = cli_env_open(&e, &a))) goto out;
-    static const char *const flag_keys[][2] = {{"listen", "listen"}, {"threads", "http_threads"}};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const flag_keys[][2] = {
+        {"listen", "listen"}, {"threads", "http_threads"}, {"workers", "workers"}};
+    for (size_t i = 0; i < 3; i++) {
         const char *v = cli_get(&a, flag_keys[i][0]);
         if (v && config_set(&e.cfg, flag_keys[i][1], v, CONFIG_FLAG, err, sizeof err) != LORE_OK) {
             rc = cli_error("serve", CLI_USAGE, "%s", err);
@@ -119,6 +128,10 @@ int cmd_serve(int argc, char **argv) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if ((rc = cli_pool_start(&e, "serve", e.cfg.workers, api_metrics(ap), api_jobs_finished, ap,
+                             &pool)))
+        goto out;
+    if (pool.pool) api_set_queue(ap, notify_pool, pool.pool);
     http_app app;
     api_http_app(ap, &app);
     if (http_server_start(&hc, &app, &srv, err, sizeof err) != LORE_OK) {
@@ -126,8 +139,9 @@ int cmd_serve(int argc, char **argv) {
         goto out;
     }
     int v6 = strchr(hc.host, ':') != NULL;
-    printf("lore %s listening on http://%s%s%s:%u (data in %s)\n", LORE_VERSION, v6 ? "[" : "",
-           hc.host, v6 ? "]" : "", (unsigned)http_server_port(srv), e.cfg.data_dir);
+    printf("lore %s listening on http://%s%s%s:%u (data in %s, %u job workers)\n", LORE_VERSION,
+           v6 ? "[" : "", hc.host, v6 ? "]" : "", (unsigned)http_server_port(srv), e.cfg.data_dir,
+           pool.threads);
     fflush(stdout);
     int sig = 0;
     if (sigwait(&set, &sig) != 0) sig = SIGTERM;
@@ -136,14 +150,17 @@ int cmd_serve(int argc, char **argv) {
     pthread_t watcher;
     int watching = pthread_create(&watcher, NULL, second_signal, &set) == 0;
     if (watching) pthread_detach(watcher);
+    api_drain(ap); /* requests waiting on jobs are answered now (202) */
     unsigned left = http_server_drain(srv, (unsigned)e.cfg.drain_timeout_s * 1000u);
     if (left) fprintf(stderr, "lore: %u request(s) still running after the drain timeout\n", left);
     http_server_free(srv);
     srv = NULL;
+    cli_pool_stop(&pool); /* running batches finish; queued jobs wait for the next start */
     fprintf(stderr, "lore: stopped\n");
     rc = CLI_OK;
 out:
     http_server_free(srv);
+    cli_pool_stop(&pool);
     api_free(ap);
     cli_env_close(&e);
     cli_args_free(&a);

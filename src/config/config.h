@@ -36,7 +36,11 @@ typedef struct lore_config {
     int64_t access_log;      /* 1 = one JSON line per request on stderr */
     int64_t metrics_public;  /* 1 = /metrics needs no key */
     int64_t rate_read_per_min, rate_write_per_min, rate_admin_per_min, rate_anon_per_min;
-    config_origin origin[48]; /* per key, indexed like the key table */
+    /* jobs */
+    int64_t workers; /* -1 = none, 0 = one per core */
+    int64_t job_lease_s, job_max_attempts, job_backoff_ms, job_backoff_max_s, job_retention_days;
+    int64_t queue_max_per_tenant, queue_max_total, max_wait_s;
+    config_origin origin[64]; /* per key, indexed like the key table */
     char file[1024];          /* the config file read, "" if none */
 } lore_config;
 

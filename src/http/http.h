@@ -125,6 +125,17 @@ void http_respond_owned(http_request *r, unsigned status, const char *content_ty
 void http_problem(http_request *r, unsigned status, const char *type, const char *title,
                   const char *detail, const char *pointer);
 int http_responded(const http_request *r);
+
+/* ---- answering later ----
+ *
+ * From handle, http_suspend says the answer will come from another thread:
+ * the server parks the connection (no thread is held) until that thread
+ * has called http_respond (or http_problem) and then http_resume. resume
+ * may come at any time after suspend, even before handle returns. Between
+ * the two, the request stays in flight (a drain waits for it), so whoever
+ * suspends must resume within a bounded time. */
+void http_suspend(http_request *r);
+void http_resume(http_request *r);
 unsigned http_status(const http_request *r);
 /* Bytes of the response body (after done). */
 size_t http_response_bytes(const http_request *r);

@@ -83,7 +83,14 @@ struct http_request {
     size_t resp_len, resp_bytes;
     char *hdr_name[MAX_RESP_HEADERS], *hdr_value[MAX_RESP_HEADERS];
     size_t nhdr;
+
+    /* Answering later (http_suspend / http_resume): conn->susp_lock orders
+     * the server's MHD_suspend_connection against a resume from another
+     * thread, which may come first. */
+    int susp; /* SUSP_* */
 };
+
+enum { SUSP_NONE, SUSP_WANTED, SUSP_DONE, SUSP_RESUMED };
 
 struct conn {
     struct conn *prev, *next; /* registry */
@@ -96,6 +103,7 @@ struct conn {
     _Atomic int64_t body_bytes; /* bytes of the body received in this window */
     _Atomic int64_t window_ns;  /* when the current rate window began */
     int killed;
+    pthread_mutex_t susp_lock;
     http_request req;
 };
 
@@ -181,6 +189,19 @@ static void request_reset(http_request *r) {
     memset(r, 0, sizeof *r);
     r->conn = c;
     r->content_length = -1;
+}
+
+void http_suspend(http_request *r) {
+    pthread_mutex_lock(&r->conn->susp_lock);
+    r->susp = SUSP_WANTED;
+    pthread_mutex_unlock(&r->conn->susp_lock);
+}
+
+void http_resume(http_request *r) {
+    pthread_mutex_lock(&r->conn->susp_lock);
+    if (r->susp == SUSP_DONE) MHD_resume_connection(r->conn->mhd);
+    r->susp = SUSP_RESUMED;
+    pthread_mutex_unlock(&r->conn->susp_lock);
 }
 
 const char *http_method(const http_request *r) {
@@ -421,6 +442,7 @@ static void notify_connection(void *cls, struct MHD_Connection *mc, void **socke
         c->srv = s;
         c->req.conn = c;
         c->req.content_length = -1;
+        pthread_mutex_init(&c->susp_lock, NULL);
         const union MHD_ConnectionInfo *fd =
             MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
         c->fd = fd ? fd->connect_fd : -1;
@@ -454,6 +476,7 @@ static void notify_connection(void *cls, struct MHD_Connection *mc, void **socke
         if (c->next) c->next->prev = c->prev;
         pthread_mutex_unlock(&s->lock);
         request_reset(&c->req);
+        pthread_mutex_destroy(&c->susp_lock);
         free(c);
         *socket_context = NULL;
     }
@@ -643,10 +666,17 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *mc, cons
         *upload_data_size = 0;
         return take_body(s, r, upload_data, n);
     }
-    /* End of the body (or no body). */
+    /* End of the body (or no body), or the call after a resume. */
     atomic_store(&r->conn->phase, PH_HANDLING);
-    if (!r->status) s->app.handle(s->app.ctx, r);
-    (void)mc;
+    if (r->susp == SUSP_NONE && !r->status) s->app.handle(s->app.ctx, r);
+    pthread_mutex_lock(&r->conn->susp_lock);
+    int susp = r->susp;
+    if (susp == SUSP_WANTED) {
+        MHD_suspend_connection(mc);
+        r->susp = SUSP_DONE;
+    }
+    pthread_mutex_unlock(&r->conn->susp_lock);
+    if (susp == SUSP_WANTED) return MHD_YES; /* http_resume brings us back */
     return queue(s, r);
 }
 
@@ -739,8 +769,8 @@ lore_status http_server_start(const http_config *c, const http_app *app, http_se
     }
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)&ss;
     if (inet_pton(AF_INET, c->host, &v4->sin_addr) == 1) {

@@ -56,6 +56,13 @@ lore_status ingest_session_new(store_tenant *t, const index_lexical_ops *lex, vo
     return LORE_OK;
 }
 
+void ingest_set_source_acl(ingest_session *s, const char *source, const char *const *acl,
+                           size_t nacl) {
+    s->opt.source = source ? source : "files";
+    s->opt.acl = acl;
+    s->opt.nacl = nacl;
+}
+
 const ingest_stats *ingest_session_stats(const ingest_session *s) {
     return &s->stats;
 }

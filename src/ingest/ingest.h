@@ -123,6 +123,12 @@ LORE_MUST_CHECK lore_status ingest_delete(ingest_session *s, const char *doc_id)
 /* Commits the open batch. The session can go on afterwards. */
 LORE_MUST_CHECK lore_status ingest_commit(ingest_session *s);
 
+/* Changes the source and the principals added to every document for what
+ * follows (a job worker runs jobs with different options in one session).
+ * Borrowed until changed again or the session ends. */
+void ingest_set_source_acl(ingest_session *s, const char *source, const char *const *acl,
+                           size_t nacl);
+
 const ingest_stats *ingest_session_stats(const ingest_session *s);
 /* Rolls back anything uncommitted and frees the session. */
 void ingest_session_free(ingest_session *s);

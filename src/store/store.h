@@ -133,6 +133,10 @@ LORE_MUST_CHECK lore_status store_tenant_list(store *s, store_tenant_info **out,
  * exist. Returns owned. */
 LORE_MUST_CHECK lore_status store_tenant_open(store *s, const char *name, store_tenant **out);
 void store_tenant_close(store_tenant *t);
+/* When a tenant was created: a long-lived handle compares it to know the
+ * tenant was not deleted and re-created under the same name meanwhile.
+ * LORE_NOT_FOUND if it does not exist. */
+LORE_MUST_CHECK lore_status store_tenant_created(store *s, const char *name, int64_t *created_ms);
 const char *store_tenant_name(const store_tenant *t);
 
 /* ---- transactions (one writer per tenant) ---- */
@@ -287,5 +291,146 @@ LORE_MUST_CHECK lore_status store_key_revoke(store *s, const char *tenant, const
                                              int64_t now_ms);
 void store_key_free(store_key *k);
 void store_keys_free(store_key *k, size_t n);
+
+/* ---- durable jobs (control database) ----
+ *
+ * The queue behind every write: see docs/jobs.md for the semantics (FIFO per
+ * group, dedup keys, leases, retries, dead letters). The store keeps the
+ * rows and makes each transition atomic; policy (backoff, attempt limits,
+ * retention) belongs to queue/. Jobs of one tenant are deleted with it.
+ *
+ * A job's groups are the documents it touches. A pending job runs only when
+ * no earlier pending job shares a group with it, so jobs of one group run
+ * one at a time and in order. A lease is identified by a sequence number
+ * that grows with every claim, so a worker that lost its lease can never
+ * finish or renew the claim another worker took over. */
+
+typedef enum store_job_state {
+    STORE_JOB_READY = 0,  /* waiting to run once visible_ms has passed */
+    STORE_JOB_LEASED = 1, /* a worker holds it until visible_ms */
+    STORE_JOB_DONE = 2,
+    STORE_JOB_DEAD = 3, /* gave up after max_attempts; kept with its error */
+} store_job_state;
+
+#define STORE_JOB_KIND_MAX 31
+#define STORE_JOB_DEDUP_MAX 256
+#define STORE_JOB_GROUP_MAX 128 /* bytes of one group key */
+
+typedef struct store_job {
+    int64_t id;
+    char tenant[STORE_NAME_MAX + 1];
+    char kind[STORE_JOB_KIND_MAX + 1]; /* "documents", "file", "delete", "reindex" */
+    char *dedup_key;                   /* NULL: none */
+    char **groups;                     /* FIFO groups (document ids) */
+    size_t ngroups;
+    uint8_t *payload; /* inline payload, NULL when none or not asked for */
+    size_t payload_len;
+    char *blob;        /* payload file name under the blob directory, NULL: none */
+    int64_t weight;    /* bytes of work (payload or blob size), for claim batching */
+    int state;         /* store_job_state */
+    int attempts;      /* claims so far (a lost lease counts) */
+    int max_attempts;  /* dead-lettered when a failure reaches this many */
+    int64_t lease_seq; /* sequence of the current (or last) lease */
+    int64_t created_ms, updated_ms;
+    int64_t visible_ms;  /* ready: runnable from; leased: lease expiry */
+    int64_t started_ms;  /* last claim */
+    int64_t finished_ms; /* done or dead */
+    char *worker;        /* holder of the current or last lease */
+    char *error;         /* last failure */
+    char *result;        /* JSON summary of a done job */
+} store_job;
+
+/* Why an enqueue did not add a job. */
+typedef enum store_enqueue_outcome {
+    STORE_ENQUEUED,
+    STORE_ENQUEUE_DUPLICATE,   /* *job now describes the earlier job with that dedup key */
+    STORE_ENQUEUE_TENANT_FULL, /* the tenant has max_tenant pending jobs */
+    STORE_ENQUEUE_QUEUE_FULL,  /* all tenants together have max_total pending jobs */
+} store_enqueue_outcome;
+
+/* Adds ready jobs, all or none (tenant, kind, dedup_key, groups, payload or
+ * blob, weight, max_attempts, visible_ms read from each; id and times
+ * filled in). A job whose dedup key the tenant already used is not added:
+ * its id, state, counts and times become the earlier job's (its strings
+ * stay the caller's) and the outcome is DUPLICATE.
+ * Pending jobs (ready or leased) are capped per tenant and overall (0: no
+ * cap); when the new jobs would pass a cap none is added. LORE_NOT_FOUND if
+ * a tenant does not exist. */
+LORE_MUST_CHECK lore_status store_job_enqueue(store *s, store_job *jobs, size_t n,
+                                              int64_t max_tenant, int64_t max_total, int64_t now_ms,
+                                              store_enqueue_outcome *outcome);
+
+/* Claims up to max_jobs runnable jobs of one tenant (the tenant of the
+ * oldest runnable job), together weighing at most max_weight (the first job
+ * is taken whatever its weight), for worker until now_ms + lease_ms. A
+ * reindex job is always claimed alone. Payloads are included. *out owned
+ * (store_jobs_free); *n is 0 when nothing is runnable. */
+LORE_MUST_CHECK lore_status store_job_claim(store *s, const char *worker, int64_t now_ms,
+                                            int64_t lease_ms, size_t max_jobs, int64_t max_weight,
+                                            store_job **out, size_t *n);
+
+/* Extends the lease of a claimed job to until_ms. LORE_NOT_FOUND if the
+ * lease is no longer this claim's (expired and taken over, or finished). */
+LORE_MUST_CHECK lore_status store_job_renew(store *s, int64_t id, int64_t lease_seq,
+                                            int64_t until_ms);
+
+/* How a claimed job ended. */
+typedef struct store_job_outcome {
+    int64_t id, lease_seq;
+    int state;          /* DONE; READY (retry at visible_ms, attempt counted); DEAD */
+    int release;        /* READY only: not an attempt (the claim is undone) */
+    int64_t visible_ms; /* READY: when to run again */
+    const char *error;  /* READY/DEAD: the failure */
+    const char *result; /* DONE: JSON summary, may be NULL */
+    int lost;           /* out: the lease was not this claim's any more; nothing changed */
+} store_job_outcome;
+
+/* Applies outcomes in one transaction. A done job drops its inline payload;
+ * done and dead jobs stop blocking their groups. */
+LORE_MUST_CHECK lore_status store_job_finish(store *s, store_job_outcome *o, size_t n,
+                                             int64_t now_ms);
+
+/* Reads a job (tenant NULL: any tenant). LORE_NOT_FOUND if absent (or in
+ * another tenant). with_payload adds the inline payload. */
+LORE_MUST_CHECK lore_status store_job_get(store *s, const char *tenant, int64_t id,
+                                          int with_payload, store_job **out);
+/* Lists jobs newest first (id < before; 0: from the newest), of a tenant
+ * (NULL: all) and a state (-1: any), at most limit, without payloads. */
+LORE_MUST_CHECK lore_status store_job_list(store *s, const char *tenant, int state, int64_t before,
+                                           size_t limit, store_job **out, size_t *n);
+/* Puts a dead job back in the queue: ready now, attempts reset, error kept
+ * until it runs. LORE_NOT_FOUND if absent, LORE_INVALID if not dead. */
+LORE_MUST_CHECK lore_status store_job_retry(store *s, const char *tenant, int64_t id,
+                                            int64_t now_ms);
+/* Deletes done and/or dead jobs (state -1: both) of a tenant (NULL: all)
+ * finished before before_ms. For each deleted job with a blob, fn is
+ * called with the blob name (to remove the file) after the commit. */
+typedef void (*store_blob_fn)(void *ctx, const char *tenant, const char *blob);
+LORE_MUST_CHECK lore_status store_job_purge(store *s, const char *tenant, int state,
+                                            int64_t before_ms, store_blob_fn fn, void *ctx,
+                                            int64_t *deleted);
+
+/* Queue figures for metrics and back-pressure. */
+typedef struct store_job_count {
+    char tenant[STORE_NAME_MAX + 1];
+    char kind[STORE_JOB_KIND_MAX + 1];
+    int state; /* READY, LEASED or DEAD (done jobs are counted by workers) */
+    int64_t count;
+} store_job_count;
+LORE_MUST_CHECK lore_status store_job_counts(store *s, store_job_count **out, size_t *n);
+/* Creation time of the oldest runnable ready job (0: none) and pending jobs
+ * of a tenant (NULL: all). */
+LORE_MUST_CHECK lore_status store_job_pending(store *s, const char *tenant, int64_t now_ms,
+                                              int64_t *oldest_ready_ms, int64_t *pending);
+/* Whether any blob name is referenced by a job of the tenant. */
+LORE_MUST_CHECK lore_status store_job_blob_used(store *s, const char *tenant, const char *blob,
+                                                int *used);
+
+void store_job_free(store_job *j);
+void store_jobs_free(store_job *j, size_t n);
+
+/* The directory holding a tenant's job blobs (DATA_DIR/blobs/<tenant>),
+ * created if needed, into out. */
+LORE_MUST_CHECK lore_status store_blob_dir(store *s, const char *tenant, char *out, size_t outlen);
 
 #endif

@@ -32,6 +32,34 @@ enum {
     ST_COUNT
 };
 
+/* Statements of the job queue (sqlite_jobs.c), prepared on first use. */
+enum {
+    JST_TENANT,
+    JST_PENDING_ADD,
+    JST_PENDING_GET,
+    JST_GROUP_ADD,
+    JST_GROUP_DEL,
+    JST_DEDUP,
+    JST_INSERT,
+    JST_SCAN_READY,
+    JST_SCAN_EXPIRED,
+    JST_BLOCKED,
+    JST_BURY,
+    JST_LEASE,
+    JST_GET_PAYLOAD,
+    JST_RENEW,
+    JST_DONE,
+    JST_DEAD,
+    JST_RELEASE,
+    JST_RETRY_LATER,
+    JST_REQUEUE,
+    JST_COUNT_READY,
+    JST_COUNT_LEASED,
+    JST_COUNT_DEAD,
+    JST_OLDEST,
+    JST_COUNT
+};
+
 struct store {
     char *data_dir;
     sqlite3 *control;
@@ -39,6 +67,7 @@ struct store {
      * (commands that never touch keys do not pay for it), finalized by
      * store_close. */
     sqlite3_stmt *key_get;
+    sqlite3_stmt *job_st[JST_COUNT];
 };
 
 struct store_tenant {
@@ -67,6 +96,11 @@ lore_status sqlite_list_split(const char *joined, char ***out, size_t *n);
 lore_status sqlite_register_functions(sqlite3 *db);
 /* Prepares the tenant statements. */
 lore_status sqlite_tenant_prepare(store_tenant *t);
+
+/* Deletes a tenant's jobs, inside the caller's transaction. */
+lore_status sqlite_jobs_delete_tenant(store *s, const char *tenant);
+/* Finalizes the queue's statements (store_close). */
+void sqlite_jobs_close(store *s);
 
 extern const char *const sqlite_tenant_migrations[];
 extern const size_t sqlite_tenant_migration_count;

@@ -1,7 +1,9 @@
 /* Embedded store: the control database, tenants and migrations.
  *
  * Layout under the data directory:
- *   control.db               tenants (name, created), api_keys (sqlite_keys.c)
+ *   control.db               tenants (name, created), api_keys (sqlite_keys.c),
+ *                            jobs (sqlite_jobs.c)
+ *   blobs/<tenant>/<name>    large job payloads (uploads), removed with their job
  *   tenants/<name>/lore.db   documents, chunks, index data of one tenant
  * A tenant is a file: deleting it removes its directory. Every database
  * records the migrations applied to it in schema_migrations(version,
@@ -35,6 +37,38 @@ static const char *const control_migrations[] = {
     " expires_ms INTEGER NOT NULL DEFAULT 0,"
     " revoked_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
     "CREATE INDEX api_keys_tenant ON api_keys(tenant, created_ms);",
+    /* 3: the job queue (sqlite_jobs.c). The partial indexes keep the hot
+     * scans (runnable jobs, expired leases, dead letters) proportional to
+     * the pending jobs, however many done jobs are retained. */
+    "CREATE TABLE jobs("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " tenant TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " dedup_key TEXT,"
+    " groups TEXT NOT NULL DEFAULT '',"
+    " payload BLOB,"
+    " blob TEXT,"
+    " weight INTEGER NOT NULL DEFAULT 0,"
+    " state INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL,"
+    " max_attempts INTEGER NOT NULL,"
+    " lease_seq INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL,"
+    " visible_ms INTEGER NOT NULL,"
+    " started_ms INTEGER NOT NULL DEFAULT 0,"
+    " finished_ms INTEGER NOT NULL DEFAULT 0,"
+    " worker TEXT, error TEXT, result TEXT);"
+    "CREATE UNIQUE INDEX jobs_dedup ON jobs(tenant, dedup_key) WHERE dedup_key IS NOT NULL;"
+    "CREATE INDEX jobs_ready ON jobs(id) WHERE state=0;"
+    "CREATE INDEX jobs_leased ON jobs(visible_ms) WHERE state=1;"
+    "CREATE INDEX jobs_dead ON jobs(tenant, id) WHERE state=3;"
+    "CREATE INDEX jobs_tenant ON jobs(tenant, state, id);"
+    "CREATE INDEX jobs_finished ON jobs(finished_ms) WHERE state>=2;"
+    "CREATE TABLE job_groups(grp TEXT NOT NULL, job INTEGER NOT NULL,"
+    " PRIMARY KEY(grp, job)) WITHOUT ROWID;"
+    "CREATE INDEX job_groups_job ON job_groups(job);"
+    "CREATE TABLE job_pending(tenant TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 lore_status sqlite_status(int rc) {
@@ -195,6 +229,7 @@ fail:
 void store_close(store *s) {
     if (!s) return;
     sqlite3_finalize(s->key_get); /* a live statement would keep the database open */
+    sqlite_jobs_close(s);
     sqlite3_close(s->control);
     free(s->data_dir);
     free(s);
@@ -323,6 +358,7 @@ lore_status store_tenant_delete(store *s, const char *name) {
     lore_status st = exec(s->control, "BEGIN IMMEDIATE", NULL, 0);
     if (st != LORE_OK) return st;
     if ((st = run_named(s->control, "DELETE FROM api_keys WHERE tenant=?", name)) != LORE_OK ||
+        (st = sqlite_jobs_delete_tenant(s, name)) != LORE_OK ||
         (st = run_named(s->control, "DELETE FROM tenants WHERE name=?", name)) != LORE_OK ||
         (st = exec(s->control, "COMMIT", NULL, 0)) != LORE_OK) {
         (void)exec(s->control, "ROLLBACK", NULL, 0); /* nothing deleted */
@@ -332,8 +368,11 @@ lore_status store_tenant_delete(store *s, const char *name) {
      * directory (harmless, removed by the next create of that name) rather
      * than a tenant whose data is half deleted. */
     char path[4096];
+    snprintf(path, sizeof path, "%s/blobs/%s", s->data_dir, name);
+    lore_status blobs = remove_tree(path);
     tenant_path(s, name, NULL, path, sizeof path);
-    return remove_tree(path);
+    st = remove_tree(path);
+    return st != LORE_OK ? st : blobs;
 }
 
 lore_status store_tenant_list(store *s, store_tenant_info **out, size_t *n) {
@@ -400,6 +439,20 @@ lore_status store_tenant_open(store *s, const char *name, store_tenant **out) {
 fail:
     store_tenant_close(t);
     return st;
+}
+
+lore_status store_tenant_created(store *s, const char *name, int64_t *created_ms) {
+    *created_ms = 0;
+    sqlite3_stmt *q = NULL;
+    int rc =
+        sqlite3_prepare_v2(s->control, "SELECT created_ms FROM tenants WHERE name=?", -1, &q, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW) *created_ms = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW ? LORE_OK : rc == SQLITE_DONE ? LORE_NOT_FOUND : sqlite_status(rc);
 }
 
 void store_tenant_close(store_tenant *t) {

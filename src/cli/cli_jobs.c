@@ -1,0 +1,43 @@
+/* Shared by the commands that run jobs (serve, worker): a worker pool with
+ * lore's job handler, set up from the configuration. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "util/log.h"
+
+int cli_pool_start(cli_env *e, const char *role, int64_t workers, metrics_registry *reg,
+                   void (*finished)(void *ctx, const store_job *jobs, size_t n), void *fctx,
+                   cli_pool *out) {
+    memset(out, 0, sizeof *out);
+    if (workers < 0) return CLI_OK; /* none: an accept-only node */
+    unsigned n = (unsigned)workers;
+    if (!n) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? (unsigned)cores : 1;
+    }
+    ingest_job_settings js;
+    ingest_job_settings_from(&js, &e->cfg);
+    if (ingest_job_handler(&js, &out->handler) != LORE_OK)
+        return cli_error(role, CLI_FAIL, "out of memory");
+    out->handler.finished = finished;
+    out->handler.finished_ctx = fctx;
+    queue_config qc;
+    queue_config_from(&qc, &e->cfg);
+    char name[64], err[512] = "";
+    snprintf(name, sizeof name, "%s:%ld", role, (long)getpid());
+    if (queue_pool_start(e->cfg.data_dir, &qc, n, name, &out->handler, reg, &out->pool, err,
+                         sizeof err) != LORE_OK) {
+        ingest_job_handler_free(&out->handler);
+        return cli_error(role, CLI_FAIL, "cannot start the job workers: %s", err);
+    }
+    out->threads = n;
+    return CLI_OK;
+}
+
+void cli_pool_stop(cli_pool *p) {
+    queue_pool_stop(p->pool);
+    p->pool = NULL;
+    ingest_job_handler_free(&p->handler);
+}

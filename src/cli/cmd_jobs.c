@@ -1,0 +1,214 @@
+/* lore jobs list|show|retry|purge: the durable job queue by hand. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/timeutil.h"
+
+static const cli_opt opts[] = {
+    {"tenant", 't', "NAME", 0, "only this tenant's jobs (default: every tenant)"},
+    {"state", 's', "STATE", 0, "ready, leased, done or dead"},
+    {"limit", 'n', "N", 0, "list at most N jobs (default 50)"},
+    {"older-than", 0, "DAYS", 0, "purge: finished more than DAYS ago (default 0: all)"},
+};
+static const cli_help help = {
+    "lore jobs list [--tenant T] [--state S] [--limit N]\n"
+    "       lore jobs show ID\n"
+    "       lore jobs retry ID... | --state dead [--tenant T]\n"
+    "       lore jobs purge [--state done|dead] [--older-than DAYS] [--tenant T]",
+    "Inspect and operate the job queue (docs/jobs.md).",
+    "list prints the newest jobs first. show prints one job as JSON, with its last\n"
+    "error. retry puts dead-lettered jobs back in the queue (attempts reset); with\n"
+    "--state dead it retries every dead job (of --tenant). purge deletes finished\n"
+    "jobs (done and dead, or --state) and their stored payloads; workers also purge\n"
+    "them on their own after job_retention_days.",
+    "  lore jobs list --state dead\n  lore jobs show 42\n  lore jobs retry --state dead\n"
+    "  lore jobs purge --state done --older-than 7",
+};
+
+static void fmt_time(int64_t ms, char *out, int len) {
+    if (!ms)
+        snprintf(out, (size_t)len, "-");
+    else
+        lore_format_iso8601(ms, out, len);
+}
+
+static void print_row(const store_job *j) {
+    char created[40];
+    fmt_time(j->created_ms, created, sizeof created);
+    printf("%-8lld %-16s %-9s %-6s %2d/%-2d %s  %s\n", (long long)j->id, j->tenant, j->kind,
+           queue_state_name(j->state), j->attempts, j->max_attempts, created,
+           j->error ? j->error : "");
+}
+
+static int do_list(cli_env *e, const char *tenant, int state, size_t limit) {
+    store_job *jobs = NULL;
+    size_t n = 0;
+    lore_status st = store_job_list(e->store, tenant, state, 0, limit, &jobs, &n);
+    if (st != LORE_OK)
+        return cli_error("jobs", CLI_FAIL, "cannot list jobs: %s", lore_status_message(st));
+    printf("%-8s %-16s %-9s %-6s %-5s %-20s  %s\n", "ID", "TENANT", "KIND", "STATE", "TRIES",
+           "CREATED", "LAST ERROR");
+    for (size_t i = 0; i < n; i++)
+        print_row(&jobs[i]);
+    store_jobs_free(jobs, n);
+    return CLI_OK;
+}
+
+static int parse_id(const char *s, int64_t *id) {
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v <= 0) return -1;
+    *id = v;
+    return 0;
+}
+
+static int do_show(cli_env *e, const char *tenant, const char *arg) {
+    int64_t id;
+    if (parse_id(arg, &id)) return cli_error("jobs", CLI_USAGE, "'%s' is not a job id", arg);
+    store_job *j = NULL;
+    lore_status st = store_job_get(e->store, tenant, id, 0, &j);
+    if (st == LORE_NOT_FOUND) return cli_error("jobs", CLI_FAIL, "no job %lld", (long long)id);
+    if (st != LORE_OK)
+        return cli_error("jobs", CLI_FAIL, "cannot read job: %s", lore_status_message(st));
+    char c[40], s[40], f[40], v[40];
+    fmt_time(j->created_ms, c, sizeof c);
+    fmt_time(j->started_ms, s, sizeof s);
+    fmt_time(j->finished_ms, f, sizeof f);
+    fmt_time(j->visible_ms, v, sizeof v);
+    printf("id:           %lld\ntenant:       %s\nkind:         %s\nstate:        %s\n"
+           "attempts:     %d of %d\ncreated:      %s\nlast started: %s\nfinished:     %s\n"
+           "%s %s\nworker:       %s\ndedup key:    %s\ndocuments:    %zu\n",
+           (long long)j->id, j->tenant, j->kind, queue_state_name(j->state), j->attempts,
+           j->max_attempts, c, s, f, j->state == STORE_JOB_LEASED ? "lease until: " : "visible from:",
+           v, j->worker ? j->worker : "-", j->dedup_key ? j->dedup_key : "-", j->ngroups);
+    if (j->error) printf("last error:   %s\n", j->error);
+    if (j->result) printf("result:       %s\n", j->result);
+    store_job_free(j);
+    return CLI_OK;
+}
+
+static int retry_one(cli_env *e, const char *tenant, int64_t id) {
+    lore_status st = store_job_retry(e->store, tenant, id, lore_now_ms());
+    if (st == LORE_NOT_FOUND) return cli_error("jobs", CLI_FAIL, "no job %lld", (long long)id);
+    if (st == LORE_INVALID)
+        return cli_error("jobs", CLI_FAIL, "job %lld is not dead; only dead jobs are retried",
+                         (long long)id);
+    if (st != LORE_OK)
+        return cli_error("jobs", CLI_FAIL, "cannot retry job %lld: %s", (long long)id,
+                         lore_status_message(st));
+    printf("job %lld requeued\n", (long long)id);
+    return CLI_OK;
+}
+
+static int do_retry(cli_env *e, const char *tenant, int state, const cli_args *a) {
+    if (a->npos > 1) {
+        int rc = CLI_OK;
+        for (size_t i = 1; i < a->npos; i++) {
+            int64_t id;
+            if (parse_id(a->pos[i], &id))
+                return cli_error("jobs", CLI_USAGE, "'%s' is not a job id", a->pos[i]);
+            int r = retry_one(e, tenant, id);
+            if (r) rc = r;
+        }
+        return rc;
+    }
+    if (state != STORE_JOB_DEAD)
+        return cli_error("jobs", CLI_USAGE, "retry needs job ids or --state dead");
+    size_t total = 0;
+    for (;;) { /* page through: each retried job leaves the dead list */
+        store_job *jobs = NULL;
+        size_t n = 0;
+        lore_status st = store_job_list(e->store, tenant, STORE_JOB_DEAD, 0, 500, &jobs, &n);
+        if (st != LORE_OK)
+            return cli_error("jobs", CLI_FAIL, "cannot list jobs: %s", lore_status_message(st));
+        for (size_t i = 0; i < n && st == LORE_OK; i++)
+            st = store_job_retry(e->store, jobs[i].tenant, jobs[i].id, lore_now_ms());
+        store_jobs_free(jobs, n);
+        if (st != LORE_OK)
+            return cli_error("jobs", CLI_FAIL, "cannot retry: %s", lore_status_message(st));
+        total += n;
+        if (!n) break;
+    }
+    printf("%zu dead job(s) requeued\n", total);
+    return CLI_OK;
+}
+
+static void remove_blob(void *ctx, const char *tenant, const char *blob) {
+    cli_env *e = ctx;
+    char dir[4096], path[4400];
+    if (store_blob_dir(e->store, tenant, dir, sizeof dir) != LORE_OK) return;
+    snprintf(path, sizeof path, "%s/%s", dir, blob);
+    remove(path);
+}
+
+static int do_purge(cli_env *e, const char *tenant, int state, const char *older) {
+    if (state != -1 && state != STORE_JOB_DONE && state != STORE_JOB_DEAD)
+        return cli_error("jobs", CLI_USAGE, "purge takes --state done or --state dead");
+    double days = 0;
+    if (older) {
+        char *end;
+        days = strtod(older, &end);
+        if (!*older || *end || days < 0)
+            return cli_error("jobs", CLI_USAGE, "--older-than takes a number of days");
+    }
+    int64_t before = lore_now_ms() - (int64_t)(days * 86400000.0) + (days > 0 ? 0 : 1);
+    int64_t n = 0;
+    lore_status st = store_job_purge(e->store, tenant, state, before, remove_blob, e, &n);
+    if (st != LORE_OK)
+        return cli_error("jobs", CLI_FAIL, "cannot purge: %s", lore_status_message(st));
+    printf("%lld job(s) purged\n", (long long)n);
+    return CLI_OK;
+}
+
+int cmd_jobs(int argc, char **argv) {
+    cli_args a;
+    cli_env e = {0};
+    int rc = cli_parse("jobs", &help, opts, sizeof opts / sizeof opts[0], argc, argv, &a);
+    if (rc) goto out;
+    if (!a.npos) {
+        rc = cli_error("jobs", CLI_USAGE, "which: list, show, retry or purge (see --help)");
+        goto out;
+    }
+    const char *sub = a.pos[0], *tenant = cli_get(&a, "tenant"), *sv = cli_get(&a, "state");
+    int state = -1;
+    if (sv && (state = queue_state_parse(sv)) < 0) {
+        rc = cli_error("jobs", CLI_USAGE, "--state %s: one of ready, leased, done, dead", sv);
+        goto out;
+    }
+    size_t limit = 50;
+    const char *lv = cli_get(&a, "limit");
+    if (lv) {
+        char *end;
+        long long v = strtoll(lv, &end, 10);
+        if (!*lv || *end || v < 1 || v > 100000) {
+            rc = cli_error("jobs", CLI_USAGE, "--limit takes 1 to 100000");
+            goto out;
+        }
+        limit = (size_t)v;
+    }
+    if (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "retry") &&
+        strcmp(sub, "purge")) {
+        rc = cli_error("jobs", CLI_USAGE, "unknown subcommand '%s' (list, show, retry, purge)",
+                       sub);
+        goto out;
+    }
+    if (!strcmp(sub, "show") && a.npos != 2) {
+        rc = cli_error("jobs", CLI_USAGE, "show takes one job id");
+        goto out;
+    }
+    if ((rc = cli_env_open(&e, &a))) goto out;
+    if (!strcmp(sub, "list"))
+        rc = do_list(&e, tenant, state, limit);
+    else if (!strcmp(sub, "show"))
+        rc = do_show(&e, tenant, a.pos[1]);
+    else if (!strcmp(sub, "retry"))
+        rc = do_retry(&e, tenant, state, &a);
+    else
+        rc = do_purge(&e, tenant, state, cli_get(&a, "older-than"));
+out:
+    cli_env_close(&e);
+    cli_args_free(&a);
+    return rc < 0 ? CLI_OK : rc;
+}

@@ -1,0 +1,484 @@
+/* lore's job handlers; see ingest_jobs.h for the kinds and payloads.
+ *
+ * A claimed batch (jobs of one tenant) runs in one ingest session, so a
+ * burst of small writes costs one store transaction rather than one each.
+ * If any job of the batch fails, the whole transaction is rolled back: the
+ * failed jobs are reported (they retry after a backoff) and the others are
+ * released to run again at once without counting an attempt, so one bad
+ * payload never takes its neighbours' writes down with it. */
+#include "ingest/ingest_jobs.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "ingest/ingest_json.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define TENANT_CACHE 4
+
+typedef struct job_ctx {
+    ingest_job_settings cfg;
+} job_ctx;
+
+typedef struct cached_tenant {
+    char name[STORE_NAME_MAX + 1];
+    int64_t created_ms;
+    store_tenant *t;
+    void *lex;
+    uint64_t used;
+} cached_tenant;
+
+typedef struct job_thread {
+    job_ctx *ctx;
+    store *s;
+    cached_tenant cache[TENANT_CACHE];
+    uint64_t tick;
+} job_thread;
+
+/* Who a job acts for, read from its payload. */
+typedef struct job_viewer {
+    store_viewer v;
+    const char **principals; /* borrowed from the payload's JSON */
+} job_viewer;
+
+/* ---- payloads ---- */
+
+json_t *ingest_job_viewer_json(const store_viewer *who) {
+    json_t *o = json_object();
+    if (!who || who->all_access) {
+        json_object_set_new(o, "all", json_true());
+        return o;
+    }
+    json_t *p = json_array();
+    for (size_t i = 0; i < who->nprincipals; i++)
+        json_array_append_new(p, json_string(who->principals[i]));
+    json_object_set_new(o, "principals", p);
+    return o;
+}
+
+static char *dump(json_t *o) {
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return s;
+}
+
+char *ingest_job_documents_payload(const store_viewer *who, json_t *documents) {
+    json_t *o = json_object();
+    json_object_set_new(o, "viewer", ingest_job_viewer_json(who));
+    json_object_set(o, "documents", documents);
+    return dump(o);
+}
+
+char *ingest_job_file_payload(const store_viewer *who, const char *name, const char *source,
+                              const char *external_id, const char *const *acl, size_t nacl) {
+    json_t *o = json_object();
+    json_object_set_new(o, "viewer", ingest_job_viewer_json(who));
+    json_object_set_new(o, "name", json_string(name));
+    json_object_set_new(o, "source", json_string(source));
+    json_object_set_new(o, "id", external_id ? json_string(external_id) : json_null());
+    json_t *a = json_array();
+    for (size_t i = 0; i < nacl; i++)
+        json_array_append_new(a, json_string(acl[i]));
+    json_object_set_new(o, "acl", a);
+    return dump(o);
+}
+
+char *ingest_job_delete_payload(const store_viewer *who, const char *doc_id) {
+    json_t *o = json_object();
+    json_object_set_new(o, "viewer", ingest_job_viewer_json(who));
+    json_object_set_new(o, "id", json_string(doc_id));
+    return dump(o);
+}
+
+static int read_viewer(json_t *payload, job_viewer *jv) {
+    memset(jv, 0, sizeof *jv);
+    json_t *v = json_object_get(payload, "viewer");
+    if (!json_is_object(v)) return -1;
+    if (json_is_true(json_object_get(v, "all"))) {
+        jv->v.all_access = 1;
+        return 0;
+    }
+    json_t *p = json_object_get(v, "principals");
+    if (!json_is_array(p)) return -1;
+    size_t n = json_array_size(p);
+    if (n && !(jv->principals = calloc(n, sizeof *jv->principals))) return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!json_is_string(json_array_get(p, i))) return -1;
+        jv->principals[i] = json_string_value(json_array_get(p, i));
+    }
+    jv->v.principals = jv->principals;
+    jv->v.nprincipals = n;
+    return 0;
+}
+
+/* ---- tenants ---- */
+
+static void cached_close(cached_tenant *c) {
+    if (c->lex) index_lexical_bm25.close(c->lex);
+    store_tenant_close(c->t);
+    memset(c, 0, sizeof *c);
+}
+
+/* The tenant's handles, reopened if the tenant was re-created since. */
+static cached_tenant *tenant_get(job_thread *th, const char *name, char *err, size_t errlen) {
+    int64_t created = 0;
+    lore_status st = store_tenant_created(th->s, name, &created);
+    if (st != LORE_OK) {
+        snprintf(err, errlen, "tenant %s: %s", name,
+                 st == LORE_NOT_FOUND ? "does not exist (deleted?)" : lore_status_message(st));
+        return NULL;
+    }
+    cached_tenant *victim = &th->cache[0];
+    for (size_t i = 0; i < TENANT_CACHE; i++) {
+        cached_tenant *c = &th->cache[i];
+        if (c->t && !strcmp(c->name, name)) {
+            if (c->created_ms == created) {
+                c->used = ++th->tick;
+                return c;
+            }
+            cached_close(c);
+        }
+        if (!c->t || c->used < victim->used) victim = c;
+    }
+    if (victim->t) cached_close(victim);
+    if ((st = store_tenant_open(th->s, name, &victim->t)) != LORE_OK ||
+        (st = index_lexical_bm25.open(victim->t, &th->ctx->cfg.lex, &victim->lex)) != LORE_OK) {
+        snprintf(err, errlen, "tenant %s: cannot open: %s", name, lore_status_message(st));
+        cached_close(victim);
+        return NULL;
+    }
+    snprintf(victim->name, sizeof victim->name, "%s", name);
+    victim->created_ms = created;
+    victim->used = ++th->tick;
+    return victim;
+}
+
+static void *thread_new(void *ctx, store *s) {
+    job_thread *th = calloc(1, sizeof *th);
+    if (th) {
+        th->ctx = ctx;
+        th->s = s;
+    }
+    return th;
+}
+
+static void thread_free(void *state) {
+    job_thread *th = state;
+    if (!th) return;
+    for (size_t i = 0; i < TENANT_CACHE; i++)
+        if (th->cache[i].t) cached_close(&th->cache[i]);
+    free(th);
+}
+
+/* ---- running a batch ---- */
+
+/* What the session's callbacks need to know about the job being run. */
+typedef struct run_state {
+    const store_viewer *viewer;
+    int denied;
+    char problem[512];
+    int problems; /* record-level problems in this job */
+} run_state;
+
+static void on_problem(void *ctx, const char *path, const char *msg, int is_error) {
+    run_state *r = ctx;
+    if (!is_error) return;
+    r->problems++;
+    if (!r->problem[0]) snprintf(r->problem, sizeof r->problem, "%s: %s", path, msg);
+}
+
+static int may_replace(void *ctx, const store_doc *existing) {
+    run_state *r = ctx;
+    r->denied = !store_viewer_sees(r->viewer, existing->acl, existing->nacl);
+    return !r->denied;
+}
+
+static char *fmt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt_error(const char *fmt, ...) {
+    char buf[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return strdup(buf);
+}
+
+static const char *outcome_name(ingest_outcome o) {
+    return o == INGEST_ADDED     ? "added"
+           : o == INGEST_UPDATED ? "updated"
+                                 : o == INGEST_UNCHANGED ? "unchanged" : "failed";
+}
+
+/* Applies a "documents" job; returns 0 or -1 with *error set. */
+static int run_documents(ingest_session *ss, run_state *rs, json_t *payload, json_t *result,
+                         char **error, lore_status *st) {
+    json_t *docs = json_object_get(payload, "documents");
+    if (!json_is_array(docs)) {
+        *error = strdup("payload has no documents array");
+        return -1;
+    }
+    json_t *out = json_array();
+    json_object_set_new(result, "documents", out);
+    ingest_set_source_acl(ss, "api", NULL, 0);
+    for (size_t i = 0; i < json_array_size(docs); i++) {
+        ingest_json_doc d;
+        char ptr[64], msg[512];
+        if (ingest_json_doc_read(json_array_get(docs, i), "", &d, ptr, sizeof ptr, msg,
+                                 sizeof msg)) {
+            *error = fmt_error("document %s: %s", ptr, msg);
+            return -1;
+        }
+        ingest_outcome oc;
+        rs->denied = 0;
+        rs->problem[0] = 0;
+        *st = ingest_record_put(ss, &d.rec, &oc);
+        char id[STORE_DOC_ID_LEN + 1];
+        store_doc_public_id(d.rec.source, d.rec.external_id, id);
+        if (*st == LORE_OK && oc == INGEST_FAILED)
+            *error = rs->denied ? fmt_error("document %s (%s): forbidden: the key may not replace "
+                                            "a document hidden from it",
+                                            id, d.rec.external_id)
+                                : fmt_error("document %s: %s", id, rs->problem);
+        if (*st == LORE_OK && oc != INGEST_FAILED) {
+            json_t *o = json_object();
+            json_object_set_new(o, "id", json_string(id));
+            json_object_set_new(o, "source", json_string(d.rec.source));
+            json_object_set_new(o, "external_id", json_string(d.rec.external_id));
+            json_object_set_new(o, "status", json_string(outcome_name(oc)));
+            json_array_append_new(out, o);
+        }
+        ingest_json_doc_clear(&d);
+        if (*st != LORE_OK || *error) return -1;
+    }
+    return 0;
+}
+
+static int run_file(job_thread *th, const store_job *j, ingest_session *ss, run_state *rs,
+                    json_t *payload, json_t *result, char **error, lore_status *st) {
+    const char *name = json_string_value(json_object_get(payload, "name"));
+    const char *source = json_string_value(json_object_get(payload, "source"));
+    const char *ext = json_string_value(json_object_get(payload, "id"));
+    json_t *acl = json_object_get(payload, "acl");
+    if (!name || !source || !j->blob || !json_is_array(acl)) {
+        *error = strdup("file job without name, source, acl or blob");
+        return -1;
+    }
+    size_t nacl = json_array_size(acl);
+    const char **list = nacl ? calloc(nacl, sizeof *list) : NULL;
+    if (nacl && !list) {
+        *error = strdup("out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < nacl; i++)
+        list[i] = json_string_value(json_array_get(acl, i));
+    char dir[4096], path[4400];
+    *st = store_blob_dir(th->s, j->tenant, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/%s", dir, j->blob);
+    const ingest_stats before = *ingest_session_stats(ss);
+    ingest_set_source_acl(ss, source, list, nacl);
+    rs->problem[0] = 0;
+    rs->problems = 0;
+    if (*st == LORE_OK) *st = ingest_named_file(ss, path, name, ext);
+    ingest_set_source_acl(ss, "files", NULL, 0);
+    free(list);
+    if (*st != LORE_OK) return -1;
+    const ingest_stats *after = ingest_session_stats(ss);
+    uint64_t ok = (after->docs_added - before.docs_added) +
+                  (after->docs_updated - before.docs_updated) +
+                  (after->docs_unchanged - before.docs_unchanged);
+    /* A file that yields nothing but problems failed; a JSON Lines file
+     * with some bad lines is indexed and its problems reported. */
+    if (!ok && rs->problems) {
+        *error = strdup(rs->problem);
+        return -1;
+    }
+    json_object_set_new(result, "added", json_integer((json_int_t)(after->docs_added - before.docs_added)));
+    json_object_set_new(result, "updated",
+                        json_integer((json_int_t)(after->docs_updated - before.docs_updated)));
+    json_object_set_new(result, "unchanged",
+                        json_integer((json_int_t)(after->docs_unchanged - before.docs_unchanged)));
+    json_object_set_new(result, "problems", json_integer(rs->problems));
+    if (rs->problems) json_object_set_new(result, "first_problem", json_string(rs->problem));
+    return 0;
+}
+
+static int run_delete(cached_tenant *ct, ingest_session *ss, const job_viewer *jv,
+                      json_t *payload, json_t *result, char **error, lore_status *st) {
+    const char *id = json_string_value(json_object_get(payload, "id"));
+    if (!id || strlen(id) != STORE_DOC_ID_LEN) {
+        *error = strdup("delete job without a document id");
+        return -1;
+    }
+    store_doc *d = NULL;
+    lore_status gs = store_doc_get(ct->t, id, 0, &d);
+    int visible = gs == LORE_OK && store_viewer_sees(&jv->v, d->acl, d->nacl);
+    store_doc_free(d);
+    if (gs != LORE_OK && gs != LORE_NOT_FOUND) {
+        *st = gs;
+        return -1;
+    }
+    /* Missing, or hidden from the caller: nothing to do, as for the API. */
+    if (!visible) {
+        json_object_set_new(result, "deleted", json_false());
+        return 0;
+    }
+    *st = ingest_delete(ss, id);
+    if (*st == LORE_NOT_FOUND) *st = LORE_OK;
+    json_object_set_new(result, "deleted", json_boolean(*st == LORE_OK));
+    return *st == LORE_OK ? 0 : -1;
+}
+
+static json_t *load_blob_json(job_thread *th, const store_job *j) {
+    char dir[4096], path[4400];
+    if (store_blob_dir(th->s, j->tenant, dir, sizeof dir) != LORE_OK) return NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, j->blob);
+    json_error_t jerr;
+    return json_load_file(path, 0, &jerr);
+}
+
+/* Runs one job inside the batch's session. 0: done (result filled). */
+static int run_one(job_thread *th, cached_tenant *ct, ingest_session *ss, run_state *rs,
+                   const store_job *j, queue_result *res, lore_status *st) {
+    json_error_t jerr;
+    json_t *payload = NULL;
+    if (j->payload)
+        payload = json_loadb((const char *)j->payload, j->payload_len, 0, &jerr);
+    else if (j->blob && strcmp(j->kind, INGEST_JOB_FILE))
+        payload = load_blob_json(th, j); /* a large payload kept as a file */
+    job_viewer jv = {0};
+    json_t *result = json_object();
+    int rc = -1;
+    if (!payload || read_viewer(payload, &jv)) {
+        res->error = strdup("the job's payload is not valid JSON of its kind");
+        goto out;
+    }
+    rs->viewer = &jv.v;
+    if (!strcmp(j->kind, INGEST_JOB_DOCUMENTS))
+        rc = run_documents(ss, rs, payload, result, &res->error, st);
+    else if (!strcmp(j->kind, INGEST_JOB_FILE))
+        rc = run_file(th, j, ss, rs, payload, result, &res->error, st);
+    else if (!strcmp(j->kind, INGEST_JOB_DELETE))
+        rc = run_delete(ct, ss, &jv, payload, result, &res->error, st);
+    else
+        res->error = fmt_error("unknown job kind '%s'", j->kind);
+out:
+    if (rc == 0) res->result = json_dumps(result, JSON_COMPACT);
+    if (rc != 0 && !res->error && *st != LORE_OK)
+        res->error = fmt_error("store: %s", lore_status_message(*st));
+    json_decref(result);
+    json_decref(payload);
+    free(jv.principals);
+    return rc;
+}
+
+static void fail_all(const store_job *jobs, size_t n, queue_result *res, const char *why) {
+    for (size_t i = 0; i < n; i++) {
+        free(res[i].error);
+        free(res[i].result);
+        res[i].result = NULL;
+        res[i].ok = 0;
+        res[i].release = 0;
+        res[i].error = strdup(why);
+    }
+    (void)jobs;
+}
+
+static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j,
+                        queue_result *res);
+
+static void run_batch(void *state, store *s, const store_job *jobs, size_t n,
+                      queue_result *res) {
+    (void)s;
+    job_thread *th = state;
+    char err[512];
+    cached_tenant *ct = tenant_get(th, jobs[0].tenant, err, sizeof err);
+    if (!ct) {
+        fail_all(jobs, n, res, err);
+        return;
+    }
+    if (n == 1 && !strcmp(jobs[0].kind, INGEST_JOB_REINDEX)) {
+        run_reindex(th, ct, &jobs[0], &res[0]);
+        return;
+    }
+    ingest_options opt = th->ctx->cfg.ingest;
+    run_state rs = {0};
+    opt.on_problem = on_problem;
+    opt.may_replace = may_replace;
+    opt.cb_ctx = &rs;
+    opt.on_progress = NULL;
+    ingest_session *ss = NULL;
+    lore_status st = ingest_session_new(ct->t, &index_lexical_bm25, ct->lex, &opt, &ss);
+    size_t failed = 0;
+    for (size_t i = 0; st == LORE_OK && i < n; i++) {
+        if (run_one(th, ct, ss, &rs, &jobs[i], &res[i], &st) != 0) failed++;
+        if (st != LORE_OK) break;
+    }
+    if (st == LORE_OK && !failed) st = ingest_commit(ss);
+    ingest_session_free(ss); /* rolls back whatever was not committed */
+    if (st != LORE_OK) {
+        snprintf(err, sizeof err, "store: %s (%s)", lore_status_message(st),
+                 store_tenant_errmsg(ct->t));
+        fail_all(jobs, n, res, err);
+        cached_close(ct); /* a handle that failed is not trusted again */
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (failed && !res[i].error) {
+            free(res[i].result);
+            res[i].result = NULL;
+            res[i].release = 1; /* rolled back with the failed job: run again, no attempt */
+        } else if (!failed) {
+            res[i].ok = 1;
+        }
+    }
+}
+
+static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j,
+                        queue_result *res) {
+    (void)th;
+    (void)ct;
+    (void)j;
+    res->error = strdup("reindex is not available yet");
+}
+
+void ingest_job_settings_from(ingest_job_settings *s, const lore_config *c) {
+    memset(s, 0, sizeof *s);
+    ingest_options *o = &s->ingest;
+    ingest_options_default(o);
+    o->chunking.target_tokens = (uint32_t)c->chunk_target_tokens;
+    o->chunking.max_tokens = (uint32_t)c->chunk_max_tokens;
+    o->chunking.overlap_tokens = (uint32_t)c->chunk_overlap_tokens;
+    if (o->chunking.min_tokens > o->chunking.target_tokens)
+        o->chunking.min_tokens = o->chunking.target_tokens;
+    o->limits.max_input = (size_t)c->max_file_mb << 20;
+    o->limits.pdf_timeout_s = (int)c->pdf_timeout_s;
+    o->limits.pdf_memory_mb = (size_t)c->pdf_memory_mb;
+    lex_params_default(&s->lex);
+    s->lex.k1 = (float)c->bm25_k1;
+    s->lex.b = (float)c->bm25_b;
+    s->lex.title_weight = (uint32_t)c->title_weight;
+    s->reindex_step_chunks = 20000;
+}
+
+lore_status ingest_job_handler(const ingest_job_settings *settings, queue_handler *out) {
+    memset(out, 0, sizeof *out);
+    job_ctx *c = calloc(1, sizeof *c);
+    if (!c) return LORE_NOMEM;
+    c->cfg = *settings;
+    if (!c->cfg.reindex_step_chunks) c->cfg.reindex_step_chunks = 20000;
+    out->ctx = c;
+    out->thread_new = thread_new;
+    out->thread_free = thread_free;
+    out->run = run_batch;
+    return LORE_OK;
+}
+
+void ingest_job_handler_free(queue_handler *h) {
+    if (!h) return;
+    free(h->ctx);
+    h->ctx = NULL;
+}

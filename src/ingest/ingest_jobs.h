@@ -1,0 +1,57 @@
+/* lore's own jobs: what a write becomes once it is accepted, and the
+ * handler workers run it with.
+ *
+ * Kinds and payloads (JSON, versioned by kind name; docs/jobs.md):
+ *   documents  {"viewer": V, "documents": [<document JSON>, ...]}
+ *   file       {"viewer": V, "name": "a.pdf", "source": "upload",
+ *               "id": "<external id>"|null, "acl": [..]}  + the upload as a blob
+ *   delete     {"viewer": V, "id": "<16 hex document id>"}
+ *   reindex    {}
+ * V is who asked: {"all": true} or {"principals": [...]}. The handler
+ * applies the same permission rule the API checked at the door (a key may
+ * not replace or delete a document hidden from it), because the document
+ * may have changed in between.
+ *
+ * Every handler is idempotent: a document whose content hash is unchanged
+ * is a no-op, deleting a missing document succeeds, and a re-index step
+ * continues from the cursor it committed. So a job run twice (the
+ * at-least-once case) leaves the same state as one run. */
+#ifndef LORE_INGEST_INGEST_JOBS_H
+#define LORE_INGEST_INGEST_JOBS_H
+
+#include <jansson.h>
+#include "index/lexical/index_lexical.h"
+#include "ingest/ingest.h"
+#include "queue/queue.h"
+#include "store/store.h"
+
+#define INGEST_JOB_DOCUMENTS "documents"
+#define INGEST_JOB_FILE "file"
+#define INGEST_JOB_DELETE "delete"
+#define INGEST_JOB_REINDEX "reindex"
+
+/* Settings every job runs with (copied into the handler). */
+typedef struct ingest_job_settings {
+    ingest_options ingest; /* chunking and parse limits; callbacks are the handler's */
+    lex_params lex;
+    size_t reindex_step_chunks; /* chunks per re-index transaction */
+} ingest_job_settings;
+
+/* The settings from the configuration (chunk sizes, parse limits, BM25). */
+struct lore_config;
+void ingest_job_settings_from(ingest_job_settings *s, const struct lore_config *c);
+
+/* The handler for queue_pool_start. settings is copied; the returned
+ * handler's ctx is owned and freed with ingest_job_handler_free. */
+LORE_MUST_CHECK lore_status ingest_job_handler(const ingest_job_settings *settings,
+                                               queue_handler *out);
+void ingest_job_handler_free(queue_handler *h);
+
+/* Payloads (owned JSON text, NULL when out of memory). who NULL: all. */
+json_t *ingest_job_viewer_json(const store_viewer *who);
+char *ingest_job_documents_payload(const store_viewer *who, json_t *documents);
+char *ingest_job_file_payload(const store_viewer *who, const char *name, const char *source,
+                              const char *external_id, const char *const *acl, size_t nacl);
+char *ingest_job_delete_payload(const store_viewer *who, const char *doc_id);
+
+#endif

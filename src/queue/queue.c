@@ -1,0 +1,505 @@
+/* The queue's policy (backoff, dead letters) and its worker pool.
+ *
+ * A pool is N worker threads and one keeper thread, each with its own store
+ * handle (store handles are single-thread). A worker claims a batch, runs
+ * it through the handler, and commits every job's outcome in one store
+ * transaction; between batches it sleeps on a condition variable that
+ * queue_pool_notify signals (jobs enqueued by this process start at once)
+ * and wakes every poll_ms anyway for jobs enqueued by other processes.
+ *
+ * The keeper renews the leases of batches in flight every third of the
+ * lease, purges finished jobs past their retention (and their blobs), and
+ * serves the metrics collector. A lease the keeper finds taken over is only
+ * counted: the worker learns it when its outcome is refused (lost), and the
+ * job's other run is the at-least-once delivery the handlers are written
+ * for.
+ *
+ * LORE_TEST_JOB_TRACE=<file> makes workers append "start|end <job>
+ * <worker> <ns>" lines, so a test can check that no job ever ran on two
+ * workers at once. It only writes that file. */
+#include "queue/queue.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+void queue_config_default(queue_config *c) {
+    c->lease_ms = 30000;
+    c->max_attempts = 5;
+    c->backoff_base_ms = 1000;
+    c->backoff_max_ms = 300000;
+    c->retention_ms = 14LL * 24 * 3600 * 1000;
+    c->max_pending_tenant = 10000;
+    c->max_pending_total = 100000;
+    c->claim_max_jobs = 64;
+    c->claim_max_weight = 16 << 20;
+    c->poll_ms = 100;
+}
+
+void queue_config_from(queue_config *q, const lore_config *c) {
+    queue_config_default(q);
+    q->lease_ms = c->job_lease_s * 1000;
+    q->max_attempts = (int)c->job_max_attempts;
+    q->backoff_base_ms = c->job_backoff_ms;
+    q->backoff_max_ms = c->job_backoff_max_s * 1000;
+    if (q->backoff_max_ms < q->backoff_base_ms) q->backoff_max_ms = q->backoff_base_ms;
+    q->retention_ms = c->job_retention_days * 24 * 3600 * 1000;
+    q->max_pending_tenant = c->queue_max_per_tenant;
+    q->max_pending_total = c->queue_max_total;
+}
+
+int64_t queue_backoff_ms(const queue_config *c, int attempts, uint64_t random) {
+    int64_t bound = c->backoff_base_ms > 0 ? c->backoff_base_ms : 1;
+    for (int i = 1; i < attempts && bound < c->backoff_max_ms; i++)
+        bound *= 2;
+    if (bound > c->backoff_max_ms) bound = c->backoff_max_ms;
+    if (bound < 1) bound = 1;
+    int64_t floor = bound / 4;
+    return floor + (int64_t)(random % (uint64_t)(bound - floor + 1));
+}
+
+void queue_failure(const queue_config *c, const store_job *j, const char *error, int64_t now_ms,
+                   uint64_t random, store_job_outcome *o) {
+    memset(o, 0, sizeof *o);
+    o->id = j->id;
+    o->lease_seq = j->lease_seq;
+    o->error = error ? error : "failed";
+    if (j->attempts >= j->max_attempts) {
+        o->state = STORE_JOB_DEAD;
+    } else {
+        o->state = STORE_JOB_READY;
+        o->visible_ms = now_ms + queue_backoff_ms(c, j->attempts, random);
+    }
+}
+
+const char *queue_state_name(int state) {
+    switch (state) {
+    case STORE_JOB_READY:
+        return "ready";
+    case STORE_JOB_LEASED:
+        return "leased";
+    case STORE_JOB_DONE:
+        return "done";
+    case STORE_JOB_DEAD:
+        return "dead";
+    default:
+        return "unknown";
+    }
+}
+
+int queue_state_parse(const char *name) {
+    for (int s = STORE_JOB_READY; s <= STORE_JOB_DEAD; s++)
+        if (!strcmp(name, queue_state_name(s))) return s;
+    return -1;
+}
+
+/* ---- the pool ---- */
+
+#define MAX_WORKERS 256
+
+typedef struct inflight {
+    int64_t id, lease_seq;
+} inflight;
+
+typedef struct worker {
+    struct queue_pool *p;
+    unsigned no;
+    pthread_t thread;
+    char name[96];
+    /* The batch in flight, read by the keeper to renew its leases. */
+    inflight *jobs;
+    size_t njobs;
+} worker;
+
+struct queue_pool {
+    char *data_dir;
+    queue_config cfg;
+    queue_handler h;
+    unsigned nworkers;
+    worker *workers;
+    pthread_t keeper;
+    int keeper_started;
+    pthread_mutex_t mu; /* guards wake, stop, the in-flight lists */
+    pthread_cond_t cv;  /* workers and keeper sleep on it */
+    uint64_t wake;      /* bumped by notify */
+    int stop;
+    atomic_uint_fast64_t finished;
+    int trace_fd;
+    /* The keeper's store handle, shared with the metrics collector. */
+    store *ks;
+    pthread_mutex_t ks_mu;
+    /* metrics */
+    metrics_family *m_jobs, *m_dead, *m_oldest, *m_duration, *m_retries, *m_completed,
+        *m_lost;
+};
+
+static uint64_t rand64(void) {
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, 0) != sizeof r) r = (uint64_t)lore_mono_ns() * 0x9E3779B97F4A7C15u;
+    return r;
+}
+
+static void trace(queue_pool *p, const char *what, const store_job *jobs, size_t n,
+                  const char *who) {
+    if (p->trace_fd < 0) return;
+    for (size_t i = 0; i < n; i++) {
+        char line[160];
+        int len = snprintf(line, sizeof line, "%s %lld %s %lld\n", what, (long long)jobs[i].id,
+                           who, (long long)lore_mono_ns());
+        if (len > 0 && write(p->trace_fd, line, (size_t)len) < 0) return;
+    }
+}
+
+static void remove_blob(void *ctx, const char *tenant, const char *blob) {
+    store *s = ctx;
+    char dir[4096], path[4352];
+    if (store_blob_dir(s, tenant, dir, sizeof dir) != LORE_OK) return;
+    snprintf(path, sizeof path, "%s/%s", dir, blob);
+    if (unlink(path) != 0) lore_log(LORE_LOG_DEBUG, "queue: cannot remove blob %s", path);
+}
+
+/* Runs one claimed batch and commits its outcomes. */
+static lore_status run_batch(queue_pool *p, void *ts, store *s, store_job *jobs, size_t n,
+                             const char *who) {
+    const queue_config *c = &p->cfg;
+    const queue_handler *h = &p->h;
+    queue_result *res = calloc(n, sizeof *res);
+    store_job_outcome *out = calloc(n, sizeof *out);
+    lore_status st = LORE_NOMEM;
+    if (!res || !out) goto done;
+    int64_t t0 = lore_mono_ns();
+    trace(p, "start", jobs, n, who);
+    h->run(ts, s, jobs, n, res);
+    trace(p, "end", jobs, n, who);
+    double secs = (double)(lore_mono_ns() - t0) / 1e9;
+    int64_t now = lore_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        store_job_outcome *o = &out[i];
+        if (res[i].ok) {
+            o->id = jobs[i].id;
+            o->lease_seq = jobs[i].lease_seq;
+            o->state = STORE_JOB_DONE;
+            o->result = res[i].result;
+        } else if (res[i].release) {
+            o->id = jobs[i].id;
+            o->lease_seq = jobs[i].lease_seq;
+            o->state = STORE_JOB_READY;
+            o->release = 1;
+        } else {
+            queue_failure(c, &jobs[i], res[i].error, now, rand64(), o);
+            lore_log(o->state == STORE_JOB_DEAD ? LORE_LOG_WARN : LORE_LOG_INFO, "queue: job %lld (%s, tenant %s) attempt %d/%d failed%s: %s",
+                     (long long)jobs[i].id, jobs[i].kind, jobs[i].tenant, jobs[i].attempts,
+                     jobs[i].max_attempts, o->state == STORE_JOB_DEAD ? ", dead-lettered" : "",
+                     o->error);
+        }
+    }
+    st = store_job_finish(s, out, n, now);
+    if (st != LORE_OK) {
+        lore_log(LORE_LOG_ERROR, "queue: cannot record the outcome of %zu jobs: %s", n,
+                 lore_status_message(st));
+        goto done; /* the leases expire and the jobs run again */
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *kind[1] = {jobs[i].kind};
+        if (out[i].lost) {
+            lore_log(LORE_LOG_WARN, "queue: job %lld: lease lost before it finished",
+                     (long long)jobs[i].id);
+            if (p->m_lost) metrics_add(p->m_lost, kind, 1);
+            continue;
+        }
+        if (out[i].state == STORE_JOB_DONE && jobs[i].blob) remove_blob(s, jobs[i].tenant, jobs[i].blob);
+        if (!p->m_jobs) continue;
+        if (out[i].state != STORE_JOB_READY) atomic_fetch_add(&p->finished, 1);
+        metrics_observe(p->m_duration, kind, secs);
+        if (out[i].state == STORE_JOB_READY && !out[i].release) metrics_add(p->m_retries, kind, 1);
+        const char *lab[2] = {jobs[i].kind, out[i].state == STORE_JOB_DONE   ? "done"
+                                            : out[i].state == STORE_JOB_DEAD ? "dead"
+                                                                             : "retry"};
+        if (!out[i].release) metrics_add(p->m_completed, lab, 1);
+    }
+    if (h->finished) h->finished(h->finished_ctx, jobs, n);
+done:
+    for (size_t i = 0; res && i < n; i++) {
+        free(res[i].error);
+        free(res[i].result);
+    }
+    free(res);
+    free(out);
+    return st;
+}
+
+static void set_inflight(worker *w, const store_job *jobs, size_t n) {
+    inflight *list = n ? calloc(n, sizeof *list) : NULL;
+    for (size_t i = 0; list && i < n; i++) {
+        list[i].id = jobs[i].id;
+        list[i].lease_seq = jobs[i].lease_seq;
+    }
+    pthread_mutex_lock(&w->p->mu);
+    free(w->jobs);
+    w->jobs = list;
+    w->njobs = list ? n : 0;
+    pthread_mutex_unlock(&w->p->mu);
+}
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    queue_pool *p = w->p;
+    store *s = NULL;
+    char err[512];
+    if (store_open(p->data_dir, &s, err, sizeof err) != LORE_OK) {
+        lore_log(LORE_LOG_ERROR, "queue: worker %s cannot open the store: %s", w->name, err);
+        return NULL;
+    }
+    void *ts = p->h.thread_new ? p->h.thread_new(p->h.ctx, s) : p->h.ctx;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        int stop = p->stop;
+        uint64_t seen = p->wake;
+        pthread_mutex_unlock(&p->mu);
+        if (stop) break;
+        store_job *jobs = NULL;
+        size_t n = 0;
+        lore_status st = store_job_claim(s, w->name, lore_now_ms(), p->cfg.lease_ms,
+                                         p->cfg.claim_max_jobs, p->cfg.claim_max_weight, &jobs, &n);
+        if (st != LORE_OK)
+            lore_log(LORE_LOG_WARN, "queue: worker %s: claim failed: %s", w->name,
+                     lore_status_message(st));
+        if (n) {
+            set_inflight(w, jobs, n);
+            (void)run_batch(p, ts, s, jobs, n, w->name);
+            set_inflight(w, NULL, 0);
+            store_jobs_free(jobs, n);
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        int64_t ns = until.tv_nsec + (p->cfg.poll_ms % 1000) * 1000000;
+        until.tv_sec += p->cfg.poll_ms / 1000 + ns / 1000000000;
+        until.tv_nsec = ns % 1000000000;
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && p->wake == seen)
+            if (pthread_cond_timedwait(&p->cv, &p->mu, &until) != 0) break;
+        pthread_mutex_unlock(&p->mu);
+    }
+    if (p->h.thread_free) p->h.thread_free(ts);
+    store_close(s);
+    return NULL;
+}
+
+static void renew_all(queue_pool *p) {
+    size_t total = 0;
+    pthread_mutex_lock(&p->mu);
+    for (unsigned i = 0; i < p->nworkers; i++)
+        total += p->workers[i].njobs;
+    inflight *all = total ? calloc(total, sizeof *all) : NULL;
+    size_t k = 0;
+    for (unsigned i = 0; all && i < p->nworkers; i++)
+        for (size_t j = 0; j < p->workers[i].njobs; j++)
+            all[k++] = p->workers[i].jobs[j];
+    pthread_mutex_unlock(&p->mu);
+    int64_t until = lore_now_ms() + p->cfg.lease_ms;
+    pthread_mutex_lock(&p->ks_mu);
+    for (size_t i = 0; i < k; i++) {
+        lore_status st = store_job_renew(p->ks, all[i].id, all[i].lease_seq, until);
+        if (st == LORE_NOT_FOUND)
+            lore_log(LORE_LOG_WARN, "queue: job %lld: lease taken over while running",
+                     (long long)all[i].id);
+        else if (st != LORE_OK)
+            lore_log(LORE_LOG_WARN, "queue: job %lld: lease renewal failed: %s",
+                     (long long)all[i].id, lore_status_message(st));
+    }
+    pthread_mutex_unlock(&p->ks_mu);
+    free(all);
+}
+
+static void purge_old(queue_pool *p) {
+    int64_t n = 0;
+    pthread_mutex_lock(&p->ks_mu);
+    lore_status st = store_job_purge(p->ks, NULL, -1, lore_now_ms() - p->cfg.retention_ms,
+                                     remove_blob, p->ks, &n);
+    pthread_mutex_unlock(&p->ks_mu);
+    if (st != LORE_OK)
+        lore_log(LORE_LOG_WARN, "queue: purge failed: %s", lore_status_message(st));
+    else if (n)
+        lore_log(LORE_LOG_INFO, "queue: purged %lld finished jobs past retention", (long long)n);
+}
+
+static void *keeper_main(void *arg) {
+    queue_pool *p = arg;
+    int64_t every = p->cfg.lease_ms / 3 > 0 ? p->cfg.lease_ms / 3 : 1;
+    int64_t next_purge = lore_now_ms() + 60000;
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        int64_t ns = until.tv_nsec + (every % 1000) * 1000000;
+        until.tv_sec += every / 1000 + ns / 1000000000;
+        until.tv_nsec = ns % 1000000000;
+        while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &until) == 0) {
+        }
+        if (p->stop) break;
+        pthread_mutex_unlock(&p->mu);
+        renew_all(p);
+        if (lore_now_ms() >= next_purge) {
+            purge_old(p);
+            next_purge = lore_now_ms() + 600000;
+        }
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void collect(void *ctx) {
+    queue_pool *p = ctx;
+    store_job_count *c = NULL;
+    size_t n = 0;
+    int64_t oldest = 0, pending = 0, now = lore_now_ms();
+    pthread_mutex_lock(&p->ks_mu);
+    lore_status st = store_job_counts(p->ks, &c, &n);
+    if (st == LORE_OK) st = store_job_pending(p->ks, NULL, now, &oldest, &pending);
+    pthread_mutex_unlock(&p->ks_mu);
+    if (st != LORE_OK) return;
+    metrics_family_clear(p->m_jobs);
+    static const char *const kinds[] = {"documents", "file", "delete", "reindex"};
+    static const char *const states[] = {"ready", "leased", "dead"};
+    for (size_t k = 0; k < 4; k++) /* zeros too, so alerts see the series */
+        for (size_t s = 0; s < 3; s++) {
+            const char *l[2] = {kinds[k], states[s]};
+            metrics_set(p->m_jobs, l, 0);
+        }
+    double dead = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *l[2] = {c[i].kind, queue_state_name(c[i].state)};
+        metrics_add(p->m_jobs, l, (double)c[i].count);
+        if (c[i].state == STORE_JOB_DEAD) dead += (double)c[i].count;
+    }
+    metrics_set(p->m_dead, NULL, dead);
+    metrics_set(p->m_oldest, NULL, oldest ? (double)(now - oldest) / 1000.0 : 0);
+    free(c);
+}
+
+static lore_status register_metrics(queue_pool *p, metrics_registry *reg) {
+    static const char *const queue_label[] = {"queue"};
+    static const char *const queue_state[] = {"queue", "state"};
+    static const char *const queue_outcome[] = {"queue", "outcome"};
+    static const double dur[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600};
+    lore_status st;
+    if ((st = metrics_gauge_new(reg, "lore_jobs", "pending and dead jobs by queue and state",
+                                queue_state, 2, 64, &p->m_jobs)) != LORE_OK ||
+        (st = metrics_gauge_new(reg, "lore_jobs_dead_letter", "jobs in the dead-letter queue",
+                                NULL, 0, 1, &p->m_dead)) != LORE_OK ||
+        (st = metrics_gauge_new(reg, "lore_jobs_oldest_ready_age_seconds",
+                                "age of the oldest job waiting to run", NULL, 0, 1,
+                                &p->m_oldest)) != LORE_OK ||
+        (st = metrics_histogram_new(reg, "lore_job_duration_seconds",
+                                    "time a batch of jobs took to run, per job", queue_label, 1, 16,
+                                    dur, sizeof dur / sizeof dur[0], &p->m_duration)) != LORE_OK ||
+        (st = metrics_counter_new(reg, "lore_job_retries_total",
+                                  "failed attempts that will be retried", queue_label, 1, 16,
+                                  &p->m_retries)) != LORE_OK ||
+        (st = metrics_counter_new(reg, "lore_jobs_finished_total",
+                                  "job attempts by outcome (done, retry, dead)", queue_outcome, 2,
+                                  64, &p->m_completed)) != LORE_OK ||
+        (st = metrics_counter_new(reg, "lore_job_leases_lost_total",
+                                  "jobs whose lease was taken over before they finished",
+                                  queue_label, 1, 16, &p->m_lost)) != LORE_OK)
+        return st;
+    return metrics_on_collect(reg, collect, p);
+}
+
+lore_status queue_pool_start(const char *data_dir, const queue_config *c, unsigned threads,
+                             const char *name, const queue_handler *h, metrics_registry *reg,
+                             queue_pool **out, char *err, size_t errlen) {
+    *out = NULL;
+    if (threads < 1 || threads > MAX_WORKERS) {
+        snprintf(err, errlen, "workers must be 1..%d", MAX_WORKERS);
+        return LORE_INVALID;
+    }
+    queue_pool *p = calloc(1, sizeof *p);
+    if (!p) return LORE_NOMEM;
+    p->cfg = *c;
+    p->h = *h;
+    p->trace_fd = -1;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->ks_mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    lore_status st = LORE_NOMEM;
+    if (!(p->data_dir = strdup(data_dir)) ||
+        !(p->workers = calloc(threads, sizeof *p->workers)))
+        goto fail;
+    if ((st = store_open(data_dir, &p->ks, err, errlen)) != LORE_OK) goto fail;
+    if (reg && (st = register_metrics(p, reg)) != LORE_OK) {
+        snprintf(err, errlen, "cannot register queue metrics");
+        goto fail;
+    }
+    const char *trace_path = getenv("LORE_TEST_JOB_TRACE");
+    if (trace_path && *trace_path)
+        p->trace_fd = open(trace_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    for (unsigned i = 0; i < threads; i++) {
+        worker *w = &p->workers[i];
+        w->p = p;
+        w->no = i + 1;
+        snprintf(w->name, sizeof w->name, "%s/%u", name, i + 1);
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            snprintf(err, errlen, "cannot start worker thread");
+            st = LORE_INTERNAL;
+            goto fail;
+        }
+        p->nworkers++;
+    }
+    if (pthread_create(&p->keeper, NULL, keeper_main, p) != 0) {
+        snprintf(err, errlen, "cannot start the lease keeper");
+        st = LORE_INTERNAL;
+        goto fail;
+    }
+    p->keeper_started = 1;
+    *out = p;
+    return LORE_OK;
+fail:
+    queue_pool_stop(p);
+    return st;
+}
+
+void queue_pool_notify(queue_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->wake++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void queue_pool_stop(queue_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->nworkers; i++) {
+        pthread_join(p->workers[i].thread, NULL);
+        free(p->workers[i].jobs);
+    }
+    if (p->keeper_started) pthread_join(p->keeper, NULL);
+    if (p->trace_fd >= 0) close(p->trace_fd);
+    store_close(p->ks);
+    free(p->workers);
+    free(p->data_dir);
+    pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->ks_mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+}
+
+uint64_t queue_pool_finished(const queue_pool *p) {
+    return p ? atomic_load(&((queue_pool *)p)->finished) : 0;
+}
