@@ -60,9 +60,9 @@ json_t *api_job_json(const store_job *j) {
     json_object_set_new(o, "updated_at", api_time(j->updated_ms));
     json_object_set_new(o, "started_at", api_time(j->started_ms));
     json_object_set_new(o, "finished_at", api_time(j->finished_ms));
-    json_object_set_new(o, "next_attempt_at", j->state == STORE_JOB_READY && j->attempts
-                                                  ? api_time(j->visible_ms)
-                                                  : json_null());
+    json_object_set_new(o, "next_attempt_at",
+                        j->state == STORE_JOB_READY && j->attempts ? api_time(j->visible_ms)
+                                                                   : json_null());
     json_object_set_new(o, "dedup_key", j->dedup_key ? json_string(j->dedup_key) : json_null());
     json_object_set_new(o, "error", j->error ? json_string(j->error) : json_null());
     json_t *res = j->result ? json_loads(j->result, 0, NULL) : NULL;
@@ -519,8 +519,8 @@ void api_jobs_list(api_req *q) {
     }
     store_job *jobs = NULL;
     size_t n = 0;
-    lore_status st = store_job_list(q->th->control, q->tenant_name, state, before, limit + 1,
-                                    &jobs, &n);
+    lore_status st =
+        store_job_list(q->th->control, q->tenant_name, state, before, limit + 1, &jobs, &n);
     if (st != LORE_OK) {
         api_internal(q, "listing jobs", st);
         return;

@@ -1,11 +1,17 @@
-/* lore ingest PATH... */
+/* lore ingest PATH...: each path becomes a durable "path" job
+ * (docs/jobs.md), run by worker threads of this process (and by a server's
+ * or lore worker's, when one shares the data directory); the command waits
+ * for its jobs and prints what they found. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "ingest/ingest.h"
+#include <jansson.h>
+#include <limits.h>
+
+#include "ingest/ingest_jobs.h"
 #include "util/timeutil.h"
 
 static const cli_opt opts[] = {
@@ -31,38 +37,129 @@ static const cli_help help = {
     "  lore ingest corpus.jsonl --tenant research",
 };
 
-typedef struct progress {
-    int quiet, tty;
-    int64_t t0;
-    uint64_t problems;
-} progress;
+/* Sums the results of finished path jobs and prints their problems. */
+typedef struct totals {
+    uint64_t files, added, updated, unchanged, failed, skipped, chunks, bytes, errors;
+} totals;
 
-static void on_problem(void *ctx, const char *path, const char *msg, int is_error) {
-    progress *p = ctx;
-    p->problems += is_error;
-    if (!is_error && p->quiet) return;
-    if (p->tty && !p->quiet) fputs("\r\033[K", stderr);
-    fprintf(stderr, "lore ingest: %s: %s\n", path, msg);
+static uint64_t num(json_t *o, const char *k) {
+    json_int_t v = json_integer_value(json_object_get(o, k));
+    return v > 0 ? (uint64_t)v : 0;
 }
 
-static void on_progress(void *ctx, const ingest_stats *s) {
-    progress *p = ctx;
-    if (p->quiet) return;
-    double secs = (double)(lore_mono_ns() - p->t0) / 1e9;
-    uint64_t docs = s->docs_added + s->docs_updated + s->docs_unchanged;
-    if (p->tty)
-        fprintf(stderr, "\r\033[K%llu files, %llu documents, %llu chunks (%.1f s)",
-                (unsigned long long)s->files, (unsigned long long)docs,
-                (unsigned long long)s->chunks, secs);
-    else
-        fprintf(stderr, "lore ingest: %llu files, %llu documents so far (%.1f s)\n",
-                (unsigned long long)s->files, (unsigned long long)docs, secs);
+static void report(const store_job *j, int quiet, totals *t) {
+    if (j->state == STORE_JOB_DEAD) {
+        fprintf(stderr, "lore ingest: job %lld failed: %s\n", (long long)j->id,
+                j->error ? j->error : "unknown error");
+        t->errors++;
+        return;
+    }
+    json_t *r = j->result ? json_loads(j->result, 0, NULL) : NULL;
+    if (!r) return;
+    t->files += num(r, "files");
+    t->added += num(r, "added");
+    t->updated += num(r, "updated");
+    t->unchanged += num(r, "unchanged");
+    t->failed += num(r, "failed");
+    t->skipped += num(r, "skipped");
+    t->chunks += num(r, "chunks");
+    t->bytes += num(r, "bytes");
+    json_t *p = json_object_get(r, "problems");
+    for (size_t i = 0; i < json_array_size(p); i++) {
+        json_t *x = json_array_get(p, i);
+        int err = json_is_true(json_object_get(x, "error"));
+        t->errors += (uint64_t)err;
+        if (!err && quiet) continue;
+        fprintf(stderr, "lore ingest: %s: %s\n", json_string_value(json_object_get(x, "path")),
+                json_string_value(json_object_get(x, "message")));
+    }
+    uint64_t more = num(r, "problem_count") - json_array_size(p);
+    if (more) {
+        fprintf(stderr, "lore ingest: ... and %llu more problems\n", (unsigned long long)more);
+        t->errors += more;
+    }
+    json_decref(r);
+}
+
+/* Queues one path job per argument; 0 on success. */
+static int enqueue_paths(cli_env *e, const cli_args *a, const char *source, const char *const *acl,
+                         size_t nacl, int64_t *ids, size_t *njobs, uint64_t *missing) {
+    for (size_t i = 0; i < a->npos; i++) {
+        char abs[PATH_MAX];
+        if (access(a->pos[i], F_OK) != 0 || !realpath(a->pos[i], abs)) {
+            fprintf(stderr, "lore ingest: %s: no such file or directory\n", a->pos[i]);
+            (*missing)++;
+            continue;
+        }
+        char *payload = ingest_job_path_payload(abs, source, acl, nacl);
+        char group[STORE_JOB_GROUP_MAX + 1];
+        store_doc_public_id("path", abs, group); /* a short stable name for the path */
+        char *groups[1] = {group};
+        store_job j;
+        memset(&j, 0, sizeof j);
+        snprintf(j.tenant, sizeof j.tenant, "%s", store_tenant_name(e->tenant));
+        snprintf(j.kind, sizeof j.kind, "%s", INGEST_JOB_PATH);
+        j.groups = groups;
+        j.ngroups = 1;
+        j.payload = (uint8_t *)payload;
+        j.payload_len = payload ? strlen(payload) : 0;
+        j.weight = INT64_MAX / 4; /* a walk is claimed alone */
+        j.max_attempts = (int)e->cfg.job_max_attempts;
+        store_enqueue_outcome o;
+        lore_status st =
+            payload ? store_job_enqueue(e->store, &j, 1, 0, 0, lore_now_ms(), &o) : LORE_NOMEM;
+        free(payload);
+        if (st != LORE_OK)
+            return cli_error("ingest", CLI_FAIL, "cannot queue %s: %s", abs,
+                             lore_status_message(st));
+        ids[(*njobs)++] = j.id;
+    }
+    return CLI_OK;
+}
+
+/* Waits until every job is done or dead; prints progress on a terminal. */
+static int wait_jobs(cli_env *e, const int64_t *ids, size_t n, int show, totals *t, int quiet) {
+    int64_t t0 = lore_mono_ns();
+    store_job **done = calloc(n ? n : 1, sizeof *done);
+    size_t left = n;
+    if (!done) return cli_error("ingest", CLI_FAIL, "out of memory");
+    while (left) {
+        left = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (done[i]) continue;
+            store_job *j = NULL;
+            lore_status st = store_job_get(e->store, NULL, ids[i], 0, &j);
+            if (st != LORE_OK) {
+                free(done);
+                return cli_error("ingest", CLI_FAIL, "cannot read job %lld: %s", (long long)ids[i],
+                                 lore_status_message(st));
+            }
+            if (j->state >= STORE_JOB_DONE)
+                done[i] = j;
+            else {
+                left++;
+                store_job_free(j);
+            }
+        }
+        if (left && show)
+            fprintf(stderr, "\r\033[Kingesting: %zu of %zu paths done (%.1f s)", n - left, n,
+                    (double)(lore_mono_ns() - t0) / 1e9);
+        if (left) usleep(50000);
+    }
+    if (show) fputs("\r\033[K", stderr);
+    for (size_t i = 0; i < n; i++) {
+        report(done[i], quiet, t);
+        store_job_free(done[i]);
+    }
+    free(done);
+    return CLI_OK;
 }
 
 int cmd_ingest(int argc, char **argv) {
     cli_args a;
     cli_env e = {0};
-    ingest_session *s = NULL;
+    cli_pool pool = {0};
+    int64_t *ids = NULL;
     int rc = cli_parse("ingest", &help, opts, sizeof opts / sizeof opts[0], argc, argv, &a);
     if (rc) goto out;
     if (!a.npos) {
@@ -85,57 +182,39 @@ int cmd_ingest(int argc, char **argv) {
     }
     if ((rc = cli_env_open(&e, &a))) goto out;
     if ((rc = cli_env_open_tenant(&e, cli_get(&a, "tenant"), 1))) goto out;
-    progress p = {cli_flag(&a, "quiet"), isatty(2), lore_mono_ns(), 0};
-    ingest_options o;
-    ingest_options_default(&o);
-    if (source) o.source = source;
-    o.acl = acl;
-    o.nacl = nacl;
-    o.limits.max_input = (size_t)e.cfg.max_file_mb << 20;
-    o.limits.pdf_timeout_s = (int)e.cfg.pdf_timeout_s;
-    o.limits.pdf_memory_mb = (size_t)e.cfg.pdf_memory_mb;
-    o.chunking.target_tokens = (uint32_t)e.cfg.chunk_target_tokens;
-    o.chunking.max_tokens = (uint32_t)e.cfg.chunk_max_tokens;
-    o.chunking.overlap_tokens = (uint32_t)e.cfg.chunk_overlap_tokens;
-    if (o.chunking.min_tokens > o.chunking.target_tokens)
-        o.chunking.min_tokens = o.chunking.target_tokens;
-    o.on_problem = on_problem;
-    o.on_progress = on_progress;
-    o.cb_ctx = &p;
-    lore_status st = ingest_session_new(e.tenant, &index_lexical_bm25, e.lex, &o, &s);
-    for (size_t i = 0; st == LORE_OK && i < a.npos; i++) {
-        if (access(a.pos[i], F_OK) != 0) {
-            on_problem(&p, a.pos[i], "no such file or directory", 1);
-            continue;
-        }
-        st = ingest_path(s, a.pos[i]);
-    }
-    if (st == LORE_OK) st = ingest_commit(s);
-    if (st != LORE_OK) {
-        rc = cli_error("ingest", CLI_FAIL,
-                       "stopped: %s (%s); documents of the last batch were not "
-                       "written, earlier batches were",
-                       lore_status_message(st), store_tenant_errmsg(e.tenant));
+    int quiet = cli_flag(&a, "quiet");
+    int64_t t0 = lore_mono_ns();
+    uint64_t missing = 0;
+    size_t njobs = 0;
+    if (!(ids = calloc(a.npos, sizeof *ids))) {
+        rc = cli_error("ingest", CLI_FAIL, "out of memory");
         goto out;
     }
-    const ingest_stats *t = ingest_session_stats(s);
-    double secs = (double)(lore_mono_ns() - p.t0) / 1e9;
-    if (!p.quiet) {
-        if (p.tty) fputs("\r\033[K", stderr);
-        uint64_t docs = t->docs_added + t->docs_updated;
+    if ((rc = enqueue_paths(&e, &a, source ? source : "files", acl, nacl, ids, &njobs, &missing)))
+        goto out;
+    /* This process works its own jobs (a running server's workers may take
+     * some of them too); they would also survive a crash of this command. */
+    if (njobs && (rc = cli_pool_start(&e, "ingest", e.cfg.workers < 0 ? 0 : e.cfg.workers, NULL,
+                                      NULL, NULL, &pool)))
+        goto out;
+    totals t = {0};
+    if ((rc = wait_jobs(&e, ids, njobs, isatty(2) && !quiet, &t, quiet))) goto out;
+    double secs = (double)(lore_mono_ns() - t0) / 1e9;
+    if (!quiet) {
+        uint64_t docs = t.added + t.updated;
         fprintf(stderr,
                 "ingested %llu files into tenant %s: %llu added, %llu updated, %llu unchanged, "
                 "%llu failed, %llu skipped; %llu chunks, %.1f MB in %.2f s (%.0f docs/s)\n",
-                (unsigned long long)t->files, store_tenant_name(e.tenant),
-                (unsigned long long)t->docs_added, (unsigned long long)t->docs_updated,
-                (unsigned long long)t->docs_unchanged,
-                (unsigned long long)(t->files_failed + t->docs_failed),
-                (unsigned long long)t->files_skipped, (unsigned long long)t->chunks,
-                (double)t->bytes / 1e6, secs, secs > 0 ? (double)docs / secs : 0.0);
+                (unsigned long long)t.files, store_tenant_name(e.tenant),
+                (unsigned long long)t.added, (unsigned long long)t.updated,
+                (unsigned long long)t.unchanged, (unsigned long long)t.failed,
+                (unsigned long long)t.skipped, (unsigned long long)t.chunks, (double)t.bytes / 1e6,
+                secs, secs > 0 ? (double)docs / secs : 0.0);
     }
-    rc = p.problems ? CLI_FAIL : CLI_OK;
+    rc = t.errors || missing ? CLI_FAIL : CLI_OK;
 out:
-    ingest_session_free(s);
+    cli_pool_stop(&pool);
+    free(ids);
     cli_env_close(&e);
     cli_args_free(&a);
     return rc < 0 ? CLI_OK : rc;

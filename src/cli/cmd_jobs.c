@@ -81,8 +81,9 @@ static int do_show(cli_env *e, const char *tenant, const char *arg) {
            "attempts:     %d of %d\ncreated:      %s\nlast started: %s\nfinished:     %s\n"
            "%s %s\nworker:       %s\ndedup key:    %s\ndocuments:    %zu\n",
            (long long)j->id, j->tenant, j->kind, queue_state_name(j->state), j->attempts,
-           j->max_attempts, c, s, f, j->state == STORE_JOB_LEASED ? "lease until: " : "visible from:",
-           v, j->worker ? j->worker : "-", j->dedup_key ? j->dedup_key : "-", j->ngroups);
+           j->max_attempts, c, s, f,
+           j->state == STORE_JOB_LEASED ? "lease until: " : "visible from:", v,
+           j->worker ? j->worker : "-", j->dedup_key ? j->dedup_key : "-", j->ngroups);
     if (j->error) printf("last error:   %s\n", j->error);
     if (j->result) printf("result:       %s\n", j->result);
     store_job_free(j);
@@ -190,8 +191,8 @@ int cmd_jobs(int argc, char **argv) {
     }
     if (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "retry") &&
         strcmp(sub, "purge")) {
-        rc = cli_error("jobs", CLI_USAGE, "unknown subcommand '%s' (list, show, retry, purge)",
-                       sub);
+        rc =
+            cli_error("jobs", CLI_USAGE, "unknown subcommand '%s' (list, show, retry, purge)", sub);
         goto out;
     }
     if (!strcmp(sub, "show") && a.npos != 2) {

@@ -94,6 +94,19 @@ char *ingest_job_delete_payload(const store_viewer *who, const char *doc_id) {
     return dump(o);
 }
 
+char *ingest_job_path_payload(const char *path, const char *source, const char *const *acl,
+                              size_t nacl) {
+    json_t *o = json_object();
+    json_object_set_new(o, "viewer", ingest_job_viewer_json(NULL));
+    json_object_set_new(o, "path", json_string(path));
+    json_object_set_new(o, "source", json_string(source ? source : "files"));
+    json_t *a = json_array();
+    for (size_t i = 0; i < nacl; i++)
+        json_array_append_new(a, json_string(acl[i]));
+    json_object_set_new(o, "acl", a);
+    return dump(o);
+}
+
 static int read_viewer(json_t *payload, job_viewer *jv) {
     memset(jv, 0, sizeof *jv);
     json_t *v = json_object_get(payload, "viewer");
@@ -181,11 +194,18 @@ typedef struct run_state {
     const store_viewer *viewer;
     int denied;
     char problem[512];
-    int problems; /* record-level problems in this job */
+    int problems;  /* record-level problems in this job */
+    json_t *notes; /* path jobs: every problem and note, for the CLI to print */
+    int64_t nnotes;
 } run_state;
 
 static void on_problem(void *ctx, const char *path, const char *msg, int is_error) {
     run_state *r = ctx;
+    if (r->notes) {
+        if (r->nnotes++ < INGEST_JOB_MAX_PROBLEMS)
+            json_array_append_new(r->notes, json_pack("{s:s,s:s,s:b}", "path", path, "message", msg,
+                                                      "error", is_error));
+    }
     if (!is_error) return;
     r->problems++;
     if (!r->problem[0]) snprintf(r->problem, sizeof r->problem, "%s: %s", path, msg);
@@ -208,9 +228,10 @@ static char *fmt_error(const char *fmt, ...) {
 }
 
 static const char *outcome_name(ingest_outcome o) {
-    return o == INGEST_ADDED     ? "added"
-           : o == INGEST_UPDATED ? "updated"
-                                 : o == INGEST_UNCHANGED ? "unchanged" : "failed";
+    return o == INGEST_ADDED       ? "added"
+           : o == INGEST_UPDATED   ? "updated"
+           : o == INGEST_UNCHANGED ? "unchanged"
+                                   : "failed";
 }
 
 /* Applies a "documents" job; returns 0 or -1 with *error set. */
@@ -296,7 +317,8 @@ static int run_file(job_thread *th, const store_job *j, ingest_session *ss, run_
         *error = strdup(rs->problem);
         return -1;
     }
-    json_object_set_new(result, "added", json_integer((json_int_t)(after->docs_added - before.docs_added)));
+    json_object_set_new(result, "added",
+                        json_integer((json_int_t)(after->docs_added - before.docs_added)));
     json_object_set_new(result, "updated",
                         json_integer((json_int_t)(after->docs_updated - before.docs_updated)));
     json_object_set_new(result, "unchanged",
@@ -306,8 +328,49 @@ static int run_file(job_thread *th, const store_job *j, ingest_session *ss, run_
     return 0;
 }
 
-static int run_delete(cached_tenant *ct, ingest_session *ss, const job_viewer *jv,
-                      json_t *payload, json_t *result, char **error, lore_status *st) {
+static int run_path(ingest_session *ss, run_state *rs, json_t *payload, json_t *result,
+                    char **error, lore_status *st) {
+    const char *path = json_string_value(json_object_get(payload, "path"));
+    const char *source = json_string_value(json_object_get(payload, "source"));
+    json_t *acl = json_object_get(payload, "acl");
+    if (!path || !source || !json_is_array(acl)) {
+        *error = strdup("path job without path, source or acl");
+        return -1;
+    }
+    size_t nacl = json_array_size(acl);
+    const char **list = nacl ? calloc(nacl, sizeof *list) : NULL;
+    for (size_t i = 0; list && i < nacl; i++)
+        list[i] = json_string_value(json_array_get(acl, i));
+    const ingest_stats b = *ingest_session_stats(ss);
+    ingest_set_source_acl(ss, source, list, list ? nacl : 0);
+    rs->notes = json_array();
+    rs->nnotes = 0;
+    *st = ingest_path(ss, path);
+    if (*st == LORE_OK) *st = ingest_commit(ss); /* a walk may be large: its own commit */
+    ingest_set_source_acl(ss, "files", NULL, 0);
+    free(list);
+    const ingest_stats *a = ingest_session_stats(ss);
+    json_object_set_new(result, "files", json_integer((json_int_t)(a->files - b.files)));
+    json_object_set_new(result, "added", json_integer((json_int_t)(a->docs_added - b.docs_added)));
+    json_object_set_new(result, "updated",
+                        json_integer((json_int_t)(a->docs_updated - b.docs_updated)));
+    json_object_set_new(result, "unchanged",
+                        json_integer((json_int_t)(a->docs_unchanged - b.docs_unchanged)));
+    json_object_set_new(result, "failed",
+                        json_integer((json_int_t)(a->files_failed - b.files_failed +
+                                                  a->docs_failed - b.docs_failed)));
+    json_object_set_new(result, "skipped",
+                        json_integer((json_int_t)(a->files_skipped - b.files_skipped)));
+    json_object_set_new(result, "chunks", json_integer((json_int_t)(a->chunks - b.chunks)));
+    json_object_set_new(result, "bytes", json_integer((json_int_t)(a->bytes - b.bytes)));
+    json_object_set_new(result, "problem_count", json_integer(rs->nnotes));
+    json_object_set_new(result, "problems", rs->notes);
+    rs->notes = NULL;
+    return *st == LORE_OK ? 0 : -1;
+}
+
+static int run_delete(cached_tenant *ct, ingest_session *ss, const job_viewer *jv, json_t *payload,
+                      json_t *result, char **error, lore_status *st) {
     const char *id = json_string_value(json_object_get(payload, "id"));
     if (!id || strlen(id) != STORE_DOC_ID_LEN) {
         *error = strdup("delete job without a document id");
@@ -361,6 +424,8 @@ static int run_one(job_thread *th, cached_tenant *ct, ingest_session *ss, run_st
         rc = run_documents(ss, rs, payload, result, &res->error, st);
     else if (!strcmp(j->kind, INGEST_JOB_FILE))
         rc = run_file(th, j, ss, rs, payload, result, &res->error, st);
+    else if (!strcmp(j->kind, INGEST_JOB_PATH))
+        rc = run_path(ss, rs, payload, result, &res->error, st);
     else if (!strcmp(j->kind, INGEST_JOB_DELETE))
         rc = run_delete(ct, ss, &jv, payload, result, &res->error, st);
     else
@@ -387,11 +452,9 @@ static void fail_all(const store_job *jobs, size_t n, queue_result *res, const c
     (void)jobs;
 }
 
-static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j,
-                        queue_result *res);
+static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j, queue_result *res);
 
-static void run_batch(void *state, store *s, const store_job *jobs, size_t n,
-                      queue_result *res) {
+static void run_batch(void *state, store *s, const store_job *jobs, size_t n, queue_result *res) {
     (void)s;
     job_thread *th = state;
     char err[512];
@@ -437,8 +500,7 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n,
     }
 }
 
-static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j,
-                        queue_result *res) {
+static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j, queue_result *res) {
     (void)th;
     (void)ct;
     (void)j;

@@ -6,6 +6,8 @@
  *   file       {"viewer": V, "name": "a.pdf", "source": "upload",
  *               "id": "<external id>"|null, "acl": [..]}  + the upload as a blob
  *   delete     {"viewer": V, "id": "<16 hex document id>"}
+ *   path       {"path": "/abs/dir", "source": "files", "acl": [..]}  (lore ingest:
+ *              a file or directory on this machine, walked when the job runs)
  *   reindex    {}
  * V is who asked: {"all": true} or {"principals": [...]}. The handler
  * applies the same permission rule the API checked at the door (a key may
@@ -29,6 +31,7 @@
 #define INGEST_JOB_FILE "file"
 #define INGEST_JOB_DELETE "delete"
 #define INGEST_JOB_REINDEX "reindex"
+#define INGEST_JOB_PATH "path"
 
 /* Settings every job runs with (copied into the handler). */
 typedef struct ingest_job_settings {
@@ -53,5 +56,11 @@ char *ingest_job_documents_payload(const store_viewer *who, json_t *documents);
 char *ingest_job_file_payload(const store_viewer *who, const char *name, const char *source,
                               const char *external_id, const char *const *acl, size_t nacl);
 char *ingest_job_delete_payload(const store_viewer *who, const char *doc_id);
+char *ingest_job_path_payload(const char *path, const char *source, const char *const *acl,
+                              size_t nacl);
+/* A path job's result: {"files", "added", "updated", "unchanged", "failed",
+ * "skipped", "chunks", "bytes", "problem_count", "problems": [{"path",
+ * "message", "error"}] (the first INGEST_JOB_MAX_PROBLEMS)}. */
+#define INGEST_JOB_MAX_PROBLEMS 200
 
 #endif

@@ -60,8 +60,7 @@ static int opt_time(reader *r, json_t *o, const char *name, int64_t *out) {
     *out = 0;
     if (opt_string(r, o, name, 64, &s)) return -1;
     if (s && lore_parse_iso8601(s, out))
-        return bad(r, name, "%s must be an ISO 8601 date or time, like 2024-05-31T12:00:00Z",
-                   name);
+        return bad(r, name, "%s must be an ISO 8601 date or time, like 2024-05-31T12:00:00Z", name);
     return 0;
 }
 
@@ -105,8 +104,7 @@ static int read_metadata(reader *r, json_t *o, ingest_json_doc *d) {
     if (!json_is_object(meta)) return bad(r, "metadata", "metadata must be a JSON object");
     d->metadata = json_dumps(meta, JSON_COMPACT);
     if (!d->metadata || strlen(d->metadata) > INGEST_MAX_METADATA)
-        return bad(r, "metadata", "metadata is over %d bytes as compact JSON",
-                   INGEST_MAX_METADATA);
+        return bad(r, "metadata", "metadata is over %d bytes as compact JSON", INGEST_MAX_METADATA);
     d->rec.metadata_json = d->metadata;
     return 0;
 }
@@ -146,8 +144,8 @@ static int read_doc(reader *r, json_t *o, ingest_json_doc *d) {
         opt_string(r, o, "title", INGEST_MAX_TITLE, &rec->title) ||
         opt_string(r, o, "url", INGEST_MAX_URL, &rec->url) ||
         opt_string(r, o, "author", INGEST_MAX_AUTHOR, &rec->author) ||
-        opt_string(r, o, "text", SIZE_MAX, &rec->text) ||
-        opt_string(r, o, "format", 16, &format) || opt_time(r, o, "created_at", &rec->created_ms) ||
+        opt_string(r, o, "text", SIZE_MAX, &rec->text) || opt_string(r, o, "format", 16, &format) ||
+        opt_time(r, o, "created_at", &rec->created_ms) ||
         opt_time(r, o, "updated_at", &rec->updated_ms))
         return -1;
     if (!rec->external_id || !*rec->external_id)
