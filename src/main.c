@@ -22,6 +22,7 @@ static const command commands[] = {
     {"serve", cmd_serve, "serve the REST API over HTTP"},
     {"worker", cmd_worker, "run queued jobs"},
     {"jobs", cmd_jobs, "list, show, retry or purge jobs"},
+    {"reindex", cmd_reindex, "rebuild a tenant's index from its documents"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
