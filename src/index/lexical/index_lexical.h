@@ -121,8 +121,9 @@ typedef struct index_lexical_ops {
     LORE_MUST_CHECK lore_status (*search)(void *state, const lex_query *q, lex_result *out);
     LORE_MUST_CHECK lore_status (*stats)(void *state, lex_stats *out);
     /* Starts a rebuild (or keeps the running one); inside a batch (begin ..
-     * flush). The rebuilt index uses the params given at open (notably
-     * title_weight); until it is complete, searches read the old one. */
+     * flush). The rebuilt index uses the title_weight given at open to the
+     * handle that starts it, whichever handle runs the steps; until it is
+     * complete, searches read the old one. */
     LORE_MUST_CHECK lore_status (*rebuild_start)(void *state);
     /* Copies up to max_chunks more chunks (in chunk id order) into the
      * rebuild; when none remain, makes the rebuilt index the live one and
