@@ -562,6 +562,7 @@ static void switch_phase(server *sv, store_tenant *tj, void *job, const results 
     for (;;) {
         long now = slot_keys(sv->t, 0) + count_ns(sv->t, STORE_NS_LEXICAL_REBUILD_LENGTHS);
         CHECK(now < left);
+        CHECK_INT(finished, now == 0); /* finished exactly when the last key goes */
         left = now;
         run_queries(sv->ix, r);
         CHECK_INT(diff_results(r, rf, 0, "after the switch"), 0);

@@ -180,24 +180,31 @@ lore_status lex_rebuild_status(void *state, int *running, int64_t *cursor) {
 
 typedef struct clean_ctx {
     size_t keys_left, bytes_left;
-    size_t n;
-    int stopped; /* the budget ran out: last holds the last key seen */
+    size_t n; /* keys taken in this namespace */
+    int full; /* the budget is spent: last holds just past the last key taken */
+    int more; /* a key beyond the budget exists */
     lore_buf last;
     lore_status st;
 } clean_ctx;
 
+/* Takes keys until the budget is spent, then looks at one more, so the
+ * piece that deletes the last key knows it did. */
 static int clean_key(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen) {
     (void)val;
     clean_ctx *c = ctx;
+    if (c->full) {
+        c->more = 1;
+        return 1;
+    }
     c->n++;
     size_t bytes = klen + vlen;
     c->bytes_left = bytes < c->bytes_left ? c->bytes_left - bytes : 0;
     if (c->n < c->keys_left && c->bytes_left) return 0;
-    c->stopped = 1;
+    c->full = 1;
     lore_buf_reset(&c->last);
     c->st = lore_buf_append(&c->last, key, klen);
     if (c->st == LORE_OK) c->st = lore_buf_append_byte(&c->last, 0); /* just past key */
-    return 1;
+    return c->st != LORE_OK;
 }
 
 /* Deletes up to a budget of the keys of the slot ns (and the saved
@@ -210,18 +217,19 @@ static lore_status clean_piece(lex_index *x, lex_ns ns, size_t max_chunks, int *
     lore_buf_init(&c.last, (1 << 20) + 1);
     lore_status st = LORE_OK;
     *done = 0;
-    for (size_t i = 0; i < 4 && st == LORE_OK && !c.stopped; i++) {
+    for (size_t i = 0; i < 4 && st == LORE_OK && !c.more; i++) {
         c.n = 0;
+        c.full = !c.keys_left || !c.bytes_left; /* then only: is there any? */
         st = store_kv_scan(x->t, order[i], "", 0, NULL, 0, clean_key, &c);
         if (st == LORE_OK) st = c.st;
         if (st != LORE_OK || !c.n) continue;
-        if (c.stopped)
+        if (c.more)
             st = store_kv_delete_range(x->t, order[i], "", 0, c.last.data, c.last.len);
         else
             st = store_kv_delete_range(x->t, order[i], "", 0, NULL, 0);
-        c.keys_left -= c.n; /* fewer than keys_left unless stopped */
+        c.keys_left -= c.n; /* never more than keys_left */
     }
-    if (st == LORE_OK && !c.stopped) *done = 1;
+    if (st == LORE_OK && !c.more) *done = 1;
     lore_buf_free(&c.last);
     return st;
 }
