@@ -170,10 +170,29 @@ LORE_MUST_CHECK lore_status store_doc_put(store_tenant *t, store_doc *doc,
 
 /* Calls fn(ctx, chunk_id, nterms) for each chunk of a document, in order.
  * The lexical index needs the lengths to update its statistics when the
- * chunks go away. */
+ * chunks go away. nterms is what the index last recorded for the chunk (see
+ * store_chunk_set_nterms). */
 typedef int (*store_chunk_len_fn)(void *ctx, int64_t chunk_id, uint32_t nterms);
 LORE_MUST_CHECK lore_status store_doc_chunks(store_tenant *t, int64_t doc_rowid,
                                              store_chunk_len_fn fn, void *ctx);
+
+/* Calls fn for each chunk with id > after_id, in ascending id order, at
+ * most limit of them: its stored nterms, its document's title (NULL if the
+ * document has none) and its text (the chunk's byte range of the document
+ * text). The strings are borrowed for the duration of the callback; fn
+ * returns non-zero to stop. Rebuilding an index reads the chunks this way:
+ * ids only grow, so a scan resumed after the last id seen picks up exactly
+ * the chunks written since. fn must not write chunks or documents. */
+typedef int (*store_chunk_scan_fn)(void *ctx, int64_t chunk_id, uint32_t nterms, const char *title,
+                                   size_t title_len, const char *text, size_t text_len);
+LORE_MUST_CHECK lore_status store_chunk_scan(store_tenant *t, int64_t after_id, size_t limit,
+                                             store_chunk_scan_fn fn, void *ctx);
+
+/* Replaces the nterms stored for a chunk (a rebuilt lexical index may score
+ * the chunk with another length). LORE_NOT_FOUND if the chunk is gone. Must
+ * be inside a transaction. */
+LORE_MUST_CHECK lore_status store_chunk_set_nterms(store_tenant *t, int64_t chunk_id,
+                                                   uint32_t nterms);
 
 /* Deletes a document and its chunks. LORE_NOT_FOUND if absent. */
 LORE_MUST_CHECK lore_status store_doc_delete(store_tenant *t, int64_t doc_rowid);
@@ -222,7 +241,20 @@ LORE_MUST_CHECK lore_status store_disk_bytes(store_tenant *t, int64_t *bytes);
  * written in the same transactions as the documents they describe. Keys are
  * compared bytewise; scans return keys in ascending order. */
 
-enum { STORE_NS_LEXICAL = 1, STORE_NS_LEXICAL_META = 2, STORE_NS_LEXICAL_DELETED = 3 };
+/* The lexical index keeps two slots of three namespaces each (A: 1-3, B:
+ * 4-6) so it can be rebuilt beside the live one, a control namespace saying
+ * which slot is live, and the lengths the live slot scored for chunks whose
+ * stored nterms a running rebuild has rewritten (docs/lexical-index.md). */
+enum {
+    STORE_NS_LEXICAL = 1,
+    STORE_NS_LEXICAL_META = 2,
+    STORE_NS_LEXICAL_DELETED = 3,
+    STORE_NS_LEXICAL_B = 4,
+    STORE_NS_LEXICAL_META_B = 5,
+    STORE_NS_LEXICAL_DELETED_B = 6,
+    STORE_NS_LEXICAL_CONTROL = 7,
+    STORE_NS_LEXICAL_REBUILD_LENGTHS = 8,
+};
 
 LORE_MUST_CHECK lore_status store_kv_put(store_tenant *t, int ns, const void *key, size_t klen,
                                          const void *val, size_t vlen);

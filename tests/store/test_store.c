@@ -22,6 +22,89 @@ static int kv_count(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, si
     return 0;
 }
 
+typedef struct scanned {
+    int64_t id[16];
+    uint32_t nterms[16];
+    char title[16][32];
+    char text[16][32];
+    int n, stop_at;
+} scanned;
+
+static int scan_cb(void *ctx, int64_t id, uint32_t nterms, const char *title, size_t title_len,
+                   const char *text, size_t text_len) {
+    scanned *sc = ctx;
+    if (sc->n == 16) return 1;
+    sc->id[sc->n] = id;
+    sc->nterms[sc->n] = nterms;
+    snprintf(sc->title[sc->n], 32, "%.*s", title ? (int)title_len : 6, title ? title : "(null)");
+    snprintf(sc->text[sc->n], 32, "%.*s", (int)text_len, text);
+    return ++sc->n == sc->stop_at;
+}
+
+/* store_chunk_scan: every chunk above the cursor in id order, across
+ * documents, with its document's title and its byte range of the text;
+ * store_chunk_set_nterms. The tenant holds one chunk before this. */
+static void check_chunk_scan(store_tenant *t, int64_t before) {
+    store_doc a = make_doc("/scan/a", "alpha beta gamma"), b = make_doc("/scan/b", "delta eps");
+    b.title = NULL;
+    store_chunk_in ca[3] = {{0, 0, 5, "", 1, 11}, {0, 6, 10, "", 1, 12}, {0, 11, 16, "", 1, 13}};
+    store_chunk_in cb = {0, 6, 9, "", 1, 21};
+    int64_t first = 0, fb = 0;
+    CHECK_INT(store_begin(t), LORE_OK);
+    CHECK_INT(store_reserve_chunk_ids(t, 3, &first), LORE_OK);
+    for (int i = 0; i < 3; i++)
+        ca[i].id = first + i;
+    CHECK_INT(store_reserve_chunk_ids(t, 1, &fb), LORE_OK);
+    cb.id = fb;
+    /* written out of id order: the scan orders by id, not by insertion */
+    CHECK_INT(store_doc_put(t, &b, &cb, 1), LORE_OK);
+    CHECK_INT(store_doc_put(t, &a, ca, 3), LORE_OK);
+    CHECK_INT(store_commit(t), LORE_OK);
+    scanned sc = {.stop_at = -1};
+    CHECK_INT(store_chunk_scan(t, 0, 100, scan_cb, &sc), LORE_OK);
+    CHECK_INT(sc.n, 5);
+    CHECK_INT(sc.id[0], before);
+    CHECK_STR(sc.title[0], "A title");
+    CHECK_INT(sc.id[1], first);
+    CHECK_STR(sc.text[1], "alpha");
+    CHECK_INT(sc.nterms[1], 11);
+    CHECK_STR(sc.text[2], "beta");
+    CHECK_STR(sc.text[3], "gamma");
+    CHECK_STR(sc.title[3], "A title");
+    CHECK_INT(sc.id[4], fb);
+    CHECK_STR(sc.text[4], "eps");
+    CHECK_STR(sc.title[4], "(null)");
+    CHECK_INT(sc.nterms[4], 21);
+    /* after a cursor, with a limit, and stopped by the callback */
+    memset(&sc, 0, sizeof sc);
+    sc.stop_at = -1;
+    CHECK_INT(store_chunk_scan(t, first, 2, scan_cb, &sc), LORE_OK);
+    CHECK_INT(sc.n, 2);
+    CHECK_INT(sc.id[0], first + 1);
+    CHECK_INT(sc.id[1], first + 2);
+    memset(&sc, 0, sizeof sc);
+    sc.stop_at = 1;
+    CHECK_INT(store_chunk_scan(t, 0, 100, scan_cb, &sc), LORE_OK);
+    CHECK_INT(sc.n, 1);
+    memset(&sc, 0, sizeof sc);
+    CHECK_INT(store_chunk_scan(t, fb, 100, scan_cb, &sc), LORE_OK);
+    CHECK_INT(sc.n, 0);
+    /* nterms rewritten inside a transaction only; gone chunks say so */
+    CHECK_INT(store_chunk_set_nterms(t, first, 99), LORE_INVALID);
+    CHECK_INT(store_begin(t), LORE_OK);
+    CHECK_INT(store_chunk_set_nterms(t, first, 99), LORE_OK);
+    CHECK_INT(store_chunk_set_nterms(t, fb + 100, 99), LORE_NOT_FOUND);
+    CHECK_INT(store_commit(t), LORE_OK);
+    memset(&sc, 0, sizeof sc);
+    sc.stop_at = -1;
+    CHECK_INT(store_chunk_scan(t, before, 1, scan_cb, &sc), LORE_OK);
+    CHECK_INT(sc.nterms[0], 99);
+    CHECK_INT(store_begin(t), LORE_OK);
+    CHECK_INT(store_doc_delete(t, a.rowid), LORE_OK);
+    CHECK_INT(store_doc_delete(t, b.rowid), LORE_OK);
+    CHECK_INT(store_commit(t), LORE_OK);
+}
+
 int main(void) {
     const char *dir = test_tmpdir();
     store *s = NULL;
@@ -147,6 +230,8 @@ int main(void) {
     CHECK_INT(store_doc_delete(t, d3.rowid), LORE_NOT_FOUND);
     CHECK_INT(store_commit(t), LORE_OK);
     CHECK_INT(store_chunk_get(t, third, &sc), LORE_NOT_FOUND);
+
+    check_chunk_scan(t, second);
 
     /* kv: put/get/scan order/range delete */
     CHECK_INT(store_begin(t), LORE_OK);

@@ -10,7 +10,20 @@
  *   lex->flush(...); store_commit(t);       (or lex->abort + store_rollback)
  *
  * Two fields are indexed: the whole chunk ("all": its document's title,
- * weighted, plus its text) and the title alone (for `title:` queries). */
+ * weighted, plus its text) and the title alone (for `title:` queries).
+ *
+ * Rebuild: the index can be rebuilt from the chunks the store holds, in
+ * bounded steps, while searches read the old index and batches of adds and
+ * removes go on between steps (a new setting such as title_weight takes
+ * effect this way). Each step is its own batch:
+ *
+ *   store_begin(t); lex->begin(s); lex->rebuild_start(s);   (once)
+ *   lex->flush(s); store_commit(t);
+ *   do {
+ *       store_begin(t); lex->begin(s);
+ *       lex->rebuild_step(s, n, &finished, &copied);
+ *       lex->flush(s); store_commit(t);      (or lex->abort + store_rollback,
+ *   } while (!finished);                       then run the step again) */
 #ifndef LORE_INDEX_LEXICAL_H
 #define LORE_INDEX_LEXICAL_H
 
@@ -94,6 +107,9 @@ typedef struct index_lexical_ops {
     LORE_MUST_CHECK lore_status (*add)(void *state, int64_t chunk_id, const char *title,
                                        size_t title_len, const char *text, size_t text_len,
                                        uint32_t *nterms);
+    /* Removes a chunk. nterms: the length the store holds for it
+     * (store_doc_chunks), which is add's *nterms unless a rebuild has
+     * rewritten it since (store_chunk_set_nterms). */
     LORE_MUST_CHECK lore_status (*remove)(void *state, int64_t chunk_id, uint32_t nterms);
     /* Writes the batch (and any merges it triggers) into the transaction. */
     LORE_MUST_CHECK lore_status (*flush)(void *state);
@@ -104,6 +120,28 @@ typedef struct index_lexical_ops {
     void (*abort)(void *state);
     LORE_MUST_CHECK lore_status (*search)(void *state, const lex_query *q, lex_result *out);
     LORE_MUST_CHECK lore_status (*stats)(void *state, lex_stats *out);
+    /* Starts a rebuild (or keeps the running one); inside a batch (begin ..
+     * flush). The rebuilt index uses the title_weight given at open to the
+     * handle that starts it, whichever handle runs the steps; until it is
+     * complete, searches read the old one. */
+    LORE_MUST_CHECK lore_status (*rebuild_start)(void *state);
+    /* Copies up to max_chunks more chunks (in chunk id order) into the
+     * rebuild; when none remain, makes the rebuilt index the live one and
+     * sets *finished = 1 once the old index's data is deleted too (that
+     * deletion is bounded per step as well, so *finished may come a few
+     * steps after the switch). Inside a batch, best as the batch's only
+     * work. *copied gets how many chunks this step copied. A step rolled
+     * back (abort + store_rollback) leaves no trace and can simply run again;
+     * with no rebuild running, *finished = 1 at once. max_chunks > 0. May
+     * rewrite the nterms the store holds for the chunks it copies (the
+     * rebuilt index may score them with other lengths). */
+    LORE_MUST_CHECK lore_status (*rebuild_step)(void *state, size_t max_chunks, int *finished,
+                                                uint64_t *copied);
+    /* Whether a rebuild is running (steps remain: copying, or deleting the
+     * old index's data), and its cursor (last chunk id copied; 0 before the
+     * first copy and after the switch). Reads the committed state (or this
+     * handle's open transaction). */
+    LORE_MUST_CHECK lore_status (*rebuild_status)(void *state, int *running, int64_t *cursor);
 } index_lexical_ops;
 
 extern const index_lexical_ops index_lexical_bm25;

@@ -24,7 +24,7 @@ void lex_result_free(lex_result *r) {
     memset(r, 0, sizeof *r);
 }
 
-static void writer_clear(lex_index *x) {
+void lex_writer_clear(lex_index *x) {
     for (size_t i = 0; i < x->terms.count; i++)
         x->lists[i].n = 0;
     strmap_clear(&x->terms);
@@ -35,33 +35,41 @@ static void writer_clear(lex_index *x) {
     x->ntombs = 0;
 }
 
-static lore_status lex_open(store_tenant *t, const lex_params *p, void **state) {
-    *state = NULL;
+lore_status lex_index_new(store_tenant *t, const lex_params *p, lex_ns ns, lex_index **out) {
+    *out = NULL;
     lex_index *x = calloc(1, sizeof *x);
     if (!x) return LORE_NOMEM;
     x->t = t;
     x->params = *p;
+    x->ns = ns;
     strmap_init(&x->terms);
     strmap_init(&x->chunk_terms);
     i64set_init(&x->w_deleted);
     lore_buf_init(&x->key, 1 << 16);
     lore_buf_init(&x->val, (size_t)1 << 30);
     lore_status st = text_analyzer_new(&x->an);
-    if (st == LORE_OK) st = lex_meta_load(t, p, &x->meta);
+    if (st == LORE_OK) st = lex_meta_load(t, ns.meta, p, &x->meta);
     if (st != LORE_OK) {
-        text_analyzer_free(x->an);
-        strmap_free(&x->terms);
-        strmap_free(&x->chunk_terms);
-        free(x);
+        lex_index_free(x);
         return st;
     }
-    *state = x;
+    *out = x;
     return LORE_OK;
 }
 
-static void lex_close(void *state) {
-    lex_index *x = state;
+static lore_status lex_open(store_tenant *t, const lex_params *p, void **state) {
+    *state = NULL;
+    lex_ns ns;
+    lore_status st = lex_live_ns(t, &ns);
+    lex_index *x = NULL;
+    if (st == LORE_OK) st = lex_index_new(t, p, ns, &x);
+    if (st == LORE_OK) *state = x;
+    return st;
+}
+
+void lex_index_free(lex_index *x) {
     if (!x) return;
+    lex_index_free(x->build);
     for (size_t i = 0; i < x->lists_cap; i++)
         free(x->lists[i].p);
     free(x->lists);
@@ -78,20 +86,31 @@ static void lex_close(void *state) {
     free(x);
 }
 
+static void lex_close(void *state) {
+    lex_index_free(state);
+}
+
 static lore_status lex_begin(void *state) {
     lex_index *x = state;
-    writer_clear(x);
-    /* Another process may have written since we last looked: the meta read
-     * inside the transaction is the one this batch builds on. */
-    lore_status st = lex_meta_load(x->t, &x->params, &x->meta);
+    lex_writer_clear(x);
+    x->in_batch = 0;
+    /* Another process may have written (or switched slots) since we last
+     * looked: the control record and meta read inside the transaction are
+     * the ones this batch builds on. */
+    lore_status st = lex_rebuild_begin(x);
+    if (st == LORE_OK) st = lex_meta_load(x->t, x->ns.meta, &x->params, &x->meta);
     if (st == LORE_OK) x->in_batch = 1;
     return st;
 }
 
 static void lex_abort(void *state) {
     lex_index *x = state;
-    writer_clear(x);
+    lex_writer_clear(x);
     x->in_batch = 0;
+    if (x->build) {
+        lex_writer_clear(x->build);
+        x->build->in_batch = 0;
+    }
 }
 
 /* Analyzer callback: counts one term of the current chunk and field. */
@@ -150,8 +169,8 @@ static lore_status append_posting(lex_index *x, uint8_t field, const char *term,
     return LORE_OK;
 }
 
-static lore_status lex_add(void *state, int64_t chunk_id, const char *title, size_t title_len,
-                           const char *text, size_t text_len, uint32_t *nterms) {
+lore_status lex_add(void *state, int64_t chunk_id, const char *title, size_t title_len,
+                    const char *text, size_t text_len, uint32_t *nterms) {
     lex_index *x = state;
     *nterms = 0;
     if (!x->in_batch) return LORE_INVALID;
@@ -196,8 +215,7 @@ static lore_status lex_add(void *state, int64_t chunk_id, const char *title, siz
     return LORE_OK;
 }
 
-static lore_status lex_remove(void *state, int64_t chunk_id, uint32_t nterms) {
-    lex_index *x = state;
+lore_status lex_remove_one(lex_index *x, int64_t chunk_id, uint32_t nterms) {
     if (!x->in_batch) return LORE_INVALID;
     lore_status st;
     if (x->w_first && chunk_id >= x->w_first) {
@@ -220,6 +238,13 @@ static lore_status lex_remove(void *state, int64_t chunk_id, uint32_t nterms) {
     if (x->meta.live_chunks < 0) x->meta.live_chunks = 0;
     if (x->meta.total_len < 0) x->meta.total_len = 0;
     return LORE_OK;
+}
+
+static lore_status lex_remove(void *state, int64_t chunk_id, uint32_t nterms) {
+    lex_index *x = state;
+    if (!x->in_batch) return LORE_INVALID;
+    if (x->build && x->build->in_batch) return lex_rebuild_remove(x, chunk_id, nterms);
+    return lex_remove_one(x, chunk_id, nterms);
 }
 
 typedef struct key_ref {
@@ -264,7 +289,7 @@ lore_status lex_write_segment(lex_index *x) {
                 (st = lore_buf_append(&x->key, refs[i].key, refs[i].len)) != LORE_OK ||
                 (st = postings_encode(pl->p, keep, &x->val)) != LORE_OK)
                 break;
-            st = store_kv_put(x->t, STORE_NS_LEXICAL, x->key.data, x->key.len, x->val.data,
+            st = store_kv_put(x->t, x->ns.postings, x->key.data, x->key.len, x->val.data,
                               x->val.len);
         }
         if (st == LORE_OK) {
@@ -285,18 +310,26 @@ lore_status lex_write_segment(lex_index *x) {
     if (st != LORE_OK) return st;
     /* Tombstones stay pending until flush; the buffer is empty again. */
     size_t ntombs = x->ntombs;
-    writer_clear(x);
+    lex_writer_clear(x);
     x->ntombs = ntombs;
     return LORE_OK;
+}
+
+lore_status lex_write_batch(lex_index *x) {
+    lore_status st = lex_write_segment(x);
+    if (st == LORE_OK) st = lex_tombstones_write(x);
+    if (st == LORE_OK) st = lex_merge_policy(x);
+    if (st == LORE_OK) st = lex_meta_save(x->t, x->ns.meta, &x->meta);
+    return st;
 }
 
 static lore_status lex_flush(void *state) {
     lex_index *x = state;
     if (!x->in_batch) return LORE_INVALID;
-    lore_status st = lex_write_segment(x);
-    if (st == LORE_OK) st = lex_tombstones_write(x);
-    if (st == LORE_OK) st = lex_merge_policy(x);
-    if (st == LORE_OK) st = lex_meta_save(x->t, &x->meta);
+    lore_status st = lex_write_batch(x);
+    /* The slot being built gets this batch's copied chunks and removals. */
+    if (st == LORE_OK && x->build && x->build->in_batch) st = lex_write_batch(x->build);
+    if (x->build) x->build->in_batch = 0;
     x->in_batch = 0;
     return st;
 }
@@ -313,7 +346,9 @@ static lore_status lex_optimize(void *state) {
 static lore_status lex_stats_get(void *state, lex_stats *out) {
     lex_index *x = state;
     lex_meta m = {0};
-    lore_status st = lex_meta_load(x->t, &x->params, &m);
+    lex_ns ns;
+    lore_status st = lex_live_ns(x->t, &ns);
+    if (st == LORE_OK) st = lex_meta_load(x->t, ns.meta, &x->params, &m);
     if (st != LORE_OK) return st;
     out->chunks = m.live_chunks;
     out->avg_len = m.live_chunks ? (double)m.total_len / (double)m.live_chunks : 0;
@@ -342,4 +377,7 @@ const index_lexical_ops index_lexical_bm25 = {
     .abort = lex_abort,
     .search = lex_search_op,
     .stats = lex_stats_get,
+    .rebuild_start = lex_rebuild_start,
+    .rebuild_step = lex_rebuild_step,
+    .rebuild_status = lex_rebuild_status,
 };

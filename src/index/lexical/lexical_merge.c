@@ -115,7 +115,7 @@ static lore_status scan_segment(lex_index *x, uint32_t seg, const uint8_t *pos, 
         if ((st = lore_buf_append(&up, sk, 4)) != LORE_OK) goto out;
     }
     b->st = LORE_OK;
-    st = store_kv_scan(x->t, STORE_NS_LEXICAL, lo.data, lo.len, up.data, up.len, collect, b);
+    st = store_kv_scan(x->t, x->ns.postings, lo.data, lo.len, up.data, up.len, collect, b);
     if (st == LORE_OK) st = b->st;
 out:
     lore_buf_free(&lo);
@@ -159,7 +159,7 @@ static lore_status merge_batch(lex_index *x, uint32_t new_seg, kv_batch *b, size
             if ((st = lore_buf_append(&x->key, sk, 4)) != LORE_OK ||
                 (st = lore_buf_append(&x->key, key, klen)) != LORE_OK ||
                 (st = postings_encode(*buf, keep, &x->val)) != LORE_OK ||
-                (st = store_kv_put(x->t, STORE_NS_LEXICAL, x->key.data, x->key.len, x->val.data,
+                (st = store_kv_put(x->t, x->ns.postings, x->key.data, x->key.len, x->val.data,
                                    x->val.len)) != LORE_OK)
                 break;
         }
@@ -190,7 +190,7 @@ lore_status lex_merge(lex_index *x, size_t first, size_t count) {
     size_t cap = 0;
     uint8_t *pos = NULL, *upper = NULL;
     size_t poslen = 0, upperlen = 0;
-    lore_status st = b ? lex_tombstones_load(x->t, lo, hi, &dead) : LORE_NOMEM;
+    lore_status st = b ? lex_tombstones_load(x->t, x->ns.deleted, lo, hi, &dead) : LORE_NOMEM;
     size_t largest = 0;
     for (size_t s = 1; s < count; s++)
         if (segs[s].chunks > segs[largest].chunks) largest = s;
@@ -231,13 +231,13 @@ lore_status lex_merge(lex_index *x, size_t first, size_t count) {
         uint8_t a[4], z[4];
         lex_be32(a, segs[s].id);
         lex_be32(z, segs[s].id + 1);
-        st = store_kv_delete_range(x->t, STORE_NS_LEXICAL, a, 4, z, 4);
+        st = store_kv_delete_range(x->t, x->ns.postings, a, 4, z, 4);
     }
     if (st == LORE_OK) {
         uint8_t a[8], z[8];
         lex_be64(a, (uint64_t)lo);
         lex_be64(z, (uint64_t)hi + 1);
-        st = store_kv_delete_range(x->t, STORE_NS_LEXICAL_DELETED, a, 8, z, 8);
+        st = store_kv_delete_range(x->t, x->ns.deleted, a, 8, z, 8);
     }
     if (st == LORE_OK) {
         int64_t live = 0;

@@ -42,13 +42,13 @@ void lex_meta_free(lex_meta *m) {
     memset(m, 0, sizeof *m);
 }
 
-lore_status lex_meta_load(store_tenant *t, const lex_params *p, lex_meta *m) {
+lore_status lex_meta_load(store_tenant *t, int ns, const lex_params *p, lex_meta *m) {
     lex_meta_free(m);
     m->title_weight = p->title_weight;
     m->next_segment = 1;
     lore_buf b;
     lore_buf_init(&b, 1 << 26);
-    lore_status st = store_kv_get(t, STORE_NS_LEXICAL_META, META_KEY, 4, &b);
+    lore_status st = store_kv_get(t, ns, META_KEY, 4, &b);
     if (st == LORE_NOT_FOUND) {
         st = LORE_OK; /* a new index */
         goto out;
@@ -80,7 +80,7 @@ out:
     return st;
 }
 
-lore_status lex_meta_save(store_tenant *t, const lex_meta *m) {
+lore_status lex_meta_save(store_tenant *t, int ns, const lex_meta *m) {
     lore_buf b;
     lore_buf_init(&b, 1 << 26);
     lore_status st = lore_buf_reserve(&b, 32 + m->nsegs * SEG_BYTES);
@@ -98,7 +98,7 @@ lore_status lex_meta_save(store_tenant *t, const lex_meta *m) {
         put64(&b, m->segs[i].chunks);
         put64(&b, m->segs[i].deleted);
     }
-    st = store_kv_put(t, STORE_NS_LEXICAL_META, META_KEY, 4, b.data, b.len);
+    st = store_kv_put(t, ns, META_KEY, 4, b.data, b.len);
 out:
     lore_buf_free(&b);
     return st;
@@ -134,12 +134,12 @@ static int add_tomb(void *ctx, const uint8_t *key, size_t klen, const uint8_t *v
     return t->st != LORE_OK;
 }
 
-lore_status lex_tombstones_load(store_tenant *t, int64_t lo, int64_t hi, i64set *set) {
+lore_status lex_tombstones_load(store_tenant *t, int ns, int64_t lo, int64_t hi, i64set *set) {
     uint8_t a[8], b[8];
     lex_be64(a, (uint64_t)lo);
     lex_be64(b, (uint64_t)hi + 1);
     tomb_ctx c = {set, LORE_OK};
-    lore_status st = store_kv_scan(t, STORE_NS_LEXICAL_DELETED, a, 8, b, 8, add_tomb, &c);
+    lore_status st = store_kv_scan(t, ns, a, 8, b, 8, add_tomb, &c);
     return st != LORE_OK ? st : c.st;
 }
 
@@ -148,7 +148,7 @@ lore_status lex_tombstones_write(lex_index *x) {
     for (size_t i = 0; st == LORE_OK && i < x->ntombs; i++) {
         uint8_t k[8];
         lex_be64(k, (uint64_t)x->tombs[i]);
-        st = store_kv_put(x->t, STORE_NS_LEXICAL_DELETED, k, 8, "", 0);
+        st = store_kv_put(x->t, x->ns.deleted, k, 8, "", 0);
     }
     x->ntombs = 0;
     return st;

@@ -294,11 +294,15 @@ lore_status lex_search(lex_index *x, const lex_query *q, lex_result *out) {
     lore_buf key, val;
     lore_buf_init(&key, 1 << 16);
     lore_buf_init(&val, (size_t)1 << 30);
-    lore_status st = ql ? lex_meta_load(x->t, &x->params, &m) : LORE_NOMEM;
+    /* The live slot is read afresh: a rebuild may have switched it, in
+     * this process or another, since the index was opened. */
+    lex_ns ns;
+    lore_status st = ql ? lex_live_ns(x->t, &ns) : LORE_NOMEM;
+    if (st == LORE_OK) st = lex_meta_load(x->t, ns.meta, &x->params, &m);
     if (st != LORE_OK || !m.nsegs || !m.live_chunks) goto out;
     e.avgdl = (double)m.total_len / (double)m.live_chunks;
     if (e.avgdl <= 0) e.avgdl = 1;
-    st = lex_tombstones_load(x->t, 0, INT64_MAX - 1, &e.dead);
+    st = lex_tombstones_load(x->t, ns.deleted, 0, INT64_MAX - 1, &e.dead);
     for (size_t i = 0; i < q->nterms && st == LORE_OK; i++) {
         qlist *l = &ql[i];
         l->qt = &q->terms[i];
@@ -316,7 +320,7 @@ lore_status lex_search(lex_index *x, const lex_query *q, lex_result *out) {
                 (st = lore_buf_append_byte(&key, (uint8_t)l->qt->field)) != LORE_OK ||
                 (st = lore_buf_append(&key, l->qt->term, l->qt->len)) != LORE_OK)
                 break;
-            st = store_kv_get(x->t, STORE_NS_LEXICAL, key.data, key.len, &val);
+            st = store_kv_get(x->t, ns.postings, key.data, key.len, &val);
             if (st == LORE_NOT_FOUND) {
                 st = LORE_OK;
                 continue;

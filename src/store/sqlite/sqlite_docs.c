@@ -79,6 +79,10 @@ static const char *const statement_sql[ST_COUNT] = {
                        " ELSE d.indexed_ms END, d.author, d.acl, d.title, d.metadata"
                        " FROM chunks c JOIN documents d ON d.rowid = c.doc WHERE c.id=?",
     [ST_CHUNK_DOC] = "SELECT doc FROM chunks WHERE id=?",
+    [ST_CHUNK_SCAN] =
+        "SELECT id, nterms, doc, start, end FROM chunks WHERE id>? ORDER BY id LIMIT ?",
+    [ST_CHUNK_SCAN_DOC] = "SELECT title, body FROM documents WHERE rowid=?",
+    [ST_CHUNK_SET_NTERMS] = "UPDATE chunks SET nterms=? WHERE id=?",
     [ST_KV_PUT] = "INSERT OR REPLACE INTO kv(ns, key, value) VALUES(?,?,?)",
     [ST_KV_GET] = "SELECT value FROM kv WHERE ns=? AND key=?",
     [ST_KV_DELETE] = "DELETE FROM kv WHERE ns=? AND key=?",
@@ -527,6 +531,65 @@ lore_status store_chunk_doc(store_tenant *t, int64_t chunk_id, int64_t *doc_rowi
                                          : sqlite_status(rc);
     if (rc == SQLITE_ROW) *doc_rowid = sqlite3_column_int64(q, 0);
     sqlite3_reset(q);
+    return st;
+}
+
+/* Positions q (ST_CHUNK_SCAN_DOC) on a document's row; its title and body
+ * stay readable until the next reset, so a document's chunks, which come
+ * one after the other in id order, read its text once. */
+static lore_status scan_doc(sqlite3_stmt *q, int64_t doc, const char **title, size_t *title_len,
+                            const char **body, size_t *body_len) {
+    sqlite3_reset(q);
+    sqlite3_bind_int64(q, 1, doc);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? LORE_CORRUPT : sqlite_status(rc);
+    *title = (const char *)sqlite3_column_text(q, 0);
+    *title_len = (size_t)sqlite3_column_bytes(q, 0);
+    *body = sqlite3_column_blob(q, 1);
+    *body_len = (size_t)sqlite3_column_bytes(q, 1);
+    if (!*body) *body = "";
+    return LORE_OK;
+}
+
+lore_status store_chunk_scan(store_tenant *t, int64_t after_id, size_t limit,
+                             store_chunk_scan_fn fn, void *ctx) {
+    sqlite3_stmt *q = t->st[ST_CHUNK_SCAN], *dq = t->st[ST_CHUNK_SCAN_DOC];
+    sqlite3_bind_int64(q, 1, after_id);
+    sqlite3_bind_int64(q, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+    const char *title = NULL, *body = NULL;
+    size_t title_len = 0, body_len = 0;
+    int64_t cur_doc = 0;
+    lore_status st = LORE_OK;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t doc = sqlite3_column_int64(q, 2);
+        int64_t start = sqlite3_column_int64(q, 3), end = sqlite3_column_int64(q, 4);
+        if (doc != cur_doc || !body) {
+            st = scan_doc(dq, doc, &title, &title_len, &body, &body_len);
+            if (st != LORE_OK) break;
+            cur_doc = doc;
+        }
+        if (start < 0 || end < start || (uint64_t)end > body_len) {
+            st = LORE_CORRUPT;
+            break;
+        }
+        if (fn(ctx, sqlite3_column_int64(q, 0), (uint32_t)sqlite3_column_int64(q, 1), title,
+               title ? title_len : 0, body + start, (size_t)(end - start)))
+            break;
+    }
+    if (st == LORE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) st = sqlite_status(rc);
+    sqlite3_reset(q);
+    sqlite3_reset(dq);
+    return st;
+}
+
+lore_status store_chunk_set_nterms(store_tenant *t, int64_t chunk_id, uint32_t nterms) {
+    if (t->in_tx != 1) return LORE_INVALID;
+    sqlite3_stmt *q = t->st[ST_CHUNK_SET_NTERMS];
+    sqlite3_bind_int64(q, 1, nterms);
+    sqlite3_bind_int64(q, 2, chunk_id);
+    lore_status st = run(q);
+    if (st == LORE_OK && sqlite3_changes(t->db) == 0) st = LORE_NOT_FOUND;
     return st;
 }
 
