@@ -92,8 +92,7 @@ int cmd_reindex(int argc, char **argv) {
     if (cli_flag(&a, "all")) {
         lore_status st = store_tenant_list(e.store, &ts, &nt);
         if (st != LORE_OK) {
-            rc = cli_error("reindex", CLI_FAIL, "cannot list tenants: %s",
-                           lore_status_message(st));
+            rc = cli_error("reindex", CLI_FAIL, "cannot list tenants: %s", lore_status_message(st));
             goto out;
         }
     } else {
@@ -110,8 +109,8 @@ int cmd_reindex(int argc, char **argv) {
             printf("queued re-index of tenant %s as job %lld\n", ts[i].name, (long long)ids[i]);
         goto out;
     }
-    if (nt && (rc = cli_pool_start(&e, "reindex", e.cfg.workers < 0 ? 0 : e.cfg.workers, NULL,
-                                   NULL, NULL, &pool)))
+    if (nt && (rc = cli_pool_start(&e, "reindex", e.cfg.workers < 0 ? 0 : e.cfg.workers, NULL, NULL,
+                                   NULL, &pool)))
         goto out;
     for (size_t i = 0; i < nt; i++) {
         int r = wait_for(&e, ids[i], ts[i].name);

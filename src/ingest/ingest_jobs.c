@@ -500,11 +500,46 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n, qu
     }
 }
 
+/* Rebuilds the tenant's index in steps of reindex_step_chunks, one store
+ * transaction each. Each step commits its cursor with its chunks, so a job
+ * run again after a crash continues where the last step left off. Writes
+ * from other workers interleave between steps; searches read the old index
+ * until the step that switches. The lease is renewed by the pool's keeper
+ * however long this takes. */
 static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j, queue_result *res) {
-    (void)th;
-    (void)ct;
-    (void)j;
-    res->error = strdup("reindex is not available yet");
+    const index_lexical_ops *lex = &index_lexical_bm25;
+    int finished = 0, first = 1;
+    uint64_t total = 0, steps = 0;
+    int64_t t0 = lore_mono_ns();
+    lore_status st = LORE_OK;
+    while (!finished && st == LORE_OK) {
+        uint64_t copied = 0;
+        if ((st = store_begin(ct->t)) != LORE_OK) break;
+        if ((st = lex->begin(ct->lex)) == LORE_OK && first) st = lex->rebuild_start(ct->lex);
+        if (st == LORE_OK)
+            st = lex->rebuild_step(ct->lex, th->ctx->cfg.reindex_step_chunks, &finished, &copied);
+        if (st == LORE_OK) st = lex->flush(ct->lex);
+        if (st == LORE_OK) st = store_commit(ct->t);
+        if (st != LORE_OK) {
+            lex->abort(ct->lex);
+            store_rollback(ct->t);
+            break;
+        }
+        first = 0;
+        total += copied;
+        steps++;
+    }
+    if (st != LORE_OK) {
+        res->error = fmt_error("re-index of %s: %s (%s)", j->tenant, lore_status_message(st),
+                               store_tenant_errmsg(ct->t));
+        cached_close(ct);
+        return;
+    }
+    json_t *r = json_pack("{s:I,s:I,s:f}", "chunks", (json_int_t)total, "steps", (json_int_t)steps,
+                          "seconds", (double)(lore_mono_ns() - t0) / 1e9);
+    res->result = r ? json_dumps(r, JSON_COMPACT) : NULL;
+    json_decref(r);
+    res->ok = 1;
 }
 
 void ingest_job_settings_from(ingest_job_settings *s, const lore_config *c) {
