@@ -60,6 +60,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     cfg.rate_read_per_min = cfg.rate_write_per_min = cfg.rate_admin_per_min = 0;
     cfg.rate_anon_per_min = 0;
     cfg.max_upload_mb = 2;
+    cfg.max_wait_s = 0; /* no worker runs here: a wait would only time out */
     store *s = NULL;
     if (store_open(dir, &s, err, sizeof err) != LORE_OK) die(err);
     store_key *k = NULL;
