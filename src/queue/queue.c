@@ -139,8 +139,7 @@ struct queue_pool {
     store *ks;
     pthread_mutex_t ks_mu;
     /* metrics */
-    metrics_family *m_jobs, *m_dead, *m_oldest, *m_duration, *m_retries, *m_completed,
-        *m_lost;
+    metrics_family *m_jobs, *m_dead, *m_oldest, *m_duration, *m_retries, *m_completed, *m_lost;
 };
 
 static uint64_t rand64(void) {
@@ -154,8 +153,8 @@ static void trace(queue_pool *p, const char *what, const store_job *jobs, size_t
     if (p->trace_fd < 0) return;
     for (size_t i = 0; i < n; i++) {
         char line[160];
-        int len = snprintf(line, sizeof line, "%s %lld %s %lld\n", what, (long long)jobs[i].id,
-                           who, (long long)lore_mono_ns());
+        int len = snprintf(line, sizeof line, "%s %lld %s %lld\n", what, (long long)jobs[i].id, who,
+                           (long long)lore_mono_ns());
         if (len > 0 && write(p->trace_fd, line, (size_t)len) < 0) return;
     }
 }
@@ -197,7 +196,8 @@ static lore_status run_batch(queue_pool *p, void *ts, store *s, store_job *jobs,
             o->release = 1;
         } else {
             queue_failure(c, &jobs[i], res[i].error, now, rand64(), o);
-            lore_log(o->state == STORE_JOB_DEAD ? LORE_LOG_WARN : LORE_LOG_INFO, "queue: job %lld (%s, tenant %s) attempt %d/%d failed%s: %s",
+            lore_log(o->state == STORE_JOB_DEAD ? LORE_LOG_WARN : LORE_LOG_INFO,
+                     "queue: job %lld (%s, tenant %s) attempt %d/%d failed%s: %s",
                      (long long)jobs[i].id, jobs[i].kind, jobs[i].tenant, jobs[i].attempts,
                      jobs[i].max_attempts, o->state == STORE_JOB_DEAD ? ", dead-lettered" : "",
                      o->error);
@@ -217,7 +217,8 @@ static lore_status run_batch(queue_pool *p, void *ts, store *s, store_job *jobs,
             if (p->m_lost) metrics_add(p->m_lost, kind, 1);
             continue;
         }
-        if (out[i].state == STORE_JOB_DONE && jobs[i].blob) remove_blob(s, jobs[i].tenant, jobs[i].blob);
+        if (out[i].state == STORE_JOB_DONE && jobs[i].blob)
+            remove_blob(s, jobs[i].tenant, jobs[i].blob);
         if (!p->m_jobs) continue;
         if (out[i].state != STORE_JOB_READY) atomic_fetch_add(&p->finished, 1);
         metrics_observe(p->m_duration, kind, secs);
@@ -397,8 +398,8 @@ static lore_status register_metrics(queue_pool *p, metrics_registry *reg) {
     lore_status st;
     if ((st = metrics_gauge_new(reg, "lore_jobs", "pending and dead jobs by queue and state",
                                 queue_state, 2, 64, &p->m_jobs)) != LORE_OK ||
-        (st = metrics_gauge_new(reg, "lore_jobs_dead_letter", "jobs in the dead-letter queue",
-                                NULL, 0, 1, &p->m_dead)) != LORE_OK ||
+        (st = metrics_gauge_new(reg, "lore_jobs_dead_letter", "jobs in the dead-letter queue", NULL,
+                                0, 1, &p->m_dead)) != LORE_OK ||
         (st = metrics_gauge_new(reg, "lore_jobs_oldest_ready_age_seconds",
                                 "age of the oldest job waiting to run", NULL, 0, 1,
                                 &p->m_oldest)) != LORE_OK ||
@@ -435,8 +436,7 @@ lore_status queue_pool_start(const char *data_dir, const queue_config *c, unsign
     pthread_mutex_init(&p->ks_mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     lore_status st = LORE_NOMEM;
-    if (!(p->data_dir = strdup(data_dir)) ||
-        !(p->workers = calloc(threads, sizeof *p->workers)))
+    if (!(p->data_dir = strdup(data_dir)) || !(p->workers = calloc(threads, sizeof *p->workers)))
         goto fail;
     if ((st = store_open(data_dir, &p->ks, err, errlen)) != LORE_OK) goto fail;
     if (reg && (st = register_metrics(p, reg)) != LORE_OK) {
