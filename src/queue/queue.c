@@ -219,8 +219,9 @@ static lore_status run_batch(queue_pool *p, void *ts, store *s, store_job *jobs,
         }
         if (out[i].state == STORE_JOB_DONE && jobs[i].blob)
             remove_blob(s, jobs[i].tenant, jobs[i].blob);
-        if (!p->m_jobs) continue;
+        /* Counted with or without metrics: `lore worker` has none. */
         if (out[i].state != STORE_JOB_READY) atomic_fetch_add(&p->finished, 1);
+        if (!p->m_jobs) continue;
         metrics_observe(p->m_duration, kind, secs);
         if (out[i].state == STORE_JOB_READY && !out[i].release) metrics_add(p->m_retries, kind, 1);
         const char *lab[2] = {jobs[i].kind, out[i].state == STORE_JOB_DONE   ? "done"
