@@ -30,7 +30,7 @@
 
 #define JOB_COLUMNS                                                                                \
     "id, tenant, kind, dedup_key, groups, blob, weight, state, attempts, max_attempts,"            \
-    " lease_seq, created_ms, updated_ms, visible_ms, started_ms, finished_ms, worker, error,"     \
+    " lease_seq, created_ms, updated_ms, visible_ms, started_ms, finished_ms, worker, error,"      \
     " result"
 
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -194,8 +194,8 @@ static lore_status pending_read(store *s, const char *tenant, int64_t *n) {
 
 static lore_status groups_insert(store *s, const char *tenant, int64_t id, char *const *groups,
                                  size_t n) {
-    sqlite3_stmt *q =
-        stmt(s, JST_GROUP_ADD, "INSERT OR IGNORE INTO job_groups(grp, job) VALUES(?1 || '/' || ?2, ?3)");
+    sqlite3_stmt *q = stmt(
+        s, JST_GROUP_ADD, "INSERT OR IGNORE INTO job_groups(grp, job) VALUES(?1 || '/' || ?2, ?3)");
     if (!q) return LORE_INTERNAL;
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
@@ -216,8 +216,8 @@ static lore_status groups_delete(store *s, int64_t id) {
 
 static lore_status find_dedup(store *s, store_job *job, int *found) {
     *found = 0;
-    sqlite3_stmt *q = stmt(s, JST_DEDUP,
-                           "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant=? AND dedup_key=?");
+    sqlite3_stmt *q =
+        stmt(s, JST_DEDUP, "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant=? AND dedup_key=?");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_text(q, 1, job->tenant, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, job->dedup_key, -1, SQLITE_STATIC);
@@ -445,8 +445,8 @@ static lore_status bury_expired(store *s, const candidate *c, int64_t now_ms) {
     return st;
 }
 
-static lore_status lease(store *s, int64_t id, const char *worker, int64_t now_ms,
-                         int64_t until_ms, store_job *out) {
+static lore_status lease(store *s, int64_t id, const char *worker, int64_t now_ms, int64_t until_ms,
+                         store_job *out) {
     sqlite3_stmt *q = stmt(s, JST_LEASE,
                            "UPDATE jobs SET state=1, attempts=attempts+1, lease_seq=lease_seq+1,"
                            " worker=?2, started_ms=?3, updated_ms=?3, visible_ms=?4 WHERE id=?1");
@@ -461,14 +461,16 @@ static lore_status lease(store *s, int64_t id, const char *worker, int64_t now_m
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_int64(q, 1, id);
     int rc = sqlite3_step(q);
-    st = rc == SQLITE_ROW ? read_job(q, 1, out) : rc == SQLITE_DONE ? LORE_CORRUPT : sqlite_status(rc);
+    st = rc == SQLITE_ROW    ? read_job(q, 1, out)
+         : rc == SQLITE_DONE ? LORE_CORRUPT
+                             : sqlite_status(rc);
     sqlite3_reset(q);
     return st;
 }
 
 static lore_status claim_from(store *s, const candidate *c, size_t nc, const char *worker,
-                              int64_t now_ms, int64_t lease_ms, size_t max_jobs,
-                              int64_t max_weight, store_job *jobs, size_t *n) {
+                              int64_t now_ms, int64_t lease_ms, size_t max_jobs, int64_t max_weight,
+                              store_job *jobs, size_t *n) {
     const char *tenant = NULL;
     int64_t weight = 0;
     lore_status st = LORE_OK;
@@ -525,8 +527,8 @@ lore_status store_job_claim(store *s, const char *worker, int64_t now_ms, int64_
 lore_status store_job_renew(store *s, int64_t id, int64_t lease_seq, int64_t until_ms) {
     lore_status st = write_begin(s);
     if (st != LORE_OK) return st;
-    sqlite3_stmt *q = stmt(s, JST_RENEW,
-                           "UPDATE jobs SET visible_ms=?3 WHERE id=?1 AND lease_seq=?2 AND state=1");
+    sqlite3_stmt *q = stmt(
+        s, JST_RENEW, "UPDATE jobs SET visible_ms=?3 WHERE id=?1 AND lease_seq=?2 AND state=1");
     if (!q)
         st = LORE_INTERNAL;
     else {
