@@ -179,21 +179,33 @@ void api_document_delete(api_req *q) {
     if (api_idempotency_key(q, &key)) return;
     api_tenant *t = api_tenant_get(q);
     if (!t) return;
-    store_doc *d = visible_doc(q, t, 0);
-    if (!d) return;
-    char *payload = ingest_job_delete_payload(&q->viewer, d->id);
-    char *groups[1] = {d->id};
+    /* A repeated key answers with the original job, like every write: also
+     * once that job has deleted the document (which would be a 404 now).
+     * The job below then only finds its duplicate; its groups are the
+     * original's, so it is valid whatever the path says. */
+    store_job *prior = NULL;
+    lore_status st =
+        key ? store_job_get_dedup(q->th->control, q->tenant_name, key, &prior) : LORE_NOT_FOUND;
+    if (st != LORE_OK && st != LORE_NOT_FOUND) {
+        api_internal(q, "reading the job", st);
+        return;
+    }
+    store_doc *d = prior ? NULL : visible_doc(q, t, 0);
+    if (!prior && !d) return;
+    const char *doc_id = d ? d->id : http_match_param(&q->m, "id");
+    char *payload = ingest_job_delete_payload(&q->viewer, doc_id);
+    char *groups[1] = {(char *)doc_id};
     store_job job;
     memset(&job, 0, sizeof job);
     snprintf(job.kind, sizeof job.kind, "%s", INGEST_JOB_DELETE);
     job.dedup_key = (char *)key;
-    job.groups = groups;
-    job.ngroups = 1;
+    job.groups = prior ? prior->groups : groups;
+    job.ngroups = prior ? prior->ngroups : 1;
     job.payload = (uint8_t *)payload;
     job.payload_len = payload ? strlen(payload) : 0;
     job.weight = (int64_t)job.payload_len;
     json_t *ans = json_object();
-    json_object_set_new(ans, "id", json_string(d->id));
+    json_object_set_new(ans, "id", json_string(doc_id));
     if (payload)
         api_enqueue(q, &job, 1, ans);
     else {
@@ -202,6 +214,7 @@ void api_document_delete(api_req *q) {
     }
     free(payload);
     store_doc_free(d);
+    store_job_free(prior);
 }
 
 typedef struct list_ctx {

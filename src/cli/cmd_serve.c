@@ -115,19 +115,22 @@ int cmd_serve(int argc, char **argv) {
     hc.min_body_rate = (size_t)e.cfg.min_body_rate_kb * 1024;
     hc.cors_origins = e.cfg.cors_origins;
     if ((rc = first_start(&e))) goto out;
-    if (api_new(&e.cfg, &ap, err, sizeof err) != LORE_OK) {
-        rc = cli_error("serve", CLI_FAIL, "%s", err);
-        goto out;
-    }
-    /* Block the stop signals before any thread exists, so every thread
-     * inherits the mask and only sigwait below sees them. SIGPIPE from a
-     * client gone mid-response must not kill the server. */
+    /* Block the stop signals before any thread exists (api_new starts the
+     * job waiter thread), so every thread inherits the mask and only the
+     * sigwait calls below see them: a thread with them unblocked takes the
+     * second signal itself (its default action, or nothing where the
+     * parent ignores SIGINT), and the "stop at once" never happens.
+     * SIGPIPE from a client gone mid-response must not kill the server. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (api_new(&e.cfg, &ap, err, sizeof err) != LORE_OK) {
+        rc = cli_error("serve", CLI_FAIL, "%s", err);
+        goto out;
+    }
     if ((rc = cli_pool_start(&e, "serve", e.cfg.workers, api_metrics(ap), api_jobs_finished, ap,
                              &pool)))
         goto out;

@@ -426,6 +426,10 @@ LORE_MUST_CHECK lore_status store_job_finish(store *s, store_job_outcome *o, siz
  * another tenant). with_payload adds the inline payload. */
 LORE_MUST_CHECK lore_status store_job_get(store *s, const char *tenant, int64_t id,
                                           int with_payload, store_job **out);
+/* Reads the tenant's job queued with a dedup key. LORE_NOT_FOUND if none
+ * (never used, or purged with its job). */
+LORE_MUST_CHECK lore_status store_job_get_dedup(store *s, const char *tenant, const char *dedup_key,
+                                                store_job **out);
 /* Lists jobs newest first (id < before; 0: from the newest), of a tenant
  * (NULL: all) and a state (-1: any), at most limit, without payloads. */
 LORE_MUST_CHECK lore_status store_job_list(store *s, const char *tenant, int state, int64_t before,

@@ -1,6 +1,7 @@
 /* Helpers for the REST API tests: start the real `lore serve` on an
- * ephemeral port in a fresh data directory, talk to it with libcurl, read
- * JSON answers, stop it with a signal.
+ * ephemeral port in a fresh data directory (and `lore worker` beside it),
+ * talk to it with libcurl, read JSON answers, follow jobs, stop it with a
+ * signal.
  *
  * The server binary comes from LORE_TEST_BIN (set by CTest). Its stderr (the
  * access log) goes to DATA_DIR/server.log so tests can read the log lines. */
@@ -84,14 +85,58 @@ static inline int test_server_start(test_server *s, const char *reuse_dir, const
     return 0;
 }
 
-/* Sends sig and waits; returns the exit status (or 128 + signal). */
-static inline int test_server_stop(test_server *s, int sig) {
-    if (!s->pid) return -1;
-    kill(s->pid, sig);
+/* Sends sig to a child and waits; returns the exit status (or 128 +
+ * signal). */
+static inline int test_pid_stop(pid_t pid, int sig) {
+    if (pid <= 0) return -1;
+    kill(pid, sig);
     int status = 0;
-    waitpid(s->pid, &status, 0);
-    s->pid = 0;
+    waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static inline int test_server_stop(test_server *s, int sig) {
+    int rc = test_pid_stop(s->pid, sig);
+    s->pid = 0;
+    return rc;
+}
+
+/* Starts `lore worker` on a data directory (a server's, usually) with extra
+ * environment settings as for test_server_start, and waits for its start
+ * line. Its stderr goes to DIR/worker.log. Returns the pid, or -1; stop it
+ * with test_pid_stop. */
+static inline pid_t test_worker_start(const char *dir, const char *const *env) {
+    const char *bin = getenv("LORE_TEST_BIN");
+    if (!bin) return -1;
+    int out[2];
+    if (pipe(out)) return -1;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        char log[600];
+        snprintf(log, sizeof log, "%s/worker.log", dir);
+        int lf = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(out[1], 1);
+        if (lf >= 0) dup2(lf, 2);
+        close(out[0]);
+        for (const char *const *e = env; e && *e; e++)
+            putenv((char *)*e);
+        execl(bin, bin, "worker", "--data-dir", dir, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[512];
+    int started = 0;
+    while (f && !started && fgets(line, sizeof line, f))
+        started = strstr(line, "job workers on") != NULL;
+    if (f) fclose(f);
+    if (!started) {
+        fprintf(stderr, "worker did not start; see %s/worker.log\n", dir);
+        test_pid_stop(pid, SIGKILL);
+        return -1;
+    }
+    return pid;
 }
 
 typedef struct test_resp {
@@ -212,6 +257,65 @@ static inline test_resp test_delete(const test_server *s, const char *path, cons
 static inline const char *test_problem_type(const test_resp *r) {
     const char *t = json_string_value(json_object_get(r->json, "type"));
     return t && !strncmp(t, "urn:lore:problem:", 17) ? t + 17 : "";
+}
+
+/* ---- jobs: every write answers with a job (202), or with its outcome
+ * after ?wait= ---- */
+
+/* The id of the job in a write's answer ({"job": {...}}), 0 if none. */
+static inline long long test_job_id(const test_resp *r) {
+    return json_integer_value(json_object_get(json_object_get(r->json, "job"), "id"));
+}
+
+static inline void test_sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Polls GET /v1/jobs/{id} until the job is done or dead, for at most
+ * timeout_s; copies its last state ("" if it could not be read) to state.
+ * Returns 0 when it finished (done or dead). */
+static inline int test_job_wait(const test_server *s, const char *key, long long id, int timeout_s,
+                                char *state, size_t statelen) {
+    char path[64];
+    snprintf(path, sizeof path, "/v1/jobs/%lld", id);
+    snprintf(state, statelen, "%s", "");
+    for (int waited = 0; waited <= timeout_s * 1000; waited += 50) {
+        test_resp r = test_get(s, path, key);
+        const char *st = json_string_value(json_object_get(r.json, "state"));
+        snprintf(state, statelen, "%s", r.status == 200 && st ? st : "");
+        test_resp_free(&r);
+        if (!strcmp(state, "done") || !strcmp(state, "dead")) return 0;
+        test_sleep_ms(50);
+    }
+    return -1;
+}
+
+/* How many of the tenant's jobs are in a state (NULL: any) (GET /v1/jobs,
+ * one page of up to 1000; an admin key); -1 if the listing failed. */
+static inline long test_jobs_count(const test_server *s, const char *admin_key, const char *state) {
+    char path[96];
+    if (state)
+        snprintf(path, sizeof path, "/v1/jobs?state=%s&limit=1000", state);
+    else
+        snprintf(path, sizeof path, "/v1/jobs?limit=1000");
+    test_resp r = test_get(s, path, admin_key);
+    long n = r.status == 200 ? (long)json_array_size(json_object_get(r.json, "jobs")) : -1;
+    test_resp_free(&r);
+    return n;
+}
+
+/* Waits until the tenant has no ready and no leased job, for at most
+ * timeout_s. Returns 0 when the queue is empty. */
+static inline int test_queue_idle(const test_server *s, const char *admin_key, int timeout_s) {
+    for (int waited = 0; waited <= timeout_s * 1000; waited += 100) {
+        if (test_jobs_count(s, admin_key, "ready") == 0 &&
+            test_jobs_count(s, admin_key, "leased") == 0)
+            return 0;
+        test_sleep_ms(100);
+    }
+    fprintf(stderr, "the job queue did not empty in %d s\n", timeout_s);
+    return -1;
 }
 
 /* Creates a key through the API; returns the secret in out. */

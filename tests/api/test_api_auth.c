@@ -14,7 +14,7 @@ typedef struct route_case {
 
 /* Every authenticated route of the table (test_openapi checks the table
  * against the OpenAPI document; main checks this list against the
- * table's size). {doc} and {key} are replaced. */
+ * table's size). {doc}, {key} and {job} are replaced. */
 static const route_case routes[] = {
     {"POST", "/v1/documents", "application/json", "{\"id\":\"n1\",\"text\":\"new words\"}",
      "write"},
@@ -34,17 +34,23 @@ static const route_case routes[] = {
     {"POST", "/v1/keys", "application/json", "{\"scopes\":[\"read\"]}", "admin"},
     {"GET", "/v1/keys", NULL, NULL, "admin"},
     {"DELETE", "/v1/keys/{key}", NULL, NULL, "admin"},
+    {"GET", "/v1/jobs/{job}", NULL, NULL, "write"},
+    {"GET", "/v1/jobs", NULL, NULL, "admin"},
+    {"POST", "/v1/jobs/{job}/retry", NULL, NULL, "admin"},
+    {"POST", "/v1/reindex", NULL, NULL, "admin"},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
-static char doc_id[32], victim_key_id[32];
+static char doc_id[32], victim_key_id[32], job_id[32];
 
 static void expand(const char *path, char *out, size_t outlen) {
-    const char *d = strstr(path, "{doc}"), *k = strstr(path, "{key}");
+    const char *d = strstr(path, "{doc}"), *k = strstr(path, "{key}"), *j = strstr(path, "{job}");
     if (d)
         snprintf(out, outlen, "%.*s%s", (int)(d - path), path, doc_id);
     else if (k)
         snprintf(out, outlen, "%.*s%s", (int)(k - path), path, victim_key_id);
+    else if (j)
+        snprintf(out, outlen, "%.*s%s%s", (int)(j - path), path, job_id, j + 5);
     else
         snprintf(out, outlen, "%s", path);
 }
@@ -90,13 +96,16 @@ int main(void) {
     CHECK(!strncmp(s.admin_key, "lore_", 5));
     CHECK_INT(strlen(s.admin_key), 61);
 
-    /* A document and a victim key to aim routes at. */
-    test_resp r = test_post_json(&s, "/v1/documents", s.admin_key,
+    /* A document (written before the routes are tried: ?wait), its job and
+     * a victim key to aim routes at. */
+    test_resp r = test_post_json(&s, "/v1/documents?wait=10", s.admin_key,
                                  "{\"id\":\"d1\",\"title\":\"Alpha\",\"text\":\"alpha words\"}");
     CHECK_INT(r.status, 200);
     snprintf(doc_id, sizeof doc_id, "%s",
              json_string_value(
                  json_object_get(json_array_get(json_object_get(r.json, "documents"), 0), "id")));
+    snprintf(job_id, sizeof job_id, "%lld", test_job_id(&r));
+    CHECK(test_job_id(&r) > 0);
     test_resp_free(&r);
     char victim[96];
     CHECK(!test_make_key(&s, s.admin_key, "[\"read\"]", NULL, victim, sizeof victim));
@@ -172,6 +181,12 @@ int main(void) {
     expect(&s, &routes[3], hdr, 404, "other tenant: delete doc");
     expect(&s, &routes[13], hdr, 404, "other tenant: revoke key");
     expect(&s, &routes[9], hdr, 403, "other tenant: list tenants");
+    expect(&s, &routes[14], hdr, 404, "other tenant: get job");
+    expect(&s, &routes[16], hdr, 404, "other tenant: retry job");
+    r = test_get(&s, "/v1/jobs", kother);
+    CHECK_INT(r.status, 200);
+    CHECK_INT(json_array_size(json_object_get(r.json, "jobs")), 0);
+    test_resp_free(&r);
     r = test_get(&s, "/v1/search?q=alpha", kother);
     CHECK_INT(r.status, 200);
     CHECK_INT(json_array_size(json_object_get(r.json, "hits")), 0);

@@ -1,9 +1,17 @@
 /* Concurrency against a real server: writers (JSON batches and multipart
  * uploads) and searchers at once for a bounded time; no request may fail
- * and every acknowledged document must be there afterwards. Then the same
- * load with SIGTERM in the middle: the server drains, exits 0, and after a
- * restart every write it acknowledged is present (nothing acknowledged is
- * lost). The server under test is the sanitizer build when the tests are,
+ * and every acknowledged document must be there afterwards. Writes are
+ * jobs: half the writers' requests ?wait for theirs (200: applied), the
+ * others take the 202 and the test follows the job to done afterwards;
+ * both count as acknowledged.
+ *
+ * Then the same load with SIGTERM in the middle: the server drains (a
+ * waiting write is answered 202), exits 0, and after a restart, once the
+ * restarted server's workers have emptied the queue, every write it
+ * acknowledged is present (nothing acknowledged is lost). Last, a server
+ * with no workers accepts writes under load and is stopped: the accepted
+ * jobs are still queued in the data directory, and the next server runs
+ * them. The server under test is the sanitizer build when the tests are,
  * and it must exit cleanly (no ASan report, no leak). */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,6 +23,7 @@
 #define WRITERS 4
 #define SEARCHERS 4
 #define MAX_ACKED 20000
+#define MAX_PENDING 10000
 
 static test_server s;
 static _Atomic int stop_flag;
@@ -25,6 +34,17 @@ static char (*acked)[40];
 static size_t nacked;
 static int tolerate_failures; /* during shutdown, refused requests are expected */
 static int run_no;            /* part of every external id: each run writes new documents */
+static int never_wait;        /* no ?wait at all: with no workers it would only block */
+
+/* A write answered 202: acknowledged once its job is seen done. */
+typedef struct pending_write {
+    long long job;
+    int n;
+    char ext[4][40];
+} pending_write;
+static pending_write *pending;
+static size_t npending;
+static _Atomic long waited_200, accepted_202;
 
 /* A search token unique to an external id: letters only, so the analyzer
  * keeps it whole ("w1-r2-3" -> "zqbcd..."). */
@@ -46,12 +66,61 @@ static void ack(const char *ext) {
     pthread_mutex_unlock(&acked_lock);
 }
 
+static void add_pending(long long job, int n, char (*ext)[40]) {
+    pthread_mutex_lock(&acked_lock);
+    if (npending < MAX_PENDING) {
+        pending_write *p = &pending[npending++];
+        p->job = job;
+        p->n = n;
+        for (int i = 0; i < n; i++)
+            snprintf(p->ext[i], sizeof p->ext[i], "%s", ext[i]);
+    }
+    pthread_mutex_unlock(&acked_lock);
+}
+
+static int str_is(json_t *v, const char *want) {
+    const char *got = json_string_value(v);
+    return got && !strcmp(got, want);
+}
+
+/* A 200 after ?wait: the job is done and says what it did (every id is
+ * new, so every document was added). */
+static int applied_ok(const test_resp *r, int upload, int n) {
+    json_t *job = json_object_get(r->json, "job");
+    if (!str_is(json_object_get(job, "state"), "done")) return 0;
+    if (upload)
+        return json_integer_value(json_object_get(json_object_get(job, "result"), "added")) == 1;
+    json_t *docs = json_object_get(r->json, "documents");
+    if ((int)json_array_size(docs) != n) return 0;
+    for (int i = 0; i < n; i++)
+        if (!str_is(json_object_get(json_array_get(docs, i), "status"), "added")) return 0;
+    return 1;
+}
+
+/* Follows every 202'd write to its job's end: done acknowledges its
+ * documents; anything else is a failure. Clears the list. */
+static void settle(const char *phase) {
+    size_t failed = 0;
+    for (size_t i = 0; i < npending; i++) {
+        char state[16];
+        test_job_wait(&s, s.admin_key, pending[i].job, 60, state, sizeof state);
+        if (!strcmp(state, "done")) {
+            for (int k = 0; k < pending[i].n; k++)
+                ack(pending[i].ext[k]);
+        } else if (failed++ < 5) {
+            fprintf(stderr, "%s: accepted job %lld ended '%s'\n", phase, pending[i].job, state);
+        }
+    }
+    CHECK_INT(failed, 0);
+    npending = 0;
+}
+
 static void *writer(void *arg) {
     int w = (int)(intptr_t)arg;
     for (int round = 0; !atomic_load(&stop_flag); round++) {
         char ext[4][40];
         test_resp r;
-        int n = 1 + round % 4;
+        int n = 1 + round % 4, wait = !never_wait && round % 2 == 0;
         if (round % 3 == 2) {
             /* a multipart upload of one file */
             snprintf(ext[0], sizeof ext[0], "p%d-w%d-r%d.txt", run_no, w, round);
@@ -60,8 +129,8 @@ static void *writer(void *arg) {
                                "--QQ\r\nContent-Disposition: form-data; name=\"f\"; "
                                "filename=\"%s\"\r\n\r\nuploaded text tok%s\r\n--QQ--\r\n",
                                ext[0], ext[0]);
-            r = test_http(&s, "POST", "/v1/files", s.admin_key, "multipart/form-data; boundary=QQ",
-                          body, (size_t)len, NULL);
+            r = test_http(&s, "POST", wait ? "/v1/files?wait=10" : "/v1/files", s.admin_key,
+                          "multipart/form-data; boundary=QQ", body, (size_t)len, NULL);
             n = 1;
         } else {
             char body[2048];
@@ -75,12 +144,20 @@ static void *writer(void *arg) {
                                         i ? "," : "", ext[i], tok);
             }
             snprintf(body + len, sizeof body - len, "]}");
-            r = test_post_json(&s, "/v1/documents", s.admin_key, body);
+            r = test_post_json(&s, wait ? "/v1/documents?wait=10" : "/v1/documents", s.admin_key,
+                               body);
         }
-        if (r.status == 200) {
+        long long job = test_job_id(&r);
+        if (r.status == 200 && job > 0 && applied_ok(&r, round % 3 == 2, n)) {
+            atomic_fetch_add(&waited_200, 1);
             for (int i = 0; i < n; i++)
                 ack(ext[i]);
-        } else if (!tolerate_failures) {
+        } else if (r.status == 202 && job > 0) {
+            /* accepted: without ?wait, or still queued at the deadline or
+             * when the server began to drain */
+            atomic_fetch_add(&accepted_202, 1);
+            add_pending(job, n, ext);
+        } else if (!tolerate_failures || r.status == 200 || r.status == 202 || r.status == 422) {
             fprintf(stderr, "writer %d: %ld %s\n", w, r.status, r.body ? r.body : "");
             atomic_fetch_add(&errors, 1);
         }
@@ -156,36 +233,85 @@ static void verify_acked(const char *phase) {
     }
 }
 
+/* Jobs still pending in a stopped server's data directory. */
+static long long pending_in(const char *dir) {
+    store *st = NULL;
+    char err[256];
+    int64_t oldest = 0, n = -1;
+    if (store_open(dir, &st, err, sizeof err) != LORE_OK) return -1;
+    if (store_job_pending(st, NULL, lore_now_ms(), &oldest, &n) != LORE_OK) n = -1;
+    store_close(st);
+    return n;
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_ALL);
     acked = calloc(MAX_ACKED, sizeof *acked);
+    pending = calloc(MAX_PENDING, sizeof *pending);
     const char *env[] = {"LORE_RATE_WRITE_PER_MIN=0", "LORE_RATE_READ_PER_MIN=0",
-                         "LORE_ACCESS_LOG=0", NULL};
+                         "LORE_RATE_ADMIN_PER_MIN=0", "LORE_ACCESS_LOG=0", NULL};
+    const char *env_no_workers[] = {"LORE_RATE_WRITE_PER_MIN=0", "LORE_RATE_READ_PER_MIN=0",
+                                    "LORE_RATE_ADMIN_PER_MIN=0", "LORE_ACCESS_LOG=0",
+                                    "LORE_WORKERS=-1",           NULL};
     if (test_server_start(&s, NULL, env)) return 1;
-    test_resp r = test_post_json(&s, "/v1/documents", s.admin_key,
+    test_resp r = test_post_json(&s, "/v1/documents?wait=10", s.admin_key,
                                  "{\"id\":\"seed\",\"text\":\"seed document\"}");
     CHECK_INT(r.status, 200);
     test_resp_free(&r);
 
     run_load(4.0, 0);
-    fprintf(stderr, "load: %zu documents acknowledged, %ld searches, %d errors\n", nacked,
-            atomic_load(&searches), atomic_load(&errors));
+    settle("under load");
+    fprintf(stderr,
+            "load: %zu documents acknowledged (%ld writes applied in ?wait, %ld followed), "
+            "%ld searches, %d errors\n",
+            nacked, atomic_load(&waited_200), atomic_load(&accepted_202), atomic_load(&searches),
+            atomic_load(&errors));
     CHECK_INT(atomic_load(&errors), 0);
     CHECK(nacked > 20);
+    CHECK(atomic_load(&waited_200) > 0);
+    CHECK(atomic_load(&accepted_202) > 0);
     verify_acked("under load");
 
-    /* Graceful shutdown under load. */
+    /* Graceful shutdown under load, workers busy. */
     size_t before = nacked;
     tolerate_failures = 1;
     run_no = 1;
     run_load(0, 1500);
     tolerate_failures = 0;
-    fprintf(stderr, "shutdown: %zu more acknowledged before the server stopped\n", nacked - before);
-    CHECK(nacked > before);
     char dir[512];
     snprintf(dir, sizeof dir, "%s", s.dir);
+    fprintf(stderr,
+            "shutdown: %zu more documents acknowledged, %zu writes accepted, %lld jobs "
+            "left queued\n",
+            nacked - before, npending, pending_in(dir));
+    CHECK(nacked + npending > before);
     if (test_server_start(&s, dir, env)) return 1;
+    CHECK_INT(test_queue_idle(&s, s.admin_key, 120), 0);
+    settle("after restart");
     verify_acked("after restart");
+    CHECK_INT(test_server_stop(&s, SIGTERM), 0);
+
+    /* Accepted, not run yet: a server without workers takes writes under
+     * load and stops; every accepted job is still queued on disk, and the
+     * next server's workers run it. */
+    if (test_server_start(&s, dir, env_no_workers)) return 1;
+    before = nacked;
+    tolerate_failures = 1;
+    run_no = 2;
+    never_wait = 1;
+    run_load(0, 1000);
+    never_wait = 0;
+    tolerate_failures = 0;
+    CHECK_INT(nacked, before); /* nothing ran */
+    CHECK(npending > 0);
+    CHECK_INT(pending_in(dir), (long long)npending);
+    fprintf(stderr, "no workers: %zu writes accepted and queued\n", npending);
+    if (test_server_start(&s, dir, env)) return 1;
+    CHECK_INT(test_queue_idle(&s, s.admin_key, 120), 0);
+    settle("queued before the restart");
+    CHECK(nacked > before);
+    verify_acked("queued before the restart");
+    CHECK_INT(atomic_load(&errors), 0); /* no malformed answer while stopping either */
     CHECK_INT(test_server_stop(&s, SIGTERM), 0);
 
     /* The server's log has no sanitizer report. */
@@ -199,6 +325,7 @@ int main(void) {
     CHECK_INT(reports, 0);
     test_rmtree(dir);
     free(acked);
+    free(pending);
     curl_global_cleanup();
     return test_summary();
 }

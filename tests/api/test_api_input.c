@@ -158,6 +158,9 @@ static void bad_json(void) {
     deep[n] = '\0';
     r = test_post_json(&s, "/v1/documents", s.admin_key, deep);
     expect_problem(&r, 400, "json-too-deep", NULL);
+    /* refused writes are answered before anything is queued: the only job
+     * is the sentinel's */
+    CHECK_INT(test_jobs_count(&s, s.admin_key, NULL), 1);
     still_serving();
 }
 
@@ -233,6 +236,7 @@ static void oversized(void) {
     r = test_http(&s, "GET", "/v1/sources", s.admin_key, NULL, NULL, 0, extra);
     expect_problem(&r, 431, "headers-too-large", NULL);
     free(hdr);
+    CHECK_INT(test_jobs_count(&s, s.admin_key, NULL), 1); /* nothing refused was queued */
     still_serving();
 }
 
@@ -245,13 +249,22 @@ static void uploads(void) {
         "--XX\r\nContent-Disposition: form-data; name=\"files\"; filename=\"b.html\"\r\n\r\n"
         "<html><head><title>Page</title></head><body><p>kumquat html</p></body></html>\r\n"
         "--XX--\r\n";
-    test_resp r = test_http(&s, "POST", "/v1/files", s.admin_key,
+    /* ?wait: the files are searched right after. One job per file, each
+     * reporting what it did. */
+    test_resp r = test_http(&s, "POST", "/v1/files?wait=10", s.admin_key,
                             "multipart/form-data; boundary=XX", mp, sizeof mp - 1, NULL);
     CHECK_INT(r.status, 200);
     json_t *files = json_object_get(r.json, "files");
     CHECK_INT(json_array_size(files), 2);
     CHECK_STR(json_string_value(json_object_get(json_array_get(files, 0), "name")), "notes.md");
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(files, 1), "added")), 1);
+    json_t *jobs = json_object_get(r.json, "jobs");
+    CHECK_INT(json_array_size(jobs), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *j = json_array_get(jobs, i);
+        CHECK_STR(json_string_value(json_object_get(j, "state")), "done");
+        CHECK_STR(json_string_value(json_object_get(j, "kind")), "file");
+        CHECK_INT(json_integer_value(json_object_get(json_object_get(j, "result"), "added")), 1);
+    }
     test_resp_free(&r);
     r = test_get(&s, "/v1/search?q=kumquat&source=wiki", s.admin_key);
     CHECK_INT(json_array_size(json_object_get(r.json, "hits")), 2);
@@ -271,6 +284,19 @@ static void uploads(void) {
     while (d && (e = readdir(d)))
         if (e->d_name[0] != '.') left++;
     if (d) closedir(d);
+    CHECK_INT(left, 0);
+    /* The uploads waited in the tenant's blob directory for their jobs; a
+     * done job's blob is removed (just after the job is marked done). */
+    snprintf(tmp, sizeof tmp, "%s/blobs/default", s.dir);
+    for (int i = 0; i < 40; i++) {
+        left = 0;
+        d = opendir(tmp);
+        while (d && (e = readdir(d)))
+            if (e->d_name[0] != '.') left++;
+        if (d) closedir(d);
+        if (!left) break;
+        test_sleep_ms(50);
+    }
     CHECK_INT(left, 0);
 }
 
@@ -408,7 +434,8 @@ static void rate_limits(void) {
     CHECK(limited);
     CHECK(ok >= 10 && ok <= 12);
     /* the same key's write budget is its own */
-    test_resp wr = test_post_json(&s, "/v1/documents", key, "{\"id\":\"rl\",\"text\":\"t\"}");
+    test_resp wr =
+        test_post_json(&s, "/v1/documents?wait=10", key, "{\"id\":\"rl\",\"text\":\"t\"}");
     CHECK_INT(wr.status, 200);
     test_resp_free(&wr);
     /* another key is not affected */
@@ -449,7 +476,7 @@ int main(void) {
                          "LORE_RATE_WRITE_PER_MIN=0",
                          NULL};
     if (test_server_start(&s, NULL, env)) return 1;
-    test_resp r = test_post_json(&s, "/v1/documents", s.admin_key,
+    test_resp r = test_post_json(&s, "/v1/documents?wait=10", s.admin_key,
                                  "{\"id\":\"sentinel\",\"text\":\"the sentinel document\"}");
     CHECK_INT(r.status, 200);
     test_resp_free(&r);

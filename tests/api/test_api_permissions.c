@@ -111,7 +111,7 @@ int main(void) {
                  "{\"id\":\"%s\",\"source\":\"perm\",\"title\":\"%s\",\"text\":\"a matrix "
                  "document for %s\",\"acl\":%s}",
                  docs[d].ext, docs[d].ext, docs[d].ext, docs[d].acl);
-        test_resp r = test_post_json(&s, "/v1/documents", s.admin_key, body);
+        test_resp r = test_post_json(&s, "/v1/documents?wait=10", s.admin_key, body);
         CHECK_INT(r.status, 200);
         const char *id = json_string_value(
             json_object_get(json_array_get(json_object_get(r.json, "documents"), 0), "id"));
@@ -151,19 +151,23 @@ int main(void) {
         "--U\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\nalice-only\r\n"
         "--U\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.txt\""
         "\r\n\r\nbob was here\r\n--U--\r\n";
-    w = test_http(&s, "POST", "/v1/files", keys[1], "multipart/form-data; boundary=U", up,
+    w = test_http(&s, "POST", "/v1/files?wait=10", keys[1], "multipart/form-data; boundary=U", up,
                   sizeof up - 1, NULL);
-    CHECK_INT(w.status, 200);
-    json_t *f0 = json_array_get(json_object_get(w.json, "files"), 0);
-    CHECK_INT(json_integer_value(json_object_get(f0, "failed")), 1);
-    CHECK_INT(json_integer_value(json_object_get(f0, "updated")), 0);
+    CHECK_INT(w.status, 403);
+    CHECK_STR(test_problem_type(&w), "forbidden");
+    CHECK(!json_object_get(w.json, "jobs") && !json_object_get(w.json, "job"));
     test_resp_free(&w);
+    /* refused at the door: nothing was queued for either */
+    CHECK_INT(test_jobs_count(&s, s.admin_key, NULL), NDOCS);
     /* a document bob can see he may replace */
     w = test_post_json(
-        &s, "/v1/documents", keys[1],
+        &s, "/v1/documents?wait=10", keys[1],
         "{\"id\":\"eng-group\",\"source\":\"perm\",\"title\":\"eng-group\","
         "\"text\":\"a matrix document for eng-group, edited\",\"acl\":[\"group:eng\"]}");
     CHECK_INT(w.status, 200);
+    CHECK_STR(json_string_value(json_object_get(
+                  json_array_get(json_object_get(w.json, "documents"), 0), "status")),
+              "updated");
     test_resp_free(&w);
 
     /* Deletes honour the ACL: bob cannot delete alice's document (404, and it
@@ -176,8 +180,12 @@ int main(void) {
     CHECK_INT(r.status, 200);
     CHECK(r.body && strstr(r.body, "a matrix document for alice-only"));
     test_resp_free(&r);
-    r = test_delete(&s, path, keys[0]);
-    CHECK_INT(r.status, 204);
+    char wpath[160];
+    snprintf(wpath, sizeof wpath, "%s?wait=10", path);
+    r = test_delete(&s, wpath, keys[0]);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(json_string_value(json_object_get(r.json, "id")), ids[0]);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(r.json, "job"), "state")), "done");
     test_resp_free(&r);
     r = test_get(&s, path, s.admin_key);
     CHECK_INT(r.status, 404);
@@ -190,7 +198,7 @@ int main(void) {
     char ka[96], kb[96];
     CHECK(!test_make_tenant(&s, "tenant-a", ka, sizeof ka));
     CHECK(!test_make_tenant(&s, "tenant-b", kb, sizeof kb));
-    r = test_post_json(&s, "/v1/documents", kb,
+    r = test_post_json(&s, "/v1/documents?wait=10", kb,
                        "{\"id\":\"secret-plan\",\"title\":\"Zebra plan\",\"text\":\"zebra "
                        "quarterly plan of tenant b\"}");
     CHECK_INT(r.status, 200);
@@ -216,7 +224,7 @@ int main(void) {
     CHECK_INT(json_array_size(json_object_get(r.json, "sources")), 0);
     test_resp_free(&r);
     /* Writing the same external id in A makes A's own document, not B's. */
-    r = test_post_json(&s, "/v1/documents", ka,
+    r = test_post_json(&s, "/v1/documents?wait=10", ka,
                        "{\"id\":\"secret-plan\",\"text\":\"tenant a text\"}");
     CHECK_INT(r.status, 200);
     test_resp_free(&r);

@@ -626,6 +626,19 @@ lore_status store_job_get(store *s, const char *tenant, int64_t id, int with_pay
     return st;
 }
 
+lore_status store_job_get_dedup(store *s, const char *tenant, const char *dedup_key,
+                                store_job **out) {
+    *out = NULL;
+    store_job probe;
+    memset(&probe, 0, sizeof probe);
+    snprintf(probe.tenant, sizeof probe.tenant, "%s", tenant);
+    probe.dedup_key = (char *)dedup_key;
+    int found = 0;
+    lore_status st = find_dedup(s, &probe, &found);
+    if (st != LORE_OK) return st;
+    return found ? store_job_get(s, tenant, probe.id, 0, out) : LORE_NOT_FOUND;
+}
+
 lore_status store_job_list(store *s, const char *tenant, int state, int64_t before, size_t limit,
                            store_job **out, size_t *n) {
     *out = NULL;
