@@ -346,6 +346,7 @@ int api_enqueue(api_req *q, store_job *jobs, size_t n, json_t *body) {
     int64_t now = lore_now_ms();
     for (size_t i = 0; i < n; i++) {
         jobs[i].max_attempts = q->a->qcfg.max_attempts;
+        jobs[i].owner = q->key ? q->key->id : NULL;
         snprintf(jobs[i].tenant, sizeof jobs[i].tenant, "%s", q->tenant_name);
     }
     lore_status st = store_job_enqueue(q->th->control, jobs, n, q->a->qcfg.max_pending_tenant,
@@ -465,6 +466,14 @@ void api_job_get(api_req *q) {
     if (parse_job_id(q, &id)) return;
     store_job *j = NULL;
     lore_status st = store_job_get(q->th->control, q->tenant_name, id, 0, &j);
+    /* A job tells which documents someone wrote: a key that is not the
+     * tenant's admin sees only the jobs it queued itself. */
+    if (st == LORE_OK && !(q->key->scopes & (AUTH_SCOPE_ADMIN | AUTH_SCOPE_SERVER)) &&
+        (!j->owner || strcmp(j->owner, q->key->id))) {
+        store_job_free(j);
+        j = NULL;
+        st = LORE_NOT_FOUND;
+    }
     if (st == LORE_NOT_FOUND) {
         api_not_found(q, "job");
         return;

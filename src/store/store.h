@@ -370,6 +370,7 @@ typedef struct store_job {
     char *worker;        /* holder of the current or last lease */
     char *error;         /* last failure */
     char *result;        /* JSON summary of a done job */
+    char *owner;         /* who queued it (an API key id), NULL: the operator (CLI) */
 } store_job;
 
 /* Why an enqueue did not add a job. */
@@ -381,7 +382,7 @@ typedef enum store_enqueue_outcome {
 } store_enqueue_outcome;
 
 /* Adds ready jobs, all or none (tenant, kind, dedup_key, groups, payload or
- * blob, weight, max_attempts, visible_ms read from each; id and times
+ * blob, weight, max_attempts, visible_ms, owner read from each; id and times
  * filled in). A job whose dedup key the tenant already used is not added:
  * its id, state, counts and times become the earlier job's (its strings
  * stay the caller's) and the outcome is DUPLICATE.

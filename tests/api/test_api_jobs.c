@@ -517,10 +517,21 @@ static void scopes_and_tenants(void) {
     CHECK(test_resp_header(&r, "WWW-Authenticate", h, sizeof h) &&
           strstr(h, "error=\"insufficient_scope\"") && strstr(h, "scope=\"write\""));
     test_resp_free(&r);
-    /* a write key follows its tenant's jobs, but does not operate the queue */
+    /* a write key follows the jobs it queued, and no other key's (a job
+     * names the documents it wrote): the admin's job is a 404 for it */
     r = get_job(&s, kwrite, id);
+    expect_problem(&r, 404, "not-found", NULL);
+    test_resp_free(&r);
+    r = post_doc(&s, "/v1/documents?wait=10", kwrite, "j-access-own", "words", NULL);
+    CHECK_INT(r.status, 200);
+    long long own = test_job_id(&r);
+    test_resp_free(&r);
+    r = get_job(&s, kwrite, own);
     CHECK_INT(r.status, 200);
     CHECK_STR(jstr(r.json, "state"), "done");
+    test_resp_free(&r);
+    r = get_job(&s, s.admin_key, own); /* the tenant's admin sees every job */
+    CHECK_INT(r.status, 200);
     test_resp_free(&r);
     r = test_get(&s, "/v1/jobs", kwrite);
     expect_problem(&r, 403, "insufficient-scope", NULL);

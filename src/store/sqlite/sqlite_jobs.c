@@ -31,7 +31,7 @@
 #define JOB_COLUMNS                                                                                \
     "id, tenant, kind, dedup_key, groups, blob, weight, state, attempts, max_attempts,"            \
     " lease_seq, created_ms, updated_ms, visible_ms, started_ms, finished_ms, worker, error,"      \
-    " result"
+    " result, owner"
 
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -101,6 +101,7 @@ static void job_clear(store_job *j) {
     free(j->worker);
     free(j->error);
     free(j->result);
+    free(j->owner);
     memset(j, 0, sizeof *j);
 }
 
@@ -117,7 +118,7 @@ void store_jobs_free(store_job *j, size_t n) {
     free(j);
 }
 
-/* Fills j from a row selecting JOB_COLUMNS (plus the payload as column 19
+/* Fills j from a row selecting JOB_COLUMNS (plus the payload as column 20
  * when with_payload). */
 static lore_status read_job(sqlite3_stmt *q, int with_payload, store_job *j) {
     memset(j, 0, sizeof *j);
@@ -146,9 +147,10 @@ static lore_status read_job(sqlite3_stmt *q, int with_payload, store_job *j) {
     j->worker = dup_col(q, 16, &st);
     j->error = dup_col(q, 17, &st);
     j->result = dup_col(q, 18, &st);
-    if (with_payload && st == LORE_OK && sqlite3_column_type(q, 19) != SQLITE_NULL) {
-        int len = sqlite3_column_bytes(q, 19);
-        const void *p = sqlite3_column_blob(q, 19);
+    j->owner = dup_col(q, 19, &st);
+    if (with_payload && st == LORE_OK && sqlite3_column_type(q, 20) != SQLITE_NULL) {
+        int len = sqlite3_column_bytes(q, 20);
+        const void *p = sqlite3_column_blob(q, 20);
         if (!(j->payload = malloc((size_t)len + 1))) {
             st = LORE_NOMEM;
         } else {
@@ -265,8 +267,8 @@ static lore_status insert_job(store *s, store_job *job, int64_t now_ms) {
     sqlite3_stmt *q =
         stmt(s, JST_INSERT,
              "INSERT INTO jobs(tenant, kind, dedup_key, groups, payload, blob, weight, state,"
-             " attempts, max_attempts, lease_seq, created_ms, updated_ms, visible_ms)"
-             " VALUES(?,?,?,?,?,?,?,0,0,?,0,?,?,?)");
+             " attempts, max_attempts, lease_seq, created_ms, updated_ms, visible_ms, owner)"
+             " VALUES(?,?,?,?,?,?,?,0,0,?,0,?,?,?,?)");
     lore_status st = LORE_INTERNAL;
     if (q) {
         sqlite3_bind_text(q, 1, job->tenant, -1, SQLITE_STATIC);
@@ -283,6 +285,7 @@ static lore_status insert_job(store *s, store_job *job, int64_t now_ms) {
         sqlite3_bind_int64(q, 9, now_ms);
         sqlite3_bind_int64(q, 10, now_ms);
         sqlite3_bind_int64(q, 11, job->visible_ms > now_ms ? job->visible_ms : now_ms);
+        bind_opt(q, 12, job->owner);
         st = step_done(q);
     }
     free(groups);

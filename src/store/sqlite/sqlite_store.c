@@ -58,7 +58,7 @@ static const char *const control_migrations[] = {
     " visible_ms INTEGER NOT NULL,"
     " started_ms INTEGER NOT NULL DEFAULT 0,"
     " finished_ms INTEGER NOT NULL DEFAULT 0,"
-    " worker TEXT, error TEXT, result TEXT);"
+    " worker TEXT, error TEXT, result TEXT, owner TEXT);"
     "CREATE UNIQUE INDEX jobs_dedup ON jobs(tenant, dedup_key) WHERE dedup_key IS NOT NULL;"
     "CREATE INDEX jobs_ready ON jobs(id) WHERE state=0;"
     "CREATE INDEX jobs_leased ON jobs(visible_ms) WHERE state=1;"
