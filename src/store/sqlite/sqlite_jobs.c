@@ -30,7 +30,7 @@
 
 #define JOB_COLUMNS                                                                                \
     "id, tenant, kind, dedup_key, groups, blob, weight, state, attempts, max_attempts,"            \
-    " lease_seq, created_ms, updated_ms, visible_ms, started_ms, finished_ms, worker, error,"     \
+    " lease_seq, created_ms, updated_ms, visible_ms, started_ms, finished_ms, worker, error,"      \
     " result"
 
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -194,8 +194,8 @@ static lore_status pending_read(store *s, const char *tenant, int64_t *n) {
 
 static lore_status groups_insert(store *s, const char *tenant, int64_t id, char *const *groups,
                                  size_t n) {
-    sqlite3_stmt *q =
-        stmt(s, JST_GROUP_ADD, "INSERT OR IGNORE INTO job_groups(grp, job) VALUES(?1 || '/' || ?2, ?3)");
+    sqlite3_stmt *q = stmt(
+        s, JST_GROUP_ADD, "INSERT OR IGNORE INTO job_groups(grp, job) VALUES(?1 || '/' || ?2, ?3)");
     if (!q) return LORE_INTERNAL;
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
@@ -216,8 +216,8 @@ static lore_status groups_delete(store *s, int64_t id) {
 
 static lore_status find_dedup(store *s, store_job *job, int *found) {
     *found = 0;
-    sqlite3_stmt *q = stmt(s, JST_DEDUP,
-                           "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant=? AND dedup_key=?");
+    sqlite3_stmt *q =
+        stmt(s, JST_DEDUP, "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant=? AND dedup_key=?");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_text(q, 1, job->tenant, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, job->dedup_key, -1, SQLITE_STATIC);
@@ -416,14 +416,31 @@ static int cmp_candidate(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Whether an earlier pending job shares a group with this one. */
-static lore_status blocked(store *s, int64_t id, int *is_blocked) {
+/* Whether the job must wait: an earlier pending job shares a group with
+ * it, or a later job of one of its groups holds a live lease. The second
+ * case only arises when a dead job is retried after later jobs of its
+ * group went ahead; without it the retried job would run alongside the
+ * later one. An expired lease does not block (that job waits behind the
+ * retried one, as an earlier pending job blocks it). */
+static lore_status blocked(store *s, int64_t id, int64_t now_ms, int *is_blocked) {
     sqlite3_stmt *q = stmt(s, JST_BLOCKED,
                            "SELECT 1 FROM job_groups g JOIN job_groups e"
                            " ON e.grp = g.grp AND e.job < g.job WHERE g.job = ? LIMIT 1");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_int64(q, 1, id);
     int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    *is_blocked = rc == SQLITE_ROW;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_status(rc);
+    if (*is_blocked) return LORE_OK;
+    q = stmt(s, JST_BLOCKED_LATER,
+             "SELECT 1 FROM job_groups g JOIN job_groups e ON e.grp = g.grp AND e.job > g.job"
+             " JOIN jobs j ON j.id = e.job WHERE g.job = ?1 AND j.state = 1"
+             " AND j.visible_ms > ?2 LIMIT 1");
+    if (!q) return LORE_INTERNAL;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, now_ms);
+    rc = sqlite3_step(q);
     sqlite3_reset(q);
     *is_blocked = rc == SQLITE_ROW;
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? LORE_OK : sqlite_status(rc);
@@ -445,8 +462,8 @@ static lore_status bury_expired(store *s, const candidate *c, int64_t now_ms) {
     return st;
 }
 
-static lore_status lease(store *s, int64_t id, const char *worker, int64_t now_ms,
-                         int64_t until_ms, store_job *out) {
+static lore_status lease(store *s, int64_t id, const char *worker, int64_t now_ms, int64_t until_ms,
+                         store_job *out) {
     sqlite3_stmt *q = stmt(s, JST_LEASE,
                            "UPDATE jobs SET state=1, attempts=attempts+1, lease_seq=lease_seq+1,"
                            " worker=?2, started_ms=?3, updated_ms=?3, visible_ms=?4 WHERE id=?1");
@@ -461,14 +478,16 @@ static lore_status lease(store *s, int64_t id, const char *worker, int64_t now_m
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_int64(q, 1, id);
     int rc = sqlite3_step(q);
-    st = rc == SQLITE_ROW ? read_job(q, 1, out) : rc == SQLITE_DONE ? LORE_CORRUPT : sqlite_status(rc);
+    st = rc == SQLITE_ROW    ? read_job(q, 1, out)
+         : rc == SQLITE_DONE ? LORE_CORRUPT
+                             : sqlite_status(rc);
     sqlite3_reset(q);
     return st;
 }
 
 static lore_status claim_from(store *s, const candidate *c, size_t nc, const char *worker,
-                              int64_t now_ms, int64_t lease_ms, size_t max_jobs,
-                              int64_t max_weight, store_job *jobs, size_t *n) {
+                              int64_t now_ms, int64_t lease_ms, size_t max_jobs, int64_t max_weight,
+                              store_job *jobs, size_t *n) {
     const char *tenant = NULL;
     int64_t weight = 0;
     lore_status st = LORE_OK;
@@ -477,7 +496,7 @@ static lore_status claim_from(store *s, const candidate *c, size_t nc, const cha
         int is_reindex = !strcmp(c[i].kind, "reindex");
         if (*n && (is_reindex || weight + c[i].weight > max_weight)) continue;
         int b = 0;
-        if ((st = blocked(s, c[i].id, &b)) != LORE_OK) return st;
+        if ((st = blocked(s, c[i].id, now_ms, &b)) != LORE_OK) return st;
         if (b) continue;
         if (c[i].expired && c[i].attempts >= c[i].max_attempts) {
             if ((st = bury_expired(s, &c[i], now_ms)) != LORE_OK) return st;
@@ -525,8 +544,8 @@ lore_status store_job_claim(store *s, const char *worker, int64_t now_ms, int64_
 lore_status store_job_renew(store *s, int64_t id, int64_t lease_seq, int64_t until_ms) {
     lore_status st = write_begin(s);
     if (st != LORE_OK) return st;
-    sqlite3_stmt *q = stmt(s, JST_RENEW,
-                           "UPDATE jobs SET visible_ms=?3 WHERE id=?1 AND lease_seq=?2 AND state=1");
+    sqlite3_stmt *q = stmt(
+        s, JST_RENEW, "UPDATE jobs SET visible_ms=?3 WHERE id=?1 AND lease_seq=?2 AND state=1");
     if (!q)
         st = LORE_INTERNAL;
     else {
