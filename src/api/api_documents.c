@@ -174,15 +174,10 @@ void api_document_get(api_req *q) {
     api_json(q, 200, o);
 }
 
-void api_document_delete(api_req *q) {
-    const char *key;
-    if (api_idempotency_key(q, &key)) return;
-    api_tenant *t = api_tenant_get(q);
-    if (!t) return;
-    store_doc *d = visible_doc(q, t, 0);
-    if (!d) return;
-    char *payload = ingest_job_delete_payload(&q->viewer, d->id);
-    char *groups[1] = {d->id};
+/* Queues the delete of document id (as asked by the caller) and answers. */
+static void enqueue_delete(api_req *q, const char *id, const char *key) {
+    char *payload = ingest_job_delete_payload(&q->viewer, id);
+    char *groups[1] = {(char *)id};
     store_job job;
     memset(&job, 0, sizeof job);
     snprintf(job.kind, sizeof job.kind, "%s", INGEST_JOB_DELETE);
@@ -193,7 +188,7 @@ void api_document_delete(api_req *q) {
     job.payload_len = payload ? strlen(payload) : 0;
     job.weight = (int64_t)job.payload_len;
     json_t *ans = json_object();
-    json_object_set_new(ans, "id", json_string(d->id));
+    json_object_set_new(ans, "id", json_string(id));
     if (payload)
         api_enqueue(q, &job, 1, ans);
     else {
@@ -201,6 +196,34 @@ void api_document_delete(api_req *q) {
         api_problem(q, 503, "out-of-memory", "Server out of memory", "payload");
     }
     free(payload);
+}
+
+void api_document_delete(api_req *q) {
+    const char *key;
+    if (api_idempotency_key(q, &key)) return;
+    api_tenant *t = api_tenant_get(q);
+    if (!t) return;
+    /* A replayed Idempotency-Key answers with its original job, even when
+     * that job already deleted the document: the retry of a delete whose
+     * answer was lost must not turn into a 404. The job itself checks
+     * again that the caller may see the document. */
+    const char *id = http_match_param(&q->m, "id");
+    store_job *prior = NULL;
+    lore_status st = key && strlen(id) == STORE_DOC_ID_LEN
+                         ? store_job_find_dedup(q->th->control, q->tenant_name, key, &prior)
+                         : LORE_NOT_FOUND;
+    store_job_free(prior);
+    if (st == LORE_OK) {
+        enqueue_delete(q, id, key); /* the queue answers with the original job */
+        return;
+    }
+    if (st != LORE_NOT_FOUND) {
+        api_internal(q, "reading the job", st);
+        return;
+    }
+    store_doc *d = visible_doc(q, t, 0);
+    if (!d) return;
+    enqueue_delete(q, d->id, key);
     store_doc_free(d);
 }
 

@@ -394,6 +394,10 @@ LORE_MUST_CHECK lore_status store_job_finish(store *s, store_job_outcome *o, siz
  * another tenant). with_payload adds the inline payload. */
 LORE_MUST_CHECK lore_status store_job_get(store *s, const char *tenant, int64_t id,
                                           int with_payload, store_job **out);
+/* The tenant's job with this dedup key (as store_job_get, no payload).
+ * LORE_NOT_FOUND if the key is unused (or its job was purged). */
+LORE_MUST_CHECK lore_status store_job_find_dedup(store *s, const char *tenant,
+                                                 const char *dedup_key, store_job **out);
 /* Lists jobs newest first (id < before; 0: from the newest), of a tenant
  * (NULL: all) and a state (-1: any), at most limit, without payloads. */
 LORE_MUST_CHECK lore_status store_job_list(store *s, const char *tenant, int state, int64_t before,

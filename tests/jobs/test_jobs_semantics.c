@@ -315,7 +315,34 @@ static void dedup(void) {
     CHECK_INT(st, 200);
     CHECK_STR(t, "first delivery"); /* the second body was never queued */
     free(t);
-    printf("dedup: job %lld answered twice, one job with its key among %d\n", j1, listed);
+    /* a delete replayed after it ran answers with its job, not with a 404 */
+    const char *dk[] = {"Idempotency-Key: delete-once", NULL};
+    char id[STORE_DOC_ID_LEN + 1], path[96];
+    public_id("dedup-doc", id);
+    snprintf(path, sizeof path, "/v1/documents/%s?wait=30", id);
+    r1 = test_http(&srv, "DELETE", path, srv.admin_key, NULL, NULL, 0, dk);
+    CHECK_INT(r1.status, 200);
+    CHECK_STR(jt_str(json_object_get(r1.json, "job"), "state"), "done");
+    snprintf(path, sizeof path, "/v1/documents/%s", id);
+    r2 = test_http(&srv, "DELETE", path, srv.admin_key, NULL, NULL, 0, dk);
+    CHECK_INT(r2.status, 202);
+    CHECK(jt_job_id(&r1) > 0);
+    CHECK_INT(jt_job_id(&r2), jt_job_id(&r1));
+    CHECK_STR(jt_str(json_object_get(r2.json, "job"), "state"), "done");
+    CHECK(test_resp_header(&r2, "Idempotent-Replayed", hv, sizeof hv) != NULL);
+    long long jd = jt_job_id(&r1);
+    test_resp_free(&r1);
+    test_resp_free(&r2);
+    /* without the key (or with a new one) the document is simply gone */
+    const char *dk2[] = {"Idempotency-Key: delete-twice", NULL};
+    r1 = test_http(&srv, "DELETE", path, srv.admin_key, NULL, NULL, 0, dk2);
+    CHECK_INT(r1.status, 404);
+    test_resp_free(&r1);
+    free(doc_text("dedup-doc", &st));
+    CHECK_INT(st, 404);
+    printf("dedup: job %lld answered twice, one job with its key among %d; delete job %lld "
+           "replayed after it ran\n",
+           j1, listed, jd);
 }
 
 int main(void) {

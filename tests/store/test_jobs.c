@@ -347,6 +347,13 @@ static void test_dedup(store *s) {
     CHECK_INT(store_job_get(s, NULL, id1, 1, &j), LORE_OK);
     CHECK_STR((const char *)j->payload, "{\"v\":1}"); /* the original's payload */
     store_job_free(j);
+    CHECK_INT(store_job_find_dedup(s, "acme", "delivery-1", &j), LORE_OK);
+    CHECK_INT(j ? j->id : 0, id1);
+    store_job_free(j);
+    j = NULL;
+    CHECK_INT(store_job_find_dedup(s, "acme", "delivery-2", &j), LORE_NOT_FOUND);
+    CHECK_INT(store_job_find_dedup(s, "beta", "delivery-1", &j), LORE_NOT_FOUND);
+    CHECK(j == NULL);
     /* the same key in another tenant is another job */
     job_spec sb = {.tenant = "beta", .groups = "dd", .dedup = "delivery-1"};
     int64_t idb = 0;

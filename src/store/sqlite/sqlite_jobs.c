@@ -643,6 +643,34 @@ lore_status store_job_get(store *s, const char *tenant, int64_t id, int with_pay
     return st;
 }
 
+lore_status store_job_find_dedup(store *s, const char *tenant, const char *dedup_key,
+                                 store_job **out) {
+    *out = NULL;
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(s->control,
+                                "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant=? AND dedup_key=?",
+                                -1, &q, NULL);
+    lore_status st = sqlite_status(rc);
+    if (st == LORE_OK) {
+        sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, dedup_key, -1, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+        if (rc == SQLITE_ROW) {
+            store_job *j = malloc(sizeof *j);
+            if (!j)
+                st = LORE_NOMEM;
+            else if ((st = read_job(q, 0, j)) != LORE_OK)
+                free(j);
+            else
+                *out = j;
+        } else {
+            st = rc == SQLITE_DONE ? LORE_NOT_FOUND : sqlite_status(rc);
+        }
+    }
+    sqlite3_finalize(q);
+    return st;
+}
+
 lore_status store_job_list(store *s, const char *tenant, int state, int64_t before, size_t limit,
                            store_job **out, size_t *n) {
     *out = NULL;
