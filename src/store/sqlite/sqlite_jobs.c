@@ -419,14 +419,31 @@ static int cmp_candidate(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Whether an earlier pending job shares a group with this one. */
-static lore_status blocked(store *s, int64_t id, int *is_blocked) {
+/* Whether the job must wait: an earlier pending job shares a group with
+ * it, or a later job of one of its groups holds a live lease. The second
+ * case only arises when a dead job is retried after later jobs of its
+ * group went ahead; without it the retried job would run alongside the
+ * later one. An expired lease does not block (that job waits behind the
+ * retried one, as an earlier pending job blocks it). */
+static lore_status blocked(store *s, int64_t id, int64_t now_ms, int *is_blocked) {
     sqlite3_stmt *q = stmt(s, JST_BLOCKED,
                            "SELECT 1 FROM job_groups g JOIN job_groups e"
                            " ON e.grp = g.grp AND e.job < g.job WHERE g.job = ? LIMIT 1");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_int64(q, 1, id);
     int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    *is_blocked = rc == SQLITE_ROW;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_status(rc);
+    if (*is_blocked) return LORE_OK;
+    q = stmt(s, JST_BLOCKED_LATER,
+             "SELECT 1 FROM job_groups g JOIN job_groups e ON e.grp = g.grp AND e.job > g.job"
+             " JOIN jobs j ON j.id = e.job WHERE g.job = ?1 AND j.state = 1"
+             " AND j.visible_ms > ?2 LIMIT 1");
+    if (!q) return LORE_INTERNAL;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, now_ms);
+    rc = sqlite3_step(q);
     sqlite3_reset(q);
     *is_blocked = rc == SQLITE_ROW;
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? LORE_OK : sqlite_status(rc);
@@ -482,7 +499,7 @@ static lore_status claim_from(store *s, const candidate *c, size_t nc, const cha
         int is_reindex = !strcmp(c[i].kind, "reindex");
         if (*n && (is_reindex || weight + c[i].weight > max_weight)) continue;
         int b = 0;
-        if ((st = blocked(s, c[i].id, &b)) != LORE_OK) return st;
+        if ((st = blocked(s, c[i].id, now_ms, &b)) != LORE_OK) return st;
         if (b) continue;
         if (c[i].expired && c[i].attempts >= c[i].max_attempts) {
             if ((st = bury_expired(s, &c[i], now_ms)) != LORE_OK) return st;
