@@ -226,10 +226,13 @@ static void poison(void) {
     snprintf(path, sizeof path, "/v1/jobs/%lld/retry", id);
     r = test_http(&srv, "POST", path, srv.admin_key, NULL, NULL, 0, NULL);
     CHECK_INT(r.status, 200);
-    /* a worker may have taken it already: then it is on its first attempt */
+    /* a worker may have taken it already (the answer reads the job after
+     * waking the workers): then it is on, or just failed, its first attempt */
     const char *st = jt_str(r.json, "state");
     long long att = json_integer_value(json_object_get(r.json, "attempts"));
-    CHECK((!strcmp(st, "ready") && att == 0) || (!strcmp(st, "leased") && att == 1));
+    CHECK((!strcmp(st, "ready") || !strcmp(st, "leased")) && att <= 1);
+    if (strcmp(st, "ready") && strcmp(st, "leased"))
+        fprintf(stderr, "retry answered state %s, attempts %lld\n", st, att);
     test_resp_free(&r);
     j = jt_wait_job(&srv, id, "dead", 30000);
     check_dead(j, "after the API retry"); /* 5, not 10: the attempts were reset */
