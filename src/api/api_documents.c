@@ -22,10 +22,11 @@
 /* A key replaces only documents it can see: otherwise a write key could
  * overwrite (and strip the ACL of) a document hidden from it. Checked here
  * to answer at once, and again by the job when it runs. 0 if allowed. */
-static int check_replace(api_req *q, api_tenant *t, const ingest_record *r, const char *ptr) {
+int api_check_replace(api_req *q, api_tenant *t, const char *source, const char *external_id,
+                      const char *pointer) {
     if (q->viewer.all_access) return 0;
     int64_t rowid;
-    lore_status st = store_doc_lookup(t->t, r->source, r->external_id, &rowid, NULL);
+    lore_status st = store_doc_lookup(t->t, source, external_id, &rowid, NULL);
     if (st == LORE_NOT_FOUND) return 0;
     store_doc *d = NULL;
     if (st == LORE_OK) st = store_doc_get_rowid(t->t, rowid, 0, &d);
@@ -39,7 +40,7 @@ static int check_replace(api_req *q, api_tenant *t, const ingest_record *r, cons
     http_problem(q->r, 403, "forbidden", "Forbidden",
                  "this key may not replace the document with this source and id: it is not "
                  "visible to the key's principals",
-                 ptr);
+                 pointer);
     return -1;
 }
 
@@ -82,7 +83,7 @@ static int validate_all(api_req *q, api_tenant *t, json_t *list, int batch, char
             http_problem(q->r, 400, "invalid-field", "Invalid field", msg, ptr);
             return -1;
         }
-        int refused = check_replace(q, t, &d.rec, base);
+        int refused = api_check_replace(q, t, d.rec.source, d.rec.external_id, base);
         char *id = malloc(STORE_DOC_ID_LEN + 1);
         if (id) store_doc_public_id(d.rec.source, d.rec.external_id, id);
         groups[i] = id;

@@ -236,30 +236,6 @@ static int make_jobs(api_req *q, upload *u, const char *source, const char *key,
     return 0;
 }
 
-/* A key replaces only documents it can see (checked again by the job). */
-static int check_replace(api_req *q, const char *source, const char *ext) {
-    if (q->viewer.all_access) return 0;
-    api_tenant *t = api_tenant_get(q);
-    if (!t) return -1;
-    int64_t rowid;
-    store_doc *d = NULL;
-    lore_status st = store_doc_lookup(t->t, source, ext, &rowid, NULL);
-    if (st == LORE_NOT_FOUND) return 0;
-    if (st == LORE_OK) st = store_doc_get_rowid(t->t, rowid, 0, &d);
-    if (st != LORE_OK) {
-        api_internal(q, "reading the existing document", st);
-        return -1;
-    }
-    int sees = store_viewer_sees(&q->viewer, d->acl, d->nacl);
-    store_doc_free(d);
-    if (sees) return 0;
-    http_problem(q->r, 403, "forbidden", "Forbidden",
-                 "this key may not replace the document with this source and id: it is not "
-                 "visible to the key's principals",
-                 "/files");
-    return -1;
-}
-
 void api_files_post(api_req *q) {
     upload *u = q->stream;
     if (!u || !u->mp) return;
@@ -298,7 +274,9 @@ void api_files_post(api_req *q) {
                         strerror(errno));
             return;
         }
-        if (check_replace(q, source, u->has_id ? u->id : u->files[i].name)) return;
+        api_tenant *t = api_tenant_get(q);
+        if (!t || api_check_replace(q, t, source, u->has_id ? u->id : u->files[i].name, "/files"))
+            return;
     }
     store_job jobs[MAX_FILES];
     char ids[MAX_FILES][STORE_DOC_ID_LEN + 1], dedup[MAX_FILES][256], *groups[MAX_FILES];

@@ -149,9 +149,6 @@ json_t *api_doc_json(const store_doc *d);
 /* Parses a date/time argument: ISO 8601 or a date (end_of_day stretches a
  * bare date to its last millisecond). 0 on success. */
 int api_parse_time(const char *s, int end_of_day, int64_t *out);
-/* A source name: 1 to API_SOURCE_MAX letters, digits, '_', '-', '.', ':'. */
-#define API_SOURCE_MAX 64
-int api_source_valid(const char *s);
 /* Reads a limit argument 1..max; 0 on success. */
 int api_parse_limit(const char *s, size_t max, size_t *out);
 
@@ -167,6 +164,10 @@ int api_enqueue(api_req *q, store_job *jobs, size_t n, json_t *body);
  * in a blob file (fsynced) whose name goes into blob. -1 when answered. */
 #define API_INLINE_PAYLOAD (256 * 1024)
 int api_job_payload(api_req *q, store_job *job, const char *payload, char *blob, size_t bloblen);
+/* 0 when the caller may write (source, external_id): the document is new
+ * or visible to the key; otherwise answers 403 (pointer) or 500, -1. */
+int api_check_replace(api_req *q, api_tenant *t, const char *source, const char *external_id,
+                      const char *pointer);
 /* Removes a blob whose job was not queued. */
 void api_blob_forget(api_req *q, const char *blob);
 /* The Idempotency-Key header, checked; NULL if absent. -1 (answered 400)

@@ -117,18 +117,6 @@ int api_parse_time(const char *s, int end_of_day, int64_t *out) {
     return 0;
 }
 
-int api_source_valid(const char *s) {
-    size_t n = strlen(s);
-    if (!n || n > API_SOURCE_MAX) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.' || c == ':'))
-            return 0;
-    }
-    return 1;
-}
-
 int api_parse_limit(const char *s, size_t max, size_t *out) {
     char *end;
     if (*s < '0' || *s > '9') return -1; /* no sign, no spaces */
