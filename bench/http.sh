@@ -89,6 +89,8 @@ done
 
 build="${LORE_BUILD_DIR:-build/release}"
 data="${LORE_SCIFACT_DIR:-../shared/data/beir/scifact}"
+# lore reads every LORE_* variable as a setting and refuses unknown ones.
+unset LORE_BUILD_DIR LORE_SCIFACT_DIR
 [[ -f CMakeLists.txt && -f bench/http_search.lua ]] ||
     die "run from the repository root (bench/http_search.lua not found)"
 [[ -f "$data/corpus.jsonl" && -f "$data/queries.jsonl" ]] ||

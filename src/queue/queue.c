@@ -119,6 +119,9 @@ typedef struct worker {
     /* The batch in flight, read by the keeper to renew its leases. */
     inflight *jobs;
     size_t njobs;
+    /* The handler has returned: the batch's outcomes are being committed,
+     * so a lease the keeper cannot renew may just be a finished job. */
+    int finishing;
 } worker;
 
 struct queue_pool {
@@ -168,8 +171,9 @@ static void remove_blob(void *ctx, const char *tenant, const char *blob) {
 }
 
 /* Runs one claimed batch and commits its outcomes. */
-static lore_status run_batch(queue_pool *p, void *ts, store *s, store_job *jobs, size_t n,
-                             const char *who) {
+static lore_status run_batch(queue_pool *p, worker *w, void *ts, store *s, store_job *jobs,
+                             size_t n) {
+    const char *who = w->name;
     const queue_config *c = &p->cfg;
     const queue_handler *h = &p->h;
     queue_result *res = calloc(n, sizeof *res);
@@ -180,6 +184,9 @@ static lore_status run_batch(queue_pool *p, void *ts, store *s, store_job *jobs,
     trace(p, "start", jobs, n, who);
     h->run(ts, s, jobs, n, res);
     trace(p, "end", jobs, n, who);
+    pthread_mutex_lock(&p->mu);
+    w->finishing = 1;
+    pthread_mutex_unlock(&p->mu);
     double secs = (double)(lore_mono_ns() - t0) / 1e9;
     int64_t now = lore_now_ms();
     for (size_t i = 0; i < n; i++) {
@@ -249,6 +256,7 @@ static void set_inflight(worker *w, const store_job *jobs, size_t n) {
     free(w->jobs);
     w->jobs = list;
     w->njobs = list ? n : 0;
+    w->finishing = 0;
     pthread_mutex_unlock(&w->p->mu);
 }
 
@@ -277,7 +285,7 @@ static void *worker_main(void *arg) {
                      lore_status_message(st));
         if (n) {
             set_inflight(w, jobs, n);
-            (void)run_batch(p, ts, s, jobs, n, w->name);
+            (void)run_batch(p, w, ts, s, jobs, n);
             set_inflight(w, NULL, 0);
             store_jobs_free(jobs, n);
             continue;
@@ -297,6 +305,22 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
+/* Whether a job is still being run by its worker (the handler has not
+ * returned): if so, a lease the keeper could not renew was taken over.
+ * Otherwise the job just finished (its outcome is committed before its
+ * worker's list is cleared), which is no news. */
+static int still_running(queue_pool *p, const inflight *job) {
+    int running = 0;
+    pthread_mutex_lock(&p->mu);
+    for (unsigned i = 0; i < p->nworkers && !running; i++) {
+        const worker *w = &p->workers[i];
+        for (size_t j = 0; j < w->njobs && !w->finishing && !running; j++)
+            running = w->jobs[j].id == job->id && w->jobs[j].lease_seq == job->lease_seq;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return running;
+}
+
 static void renew_all(queue_pool *p) {
     size_t total = 0;
     pthread_mutex_lock(&p->mu);
@@ -312,10 +336,11 @@ static void renew_all(queue_pool *p) {
     pthread_mutex_lock(&p->ks_mu);
     for (size_t i = 0; i < k; i++) {
         lore_status st = store_job_renew(p->ks, all[i].id, all[i].lease_seq, until);
-        if (st == LORE_NOT_FOUND)
-            lore_log(LORE_LOG_WARN, "queue: job %lld: lease taken over while running",
-                     (long long)all[i].id);
-        else if (st != LORE_OK)
+        if (st == LORE_NOT_FOUND) {
+            if (still_running(p, &all[i]))
+                lore_log(LORE_LOG_WARN, "queue: job %lld: lease taken over while running",
+                         (long long)all[i].id);
+        } else if (st != LORE_OK)
             lore_log(LORE_LOG_WARN, "queue: job %lld: lease renewal failed: %s",
                      (long long)all[i].id, lore_status_message(st));
     }
