@@ -546,9 +546,15 @@ static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j, q
     uint64_t total = 0, steps = 0;
     int64_t t0 = lore_mono_ns();
     lore_status st = LORE_OK;
+    pthread_mutex_t *lock = tenant_lock(j->tenant);
     while (!finished && st == LORE_OK) {
         uint64_t copied = 0;
-        if ((st = store_begin(ct->t)) != LORE_OK) break;
+        /* One step per turn on the tenant: writes run between steps. */
+        pthread_mutex_lock(lock);
+        if ((st = store_begin(ct->t)) != LORE_OK) {
+            pthread_mutex_unlock(lock);
+            break;
+        }
         if ((st = lex->begin(ct->lex)) == LORE_OK && first) st = lex->rebuild_start(ct->lex);
         if (st == LORE_OK)
             st = lex->rebuild_step(ct->lex, th->ctx->cfg.reindex_step_chunks, &finished, &copied);
@@ -557,8 +563,9 @@ static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j, q
         if (st != LORE_OK) {
             lex->abort(ct->lex);
             store_rollback(ct->t);
-            break;
         }
+        pthread_mutex_unlock(lock);
+        if (st != LORE_OK) break;
         first = 0;
         total += copied;
         steps++;

@@ -18,8 +18,8 @@
 #include "util/timeutil.h"
 
 static const char *dir;
-static int steal;    /* the handler has another claim take its jobs first */
-static int handled;  /* jobs the handler saw */
+static int steal;   /* the handler has another claim take its jobs first */
+static int handled; /* jobs the handler saw */
 
 static void run(void *ts, store *s, const store_job *jobs, size_t n, queue_result *res) {
     (void)ts;
@@ -100,8 +100,10 @@ static int run_pool(int jobs, int64_t timeout_ms, int *taken_over) {
     rewind(f);
     while (fgets(line, sizeof line, f)) {
         lines++;
-        if (strstr(line, "lease taken over while running")) (*taken_over)++;
-        else if (!steal) fprintf(stderr, "  logged: %s", line);
+        if (strstr(line, "lease taken over while running"))
+            (*taken_over)++;
+        else if (!steal)
+            fprintf(stderr, "  logged: %s", line);
     }
     fclose(f);
     unlink(log);
