@@ -307,6 +307,21 @@ static void dead_and_retry(void) {
     r = test_http(&s, "POST", "/v1/jobs/987654/retry", s.admin_key, NULL, NULL, 0, NULL);
     expect_problem(&r, 404, "not-found", NULL);
     test_resp_free(&r);
+
+    /* the queue's metrics: the dead job counted by queue and state and in
+     * the dead-letter gauge, its failed attempts as retries, the runs timed */
+    r = test_get(&s, "/metrics", NULL);
+    CHECK_INT(r.status, 200);
+    const char *m = r.body ? r.body : "";
+    CHECK(strstr(m, "lore_jobs{queue=\"file\",state=\"dead\"} 1\n") != NULL);
+    CHECK(strstr(m, "lore_jobs_dead_letter 1\n") != NULL);
+    CHECK(strstr(m, "lore_jobs{queue=\"documents\",state=\"ready\"} 0\n") != NULL);
+    CHECK(strstr(m, "lore_job_retries_total{queue=\"file\"} 2\n") != NULL); /* 1 per life */
+    CHECK(strstr(m, "lore_jobs_finished_total{queue=\"file\",outcome=\"dead\"} 2\n") != NULL);
+    CHECK(strstr(m, "lore_job_duration_seconds_count{queue=\"documents\"}") != NULL);
+    CHECK(strstr(m, "lore_jobs_oldest_ready_age_seconds 0\n") != NULL);
+    if (!strstr(m, "lore_jobs_dead_letter 1\n")) fprintf(stderr, "%s", m);
+    test_resp_free(&r);
 }
 
 static void bad_wait(void) {
@@ -566,12 +581,29 @@ static void scopes_and_tenants(void) {
 }
 
 static void reindex(void) {
-    /* queued like any write (its handler is not finished: no outcome here) */
+    /* queued like any write; with ?wait the rebuild's outcome (every chunk
+     * copied) comes back, and search answers the same before and after */
+    test_resp before = test_get(&s, "/v1/search?q=words&limit=50", s.admin_key);
+    CHECK_INT(before.status, 200);
     test_resp r = test_http(&s, "POST", "/v1/reindex", s.admin_key, NULL, NULL, 0, NULL);
     CHECK_INT(r.status, 202);
     CHECK_STR(jstr(job_of(&r), "kind"), "reindex");
     CHECK(has_location_of(&r, test_job_id(&r)));
     test_resp_free(&r);
+    r = test_http(&s, "POST", "/v1/reindex?wait=30", s.admin_key, NULL, NULL, 0, NULL);
+    CHECK_INT(r.status, 200);
+    json_t *res = json_object_get(job_of(&r), "result");
+    CHECK(json_integer_value(json_object_get(res, "chunks")) > 0);
+    test_resp_free(&r);
+    test_resp after = test_get(&s, "/v1/search?q=words&limit=50", s.admin_key);
+    CHECK_INT(after.status, 200);
+    json_t *hb = json_object_get(before.json, "hits"), *ha = json_object_get(after.json, "hits");
+    CHECK(json_array_size(hb) > 0);
+    CHECK_INT(json_array_size(ha), json_array_size(hb));
+    for (size_t i = 0; i < json_array_size(ha) && i < json_array_size(hb); i++)
+        CHECK_STR(jstr(json_array_get(ha, i), "id"), jstr(json_array_get(hb, i), "id"));
+    test_resp_free(&before);
+    test_resp_free(&after);
     r = test_http(&s, "POST", "/v1/reindex?wait=later", s.admin_key, NULL, NULL, 0, NULL);
     expect_problem(&r, 400, "invalid-field", "/wait");
     test_resp_free(&r);
