@@ -101,6 +101,27 @@ lore_status sqlite_register_functions(sqlite3 *db);
 /* Prepares the tenant statements. */
 lore_status sqlite_tenant_prepare(store_tenant *t);
 
+/* The job queue's shared pieces (sqlite_jobs.c; sqlite_jobs_ops.c uses them). */
+#define JOB_COLUMNS                                                                                \
+    "id, tenant, kind, dedup_key, groups, blob, weight, state, attempts, max_attempts,"            \
+    " lease_seq, created_ms, updated_ms, visible_ms, started_ms, finished_ms, worker, error,"      \
+    " result, owner"
+/* A queue statement, prepared on first use and kept on the store (reset). */
+sqlite3_stmt *jq_stmt(store *s, int which, const char *sql);
+/* BEGIN IMMEDIATE after the process-wide queue mutex; end commits on
+ * LORE_OK, else rolls back, and returns the outcome. */
+lore_status jq_write_begin(store *s);
+lore_status jq_write_end(store *s, lore_status st);
+lore_status jq_step_done(sqlite3_stmt *q);
+void jq_bind_opt(sqlite3_stmt *q, int i, const char *v);
+/* Fills j from a row of JOB_COLUMNS (the payload as column 20 when asked). */
+lore_status jq_read_job(sqlite3_stmt *q, int with_payload, store_job *j);
+lore_status jq_pending_add(store *s, const char *tenant, int64_t delta);
+lore_status jq_pending_read(store *s, const char *tenant, int64_t *n);
+lore_status jq_groups_insert(store *s, const char *tenant, int64_t id, char *const *groups,
+                             size_t n);
+lore_status jq_find_dedup(store *s, store_job *job, int *found);
+
 /* Deletes a tenant's jobs, inside the caller's transaction. */
 lore_status sqlite_jobs_delete_tenant(store *s, const char *tenant);
 /* Finalizes the queue's statements (store_close). */

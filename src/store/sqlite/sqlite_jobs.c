@@ -1,12 +1,15 @@
-/* Embedded store: the durable job queue in the control database.
+/* Embedded store: the durable job queue in the control database, its hot
+ * path (enqueue, claim, renew, finish); sqlite_jobs_ops.c reads and
+ * operates it.
  *
  * Tables (control migration 3, see sqlite_store.c):
  *   jobs(id AUTOINCREMENT, tenant, kind, dedup_key, groups, payload, blob,
  *        weight, state, attempts, max_attempts, lease_seq, created_ms,
  *        updated_ms, visible_ms, started_ms, finished_ms, worker, error,
- *        result)
+ *        result, owner)
  *   job_groups(grp, job)   one row per group of each pending job: the FIFO
- *                          rule is "no earlier row with my group"
+ *                          rule is "no earlier row with my group" (and no
+ *                          later one under a live lease, for retried jobs)
  *   job_pending(tenant, n) pending (ready + leased) jobs per tenant, kept in
  *                          step with the jobs so back-pressure costs one read
  *
@@ -28,11 +31,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define JOB_COLUMNS                                                                                \
-    "id, tenant, kind, dedup_key, groups, blob, weight, state, attempts, max_attempts,"            \
-    " lease_seq, created_ms, updated_ms, visible_ms, started_ms, finished_ms, worker, error,"      \
-    " result, owner"
-
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Candidates examined per claim: enough to skip past jobs blocked behind
@@ -45,14 +43,14 @@ static lore_status exec_sql(sqlite3 *db, const char *sql) {
     return sqlite_status(sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
-static lore_status write_begin(store *s) {
+lore_status jq_write_begin(store *s) {
     pthread_mutex_lock(&write_lock);
     lore_status st = exec_sql(s->control, "BEGIN IMMEDIATE");
     if (st != LORE_OK) pthread_mutex_unlock(&write_lock);
     return st;
 }
 
-static lore_status write_end(store *s, lore_status st) {
+lore_status jq_write_end(store *s, lore_status st) {
     if (st == LORE_OK) st = exec_sql(s->control, "COMMIT");
     if (st != LORE_OK) (void)exec_sql(s->control, "ROLLBACK");
     pthread_mutex_unlock(&write_lock);
@@ -60,7 +58,7 @@ static lore_status write_end(store *s, lore_status st) {
 }
 
 /* A statement of the queue's hot path, prepared on first use and kept. */
-static sqlite3_stmt *stmt(store *s, int which, const char *sql) {
+sqlite3_stmt *jq_stmt(store *s, int which, const char *sql) {
     if (!s->job_st[which] && sqlite3_prepare_v3(s->control, sql, -1, SQLITE_PREPARE_PERSISTENT,
                                                 &s->job_st[which], NULL) != SQLITE_OK)
         return NULL;
@@ -69,14 +67,14 @@ static sqlite3_stmt *stmt(store *s, int which, const char *sql) {
     return s->job_st[which];
 }
 
-static lore_status step_done(sqlite3_stmt *q) {
+lore_status jq_step_done(sqlite3_stmt *q) {
     int rc = sqlite3_step(q);
     lore_status st = rc == SQLITE_DONE || rc == SQLITE_ROW ? LORE_OK : sqlite_status(rc);
     sqlite3_reset(q);
     return st;
 }
 
-static void bind_opt(sqlite3_stmt *q, int i, const char *v) {
+void jq_bind_opt(sqlite3_stmt *q, int i, const char *v) {
     if (v)
         sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
     else
@@ -120,7 +118,7 @@ void store_jobs_free(store_job *j, size_t n) {
 
 /* Fills j from a row selecting JOB_COLUMNS (plus the payload as column 20
  * when with_payload). */
-static lore_status read_job(sqlite3_stmt *q, int with_payload, store_job *j) {
+lore_status jq_read_job(sqlite3_stmt *q, int with_payload, store_job *j) {
     memset(j, 0, sizeof *j);
     const char *tenant = (const char *)sqlite3_column_text(q, 1);
     const char *kind = (const char *)sqlite3_column_text(q, 2);
@@ -164,7 +162,7 @@ static lore_status read_job(sqlite3_stmt *q, int with_payload, store_job *j) {
 }
 
 static lore_status tenant_known(store *s, const char *tenant) {
-    sqlite3_stmt *q = stmt(s, JST_TENANT, "SELECT 1 FROM tenants WHERE name=?");
+    sqlite3_stmt *q = jq_stmt(s, JST_TENANT, "SELECT 1 FROM tenants WHERE name=?");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
@@ -172,54 +170,54 @@ static lore_status tenant_known(store *s, const char *tenant) {
     return rc == SQLITE_ROW ? LORE_OK : rc == SQLITE_DONE ? LORE_NOT_FOUND : sqlite_status(rc);
 }
 
-static lore_status pending_add(store *s, const char *tenant, int64_t delta) {
-    sqlite3_stmt *q = stmt(s, JST_PENDING_ADD,
-                           "INSERT INTO job_pending(tenant, n) VALUES(?1, max(?2, 0))"
-                           " ON CONFLICT(tenant) DO UPDATE SET n = max(n + ?2, 0)");
+lore_status jq_pending_add(store *s, const char *tenant, int64_t delta) {
+    sqlite3_stmt *q = jq_stmt(s, JST_PENDING_ADD,
+                              "INSERT INTO job_pending(tenant, n) VALUES(?1, max(?2, 0))"
+                              " ON CONFLICT(tenant) DO UPDATE SET n = max(n + ?2, 0)");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, delta);
-    return step_done(q);
+    return jq_step_done(q);
 }
 
-static lore_status pending_read(store *s, const char *tenant, int64_t *n) {
-    sqlite3_stmt *q = stmt(s, JST_PENDING_GET,
-                           "SELECT coalesce(sum(n), 0) FROM job_pending"
-                           " WHERE ?1 IS NULL OR tenant=?1");
+lore_status jq_pending_read(store *s, const char *tenant, int64_t *n) {
+    sqlite3_stmt *q = jq_stmt(s, JST_PENDING_GET,
+                              "SELECT coalesce(sum(n), 0) FROM job_pending"
+                              " WHERE ?1 IS NULL OR tenant=?1");
     if (!q) return LORE_INTERNAL;
-    bind_opt(q, 1, tenant);
+    jq_bind_opt(q, 1, tenant);
     int rc = sqlite3_step(q);
     *n = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
     sqlite3_reset(q);
     return rc == SQLITE_ROW ? LORE_OK : sqlite_status(rc);
 }
 
-static lore_status groups_insert(store *s, const char *tenant, int64_t id, char *const *groups,
-                                 size_t n) {
-    sqlite3_stmt *q = stmt(
+lore_status jq_groups_insert(store *s, const char *tenant, int64_t id, char *const *groups,
+                             size_t n) {
+    sqlite3_stmt *q = jq_stmt(
         s, JST_GROUP_ADD, "INSERT OR IGNORE INTO job_groups(grp, job) VALUES(?1 || '/' || ?2, ?3)");
     if (!q) return LORE_INTERNAL;
     for (size_t i = 0; i < n; i++) {
         sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 2, groups[i], -1, SQLITE_STATIC);
         sqlite3_bind_int64(q, 3, id);
-        lore_status st = step_done(q);
+        lore_status st = jq_step_done(q);
         if (st != LORE_OK) return st;
     }
     return LORE_OK;
 }
 
 static lore_status groups_delete(store *s, int64_t id) {
-    sqlite3_stmt *q = stmt(s, JST_GROUP_DEL, "DELETE FROM job_groups WHERE job=?");
+    sqlite3_stmt *q = jq_stmt(s, JST_GROUP_DEL, "DELETE FROM job_groups WHERE job=?");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_int64(q, 1, id);
-    return step_done(q);
+    return jq_step_done(q);
 }
 
-static lore_status find_dedup(store *s, store_job *job, int *found) {
+lore_status jq_find_dedup(store *s, store_job *job, int *found) {
     *found = 0;
     sqlite3_stmt *q =
-        stmt(s, JST_DEDUP, "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant=? AND dedup_key=?");
+        jq_stmt(s, JST_DEDUP, "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant=? AND dedup_key=?");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_text(q, 1, job->tenant, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, job->dedup_key, -1, SQLITE_STATIC);
@@ -227,7 +225,7 @@ static lore_status find_dedup(store *s, store_job *job, int *found) {
     lore_status st = LORE_OK;
     if (rc == SQLITE_ROW) {
         store_job prior;
-        if ((st = read_job(q, 0, &prior)) == LORE_OK) {
+        if ((st = jq_read_job(q, 0, &prior)) == LORE_OK) {
             /* The caller's strings are its own: only the numbers change. */
             job->id = prior.id;
             job->state = prior.state;
@@ -265,28 +263,28 @@ static lore_status insert_job(store *s, store_job *job, int64_t now_ms) {
     char *groups = sqlite_list_join((const char *const *)job->groups, job->ngroups);
     if (!groups) return LORE_NOMEM;
     sqlite3_stmt *q =
-        stmt(s, JST_INSERT,
-             "INSERT INTO jobs(tenant, kind, dedup_key, groups, payload, blob, weight, state,"
-             " attempts, max_attempts, lease_seq, created_ms, updated_ms, visible_ms, owner)"
-             " VALUES(?,?,?,?,?,?,?,0,0,?,0,?,?,?,?)");
+        jq_stmt(s, JST_INSERT,
+                "INSERT INTO jobs(tenant, kind, dedup_key, groups, payload, blob, weight, state,"
+                " attempts, max_attempts, lease_seq, created_ms, updated_ms, visible_ms, owner)"
+                " VALUES(?,?,?,?,?,?,?,0,0,?,0,?,?,?,?)");
     lore_status st = LORE_INTERNAL;
     if (q) {
         sqlite3_bind_text(q, 1, job->tenant, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 2, job->kind, -1, SQLITE_STATIC);
-        bind_opt(q, 3, job->dedup_key);
+        jq_bind_opt(q, 3, job->dedup_key);
         sqlite3_bind_text(q, 4, groups, -1, SQLITE_STATIC);
         if (job->payload)
             sqlite3_bind_blob64(q, 5, job->payload, job->payload_len, SQLITE_STATIC);
         else
             sqlite3_bind_null(q, 5);
-        bind_opt(q, 6, job->blob);
+        jq_bind_opt(q, 6, job->blob);
         sqlite3_bind_int64(q, 7, job->weight);
         sqlite3_bind_int(q, 8, job->max_attempts);
         sqlite3_bind_int64(q, 9, now_ms);
         sqlite3_bind_int64(q, 10, now_ms);
         sqlite3_bind_int64(q, 11, job->visible_ms > now_ms ? job->visible_ms : now_ms);
-        bind_opt(q, 12, job->owner);
-        st = step_done(q);
+        jq_bind_opt(q, 12, job->owner);
+        st = jq_step_done(q);
     }
     free(groups);
     if (st != LORE_OK) return st;
@@ -304,29 +302,29 @@ static lore_status enqueue_one(store *s, store_job *job, int64_t max_tenant, int
     int64_t n = 0;
     lore_status st = tenant_known(s, job->tenant);
     if (st != LORE_OK) return st;
-    if (job->dedup_key && (st = find_dedup(s, job, &found)) != LORE_OK) return st;
+    if (job->dedup_key && (st = jq_find_dedup(s, job, &found)) != LORE_OK) return st;
     if (found) {
         *outcome = STORE_ENQUEUE_DUPLICATE;
         return LORE_OK;
     }
     if (max_tenant > 0) {
-        if ((st = pending_read(s, job->tenant, &n)) != LORE_OK) return st;
+        if ((st = jq_pending_read(s, job->tenant, &n)) != LORE_OK) return st;
         if (n + (int64_t)adding > max_tenant) {
             *outcome = STORE_ENQUEUE_TENANT_FULL;
             return LORE_OK;
         }
     }
     if (max_total > 0) {
-        if ((st = pending_read(s, NULL, &n)) != LORE_OK) return st;
+        if ((st = jq_pending_read(s, NULL, &n)) != LORE_OK) return st;
         if (n + (int64_t)adding > max_total) {
             *outcome = STORE_ENQUEUE_QUEUE_FULL;
             return LORE_OK;
         }
     }
     if ((st = insert_job(s, job, now_ms)) != LORE_OK) return st;
-    if ((st = groups_insert(s, job->tenant, job->id, job->groups, job->ngroups)) != LORE_OK)
+    if ((st = jq_groups_insert(s, job->tenant, job->id, job->groups, job->ngroups)) != LORE_OK)
         return st;
-    return pending_add(s, job->tenant, 1);
+    return jq_pending_add(s, job->tenant, 1);
 }
 
 lore_status store_job_enqueue(store *s, store_job *jobs, size_t n, int64_t max_tenant,
@@ -334,7 +332,7 @@ lore_status store_job_enqueue(store *s, store_job *jobs, size_t n, int64_t max_t
     *outcome = STORE_ENQUEUED;
     for (size_t i = 0; i < n; i++)
         if (!job_valid(&jobs[i])) return LORE_INVALID;
-    lore_status st = write_begin(s);
+    lore_status st = jq_write_begin(s);
     if (st != LORE_OK) return st;
     store_enqueue_outcome worst = STORE_ENQUEUED;
     for (size_t i = 0; i < n && st == LORE_OK; i++) {
@@ -351,10 +349,10 @@ lore_status store_job_enqueue(store *s, store_job *jobs, size_t n, int64_t max_t
     *outcome = worst;
     if (worst == STORE_ENQUEUE_TENANT_FULL || worst == STORE_ENQUEUE_QUEUE_FULL) {
         if (st == LORE_OK) st = LORE_BUSY; /* roll back whatever was added */
-        (void)write_end(s, st);
+        (void)jq_write_end(s, st);
         return LORE_OK;
     }
-    return write_end(s, st);
+    return jq_write_end(s, st);
 }
 
 /* ---- claiming ---- */
@@ -379,7 +377,7 @@ static lore_status collect(store *s, int64_t now_ms, candidate **out, size_t *n)
     size_t count = 0, cap = 0;
     lore_status st = LORE_OK;
     for (int pass = 0; pass < 2 && st == LORE_OK; pass++) {
-        sqlite3_stmt *q = stmt(s, pass ? JST_SCAN_EXPIRED : JST_SCAN_READY, sql[pass]);
+        sqlite3_stmt *q = jq_stmt(s, pass ? JST_SCAN_EXPIRED : JST_SCAN_READY, sql[pass]);
         if (!q) return LORE_INTERNAL;
         sqlite3_bind_int64(q, 1, now_ms);
         int rc;
@@ -426,9 +424,9 @@ static int cmp_candidate(const void *a, const void *b) {
  * later one. An expired lease does not block (that job waits behind the
  * retried one, as an earlier pending job blocks it). */
 static lore_status blocked(store *s, int64_t id, int64_t now_ms, int *is_blocked) {
-    sqlite3_stmt *q = stmt(s, JST_BLOCKED,
-                           "SELECT 1 FROM job_groups g JOIN job_groups e"
-                           " ON e.grp = g.grp AND e.job < g.job WHERE g.job = ? LIMIT 1");
+    sqlite3_stmt *q = jq_stmt(s, JST_BLOCKED,
+                              "SELECT 1 FROM job_groups g JOIN job_groups e"
+                              " ON e.grp = g.grp AND e.job < g.job WHERE g.job = ? LIMIT 1");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_int64(q, 1, id);
     int rc = sqlite3_step(q);
@@ -436,10 +434,10 @@ static lore_status blocked(store *s, int64_t id, int64_t now_ms, int *is_blocked
     *is_blocked = rc == SQLITE_ROW;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite_status(rc);
     if (*is_blocked) return LORE_OK;
-    q = stmt(s, JST_BLOCKED_LATER,
-             "SELECT 1 FROM job_groups g JOIN job_groups e ON e.grp = g.grp AND e.job > g.job"
-             " JOIN jobs j ON j.id = e.job WHERE g.job = ?1 AND j.state = 1"
-             " AND j.visible_ms > ?2 LIMIT 1");
+    q = jq_stmt(s, JST_BLOCKED_LATER,
+                "SELECT 1 FROM job_groups g JOIN job_groups e ON e.grp = g.grp AND e.job > g.job"
+                " JOIN jobs j ON j.id = e.job WHERE g.job = ?1 AND j.state = 1"
+                " AND j.visible_ms > ?2 LIMIT 1");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int64(q, 2, now_ms);
@@ -452,36 +450,37 @@ static lore_status blocked(store *s, int64_t id, int64_t now_ms, int *is_blocked
 /* A job whose leases kept expiring (its worker died or hung every time)
  * has used its attempts: it is dead-lettered rather than claimed again. */
 static lore_status bury_expired(store *s, const candidate *c, int64_t now_ms) {
-    sqlite3_stmt *q = stmt(s, JST_BURY,
-                           "UPDATE jobs SET state=3, finished_ms=?2, updated_ms=?2,"
-                           " error='lease expired on every attempt (the worker died or hung)'"
-                           " WHERE id=?1 AND state=1");
+    sqlite3_stmt *q = jq_stmt(s, JST_BURY,
+                              "UPDATE jobs SET state=3, finished_ms=?2, updated_ms=?2,"
+                              " error='lease expired on every attempt (the worker died or hung)'"
+                              " WHERE id=?1 AND state=1");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_int64(q, 1, c->id);
     sqlite3_bind_int64(q, 2, now_ms);
-    lore_status st = step_done(q);
+    lore_status st = jq_step_done(q);
     if (st == LORE_OK) st = groups_delete(s, c->id);
-    if (st == LORE_OK) st = pending_add(s, c->tenant, -1);
+    if (st == LORE_OK) st = jq_pending_add(s, c->tenant, -1);
     return st;
 }
 
 static lore_status lease(store *s, int64_t id, const char *worker, int64_t now_ms, int64_t until_ms,
                          store_job *out) {
-    sqlite3_stmt *q = stmt(s, JST_LEASE,
-                           "UPDATE jobs SET state=1, attempts=attempts+1, lease_seq=lease_seq+1,"
-                           " worker=?2, started_ms=?3, updated_ms=?3, visible_ms=?4 WHERE id=?1");
+    sqlite3_stmt *q =
+        jq_stmt(s, JST_LEASE,
+                "UPDATE jobs SET state=1, attempts=attempts+1, lease_seq=lease_seq+1,"
+                " worker=?2, started_ms=?3, updated_ms=?3, visible_ms=?4 WHERE id=?1");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_text(q, 2, worker, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, now_ms);
     sqlite3_bind_int64(q, 4, until_ms);
-    lore_status st = step_done(q);
+    lore_status st = jq_step_done(q);
     if (st != LORE_OK) return st;
-    q = stmt(s, JST_GET_PAYLOAD, "SELECT " JOB_COLUMNS ", payload FROM jobs WHERE id=?");
+    q = jq_stmt(s, JST_GET_PAYLOAD, "SELECT " JOB_COLUMNS ", payload FROM jobs WHERE id=?");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_int64(q, 1, id);
     int rc = sqlite3_step(q);
-    st = rc == SQLITE_ROW    ? read_job(q, 1, out)
+    st = rc == SQLITE_ROW    ? jq_read_job(q, 1, out)
          : rc == SQLITE_DONE ? LORE_CORRUPT
                              : sqlite_status(rc);
     sqlite3_reset(q);
@@ -524,7 +523,7 @@ lore_status store_job_claim(store *s, const char *worker, int64_t now_ms, int64_
     if (!jobs) return LORE_NOMEM;
     candidate *c = NULL;
     size_t nc = 0, got = 0;
-    lore_status st = write_begin(s);
+    lore_status st = jq_write_begin(s);
     if (st != LORE_OK) {
         free(jobs);
         return st;
@@ -534,7 +533,7 @@ lore_status store_job_claim(store *s, const char *worker, int64_t now_ms, int64_
         st = claim_from(s, c, nc, worker, now_ms, lease_ms, max_jobs, max_weight, jobs, &got);
     }
     free(c);
-    st = write_end(s, st);
+    st = jq_write_end(s, st);
     if (st != LORE_OK || !got) {
         store_jobs_free(jobs, got);
         return st;
@@ -545,9 +544,9 @@ lore_status store_job_claim(store *s, const char *worker, int64_t now_ms, int64_
 }
 
 lore_status store_job_renew(store *s, int64_t id, int64_t lease_seq, int64_t until_ms) {
-    lore_status st = write_begin(s);
+    lore_status st = jq_write_begin(s);
     if (st != LORE_OK) return st;
-    sqlite3_stmt *q = stmt(
+    sqlite3_stmt *q = jq_stmt(
         s, JST_RENEW, "UPDATE jobs SET visible_ms=?3 WHERE id=?1 AND lease_seq=?2 AND state=1");
     if (!q)
         st = LORE_INTERNAL;
@@ -555,14 +554,14 @@ lore_status store_job_renew(store *s, int64_t id, int64_t lease_seq, int64_t unt
         sqlite3_bind_int64(q, 1, id);
         sqlite3_bind_int64(q, 2, lease_seq);
         sqlite3_bind_int64(q, 3, until_ms);
-        st = step_done(q);
+        st = jq_step_done(q);
         if (st == LORE_OK && sqlite3_changes(s->control) == 0) st = LORE_NOT_FOUND;
     }
     if (st == LORE_NOT_FOUND) {
-        (void)write_end(s, LORE_OK);
+        (void)jq_write_end(s, LORE_OK);
         return LORE_NOT_FOUND;
     }
-    return write_end(s, st);
+    return jq_write_end(s, st);
 }
 
 /* ---- finishing ---- */
@@ -570,26 +569,27 @@ lore_status store_job_renew(store *s, int64_t id, int64_t lease_seq, int64_t unt
 static lore_status finish_one(store *s, store_job_outcome *o, int64_t now_ms) {
     sqlite3_stmt *q;
     if (o->state == STORE_JOB_DONE)
-        q = stmt(s, JST_DONE,
-                 "UPDATE jobs SET state=2, finished_ms=?3, updated_ms=?3, result=?4, payload=NULL"
-                 " WHERE id=?1 AND lease_seq=?2 AND state=1 RETURNING tenant");
+        q = jq_stmt(
+            s, JST_DONE,
+            "UPDATE jobs SET state=2, finished_ms=?3, updated_ms=?3, result=?4, payload=NULL"
+            " WHERE id=?1 AND lease_seq=?2 AND state=1 RETURNING tenant");
     else if (o->state == STORE_JOB_DEAD)
-        q = stmt(s, JST_DEAD,
-                 "UPDATE jobs SET state=3, finished_ms=?3, updated_ms=?3, error=?4"
-                 " WHERE id=?1 AND lease_seq=?2 AND state=1 RETURNING tenant");
+        q = jq_stmt(s, JST_DEAD,
+                    "UPDATE jobs SET state=3, finished_ms=?3, updated_ms=?3, error=?4"
+                    " WHERE id=?1 AND lease_seq=?2 AND state=1 RETURNING tenant");
     else if (o->release)
-        q = stmt(s, JST_RELEASE,
-                 "UPDATE jobs SET state=0, attempts=max(attempts-1, 0), visible_ms=?3,"
-                 " updated_ms=?3 WHERE id=?1 AND lease_seq=?2 AND state=1 RETURNING tenant");
+        q = jq_stmt(s, JST_RELEASE,
+                    "UPDATE jobs SET state=0, attempts=max(attempts-1, 0), visible_ms=?3,"
+                    " updated_ms=?3 WHERE id=?1 AND lease_seq=?2 AND state=1 RETURNING tenant");
     else
-        q = stmt(s, JST_RETRY_LATER,
-                 "UPDATE jobs SET state=0, visible_ms=?5, updated_ms=?3, error=?4"
-                 " WHERE id=?1 AND lease_seq=?2 AND state=1 RETURNING tenant");
+        q = jq_stmt(s, JST_RETRY_LATER,
+                    "UPDATE jobs SET state=0, visible_ms=?5, updated_ms=?3, error=?4"
+                    " WHERE id=?1 AND lease_seq=?2 AND state=1 RETURNING tenant");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_int64(q, 1, o->id);
     sqlite3_bind_int64(q, 2, o->lease_seq);
     sqlite3_bind_int64(q, 3, now_ms);
-    if (!o->release) bind_opt(q, 4, o->state == STORE_JOB_DONE ? o->result : o->error);
+    if (!o->release) jq_bind_opt(q, 4, o->state == STORE_JOB_DONE ? o->result : o->error);
     if (o->state == STORE_JOB_READY && !o->release) sqlite3_bind_int64(q, 5, o->visible_ms);
     int rc = sqlite3_step(q);
     char tenant[STORE_NAME_MAX + 1] = "";
@@ -602,287 +602,13 @@ static lore_status finish_one(store *s, store_job_outcome *o, int64_t now_ms) {
     o->lost = !tenant[0];
     if (o->lost || o->state == STORE_JOB_READY) return LORE_OK;
     if ((st = groups_delete(s, o->id)) != LORE_OK) return st;
-    return pending_add(s, tenant, -1);
+    return jq_pending_add(s, tenant, -1);
 }
 
 lore_status store_job_finish(store *s, store_job_outcome *o, size_t n, int64_t now_ms) {
-    lore_status st = write_begin(s);
+    lore_status st = jq_write_begin(s);
     if (st != LORE_OK) return st;
     for (size_t i = 0; i < n && st == LORE_OK; i++)
         st = finish_one(s, &o[i], now_ms);
-    return write_end(s, st);
-}
-
-/* ---- reading and operating ---- */
-
-lore_status store_job_get(store *s, const char *tenant, int64_t id, int with_payload,
-                          store_job **out) {
-    *out = NULL;
-    sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(s->control,
-                                with_payload ? "SELECT " JOB_COLUMNS ", payload FROM jobs"
-                                               " WHERE id=?1 AND (?2 IS NULL OR tenant=?2)"
-                                             : "SELECT " JOB_COLUMNS " FROM jobs"
-                                               " WHERE id=?1 AND (?2 IS NULL OR tenant=?2)",
-                                -1, &q, NULL);
-    lore_status st = sqlite_status(rc);
-    if (st == LORE_OK) {
-        sqlite3_bind_int64(q, 1, id);
-        bind_opt(q, 2, tenant);
-        rc = sqlite3_step(q);
-        if (rc == SQLITE_ROW) {
-            store_job *j = malloc(sizeof *j);
-            if (!j)
-                st = LORE_NOMEM;
-            else if ((st = read_job(q, with_payload, j)) != LORE_OK)
-                free(j);
-            else
-                *out = j;
-        } else {
-            st = rc == SQLITE_DONE ? LORE_NOT_FOUND : sqlite_status(rc);
-        }
-    }
-    sqlite3_finalize(q);
-    return st;
-}
-
-lore_status store_job_get_dedup(store *s, const char *tenant, const char *dedup_key,
-                                store_job **out) {
-    *out = NULL;
-    store_job probe;
-    memset(&probe, 0, sizeof probe);
-    snprintf(probe.tenant, sizeof probe.tenant, "%s", tenant);
-    probe.dedup_key = (char *)dedup_key;
-    int found = 0;
-    lore_status st = find_dedup(s, &probe, &found);
-    if (st != LORE_OK) return st;
-    return found ? store_job_get(s, tenant, probe.id, 0, out) : LORE_NOT_FOUND;
-}
-
-lore_status store_job_list(store *s, const char *tenant, int state, int64_t before, size_t limit,
-                           store_job **out, size_t *n) {
-    *out = NULL;
-    *n = 0;
-    sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(s->control,
-                                "SELECT " JOB_COLUMNS " FROM jobs WHERE (?1 IS NULL OR tenant=?1)"
-                                " AND (?2 < 0 OR state=?2) AND (?3 <= 0 OR id < ?3)"
-                                " ORDER BY id DESC LIMIT ?4",
-                                -1, &q, NULL);
-    if (rc != SQLITE_OK) return sqlite_status(rc);
-    bind_opt(q, 1, tenant);
-    sqlite3_bind_int(q, 2, state);
-    sqlite3_bind_int64(q, 3, before);
-    sqlite3_bind_int64(q, 4, (int64_t)limit);
-    store_job *list = limit ? calloc(limit, sizeof *list) : NULL;
-    lore_status st = limit && !list ? LORE_NOMEM : LORE_OK;
-    size_t count = 0;
-    while (st == LORE_OK && count < limit && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if ((st = read_job(q, 0, &list[count])) == LORE_OK) count++;
-    }
-    if (st == LORE_OK && count < limit && rc != SQLITE_DONE) st = sqlite_status(rc);
-    sqlite3_finalize(q);
-    if (st != LORE_OK) {
-        store_jobs_free(list, count);
-        return st;
-    }
-    *out = list;
-    *n = count;
-    return LORE_OK;
-}
-
-lore_status store_job_retry(store *s, const char *tenant, int64_t id, int64_t now_ms) {
-    store_job *j = NULL;
-    lore_status st = write_begin(s);
-    if (st != LORE_OK) return st;
-    if ((st = store_job_get(s, tenant, id, 0, &j)) != LORE_OK) goto out;
-    if (j->state != STORE_JOB_DEAD) {
-        st = LORE_INVALID;
-        goto out;
-    }
-    sqlite3_stmt *q = stmt(s, JST_REQUEUE,
-                           "UPDATE jobs SET state=0, attempts=0, visible_ms=?2, updated_ms=?2,"
-                           " finished_ms=0 WHERE id=?1 AND state=3");
-    if (!q) {
-        st = LORE_INTERNAL;
-        goto out;
-    }
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_int64(q, 2, now_ms);
-    if ((st = step_done(q)) != LORE_OK) goto out;
-    if ((st = groups_insert(s, j->tenant, id, j->groups, j->ngroups)) != LORE_OK) goto out;
-    st = pending_add(s, j->tenant, 1);
-out:
-    store_job_free(j);
-    return write_end(s, st);
-}
-
-typedef struct blob_ref {
-    char tenant[STORE_NAME_MAX + 1];
-    char *blob;
-} blob_ref;
-
-lore_status store_job_purge(store *s, const char *tenant, int state, int64_t before_ms,
-                            store_blob_fn fn, void *ctx, int64_t *deleted) {
-    *deleted = 0;
-    if (state != -1 && state != STORE_JOB_DONE && state != STORE_JOB_DEAD) return LORE_INVALID;
-    static const char *const where = " WHERE (?1 IS NULL OR tenant=?1) AND state>=2"
-                                     " AND (?2 < 0 OR state=?2) AND finished_ms < ?3";
-    char sql[512];
-    blob_ref *blobs = NULL;
-    size_t nb = 0, cap = 0;
-    sqlite3_stmt *q = NULL;
-    lore_status st = write_begin(s);
-    if (st != LORE_OK) return st;
-    snprintf(sql, sizeof sql, "SELECT tenant, blob FROM jobs%s AND blob IS NOT NULL", where);
-    for (int pass = 0; pass < 2 && st == LORE_OK; pass++) {
-        if (pass) snprintf(sql, sizeof sql, "DELETE FROM jobs%s", where);
-        int rc = sqlite3_prepare_v2(s->control, sql, -1, &q, NULL);
-        if (rc == SQLITE_OK) {
-            bind_opt(q, 1, tenant);
-            sqlite3_bind_int(q, 2, state);
-            sqlite3_bind_int64(q, 3, before_ms);
-            while ((rc = sqlite3_step(q)) == SQLITE_ROW && st == LORE_OK) {
-                if (nb == cap) {
-                    cap = cap ? cap * 2 : 16;
-                    blob_ref *nl = realloc(blobs, cap * sizeof *nl);
-                    if (!nl) {
-                        st = LORE_NOMEM;
-                        break;
-                    }
-                    blobs = nl;
-                }
-                snprintf(blobs[nb].tenant, sizeof blobs[nb].tenant, "%s",
-                         (const char *)sqlite3_column_text(q, 0));
-                if (!(blobs[nb].blob = strdup((const char *)sqlite3_column_text(q, 1))))
-                    st = LORE_NOMEM;
-                else
-                    nb++;
-            }
-        }
-        if (st == LORE_OK && rc != SQLITE_DONE) st = sqlite_status(rc);
-        if (pass && st == LORE_OK) *deleted = sqlite3_changes64(s->control);
-        sqlite3_finalize(q);
-        q = NULL;
-    }
-    st = write_end(s, st);
-    for (size_t i = 0; i < nb; i++) {
-        if (st == LORE_OK && fn) fn(ctx, blobs[i].tenant, blobs[i].blob);
-        free(blobs[i].blob);
-    }
-    free(blobs);
-    if (st != LORE_OK) *deleted = 0;
-    return st;
-}
-
-lore_status store_job_counts(store *s, store_job_count **out, size_t *n) {
-    *out = NULL;
-    *n = 0;
-    static const int states[3] = {STORE_JOB_READY, STORE_JOB_LEASED, STORE_JOB_DEAD};
-    store_job_count *list = NULL;
-    size_t count = 0, cap = 0;
-    lore_status st = LORE_OK;
-    for (int i = 0; i < 3 && st == LORE_OK; i++) {
-        /* One query per state so each reads its partial index. */
-        sqlite3_stmt *q = stmt(s, JST_COUNT_READY + i,
-                               i == 0   ? "SELECT tenant, kind, count(*) FROM jobs WHERE state=0"
-                                          " GROUP BY tenant, kind"
-                               : i == 1 ? "SELECT tenant, kind, count(*) FROM jobs WHERE state=1"
-                                          " GROUP BY tenant, kind"
-                                        : "SELECT tenant, kind, count(*) FROM jobs WHERE state=3"
-                                          " GROUP BY tenant, kind");
-        if (!q) return LORE_INTERNAL;
-        int rc;
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-            if (count == cap) {
-                cap = cap ? cap * 2 : 16;
-                store_job_count *nl = realloc(list, cap * sizeof *nl);
-                if (!nl) {
-                    st = LORE_NOMEM;
-                    break;
-                }
-                list = nl;
-            }
-            store_job_count *c = &list[count++];
-            snprintf(c->tenant, sizeof c->tenant, "%s", (const char *)sqlite3_column_text(q, 0));
-            snprintf(c->kind, sizeof c->kind, "%s", (const char *)sqlite3_column_text(q, 1));
-            c->state = states[i];
-            c->count = sqlite3_column_int64(q, 2);
-        }
-        if (st == LORE_OK && rc != SQLITE_DONE) st = sqlite_status(rc);
-        sqlite3_reset(q);
-    }
-    if (st != LORE_OK) {
-        free(list);
-        return st;
-    }
-    *out = list;
-    *n = count;
-    return LORE_OK;
-}
-
-lore_status store_job_pending(store *s, const char *tenant, int64_t now_ms,
-                              int64_t *oldest_ready_ms, int64_t *pending) {
-    *oldest_ready_ms = 0;
-    lore_status st = pending_read(s, tenant, pending);
-    if (st != LORE_OK) return st;
-    sqlite3_stmt *q = stmt(s, JST_OLDEST,
-                           "SELECT created_ms FROM jobs WHERE state=0 AND visible_ms<=?1"
-                           " AND (?2 IS NULL OR tenant=?2) ORDER BY id LIMIT 1");
-    if (!q) return LORE_INTERNAL;
-    sqlite3_bind_int64(q, 1, now_ms);
-    bind_opt(q, 2, tenant);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) *oldest_ready_ms = sqlite3_column_int64(q, 0);
-    sqlite3_reset(q);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? LORE_OK : sqlite_status(rc);
-}
-
-lore_status store_job_blob_used(store *s, const char *tenant, const char *blob, int *used) {
-    sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(s->control, "SELECT 1 FROM jobs WHERE tenant=? AND blob=? LIMIT 1",
-                                -1, &q, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, blob, -1, SQLITE_STATIC);
-        rc = sqlite3_step(q);
-    }
-    *used = rc == SQLITE_ROW;
-    sqlite3_finalize(q);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? LORE_OK : sqlite_status(rc);
-}
-
-lore_status store_blob_dir(store *s, const char *tenant, char *out, size_t outlen) {
-    if (!store_tenant_name_valid(tenant)) return LORE_INVALID;
-    int len = snprintf(out, outlen, "%s/blobs", s->data_dir);
-    if (len < 0 || (size_t)len >= outlen) return LORE_TOO_LARGE;
-    if (mkdir(out, 0700) != 0 && errno != EEXIST) return LORE_IO;
-    len = snprintf(out, outlen, "%s/blobs/%s", s->data_dir, tenant);
-    if (len < 0 || (size_t)len >= outlen) return LORE_TOO_LARGE;
-    if (mkdir(out, 0700) != 0 && errno != EEXIST) return LORE_IO;
-    return LORE_OK;
-}
-
-lore_status sqlite_jobs_delete_tenant(store *s, const char *tenant) {
-    static const char *const sql[] = {
-        "DELETE FROM job_groups WHERE job IN (SELECT id FROM jobs WHERE tenant=?)",
-        "DELETE FROM jobs WHERE tenant=?",
-        "DELETE FROM job_pending WHERE tenant=?",
-    };
-    for (size_t i = 0; i < 3; i++) {
-        sqlite3_stmt *q = NULL;
-        int rc = sqlite3_prepare_v2(s->control, sql[i], -1, &q, NULL);
-        if (rc == SQLITE_OK) {
-            sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
-            rc = sqlite3_step(q);
-        }
-        sqlite3_finalize(q);
-        if (rc != SQLITE_DONE) return sqlite_status(rc);
-    }
-    return LORE_OK;
-}
-
-void sqlite_jobs_close(store *s) {
-    for (int i = 0; i < JST_COUNT; i++)
-        sqlite3_finalize(s->job_st[i]);
+    return jq_write_end(s, st);
 }
