@@ -117,7 +117,8 @@ struct api_req {
     const char *tenant_name;
     store_viewer viewer;
     int tenant_locked;
-    void *stream; /* the streaming route's state */
+    char idem[STORE_JOB_DEDUP_MAX + 1]; /* the Idempotency-Key, scoped to the key */
+    void *stream;                       /* the streaming route's state */
 };
 
 /* ---- api.c ---- */
@@ -170,8 +171,9 @@ int api_check_replace(api_req *q, api_tenant *t, const char *source, const char 
                       const char *pointer);
 /* Removes a blob whose job was not queued. */
 void api_blob_forget(api_req *q, const char *blob);
-/* The Idempotency-Key header, checked; NULL if absent. -1 (answered 400)
- * when malformed. */
+/* The Idempotency-Key header, checked and scoped to the calling API key
+ * ("<key id>:<value>", so two keys never share a dedup key); NULL if
+ * absent. -1 (answered 400) when malformed. */
 int api_idempotency_key(api_req *q, const char **key);
 json_t *api_job_json(const store_job *j);
 

@@ -46,6 +46,8 @@ struct api_wait {
 
 /* ---- job JSON ---- */
 
+static const char *client_dedup_key(const char *k);
+
 json_t *api_job_json(const store_job *j) {
     json_t *o = json_object();
     char url[64];
@@ -63,7 +65,8 @@ json_t *api_job_json(const store_job *j) {
     json_object_set_new(o, "next_attempt_at",
                         j->state == STORE_JOB_READY && j->attempts ? api_time(j->visible_ms)
                                                                    : json_null());
-    json_object_set_new(o, "dedup_key", j->dedup_key ? json_string(j->dedup_key) : json_null());
+    json_object_set_new(o, "dedup_key",
+                        j->dedup_key ? json_string(client_dedup_key(j->dedup_key)) : json_null());
     json_object_set_new(o, "error", j->error ? json_string(j->error) : json_null());
     json_t *res = j->result ? json_loads(j->result, 0, NULL) : NULL;
     json_object_set_new(o, "result", res ? res : json_null());
@@ -278,7 +281,15 @@ int api_idempotency_key(api_req *q, const char **key) {
                       "delivery id, a UUID)");
         return -1;
     }
+    snprintf(q->idem, sizeof q->idem, "%s:%s", q->key ? q->key->id : "-", *key);
+    *key = q->idem;
     return 0;
+}
+
+/* The dedup key as the client sent it (without the API key scope). */
+static const char *client_dedup_key(const char *k) {
+    const char *colon = k ? strchr(k, ':') : NULL;
+    return colon && colon - k <= STORE_KEY_ID_LEN ? colon + 1 : k;
 }
 
 static int api_parse_wait(api_req *q, int64_t *wait_ms) {

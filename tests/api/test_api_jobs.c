@@ -366,6 +366,23 @@ static int jobs_with_key(const test_server *srv, const char *key, const char *de
     return n;
 }
 
+/* Dedup keys belong to the API key that sent them: another key reusing
+ * the value gets its own job (and never sees the first key's job). */
+static void idempotency_per_key(void) {
+    const char *k[] = {"Idempotency-Key: shared-value-7", NULL};
+    test_resp a = post_doc(&s, "/v1/documents?wait=10", s.admin_key, "j-idem-a", "first", k);
+    test_resp b = post_doc(&s, "/v1/documents?wait=10", kwrite, "j-idem-b", "second", k);
+    CHECK_INT(a.status, 200);
+    CHECK_INT(b.status, 200);
+    CHECK(test_job_id(&a) != test_job_id(&b));
+    char h[16];
+    CHECK(!test_resp_header(&b, "Idempotent-Replayed", h, sizeof h));
+    CHECK_STR(jstr(job_of(&b), "dedup_key"), "shared-value-7"); /* shown as sent */
+    CHECK_INT(doc_status_code(&s, s.admin_key, "api", "j-idem-b"), 200);
+    test_resp_free(&a);
+    test_resp_free(&b);
+}
+
 static void idempotency(void) {
     long before = test_jobs_count(&s, s.admin_key, NULL);
     const char *k1[] = {"Idempotency-Key: delivery-0001", NULL};
@@ -826,6 +843,7 @@ int main(void) {
     accepted_then_done();
     wait_answers();
     dead_and_retry();
+    idempotency_per_key();
     bad_wait();
     idempotency();
     listing();

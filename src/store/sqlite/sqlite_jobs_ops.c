@@ -97,8 +97,8 @@ lore_status store_job_retry(store *s, const char *tenant, int64_t id, int64_t no
         goto out;
     }
     sqlite3_stmt *q = jq_stmt(s, JST_REQUEUE,
-                           "UPDATE jobs SET state=0, attempts=0, visible_ms=?2, updated_ms=?2,"
-                           " finished_ms=0 WHERE id=?1 AND state=3");
+                              "UPDATE jobs SET state=0, attempts=0, visible_ms=?2, updated_ms=?2,"
+                              " finished_ms=0 WHERE id=?1 AND state=3");
     if (!q) {
         st = LORE_INTERNAL;
         goto out;
@@ -181,12 +181,12 @@ lore_status store_job_counts(store *s, store_job_count **out, size_t *n) {
     for (int i = 0; i < 3 && st == LORE_OK; i++) {
         /* One query per state so each reads its partial index. */
         sqlite3_stmt *q = jq_stmt(s, JST_COUNT_READY + i,
-                               i == 0   ? "SELECT tenant, kind, count(*) FROM jobs WHERE state=0"
-                                          " GROUP BY tenant, kind"
-                               : i == 1 ? "SELECT tenant, kind, count(*) FROM jobs WHERE state=1"
-                                          " GROUP BY tenant, kind"
-                                        : "SELECT tenant, kind, count(*) FROM jobs WHERE state=3"
-                                          " GROUP BY tenant, kind");
+                                  i == 0   ? "SELECT tenant, kind, count(*) FROM jobs WHERE state=0"
+                                             " GROUP BY tenant, kind"
+                                  : i == 1 ? "SELECT tenant, kind, count(*) FROM jobs WHERE state=1"
+                                             " GROUP BY tenant, kind"
+                                           : "SELECT tenant, kind, count(*) FROM jobs WHERE state=3"
+                                             " GROUP BY tenant, kind");
         if (!q) return LORE_INTERNAL;
         int rc;
         while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -223,8 +223,8 @@ lore_status store_job_pending(store *s, const char *tenant, int64_t now_ms,
     lore_status st = jq_pending_read(s, tenant, pending);
     if (st != LORE_OK) return st;
     sqlite3_stmt *q = jq_stmt(s, JST_OLDEST,
-                           "SELECT created_ms FROM jobs WHERE state=0 AND visible_ms<=?1"
-                           " AND (?2 IS NULL OR tenant=?2) ORDER BY id LIMIT 1");
+                              "SELECT created_ms FROM jobs WHERE state=0 AND visible_ms<=?1"
+                              " AND (?2 IS NULL OR tenant=?2) ORDER BY id LIMIT 1");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_int64(q, 1, now_ms);
     jq_bind_opt(q, 2, tenant);
