@@ -134,7 +134,8 @@ void api_documents_post(api_req *q) {
     json_t *ans = json_object();
     json_object_set_new(ans, "documents", docs);
     docs = NULL;
-    if (!api_enqueue(q, &job, 1, ans) && job.blob) api_blob_forget(q, blob);
+    if (!api_enqueue(q, &job, 1, ans) && job.blob)
+        store_blob_remove(q->th->control, q->tenant_name, blob);
 out:
     for (size_t i = 0; groups && i < n; i++)
         free(groups[i]);

@@ -156,11 +156,12 @@ int api_parse_limit(const char *s, size_t max, size_t *out);
 /* ---- api_jobs.c ---- */
 lore_status api_jobs_init(api *a, char *err, size_t errlen);
 void api_jobs_free(api *a);
-/* Enqueues jobs for the caller's tenant (tenant and max_attempts are filled
- * in) and answers: 202, or after ?wait= the outcome, or 429/503 when the
- * queue is full. body (stolen) holds the route's own fields. */
+/* Enqueues jobs for the caller's tenant (tenant, owner and max_attempts
+ * are filled in) and answers: 202, or after ?wait= the outcome, or 429/503
+ * when the queue is full. body (stolen) holds the route's own fields.
+ * Returns 1 when the jobs were added (not refused, not duplicates): the
+ * caller removes blobs of jobs that were not. */
 int api_enqueue(api_req *q, store_job *jobs, size_t n, json_t *body);
-/* Returns 1 when the jobs were added (not refused, not duplicates). */
 /* Puts a payload in the job: inline up to API_INLINE_PAYLOAD bytes, else
  * in a blob file (fsynced) whose name goes into blob. -1 when answered. */
 #define API_INLINE_PAYLOAD (256 * 1024)
@@ -169,8 +170,6 @@ int api_job_payload(api_req *q, store_job *job, const char *payload, char *blob,
  * or visible to the key; otherwise answers 403 (pointer) or 500, -1. */
 int api_check_replace(api_req *q, api_tenant *t, const char *source, const char *external_id,
                       const char *pointer);
-/* Removes a blob whose job was not queued. */
-void api_blob_forget(api_req *q, const char *blob);
 /* The Idempotency-Key header, checked and scoped to the calling API key
  * ("<key id>:<value>", so two keys never share a dedup key); NULL if
  * absent. -1 (answered 400) when malformed. */

@@ -450,13 +450,6 @@ int api_job_payload(api_req *q, store_job *job, const char *payload, char *blob,
     return 0;
 }
 
-void api_blob_forget(api_req *q, const char *blob) {
-    char dir[2048], path[2200];
-    if (store_blob_dir(q->th->control, q->tenant_name, dir, sizeof dir) != LORE_OK) return;
-    snprintf(path, sizeof path, "%s/%s", dir, blob);
-    unlink(path);
-}
-
 /* ---- routes ---- */
 
 static int parse_job_id(api_req *q, int64_t *id) {

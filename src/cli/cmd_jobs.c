@@ -136,14 +136,6 @@ static int do_retry(cli_env *e, const char *tenant, int state, const cli_args *a
     return CLI_OK;
 }
 
-static void remove_blob(void *ctx, const char *tenant, const char *blob) {
-    cli_env *e = ctx;
-    char dir[4096], path[4400];
-    if (store_blob_dir(e->store, tenant, dir, sizeof dir) != LORE_OK) return;
-    snprintf(path, sizeof path, "%s/%s", dir, blob);
-    remove(path);
-}
-
 static int do_purge(cli_env *e, const char *tenant, int state, const char *older) {
     if (state != -1 && state != STORE_JOB_DONE && state != STORE_JOB_DEAD)
         return cli_error("jobs", CLI_USAGE, "purge takes --state done or --state dead");
@@ -156,7 +148,8 @@ static int do_purge(cli_env *e, const char *tenant, int state, const char *older
     }
     int64_t before = lore_now_ms() - (int64_t)(days * 86400000.0) + (days > 0 ? 0 : 1);
     int64_t n = 0;
-    lore_status st = store_job_purge(e->store, tenant, state, before, remove_blob, e, &n);
+    lore_status st =
+        store_job_purge(e->store, tenant, state, before, store_blob_remove, e->store, &n);
     if (st != LORE_OK)
         return cli_error("jobs", CLI_FAIL, "cannot purge: %s", lore_status_message(st));
     printf("%lld job(s) purged\n", (long long)n);

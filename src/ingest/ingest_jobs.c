@@ -78,7 +78,7 @@ typedef struct job_viewer {
 
 /* ---- payloads ---- */
 
-json_t *ingest_job_viewer_json(const store_viewer *who) {
+static json_t *viewer_json(const store_viewer *who) {
     json_t *o = json_object();
     if (!who || who->all_access) {
         json_object_set_new(o, "all", json_true());
@@ -99,7 +99,7 @@ static char *dump(json_t *o) {
 
 char *ingest_job_documents_payload(const store_viewer *who, json_t *documents) {
     json_t *o = json_object();
-    json_object_set_new(o, "viewer", ingest_job_viewer_json(who));
+    json_object_set_new(o, "viewer", viewer_json(who));
     json_object_set(o, "documents", documents);
     return dump(o);
 }
@@ -107,7 +107,7 @@ char *ingest_job_documents_payload(const store_viewer *who, json_t *documents) {
 char *ingest_job_file_payload(const store_viewer *who, const char *name, const char *source,
                               const char *external_id, const char *const *acl, size_t nacl) {
     json_t *o = json_object();
-    json_object_set_new(o, "viewer", ingest_job_viewer_json(who));
+    json_object_set_new(o, "viewer", viewer_json(who));
     json_object_set_new(o, "name", json_string(name));
     json_object_set_new(o, "source", json_string(source));
     json_object_set_new(o, "id", external_id ? json_string(external_id) : json_null());
@@ -120,7 +120,7 @@ char *ingest_job_file_payload(const store_viewer *who, const char *name, const c
 
 char *ingest_job_delete_payload(const store_viewer *who, const char *doc_id) {
     json_t *o = json_object();
-    json_object_set_new(o, "viewer", ingest_job_viewer_json(who));
+    json_object_set_new(o, "viewer", viewer_json(who));
     json_object_set_new(o, "id", json_string(doc_id));
     return dump(o);
 }
@@ -128,7 +128,7 @@ char *ingest_job_delete_payload(const store_viewer *who, const char *doc_id) {
 char *ingest_job_path_payload(const char *path, const char *source, const char *const *acl,
                               size_t nacl) {
     json_t *o = json_object();
-    json_object_set_new(o, "viewer", ingest_job_viewer_json(NULL));
+    json_object_set_new(o, "viewer", viewer_json(NULL));
     json_object_set_new(o, "path", json_string(path));
     json_object_set_new(o, "source", json_string(source ? source : "files"));
     json_t *a = json_array();
@@ -327,9 +327,8 @@ static int run_file(job_thread *th, const store_job *j, ingest_session *ss, run_
     }
     for (size_t i = 0; i < nacl; i++)
         list[i] = json_string_value(json_array_get(acl, i));
-    char dir[4096], path[4400];
-    *st = store_blob_dir(th->s, j->tenant, dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/%s", dir, j->blob);
+    char path[4096];
+    *st = store_blob_path(th->s, j->tenant, j->blob, path, sizeof path);
     const ingest_stats before = *ingest_session_stats(ss);
     ingest_set_source_acl(ss, source, list, nacl);
     rs->problem[0] = 0;
@@ -427,9 +426,8 @@ static int run_delete(cached_tenant *ct, ingest_session *ss, const job_viewer *j
 }
 
 static json_t *load_blob_json(job_thread *th, const store_job *j) {
-    char dir[4096], path[4400];
-    if (store_blob_dir(th->s, j->tenant, dir, sizeof dir) != LORE_OK) return NULL;
-    snprintf(path, sizeof path, "%s/%s", dir, j->blob);
+    char path[4096];
+    if (store_blob_path(th->s, j->tenant, j->blob, path, sizeof path) != LORE_OK) return NULL;
     json_error_t jerr;
     return json_load_file(path, 0, &jerr);
 }

@@ -51,7 +51,6 @@ LORE_MUST_CHECK lore_status ingest_job_handler(const ingest_job_settings *settin
 void ingest_job_handler_free(queue_handler *h);
 
 /* Payloads (owned JSON text, NULL when out of memory). who NULL: all. */
-json_t *ingest_job_viewer_json(const store_viewer *who);
 char *ingest_job_documents_payload(const store_viewer *who, json_t *documents);
 char *ingest_job_file_payload(const store_viewer *who, const char *name, const char *source,
                               const char *external_id, const char *const *acl, size_t nacl);

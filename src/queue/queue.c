@@ -162,14 +162,6 @@ static void trace(queue_pool *p, const char *what, const store_job *jobs, size_t
     }
 }
 
-static void remove_blob(void *ctx, const char *tenant, const char *blob) {
-    store *s = ctx;
-    char dir[4096], path[4352];
-    if (store_blob_dir(s, tenant, dir, sizeof dir) != LORE_OK) return;
-    snprintf(path, sizeof path, "%s/%s", dir, blob);
-    if (unlink(path) != 0) lore_log(LORE_LOG_DEBUG, "queue: cannot remove blob %s", path);
-}
-
 /* Runs one claimed batch and commits its outcomes. */
 static lore_status run_batch(queue_pool *p, worker *w, void *ts, store *s, store_job *jobs,
                              size_t n) {
@@ -225,7 +217,7 @@ static lore_status run_batch(queue_pool *p, worker *w, void *ts, store *s, store
             continue;
         }
         if (out[i].state == STORE_JOB_DONE && jobs[i].blob)
-            remove_blob(s, jobs[i].tenant, jobs[i].blob);
+            store_blob_remove(s, jobs[i].tenant, jobs[i].blob);
         if (out[i].state != STORE_JOB_READY) atomic_fetch_add(&p->finished, 1);
         if (!p->m_jobs) continue; /* no registry (lore worker, lore ingest) */
         metrics_observe(p->m_duration, kind, secs);
@@ -352,7 +344,7 @@ static void purge_old(queue_pool *p) {
     int64_t n = 0;
     pthread_mutex_lock(&p->ks_mu);
     lore_status st = store_job_purge(p->ks, NULL, -1, lore_now_ms() - p->cfg.retention_ms,
-                                     remove_blob, p->ks, &n);
+                                     store_blob_remove, p->ks, &n);
     pthread_mutex_unlock(&p->ks_mu);
     if (st != LORE_OK)
         lore_log(LORE_LOG_WARN, "queue: purge failed: %s", lore_status_message(st));

@@ -459,9 +459,6 @@ LORE_MUST_CHECK lore_status store_job_counts(store *s, store_job_count **out, si
  * of a tenant (NULL: all). */
 LORE_MUST_CHECK lore_status store_job_pending(store *s, const char *tenant, int64_t now_ms,
                                               int64_t *oldest_ready_ms, int64_t *pending);
-/* Whether any blob name is referenced by a job of the tenant. */
-LORE_MUST_CHECK lore_status store_job_blob_used(store *s, const char *tenant, const char *blob,
-                                                int *used);
 
 void store_job_free(store_job *j);
 void store_jobs_free(store_job *j, size_t n);
@@ -469,5 +466,10 @@ void store_jobs_free(store_job *j, size_t n);
 /* The directory holding a tenant's job blobs (DATA_DIR/blobs/<tenant>),
  * created if needed, into out. */
 LORE_MUST_CHECK lore_status store_blob_dir(store *s, const char *tenant, char *out, size_t outlen);
+/* The path of one blob of a tenant into out. */
+LORE_MUST_CHECK lore_status store_blob_path(store *s, const char *tenant, const char *blob,
+                                            char *out, size_t outlen);
+/* Removes a blob file (a store_blob_fn: ctx is the store). Missing is fine. */
+void store_blob_remove(void *store_ctx, const char *tenant, const char *blob);
 
 #endif

@@ -583,11 +583,11 @@ static void test_purge(store *s) {
     int64_t ids[5];
     CHECK_INT(enqueue_specs(s, sp + 4, 1, 0, 0, now, NULL, ids + 4), LORE_OK);
     CHECK_INT(enqueue_specs(s, sp, 4, 0, 0, now, NULL, ids), LORE_OK);
-    int used = 0;
-    CHECK_INT(store_job_blob_used(s, "acme", "doc-aaaa", &used), LORE_OK);
-    CHECK_INT(used, 1);
-    CHECK_INT(store_job_blob_used(s, "beta", "doc-aaaa", &used), LORE_OK);
-    CHECK_INT(used, 0);
+    store_job *bj = NULL; /* the blob name is kept with its job, per tenant */
+    CHECK_INT(store_job_get(s, "acme", ids[0], 0, &bj), LORE_OK);
+    CHECK_STR(bj && bj->blob ? bj->blob : "", "doc-aaaa");
+    store_job_free(bj);
+    CHECK_INT(store_job_get(s, "beta", ids[0], 0, &bj), LORE_NOT_FOUND);
     int64_t c[8], sq[8];
     size_t n = claim_ids(s, "w", now, 10, c, sq); /* beta's, the oldest tenant */
     CHECK_INT(n, 1);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- reading and operating ---- */
 
@@ -234,20 +235,6 @@ lore_status store_job_pending(store *s, const char *tenant, int64_t now_ms,
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? LORE_OK : sqlite_status(rc);
 }
 
-lore_status store_job_blob_used(store *s, const char *tenant, const char *blob, int *used) {
-    sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(s->control, "SELECT 1 FROM jobs WHERE tenant=? AND blob=? LIMIT 1",
-                                -1, &q, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, blob, -1, SQLITE_STATIC);
-        rc = sqlite3_step(q);
-    }
-    *used = rc == SQLITE_ROW;
-    sqlite3_finalize(q);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? LORE_OK : sqlite_status(rc);
-}
-
 lore_status store_blob_dir(store *s, const char *tenant, char *out, size_t outlen) {
     if (!store_tenant_name_valid(tenant)) return LORE_INVALID;
     int len = snprintf(out, outlen, "%s/blobs", s->data_dir);
@@ -257,6 +244,21 @@ lore_status store_blob_dir(store *s, const char *tenant, char *out, size_t outle
     if (len < 0 || (size_t)len >= outlen) return LORE_TOO_LARGE;
     if (mkdir(out, 0700) != 0 && errno != EEXIST) return LORE_IO;
     return LORE_OK;
+}
+
+lore_status store_blob_path(store *s, const char *tenant, const char *blob, char *out,
+                            size_t outlen) {
+    char dir[3072];
+    lore_status st = store_blob_dir(s, tenant, dir, sizeof dir);
+    if (st != LORE_OK) return st;
+    if (!*blob || strchr(blob, '/') || blob[0] == '.') return LORE_INVALID;
+    int len = snprintf(out, outlen, "%s/%s", dir, blob);
+    return len < 0 || (size_t)len >= outlen ? LORE_TOO_LARGE : LORE_OK;
+}
+
+void store_blob_remove(void *store_ctx, const char *tenant, const char *blob) {
+    char path[4096];
+    if (store_blob_path(store_ctx, tenant, blob, path, sizeof path) == LORE_OK) unlink(path);
 }
 
 lore_status sqlite_jobs_delete_tenant(store *s, const char *tenant) {
