@@ -654,6 +654,57 @@ static size_t files_in(const char *dir) {
     return n;
 }
 
+/* A payload over API_INLINE_PAYLOAD (256 KiB) is kept as a blob file until
+ * its job is done; a small one stays in the job row. No workers at first,
+ * so the queued state can be looked at, then a lore worker applies both. */
+static void large_payload(void) {
+    test_server lp;
+    const char *env[] = {"LORE_WORKERS=-1", "LORE_RATE_WRITE_PER_MIN=0", "LORE_ACCESS_LOG=0", NULL};
+    if (test_server_start(&lp, NULL, env)) {
+        CHECK(0);
+        return;
+    }
+    char blobs[700];
+    snprintf(blobs, sizeof blobs, "%s/blobs/default", lp.dir);
+    test_resp r = post_doc(&lp, "/v1/documents", lp.admin_key, "lp-small", "small one", NULL);
+    CHECK_INT(r.status, 202);
+    test_resp_free(&r);
+    CHECK_INT(files_in(blobs), 0); /* inline */
+    size_t filler = 150000, cap = 2 * filler + 1024, len = 0;
+    char *body = malloc(cap);
+    len += (size_t)snprintf(body + len, cap - len, "{\"documents\":[");
+    for (int d = 0; d < 2; d++) {
+        char ext[16], tok[64];
+        snprintf(ext, sizeof ext, "lp-big-%d", d);
+        token_of(ext, tok, sizeof tok);
+        len += (size_t)snprintf(body + len, cap - len, "%s{\"id\":\"%s\",\"text\":\"%s",
+                                d ? "," : "", ext, tok);
+        for (size_t i = 0; i + 6 <= filler; i += 6)
+            len += (size_t)snprintf(body + len, cap - len, " lorem");
+        len += (size_t)snprintf(body + len, cap - len, "\"}");
+    }
+    len += (size_t)snprintf(body + len, cap - len, "]}");
+    CHECK(len > 256 * 1024);
+    r = test_http(&lp, "POST", "/v1/documents", lp.admin_key, "application/json", body, len, NULL);
+    free(body);
+    CHECK_INT(r.status, 202);
+    test_resp_free(&r);
+    CHECK_INT(files_in(blobs), 1); /* the big one waits as a file */
+    pid_t worker = test_worker_start(lp.dir, NULL);
+    CHECK(worker > 0);
+    CHECK_INT(test_queue_idle(&lp, lp.admin_key, 60), 0);
+    CHECK_INT(test_jobs_count(&lp, lp.admin_key, "done"), 2);
+    CHECK_INT(hits_for(&lp, lp.admin_key, "lp-big-0"), 1);
+    CHECK_INT(hits_for(&lp, lp.admin_key, "lp-big-1"), 1);
+    CHECK_INT(hits_for(&lp, lp.admin_key, "lp-small"), 1);
+    CHECK_INT(files_in(blobs), 0); /* removed with its done job */
+    CHECK_INT(test_pid_stop(worker, SIGTERM), 0);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", lp.dir);
+    CHECK_INT(test_server_stop(&lp, SIGTERM), 0);
+    test_rmtree(dir);
+}
+
 static void back_pressure(void) {
     test_server bp;
     ext_list accepted = {0}, refused = {0};
@@ -861,6 +912,7 @@ int main(void) {
     test_rmtree(s.dir);
 
     back_pressure();
+    large_payload();
     curl_global_cleanup();
     return test_summary();
 }
