@@ -21,35 +21,7 @@
 #define VOCAB 400
 #define K 10
 
-static char words[VOCAB][16];
-static double zipf_cdf[VOCAB];
-
-static void make_vocab(void) {
-    static const char *syl[] = {"ka",  "lo",  "mi",  "ret", "sun", "dor", "vel", "qua",
-                                "zin", "pel", "tor", "bex", "fyn", "gar", "hul", "jot"};
-    double total = 0;
-    for (int i = 0; i < VOCAB; i++) {
-        snprintf(words[i], sizeof words[i], "%s%s%sx", syl[i % 16], syl[(i / 16) % 16],
-                 syl[(i / 7) % 16]);
-        total += 1.0 / (i + 1);
-        zipf_cdf[i] = total;
-    }
-    for (int i = 0; i < VOCAB; i++)
-        zipf_cdf[i] /= total;
-}
-
-static const char *zipf_word(void) {
-    double u = (double)(test_rand() % 1000000) / 1e6;
-    int lo = 0, hi = VOCAB - 1;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (zipf_cdf[mid] < u)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return words[lo];
-}
+#include "zipf_vocab.h"
 
 typedef struct doc {
     int64_t chunk;

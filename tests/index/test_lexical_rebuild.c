@@ -32,41 +32,13 @@
 #define NQ 80
 #define K 10
 #define MAXDOCS 512
+#include "zipf_vocab.h"
 
 static const index_lexical_ops *ops = &index_lexical_bm25;
 static store *S;
 static text_analyzer *an;
-static char words[VOCAB][16];
-static double zipf_cdf[VOCAB];
 static char qterms[NQ][3][64];
 static size_t qlen[NQ];
-
-static void make_vocab(void) {
-    static const char *syl[] = {"ka",  "lo",  "mi",  "ret", "sun", "dor", "vel", "qua",
-                                "zin", "pel", "tor", "bex", "fyn", "gar", "hul", "jot"};
-    double total = 0;
-    for (int i = 0; i < VOCAB; i++) {
-        snprintf(words[i], sizeof words[i], "%s%s%sx", syl[i % 16], syl[(i / 16) % 16],
-                 syl[(i / 7) % 16]);
-        total += 1.0 / (i + 1);
-        zipf_cdf[i] = total;
-    }
-    for (int i = 0; i < VOCAB; i++)
-        zipf_cdf[i] /= total;
-}
-
-static const char *zipf_word(void) {
-    double u = (double)(test_rand() % 1000000) / 1e6;
-    int lo = 0, hi = VOCAB - 1;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (zipf_cdf[mid] < u)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return words[lo];
-}
 
 static int first_term(void *ctx, const text_token *t) {
     snprintf(ctx, 64, "%.*s", (int)t->term_len, t->term);
