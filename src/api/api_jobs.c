@@ -590,6 +590,7 @@ void api_reindex_post(api_req *q) {
     job.ngroups = 1;
     job.payload = (uint8_t *)"{}";
     job.payload_len = 2;
+    job.weight = STORE_JOB_ALONE; /* steps of its own, never batched with writes */
     const char *key;
     if (api_idempotency_key(q, &key)) return;
     job.dedup_key = (char *)key;

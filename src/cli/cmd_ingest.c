@@ -103,7 +103,7 @@ static int enqueue_paths(cli_env *e, const cli_args *a, const char *source, cons
         j.ngroups = 1;
         j.payload = (uint8_t *)payload;
         j.payload_len = payload ? strlen(payload) : 0;
-        j.weight = INT64_MAX / 4; /* a walk is claimed alone */
+        j.weight = STORE_JOB_ALONE; /* a walk is claimed alone */
         j.max_attempts = (int)e->cfg.job_max_attempts;
         store_enqueue_outcome o;
         lore_status st =

@@ -36,6 +36,7 @@ static int enqueue(cli_env *e, const char *tenant, int64_t *id) {
     j.ngroups = 1;
     j.payload = (uint8_t *)"{\"viewer\":{\"all\":true}}";
     j.payload_len = strlen((const char *)j.payload);
+    j.weight = STORE_JOB_ALONE; /* steps of its own, never batched with writes */
     j.max_attempts = (int)e->cfg.job_max_attempts;
     store_enqueue_outcome o;
     lore_status st = store_job_enqueue(e->store, &j, 1, 0, 0, lore_now_ms(), &o);

@@ -346,7 +346,8 @@ typedef enum store_job_state {
 
 #define STORE_JOB_KIND_MAX 31
 #define STORE_JOB_DEDUP_MAX 256
-#define STORE_JOB_GROUP_MAX 128 /* bytes of one group key */
+#define STORE_JOB_GROUP_MAX 128         /* bytes of one group key */
+#define STORE_JOB_ALONE (INT64_MAX / 4) /* a weight that makes a job claimed alone */
 
 typedef struct store_job {
     int64_t id;
@@ -396,7 +397,8 @@ LORE_MUST_CHECK lore_status store_job_enqueue(store *s, store_job *jobs, size_t 
 /* Claims up to max_jobs runnable jobs of one tenant (the tenant of the
  * oldest runnable job), together weighing at most max_weight (the first job
  * is taken whatever its weight), for worker until now_ms + lease_ms. A
- * reindex job is always claimed alone. Payloads are included. *out owned
+ * job weighing STORE_JOB_ALONE or more is always claimed alone (a re-index,
+ * a directory walk). Payloads are included. *out owned
  * (store_jobs_free); *n is 0 when nothing is runnable. */
 LORE_MUST_CHECK lore_status store_job_claim(store *s, const char *worker, int64_t now_ms,
                                             int64_t lease_ms, size_t max_jobs, int64_t max_weight,

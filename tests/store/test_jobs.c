@@ -754,13 +754,13 @@ static void test_tenant_delete(store *s) {
     CHECK_INT(pending(s, NULL), 0);
 }
 
-/* Claim batching: a re-index job alone, the weight bound (first job
- * always), max_jobs. */
+/* Claim batching: a job of weight STORE_JOB_ALONE (a re-index) alone, the
+ * weight bound (first job always), max_jobs. */
 static void test_batching(store *s) {
     int64_t now = T0 + 1100000;
     job_spec sp[5] = {{.groups = "b1", .weight = 600},
                       {.groups = "b2", .weight = 600},
-                      {.groups = "reindex", .kind = "reindex"},
+                      {.groups = "reindex", .kind = "reindex", .weight = STORE_JOB_ALONE},
                       {.groups = "b3", .weight = 10},
                       {.groups = "b4", .weight = 10}};
     int64_t ids[5];

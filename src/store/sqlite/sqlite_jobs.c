@@ -495,8 +495,8 @@ static lore_status claim_from(store *s, const candidate *c, size_t nc, const cha
     lore_status st = LORE_OK;
     for (size_t i = 0; i < nc && *n < max_jobs; i++) {
         if (tenant && strcmp(c[i].tenant, tenant)) continue;
-        int is_reindex = !strcmp(c[i].kind, "reindex");
-        if (*n && (is_reindex || weight + c[i].weight > max_weight)) continue;
+        int alone = c[i].weight >= STORE_JOB_ALONE;
+        if (*n && (alone || weight + c[i].weight > max_weight)) continue;
         int b = 0;
         if ((st = blocked(s, c[i].id, now_ms, &b)) != LORE_OK) return st;
         if (b) continue;
@@ -509,7 +509,7 @@ static lore_status claim_from(store *s, const candidate *c, size_t nc, const cha
         (*n)++;
         tenant = c[i].tenant;
         weight += c[i].weight;
-        if (is_reindex) break;
+        if (alone) break;
     }
     return LORE_OK;
 }
