@@ -140,7 +140,7 @@ static void free_jobs(store_job **jobs, size_t n) {
 /* ---- the waiter ---- */
 
 /* Answers a waiting request from the jobs' states and resumes it. */
-static void wait_answer(api *a, store *s, struct api_wait *w) {
+static void wait_answer(store *s, struct api_wait *w) {
     store_job **jobs = calloc(w->n, sizeof *jobs);
     lore_status st = jobs ? read_jobs(s, w->tenant, w->ids, w->n, jobs) : LORE_NOMEM;
     if (st == LORE_OK)
@@ -154,7 +154,6 @@ static void wait_answer(api *a, store *s, struct api_wait *w) {
     if (jobs) free_jobs(jobs, w->n);
     free(jobs);
     http_resume(w->q->r);
-    (void)a;
 }
 
 static int wait_finished(store *s, const struct api_wait *w, int64_t now) {
@@ -198,7 +197,7 @@ static void *waiter_main(void *arg) {
             struct api_wait *w = list;
             list = w->next;
             if (draining || wait_finished(s, w, now)) {
-                wait_answer(a, s, w);
+                wait_answer(s, w);
                 free(w->ids);
                 free(w);
             } else {

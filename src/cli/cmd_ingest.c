@@ -67,17 +67,17 @@ static void report(const store_job *j, int quiet, totals *t) {
     json_t *p = json_object_get(r, "problems");
     for (size_t i = 0; i < json_array_size(p); i++) {
         json_t *x = json_array_get(p, i);
-        int err = json_is_true(json_object_get(x, "error"));
-        t->errors += (uint64_t)err;
-        if (!err && quiet) continue;
+        if (quiet && !json_is_true(json_object_get(x, "error"))) continue;
         fprintf(stderr, "lore ingest: %s: %s\n", json_string_value(json_object_get(x, "path")),
                 json_string_value(json_object_get(x, "message")));
     }
+    /* Only the first problems are kept; the count of errors is whole (a
+     * walk that skipped many binary files still succeeds). */
+    t->errors += num(r, "error_count");
     uint64_t more = num(r, "problem_count") - json_array_size(p);
-    if (more) {
-        fprintf(stderr, "lore ingest: ... and %llu more problems\n", (unsigned long long)more);
-        t->errors += more;
-    }
+    if (more)
+        fprintf(stderr, "lore ingest: ... and %llu more problems (%llu errors in all)\n",
+                (unsigned long long)more, (unsigned long long)num(r, "error_count"));
     json_decref(r);
 }
 

@@ -375,6 +375,7 @@ static int run_path(ingest_session *ss, run_state *rs, json_t *payload, json_t *
     ingest_set_source_acl(ss, source, list, list ? nacl : 0);
     rs->notes = json_array();
     rs->nnotes = 0;
+    rs->problems = 0;
     *st = ingest_path(ss, path);
     if (*st == LORE_OK) *st = ingest_commit(ss); /* a walk may be large: its own commit */
     ingest_set_source_acl(ss, "files", NULL, 0);
@@ -394,6 +395,7 @@ static int run_path(ingest_session *ss, run_state *rs, json_t *payload, json_t *
     json_object_set_new(result, "chunks", json_integer((json_int_t)(a->chunks - b.chunks)));
     json_object_set_new(result, "bytes", json_integer((json_int_t)(a->bytes - b.bytes)));
     json_object_set_new(result, "problem_count", json_integer(rs->nnotes));
+    json_object_set_new(result, "error_count", json_integer(rs->problems));
     json_object_set_new(result, "problems", rs->notes);
     rs->notes = NULL;
     return *st == LORE_OK ? 0 : -1;
@@ -469,7 +471,7 @@ out:
     return rc;
 }
 
-static void fail_all(const store_job *jobs, size_t n, queue_result *res, const char *why) {
+static void fail_all(size_t n, queue_result *res, const char *why) {
     for (size_t i = 0; i < n; i++) {
         free(res[i].error);
         free(res[i].result);
@@ -478,7 +480,6 @@ static void fail_all(const store_job *jobs, size_t n, queue_result *res, const c
         res[i].release = 0;
         res[i].error = strdup(why);
     }
-    (void)jobs;
 }
 
 static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j, queue_result *res);
@@ -489,7 +490,7 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n, qu
     char err[512];
     cached_tenant *ct = tenant_get(th, jobs[0].tenant, err, sizeof err);
     if (!ct) {
-        fail_all(jobs, n, res, err);
+        fail_all(n, res, err);
         return;
     }
     if (n == 1 && !strcmp(jobs[0].kind, INGEST_JOB_REINDEX)) {
@@ -517,7 +518,7 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n, qu
     if (st != LORE_OK) {
         snprintf(err, sizeof err, "store: %s (%s)", lore_status_message(st),
                  store_tenant_errmsg(ct->t));
-        fail_all(jobs, n, res, err);
+        fail_all(n, res, err);
         cached_close(ct); /* a handle that failed is not trusted again */
         return;
     }

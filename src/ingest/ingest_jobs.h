@@ -58,7 +58,8 @@ char *ingest_job_delete_payload(const store_viewer *who, const char *doc_id);
 char *ingest_job_path_payload(const char *path, const char *source, const char *const *acl,
                               size_t nacl);
 /* A path job's result: {"files", "added", "updated", "unchanged", "failed",
- * "skipped", "chunks", "bytes", "problem_count", "problems": [{"path",
+ * "skipped", "chunks", "bytes", "problem_count" (notes and errors),
+ * "error_count", "problems": [{"path",
  * "message", "error"}] (the first INGEST_JOB_MAX_PROBLEMS)}. */
 #define INGEST_JOB_MAX_PROBLEMS 200
 

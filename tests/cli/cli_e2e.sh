@@ -134,6 +134,16 @@ expect 0 "jsonl others in" -- "$LORE" search --tenant acme record; has "$OUT" "g
 expect 2 "id cap" -- "$LORE" ingest --tenant acme "$T/caps.jsonl"; has "$ERR" "id is 5000 bytes; the limit is 4096"
 expect 0 "capped others in" -- "$LORE" search --tenant acme --json capped; has "$OUT" '"external_id": "fine"'
 
+# --- a walk keeps its first 200 problems; the exit code counts errors only
+mkdir -p "$T/many-bad" "$T/many-bin"
+for i in $(seq 1 205); do printf '{"id": 1, "text": ' >"$T/many-bad/b$i.json"; done
+for i in $(seq 1 205); do printf '\x00\x01\x02binary' >"$T/many-bin/b$i.bin"; done
+expect 2 "many problems" -- "$LORE" ingest --tenant acme "$T/many-bad"
+has "$ERR" "and 5 more problems (205 errors in all)"
+[ "$(grep -c 'many-bad/b' <<<"$ERR")" -eq 200 ] && ok || bad "expected 200 problem lines"
+expect 0 "many notes" -- "$LORE" ingest --tenant acme "$T/many-bin"
+has "$ERR" "and 5 more problems (0 errors in all)"; has "$ERR" "205 skipped"
+
 # --- bad queries
 expect 1 "empty query" -- "$LORE" search --tenant acme ""; has "$ERR" "empty query"
 expect 0 "stop words" -- "$LORE" search --tenant acme "the of"; has "$ERR" "stop words"
