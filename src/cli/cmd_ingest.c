@@ -31,7 +31,9 @@ static const cli_help help = {
     "JSON Lines files are streamed record by record, so they may be of any size; a bad\n"
     "line (malformed, over a field cap or longer than max_file_mb) is reported with its\n"
     "number and the other lines are still ingested. Other files\n"
-    "are limited to max_file_mb (64 MiB by default).",
+    "are limited to max_file_mb (64 MiB by default). Each PATH is a durable job\n"
+    "(docs/jobs.md): this command runs it with `workers` threads and waits; a running\n"
+    "lore serve or lore worker on the same data directory may take part.",
     "  lore ingest ./handbook\n"
     "  lore ingest --source wiki --acl group:eng ./eng-docs\n"
     "  lore ingest corpus.jsonl --tenant research",
