@@ -13,6 +13,10 @@ PACKAGES=(
   libmicrohttpd-dev libcurl4-openssl-dev curl
 )
 
+# The MCP tests drive lore with npm's official clients (tests/mcp/setup.sh
+# installs them, and Node 22, from the npm registry); npm needs a Node.js.
+if ! command -v npm >/dev/null; then PACKAGES+=(nodejs npm); fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -23,6 +23,7 @@ static const command commands[] = {
     {"worker", cmd_worker, "run queued jobs"},
     {"jobs", cmd_jobs, "list, show, retry or purge jobs"},
     {"reindex", cmd_reindex, "rebuild a tenant's index from its documents"},
+    {"mcp", cmd_mcp, "serve MCP over stdio for a local AI agent"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -140,9 +140,13 @@ static int rate_anon(api_req *q) {
 /* ---- authentication ---- */
 
 static void unauthorized(api_req *q, const char *error, const char *detail) {
-    char challenge[160];
-    snprintf(challenge, sizeof challenge, "Bearer realm=\"lore\", error=\"%s\"", error);
-    http_add_header(q->r, "WWW-Authenticate", error[0] ? challenge : "Bearer realm=\"lore\"");
+    char challenge[768];
+    int n = snprintf(challenge, sizeof challenge, "Bearer realm=\"lore\"");
+    if (error[0])
+        n += snprintf(challenge + n, sizeof challenge - (size_t)n, ", error=\"%s\"", error);
+    if (q->mount && q->mount->challenge)
+        snprintf(challenge + n, sizeof challenge - (size_t)n, ", %s", q->mount->challenge);
+    http_add_header(q->r, "WWW-Authenticate", challenge);
     metrics_add(q->a->m_auth_failures, NULL, 1);
     if (!rate_anon(q)) return;
     api_problem(q, 401, "unauthorized", "Authentication required", "%s", detail);
@@ -174,6 +178,54 @@ static uint32_t scope_rate(const api *a, api_access acc) {
     }
 }
 
+static int insufficient_scope(api_req *q, unsigned need, unsigned have_bits) {
+    char have[64];
+    auth_scopes_format(have_bits, have, sizeof have);
+    char needs[32];
+    auth_scopes_format(need, needs, sizeof needs);
+    char challenge[768];
+    int n = snprintf(challenge, sizeof challenge,
+                     "Bearer realm=\"lore\", error=\"insufficient_scope\", scope=\"%s\"", needs);
+    if (q->mount && q->mount->challenge && !strstr(q->mount->challenge, "scope="))
+        snprintf(challenge + n, sizeof challenge - (size_t)n, ", %s", q->mount->challenge);
+    http_add_header(q->r, "WWW-Authenticate", challenge);
+    api_problem(q, 403, "insufficient-scope", "Insufficient scope",
+                "this route needs scope '%s'; the %s has '%s'", needs, q->key ? "key" : "token",
+                have);
+    return 0;
+}
+
+/* A JWT access token on a mount that takes them. */
+static int authenticate_jwt(api_req *q, api_access acc, const char *tok) {
+    jwt_result jr = jwt_verify(q->a->jwt, tok, strlen(tok), lore_now_ms(), &q->claims);
+    if (jr == JWT_JWKS_UNAVAILABLE || jr == JWT_INTERNAL) {
+        LORE_WARN("api: cannot verify a token: %s", jwt_result_message(jr));
+        http_add_header(q->r, "Retry-After", "5");
+        api_problem(q, 503, "unavailable", "Service unavailable",
+                    "the token could not be verified now (%s); try again", jwt_result_name(jr));
+        return 0;
+    }
+    if (jr == JWT_INSUFFICIENT_SCOPE) return insufficient_scope(q, scope_needed(acc), 0);
+    if (jr != JWT_OK) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "the token was refused: %s", jwt_result_message(jr));
+        unauthorized(q, "invalid_token", detail);
+        return 0;
+    }
+    q->tenant_name = q->a->jwt_tenant;
+    /* The verifier checked the configured scope: it stands for read. */
+    if (q->a->jwt_grants_read) q->claims.scopes |= AUTH_SCOPE_READ;
+    unsigned need = scope_needed(acc);
+    if ((q->claims.scopes & need) != need) return insufficient_scope(q, need, q->claims.scopes);
+    q->viewer.all_access = 0; /* a token never sees past its principals */
+    q->viewer.principals = (const char *const *)q->claims.principals;
+    q->viewer.nprincipals = q->claims.nprincipals;
+    static const char *const budget[] = {"", "", "read", "write", "admin", "admin"};
+    char bucket[160];
+    snprintf(bucket, sizeof bucket, "jwt:%.120s:%s", q->claims.subject, budget[acc]);
+    return rate_check(q, bucket, scope_rate(q->a, acc));
+}
+
 /* Returns 1 when the caller may go on. */
 static int authenticate(api_req *q, api_access acc) {
     const char *h = http_header(q->r, "Authorization");
@@ -188,6 +240,8 @@ static int authenticate(api_req *q, api_access acc) {
     const char *tok = h + 7;
     while (*tok == ' ')
         tok++;
+    if (q->mount && q->mount->jwt && q->a->jwt && jwt_looks_like(tok))
+        return authenticate_jwt(q, acc, tok);
     store_key *k = NULL;
     auth_result ar = apikey_verify(q->th->control, tok, strlen(tok), lore_now_ms(), &k);
     if (ar == AUTH_ERROR) {
@@ -202,19 +256,7 @@ static int authenticate(api_req *q, api_access acc) {
     q->key = k;
     q->tenant_name = k->tenant;
     unsigned need = scope_needed(acc);
-    if ((k->scopes & need) != need) {
-        char have[64];
-        auth_scopes_format(k->scopes, have, sizeof have);
-        char needs[32];
-        auth_scopes_format(need, needs, sizeof needs);
-        char challenge[128];
-        snprintf(challenge, sizeof challenge,
-                 "Bearer realm=\"lore\", error=\"insufficient_scope\", scope=\"%s\"", needs);
-        http_add_header(q->r, "WWW-Authenticate", challenge);
-        api_problem(q, 403, "insufficient-scope", "Insufficient scope",
-                    "this route needs scope '%s'; the key has '%s'", needs, have);
-        return 0;
-    }
+    if ((k->scopes & need) != need) return insufficient_scope(q, need, k->scopes);
     /* Tenant administrators see every document of their tenant; other keys
      * see what their principals may. */
     q->viewer.all_access = (k->scopes & (AUTH_SCOPE_ADMIN | AUTH_SCOPE_SERVER)) != 0;
@@ -235,6 +277,30 @@ static int content_type_is(const http_request *r, const char *want) {
     if (!ct) return 0;
     size_t n = strlen(want);
     return !strncasecmp(ct, want, n) && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static int take_json_body(api_req *q, size_t cap) {
+    if (!content_type_is(q->r, "application/json")) {
+        api_problem(q, 415, "unsupported-media-type", "Unsupported media type",
+                    "send the body as Content-Type: application/json");
+        return 0;
+    }
+    http_body_buffer(q->r, cap);
+    return 1;
+}
+
+static api_access mount_access(const api_mount *mt) {
+    if (mt->scope & (AUTH_SCOPE_ADMIN | AUTH_SCOPE_SERVER)) return ACCESS_ADMIN;
+    return mt->scope & AUTH_SCOPE_WRITE ? ACCESS_WRITE : ACCESS_READ;
+}
+
+static void begin_mount(api_req *q) {
+    const api_mount *mt = &q->a->mounts[q->m.route->id - API_MOUNT_ID];
+    q->mount = mt;
+    q->route_label = mt->path;
+    if (mt->precheck && !mt->precheck(mt->ctx, q->r)) return;
+    if (mt->open ? !rate_anon(q) : !authenticate(q, mount_access(mt))) return;
+    if (mt->body_cap) take_json_body(q, mt->body_cap);
 }
 
 static void app_begin(void *ctx, http_request *r) {
@@ -263,6 +329,10 @@ static void app_begin(void *ctx, http_request *r) {
                     "%s is not allowed here; allowed: %s", http_method(r), q->m.allow);
         return;
     }
+    if (q->m.route->id >= API_MOUNT_ID) {
+        begin_mount(q);
+        return;
+    }
     const api_route_def *def = &api_route_table[q->m.route->id];
     q->def = def;
     q->route_label = def->route.pattern;
@@ -272,12 +342,7 @@ static void app_begin(void *ctx, http_request *r) {
     if (def->handle == api_metrics_get && !a->cfg.metrics_public) access = ACCESS_SERVER;
     if (access >= ACCESS_READ && !authenticate(q, access)) return;
     if (def->body == BODY_JSON) {
-        if (!content_type_is(r, "application/json")) {
-            api_problem(q, 415, "unsupported-media-type", "Unsupported media type",
-                        "send the body as Content-Type: application/json");
-            return;
-        }
-        http_body_buffer(r, (size_t)a->cfg.max_body_kb * 1024);
+        take_json_body(q, (size_t)a->cfg.max_body_kb * 1024);
     } else if (def->body == BODY_MULTIPART) {
         if (!content_type_is(r, "multipart/form-data")) {
             api_problem(q, 415, "unsupported-media-type", "Unsupported media type",
@@ -288,9 +353,33 @@ static void app_begin(void *ctx, http_request *r) {
     }
 }
 
+static void handle_mount(api_req *q) {
+    const api_mount *mt = q->mount;
+    if (mt->open) {
+        mt->handle(mt->ctx, q->r, NULL);
+        return;
+    }
+    pthread_rwlock_rdlock(&q->a->tenants_lock);
+    api_tenant *t = api_tenant_get(q);
+    if (t) {
+        char subject[160];
+        if (q->key)
+            snprintf(subject, sizeof subject, "lore_%s", q->key->id);
+        else
+            snprintf(subject, sizeof subject, "jwt:%.120s", q->claims.subject);
+        search_scope sc = {q->tenant_name, t->t, t->search, q->viewer, subject};
+        mt->handle(mt->ctx, q->r, &sc);
+    }
+    pthread_rwlock_unlock(&q->a->tenants_lock);
+}
+
 static void app_handle(void *ctx, http_request *r) {
     (void)ctx;
     api_req *q = http_data(r);
+    if (q && q->mount) {
+        handle_mount(q);
+        return;
+    }
     if (!q || !q->def) return;
     /* Server routes (tenant admin) take the lock themselves, for writing. */
     int lock = q->tenant_name && q->def->access != ACCESS_SERVER && q->def->access >= ACCESS_READ;
@@ -345,6 +434,11 @@ static void access_log(api_req *q, unsigned status, double ms) {
         n += (size_t)snprintf(line + n, cap - n, "\"");
     }
     if (q->key) n += (size_t)snprintf(line + n, cap - n, ",\"key\":\"lore_%s\"", q->key->id);
+    if (q->claims.subject) {
+        n += (size_t)snprintf(line + n, cap - n, ",\"subject\":\"");
+        log_str(line, &n, cap, q->claims.subject, 128);
+        n += (size_t)snprintf(line + n, cap - n, "\"");
+    }
     if (n < cap)
         n += (size_t)snprintf(line + n, cap - n,
                               ",\"status\":%u,\"bytes\":%zu,\"latency_ms\":%.3f}\n", status,
@@ -375,6 +469,7 @@ static void app_done(void *ctx, http_request *r) {
     if (a->cfg.access_log) access_log(q, status, secs * 1000);
     if (q->def && q->def->cleanup) q->def->cleanup(q);
     store_key_free(q->key);
+    jwt_claims_free(&q->claims);
     free(q);
     http_set_data(r, NULL);
 }
@@ -484,6 +579,23 @@ out:
     return LORE_OK;
 }
 
+void api_set_jwt(api *a, jwt_verifier *v, const char *tenant, int grants_read) {
+    a->jwt = v;
+    a->jwt_grants_read = grants_read;
+    snprintf(a->jwt_tenant, sizeof a->jwt_tenant, "%s", tenant);
+}
+
+lore_status api_mount_add(api *a, const api_mount *m) {
+    if (a->nmounts == API_MAX_MOUNTS || !m->handle || !m->path || !m->method) return LORE_INVALID;
+    size_t i = a->nmounts;
+    if (m->challenge && !(a->mount_challenge[i] = strdup(m->challenge))) return LORE_NOMEM;
+    a->mounts[i] = *m;
+    a->mounts[i].challenge = a->mount_challenge[i];
+    a->routes[a->nroutes++] = (http_route){m->method, m->path, API_MOUNT_ID + (int)i};
+    a->nmounts++;
+    return LORE_OK;
+}
+
 metrics_registry *api_metrics(api *a) {
     return a->metrics;
 }
@@ -495,6 +607,8 @@ void api_free(api *a) {
     pthread_setspecific(a->thread_key, NULL);
     pthread_key_delete(a->thread_key);
     api_jobs_free(a);
+    for (size_t i = 0; i < a->nmounts; i++)
+        free(a->mount_challenge[i]);
     if (a->rl) a->rl->free(a->rl_state);
     metrics_registry_free(a->metrics);
     pthread_rwlock_destroy(&a->tenants_lock);

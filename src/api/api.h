@@ -38,6 +38,39 @@ void api_drain(api *a);
 struct metrics_registry;
 struct metrics_registry *api_metrics(api *a);
 
+/* Mounts: routes served by another part of the server (the MCP endpoint)
+ * through the API's pipeline, so they get the same key checks, scopes, rate
+ * limits, body caps, access log and metrics as REST routes without the API
+ * knowing what they do. The handler gets the caller's scope (NULL on an open
+ * route) with the tenant already open on the calling thread. */
+struct search_scope;
+typedef struct api_mount {
+    const char *method; /* "POST" */
+    const char *path;   /* exact path or router pattern */
+    int open;           /* 1: no key needed (rate-limited per address) */
+    int jwt;            /* 1: also accepts JWT access tokens (api_set_jwt) */
+    unsigned scope;     /* AUTH_SCOPE_* the key needs (open = 0) */
+    size_t body_cap;    /* buffer a JSON body of at most this many bytes; 0: none */
+    /* Runs before authentication; answers and returns 0 to stop the request
+     * (Host and Origin checks). May be NULL. */
+    int (*precheck)(void *ctx, http_request *r);
+    void (*handle)(void *ctx, http_request *r, const struct search_scope *s);
+    void *ctx;
+    /* Extra auth-params for the 401 challenge (resource_metadata="..."),
+     * copied; NULL for none. */
+    const char *challenge;
+} api_mount;
+#define API_MAX_MOUNTS 8
+/* Adds a mount (copied; its strings must outlive the api). Before serving. */
+LORE_MUST_CHECK lore_status api_mount_add(api *a, const api_mount *m);
+
+/* OAuth resource-server mode: mounts with jwt = 1 also accept JWT access
+ * tokens verified by v (borrowed, shared by all threads); their holders act
+ * in tenant with the token's principals and scopes (plus read when
+ * grants_read: the verifier requires a configured scope that stands for it). */
+struct jwt_verifier;
+void api_set_jwt(api *a, struct jwt_verifier *v, const char *tenant, int grants_read);
+
 /* The route table, for documentation and the OpenAPI test. */
 const http_route *api_route_at(size_t i);
 size_t api_route_total(void);

@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "auth/apikey.h"
+#include "auth/jwt.h"
 #include "auth/ratelimit.h"
 #include "http/router.h"
 #include "index/lexical/index_lexical.h"
@@ -66,11 +67,16 @@ typedef struct api_thread {
 } api_thread;
 
 #define API_MAX_ROUTES 64
+/* Route ids from here on name mounts (api.h), not entries of the table. */
+#define API_MOUNT_ID 1000
 
 struct api {
     lore_config cfg;
-    http_route routes[API_MAX_ROUTES]; /* the table's routes, for the router */
+    http_route routes[API_MAX_ROUTES + API_MAX_MOUNTS]; /* table and mounts, for the router */
     size_t nroutes;
+    api_mount mounts[API_MAX_MOUNTS];
+    char *mount_challenge[API_MAX_MOUNTS]; /* owned copies */
+    size_t nmounts;
     lex_params lex_params;
     metrics_registry *metrics;
     const ratelimit_backend *rl;
@@ -82,6 +88,11 @@ struct api {
     _Atomic uint64_t tenant_gen;
     int64_t started_ms;
     char upload_dir[1100];
+
+    /* OAuth resource-server mode (api_set_jwt): verifier borrowed */
+    jwt_verifier *jwt;
+    char jwt_tenant[STORE_NAME_MAX + 1];
+    int jwt_grants_read;
 
     /* jobs (api_jobs.c) */
     queue_config qcfg;
@@ -110,10 +121,12 @@ struct api_req {
     http_request *r;
     api_thread *th;
     const api_route_def *def;
+    const api_mount *mount; /* set instead of def on a mounted route */
     http_match m;
     const char *route_label; /* the pattern, or "unmatched" */
     /* who is calling (routes with a key) */
     store_key *key;
+    jwt_claims claims; /* instead of key: a verified JWT (claims.subject set) */
     const char *tenant_name;
     store_viewer viewer;
     int tenant_locked;

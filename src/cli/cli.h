@@ -105,5 +105,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_reindex(int argc, char **argv);
+int cmd_mcp(int argc, char **argv);
 
 #endif

@@ -13,8 +13,11 @@
 
 #include "api/api.h"
 #include "auth/apikey.h"
+#include "auth/jwt.h"
 #include "cli/cli.h"
+#include "cli/cli_mcp.h"
 #include "http/http.h"
+#include "mcp/mcp_http.h"
 #include "util/log.h"
 
 static const cli_opt opts[] = {
@@ -25,7 +28,8 @@ static const cli_opt opts[] = {
 };
 static const cli_help help = {
     "lore serve [--listen HOST:PORT] [--threads N] [--workers N]",
-    "Serve the REST API (docs/api.md) over HTTP, and run queued jobs (docs/jobs.md).\n"
+    "Serve the REST API (docs/api.md) and MCP at /mcp (docs/mcp.md) over HTTP, and\n"
+    "run queued jobs (docs/jobs.md).\n"
     "On first start, creates the default tenant and a server administrator key, and\n"
     "prints the key once: keep it, it is stored only as a hash.",
     "Every setting of `lore config` applies (limits, timeouts, CORS, rate limits);\n"
@@ -64,6 +68,66 @@ static int first_start(cli_env *e) {
     return CLI_OK;
 }
 
+/* The MCP endpoint: /mcp through the API's pipeline, and in OAuth mode the
+ * JWT verifier and the protected-resource metadata. */
+typedef struct serve_mcp {
+    mcp_server *server;
+    mcp_http *http;
+    jwt_verifier *jwt;
+} serve_mcp;
+
+static int mcp_mount(cli_env *e, api *ap, const http_config *hc, serve_mcp *sm) {
+    char err[512] = "";
+    const lore_config *c = &e->cfg;
+    if (cli_mcp_server_new(&sm->server) != LORE_OK)
+        return cli_error("serve", CLI_FAIL, "cannot set up MCP: out of memory");
+    mcp_http_config mc = {
+        hc->host,        c->mcp_url,    c->mcp_allowed_hosts, c->mcp_allowed_origins,
+        c->cors_origins, c->jwt_issuer, c->jwt_scope};
+    if (mcp_http_new(sm->server, &mc, &sm->http, err, sizeof err) != LORE_OK)
+        return cli_error("serve", CLI_USAGE, "%s", err[0] ? err : "cannot set up MCP");
+    if (c->jwt_issuer[0]) {
+        jwt_config jc;
+        jwt_config_default(&jc);
+        jc.issuer = c->jwt_issuer;
+        jc.audience = c->mcp_url;
+        jc.jwks_url = c->jwt_jwks_url;
+        jc.required_scope = c->jwt_scope;
+        jc.groups_claim = c->jwt_groups_claim;
+        if (jwt_verifier_new(&jc, &sm->jwt, err, sizeof err) != LORE_OK)
+            return cli_error("serve", CLI_USAGE, "OAuth settings: %s", err);
+        api_set_jwt(ap, sm->jwt, c->jwt_tenant[0] ? c->jwt_tenant : c->tenant,
+                    c->jwt_scope[0] != '\0');
+    }
+    api_mount m = {"POST",
+                   MCP_HTTP_PATH,
+                   0,
+                   sm->jwt != NULL,
+                   AUTH_SCOPE_READ,
+                   (size_t)c->mcp_max_body_kb * 1024,
+                   mcp_http_precheck,
+                   mcp_http_handle,
+                   sm->http,
+                   mcp_http_challenge(sm->http)};
+    lore_status st = api_mount_add(ap, &m);
+    if (st == LORE_OK && sm->jwt) {
+        api_mount md = {"GET", MCP_HTTP_METADATA_PATH, 1,        0,   0, 0,
+                        NULL,  mcp_http_metadata,      sm->http, NULL};
+        st = api_mount_add(ap, &md);
+        md.path = MCP_HTTP_METADATA_PATH_MCP;
+        if (st == LORE_OK) st = api_mount_add(ap, &md);
+    }
+    if (st != LORE_OK)
+        return cli_error("serve", CLI_FAIL, "cannot mount /mcp: %s", lore_status_message(st));
+    return CLI_OK;
+}
+
+static void mcp_unmount(serve_mcp *sm) {
+    mcp_http_free(sm->http);
+    jwt_verifier_free(sm->jwt);
+    mcp_server_free(sm->server);
+}
+
 static void notify_pool(void *pool) {
     queue_pool_notify(pool);
 }
@@ -84,6 +148,7 @@ int cmd_serve(int argc, char **argv) {
     api *ap = NULL;
     http_server *srv = NULL;
     cli_pool pool = {0};
+    serve_mcp sm = {0};
     char err[512] = "";
     int rc = cli_parse("serve", &help, opts, sizeof opts / sizeof opts[0], argc, argv, &a);
     if (rc) goto out;
@@ -92,6 +157,7 @@ int cmd_serve(int argc, char **argv) {
         goto out;
     }
     if ((rc = cli_env_open(&e, &a))) goto out;
+    if ((rc = cli_mcp_fixtures_allowed("serve", &e.cfg))) goto out;
     static const char *const flag_keys[][2] = {
         {"listen", "listen"}, {"threads", "http_threads"}, {"workers", "workers"}};
     for (size_t i = 0; i < 3; i++) {
@@ -131,6 +197,7 @@ int cmd_serve(int argc, char **argv) {
         rc = cli_error("serve", CLI_FAIL, "%s", err);
         goto out;
     }
+    if ((rc = mcp_mount(&e, ap, &hc, &sm))) goto out;
     if ((rc = cli_pool_start(&e, "serve", e.cfg.workers, api_metrics(ap), api_jobs_finished, ap,
                              &pool)))
         goto out;
@@ -165,6 +232,7 @@ out:
     http_server_free(srv);
     cli_pool_stop(&pool);
     api_free(ap);
+    mcp_unmount(&sm);
     cli_env_close(&e);
     cli_args_free(&a);
     return rc < 0 ? CLI_OK : rc; /* -1: --help was printed */

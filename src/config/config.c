@@ -80,6 +80,23 @@ static const key_def keys[] = {
     INT(queue_max_total, 0, 1000000000, "100000",
         "pending jobs of all tenants before writes get 503 (0 = no cap)"),
     INT(max_wait_s, 0, 300, "30", "longest ?wait= a write may ask for, in seconds"),
+    STR(mcp_url, 0, "",
+        "public URL of the MCP endpoint, e.g. https://lore.example.com/mcp (needed for OAuth)"),
+    STR(mcp_allowed_hosts, 0, "",
+        "Host names /mcp accepts besides loopback ones on a loopback listener, comma-separated"),
+    STR(mcp_allowed_origins, 0, "",
+        "browser Origins /mcp accepts besides loopback ones and cors_origins, comma-separated"),
+    INT(mcp_max_body_kb, 1, 65536, "1024", "largest MCP message, in KiB (HTTP body, stdio line)"),
+    STR(mcp_key, 1, "", "lore mcp (stdio): the API key whose tenant and principals apply"),
+    STR(mcp_principals, 0, "",
+        "lore mcp (stdio) without mcp_key: principals to search as, comma-separated "
+        "(empty = the whole tenant)"),
+    STR(jwt_issuer, 0, "", "OAuth: issuer (iss) of accepted JWT access tokens; empty = keys only"),
+    STR(jwt_jwks_url, 0, "", "OAuth: URL of the issuer's JWKS (signing keys)"),
+    STR(jwt_tenant, 0, "", "OAuth: tenant that token holders search (empty = setting tenant)"),
+    STR(jwt_groups_claim, 0, "groups", "OAuth: claim whose values become group:<value> principals"),
+    STR(jwt_scope, 0, "lore:read",
+        "OAuth: scope a token must carry for /mcp (empty = the scope read or lore:read)"),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 _Static_assert(NKEYS <= sizeof((lore_config *)0)->origin / sizeof(config_origin),
@@ -270,6 +287,12 @@ lore_status config_validate(const lore_config *c, char *err, size_t errlen) {
     if (!strcmp(c->mode, "production") && strlen(c->master_key) < 32) {
         snprintf(err, errlen,
                  "production mode needs master_key (LORE_MASTER_KEY) of at least 32 characters");
+        return LORE_INVALID;
+    }
+    if (c->jwt_issuer[0] && (!c->jwt_jwks_url[0] || !c->mcp_url[0])) {
+        snprintf(err, errlen,
+                 "jwt_issuer needs jwt_jwks_url (the signing keys) and mcp_url (the "
+                 "audience tokens must name)");
         return LORE_INVALID;
     }
     if (!strcmp(c->mode, "production") && strstr(c->cors_origins, "*")) {

@@ -40,6 +40,11 @@ typedef struct lore_config {
     int64_t workers; /* -1 = none, 0 = one per core */
     int64_t job_lease_s, job_max_attempts, job_backoff_ms, job_backoff_max_s, job_retention_days;
     int64_t queue_max_per_tenant, queue_max_total, max_wait_s;
+    /* MCP */
+    char mcp_url[512], mcp_allowed_hosts[1024], mcp_allowed_origins[1024];
+    int64_t mcp_max_body_kb;
+    char mcp_key[128], mcp_principals[1024];
+    char jwt_issuer[512], jwt_jwks_url[1024], jwt_tenant[65], jwt_groups_claim[64], jwt_scope[64];
     config_origin origin[64]; /* per key, indexed like the key table */
     char file[1024];          /* the config file read, "" if none */
 } lore_config;

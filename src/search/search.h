@@ -72,6 +72,17 @@ typedef struct search_response {
     char notice[160]; /* a note for the user, e.g. "only stop words in query" */
 } search_response;
 
+/* What a front end (REST, MCP) holds for one caller while it answers: the
+ * caller's tenant, open on the calling thread, its engine, and whose ACLs
+ * apply. Everything is borrowed for the length of one request. */
+typedef struct search_scope {
+    const char *tenant_name;
+    store_tenant *tenant;
+    search_engine *engine;
+    store_viewer viewer;
+    const char *subject; /* who, for logs: "lore_<key id>" or "jwt:<sub>" */
+} search_scope;
+
 /* Creates an engine over an open tenant (borrowed; it must outlive the
  * engine) and its lexical index (borrowed). */
 LORE_MUST_CHECK lore_status search_engine_new(store_tenant *t, const index_lexical_ops *lex,
