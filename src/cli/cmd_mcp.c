@@ -55,8 +55,7 @@ static int read_line(lore_buf *b, size_t cap) {
     }
 }
 
-static void write_json(json_t *v) {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII);
+static void write_text(char *s) {
     if (!s) return;
     fputs(s, stdout);
     fputc('\n', stdout);
@@ -80,8 +79,8 @@ static int serve(mcp_server *m, const search_scope *sc, size_t cap) {
         mcp_reply rep;
         mcp_handle(m, sc, &session, NULL, line.data, line.len, &rep);
         for (size_t i = 0; i < rep.nnotes; i++)
-            write_json(rep.notes[i]);
-        if (rep.response) write_json(rep.response);
+            write_text(json_dumps(rep.notes[i], MCP_JSON_FLAGS));
+        write_text(mcp_reply_text(&rep, NULL));
         mcp_reply_free(&rep);
         if (fflush(stdout) != 0) break; /* the client went away */
     }

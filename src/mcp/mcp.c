@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mcp/mcp_tools.h"
+#include "util/buf.h"
 #include "util/jsonscan.h"
 
 #define MAX_DEPTH 64
@@ -64,6 +65,8 @@ void mcp_call_error(mcp_call *c, int code, json_t *data, const char *msg) {
     reply_error(c->out, status, c->id, code, data, "%s", msg);
 }
 
+static void splice_structured(mcp_call *c);
+
 static void reply_result(mcp_call *c, json_t *result) {
     if (c->modern) {
         json_object_set_new(result, "resultType", json_string("complete"));
@@ -81,6 +84,50 @@ static void reply_result(mcp_call *c, json_t *result) {
     json_object_set_new(r, "result", result);
     c->out->response = r;
     c->out->status = 200;
+    if (c->structured) splice_structured(c);
+}
+
+/* out->raw = the response with content (the structured result as a JSON
+ * string) and structuredContent added at the end of its result object.
+ * The result is a non-empty object (isError at least) and the last member
+ * of the response, so its closing brace is the second to last byte. */
+static void splice_structured(mcp_call *c) {
+    char *head = json_dumps(c->out->response, MCP_JSON_FLAGS);
+    size_t hl = head ? strlen(head) : 0;
+    lore_buf b;
+    lore_buf_init(&b, (size_t)1 << 31);
+    int ok = hl > 2 && !strcmp(head + hl - 2, "}}") &&
+             lore_buf_reserve(&b, hl + 2 * strlen(c->structured) + 128) == LORE_OK &&
+             lore_buf_append(&b, head, hl - 2) == LORE_OK &&
+             lore_buf_append_str(&b, ",\"content\":[{\"type\":\"text\",\"text\":\"") == LORE_OK;
+    /* Compact output has no raw control bytes: quotes and backslashes are
+     * all there is to escape. */
+    for (const char *p = c->structured; ok && *p; p++) {
+        size_t run = strcspn(p, "\"\\");
+        ok = lore_buf_append(&b, p, run) == LORE_OK;
+        p += run;
+        if (!*p) break;
+        ok = ok && lore_buf_append_byte(&b, '\\') == LORE_OK &&
+             lore_buf_append_byte(&b, (uint8_t)*p) == LORE_OK;
+    }
+    ok = ok && lore_buf_append_str(&b, "\"}],\"structuredContent\":") == LORE_OK &&
+         lore_buf_append_str(&b, c->structured) == LORE_OK &&
+         lore_buf_append_str(&b, "}}") == LORE_OK;
+    free(head);
+    if (ok) {
+        c->out->raw = lore_buf_take(&b);
+    } else {
+        lore_buf_free(&b);
+        reply_error(c->out, 200, c->id, MCP_INTERNAL_ERROR, NULL, "out of memory");
+    }
+}
+
+char *mcp_reply_text(const mcp_reply *r, size_t *len) {
+    char *s = r->raw        ? strdup(r->raw)
+              : r->response ? json_dumps(r->response, MCP_JSON_FLAGS)
+                            : NULL;
+    if (len) *len = s ? strlen(s) : 0;
+    return s;
 }
 
 void mcp_progress(mcp_call *c, double progress, double total, const char *message) {
@@ -344,6 +391,7 @@ static void handle_object(mcp_server *m, const search_scope *scope, mcp_session 
         if (mcp_dispatch(&c, s, name, &result) == 0 && result) reply_result(&c, result);
     }
     json_decref(empty);
+    free(c.structured);
     out->stream = out->nnotes && (!h || h->accepts_sse);
     if (out->nnotes && h && !h->accepts_sse) { /* no stream to put them on */
         for (size_t i = 0; i < out->nnotes; i++)
@@ -380,6 +428,7 @@ void mcp_handle(mcp_server *m, const search_scope *scope, mcp_session *session,
 
 void mcp_reply_free(mcp_reply *r) {
     json_decref(r->response);
+    free(r->raw);
     for (size_t i = 0; i < r->nnotes; i++)
         json_decref(r->notes[i]);
     free(r->notes);

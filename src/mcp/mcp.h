@@ -70,7 +70,10 @@ typedef struct mcp_headers {
 
 typedef struct mcp_reply {
     unsigned status;  /* HTTP status: 200, 202 (no body), 400, 404 */
-    json_t *response; /* owned; NULL for a notification */
+    json_t *response; /* owned; NULL for a notification. A tool's result may
+                         lack content and structuredContent here: they are in
+                         raw (see mcp_reply_text) */
+    char *raw;        /* owned: the whole response already serialized, or NULL */
     json_t **notes;   /* owned: notifications to send before the response */
     size_t nnotes;
     int stream; /* send as SSE (notes exist and the client takes SSE) */
@@ -85,6 +88,18 @@ void mcp_server_free(mcp_server *m);
 void mcp_handle(mcp_server *m, const search_scope *scope, mcp_session *session,
                 const mcp_headers *h, const char *msg, size_t len, mcp_reply *out);
 void mcp_reply_free(mcp_reply *r);
+/* The response as JSON text (owned; NULL without a response or out of
+ * memory). A tool's structured result is serialized once and spliced in
+ * twice, as structuredContent and as the text block, rather than dumped
+ * three times. */
+char *mcp_reply_text(const mcp_reply *r, size_t *len);
+#define MCP_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(7))
+/* The response as JSON text (owned; NULL without a response or out of
+ * memory). A tool's structured result is serialized once and spliced in
+ * twice, as structuredContent and as the text block, rather than dumped
+ * three times. */
+char *mcp_reply_text(const mcp_reply *r, size_t *len);
+#define MCP_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(7))
 
 /* Decodes an Mcp-Name/Mcp-Param value: "=?base64?...?=" to its UTF-8 bytes,
  * anything else as is. Returns owned or NULL when the encoding is bad. */

@@ -130,7 +130,7 @@ static int accepts(const http_request *r, const char *type) {
 }
 
 static char *dump(json_t *v) {
-    return json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII);
+    return json_dumps(v, MCP_JSON_FLAGS);
 }
 
 /* SSE: a comment to open the stream, each notification as an event, then
@@ -140,8 +140,7 @@ static void respond_stream(http_request *r, const mcp_reply *rep) {
     lore_buf_init(&b, (size_t)1 << 30);
     int ok = lore_buf_append_str(&b, ": lore\n\n") == LORE_OK;
     for (size_t i = 0; ok && i <= rep->nnotes; i++) {
-        json_t *v = i < rep->nnotes ? rep->notes[i] : rep->response;
-        char *s = v ? dump(v) : NULL;
+        char *s = i < rep->nnotes ? dump(rep->notes[i]) : mcp_reply_text(rep, NULL);
         ok = s && lore_buf_printf(&b, "event: message\ndata: %s\n\n", s) == LORE_OK;
         free(s);
     }
@@ -169,9 +168,10 @@ void mcp_http_handle(void *ctx, http_request *r, const search_scope *sc) {
     } else if (rep.stream) {
         respond_stream(r, &rep);
     } else {
-        char *s = dump(rep.response);
+        size_t n = 0;
+        char *s = mcp_reply_text(&rep, &n);
         if (s)
-            http_respond_owned(r, rep.status, "application/json", s, strlen(s));
+            http_respond_owned(r, rep.status, "application/json", s, n);
         else
             http_respond(r, 500, NULL, NULL, 0);
     }

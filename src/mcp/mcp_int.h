@@ -23,6 +23,7 @@ typedef struct mcp_call {
     mcp_reply *out;
     double progress_at; /* last progress value sent */
     json_t *meta;       /* params._meta, borrowed, or NULL */
+    char *structured;   /* owned: a tool's structured result, serialized */
     char hbuf[3][1024]; /* trimmed header values */
 } mcp_call;
 

@@ -128,15 +128,15 @@ static int m_tools_call(mcp_call *c, mcp_session *s, json_t **result) {
         *result = json_pack("{s:[o],s:b}", "content", text_block(msg), "isError", 1);
         return 0;
     }
-    char *text = json_dumps(out, JSON_COMPACT | JSON_ENSURE_ASCII);
-    if (!text) {
-        json_decref(out);
+    /* Serialized once here; mcp.c splices it in as structuredContent and
+     * as the text block. */
+    c->structured = json_dumps(out, MCP_JSON_FLAGS);
+    json_decref(out);
+    if (!c->structured) {
         mcp_call_error(c, MCP_INTERNAL_ERROR, NULL, "out of memory");
         return 0;
     }
-    *result = json_pack("{s:[o],s:o,s:b}", "content", text_block(text), "structuredContent", out,
-                        "isError", 0);
-    free(text);
+    *result = json_pack("{s:b}", "isError", 0);
     return 0;
 }
 

@@ -23,6 +23,12 @@ static search_scope scope;
 static mcp_reply call(mcp_server *m, mcp_session *s, const mcp_headers *h, const char *msg) {
     mcp_reply r;
     mcp_handle(m, &scope, s, h, msg, strlen(msg), &r);
+    if (r.raw) { /* a tool's result, spliced: read it back whole */
+        json_t *whole = json_loads(r.raw, 0, NULL);
+        CHECK(whole != NULL);
+        json_decref(r.response);
+        r.response = whole;
+    }
     return r;
 }
 
