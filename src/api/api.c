@@ -205,7 +205,19 @@ static int authenticate_jwt(api_req *q, api_access acc, const char *tok) {
                     "the token could not be verified now (%s); try again", jwt_result_name(jr));
         return 0;
     }
-    if (jr == JWT_INSUFFICIENT_SCOPE) return insufficient_scope(q, scope_needed(acc), 0);
+    if (jr == JWT_INSUFFICIENT_SCOPE) {
+        /* Name the scope the token must carry and where to learn about it
+         * (the mount's challenge: resource_metadata and scope), so a client
+         * can ask its authorization server for exactly that. */
+        char challenge[768];
+        snprintf(challenge, sizeof challenge,
+                 "Bearer realm=\"lore\", error=\"insufficient_scope\"%s%s",
+                 q->mount->challenge ? ", " : "", q->mount->challenge ? q->mount->challenge : "");
+        http_add_header(q->r, "WWW-Authenticate", challenge);
+        api_problem(q, 403, "insufficient-scope", "Insufficient scope",
+                    "the token lacks the scope this endpoint needs (%s)", jwt_result_name(jr));
+        return 0;
+    }
     if (jr != JWT_OK) {
         char detail[160];
         snprintf(detail, sizeof detail, "the token was refused: %s", jwt_result_message(jr));

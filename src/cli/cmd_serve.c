@@ -96,8 +96,15 @@ static int mcp_mount(cli_env *e, api *ap, const http_config *hc, serve_mcp *sm) 
         jc.groups_claim = c->jwt_groups_claim;
         if (jwt_verifier_new(&jc, &sm->jwt, err, sizeof err) != LORE_OK)
             return cli_error("serve", CLI_USAGE, "OAuth settings: %s", err);
-        api_set_jwt(ap, sm->jwt, c->jwt_tenant[0] ? c->jwt_tenant : c->tenant,
-                    c->jwt_scope[0] != '\0');
+        const char *tenant = c->jwt_tenant[0] ? c->jwt_tenant : c->tenant;
+        store_tenant *t = NULL;
+        if (store_tenant_open(e->store, tenant, &t) != LORE_OK)
+            return cli_error("serve", CLI_USAGE,
+                             "jwt_tenant: no tenant '%s' to serve token holders (create it with "
+                             "lore tenant create %s)",
+                             tenant, tenant);
+        store_tenant_close(t);
+        api_set_jwt(ap, sm->jwt, tenant, c->jwt_scope[0] != '\0');
     }
     api_mount m = {"POST",
                    MCP_HTTP_PATH,

@@ -289,10 +289,15 @@ lore_status config_validate(const lore_config *c, char *err, size_t errlen) {
                  "production mode needs master_key (LORE_MASTER_KEY) of at least 32 characters");
         return LORE_INVALID;
     }
-    if (c->jwt_issuer[0] && (!c->jwt_jwks_url[0] || !c->mcp_url[0])) {
+    if (c->jwt_issuer[0] && !c->jwt_jwks_url[0]) {
         snprintf(err, errlen,
-                 "jwt_issuer needs jwt_jwks_url (the signing keys) and mcp_url (the "
-                 "audience tokens must name)");
+                 "jwt_issuer needs jwt_jwks_url: the URL of the issuer's signing keys (JWKS)");
+        return LORE_INVALID;
+    }
+    if (c->jwt_issuer[0] && !c->mcp_url[0]) {
+        snprintf(err, errlen,
+                 "jwt_issuer needs mcp_url: the public URL of /mcp, which tokens "
+                 "must name as their audience");
         return LORE_INVALID;
     }
     if (!strcmp(c->mode, "production") && strstr(c->cors_origins, "*")) {

@@ -45,10 +45,15 @@ static const char tools_json[] =
     "client anything\",\"inputSchema\":{\"type\":\"object\",\"properties\":{}}},"
     "{\"name\":\"json_schema_2020_12_tool\",\"description\":\"Tool with JSON Schema 2020-12 "
     "features\",\"inputSchema\":{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\","
-    "\"type\":\"object\",\"$defs\":{\"address\":{\"type\":\"object\",\"properties\":{"
-    "\"street\":{\"type\":\"string\"},\"city\":{\"type\":\"string\"}}}},"
-    "\"properties\":{\"name\":{\"type\":\"string\"},\"address\":{\"$ref\":\"#/$defs/address\"}},"
-    "\"additionalProperties\":false}}"
+    "\"type\":\"object\",\"$defs\":{\"address\":{\"$anchor\":\"addressDef\",\"type\":"
+    "\"object\",\"properties\":{\"street\":{\"type\":\"string\"},\"city\":{\"type\":"
+    "\"string\"}}}},\"properties\":{\"name\":{\"type\":\"string\"},\"address\":{\"$ref\":"
+    "\"#/$defs/address\"},\"contactMethod\":{\"type\":\"string\",\"enum\":[\"phone\","
+    "\"email\"]},\"phone\":{\"type\":\"string\"},\"email\":{\"type\":\"string\"}},"
+    "\"allOf\":[{\"anyOf\":[{\"required\":[\"phone\"]},{\"required\":[\"email\"]}]}],"
+    "\"if\":{\"properties\":{\"contactMethod\":{\"const\":\"phone\"}},\"required\":"
+    "[\"contactMethod\"]},\"then\":{\"required\":[\"phone\"]},\"else\":{\"required\":"
+    "[\"email\"]},\"additionalProperties\":false}}"
     "]";
 
 json_t *mcp_fixture_tools(void) {
