@@ -30,7 +30,8 @@ static const char tools_json[] =
     "\"description\":\"Only these sources (see list_sources), e.g. "
     "[\\\"github\\\",\\\"slack\\\"].\"},"
     "\"updated_after\":{\"type\":\"string\",\"description\":\"Only documents updated at or after "
-    "this ISO 8601 date or time, e.g. 2026-01-31.\"},"
+    "this ISO 8601 date or time, e.g. 2026-01-31 (a document without a date counts as updated "
+    "when lore indexed it).\"},"
     "\"updated_before\":{\"type\":\"string\",\"description\":\"Only documents updated at or "
     "before this ISO 8601 date or time (a date includes that whole day).\"},"
     "\"author\":{\"type\":\"string\",\"description\":\"Only documents by this author (exact).\"}"
@@ -309,7 +310,7 @@ static mcp_tool_outcome tool_fetch(const search_scope *sc, json_t *args, json_t 
     const char *id = NULL;
     long long offset = 0, length = MCP_FETCH_DEFAULT_LENGTH;
     if (only_keys(args, names, 3, "fetch", msg, msglen) ||
-        str_arg(args, "id", 1024, &id, msg, msglen) ||
+        str_arg(args, "id", 128, &id, msg, msglen) ||
         int_arg(args, "offset", 0, (long long)1 << 50, &offset, msg, msglen) ||
         int_arg(args, "length", 1, MCP_FETCH_MAX_LENGTH, &length, msg, msglen))
         return MCP_TOOL_REFUSED;

@@ -127,7 +127,7 @@ AUTH=(-H "Authorization: Bearer $KEY_ALICE" -H "$CT")
 # jv EXPR: a Python expression over d = the JSON body; prints it as JSON.
 jv() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps(eval(sys.argv[2])))' "$T/body" "$1" 2>&1; }
 want() { # WHAT GOT EXPECTED
-  if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'; body: ${BODY:0:400}"; fi
+  if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'${BODY:+; body: ${BODY:0:400}}"; fi
 }
 
 # 3. Authentication: 401 with a Bearer challenge, 403 for a key without read.
@@ -250,6 +250,7 @@ code=$(curl -s -o "$T/body" -w '%{http_code}' -X POST "$URL" "${AUTH[@]}" --data
 want "2 MB body" "$code" 413
 
 # ---- 6. MCP Inspector CLI ----
+BODY=
 inspector() { # ARGS...: stdout to $T/insp.out; sets IRC
   (cd "$NDIR" && "$NODE" node_modules/.bin/inspector --cli "$@") >"$T/insp.out" 2>"$T/insp.err"
   IRC=$?
@@ -346,15 +347,26 @@ has "$ERR" "LORE_MCP_KEY"
 expect 1 "stdio with a key and --tenant" -- env LORE_DATA_DIR="$DATA" LORE_MCP_KEY="$KEY_ALICE" "$LORE" mcp --tenant acme </dev/null
 has "$ERR" "conflicts"
 [ -z "$OUT" ] && ok || bad "stdout of a refused start is not empty: $OUT"
+expect 2 "stdio for a missing tenant" -- env LORE_DATA_DIR="$DATA" "$LORE" mcp --tenant nope </dev/null
+has "$ERR" "does not exist"
+expect 1 "stdio with bad principals" -- env LORE_DATA_DIR="$DATA" LORE_MCP_PRINCIPALS=bogus "$LORE" mcp --tenant acme </dev/null
+has "$ERR" "not user:<id> or group:<id>"
+# The last line needs no newline.
+out=$(printf '%s' '{"jsonrpc":"2.0","id":"last","method":"ping"}' | env LORE_DATA_DIR="$DATA" timeout 20 "$LORE" mcp --tenant acme 2>/dev/null)
+want "stdio last line without a newline" "$out" '{"jsonrpc":"2.0","id":"last","result":{}}'
 
 # ---- 7. the MCP body cap of its own (mcp_max_body_kb) ----
 mcp_stop
 hasnt "$(cat "$T/serve.err")" "Sanitizer"
+# (mcp_serve waits for "listening on" in serve.out: the old one must go first,
+# or the wait can see the previous server's line before the new one starts)
+rm -f "$T/serve.out"
 mcp_serve LORE_MCP_MAX_BODY_KB=1 || exit 1
 AUTH=(-H "Authorization: Bearer $KEY_ALICE" -H "$CT")
 pad=$(head -c 2000 /dev/zero | tr '\0' x)
 post '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"'"$pad"'"}}' "${AUTH[@]}"
 want "body over mcp_max_body_kb=1" "$CODE" 413
+BODY=
 post '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"pad":"xx"}}' "${AUTH[@]}"
 want "body under mcp_max_body_kb=1" "$CODE" 200
 mcp_stop

@@ -105,6 +105,10 @@ async function run() {
   const { client, transport } = makeClient();
   let stderr = '';
   if (!opts.http) transport.stderr?.on('data', (d) => { stderr += d; });
+  // Errors the client only reports here: a stdout line that is not JSON-RPC,
+  // a response to no request, ...
+  const errors = [];
+  client.onerror = (e) => errors.push(errText(e));
   try {
     await client.connect(transport);
     ok('connect');
@@ -117,11 +121,12 @@ async function run() {
   } catch (e) {
     fail('unexpected exception', `${errText(e)}\n${e?.stack}`);
   }
+  check('no errors reported by the client', errors.length === 0, errors.join('; '));
   // The transport ends the server's stdin and waits 2 s before SIGTERM.
   const t0 = Date.now();
   await client.close().catch(() => {});
   if (!opts.http) {
-    check('the server exits at the end of stdin', Date.now() - t0 < 1500, `close took ${Date.now() - t0} ms`);
+    check('the server exits at the end of stdin', Date.now() - t0 < 1950, `close took ${Date.now() - t0} ms`);
     check('no sanitizer report on stderr', !/Sanitizer|runtime error:/.test(stderr), stderr);
   }
   if (!opts.http && opts.env.some((kv) => /^LORE_LOG_LEVEL=(info|debug)$/.test(kv))) {

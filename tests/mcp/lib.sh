@@ -53,6 +53,7 @@ SERVE_PID=
 mcp_serve() {
   PORT=$(free_port)
   URL="http://127.0.0.1:$PORT/mcp"
+  rm -f "$T/serve.out" # a previous server's "listening on" must not count
   env LORE_DATA_DIR="$T/data" LORE_WORKERS=1 "$@" "$LORE" serve --listen "127.0.0.1:$PORT" \
     >"$T/serve.out" 2>"$T/serve.err" &
   SERVE_PID=$!
