@@ -154,7 +154,9 @@ static int b64val(int ch) {
     return -1;
 }
 
-char *mcp_header_value_decode(const char *v) {
+/* Decodes an Mcp-Name value: "=?base64?...?=" to its UTF-8 bytes, anything
+ * else as is. Returns owned or NULL when the encoding is bad. */
+static char *header_value_decode(const char *v) {
     size_t n = strlen(v);
     if (n < 12 || strncmp(v, "=?base64?", 9) || strcmp(v + n - 2, "?=")) return strdup(v);
     const char *s = v + 9;
@@ -247,7 +249,7 @@ static int check_headers(mcp_call *c, const mcp_headers *raw, const char *method
     }
     const char *want = problem ? NULL : named_param(method, c->params);
     if (want) {
-        char *got = h->name ? mcp_header_value_decode(h->name) : NULL;
+        char *got = h->name ? header_value_decode(h->name) : NULL;
         if (!h->name) {
             snprintf(detail, sizeof detail, "the Mcp-Name header is missing (%s needs it)", method);
             problem = detail;

@@ -101,8 +101,4 @@ char *mcp_reply_text(const mcp_reply *r, size_t *len);
 char *mcp_reply_text(const mcp_reply *r, size_t *len);
 #define MCP_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(7))
 
-/* Decodes an Mcp-Name/Mcp-Param value: "=?base64?...?=" to its UTF-8 bytes,
- * anything else as is. Returns owned or NULL when the encoding is bad. */
-char *mcp_header_value_decode(const char *v);
-
 #endif

@@ -236,9 +236,7 @@ static int m_resources_read(mcp_call *c, mcp_session *s, json_t **result) {
             mcp_call_error(c, MCP_INTERNAL_ERROR, NULL, "reading the document failed; try again");
             return 0;
         }
-        contents = json_pack("[{s:s,s:s,s:O}]", "uri", uri, "mimeType", "text/plain", "text",
-                             json_object_get(doc, "text"));
-        json_decref(doc);
+        contents = json_pack("[{s:s,s:s,s:o}]", "uri", uri, "mimeType", "text/plain", "text", doc);
     }
     json_t *r = json_pack("{s:o}", "contents", contents);
     set_cache(r, TTL_DOCUMENTS_MS, "private");

@@ -361,11 +361,8 @@ mcp_tool_outcome mcp_doc_read(const search_scope *sc, const char *id, json_t **o
     store_doc *d = NULL;
     mcp_tool_outcome oc = visible_doc(sc, id, &d, msg, msglen);
     if (oc != MCP_TOOL_OK) return oc;
-    json_t *o = json_object();
-    json_object_set_new(o, "text", json_stringn(d->text ? d->text : "", d->text_len));
-    json_object_set_new(o, "title", str_or_null(d->title));
+    *out = json_stringn(d->text ? d->text : "", d->text_len);
     store_doc_free(d);
-    *out = o;
     return MCP_TOOL_OK;
 }
 

@@ -40,7 +40,7 @@ mcp_tool_outcome mcp_tool_call(const search_scope *sc, const char *name, json_t 
                                char *msg, size_t msglen);
 
 /* A document as an MCP resource: lore://doc/{id}. Returns MCP_TOOL_OK with
- * *out = {text, title, mime}, or REFUSED when absent or not visible. */
+ * *out = its text (a JSON string), or REFUSED when absent or not visible. */
 #define MCP_DOC_URI_PREFIX "lore://doc/"
 mcp_tool_outcome mcp_doc_read(const search_scope *sc, const char *id, json_t **out, char *msg,
                               size_t msglen);

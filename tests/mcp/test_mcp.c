@@ -291,7 +291,12 @@ static void test_tools(void) {
                             {"{\"query\":\"x\",\"top\":3}", "no argument 'top'"},
                             {"{\"query\":\"x\",\"updated_after\":\"last week\"}", "ISO 8601"},
                             {"{\"query\":\"x\",\"sources\":\"wiki\"}", "sources must be an array"},
-                            {"{\"query\":7}", "query must be a string"}};
+                            {"{\"query\":7}", "query must be a string"},
+                            {"{\"query\":\"x\",\"sources\":[\"a\",\"a\",\"a\",\"a\",\"a\",\"a\","
+                             "\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\","
+                             "\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\","
+                             "\"a\",\"a\",\"a\",\"a\",\"a\"]}",
+                             "at most 32 source names"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         r = tool("search", bad[i][0]);
         CHECK(is_error(&r));
@@ -351,6 +356,21 @@ static void test_fetch(void) {
     sc = json_object_get(result(&r), "structuredContent");
     CHECK(json_is_null(json_object_get(sc, "next_offset")));
     CHECK_INT(json_string_length(json_object_get(sc, "text")), 0);
+    mcp_reply_free(&r);
+    /* the caps of the schema: a window of at most 200,000 bytes, ids of 128 */
+    snprintf(args, sizeof args, "{\"id\":\"%s\",\"length\":200001}", id);
+    r = tool("fetch", args);
+    CHECK(is_error(&r) && strstr(error_text(&r), "length must be an integer from 1 to 200000"));
+    mcp_reply_free(&r);
+    snprintf(args, sizeof args, "{\"id\":\"%s\",\"length\":200000}", id);
+    r = tool("fetch", args);
+    CHECK(!is_error(&r));
+    mcp_reply_free(&r);
+    char long_id[200] = "{\"id\":\"";
+    memset(long_id + 7, 'a', 129);
+    strcpy(long_id + 136, "\"}");
+    r = tool("fetch", long_id);
+    CHECK(is_error(&r) && strstr(error_text(&r), "id is 129 bytes; the limit is 128"));
     mcp_reply_free(&r);
     snprintf(args, sizeof args, "{\"id\":\"%s\",\"offset\":%lld}", id, total + 1);
     r = tool("fetch", args);
