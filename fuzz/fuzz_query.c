@@ -2,58 +2,19 @@
  * with phrase checks, and snippets, against a small real tenant built once
  * at start-up. Any input must give LORE_OK or a clean error, never a crash,
  * leak or sanitizer report. */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "ingest/ingest.h"
-#include "search/search.h"
-
-static char dir[64];
-static store *st;
-static store_tenant *tenant;
-static void *lex;
-static search_engine *engine;
-
-static void cleanup(void) {
-    search_engine_free(engine);
-    if (lex) index_lexical_bm25.close(lex);
-    store_tenant_close(tenant);
-    store_close(st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-}
+#include "fuzz_tenant.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    snprintf(dir, sizeof dir, "/tmp/lore-fuzz-query-XXXXXX");
-    char err[256];
-    if (!mkdtemp(dir) || store_open(dir, &st, err, sizeof err) != LORE_OK ||
-        store_tenant_create(st, "f") != LORE_OK || store_tenant_open(st, "f", &tenant) != LORE_OK)
-        abort();
-    lex_params p;
-    lex_params_default(&p);
-    ingest_options o;
-    ingest_options_default(&o);
-    ingest_session *s = NULL;
-    static const char docs[] =
+    fuzz_tenant_open(
+        "query",
         "{\"id\":\"a\",\"title\":\"Parental leave\",\"text\":\"Sixteen weeks of parental leave "
         "for every employee. State of the art benefits.\",\"acl\":[\"group:hr\"]}\n"
         "{\"id\":\"b\",\"title\":\"Deploy\",\"text\":\"Run deploy_service; HttpServerError E1234 "
         "at https://example.com/x mail ops@example.com \\u6771\\u4eac\\u90fd\"}\n"
         "{\"id\":\"c\",\"title\":\"Notes\",\"text\":\"leave leave leave the office early\","
-        "\"author\":\"ann\"}\n";
-    if (index_lexical_bm25.open(tenant, &p, &lex) != LORE_OK ||
-        ingest_session_new(tenant, &index_lexical_bm25, lex, &o, &s) != LORE_OK ||
-        ingest_bytes(s, "seed.jsonl", NULL, (const uint8_t *)docs, sizeof docs - 1) != LORE_OK ||
-        ingest_commit(s) != LORE_OK ||
-        search_engine_new(tenant, &index_lexical_bm25, lex, &engine) != LORE_OK)
-        abort();
-    ingest_session_free(s);
-    atexit(cleanup);
+        "\"author\":\"ann\"}\n");
     return 0;
 }
 
@@ -76,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                           .nprincipals = (flags >> 6) & 1 ? 2 : 0};
     search_response r;
     char err[256];
-    if (search_run(engine, &req, &r, err, sizeof err) == LORE_OK) {
+    if (search_run(fuzz_t.engine, &req, &r, err, sizeof err) == LORE_OK) {
         for (size_t i = 0; i < r.n; i++) {
             const search_hit *h = &r.hits[i];
             size_t sl = h->snippet ? strlen(h->snippet) : 0;

@@ -358,9 +358,6 @@ want "stdio last line without a newline" "$out" '{"jsonrpc":"2.0","id":"last","r
 # ---- 7. the MCP body cap of its own (mcp_max_body_kb) ----
 mcp_stop
 hasnt "$(cat "$T/serve.err")" "Sanitizer"
-# (mcp_serve waits for "listening on" in serve.out: the old one must go first,
-# or the wait can see the previous server's line before the new one starts)
-rm -f "$T/serve.out"
 mcp_serve LORE_MCP_MAX_BODY_KB=1 || exit 1
 AUTH=(-H "Authorization: Bearer $KEY_ALICE" -H "$CT")
 pad=$(head -c 2000 /dev/zero | tr '\0' x)

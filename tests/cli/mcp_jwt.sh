@@ -30,27 +30,6 @@ mcp_node_setup || { echo "FAIL: cannot set up the node clients" >&2; exit 1; }
 
 ISS=https://idp.test
 
-# serve_at PORT [ENV=V...]: lore serve on 127.0.0.1:PORT (mcp_serve picks its
-# own port, but OAuth mode needs the URL, port included, before the start).
-serve_at() {
-  PORT=$1
-  shift
-  URL="http://127.0.0.1:$PORT/mcp"
-  env LORE_DATA_DIR="$T/data" LORE_WORKERS=1 "$@" "$LORE" serve --listen "127.0.0.1:$PORT" \
-    >"$T/serve.out" 2>"$T/serve.err" &
-  SERVE_PID=$!
-  for _ in $(seq 1 100); do
-    grep -q "listening on" "$T/serve.out" 2>/dev/null && break
-    kill -0 "$SERVE_PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  if ! grep -q "listening on" "$T/serve.out" 2>/dev/null; then
-    echo "lore serve did not start (exit status $(wait "$SERVE_PID"; echo $?)):" >&2
-    cat "$T/serve.out" "$T/serve.err" >&2
-    return 1
-  fi
-}
-
 # post_mcp TOKEN BODY [HEADER...]: POST /mcp; sets CODE, HDRS (response
 # headers), BODY. Without a token no Authorization header is sent.
 post_mcp() {
@@ -79,7 +58,7 @@ expect 1 "jwt_issuer without jwt_jwks_url" -- env LORE_DATA_DIR="$T/cfgdata" LOR
 has "$ERR" "jwt_jwks_url"
 
 # --- the plain server (no OAuth mode): no metadata, no resource_metadata
-serve_at "$(free_port)" || exit 1
+mcp_serve || exit 1
 if ! mcp_seed || [[ ! "$KEY_ALICE" =~ ^lore_ ]] || [[ ! "$KEY_ENG" =~ ^lore_ ]]; then
   bad "seeding failed; a key create now says: $(env LORE_DATA_DIR="$T/data" "$LORE" key create \
     --tenant acme --scope read 2>&1 >/dev/null)"
@@ -112,7 +91,7 @@ JP=$(sed -n 's/^port //p' "$T/jwks.out")
 mint() {
   curl -sf -X POST "http://127.0.0.1:$JP/mint" -d "$1" || echo "mint-failed"
 }
-serve_at "$P" LORE_JWT_ISSUER=$ISS LORE_JWT_JWKS_URL="http://127.0.0.1:$JP/jwks" \
+mcp_serve_at "$P" LORE_JWT_ISSUER=$ISS LORE_JWT_JWKS_URL="http://127.0.0.1:$JP/jwks" \
   LORE_MCP_URL="$MURL" LORE_JWT_TENANT=acme || exit 1
 
 # protected-resource metadata (RFC 9728): open, both paths

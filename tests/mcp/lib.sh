@@ -6,6 +6,7 @@
 #   mcp_serve [ENV=V...]  starts `lore serve` on 127.0.0.1:<free port> with
 #                         LORE_DATA_DIR=$T/data; sets PORT, URL (the /mcp URL),
 #                         ADMIN (its first-start key), SERVE_PID
+#   mcp_serve_at PORT [ENV=V...]   the same on a given port
 #   mcp_stop              stops it (SIGTERM, then waits)
 #   mcp_seed              creates tenants acme and other with documents under
 #                         ACLs (see below) and keys: KEY_ALICE (acme, read,
@@ -50,8 +51,11 @@ free_port() {
 }
 
 SERVE_PID=
-mcp_serve() {
-  PORT=$(free_port)
+# mcp_serve_at PORT [ENV=V...]: the same on a port chosen beforehand (OAuth
+# mode needs the endpoint's URL, port included, before the start).
+mcp_serve_at() {
+  PORT=$1
+  shift
   URL="http://127.0.0.1:$PORT/mcp"
   rm -f "$T/serve.out" # a previous server's "listening on" must not count
   env LORE_DATA_DIR="$T/data" LORE_WORKERS=1 "$@" "$LORE" serve --listen "127.0.0.1:$PORT" \
@@ -63,14 +67,19 @@ mcp_serve() {
     sleep 0.05
   done
   if ! grep -q "listening on" "$T/serve.out" 2>/dev/null; then
-    echo "lore serve did not start:" >&2
-    cat "$T/serve.err" >&2
+    echo "lore serve did not start (exit status $(wait "$SERVE_PID"; echo $?)):" >&2
+    cat "$T/serve.out" "$T/serve.err" >&2
+    SERVE_PID=
     return 1
   fi
   local k
   k=$(grep -o 'lore_[A-Za-z0-9_-]*' "$T/serve.out" | head -1)
   [ -n "$k" ] && ADMIN=$k
   return 0
+}
+
+mcp_serve() {
+  mcp_serve_at "$(free_port)" "$@"
 }
 
 mcp_stop() {
