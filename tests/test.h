@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
+#include <limits.h>
 
 static int test_passed, test_failed;
 
@@ -84,7 +85,7 @@ static inline const char *test_tmpdir(void) {
 }
 
 static inline void test_rmtree(const char *path) {
-    char cmd[512];
+    char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
     if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", path);
 }

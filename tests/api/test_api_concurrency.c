@@ -62,7 +62,7 @@ static void token_of(const char *ext, char *out, size_t outlen) {
 
 static void ack(const char *ext) {
     pthread_mutex_lock(&acked_lock);
-    if (nacked < MAX_ACKED) snprintf(acked[nacked++], sizeof acked[0], "%s", ext);
+    if (nacked < MAX_ACKED) snprintf(acked[nacked++], sizeof acked[0], "%.39s", ext);
     pthread_mutex_unlock(&acked_lock);
 }
 
@@ -73,7 +73,7 @@ static void add_pending(long long job, int n, char (*ext)[40]) {
         p->job = job;
         p->n = n;
         for (int i = 0; i < n; i++)
-            snprintf(p->ext[i], sizeof p->ext[i], "%s", ext[i]);
+            snprintf(p->ext[i], sizeof p->ext[i], "%.39s", ext[i]);
     }
     pthread_mutex_unlock(&acked_lock);
 }
