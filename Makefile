@@ -6,8 +6,10 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 10
 DATA_DIR ?= ./lore-data
+PREFIX ?= /usr/local
 
-.PHONY: all deps build run test test-unit test-fuzz format-check bench format clean
+.PHONY: all deps build build-clang install run test test-unit test-fuzz test-release \
+        smoke-run format-check bench format clean
 
 all: build
 
@@ -21,8 +23,27 @@ build: deps build/release/Makefile
 	cmake --build build/release -j$(JOBS)
 
 # The server on its embedded defaults (sample data: this repository's docs).
-run: build
+# Builds only what it runs: the binary, not the tests and benchmarks.
+run: deps build/release/Makefile
+	cmake --build build/release -j$(JOBS) --target lore
 	@bash scripts/run.sh build/release/lore $(DATA_DIR)
+
+# The binary to $(DESTDIR)$(PREFIX)/bin, so the README's bare `lore` commands work.
+install: deps build/release/Makefile
+	cmake --build build/release -j$(JOBS) --target lore
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 build/release/lore $(DESTDIR)$(PREFIX)/bin/lore
+
+# Release with clang too: both compilers at -O2, tests and benchmarks included,
+# since -O2 raises warnings (format-truncation, maybe-uninitialized) that a
+# Debug build never sees.
+build/release-clang/Makefile:
+	CC=clang cmake -S . -B build/release-clang -DCMAKE_BUILD_TYPE=Release >/dev/null
+
+build-clang: deps build/release-clang/Makefile
+	cmake --build build/release-clang -j$(JOBS)
+
+test-release: build build-clang
 
 build/asan/Makefile:
 	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DLORE_SANITIZE=ON >/dev/null
@@ -47,7 +68,12 @@ format-check: deps
 	  echo "clang-format: these files need formatting (run make format):" >&2; \
 	  clang-format --dry-run $$files 2>&1 | grep -o '^[^:]*\.[ch]' | sort -u >&2; exit 1; fi
 
-test: format-check test-unit test-fuzz
+test: format-check test-release test-unit test-fuzz
+
+# The README's run command as a user types it, in the background on a free
+# port: ready, a search of the sample data with the printed key, SIGTERM, exit 0.
+smoke-run:
+	@bash scripts/smoke_run.sh
 
 bench: build
 	@echo "see bench/README.md"

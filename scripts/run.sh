@@ -12,9 +12,10 @@ if [ ! -e "$DATA_DIR/tenants/default/lore.db" ]; then
   echo "lore: indexing docs/ and README.md into the default tenant (sample data)"
   "$LORE" ingest --quiet --source docs docs/ README.md
 fi
+LISTEN=${LORE_LISTEN:-127.0.0.1:7700}
 cat <<MSG
 lore: starting the server; data in $DATA_DIR. Try, with the admin key it prints:
-  curl -H "Authorization: Bearer \$KEY" 'http://127.0.0.1:7700/v1/search?q=how+are+chunks+split'
-  build/release/lore search "how are chunks split"      # the same engine from the command line
+  curl -H "Authorization: Bearer \$KEY" 'http://$LISTEN/v1/search?q=how+are+chunks+split'
+  $LORE search "how are chunks split"      # the same engine from the command line
 MSG
 exec "$LORE" serve
