@@ -12,6 +12,7 @@
  * structural invariants (ranges, order, coverage, counts) must hold. */
 #include "chunk/chunk.h"
 #include "chunk/chunk_int.h"
+#include "support/chunk_check.h"
 #include "parse/parse_int.h"
 
 #include <stdint.h>

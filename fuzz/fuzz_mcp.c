@@ -6,6 +6,7 @@
  * crash, leak or sanitizer report. */
 #include "fuzz_tenant.h"
 #include "mcp/mcp.h"
+#include "support/mcp_fixtures.h"
 
 static mcp_server *srv;
 
@@ -20,7 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         "mcp", "{\"id\":\"a\",\"title\":\"Parental leave\",\"text\":\"Sixteen weeks of "
                "parental leave \\u20ac\\u20ac for every employee.\",\"acl\":[\"group:hr\"]}\n"
                "{\"id\":\"b\",\"title\":\"Deploy\",\"text\":\"Run deploy_service; E1234\"}\n");
-    mcp_options mo = {"lore", "fuzz", "instructions", 1};
+    mcp_options mo = {"lore", "fuzz", "instructions", &mcp_test_fixtures};
     if (mcp_server_new(&mo, &srv) != LORE_OK) abort();
     atexit(cleanup); /* runs before the tenant's (atexit is last in, first out) */
     return 0;

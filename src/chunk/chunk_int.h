@@ -30,16 +30,4 @@ void chunk_options_normalize(const chunk_options *in, chunk_options *out);
 LORE_MUST_CHECK lore_status chunk_document_ex(const parse_doc *doc, const chunk_options *opt,
                                               chunk_list **out, uint64_t *work);
 
-/* Checks the invariants of a chunk list for doc (see docs/chunking.md):
- * ranges inside the text, strictly increasing starts, every non-whitespace
- * byte covered, ntokens exact and <= max_tokens, overlap only between
- * neighbours of the same section path and at most about 2x overlap_tokens.
- * With strict set (valid UTF-8 text) also: boundaries on UTF-8 sequence
- * starts and never between two letters unless the enclosing
- * whitespace-delimited run is a forced case (longer than CHUNK_PIECE_BYTES or
- * worth more than CHUNK_PIECE_TOKENS tokens). Returns 0, or -1 with a message
- * in err. */
-int chunk_check(const parse_doc *doc, const chunk_options *opt, const chunk_list *l, int strict,
-                char *err, size_t errlen);
-
 #endif

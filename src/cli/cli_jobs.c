@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_hooks.h"
 #include "util/log.h"
 
 int cli_pool_start(cli_env *e, const char *role, int64_t workers, metrics_registry *reg,
@@ -23,6 +24,8 @@ int cli_pool_start(cli_env *e, const char *role, int64_t workers, metrics_regist
         return cli_error(role, CLI_FAIL, "out of memory");
     out->handler.finished = finished;
     out->handler.finished_ctx = fctx;
+    const cli_test_hooks *hooks = cli_test_hooks_installed;
+    if (hooks && hooks->pool_observe) hooks->pool_observe(&out->handler);
     queue_config qc;
     queue_config_from(&qc, &e->cfg);
     char name[64], err[512] = "";

@@ -5,16 +5,28 @@
 #include <string.h>
 
 #include "auth/apikey.h"
+#include "cli/cli_hooks.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
-static int fixtures_on(void) {
+static int fixtures_asked(void) {
     const char *v = getenv(CLI_MCP_FIXTURES_ENV);
     return v && *v && strcmp(v, "0");
 }
 
+/* The fixtures, from the test build's hooks, when the switch asks for them. */
+static const mcp_extension *fixtures(void) {
+    const cli_test_hooks *h = cli_test_hooks_installed;
+    return fixtures_asked() && h && h->mcp_extension ? h->mcp_extension() : NULL;
+}
+
 int cli_mcp_fixtures_allowed(const char *cmd, const lore_config *cfg) {
-    if (!fixtures_on()) return CLI_OK;
+    if (!fixtures_asked()) return CLI_OK;
+    if (!fixtures())
+        return cli_error(cmd, CLI_USAGE,
+                         "%s is a switch of lore's test build (lore-test); this lore has no "
+                         "conformance fixtures: unset it",
+                         CLI_MCP_FIXTURES_ENV);
     if (!strcmp(cfg->mode, "production"))
         return cli_error(cmd, CLI_USAGE,
                          "%s is a test switch (conformance fixtures); production mode refuses to "
@@ -31,7 +43,7 @@ lore_status cli_mcp_server_new(mcp_server **out) {
         "lore searches your organization's knowledge (documents, messages, issues, files) and "
         "shows only what you may see. Use search to find passages, fetch to read a whole "
         "document by the id a hit gave, and list_sources to see which sources exist.",
-        fixtures_on()};
+        fixtures()};
     return mcp_server_new(&o, out);
 }
 

@@ -7,8 +7,9 @@
 #include "mcp/mcp.h"
 
 /* LORE_TEST_MCP_FIXTURES=1 registers the conformance suite's fixture tools
- * (mcp_options.fixtures). Returns CLI_OK, or CLI_USAGE after an error when
- * it is set in production mode, which refuses to start with it. */
+ * (an mcp_extension) in the test build, lore-test (cli_hooks.h). Returns
+ * CLI_OK, or CLI_USAGE after an error when it is set in production mode,
+ * which refuses to start with it, or in the shipped lore, which has none. */
 #define CLI_MCP_FIXTURES_ENV "LORE_TEST_MCP_FIXTURES"
 int cli_mcp_fixtures_allowed(const char *cmd, const lore_config *cfg);
 /* The MCP engine with lore's identity (and the fixtures when allowed). */

@@ -445,10 +445,11 @@ lore_status mcp_server_new(const mcp_options *o, mcp_server **out) {
     snprintf(m->name, sizeof m->name, "%s", o->name ? o->name : "lore");
     snprintf(m->version, sizeof m->version, "%s", o->version ? o->version : "0");
     if (o->instructions && !(m->instructions = strdup(o->instructions))) goto nomem;
-    m->fixtures = o->fixtures;
+    if (o->extension && o->extension->version != MCP_EXTENSION_VERSION) goto nomem;
+    m->ext = o->extension;
     if (!(m->tools = mcp_tools_definitions())) goto nomem;
-    if (m->fixtures) {
-        json_t *f = mcp_fixture_tools();
+    if (m->ext) {
+        json_t *f = m->ext->tools();
         if (!f) goto nomem;
         json_array_extend(m->tools, f);
         json_decref(f);

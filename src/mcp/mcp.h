@@ -43,14 +43,36 @@
 #define MCP_UNSUPPORTED_VERSION -32022
 
 typedef struct mcp_server mcp_server;
+typedef struct mcp_call mcp_call; /* one request being answered (mcp_int.h) */
+
+/* Tools, resources and prompts served beside lore's own, with the methods
+ * only they need (prompts, completion, logging, subscriptions). The one
+ * extension is the conformance suite's fixtures, which live with the tests
+ * (tests/support/mcp_fixtures.c) and are linked only into test programs and
+ * the test build of the binary, never into the shipped lore. */
+#define MCP_EXTENSION_VERSION 1
+typedef struct mcp_extension {
+    int version; /* MCP_EXTENSION_VERSION */
+    json_t *(*tools)(void);
+    /* Runs an extension tool into a CallToolResult; 0 when name is one, -1 if not. */
+    int (*call)(mcp_call *c, const char *name, json_t *args, json_t **result);
+    json_t *(*resources)(void);
+    json_t *(*resource_templates)(void);
+    /* contents array for an extension resource URI, or NULL when unknown. */
+    json_t *(*read)(const char *uri);
+    json_t *(*prompts)(void);
+    /* A GetPromptResult, or NULL (msg says why). */
+    json_t *(*prompt_get)(const char *name, json_t *args, char *msg, size_t msglen);
+    json_t *(*complete)(json_t *params);
+} mcp_extension;
 
 typedef struct mcp_options {
     const char *name;    /* serverInfo.name */
     const char *version; /* serverInfo.version */
     const char *instructions;
-    /* Registers the conformance suite's fixture tools, resources and prompts
-     * (mcp_fixtures.c). Tests only: the callers refuse it in production. */
-    int fixtures;
+    /* NULL, or an extension to serve (tests only: the callers refuse one in
+     * production mode). */
+    const mcp_extension *extension;
 } mcp_options;
 
 /* The state a stdio connection keeps: the version initialize chose. HTTP

@@ -1,5 +1,5 @@
-/* Internals of the MCP engine shared by its files: the server, one request
- * in flight, and the fixture hooks for the conformance suite. */
+/* Internals of the MCP engine shared by its files (and by the test
+ * fixtures, an mcp_extension): the server and one request in flight. */
 #ifndef LORE_MCP_MCP_INT_H
 #define LORE_MCP_MCP_INT_H
 
@@ -7,9 +7,9 @@
 
 struct mcp_server {
     char name[64], version[32];
-    char *instructions; /* owned or NULL */
-    int fixtures;
-    json_t *tools; /* the definitions tools/list returns (lore's, then fixtures') */
+    char *instructions;       /* owned or NULL */
+    const mcp_extension *ext; /* NULL, or the test fixtures (mcp.h) */
+    json_t *tools; /* the definitions tools/list returns (lore's, then the extension's) */
 };
 
 /* One request being answered. */
@@ -29,21 +29,5 @@ typedef struct mcp_call {
 
 /* Queues notifications/progress for the request (no-op without a token). */
 void mcp_progress(mcp_call *c, double progress, double total, const char *message);
-
-/* ---- fixtures (mcp_fixtures.c): what the conformance suite expects a
- * server to expose. Only registered with mcp_options.fixtures. ---- */
-
-json_t *mcp_fixture_tools(void);
-/* Runs a fixture tool into a CallToolResult; 0 when name is one, -1 if not. */
-int mcp_fixture_call(mcp_call *c, const char *name, json_t *args, json_t **result);
-json_t *mcp_fixture_resources(void);
-json_t *mcp_fixture_resource_templates(void);
-/* contents array for a fixture resource URI, or NULL when unknown. */
-json_t *mcp_fixture_read(const char *uri);
-json_t *mcp_fixture_prompts(void);
-/* A GetPromptResult, or NULL (msg says why) for an unknown prompt or bad arguments. */
-json_t *mcp_fixture_prompt_get(const char *name, json_t *args, char *msg, size_t msglen);
-/* A CompleteResult for completion/complete. */
-json_t *mcp_fixture_complete(json_t *params);
 
 #endif

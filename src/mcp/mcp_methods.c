@@ -18,7 +18,7 @@
 static json_t *capabilities(const mcp_call *c) {
     json_t *caps = json_pack("{s:{s:b},s:{s:b,s:b}}", "tools", "listChanged", 0, "resources",
                              "subscribe", 0, "listChanged", 0);
-    if (c->m->fixtures) {
+    if (c->m->ext) {
         json_object_set_new(caps, "prompts", json_pack("{s:b}", "listChanged", 0));
         json_object_set_new(caps, "completions", json_object());
         if (!c->modern) { /* logging and subscriptions left the core in 2026-07-28 */
@@ -103,7 +103,7 @@ static int m_tools_call(mcp_call *c, mcp_session *s, json_t **result) {
     }
     if (json_is_null(args)) args = NULL;
     const char *tool = json_string_value(name);
-    if (c->m->fixtures && mcp_fixture_call(c, tool, args, result) == 0) return 0;
+    if (c->m->ext && c->m->ext->call(c, tool, args, result) == 0) return 0;
     if (!c->scope) {
         mcp_call_error(c, MCP_INTERNAL_ERROR, NULL, "no tenant is open for this request");
         return 0;
@@ -161,7 +161,7 @@ static int m_resources_list(mcp_call *c, mcp_session *s, json_t **result) {
                        "invalid cursor: use nextCursor from the previous page");
         return 0;
     }
-    json_t *list = after == 0 && c->m->fixtures ? mcp_fixture_resources() : json_array();
+    json_t *list = after == 0 && c->m->ext ? c->m->ext->resources() : json_array();
     int64_t next = 0;
     if (c->scope) {
         char msg[256];
@@ -190,8 +190,8 @@ static int m_templates_list(mcp_call *c, mcp_session *s, json_t **result) {
                              "name", "document", "title", "A lore document", "description",
                              "The full text of a document, by the id a search hit gave", "mimeType",
                              "text/plain");
-    if (c->m->fixtures) {
-        json_t *f = mcp_fixture_resource_templates();
+    if (c->m->ext) {
+        json_t *f = c->m->ext->resource_templates();
         json_array_extend(list, f);
         json_decref(f);
     }
@@ -217,7 +217,7 @@ static int m_resources_read(mcp_call *c, mcp_session *s, json_t **result) {
         return 0;
     }
     const char *uri = json_string_value(u);
-    json_t *contents = c->m->fixtures ? mcp_fixture_read(uri) : NULL;
+    json_t *contents = c->m->ext ? c->m->ext->read(uri) : NULL;
     size_t plen = strlen(MCP_DOC_URI_PREFIX);
     if (!contents && strncmp(uri, MCP_DOC_URI_PREFIX, plen)) {
         resource_not_found(c, uri, "lore serves lore://doc/{id} URIs");
@@ -244,12 +244,12 @@ static int m_resources_read(mcp_call *c, mcp_session *s, json_t **result) {
     return 0;
 }
 
-/* ---- fixtures only: prompts, completions, logging, subscriptions ---- */
+/* ---- with an extension only: prompts, completions, logging, subscriptions ---- */
 
 static int m_prompts_list(mcp_call *c, mcp_session *s, json_t **result) {
     (void)s;
     if (no_cursor(c)) return 0;
-    json_t *r = json_pack("{s:o}", "prompts", mcp_fixture_prompts());
+    json_t *r = json_pack("{s:o}", "prompts", c->m->ext->prompts());
     set_cache(r, TTL_DEFINITIONS_MS, "public");
     *result = r;
     return 0;
@@ -261,7 +261,7 @@ static int m_prompts_get(mcp_call *c, mcp_session *s, json_t **result) {
     json_t *args = json_object_get(c->params, "arguments");
     char msg[256] = "prompts/get needs params.name (a string)";
     json_t *r = json_is_string(name)
-                    ? mcp_fixture_prompt_get(json_string_value(name), args, msg, sizeof msg)
+                    ? c->m->ext->prompt_get(json_string_value(name), args, msg, sizeof msg)
                     : NULL;
     if (!r) {
         mcp_call_error(c, MCP_INVALID_PARAMS, NULL, msg);
@@ -279,7 +279,7 @@ static int m_empty(mcp_call *c, mcp_session *s, json_t **result) {
 
 static int m_complete(mcp_call *c, mcp_session *s, json_t **result) {
     (void)s;
-    *result = mcp_fixture_complete(c->params);
+    *result = c->m->ext->complete(c->params);
     return 0;
 }
 
@@ -290,7 +290,7 @@ typedef enum { ERA_BOTH, ERA_LEGACY, ERA_MODERN } method_era;
 typedef struct method_def {
     const char *name;
     method_era era;
-    int fixtures_only;
+    int extension_only;
     int (*fn)(mcp_call *c, mcp_session *s, json_t **result);
 } method_def;
 
@@ -321,7 +321,7 @@ int mcp_dispatch(mcp_call *c, mcp_session *s, const char *method, json_t **resul
         why = " (not part of protocol " MCP_VERSION_MODERN ")";
     else if (d && d->era == ERA_MODERN && !c->modern)
         why = " (needs protocol " MCP_VERSION_MODERN " in params._meta)";
-    if (!d || why[0] || (d->fixtures_only && !c->m->fixtures)) {
+    if (!d || why[0] || (d->extension_only && !c->m->ext)) {
         char m[200];
         snprintf(m, sizeof m, "Method not found: %.100s%s", method, why);
         mcp_call_error(c, MCP_METHOD_NOT_FOUND, NULL, m);

@@ -14,9 +14,8 @@
  * job's other run is the at-least-once delivery the handlers are written
  * for.
  *
- * LORE_TEST_JOB_TRACE=<file> makes workers append "start|end <job>
- * <worker> <ns>" lines, so a test can check that no job ever ran on two
- * workers at once. It only writes that file. */
+ * The handler's observe hook sees every batch start and end; the test build
+ * of the binary traces jobs with it (tests/support/lore_test_hooks.c). */
 #include "queue/queue.h"
 
 #include <fcntl.h>
@@ -137,7 +136,6 @@ struct queue_pool {
     uint64_t wake;      /* bumped by notify */
     int stop;
     atomic_uint_fast64_t finished;
-    int trace_fd;
     /* The keeper's store handle, shared with the metrics collector. */
     store *ks;
     pthread_mutex_t ks_mu;
@@ -151,15 +149,9 @@ static uint64_t rand64(void) {
     return r;
 }
 
-static void trace(queue_pool *p, const char *what, const store_job *jobs, size_t n,
-                  const char *who) {
-    if (p->trace_fd < 0) return;
-    for (size_t i = 0; i < n; i++) {
-        char line[160];
-        int len = snprintf(line, sizeof line, "%s %lld %s %lld\n", what, (long long)jobs[i].id, who,
-                           (long long)lore_mono_ns());
-        if (len > 0 && write(p->trace_fd, line, (size_t)len) < 0) return;
-    }
+static void observe(queue_pool *p, const char *what, const store_job *jobs, size_t n,
+                    const char *who) {
+    if (p->h.observe) p->h.observe(p->h.observe_ctx, what, jobs, n, who);
 }
 
 /* Runs one claimed batch and commits its outcomes. */
@@ -173,9 +165,9 @@ static lore_status run_batch(queue_pool *p, worker *w, void *ts, store *s, store
     lore_status st = LORE_NOMEM;
     if (!res || !out) goto done;
     int64_t t0 = lore_mono_ns();
-    trace(p, "start", jobs, n, who);
+    observe(p, "start", jobs, n, who);
     h->run(ts, s, jobs, n, res);
-    trace(p, "end", jobs, n, who);
+    observe(p, "end", jobs, n, who);
     pthread_mutex_lock(&p->mu);
     w->finishing = 1;
     pthread_mutex_unlock(&p->mu);
@@ -448,7 +440,6 @@ lore_status queue_pool_start(const char *data_dir, const queue_config *c, unsign
     if (!p) return LORE_NOMEM;
     p->cfg = *c;
     p->h = *h;
-    p->trace_fd = -1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->ks_mu, NULL);
     pthread_cond_init(&p->cv, NULL);
@@ -460,9 +451,6 @@ lore_status queue_pool_start(const char *data_dir, const queue_config *c, unsign
         snprintf(err, errlen, "cannot register queue metrics");
         goto fail;
     }
-    const char *trace_path = getenv("LORE_TEST_JOB_TRACE");
-    if (trace_path && *trace_path)
-        p->trace_fd = open(trace_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     for (unsigned i = 0; i < threads; i++) {
         worker *w = &p->workers[i];
         w->p = p;
@@ -507,7 +495,6 @@ void queue_pool_stop(queue_pool *p) {
         free(p->workers[i].jobs);
     }
     if (p->keeper_started) pthread_join(p->keeper, NULL);
-    if (p->trace_fd >= 0) close(p->trace_fd);
     store_close(p->ks);
     free(p->workers);
     free(p->data_dir);

@@ -68,6 +68,11 @@ typedef struct queue_handler {
      * server wakes requests waiting on these jobs. */
     void (*finished)(void *finished_ctx, const store_job *jobs, size_t n);
     void *finished_ctx;
+    /* Called with "start" before and "end" after a batch runs, by the
+     * worker named who (may be NULL): the test build traces jobs with it. */
+    void (*observe)(void *observe_ctx, const char *what, const store_job *jobs, size_t n,
+                    const char *who);
+    void *observe_ctx;
 } queue_handler;
 
 typedef struct queue_pool queue_pool;

@@ -5,6 +5,7 @@
 
 #include "chunk/chunk.h"
 #include "chunk/chunk_int.h"
+#include "support/chunk_check.h"
 #include "parse/parse_int.h"
 #include "test.h"
 

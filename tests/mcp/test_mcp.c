@@ -6,6 +6,7 @@
  * clients exercise the same engine end to end (tests/cli/mcp_*.sh). */
 #include <stdlib.h>
 
+#include "support/mcp_fixtures.h"
 #include "ingest/ingest.h"
 #include "mcp/mcp.h"
 #include "search/search.h"
@@ -570,9 +571,9 @@ int main(void) {
     seed(ing);
     static const char *const who[] = {"group:eng"};
     scope = (search_scope){"t", t, se, {0, who, 1}, "test"};
-    mcp_options mo = {"lore", "test", NULL, 0};
+    mcp_options mo = {"lore", "test", NULL, NULL};
     CHECK_INT(mcp_server_new(&mo, &srv), LORE_OK);
-    mo.fixtures = 1;
+    mo.extension = &mcp_test_fixtures;
     CHECK_INT(mcp_server_new(&mo, &srv_fix), LORE_OK);
 
     test_legacy_lifecycle();

@@ -1,12 +1,16 @@
 /* The MCP conformance suite's fixtures (@modelcontextprotocol/conformance,
  * its "everything server" requirements): tools, resources and prompts with
  * fixed names and answers, so the suite's server scenarios can run against
- * lore's real protocol engine. Registered only with mcp_options.fixtures,
- * which the CLI refuses in production mode (cli_mcp.c).
+ * lore's real protocol engine. An mcp_extension (mcp.h) linked only into
+ * test programs and the test build of the binary (lore-test, which serves it
+ * with LORE_TEST_MCP_FIXTURES=1 outside production mode); the shipped lore
+ * has none of it.
  *
  * Scenarios that need the server to send requests to the client
  * (sampling, elicitation) cannot pass against a stateless JSON server and
  * are not implemented here; tests/mcp/conformance.sh lists them. */
+#include "support/mcp_fixtures.h"
+
 #include "mcp/mcp_int.h"
 #include "mcp/mcp_methods.h"
 
@@ -56,7 +60,7 @@ static const char tools_json[] =
     "[\"email\"]},\"additionalProperties\":false}}"
     "]";
 
-json_t *mcp_fixture_tools(void) {
+static json_t *fixture_tools(void) {
     return json_loads(tools_json, 0, NULL);
 }
 
@@ -84,7 +88,7 @@ static void log_note(mcp_call *c, const char *msg) {
                   "params", "level", "info", "logger", "lore", "data", msg);
 }
 
-int mcp_fixture_call(mcp_call *c, const char *name, json_t *args, json_t **result) {
+static int fixture_call(mcp_call *c, const char *name, json_t *args, json_t **result) {
     (void)args;
     json_t *content = NULL;
     int is_error = 0;
@@ -141,7 +145,7 @@ int mcp_fixture_call(mcp_call *c, const char *name, json_t *args, json_t **resul
     return 0;
 }
 
-json_t *mcp_fixture_resources(void) {
+static json_t *fixture_resources(void) {
     return json_pack("[{s:s,s:s,s:s,s:s},{s:s,s:s,s:s,s:s},{s:s,s:s,s:s,s:s}]", "uri",
                      "test://static-text", "name", "static-text", "description",
                      "A static text resource", "mimeType", "text/plain", "uri",
@@ -151,13 +155,13 @@ json_t *mcp_fixture_resources(void) {
                      "A resource to subscribe to", "mimeType", "text/plain");
 }
 
-json_t *mcp_fixture_resource_templates(void) {
+static json_t *fixture_resource_templates(void) {
     return json_pack("[{s:s,s:s,s:s,s:s}]", "uriTemplate", "test://template/{id}/data", "name",
                      "template", "description", "A resource template", "mimeType",
                      "application/json");
 }
 
-json_t *mcp_fixture_read(const char *uri) {
+static json_t *fixture_read(const char *uri) {
     if (!strcmp(uri, "test://static-text"))
         return json_pack("[{s:s,s:s,s:s}]", "uri", uri, "mimeType", "text/plain", "text",
                          "This is the content of the static text resource.");
@@ -184,7 +188,7 @@ json_t *mcp_fixture_read(const char *uri) {
     return NULL;
 }
 
-json_t *mcp_fixture_prompts(void) {
+static json_t *fixture_prompts(void) {
     return json_pack(
         "[{s:s,s:s},{s:s,s:s,s:[{s:s,s:s,s:b},{s:s,s:s,s:b}]},{s:s,s:s,s:[{s:s,s:s,s:b}]},"
         "{s:s,s:s}]",
@@ -202,7 +206,7 @@ static const char *str_arg(json_t *args, const char *name) {
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-json_t *mcp_fixture_prompt_get(const char *name, json_t *args, char *msg, size_t msglen) {
+static json_t *fixture_prompt_get(const char *name, json_t *args, char *msg, size_t msglen) {
     if (!strcmp(name, "test_simple_prompt"))
         return json_pack("{s:[{s:s,s:o}]}", "messages", "role", "user", "content",
                          text("This is a simple prompt for testing."));
@@ -235,7 +239,13 @@ json_t *mcp_fixture_prompt_get(const char *name, json_t *args, char *msg, size_t
     return NULL;
 }
 
-json_t *mcp_fixture_complete(json_t *params) {
+static json_t *fixture_complete(json_t *params) {
     (void)params;
     return json_pack("{s:{s:[],s:i,s:b}}", "completion", "values", "total", 0, "hasMore", 0);
 }
+
+const mcp_extension mcp_test_fixtures = {
+    MCP_EXTENSION_VERSION,      fixture_tools, fixture_call,    fixture_resources,
+    fixture_resource_templates, fixture_read,  fixture_prompts, fixture_prompt_get,
+    fixture_complete,
+};

@@ -4,7 +4,7 @@
  * and its own idea of a letter), so a bug in the chunker's classification is
  * not silently shared by the check. The one rule it borrows is the forced-cut
  * exemption, which is part of the contract (CHUNK_PIECE_* in chunk_int.h). */
-#include "chunk/chunk_int.h"
+#include "support/chunk_check.h"
 
 #include <stdarg.h>
 #include <stdio.h>
