@@ -544,6 +544,10 @@ lore_status api_new(const lore_config *cfg, api **out, char *err, size_t errlen)
         st = LORE_IO;
         goto out;
     }
+    unsigned swept = api_spool_sweep(a->upload_dir);
+    if (swept)
+        LORE_WARN("removed %u upload spool file(s) left in %s by a server that stopped", swept,
+                  a->upload_dir);
     if ((st = ratelimit_memory_new(100000, &a->rl, &a->rl_state)) != LORE_OK) goto out;
     if ((st = metrics_registry_new(&a->metrics)) != LORE_OK) goto out;
     static const char *const route_labels[] = {"route", "method", "status"};

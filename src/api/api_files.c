@@ -21,7 +21,12 @@
 #include "http/multipart.h"
 #include "ingest/ingest_jobs.h"
 #include "ingest/ingest_json.h"
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
+
+/* Spool files are named upload-<pid>-XXXXXX: the pid says whose they are. */
+#define SPOOL_PREFIX "upload-"
 
 #define MAX_FILES 32
 #define MAX_FIELD 4096
@@ -63,7 +68,8 @@ static lore_status on_part(void *ctx, const multipart_part *p) {
         }
         upload_file *f = &u->files[u->nfiles];
         multipart_safe_filename(p->filename, f->name, sizeof f->name);
-        snprintf(f->path, sizeof f->path, "%s/upload-XXXXXX", q->a->upload_dir);
+        snprintf(f->path, sizeof f->path, "%s/" SPOOL_PREFIX "%ld-XXXXXX", q->a->upload_dir,
+                 (long)getpid());
         f->fd = mkostemp(f->path, O_CLOEXEC);
         if (f->fd < 0) {
             api_problem(q, 503, "unavailable", "Service unavailable", "cannot store the upload: %s",
@@ -309,4 +315,33 @@ void api_files_cleanup(api_req *q) {
     multipart_free(u->mp);
     free(u);
     q->stream = NULL;
+}
+
+/* The pid in a spool file's name, or 0 for a name without one (before pids
+ * were added) or not a spool file at all (-1). */
+static long spool_owner(const char *name) {
+    size_t n = strlen(SPOOL_PREFIX);
+    if (strncmp(name, SPOOL_PREFIX, n)) return -1;
+    char *end = NULL;
+    errno = 0;
+    long pid = strtol(name + n, &end, 10);
+    if (errno || end == name + n || *end != '-' || pid <= 0) return 0;
+    return pid;
+}
+
+unsigned api_spool_sweep(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    unsigned removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long pid = spool_owner(e->d_name);
+        if (pid < 0 || pid == (long)getpid()) continue;
+        /* A live process (another `lore serve` on this directory) keeps its
+         * files; a dead one's, and the old unnamed ones, are left-overs. */
+        if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0) removed++;
+    }
+    closedir(d);
+    return removed;
 }

@@ -201,6 +201,9 @@ void api_document_delete(api_req *q);
 void api_files_begin(api_req *q);
 void api_files_post(api_req *q);
 void api_files_cleanup(api_req *q);
+/* Removes the upload spool files in dir left by stopped servers (a kill -9
+ * leaves them; a live server's are kept). Returns how many it removed. */
+unsigned api_spool_sweep(const char *dir);
 void api_search_get(api_req *q);
 void api_search_post(api_req *q);
 void api_sources_get(api_req *q);
