@@ -33,14 +33,33 @@ static int parse_cursor(api_req *q, const char *c, size_t *offset) {
     return 0;
 }
 
+/* The dropped terms of a response (least selective first). */
+static json_t *dropped_json(const search_response *res) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < res->ndropped; i++)
+        json_array_append_new(a, json_string(res->dropped[i]));
+    return a;
+}
+
 /* qptr: the JSON Pointer of the query ("/q" for GET, "/query" for POST). */
 static void run(api_req *q, search_args *sa, const char *qptr) {
     search_request *req = &sa->req;
-    if (!req->query || !*req->query) {
-        api_bad_field(q, qptr, "the query is required");
+    if (req->like && req->query && !*req->query) req->query = NULL;
+    if (req->like && req->query) {
+        api_bad_field(q, "/like",
+                      "like searches by a document instead of a query: send one "
+                      "of them, not both");
         return;
     }
-    if (strlen(req->query) > MAX_QUERY) {
+    if (req->like) {
+        if (!*req->like) {
+            api_bad_field(q, "/like", "like must be a document id (from a search hit)");
+            return;
+        }
+    } else if (!req->query || !*req->query) {
+        api_bad_field(q, qptr, "the query is required (or like=DOCUMENT_ID)");
+        return;
+    } else if (strlen(req->query) > MAX_QUERY) {
         api_bad_field(q, qptr, "the query is %zu bytes; the limit is %d", strlen(req->query),
                       MAX_QUERY);
         return;
@@ -59,8 +78,13 @@ static void run(api_req *q, search_args *sa, const char *qptr) {
     search_response res;
     char err[256];
     lore_status st = search_run(t->search, req, &res, err, sizeof err);
+    if (st == LORE_NOT_FOUND && req->like) {
+        /* Hidden and absent documents answer alike. */
+        api_problem(q, 404, "not-found", "Not found", "like: %s", err);
+        return;
+    }
     if (st == LORE_INVALID || st == LORE_TOO_LARGE) {
-        api_bad_field(q, qptr, "%s", err[0] ? err : lore_status_message(st));
+        api_bad_field(q, req->like ? "/like" : qptr, "%s", err[0] ? err : lore_status_message(st));
         return;
     }
     if (st != LORE_OK) {
@@ -104,6 +128,8 @@ static void run(api_req *q, search_args *sa, const char *qptr) {
     }
     json_object_set_new(o, "took_ms", json_real((double)res.took_us / 1000.0));
     json_object_set_new(o, "truncated", json_boolean(res.truncated));
+    json_object_set_new(o, "dropped_terms", dropped_json(&res));
+    json_object_set_new(o, "dropped_total", json_integer((json_int_t)res.dropped_total));
     if (res.notice[0]) json_object_set_new(o, "notice", json_string(res.notice));
     search_response_free(&res);
     api_json(q, 200, o);
@@ -138,6 +164,8 @@ static int get_arg(void *ctx, const char *name, const char *value) {
     snprintf(ptr, sizeof ptr, "/%.120s", name);
     if (!strcmp(name, "q")) {
         r->query = value;
+    } else if (!strcmp(name, "like")) {
+        r->like = value;
     } else if (!strcmp(name, "limit")) {
         if (api_parse_limit(value, SEARCH_MAX_LIMIT, &r->limit)) {
             api_bad_field(q, ptr, "limit must be a whole number from 1 to %d", SEARCH_MAX_LIMIT);
@@ -180,8 +208,8 @@ static int get_arg(void *ctx, const char *name, const char *value) {
             r->literal = b;
     } else {
         api_bad_field(q, ptr,
-                      "unknown parameter '%.60s' (q, limit, cursor, source, since, until, author, "
-                      "meta.KEY, snippets, text, literal)",
+                      "unknown parameter '%.60s' (q, like, limit, cursor, source, since, until, "
+                      "author, meta.KEY, snippets, text, literal)",
                       name);
         goto bad;
     }
@@ -209,8 +237,8 @@ void api_search_get(api_req *q) {
     get_walk w = {q, sa, 0};
     http_query_each(q->r, get_arg, &w);
     if (!w.failed) {
-        if (!sa->req.query || !*sa->req.query) {
-            api_bad_field(q, "/q", "q is required: GET /v1/search?q=words");
+        if ((!sa->req.query || !*sa->req.query) && !sa->req.like) {
+            api_bad_field(q, "/q", "q is required: GET /v1/search?q=words (or like=DOCUMENT_ID)");
         } else {
             run(q, sa, "/q");
         }
@@ -251,6 +279,10 @@ static int post_field(api_req *q, search_args *sa, const char *key, json_t *v) {
     if (!strcmp(key, "query")) {
         if (!json_is_string(v)) goto type_string;
         r->query = json_string_value(v);
+    } else if (!strcmp(key, "like")) {
+        if (json_is_null(v)) return 0;
+        if (!json_is_string(v)) goto type_string;
+        r->like = json_string_value(v);
     } else if (!strcmp(key, "limit")) {
         json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
         if (n < 1 || n > SEARCH_MAX_LIMIT) {
@@ -316,8 +348,8 @@ static int post_field(api_req *q, search_args *sa, const char *key, json_t *v) {
             r->literal = b;
     } else {
         api_bad_field(q, ptr,
-                      "unknown field '%.60s' (query, limit, cursor, sources, since, until, author, "
-                      "metadata, snippets, text, literal)",
+                      "unknown field '%.60s' (query, like, limit, cursor, sources, since, until, "
+                      "author, metadata, snippets, text, literal)",
                       key);
         return -1;
     }
