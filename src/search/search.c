@@ -592,6 +592,7 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
         lr.n = limit;
     }
     out->postings_scored = lr.postings_scored;
+    out->postings_total = lr.postings_total;
     if (lr.n > skip && !(out->hits = calloc(lr.n - skip, sizeof *out->hits))) {
         st = LORE_NOMEM;
         goto out;

@@ -84,9 +84,10 @@ typedef struct search_response {
     size_t n;
     int64_t took_us;
     uint64_t postings_scored;
-    int more;         /* hits exist past this page */
-    int truncated;    /* a work budget ran out (phrase checks): hits may be missing */
-    char notice[160]; /* a note for the user, e.g. "only stop words in query" */
+    uint64_t postings_total; /* postings of the evaluated terms, scored or skipped */
+    int more;                /* hits exist past this page */
+    int truncated;           /* a work budget ran out (phrase checks): hits may be missing */
+    char notice[160];        /* a note for the user, e.g. "only stop words in query" */
     /* Plain terms left out past SEARCH_MAX_SCORED_TERMS (analyzed form),
      * least selective first; at most SEARCH_MAX_LISTED_DROPPED listed, of
      * dropped_total. Owned. */

@@ -87,6 +87,7 @@ typedef struct lex_result {
     size_t n;
     uint64_t postings_scored; /* work done, for explain and benchmarks */
     uint64_t candidates_admitted;
+    uint64_t postings_total; /* df summed over the evaluated terms (all segments) */
     /* SHOULD terms left out by max_should: indexes into lex_query.terms,
      * least selective (lowest idf) first. Owned. */
     uint32_t *dropped;

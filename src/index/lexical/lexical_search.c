@@ -382,6 +382,8 @@ lore_status lex_search(lex_index *x, const lex_query *q, lex_result *out) {
     }
     if (st == LORE_OK) st = select_should(q, ql, m.nsegs, out);
     if (st != LORE_OK) goto out;
+    for (size_t i = 0; i < q->nterms; i++)
+        if (!ql[i].dropped) out->postings_total += ql[i].df;
     e.heap.k = q->k;
     if (!(e.heap.h = malloc(q->k * sizeof *e.heap.h))) {
         st = LORE_NOMEM;
