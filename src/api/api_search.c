@@ -33,6 +33,32 @@ static int parse_cursor(api_req *q, const char *c, size_t *offset) {
     return 0;
 }
 
+/* One hit of the answer. */
+static json_t *hit_json(const search_hit *h) {
+    const store_doc *d = h->doc;
+    json_t *x = json_object();
+    json_object_set_new(x, "id", json_string(d->id));
+    json_object_set_new(x, "source", json_string(d->source));
+    json_object_set_new(x, "external_id", json_string(d->external_id));
+    json_object_set_new(x, "title", d->title ? json_string(d->title) : json_null());
+    json_object_set_new(x, "url", d->url ? json_string(d->url) : json_null());
+    json_object_set_new(x, "author", d->author ? json_string(d->author) : json_null());
+    json_object_set_new(x, "updated_at", api_time(d->updated_ms));
+    json_object_set_new(x, "section", json_string(h->section ? h->section : ""));
+    json_object_set_new(x, "chunk_id", json_integer(h->chunk_id));
+    json_object_set_new(x, "score", json_real(h->score));
+    if (h->snippet) {
+        json_t *marks = json_array();
+        for (size_t m = 0; m < h->nmarks; m++)
+            json_array_append_new(marks, json_pack("[I,I]", (json_int_t)h->marks[m].start,
+                                                   (json_int_t)h->marks[m].end));
+        json_object_set_new(x, "snippet", json_string(h->snippet));
+        json_object_set_new(x, "highlights", marks);
+    }
+    if (h->text) json_object_set_new(x, "text", json_string(h->text));
+    return x;
+}
+
 /* The dropped terms of a response (least selective first). */
 static json_t *dropped_json(const search_response *res) {
     json_t *a = json_array();
@@ -93,31 +119,8 @@ static void run(api_req *q, search_args *sa, const char *qptr) {
     }
     metrics_observe(q->a->m_search, NULL, (double)res.took_us / 1e6);
     json_t *o = json_object(), *hits = json_array();
-    for (size_t i = 0; i < res.n; i++) {
-        const search_hit *h = &res.hits[i];
-        const store_doc *d = h->doc;
-        json_t *x = json_object();
-        json_object_set_new(x, "id", json_string(d->id));
-        json_object_set_new(x, "source", json_string(d->source));
-        json_object_set_new(x, "external_id", json_string(d->external_id));
-        json_object_set_new(x, "title", d->title ? json_string(d->title) : json_null());
-        json_object_set_new(x, "url", d->url ? json_string(d->url) : json_null());
-        json_object_set_new(x, "author", d->author ? json_string(d->author) : json_null());
-        json_object_set_new(x, "updated_at", api_time(d->updated_ms));
-        json_object_set_new(x, "section", json_string(h->section ? h->section : ""));
-        json_object_set_new(x, "chunk_id", json_integer(h->chunk_id));
-        json_object_set_new(x, "score", json_real(h->score));
-        if (h->snippet) {
-            json_t *marks = json_array();
-            for (size_t m = 0; m < h->nmarks; m++)
-                json_array_append_new(marks, json_pack("[I,I]", (json_int_t)h->marks[m].start,
-                                                       (json_int_t)h->marks[m].end));
-            json_object_set_new(x, "snippet", json_string(h->snippet));
-            json_object_set_new(x, "highlights", marks);
-        }
-        if (h->text) json_object_set_new(x, "text", json_string(h->text));
-        json_array_append_new(hits, x);
-    }
+    for (size_t i = 0; i < res.n; i++)
+        json_array_append_new(hits, hit_json(&res.hits[i]));
     json_object_set_new(o, "hits", hits);
     if (res.more && req->offset + res.n < SEARCH_MAX_LIMIT) {
         char c[32];

@@ -485,6 +485,42 @@ static void first_hit(lex_result *lr, int64_t rowid) {
     }
 }
 
+/* Checks query and like, and parses the query into ast (one plain clause
+ * in literal mode). ast is left empty for like and on failure. */
+static lore_status parse_request(const search_request *req, query_ast *ast, char *err,
+                                 size_t errlen) {
+    if (req->like && req->query) {
+        snprintf(err, errlen, "give a query or a document to search like, not both");
+        return LORE_INVALID;
+    }
+    if (!req->query && !req->like) {
+        snprintf(err, errlen, "empty query");
+        return LORE_INVALID;
+    }
+    if (!req->query) return LORE_OK;
+    size_t qlen = strlen(req->query), bad = query_utf8_check(req->query, qlen);
+    if (bad < qlen) {
+        snprintf(err, errlen,
+                 "the query is not valid UTF-8 (byte %zu is 0x%02x); send text encoded as UTF-8",
+                 bad + 1, (unsigned char)req->query[bad]);
+        return LORE_INVALID;
+    }
+    lore_status st = query_parse(req->query, qlen, ast, err, errlen);
+    if (st != LORE_OK || !req->literal || !ast->n) return st;
+    /* One plain clause with the text as given (the parser checked its
+     * length); operators are just characters to the analyzer. */
+    query_ast_free(ast);
+    if (!(ast->clauses = calloc(1, sizeof *ast->clauses)) ||
+        !(ast->clauses[0].text = strdup(req->query))) {
+        query_ast_free(ast); /* frees the clause array, if any */
+        snprintf(err, errlen, "out of memory");
+        return LORE_NOMEM;
+    }
+    ast->clauses[0].kind = QUERY_WORDS;
+    ast->n = 1;
+    return LORE_OK;
+}
+
 lore_status search_run(search_engine *e, const search_request *req, search_response *out, char *err,
                        size_t errlen) {
     memset(out, 0, sizeof *out);
@@ -502,40 +538,9 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
     }
     size_t skip = req->offset;
     limit += skip;
-    if (req->like && req->query) {
-        snprintf(err, errlen, "give a query or a document to search like, not both");
-        return LORE_INVALID;
-    }
-    if (!req->query && !req->like) {
-        snprintf(err, errlen, "empty query");
-        return LORE_INVALID;
-    }
     query_ast ast = {0};
-    lore_status st = LORE_OK;
-    if (req->query) {
-        size_t qlen = strlen(req->query), bad = query_utf8_check(req->query, qlen);
-        if (bad < qlen) {
-            snprintf(err, errlen,
-                     "the query is not valid UTF-8 (byte %zu is 0x%02x); send text encoded as "
-                     "UTF-8",
-                     bad + 1, (unsigned char)req->query[bad]);
-            return LORE_INVALID;
-        }
-        if ((st = query_parse(req->query, qlen, &ast, err, errlen)) != LORE_OK) return st;
-    }
-    if (req->literal && ast.n) {
-        /* One plain clause with the text as given (the parser checked its
-         * length); operators are just characters to the analyzer. */
-        query_ast_free(&ast);
-        if (!(ast.clauses = calloc(1, sizeof *ast.clauses)) ||
-            !(ast.clauses[0].text = strdup(req->query))) {
-            query_ast_free(&ast); /* frees the clause array, if any */
-            snprintf(err, errlen, "out of memory");
-            return LORE_NOMEM;
-        }
-        ast.clauses[0].kind = QUERY_WORDS;
-        ast.n = 1;
-    }
+    lore_status st = parse_request(req, &ast, err, errlen);
+    if (st != LORE_OK) return st;
     compiled *c = calloc(1, sizeof *c);
     lex_result lr = {0};
     int in_read = 0;
