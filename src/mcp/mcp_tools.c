@@ -302,8 +302,8 @@ static json_t *hit_json(const search_hit *h) {
 
 static int search_args(json_t *args, search_request *r, const char **sources, char *msg,
                        size_t msglen) {
-    static const char *const names[] = {"query",         "like",           "limit", "sources",
-                                        "updated_after", "updated_before", "author"};
+    static const char *const names[] = {"query",          "limit",  "sources", "updated_after",
+                                        "updated_before", "author", "like"};
     if (only_keys(args, names, 7, "search", msg, msglen)) return -1;
     if (str_arg(args, "query", MCP_QUERY_MAX, &r->query, msg, msglen) ||
         str_arg(args, "like", 128, &r->like, msg, msglen))
