@@ -502,7 +502,7 @@ static int run_lore_queries(const char *dir, bench_query *sets[3]) {
                 for (size_t j = 0; j < q->n; j++)
                     qt[j] =
                         (lex_qterm){q->terms[j], q->term_lens[j], LEX_FIELD_ALL, LEX_SHOULD, 1.0f};
-                lex_query lq = {qt, q->n, TOP_K, NULL, NULL};
+                lex_query lq = {qt, q->n, TOP_K, NULL, NULL, 0};
                 lex_result r = {0};
                 stopwatch w = sw_start();
                 lore_status st = store_begin_read(h.t);

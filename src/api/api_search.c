@@ -33,14 +33,59 @@ static int parse_cursor(api_req *q, const char *c, size_t *offset) {
     return 0;
 }
 
+/* One hit of the answer. */
+static json_t *hit_json(const search_hit *h) {
+    const store_doc *d = h->doc;
+    json_t *x = json_object();
+    json_object_set_new(x, "id", json_string(d->id));
+    json_object_set_new(x, "source", json_string(d->source));
+    json_object_set_new(x, "external_id", json_string(d->external_id));
+    json_object_set_new(x, "title", d->title ? json_string(d->title) : json_null());
+    json_object_set_new(x, "url", d->url ? json_string(d->url) : json_null());
+    json_object_set_new(x, "author", d->author ? json_string(d->author) : json_null());
+    json_object_set_new(x, "updated_at", api_time(d->updated_ms));
+    json_object_set_new(x, "section", json_string(h->section ? h->section : ""));
+    json_object_set_new(x, "chunk_id", json_integer(h->chunk_id));
+    json_object_set_new(x, "score", json_real(h->score));
+    if (h->snippet) {
+        json_t *marks = json_array();
+        for (size_t m = 0; m < h->nmarks; m++)
+            json_array_append_new(marks, json_pack("[I,I]", (json_int_t)h->marks[m].start,
+                                                   (json_int_t)h->marks[m].end));
+        json_object_set_new(x, "snippet", json_string(h->snippet));
+        json_object_set_new(x, "highlights", marks);
+    }
+    if (h->text) json_object_set_new(x, "text", json_string(h->text));
+    return x;
+}
+
+/* The dropped terms of a response (least selective first). */
+static json_t *dropped_json(const search_response *res) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < res->ndropped; i++)
+        json_array_append_new(a, json_string(res->dropped[i]));
+    return a;
+}
+
 /* qptr: the JSON Pointer of the query ("/q" for GET, "/query" for POST). */
 static void run(api_req *q, search_args *sa, const char *qptr) {
     search_request *req = &sa->req;
-    if (!req->query || !*req->query) {
-        api_bad_field(q, qptr, "the query is required");
+    if (req->like && req->query && !*req->query) req->query = NULL;
+    if (req->like && req->query) {
+        api_bad_field(q, "/like",
+                      "like searches by a document instead of a query: send one "
+                      "of them, not both");
         return;
     }
-    if (strlen(req->query) > MAX_QUERY) {
+    if (req->like) {
+        if (!*req->like) {
+            api_bad_field(q, "/like", "like must be a document id (from a search hit)");
+            return;
+        }
+    } else if (!req->query || !*req->query) {
+        api_bad_field(q, qptr, "the query is required (or like=DOCUMENT_ID)");
+        return;
+    } else if (strlen(req->query) > MAX_QUERY) {
         api_bad_field(q, qptr, "the query is %zu bytes; the limit is %d", strlen(req->query),
                       MAX_QUERY);
         return;
@@ -59,8 +104,13 @@ static void run(api_req *q, search_args *sa, const char *qptr) {
     search_response res;
     char err[256];
     lore_status st = search_run(t->search, req, &res, err, sizeof err);
+    if (st == LORE_NOT_FOUND && req->like) {
+        /* Hidden and absent documents answer alike. */
+        api_problem(q, 404, "not-found", "Not found", "like: %s", err);
+        return;
+    }
     if (st == LORE_INVALID || st == LORE_TOO_LARGE) {
-        api_bad_field(q, qptr, "%s", err[0] ? err : lore_status_message(st));
+        api_bad_field(q, req->like ? "/like" : qptr, "%s", err[0] ? err : lore_status_message(st));
         return;
     }
     if (st != LORE_OK) {
@@ -69,31 +119,8 @@ static void run(api_req *q, search_args *sa, const char *qptr) {
     }
     metrics_observe(q->a->m_search, NULL, (double)res.took_us / 1e6);
     json_t *o = json_object(), *hits = json_array();
-    for (size_t i = 0; i < res.n; i++) {
-        const search_hit *h = &res.hits[i];
-        const store_doc *d = h->doc;
-        json_t *x = json_object();
-        json_object_set_new(x, "id", json_string(d->id));
-        json_object_set_new(x, "source", json_string(d->source));
-        json_object_set_new(x, "external_id", json_string(d->external_id));
-        json_object_set_new(x, "title", d->title ? json_string(d->title) : json_null());
-        json_object_set_new(x, "url", d->url ? json_string(d->url) : json_null());
-        json_object_set_new(x, "author", d->author ? json_string(d->author) : json_null());
-        json_object_set_new(x, "updated_at", api_time(d->updated_ms));
-        json_object_set_new(x, "section", json_string(h->section ? h->section : ""));
-        json_object_set_new(x, "chunk_id", json_integer(h->chunk_id));
-        json_object_set_new(x, "score", json_real(h->score));
-        if (h->snippet) {
-            json_t *marks = json_array();
-            for (size_t m = 0; m < h->nmarks; m++)
-                json_array_append_new(marks, json_pack("[I,I]", (json_int_t)h->marks[m].start,
-                                                       (json_int_t)h->marks[m].end));
-            json_object_set_new(x, "snippet", json_string(h->snippet));
-            json_object_set_new(x, "highlights", marks);
-        }
-        if (h->text) json_object_set_new(x, "text", json_string(h->text));
-        json_array_append_new(hits, x);
-    }
+    for (size_t i = 0; i < res.n; i++)
+        json_array_append_new(hits, hit_json(&res.hits[i]));
     json_object_set_new(o, "hits", hits);
     if (res.more && req->offset + res.n < SEARCH_MAX_LIMIT) {
         char c[32];
@@ -104,6 +131,8 @@ static void run(api_req *q, search_args *sa, const char *qptr) {
     }
     json_object_set_new(o, "took_ms", json_real((double)res.took_us / 1000.0));
     json_object_set_new(o, "truncated", json_boolean(res.truncated));
+    json_object_set_new(o, "dropped_terms", dropped_json(&res));
+    json_object_set_new(o, "dropped_total", json_integer((json_int_t)res.dropped_total));
     if (res.notice[0]) json_object_set_new(o, "notice", json_string(res.notice));
     search_response_free(&res);
     api_json(q, 200, o);
@@ -138,6 +167,8 @@ static int get_arg(void *ctx, const char *name, const char *value) {
     snprintf(ptr, sizeof ptr, "/%.120s", name);
     if (!strcmp(name, "q")) {
         r->query = value;
+    } else if (!strcmp(name, "like")) {
+        r->like = value;
     } else if (!strcmp(name, "limit")) {
         if (api_parse_limit(value, SEARCH_MAX_LIMIT, &r->limit)) {
             api_bad_field(q, ptr, "limit must be a whole number from 1 to %d", SEARCH_MAX_LIMIT);
@@ -180,8 +211,8 @@ static int get_arg(void *ctx, const char *name, const char *value) {
             r->literal = b;
     } else {
         api_bad_field(q, ptr,
-                      "unknown parameter '%.60s' (q, limit, cursor, source, since, until, author, "
-                      "meta.KEY, snippets, text, literal)",
+                      "unknown parameter '%.60s' (q, like, limit, cursor, source, since, until, "
+                      "author, meta.KEY, snippets, text, literal)",
                       name);
         goto bad;
     }
@@ -209,8 +240,8 @@ void api_search_get(api_req *q) {
     get_walk w = {q, sa, 0};
     http_query_each(q->r, get_arg, &w);
     if (!w.failed) {
-        if (!sa->req.query || !*sa->req.query) {
-            api_bad_field(q, "/q", "q is required: GET /v1/search?q=words");
+        if ((!sa->req.query || !*sa->req.query) && !sa->req.like) {
+            api_bad_field(q, "/q", "q is required: GET /v1/search?q=words (or like=DOCUMENT_ID)");
         } else {
             run(q, sa, "/q");
         }
@@ -251,6 +282,10 @@ static int post_field(api_req *q, search_args *sa, const char *key, json_t *v) {
     if (!strcmp(key, "query")) {
         if (!json_is_string(v)) goto type_string;
         r->query = json_string_value(v);
+    } else if (!strcmp(key, "like")) {
+        if (json_is_null(v)) return 0;
+        if (!json_is_string(v)) goto type_string;
+        r->like = json_string_value(v);
     } else if (!strcmp(key, "limit")) {
         json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
         if (n < 1 || n > SEARCH_MAX_LIMIT) {
@@ -316,8 +351,8 @@ static int post_field(api_req *q, search_args *sa, const char *key, json_t *v) {
             r->literal = b;
     } else {
         api_bad_field(q, ptr,
-                      "unknown field '%.60s' (query, limit, cursor, sources, since, until, author, "
-                      "metadata, snippets, text, literal)",
+                      "unknown field '%.60s' (query, like, limit, cursor, sources, since, until, "
+                      "author, metadata, snippets, text, literal)",
                       key);
         return -1;
     }

@@ -17,6 +17,7 @@ static const cli_opt opts[] = {
     {"until", 0, "DATE", 0, "only documents updated at or before DATE"},
     {"author", 0, "NAME", 0, "only documents by this author"},
     {"as", 0, "PRINCIPAL", 1, "search as PRINCIPAL (user:EMAIL, group:NAME), honouring ACLs"},
+    {"like", 0, "ID", 0, "documents similar to document ID (it comes first), instead of QUERY"},
     {"json", 0, NULL, 0, "print the result as JSON"},
     {"text", 0, NULL, 0, "include each hit's full chunk text"},
 };
@@ -31,10 +32,13 @@ static const cli_help help = {
     "  title:word       the word must be in the title\n"
     "  source:NAME      only this source     author:NAME  only this author\n"
     "Use -- before a query that starts with a dash. Without --as the command sees\n"
-    "every document of the tenant, as its local administrator.",
+    "every document of the tenant, as its local administrator.\n"
+    "A long query (up to 4096 bytes) keeps its most selective words; the common\n"
+    "ones left out are named on stderr (in the JSON: dropped_terms).",
     "  lore search parental leave policy\n"
     "  lore search '\"parental leave\" -draft' --source wiki --limit 5\n"
-    "  lore search --json --since 2024-01-01 -- -internal onboarding",
+    "  lore search --json --since 2024-01-01 -- -internal onboarding\n"
+    "  lore search --like 3f2a9c...   (an id from a hit)",
 };
 
 static int parse_date(const char *opt, const char *v, int64_t *out, int end_of_day) {
@@ -47,10 +51,16 @@ static int parse_date(const char *opt, const char *v, int64_t *out, int end_of_d
 
 static void print_json(const search_request *r, const search_response *res) {
     json_t *root = json_object(), *hits = json_array();
-    json_object_set_new(root, "query", json_string(r->query));
+    json_object_set_new(root, r->like ? "like" : "query",
+                        json_string(r->like ? r->like : r->query));
     json_object_set_new(root, "took_ms", json_real((double)res->took_us / 1000.0));
     json_object_set_new(root, "truncated", json_boolean(res->truncated));
     if (res->notice[0]) json_object_set_new(root, "notice", json_string(res->notice));
+    json_t *dropped = json_array();
+    for (size_t i = 0; i < res->ndropped; i++)
+        json_array_append_new(dropped, json_string(res->dropped[i]));
+    json_object_set_new(root, "dropped_terms", dropped);
+    json_object_set_new(root, "dropped_total", json_integer((json_int_t)res->dropped_total));
     for (size_t i = 0; i < res->n; i++) {
         const search_hit *h = &res->hits[i];
         json_t *o = json_object(), *marks = json_array();
@@ -100,8 +110,20 @@ static void print_snippet(const search_hit *h, int tty) {
     fputc('\n', stdout);
 }
 
+/* Names the words a long query left out, on stderr. */
+static void print_dropped(const search_response *res) {
+    if (!res->dropped_total) return;
+    fprintf(stderr,
+            "lore search: %zu common word%s left out of the long query:", res->dropped_total,
+            res->dropped_total == 1 ? "" : "s");
+    for (size_t i = 0; i < res->ndropped; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", res->dropped[i]);
+    fprintf(stderr, "%s\n", res->ndropped < res->dropped_total ? ", ..." : "");
+}
+
 static void print_human(const search_response *res, int tty) {
     if (res->notice[0]) fprintf(stderr, "lore search: %s\n", res->notice);
+    print_dropped(res);
     for (size_t i = 0; i < res->n; i++) {
         const search_hit *h = &res->hits[i];
         printf("%zu. %s%s%s  [%s]  %.3f\n", i + 1, tty ? "\033[1m" : "",
@@ -125,8 +147,13 @@ int cmd_search(int argc, char **argv) {
     char *query = NULL;
     int rc = cli_parse("search", &help, opts, sizeof opts / sizeof opts[0], argc, argv, &a);
     if (rc) goto out;
-    if (!a.npos) {
+    const char *like = cli_get(&a, "like");
+    if (!a.npos && !like) {
         rc = cli_error("search", CLI_USAGE, "no QUERY given (see lore search --help)");
+        goto out;
+    }
+    if (a.npos && like) {
+        rc = cli_error("search", CLI_USAGE, "give a QUERY or --like ID, not both");
         goto out;
     }
     size_t qlen = 0;
@@ -141,7 +168,8 @@ int cmd_search(int argc, char **argv) {
         if (i) strcat(query, " ");
         strcat(query, a.pos[i]);
     }
-    search_request req = {.query = query, .snippets = 1, .all_access = 1};
+    search_request req = {
+        .query = like ? NULL : query, .like = like, .snippets = 1, .all_access = 1};
     const char *lim = cli_get(&a, "limit");
     if (lim) {
         char *end;
@@ -169,14 +197,19 @@ int cmd_search(int argc, char **argv) {
     }
     char err[512];
     lore_status st = search_run(se, &req, &res, err, sizeof err);
+    if (st == LORE_NOT_FOUND && like) {
+        rc = cli_error("search", CLI_FAIL, "--like: %s", err);
+        goto out;
+    }
     if (st != LORE_OK) {
         rc = cli_error("search", st == LORE_INVALID || st == LORE_TOO_LARGE ? CLI_USAGE : CLI_FAIL,
                        "%s", err);
         goto out;
     }
-    if (cli_flag(&a, "json"))
+    if (cli_flag(&a, "json")) {
+        print_dropped(&res);
         print_json(&req, &res);
-    else
+    } else
         print_human(&res, isatty(1));
 out:
     search_response_free(&res);

@@ -20,10 +20,17 @@ static const char tools_json[] =
     "pages and files. Returns the best passage of each matching document, best first, with its "
     "document id (pass it to fetch for the whole text), title, url, source, section, a "
     "highlighted snippet and the passage text. Query syntax: words (all matter, rarer ones "
-    "more), \\\"exact phrases\\\", -excluded words, title:word.\","
+    "more), \\\"exact phrases\\\", -excluded words, title:word. Long queries (a pasted "
+    "paragraph) are fine: past 256 distinct words the most common ones are left out and "
+    "listed in dropped_terms. To find documents similar to one, pass its id as like instead "
+    "of a query.\","
     "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
     "\"query\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":4096,"
-    "\"description\":\"What to look for, in words or phrases.\"},"
+    "\"description\":\"What to look for, in words or phrases (required unless like is "
+    "given).\"},"
+    "\"like\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128,"
+    "\"description\":\"More like this: a document id from a search hit; finds documents "
+    "similar to it (the document itself first). Instead of query.\"},"
     "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":50,\"default\":10,"
     "\"description\":\"Hits to return (1-50).\"},"
     "\"sources\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":32,"
@@ -35,7 +42,7 @@ static const char tools_json[] =
     "\"updated_before\":{\"type\":\"string\",\"description\":\"Only documents updated at or "
     "before this ISO 8601 date or time (a date includes that whole day).\"},"
     "\"author\":{\"type\":\"string\",\"description\":\"Only documents by this author (exact).\"}"
-    "},\"required\":[\"query\"],\"additionalProperties\":false},"
+    "},\"additionalProperties\":false},"
     "\"outputSchema\":{\"type\":\"object\",\"properties\":{"
     "\"hits\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
     "\"id\":{\"type\":\"string\"},\"title\":{\"type\":[\"string\",\"null\"]},"
@@ -45,8 +52,12 @@ static const char tools_json[] =
     "\"text\":{\"type\":\"string\"},\"score\":{\"type\":\"number\"}},"
     "\"required\":[\"id\",\"title\",\"url\",\"source\",\"section\",\"snippet\",\"text\","
     "\"score\"]}},"
-    "\"more\":{\"type\":\"boolean\"},\"notice\":{\"type\":\"string\"}},"
-    "\"required\":[\"hits\",\"more\"]},"
+    "\"more\":{\"type\":\"boolean\"},\"notice\":{\"type\":\"string\"},"
+    "\"dropped_terms\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+    "\"description\":\"Words of a long query left out as too common (analyzed form), least "
+    "selective first; at most 256 listed.\"},"
+    "\"dropped_total\":{\"type\":\"integer\",\"minimum\":0}},"
+    "\"required\":[\"hits\",\"more\",\"dropped_terms\",\"dropped_total\"]},"
     "\"annotations\":{\"title\":\"Search company knowledge\",\"readOnlyHint\":true,"
     "\"destructiveHint\":false,\"idempotentHint\":true,\"openWorldHint\":false}},"
     /* fetch */
@@ -205,12 +216,22 @@ static json_t *hit_json(const search_hit *h) {
 
 static int search_args(json_t *args, search_request *r, const char **sources, char *msg,
                        size_t msglen) {
-    static const char *const names[] = {"query",         "limit",          "sources",
-                                        "updated_after", "updated_before", "author"};
-    if (only_keys(args, names, 6, "search", msg, msglen)) return -1;
-    if (str_arg(args, "query", MCP_QUERY_MAX, &r->query, msg, msglen)) return -1;
-    if (!r->query || !*r->query) {
-        snprintf(msg, msglen, "query is required: the words to look for");
+    static const char *const names[] = {"query",          "limit",  "sources", "updated_after",
+                                        "updated_before", "author", "like"};
+    if (only_keys(args, names, 7, "search", msg, msglen)) return -1;
+    if (str_arg(args, "query", MCP_QUERY_MAX, &r->query, msg, msglen) ||
+        str_arg(args, "like", 128, &r->like, msg, msglen))
+        return -1;
+    if (r->like && r->query) {
+        snprintf(msg, msglen, "give query (words) or like (a document id), not both");
+        return -1;
+    }
+    if (r->like && !*r->like) {
+        snprintf(msg, msglen, "like must be a document id from a search hit");
+        return -1;
+    }
+    if (!r->like && (!r->query || !*r->query)) {
+        snprintf(msg, msglen, "query is required: the words to look for (or like: a document id)");
         return -1;
     }
     long long limit = SEARCH_DEFAULT_LIMIT;
@@ -254,8 +275,9 @@ static mcp_tool_outcome tool_search(const search_scope *sc, json_t *args, json_t
     search_response res;
     char err[256] = "";
     lore_status st = search_run(sc->engine, &r, &res, err, sizeof err);
-    if (st == LORE_INVALID || st == LORE_TOO_LARGE) {
-        snprintf(msg, msglen, "query: %s", err[0] ? err : lore_status_message(st));
+    if (st == LORE_INVALID || st == LORE_TOO_LARGE || (st == LORE_NOT_FOUND && r.like)) {
+        snprintf(msg, msglen, "%s: %s", r.like ? "like" : "query",
+                 err[0] ? err : lore_status_message(st));
         return MCP_TOOL_REFUSED;
     }
     if (st != LORE_OK) {
@@ -267,6 +289,11 @@ static mcp_tool_outcome tool_search(const search_scope *sc, json_t *args, json_t
         json_array_append_new(hits, hit_json(&res.hits[i]));
     json_object_set_new(o, "hits", hits);
     json_object_set_new(o, "more", json_boolean(res.more));
+    json_t *dropped = json_array();
+    for (size_t i = 0; i < res.ndropped; i++)
+        json_array_append_new(dropped, json_string(res.dropped[i]));
+    json_object_set_new(o, "dropped_terms", dropped);
+    json_object_set_new(o, "dropped_total", json_integer((json_int_t)res.dropped_total));
     if (res.notice[0]) json_object_set_new(o, "notice", json_string(res.notice));
     search_response_free(&res);
     *out = o;

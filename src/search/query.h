@@ -44,4 +44,9 @@ LORE_MUST_CHECK lore_status query_parse(const char *q, size_t len, query_ast *ou
                                         size_t errlen);
 void query_ast_free(query_ast *a);
 
+/* The offset of the first byte of s that is not part of well-formed UTF-8
+ * (overlong forms, surrogates and code points past U+10FFFF included), or
+ * len when all of it is. */
+size_t query_utf8_check(const char *s, size_t len);
+
 #endif

@@ -2,6 +2,7 @@
 #include "search/search.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,28 +89,57 @@ static lore_status analyze(search_engine *e, compiled *c, const char *text, tok_
     return st;
 }
 
-static lore_status add_term(compiled *c, uint32_t id, lex_field field, lex_role role, char *err,
-                            size_t errlen) {
+/* Makes room for one more term and the string ids interned so far. */
+static lore_status grow_terms(compiled *c) {
+    if (c->nterms == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 32;
+        lex_qterm *nt = realloc(c->terms, ncap * sizeof *nt);
+        if (!nt) return LORE_NOMEM;
+        c->terms = nt;
+        uint32_t *ni = realloc(c->term_ids, ncap * sizeof *ni);
+        if (!ni) return LORE_NOMEM;
+        c->term_ids = ni;
+        uint32_t *nn = realloc(c->next, ncap * sizeof *nn);
+        if (!nn) return LORE_NOMEM;
+        c->next = nn;
+        c->cap = ncap;
+    }
+    if (c->nfirst < c->strings.count) {
+        size_t nf = c->strings.count * 2;
+        uint32_t *f = realloc(c->first, nf * sizeof *f);
+        if (!f) return LORE_NOMEM;
+        memset(f + c->nfirst, 0, (nf - c->nfirst) * sizeof *f);
+        c->first = f;
+        c->nfirst = nf;
+    }
+    return LORE_OK;
+}
+
+static lore_status add_term(compiled *c, uint32_t id, lex_field field, lex_role role, float weight,
+                            char *err, size_t errlen) {
     /* One entry per (term, field, role group): a repeated word weighs more; a
      * word both required and optional is required. */
-    for (size_t i = 0; i < c->nterms; i++) {
-        lex_qterm *q = &c->terms[i];
-        if (c->term_ids[i] != id || q->field != field) continue;
+    for (uint32_t k = id < c->nfirst ? c->first[id] : 0; k; k = c->next[k - 1]) {
+        lex_qterm *q = &c->terms[k - 1];
+        if (q->field != field) continue;
         int neg_new = role == LEX_MUST_NOT, neg_old = q->role == LEX_MUST_NOT;
         if (neg_new != neg_old) continue;
         if ((role == LEX_FILTER) != (q->role == LEX_FILTER)) continue;
         if (role == LEX_MUST) q->role = LEX_MUST;
-        if (role == LEX_SHOULD || role == LEX_MUST) q->weight += role == LEX_SHOULD ? 1.0f : 0.0f;
+        if (role == LEX_SHOULD || role == LEX_MUST) q->weight += role == LEX_SHOULD ? weight : 0.0f;
         return LORE_OK;
     }
     if (c->nterms == SEARCH_MAX_TERMS) {
         snprintf(err, errlen, "query has more than %d distinct terms", SEARCH_MAX_TERMS);
         return LORE_TOO_LARGE;
     }
+    if (grow_terms(c) != LORE_OK) return LORE_NOMEM;
     uint32_t len;
     const char *s = strmap_key(&c->strings, id, &len);
-    c->terms[c->nterms] = (lex_qterm){s, len, field, role, 1.0f};
-    c->term_ids[c->nterms++] = id;
+    c->terms[c->nterms] = (lex_qterm){s, len, field, role, weight};
+    c->term_ids[c->nterms] = id;
+    c->next[c->nterms] = c->first[id];
+    c->first[id] = (uint32_t)++c->nterms;
     return LORE_OK;
 }
 
@@ -152,6 +182,11 @@ void compiled_free(compiled *c) {
     for (size_t i = 0; i < c->nnot_authors; i++)
         free(c->not_authors[i]);
     free(c->not_authors);
+    free(c->terms);
+    free(c->term_ids);
+    free(c->first);
+    free(c->next);
+    free(c->positive);
     strmap_free(&c->strings);
     memset(c, 0, sizeof *c);
 }
@@ -181,32 +216,92 @@ static lore_status compile(search_engine *e, const query_ast *ast, compiled *c, 
         }
         if (q->kind == QUERY_WORDS && !q->negated) {
             for (size_t j = 0; j < l.n && st == LORE_OK; j++)
-                st = add_term(c, l.t[j].id, LEX_FIELD_ALL, LEX_SHOULD, err, errlen);
+                st = add_term(c, l.t[j].id, LEX_FIELD_ALL, LEX_SHOULD, 1.0f, err, errlen);
         } else if (q->kind == QUERY_TITLE) {
             for (size_t j = 0; j < l.n && st == LORE_OK; j++) {
                 if (q->negated) {
-                    st = add_term(c, l.t[j].id, LEX_FIELD_TITLE, LEX_MUST_NOT, err, errlen);
+                    st = add_term(c, l.t[j].id, LEX_FIELD_TITLE, LEX_MUST_NOT, 1.0f, err, errlen);
                     continue;
                 }
-                st = add_term(c, l.t[j].id, LEX_FIELD_TITLE, LEX_FILTER, err, errlen);
+                st = add_term(c, l.t[j].id, LEX_FIELD_TITLE, LEX_FILTER, 1.0f, err, errlen);
                 if (st == LORE_OK)
-                    st = add_term(c, l.t[j].id, LEX_FIELD_ALL, LEX_SHOULD, err, errlen);
+                    st = add_term(c, l.t[j].id, LEX_FIELD_ALL, LEX_SHOULD, 1.0f, err, errlen);
             }
         } else if (q->negated && (l.n == 1 || (l.t[0].flags & TEXT_TOKEN_WHOLE))) {
             /* -word (an identifier counts as one word): exclude the term. */
-            st = add_term(c, l.t[0].id, LEX_FIELD_ALL, LEX_MUST_NOT, err, errlen);
+            st = add_term(c, l.t[0].id, LEX_FIELD_ALL, LEX_MUST_NOT, 1.0f, err, errlen);
         } else if (q->negated) {
             st = add_phrase(c, &l, 1); /* -"a b" or -a.b: exclude the phrase */
         } else {
             /* "a b": every word required, adjacency checked on admission. */
             for (size_t j = 0; j < l.n && st == LORE_OK; j++)
-                st = add_term(c, l.t[j].id, LEX_FIELD_ALL, LEX_MUST, err, errlen);
+                st = add_term(c, l.t[j].id, LEX_FIELD_ALL, LEX_MUST, 1.0f, err, errlen);
             if (st == LORE_OK && l.n > 1) st = add_phrase(c, &l, 0);
         }
     }
     free(l.t);
     if (st == LORE_TOO_LARGE && !*err)
         snprintf(err, errlen, "query has more than %d phrases", SEARCH_MAX_PHRASES);
+    if (st == LORE_NOMEM) snprintf(err, errlen, "out of memory");
+    return st;
+}
+
+/* like=: the document's title and the start of its text (SEARCH_LIKE_MAX_BYTES
+ * in all) as plain terms, each weighted 1 + ln(its count); past
+ * SEARCH_MAX_TERMS distinct terms the rest of the text is not read. The
+ * index then keeps the most selective of them, as for a long query. */
+static lore_status compile_like(search_engine *e, const search_request *req, compiled *c,
+                                int64_t *rowid, char *err, size_t errlen) {
+    store_doc *d = NULL;
+    store_viewer who = {req->all_access, req->principals, req->nprincipals};
+    lore_status st = strlen(req->like) > STORE_DOC_ID_LEN ? LORE_NOT_FOUND
+                                                          : store_doc_get(e->t, req->like, 1, &d);
+    if (st == LORE_OK && !store_viewer_sees(&who, d->acl, d->nacl)) {
+        store_doc_free(d); /* hidden and absent look the same */
+        d = NULL;
+        st = LORE_NOT_FOUND;
+    }
+    if (st == LORE_NOT_FOUND) {
+        snprintf(err, errlen, "no document with id '%.128s'; ids come from search hits", req->like);
+        return st;
+    }
+    if (st != LORE_OK) return st;
+    *rowid = d->rowid;
+    size_t tl = d->title ? strlen(d->title) : 0;
+    if (tl > SEARCH_LIKE_MAX_BYTES) tl = SEARCH_LIKE_MAX_BYTES;
+    size_t xl = d->text_len < SEARCH_LIKE_MAX_BYTES - tl ? d->text_len : SEARCH_LIKE_MAX_BYTES - tl;
+    while (xl > 0 && xl < d->text_len && ((unsigned char)d->text[xl] & 0xC0) == 0x80)
+        xl--; /* whole characters only */
+    char *buf = malloc(tl + xl + 2);
+    tok_list l = {.strings = &c->strings};
+    uint32_t *tf = NULL;
+    if (!buf) {
+        st = LORE_NOMEM;
+        goto out;
+    }
+    if (tl) memcpy(buf, d->title, tl);
+    buf[tl] = '\n';
+    if (xl) memcpy(buf + tl + 1, d->text, xl);
+    buf[tl + 1 + xl] = '\0';
+    st = text_analyze(e->an, buf, tl + 1 + xl, collect_tok, &l);
+    if (st == LORE_OK && l.failed) st = LORE_NOMEM;
+    if (st != LORE_OK) goto out;
+    if (!(tf = calloc(c->strings.count ? c->strings.count : 1, sizeof *tf))) {
+        st = LORE_NOMEM;
+        goto out;
+    }
+    for (size_t j = 0; j < l.n; j++)
+        tf[l.t[j].id]++;
+    /* Ids are dense in order of first appearance: add each term once. */
+    for (uint32_t id = 0; id < c->strings.count && c->nterms < SEARCH_MAX_TERMS; id++)
+        if ((st = add_term(c, id, LEX_FIELD_ALL, LEX_SHOULD, 1.0f + logf((float)tf[id]), err,
+                           errlen)) != LORE_OK)
+            break;
+out:
+    free(tf);
+    free(l.t);
+    free(buf);
+    store_doc_free(d);
     if (st == LORE_NOMEM) snprintf(err, errlen, "out of memory");
     return st;
 }
@@ -351,6 +446,81 @@ static lore_status fill_hit(search_engine *e, const search_request *req, const c
     return st;
 }
 
+/* Lists the dropped terms in out and marks the searched ones for snippets. */
+static lore_status report_terms(compiled *c, const lex_result *lr, search_response *out) {
+    if (!(c->positive = calloc(c->strings.count ? c->strings.count : 1, 1))) return LORE_NOMEM;
+    for (size_t i = 0; i < c->nterms; i++)
+        if (c->terms[i].role != LEX_MUST_NOT) c->positive[c->term_ids[i]] = 1;
+    size_t scored = 0;
+    for (size_t i = 0; i < c->nterms; i++)
+        scored += c->terms[i].role == LEX_SHOULD || c->terms[i].role == LEX_MUST;
+    out->terms_searched = scored - lr->ndropped;
+    out->dropped_total = lr->ndropped;
+    size_t n = lr->ndropped < SEARCH_MAX_LISTED_DROPPED ? lr->ndropped : SEARCH_MAX_LISTED_DROPPED;
+    if (n && !(out->dropped = calloc(n, sizeof *out->dropped))) return LORE_NOMEM;
+    for (size_t i = 0; i < lr->ndropped; i++) {
+        const lex_qterm *q = &c->terms[lr->dropped[i]];
+        uint32_t id = c->term_ids[lr->dropped[i]];
+        /* A dropped word may still be searched in the title or a phrase. */
+        int elsewhere = 0;
+        for (uint32_t k = c->first[id]; k && !elsewhere; k = c->next[k - 1])
+            elsewhere = c->terms[k - 1].role == LEX_MUST;
+        if (!elsewhere) c->positive[id] = 0;
+        if (i < n) {
+            if (!(out->dropped[i] = strndup(q->term, q->len))) return LORE_NOMEM;
+            out->ndropped++;
+        }
+    }
+    return LORE_OK;
+}
+
+/* Moves the hit of document rowid (like=) to the front, if it is there. */
+static void first_hit(lex_result *lr, int64_t rowid) {
+    for (size_t i = 0; i < lr->n; i++) {
+        if (lr->hits[i].group != rowid) continue;
+        lex_hit h = lr->hits[i];
+        memmove(lr->hits + 1, lr->hits, i * sizeof *lr->hits);
+        lr->hits[0] = h;
+        return;
+    }
+}
+
+/* Checks query and like, and parses the query into ast (one plain clause
+ * in literal mode). ast is left empty for like and on failure. */
+static lore_status parse_request(const search_request *req, query_ast *ast, char *err,
+                                 size_t errlen) {
+    if (req->like && req->query) {
+        snprintf(err, errlen, "give a query or a document to search like, not both");
+        return LORE_INVALID;
+    }
+    if (!req->query && !req->like) {
+        snprintf(err, errlen, "empty query");
+        return LORE_INVALID;
+    }
+    if (!req->query) return LORE_OK;
+    size_t qlen = strlen(req->query), bad = query_utf8_check(req->query, qlen);
+    if (bad < qlen) {
+        snprintf(err, errlen,
+                 "the query is not valid UTF-8 (byte %zu is 0x%02x); send text encoded as UTF-8",
+                 bad + 1, (unsigned char)req->query[bad]);
+        return LORE_INVALID;
+    }
+    lore_status st = query_parse(req->query, qlen, ast, err, errlen);
+    if (st != LORE_OK || !req->literal || !ast->n) return st;
+    /* One plain clause with the text as given (the parser checked its
+     * length); operators are just characters to the analyzer. */
+    query_ast_free(ast);
+    if (!(ast->clauses = calloc(1, sizeof *ast->clauses)) ||
+        !(ast->clauses[0].text = strdup(req->query))) {
+        query_ast_free(ast); /* frees the clause array, if any */
+        snprintf(err, errlen, "out of memory");
+        return LORE_NOMEM;
+    }
+    ast->clauses[0].kind = QUERY_WORDS;
+    ast->n = 1;
+    return LORE_OK;
+}
+
 lore_status search_run(search_engine *e, const search_request *req, search_response *out, char *err,
                        size_t errlen) {
     memset(out, 0, sizeof *out);
@@ -368,45 +538,35 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
     }
     size_t skip = req->offset;
     limit += skip;
-    if (!req->query) {
-        snprintf(err, errlen, "empty query");
-        return LORE_INVALID;
-    }
-    query_ast ast;
-    lore_status st = query_parse(req->query, strlen(req->query), &ast, err, errlen);
+    query_ast ast = {0};
+    lore_status st = parse_request(req, &ast, err, errlen);
     if (st != LORE_OK) return st;
-    if (req->literal && ast.n) {
-        /* One plain clause with the text as given (the parser checked its
-         * length); operators are just characters to the analyzer. */
-        query_ast_free(&ast);
-        if (!(ast.clauses = calloc(1, sizeof *ast.clauses)) ||
-            !(ast.clauses[0].text = strdup(req->query))) {
-            query_ast_free(&ast); /* frees the clause array, if any */
-            snprintf(err, errlen, "out of memory");
-            return LORE_NOMEM;
-        }
-        ast.clauses[0].kind = QUERY_WORDS;
-        ast.n = 1;
-    }
     compiled *c = calloc(1, sizeof *c);
     lex_result lr = {0};
     int in_read = 0;
+    int64_t like_rowid = 0;
     if (!c) {
         st = LORE_NOMEM;
         goto out;
     }
     strmap_init(&c->strings);
-    if (!ast.n) {
+    if (req->like) {
+        if ((st = compile_like(e, req, c, &like_rowid, err, errlen)) != LORE_OK) goto out;
+    } else if (!ast.n) {
         snprintf(err, errlen, "empty query");
         st = LORE_INVALID;
         goto out;
+    } else if ((st = compile(e, &ast, c, err, errlen)) != LORE_OK) {
+        goto out;
     }
-    if ((st = compile(e, &ast, c, err, errlen)) != LORE_OK) goto out;
     int scored = 0;
     for (size_t i = 0; i < c->nterms; i++)
         scored |= c->terms[i].role == LEX_SHOULD || c->terms[i].role == LEX_MUST;
     if (!scored) {
-        if (!c->stopped) {
+        if (req->like) {
+            snprintf(out->notice, sizeof out->notice,
+                     "the document has no words to search by (only very common ones)");
+        } else if (!c->stopped) {
             snprintf(err, errlen, "the query needs at least one word to search for");
             st = LORE_INVALID;
         } else {
@@ -420,7 +580,9 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
                     !req->author && !c->nsources && !c->nnot_sources && !c->nauthors &&
                     !c->nnot_authors && !c->nphrases && !req->nmeta;
     /* One hit more than the page tells whether another page exists. */
-    lex_query lq = {c->terms, c->nterms, limit + 1, admit, &ac};
+    size_t keep = req->max_terms ? req->max_terms : SEARCH_MAX_SCORED_TERMS;
+    if (keep > LEX_MAX_QUERY_TERMS) keep = LEX_MAX_QUERY_TERMS;
+    lex_query lq = {c->terms, c->nterms, limit + 1, admit, &ac, keep};
     if ((st = store_begin_read(e->t)) != LORE_OK) goto out;
     in_read = 1;
     if ((st = e->lex->search(e->lex_state, &lq, &lr)) != LORE_OK) {
@@ -428,11 +590,14 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
         goto out;
     }
     out->truncated = ac.truncated;
+    if ((st = report_terms(c, &lr, out)) != LORE_OK) goto out;
+    if (like_rowid) first_hit(&lr, like_rowid);
     if (lr.n > limit) {
         out->more = 1;
         lr.n = limit;
     }
     out->postings_scored = lr.postings_scored;
+    out->postings_total = lr.postings_total;
     if (lr.n > skip && !(out->hits = calloc(lr.n - skip, sizeof *out->hits))) {
         st = LORE_NOMEM;
         goto out;
@@ -468,4 +633,9 @@ void search_response_free(search_response *r) {
     free(r->hits);
     r->hits = NULL;
     r->n = 0;
+    for (size_t i = 0; i < r->ndropped; i++)
+        free(r->dropped[i]);
+    free(r->dropped);
+    r->dropped = NULL;
+    r->ndropped = r->dropped_total = 0;
 }

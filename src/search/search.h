@@ -19,11 +19,25 @@
 
 #define SEARCH_MAX_LIMIT 1000
 #define SEARCH_DEFAULT_LIMIT 10
+/* Most plain (ranked) terms one search evaluates. A longer query keeps its
+ * most selective terms (highest idf) and reports the rest as dropped. The
+ * figure comes from bench/long_query.c (see bench/README.md). */
+#define SEARCH_MAX_SCORED_TERMS 256
+/* like=: how much of the document (title, then text) is read for its terms. */
+#define SEARCH_LIKE_MAX_BYTES 32768
+/* Most dropped terms a response lists (dropped_total counts them all). */
+#define SEARCH_MAX_LISTED_DROPPED 256
 
 typedef struct search_engine search_engine;
 
 typedef struct search_request {
+    /* The query text (valid UTF-8, at most QUERY_MAX_BYTES), or NULL with
+     * like set. */
     const char *query;
+    /* "More like this": the id of a document; its most selective terms are
+     * the query and it comes first. Exclusive with query. A document the
+     * caller may not see is LORE_NOT_FOUND, as a missing one. */
+    const char *like;
     size_t limit;               /* hits wanted; 0 = default; at most SEARCH_MAX_LIMIT */
     const char *const *sources; /* only these sources (OR); NULL/0 = all */
     size_t nsources;
@@ -41,7 +55,10 @@ typedef struct search_request {
     const char *const *principals;
     size_t nprincipals;
     int all_access;
-    int literal;   /* the whole query is plain words: no phrases, -, or field: */
+    int literal; /* the whole query is plain words: no phrases, -, or field: */
+    /* Plain terms to evaluate at most: 0 = SEARCH_MAX_SCORED_TERMS. Not a
+     * user setting: benchmarks and tests move it (up to LEX_MAX_QUERY_TERMS). */
+    size_t max_terms;
     int snippets;  /* build highlighted snippets */
     int with_text; /* include each hit's chunk text */
 } search_request;
@@ -67,9 +84,16 @@ typedef struct search_response {
     size_t n;
     int64_t took_us;
     uint64_t postings_scored;
-    int more;         /* hits exist past this page */
-    int truncated;    /* a work budget ran out (phrase checks): hits may be missing */
-    char notice[160]; /* a note for the user, e.g. "only stop words in query" */
+    uint64_t postings_total; /* postings of the evaluated terms, scored or skipped */
+    int more;                /* hits exist past this page */
+    int truncated;           /* a work budget ran out (phrase checks): hits may be missing */
+    char notice[160];        /* a note for the user, e.g. "only stop words in query" */
+    /* Plain terms left out past SEARCH_MAX_SCORED_TERMS (analyzed form),
+     * least selective first; at most SEARCH_MAX_LISTED_DROPPED listed, of
+     * dropped_total. Owned. */
+    char **dropped;
+    size_t ndropped, dropped_total;
+    size_t terms_searched; /* plain terms evaluated */
 } search_response;
 
 /* What a front end (REST, MCP) holds for one caller while it answers: the

@@ -8,7 +8,9 @@
 #include "text/analyzer.h"
 #include "util/strmap.h"
 
-#define SEARCH_MAX_TERMS 64
+/* Distinct (term, field, role) entries one query may hold: the index's cap.
+ * A query within QUERY_MAX_BYTES stays below it; like= stops adding terms. */
+#define SEARCH_MAX_TERMS LEX_MAX_QUERY_TERMS
 #define SEARCH_MAX_PHRASES 16
 #define PHRASE_MAX_TERMS 32
 
@@ -20,10 +22,16 @@ typedef struct phrase {
 } phrase;
 
 typedef struct compiled {
-    strmap strings; /* every analyzed query term */
-    lex_qterm terms[SEARCH_MAX_TERMS];
-    uint32_t term_ids[SEARCH_MAX_TERMS];
-    size_t nterms;
+    strmap strings;     /* every analyzed query term */
+    lex_qterm *terms;   /* owned, nterms of cap */
+    uint32_t *term_ids; /* owned: each term's id in strings */
+    size_t nterms, cap;
+    uint32_t *first; /* owned, per string id: 1 + index of a term with it, 0 none */
+    uint32_t *next;  /* owned, per term: 1 + index of the next one with its id */
+    size_t nfirst;
+    /* Owned, per string id, once the search ran: 1 for a term that was
+     * searched for and counts toward a hit (not excluded, not dropped). */
+    unsigned char *positive;
     phrase phrases[SEARCH_MAX_PHRASES];
     size_t nphrases;
     char **sources, **not_sources, **authors, **not_authors;

@@ -28,9 +28,7 @@ typedef struct matches {
 } matches;
 
 static int positive_term(const compiled *c, uint32_t id) {
-    for (size_t i = 0; i < c->nterms; i++)
-        if (c->term_ids[i] == id && c->terms[i].role != LEX_MUST_NOT) return 1;
-    return 0;
+    return c->positive && id < c->strings.count && c->positive[id];
 }
 
 static int on_token(void *ctx, const text_token *tok) {

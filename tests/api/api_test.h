@@ -202,7 +202,7 @@ static inline test_resp test_http(const test_server *s, const char *method, cons
     test_resp r;
     memset(&r, 0, sizeof r);
     CURL *c = curl_easy_init();
-    char url[2048], auth[256], ct[256];
+    char url[16384], auth[256], ct[256]; /* room for a 4 KB query, escaped */
     snprintf(url, sizeof url, "%s%s", s->base, path);
     struct curl_slist *h = NULL;
     if (key) {

@@ -152,7 +152,7 @@ static void check_queries(text_analyzer *an, const index_lexical_ops *ops, void 
         if (!nq) nq = 1;
         for (size_t k = 0; k < nq; k++)
             qt[k] = (lex_qterm){q[k], strlen(q[k]), LEX_FIELD_ALL, LEX_SHOULD, 1.0f};
-        lex_query lq = {qt, nq, K, NULL, NULL};
+        lex_query lq = {qt, nq, K, NULL, NULL, 0};
         lex_result r;
         CHECK_INT(ops->search(ix, &lq, &r), LORE_OK);
         size_t ne = brute(p, q, nq, expect);
@@ -270,7 +270,7 @@ int main(void) {
         char q[64];
         analyzed(an, zipf_word(), q);
         lex_qterm qt = {q, strlen(q), LEX_FIELD_ALL, LEX_SHOULD, 1.0f};
-        lex_query lq = {&qt, 1, 50, NULL, NULL};
+        lex_query lq = {&qt, 1, 50, NULL, NULL, 0};
         lex_result r;
         CHECK_INT(ops->search(ix, &lq, &r), LORE_OK);
         for (size_t i = 0; i < r.n; i++)
@@ -300,7 +300,7 @@ int main(void) {
     analyzed(an, words[1], b);
     lex_qterm qt2[2] = {{a, strlen(a), LEX_FIELD_ALL, LEX_MUST, 1.0f},
                         {b, strlen(b), LEX_FIELD_ALL, LEX_MUST_NOT, 1.0f}};
-    lex_query lq2 = {qt2, 2, 1000, NULL, NULL};
+    lex_query lq2 = {qt2, 2, 1000, NULL, NULL, 0};
     lex_result r2;
     CHECK_INT(ops->search(ix, &lq2, &r2), LORE_OK);
     size_t expect_n = 0;
@@ -326,7 +326,7 @@ int main(void) {
     /* Title field: FILTER on the title list. */
     lex_qterm qt3[2] = {{a, strlen(a), LEX_FIELD_TITLE, LEX_FILTER, 1.0f},
                         {a, strlen(a), LEX_FIELD_ALL, LEX_SHOULD, 1.0f}};
-    lex_query lq3 = {qt3, 2, 1000, NULL, NULL};
+    lex_query lq3 = {qt3, 2, 1000, NULL, NULL, 0};
     CHECK_INT(ops->search(ix, &lq3, &r2), LORE_OK);
     size_t in_title = 0;
     for (int i = 0; i < NDOCS; i++) {
@@ -348,7 +348,7 @@ int main(void) {
     ops->abort(ix);
     store_rollback(t);
     lex_qterm qz = {"zzzuniq", 7, LEX_FIELD_ALL, LEX_SHOULD, 1.0f};
-    lex_query lz = {&qz, 1, 10, NULL, NULL};
+    lex_query lz = {&qz, 1, 10, NULL, NULL, 0};
     CHECK_INT(ops->search(ix, &lz, &r2), LORE_OK);
     CHECK_INT(r2.n, 0);
     lex_result_free(&r2);
@@ -356,8 +356,44 @@ int main(void) {
     CHECK_INT(st.chunks, NDOCS - deleted);
 
     /* Limits. */
-    lex_query bad = {&qz, 1, 0, NULL, NULL};
+    lex_query bad = {&qz, 1, 0, NULL, NULL, 0};
     CHECK_INT(ops->search(ix, &bad, &r2), LORE_INVALID);
+    bad = (lex_query){&qz, LEX_MAX_QUERY_TERMS + 1, 10, NULL, NULL, 0};
+    CHECK_INT(ops->search(ix, &bad, &r2), LORE_INVALID);
+
+    /* max_should keeps the most selective SHOULD terms and names the rest,
+     * least selective first; absent and required terms are never dropped. */
+    CHECK_INT(store_begin(t), LORE_OK);
+    CHECK_INT(ops->begin(ix), LORE_OK);
+    CHECK_INT(ops->add(ix, next + 200, "", 0, "mscommon msmid msrare", 21, &dummy), LORE_OK);
+    CHECK_INT(ops->add(ix, next + 201, "", 0, "mscommon msmid", 14, &dummy), LORE_OK);
+    CHECK_INT(ops->add(ix, next + 202, "", 0, "mscommon", 8, &dummy), LORE_OK);
+    CHECK_INT(ops->flush(ix), LORE_OK);
+    CHECK_INT(store_commit(t), LORE_OK);
+    lex_qterm ms[] = {{"mscommon", 8, LEX_FIELD_ALL, LEX_SHOULD, 1.0f},
+                      {"msabsent", 8, LEX_FIELD_ALL, LEX_SHOULD, 1.0f},
+                      {"msmid", 5, LEX_FIELD_ALL, LEX_SHOULD, 1.0f},
+                      {"msrare", 6, LEX_FIELD_ALL, LEX_SHOULD, 1.0f}};
+    lex_query lm = {ms, 4, 10, NULL, NULL, 1};
+    CHECK_INT(ops->search(ix, &lm, &r2), LORE_OK);
+    CHECK_INT(r2.ndropped, 2);
+    CHECK_INT(r2.ndropped > 1 ? r2.dropped[0] : 9, 0); /* mscommon, the least selective */
+    CHECK_INT(r2.ndropped > 1 ? r2.dropped[1] : 9, 2); /* then msmid */
+    CHECK_INT(r2.n, 1);                                /* only msrare was searched */
+    CHECK(r2.n == 1 && r2.hits[0].chunk_id == next + 200);
+    lex_result_free(&r2);
+    lm.max_should = 0; /* no limit */
+    CHECK_INT(ops->search(ix, &lm, &r2), LORE_OK);
+    CHECK_INT(r2.ndropped, 0);
+    CHECK_INT(r2.n, 3);
+    lex_result_free(&r2);
+    ms[0].role = LEX_MUST; /* required: kept; the one SHOULD slot goes to msrare */
+    lm.max_should = 1;
+    CHECK_INT(ops->search(ix, &lm, &r2), LORE_OK);
+    CHECK_INT(r2.ndropped, 1);
+    CHECK_INT(r2.ndropped ? r2.dropped[0] : 9, 2);
+    CHECK_INT(r2.n, 3);
+    lex_result_free(&r2);
 
     text_analyzer_free(an);
     strmap_free(&vocab);

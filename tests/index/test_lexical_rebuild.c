@@ -70,7 +70,7 @@ static void run_queries(void *ix, results *r) {
         lex_qterm qt[3];
         for (size_t k = 0; k < qlen[q]; k++)
             qt[k] = (lex_qterm){qterms[q][k], strlen(qterms[q][k]), LEX_FIELD_ALL, LEX_SHOULD, 1};
-        lex_query lq = {qt, qlen[q], K, NULL, NULL};
+        lex_query lq = {qt, qlen[q], K, NULL, NULL, 0};
         lex_result res;
         CHECK_INT(ops->search(ix, &lq, &res), LORE_OK);
         r->n[q] = res.n;
@@ -392,7 +392,7 @@ static int unique_word_errors(server *sv) {
             char w[32];
             unique_word(w, id, v);
             lex_qterm qt = {w, strlen(w), LEX_FIELD_ALL, LEX_SHOULD, 1};
-            lex_query lq = {&qt, 1, 20, NULL, NULL};
+            lex_query lq = {&qt, 1, 20, NULL, NULL, 0};
             lex_result res;
             CHECK_INT(ops->search(sv->ix, &lq, &res), LORE_OK);
             if (v == sv->version[id] ? res.n == 0 : res.n != 0) bad++;
@@ -422,7 +422,7 @@ static int all_hits_differ(void *a, void *b) {
         char term[64] = "";
         if (text_analyze(an, words[w], strlen(words[w]), first_term, term) != LORE_OK) abort();
         lex_qterm qt = {term, strlen(term), LEX_FIELD_ALL, LEX_SHOULD, 1};
-        lex_query lq = {&qt, 1, 100000, NULL, NULL};
+        lex_query lq = {&qt, 1, 100000, NULL, NULL, 0};
         lex_result ra, rb;
         CHECK_INT(ops->search(a, &lq, &ra), LORE_OK);
         CHECK_INT(ops->search(b, &lq, &rb), LORE_OK);

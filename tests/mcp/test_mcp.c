@@ -9,6 +9,8 @@
 #include "support/mcp_fixtures.h"
 #include "ingest/ingest.h"
 #include "mcp/mcp.h"
+#include "mcp/mcp_tools.h"
+#include "search/long_text.h"
 #include "search/search.h"
 #include "test.h"
 #include "util/timeutil.h"
@@ -547,6 +549,109 @@ static void seed(ingest_session *ing) {
     CHECK_INT(ingest_commit(ing), LORE_OK);
 }
 
+/* A search tool call with a long query, built as JSON (the tool() buffer is
+ * for short arguments). */
+static mcp_reply tool_json(json_t *args) {
+    json_t *m = json_pack("{s:s,s:i,s:s,s:{s:s,s:o}}", "jsonrpc", "2.0", "id", 9, "method",
+                          "tools/call", "params", "name", "search", "arguments", args);
+    char *msg = json_dumps(m, JSON_COMPACT);
+    mcp_headers h = {"2025-11-25", NULL, NULL, 0};
+    mcp_reply r = call(srv, NULL, &h, msg);
+    free(msg);
+    json_decref(m);
+    return r;
+}
+
+/* Long queries through the search tool: answered, with the dropped terms in
+ * structuredContent (and its outputSchema); like= puts the document first
+ * and refuses a hidden one as a missing one. */
+static void test_long_queries(ingest_session *ing) {
+    char ext[16], title[32];
+    for (int d = 0; d < LT_DOCS; d++) {
+        char *text = lt_doc_text(d);
+        snprintf(ext, sizeof ext, "lt%d", d);
+        snprintf(title, sizeof title, "Fixture %d", d);
+        put(ing, "lt", ext, title, NULL, NULL, d == 3 ? "group:secret" : NULL, text);
+        free(text);
+    }
+    put(ing, "lt", "incident", LT_INCIDENT_TITLE, NULL, NULL, NULL, LT_INCIDENT_TEXT);
+    CHECK_INT(ingest_commit(ing), LORE_OK);
+
+    char *q600 = lt_query600();
+    mcp_reply r = tool_json(json_pack("{s:s,s:i}", "query", q600, "limit", 50));
+    CHECK(!is_error(&r));
+    json_t *sc = json_object_get(result(&r), "structuredContent");
+    CHECK_INT(json_array_size(json_object_get(sc, "hits")), LT_DOCS - 1); /* lt3 is hidden */
+    json_t *dropped = json_object_get(sc, "dropped_terms");
+    CHECK_INT(json_array_size(dropped), LT_COMMON);
+    CHECK_INT(json_integer_value(json_object_get(sc, "dropped_total")), LT_COMMON);
+    for (size_t i = 0; i < json_array_size(dropped); i++)
+        CHECK(lt_is_common(json_string_value(json_array_get(dropped, i))));
+    mcp_reply_free(&r);
+    free(q600);
+
+    char *para = lt_paragraph();
+    r = tool_json(json_pack("{s:s}", "query", para));
+    CHECK(!is_error(&r));
+    sc = json_object_get(result(&r), "structuredContent");
+    CHECK_STR(
+        json_string_value(json_object_get(json_array_get(json_object_get(sc, "hits"), 0), "title")),
+        LT_INCIDENT_TITLE);
+    CHECK(json_is_array(json_object_get(sc, "dropped_terms")));
+    mcp_reply_free(&r);
+    free(para);
+
+    /* the outputSchema names the new fields, required */
+    json_t *defs = mcp_tools_definitions();
+    json_t *os = json_object_get(json_array_get(defs, 0), "outputSchema");
+    CHECK(json_object_get(json_object_get(os, "properties"), "dropped_terms") != NULL);
+    json_t *req = json_object_get(os, "required");
+    int listed = 0;
+    for (size_t i = 0; i < json_array_size(req); i++)
+        listed += !strcmp(json_string_value(json_array_get(req, i)), "dropped_terms");
+    CHECK_INT(listed, 1);
+    CHECK(json_object_get(json_object_get(json_object_get(json_array_get(defs, 0), "inputSchema"),
+                                          "properties"),
+                          "like") != NULL);
+    json_decref(defs);
+
+    /* like: the document first */
+    char id[STORE_DOC_ID_LEN + 1];
+    store_doc_public_id("lt", "lt0", id);
+    r = tool_json(json_pack("{s:s,s:i}", "like", id, "limit", 4));
+    CHECK(!is_error(&r));
+    json_t *hits = json_object_get(json_object_get(result(&r), "structuredContent"), "hits");
+    CHECK_INT(json_array_size(hits), 4);
+    CHECK_STR(json_string_value(json_object_get(json_array_get(hits, 0), "id")), id);
+    mcp_reply_free(&r);
+    /* hidden (lt3 needs group:secret; the scope has group:eng) = missing */
+    store_doc_public_id("lt", "lt3", id);
+    r = tool_json(json_pack("{s:s}", "like", id));
+    CHECK(is_error(&r));
+    char hidden_msg[256];
+    snprintf(hidden_msg, sizeof hidden_msg, "%s", error_text(&r) ? error_text(&r) : "");
+    CHECK(strstr(hidden_msg, "no document with id") != NULL);
+    mcp_reply_free(&r);
+    store_doc_public_id("lt", "nope", id);
+    r = tool_json(json_pack("{s:s}", "like", id));
+    CHECK(is_error(&r) && strstr(error_text(&r), "no document with id"));
+    mcp_reply_free(&r);
+    r = tool_json(json_pack("{s:s,s:s}", "like", id, "query", "x"));
+    CHECK(is_error(&r) && strstr(error_text(&r), "not both"));
+    mcp_reply_free(&r);
+
+    /* a query that is not UTF-8 (JSON cannot carry one; an engine caller
+     * can): refused, naming the problem */
+    json_t *args = json_object();
+    json_object_set_new_nocheck(args, "query", json_stringn_nocheck("\xff\xfe", 2));
+    char msg[256];
+    json_t *out = NULL;
+    CHECK_INT(mcp_tool_call(&scope, "search", args, &out, msg, sizeof msg), MCP_TOOL_REFUSED);
+    CHECK(strstr(msg, "UTF-8") != NULL);
+    json_decref(out);
+    json_decref(args);
+}
+
 int main(void) {
     const char *dir = test_tmpdir();
     char dirc[256];
@@ -583,6 +688,7 @@ int main(void) {
     test_fetch();
     test_resources();
     test_progress_and_fixtures();
+    test_long_queries(ing);
 
     mcp_server_free(srv);
     mcp_server_free(srv_fix);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "ingest/ingest.h"
+#include "search/long_text.h"
 #include "search/search.h"
 #include "test.h"
 
@@ -42,6 +43,123 @@ static const char *ids(const search_request *req) {
 static const char *q(const char *query) {
     search_request req = {.query = query, .all_access = 1, .limit = 20};
     return ids(&req);
+}
+
+static int has_id(const search_response *r, const char *ext) {
+    for (size_t i = 0; i < r->n; i++)
+        if (!strcmp(r->hits[i].doc->external_id, ext)) return 1;
+    return 0;
+}
+
+/* Long queries are answered: the least selective terms past the engine's
+ * limit are dropped and named; like= finds similar documents, itself first. */
+static void long_queries(void) {
+    char line[4096];
+    for (int d = 0; d < LT_DOCS; d++) {
+        char *text = lt_doc_text(d);
+        snprintf(line, sizeof line,
+                 "{\"id\":\"lt%d\",\"title\":\"Fixture %d\",\"text\":\"%s\"%s}\n", d, d, text,
+                 d == 3 ? ",\"acl\":[\"group:secret\"]" : "");
+        put_json(line);
+        free(text);
+    }
+    put_json("{\"id\":\"incident\",\"title\":\"" LT_INCIDENT_TITLE "\",\"text\":\"" LT_INCIDENT_TEXT
+             "\"}\n");
+
+    /* 600 words, 300 distinct: every document is found, and the 44 words
+     * in every one of them (the least selective) are the ones dropped */
+    char *q600 = lt_query600();
+    search_request req = {.query = q600, .all_access = 1, .limit = 50};
+    search_response r;
+    char err[256];
+    CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_OK);
+    CHECK_INT(r.n, LT_DOCS);
+    CHECK_INT(r.dropped_total, LT_COMMON);
+    CHECK_INT(r.ndropped, LT_COMMON);
+    CHECK_INT(r.terms_searched, SEARCH_MAX_SCORED_TERMS);
+    for (size_t i = 0; i < r.ndropped; i++)
+        CHECK(lt_is_common(r.dropped[i]));
+    /* a dropped word is not highlighted: the snippet marks rare words only */
+    for (size_t i = 0; i < r.n; i++)
+        for (size_t m = 0; m < r.hits[i].nmarks; m++) {
+            char w[8] = "";
+            const search_span *sp = &r.hits[i].marks[m];
+            if (sp->end - sp->start == 5) memcpy(w, r.hits[i].snippet + sp->start, 5);
+            CHECK(w[0] && !lt_is_common(w));
+        }
+    search_response_free(&r);
+    /* with a larger limit nothing is dropped (the limit is the only cause) */
+    req.max_terms = 1000;
+    CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_OK);
+    CHECK_INT(r.dropped_total, 0);
+    CHECK_INT(r.terms_searched, LT_WORDS);
+    search_response_free(&r);
+    free(q600);
+
+    /* a pasted 4 KB paragraph finds the incident it describes */
+    char *para = lt_paragraph();
+    CHECK(strlen(para) > 3900 && strlen(para) < 4096);
+    req = (search_request){.query = para, .all_access = 1, .limit = 5};
+    CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_OK);
+    CHECK(r.n >= 1 && !strcmp(r.hits[0].doc->external_id, "incident"));
+    search_response_free(&r);
+    free(para);
+
+    /* more like this: the document first, then those sharing its words */
+    char id[STORE_DOC_ID_LEN + 1];
+    store_doc_public_id("files", "lt0", id);
+    req = (search_request){.like = id, .all_access = 1, .limit = 5};
+    CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_OK);
+    CHECK_INT(r.n, 5);
+    CHECK_STR(r.n ? r.hits[0].doc->external_id : "", "lt0");
+    for (size_t i = 1; i < r.n; i++)
+        CHECK(!strncmp(r.hits[i].doc->external_id, "lt", 2));
+    CHECK(r.more);
+    search_response_free(&r);
+    /* the document itself comes first even when another scores higher: a
+     * document holding lt0's rare words twice over */
+    {
+        char *t0 = lt_doc_text(0);
+        snprintf(line, sizeof line,
+                 "{\"id\":\"twice\",\"title\":\"Fixture 0 again\",\"text\":\"%s %s %s\"}\n", t0,
+                 t0 + LT_COMMON * 6, t0 + LT_COMMON * 6);
+        put_json(line);
+        free(t0);
+    }
+    CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_OK);
+    CHECK_STR(r.n ? r.hits[0].doc->external_id : "", "lt0");
+    CHECK(has_id(&r, "twice"));
+    search_response_free(&r);
+    /* paging keeps the document on the first page only */
+    req.offset = 1;
+    CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_OK);
+    CHECK(!has_id(&r, "lt0"));
+    search_response_free(&r);
+
+    /* ACLs: a hidden document is answered like a missing one */
+    char hidden[STORE_DOC_ID_LEN + 1];
+    store_doc_public_id("files", "lt3", hidden);
+    const char *as_bob[] = {"user:bob@example.com"};
+    req = (search_request){.like = hidden, .principals = as_bob, .nprincipals = 1};
+    CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_NOT_FOUND);
+    CHECK(strstr(err, "no document with id") != NULL);
+    req.like = "0123456789abcdef0123";
+    CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_NOT_FOUND);
+    CHECK(strstr(err, "no document with id") != NULL);
+    /* ... and a visible one never lists the hidden one among its similars */
+    req.like = id;
+    CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_OK);
+    CHECK_STR(r.n ? r.hits[0].doc->external_id : "", "lt0");
+    CHECK(!has_id(&r, "lt3"));
+    search_response_free(&r);
+    const char *as_secret[] = {"group:secret"};
+    req = (search_request){.like = hidden, .principals = as_secret, .nprincipals = 1};
+    CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_OK);
+    CHECK_STR(r.n ? r.hits[0].doc->external_id : "", "lt3");
+    search_response_free(&r);
+    /* query and like together are refused */
+    req = (search_request){.like = id, .query = "x", .all_access = 1};
+    CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_INVALID);
 }
 
 int main(void) {
@@ -183,16 +301,20 @@ int main(void) {
     big.query = huge;
     CHECK_INT(search_run(se, &big, &res, err, sizeof err), LORE_TOO_LARGE);
     free(huge);
-    char many[4000];
-    size_t n = 0;
-    for (int i = 0; i < 200; i++)
-        n += (size_t)sprintf(many + n, "w%d ", i);
-    big.query = many;
-    CHECK_INT(search_run(se, &big, &res, err, sizeof err), LORE_TOO_LARGE);
-    CHECK(strstr(err, "distinct terms") != NULL);
     big.query = "leave";
     big.limit = 5000;
     CHECK_INT(search_run(se, &big, &res, err, sizeof err), LORE_INVALID);
+    /* invalid UTF-8 is refused, naming the byte; not "only stop words" */
+    const char *bad_utf8[] = {"\xff\xfe", "ok \xc3", "\xc0\xafx", "\xed\xa0\x80",
+                              "\xf4\x90\x80\x80"};
+    for (size_t i = 0; i < sizeof bad_utf8 / sizeof bad_utf8[0]; i++) {
+        big = (search_request){.query = bad_utf8[i], .all_access = 1};
+        CHECK_INT(search_run(se, &big, &res, err, sizeof err), LORE_INVALID);
+        CHECK(strstr(err, "not valid UTF-8") != NULL);
+    }
+    CHECK_STR(q("caf\xc3\xa9 \xe2\x82\xac"), ""); /* valid multibyte text is searched */
+
+    long_queries();
 
     search_engine_free(se);
     ingest_session_free(ing);

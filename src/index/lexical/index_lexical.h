@@ -58,12 +58,22 @@ typedef struct lex_qterm {
  * 1 to admit, 0 to reject, -1 on error (the search fails). */
 typedef int (*lex_admit_fn)(void *ctx, int64_t chunk_id, int64_t *group);
 
+/* Most terms one query may hand to search (of any role). */
+#define LEX_MAX_QUERY_TERMS 4096
+
 typedef struct lex_query {
     const lex_qterm *terms;
-    size_t nterms;
+    size_t nterms;      /* at most LEX_MAX_QUERY_TERMS */
     size_t k;           /* hits wanted (groups) */
     lex_admit_fn admit; /* NULL: every chunk is its own group */
     void *admit_ctx;
+    /* Most SHOULD terms to evaluate; 0 = all of them. When more SHOULD terms
+     * occur in the index, the ones with the highest idf are kept (ties: the
+     * higher weight, then the earlier term) and the rest are dropped before
+     * evaluation and reported in lex_result.dropped. Terms absent from the
+     * index cost nothing and are never dropped. Required, filter and
+     * excluded terms are always kept. */
+    size_t max_should;
 } lex_query;
 
 typedef struct lex_hit {
@@ -77,6 +87,11 @@ typedef struct lex_result {
     size_t n;
     uint64_t postings_scored; /* work done, for explain and benchmarks */
     uint64_t candidates_admitted;
+    uint64_t postings_total; /* df summed over the evaluated terms (all segments) */
+    /* SHOULD terms left out by max_should: indexes into lex_query.terms,
+     * least selective (lowest idf) first. Owned. */
+    uint32_t *dropped;
+    size_t ndropped;
 } lex_result;
 
 typedef struct lex_params {

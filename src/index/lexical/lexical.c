@@ -21,6 +21,7 @@ void lex_params_default(lex_params *p) {
 
 void lex_result_free(lex_result *r) {
     free(r->hits);
+    free(r->dropped);
     memset(r, 0, sizeof *r);
 }
 

@@ -30,6 +30,7 @@ typedef struct qlist {
     uint64_t df;
     uint8_t **blobs; /* per segment, NULL when the term is absent there */
     size_t *lens;
+    int dropped; /* left out by max_should */
 } qlist;
 
 typedef struct heap_entry {
@@ -180,10 +181,9 @@ static void eval_required(eval *e, cur **req, size_t nreq, cur **scored, size_t 
     }
 }
 
-/* Disjunctive evaluation with MaxScore. */
-static void eval_maxscore(eval *e, cur **t, size_t n, cur **neg, size_t nneg) {
+/* Disjunctive evaluation with MaxScore. prefix: scratch for n bounds. */
+static void eval_maxscore(eval *e, cur **t, size_t n, cur **neg, size_t nneg, double *prefix) {
     qsort(t, n, sizeof *t, cmp_ub); /* ascending upper bound */
-    double prefix[64];
     double acc = 0;
     for (size_t i = 0; i < n; i++)
         prefix[i] = (acc += t[i]->ub);
@@ -239,13 +239,15 @@ static lore_status eval_segment(eval *e, qlist *ql, size_t nq, size_t seg) {
     cur *curs = malloc(nq * sizeof *curs);
     cur **req = malloc(nq * sizeof *req), **scored = malloc(nq * sizeof *scored);
     cur **neg = malloc(nq * sizeof *neg), **should = malloc(nq * sizeof *should);
+    double *prefix = malloc(nq * sizeof *prefix);
     lore_status st = LORE_NOMEM;
-    if (!curs || !req || !scored || !neg || !should) goto out;
+    if (!curs || !req || !scored || !neg || !should || !prefix) goto out;
     size_t nreq = 0, nscored = 0, nneg = 0, nshould = 0;
     st = LORE_OK;
     for (size_t i = 0; i < nq; i++) {
         const lex_qterm *qt = ql[i].qt;
         int required = qt->role == LEX_MUST || qt->role == LEX_FILTER;
+        if (ql[i].dropped) continue;
         if (!ql[i].blobs[seg]) {
             if (required) goto out; /* nothing in this segment can match */
             continue;
@@ -266,16 +268,57 @@ static lore_status eval_segment(eval *e, qlist *ql, size_t nq, size_t seg) {
     if (nreq)
         eval_required(e, req, nreq, scored, nscored, neg, nneg);
     else if (nshould)
-        eval_maxscore(e, should, nshould, neg, nneg);
+        eval_maxscore(e, should, nshould, neg, nneg, prefix);
     for (size_t i = 0; i < nq; i++)
-        if (ql[i].blobs[seg] && curs[i].c.corrupt) st = LORE_CORRUPT;
+        if (!ql[i].dropped && ql[i].blobs[seg] && curs[i].c.corrupt) st = LORE_CORRUPT;
 out:
+    free(prefix);
     free(curs);
     free(req);
     free(scored);
     free(neg);
     free(should);
     return st;
+}
+
+/* Orders SHOULD lists most selective first: higher idf, then higher
+ * weight, then the earlier term. */
+static int cmp_selective(const void *a, const void *b) {
+    const qlist *x = *(qlist *const *)a, *y = *(qlist *const *)b;
+    if (x->idf != y->idf) return x->idf > y->idf ? -1 : 1;
+    if (x->qt->weight != y->qt->weight) return x->qt->weight > y->qt->weight ? -1 : 1;
+    return x->qt < y->qt ? -1 : x->qt > y->qt;
+}
+
+/* Keeps the max_should most selective SHOULD lists present in the index,
+ * marks the others dropped (freeing their blobs) and lists them in out,
+ * least selective first. */
+static lore_status select_should(const lex_query *q, qlist *ql, size_t nsegs, lex_result *out) {
+    size_t n = 0;
+    for (size_t i = 0; i < q->nterms; i++)
+        n += ql[i].qt->role == LEX_SHOULD && ql[i].df > 0;
+    if (!q->max_should || n <= q->max_should) return LORE_OK;
+    qlist **order = malloc(n * sizeof *order);
+    out->dropped = malloc((n - q->max_should) * sizeof *out->dropped);
+    if (!order || !out->dropped) {
+        free(order);
+        return LORE_NOMEM;
+    }
+    n = 0;
+    for (size_t i = 0; i < q->nterms; i++)
+        if (ql[i].qt->role == LEX_SHOULD && ql[i].df > 0) order[n++] = &ql[i];
+    qsort(order, n, sizeof *order, cmp_selective);
+    for (size_t i = n; i-- > q->max_should;) {
+        qlist *l = order[i];
+        l->dropped = 1;
+        for (size_t s = 0; s < nsegs; s++) {
+            free(l->blobs[s]);
+            l->blobs[s] = NULL;
+        }
+        out->dropped[out->ndropped++] = (uint32_t)(l - ql);
+    }
+    free(order);
+    return LORE_OK;
 }
 
 static int cmp_hits(const void *a, const void *b) {
@@ -286,7 +329,7 @@ static int cmp_hits(const void *a, const void *b) {
 
 lore_status lex_search(lex_index *x, const lex_query *q, lex_result *out) {
     memset(out, 0, sizeof *out);
-    if (q->nterms > 64 || q->k == 0 || q->k > 100000) return LORE_INVALID;
+    if (q->nterms > LEX_MAX_QUERY_TERMS || q->k == 0 || q->k > 100000) return LORE_INVALID;
     lex_meta m = {0};
     eval e = {.x = x, .q = q, .k1 = x->params.k1, .b = x->params.b};
     i64set_init(&e.dead);
@@ -337,7 +380,10 @@ lore_status lex_search(lex_index *x, const lex_query *q, lex_result *out) {
         if (df > N) df = N;
         l->idf = log(1.0 + (N - df + 0.5) / (df + 0.5));
     }
+    if (st == LORE_OK) st = select_should(q, ql, m.nsegs, out);
     if (st != LORE_OK) goto out;
+    for (size_t i = 0; i < q->nterms; i++)
+        if (!ql[i].dropped) out->postings_total += ql[i].df;
     e.heap.k = q->k;
     if (!(e.heap.h = malloc(q->k * sizeof *e.heap.h))) {
         st = LORE_NOMEM;
