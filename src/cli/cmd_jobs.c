@@ -83,9 +83,8 @@ static int do_show(cli_env *e, const char *tenant, const char *arg) {
     printf("id:           %s\ntenant:       %s\nkind:         %s\nstate:        %s\n"
            "attempts:     %d of %d\ncreated:      %s\nlast started: %s\nfinished:     %s\n"
            "%s %s\nworker:       %s\ndedup key:    %s\ndocuments:    %zu\n",
-           j->pub, j->tenant, j->kind, queue_state_name(j->state), j->attempts,
-           j->max_attempts, c, s, f,
-           j->state == STORE_JOB_LEASED ? "lease until: " : "visible from:", v,
+           j->pub, j->tenant, j->kind, queue_state_name(j->state), j->attempts, j->max_attempts, c,
+           s, f, j->state == STORE_JOB_LEASED ? "lease until: " : "visible from:", v,
            j->worker ? j->worker : "-", j->dedup_key ? j->dedup_key : "-", j->ngroups);
     if (j->error) printf("last error:   %s\n", j->error);
     if (j->result) printf("result:       %s\n", j->result);

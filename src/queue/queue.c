@@ -198,9 +198,8 @@ static lore_status run_batch(queue_pool *p, worker *w, void *ts, store *s, store
             queue_failure(c, &jobs[i], res[i].error, now, rand64(), o);
             lore_log(o->state == STORE_JOB_DEAD ? LORE_LOG_WARN : LORE_LOG_INFO,
                      "queue: job %s (%s, tenant %s) attempt %d/%d failed%s: %s", jobs[i].pub,
-                     jobs[i].kind, jobs[i].tenant, jobs[i].attempts,
-                     jobs[i].max_attempts, o->state == STORE_JOB_DEAD ? ", dead-lettered" : "",
-                     o->error);
+                     jobs[i].kind, jobs[i].tenant, jobs[i].attempts, jobs[i].max_attempts,
+                     o->state == STORE_JOB_DEAD ? ", dead-lettered" : "", o->error);
         }
     }
     st = store_job_finish(s, out, n, now);

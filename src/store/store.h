@@ -359,9 +359,9 @@ typedef enum store_job_state {
 #define STORE_JOB_REF_MAX 64
 
 typedef struct store_job {
-    int64_t id;                       /* internal: the queue's own key, never shown */
-    char pub[STORE_JOB_PUB_LEN + 1];  /* public id ("" only for a damaged row) */
-    int64_t seq;                      /* position among the tenant's jobs (1, 2, ...) */
+    int64_t id;                      /* internal: the queue's own key, never shown */
+    char pub[STORE_JOB_PUB_LEN + 1]; /* public id ("" only for a damaged row) */
+    int64_t seq;                     /* position among the tenant's jobs (1, 2, ...) */
     char tenant[STORE_NAME_MAX + 1];
     char kind[STORE_JOB_KIND_MAX + 1]; /* "documents", "file", "delete", "reindex" */
     char *dedup_key;                   /* NULL: none */

@@ -86,7 +86,8 @@ static void alternating(void) {
     for (int i = 0; i < ROUNDS; i++)
         for (int k = 0; k < ROUNDS; k++) {
             distinct &= strcmp(mine[i].s, theirs[k].s) != 0;
-            if (k != i) distinct &= strcmp(mine[i].s, mine[k].s) && strcmp(theirs[i].s, theirs[k].s);
+            if (k != i)
+                distinct &= strcmp(mine[i].s, mine[k].s) && strcmp(theirs[i].s, theirs[k].s);
         }
     CHECK(shaped);
     CHECK(located);

@@ -130,8 +130,7 @@ static int has_location_of(const test_resp *r, test_job_ref id) {
     char h[96], want[96];
     snprintf(want, sizeof want, "/v1/jobs/%s", id.s);
     return test_job_id_shaped(id.s) && test_resp_header(r, "Location", h, sizeof h) &&
-           !strcmp(h, want) &&
-           !strcmp(jstr(job_of(r), "status_url"), want);
+           !strcmp(h, want) && !strcmp(jstr(job_of(r), "status_url"), want);
 }
 
 static int replayed(const test_resp *r) {

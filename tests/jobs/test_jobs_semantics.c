@@ -143,8 +143,8 @@ static void ordering(const char *tag, int live) {
 }
 
 /* POST /v1/files with one file; returns the job id. */
-static test_job_ref upload(const char *name, const char *content, const char *query,
-                           long *status, test_resp *keep) {
+static test_job_ref upload(const char *name, const char *content, const char *query, long *status,
+                           test_resp *keep) {
     char body[1024], path[64];
     int len = snprintf(body, sizeof body,
                        "--XX\r\nContent-Disposition: form-data; name=\"files\"; "

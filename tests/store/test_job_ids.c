@@ -123,8 +123,19 @@ static void test_alternating(void) {
         if (*p >= 'a' && *p <= 'f') *p = (char)(*p - 'a' + 'A');
     memset(longer, '1', sizeof longer - 1);
     longer[sizeof longer - 1] = '\0';
-    const char *bad[] = {"", "0", "01", "-1", "+1", "1e3", " 1", "1 ", "job_", "job_xyz",
-                         "99999999999999999999", upper, longer};
+    const char *bad[] = {"",
+                         "0",
+                         "01",
+                         "-1",
+                         "+1",
+                         "1e3",
+                         " 1",
+                         "1 ",
+                         "job_",
+                         "job_xyz",
+                         "99999999999999999999",
+                         upper,
+                         longer};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int nf = not_found(s, "acme", bad[i]) && not_found(s, NULL, bad[i]);
         if (!nf) fprintf(stderr, "'%s' named a job\n", bad[i]);

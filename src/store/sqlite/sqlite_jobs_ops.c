@@ -48,8 +48,7 @@ static lore_status get_where(store *s, const char *where, int64_t id, const char
 
 lore_status store_job_get(store *s, const char *tenant, int64_t id, int with_payload,
                           store_job **out) {
-    return get_where(s, "id=?1 AND (?2 IS NULL OR tenant=?2)", id, NULL, tenant, with_payload,
-                     out);
+    return get_where(s, "id=?1 AND (?2 IS NULL OR tenant=?2)", id, NULL, tenant, with_payload, out);
 }
 
 /* Whether ref has the shape of a public id. */
