@@ -118,7 +118,7 @@ static void test_alternating(void) {
     }
     /* malformed references name no job */
     char upper[STORE_JOB_PUB_LEN + 1], longer[STORE_JOB_REF_MAX + 8];
-    snprintf(upper, sizeof upper, "job_%s", a[0].pub + 4);
+    memcpy(upper, a[0].pub, sizeof upper);
     for (char *p = upper + 4; *p; p++)
         if (*p >= 'a' && *p <= 'f') *p = (char)(*p - 'a' + 'A');
     memset(longer, '1', sizeof longer - 1);
