@@ -291,11 +291,14 @@ static lore_status new_pub(char out[STORE_JOB_PUB_LEN + 1]) {
     return LORE_OK;
 }
 
-/* The tenant's next job sequence number (inside the write transaction). */
+/* Counts one more pending job of the tenant and takes its next job
+ * sequence number, in one statement (inside the write transaction, so a
+ * failed insert gives both back). */
 static lore_status next_seq(store *s, const char *tenant, int64_t *seq) {
     sqlite3_stmt *q = jq_stmt(s, JST_SEQ,
-                              "INSERT INTO job_pending(tenant, n, seq) VALUES(?1, 0, 1)"
-                              " ON CONFLICT(tenant) DO UPDATE SET seq = seq + 1 RETURNING seq");
+                              "INSERT INTO job_pending(tenant, n, seq) VALUES(?1, 1, 1)"
+                              " ON CONFLICT(tenant) DO UPDATE SET n = max(n + 1, 0), seq = seq + 1"
+                              " RETURNING seq");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q);
@@ -380,9 +383,8 @@ static lore_status enqueue_one(store *s, store_job *job, int64_t max_tenant, int
         }
     }
     if ((st = insert_job(s, job, now_ms)) != LORE_OK) return st;
-    if ((st = jq_groups_insert(s, job->tenant, job->id, job->groups, job->ngroups)) != LORE_OK)
-        return st;
-    return jq_pending_add(s, job->tenant, 1);
+    /* insert_job counted the job pending (next_seq) */
+    return jq_groups_insert(s, job->tenant, job->id, job->groups, job->ngroups);
 }
 
 lore_status store_job_enqueue(store *s, store_job *jobs, size_t n, int64_t max_tenant,
