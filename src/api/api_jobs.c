@@ -13,6 +13,12 @@
  *   POST /v1/jobs/{id}/retry (admin)        a dead job back in the queue
  *   POST /v1/reindex         (admin)        rebuild the tenant's index
  *
+ * Job ids in answers and paths are public ids ("job_" and 24 hex digits,
+ * store.h); the queue's integer id counts every tenant's writes and is
+ * never shown. {id} also takes the number a server handed out before public
+ * ids, for the caller's tenant's jobs of that time (store_job_find). The
+ * listing's cursor is a position in the tenant's own sequence.
+ *
  * Waiting never holds a server thread: the request is suspended
  * (http_suspend) and one waiter thread, with its own store handle, answers
  * it when the pool reports finished jobs (api_jobs_finished) or, for jobs
@@ -51,8 +57,8 @@ static const char *client_dedup_key(const char *k);
 json_t *api_job_json(const store_job *j) {
     json_t *o = json_object();
     char url[64];
-    snprintf(url, sizeof url, "/v1/jobs/%lld", (long long)j->id);
-    json_object_set_new(o, "id", json_integer(j->id));
+    snprintf(url, sizeof url, "/v1/jobs/%s", j->pub);
+    json_object_set_new(o, "id", json_string(j->pub));
     json_object_set_new(o, "kind", json_string(j->kind));
     json_object_set_new(o, "state", json_string(queue_state_name(j->state)));
     json_object_set_new(o, "status_url", json_string(url));
@@ -90,7 +96,7 @@ static void answer(api_req *q, store_job *const *jobs, size_t n, json_t *body, i
         if (jobs[0]->state == STORE_JOB_DONE && docs) json_object_set(body, "documents", docs);
         json_object_set_new(body, "job", j);
         char loc[64];
-        snprintf(loc, sizeof loc, "/v1/jobs/%lld", (long long)jobs[0]->id);
+        snprintf(loc, sizeof loc, "/v1/jobs/%s", jobs[0]->pub);
         http_add_header(q->r, "Location", loc);
     } else {
         json_t *list = json_array();
@@ -451,24 +457,15 @@ int api_job_payload(api_req *q, store_job *job, const char *payload, char *blob,
 
 /* ---- routes ---- */
 
-static int parse_job_id(api_req *q, int64_t *id) {
-    const char *v = http_match_param(&q->m, "id");
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (!*v || *end || errno || x <= 0) {
-        api_not_found(q, "job");
-        return -1;
-    }
-    *id = x;
-    return 0;
+/* The caller's tenant's job that the path's {id} names. A malformed id,
+ * another tenant's job and a missing one are the same 404. */
+static lore_status find_job(api_req *q, store_job **out) {
+    return store_job_find(q->th->control, q->tenant_name, http_match_param(&q->m, "id"), 0, out);
 }
 
 void api_job_get(api_req *q) {
-    int64_t id;
-    if (parse_job_id(q, &id)) return;
     store_job *j = NULL;
-    lore_status st = store_job_get(q->th->control, q->tenant_name, id, 0, &j);
+    lore_status st = find_job(q, &j);
     /* A job tells which documents someone wrote: a key that is not the
      * tenant's admin sees only the jobs it queued itself. */
     if (st == LORE_OK && !(q->key->scopes & (AUTH_SCOPE_ADMIN | AUTH_SCOPE_SERVER)) &&
@@ -518,12 +515,15 @@ void api_jobs_list(api_req *q) {
         api_bad_field(q, "/limit", "limit must be a whole number from 1 to 1000");
         return;
     }
+    /* The cursor is the tenant's own job sequence (store_job_list), never
+     * the server-wide id. */
     int64_t before = 0;
     v = http_query(q->r, "cursor");
     if (v) {
         char *end;
+        errno = 0;
         long long c = strtoll(v, &end, 10);
-        if (!*v || *end || c <= 0) {
+        if (!*v || *end || errno || c <= 0) {
             api_bad_field(q, "/cursor", "cursor must be a next_cursor value from a listing");
             return;
         }
@@ -544,7 +544,7 @@ void api_jobs_list(api_req *q) {
     json_object_set_new(o, "jobs", list);
     if (n > limit) {
         char c[32];
-        snprintf(c, sizeof c, "%lld", (long long)jobs[limit - 1].id);
+        snprintf(c, sizeof c, "%lld", (long long)jobs[limit - 1].seq);
         json_object_set_new(o, "next_cursor", json_string(c));
     } else {
         json_object_set_new(o, "next_cursor", json_null());
@@ -554,9 +554,11 @@ void api_jobs_list(api_req *q) {
 }
 
 void api_job_retry(api_req *q) {
-    int64_t id;
-    if (parse_job_id(q, &id)) return;
-    lore_status st = store_job_retry(q->th->control, q->tenant_name, id, lore_now_ms());
+    store_job *found = NULL;
+    lore_status st = find_job(q, &found);
+    int64_t id = found ? found->id : 0;
+    store_job_free(found);
+    if (st == LORE_OK) st = store_job_retry(q->th->control, q->tenant_name, id, lore_now_ms());
     if (st == LORE_NOT_FOUND) {
         api_not_found(q, "job");
         return;

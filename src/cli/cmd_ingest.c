@@ -51,7 +51,7 @@ static uint64_t num(json_t *o, const char *k) {
 
 static void report(const store_job *j, int quiet, totals *t) {
     if (j->state == STORE_JOB_DEAD) {
-        fprintf(stderr, "lore ingest: job %lld failed: %s\n", (long long)j->id,
+        fprintf(stderr, "lore ingest: job %s failed: %s\n", j->pub,
                 j->error ? j->error : "unknown error");
         t->errors++;
         return;
@@ -133,7 +133,7 @@ static int wait_jobs(cli_env *e, const int64_t *ids, size_t n, int show, totals 
             lore_status st = store_job_get(e->store, NULL, ids[i], 0, &j);
             if (st != LORE_OK) {
                 free(done);
-                return cli_error("ingest", CLI_FAIL, "cannot read job %lld: %s", (long long)ids[i],
+                return cli_error("ingest", CLI_FAIL, "cannot read a queued job: %s",
                                  lore_status_message(st));
             }
             if (j->state >= STORE_JOB_DONE)

@@ -23,7 +23,8 @@ static const cli_help help = {
     "--state dead it retries every dead job (of --tenant). purge deletes finished\n"
     "jobs (done and dead, or --state) and their stored payloads; workers also purge\n"
     "them on their own after job_retention_days.",
-    "  lore jobs list --state dead\n  lore jobs show 42\n  lore jobs retry --state dead\n"
+    "  lore jobs list --state dead\n  lore jobs show job_5f0c2a9e81d34b7760aa19c3\n"
+    "  lore jobs retry --state dead\n"
     "  lore jobs purge --state done --older-than 7",
 };
 
@@ -37,7 +38,7 @@ static void fmt_time(int64_t ms, char *out, int len) {
 static void print_row(const store_job *j) {
     char created[40];
     fmt_time(j->created_ms, created, sizeof created);
-    printf("%-8lld %-16s %-9s %-6s %2d/%-2d %s  %s\n", (long long)j->id, j->tenant, j->kind,
+    printf("%-28s %-16s %-9s %-6s %2d/%-2d %s  %s\n", j->pub, j->tenant, j->kind,
            queue_state_name(j->state), j->attempts, j->max_attempts, created,
            j->error ? j->error : "");
 }
@@ -48,7 +49,7 @@ static int do_list(cli_env *e, const char *tenant, int state, size_t limit) {
     lore_status st = store_job_list(e->store, tenant, state, 0, limit, &jobs, &n);
     if (st != LORE_OK)
         return cli_error("jobs", CLI_FAIL, "cannot list jobs: %s", lore_status_message(st));
-    printf("%-8s %-16s %-9s %-6s %-5s %-20s  %s\n", "ID", "TENANT", "KIND", "STATE", "TRIES",
+    printf("%-28s %-16s %-9s %-6s %-5s %-20s  %s\n", "ID", "TENANT", "KIND", "STATE", "TRIES",
            "CREATED", "LAST ERROR");
     for (size_t i = 0; i < n; i++)
         print_row(&jobs[i]);
@@ -56,20 +57,22 @@ static int do_list(cli_env *e, const char *tenant, int state, size_t limit) {
     return CLI_OK;
 }
 
-static int parse_id(const char *s, int64_t *id) {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (!*s || *end || v <= 0) return -1;
-    *id = v;
-    return 0;
+/* A job id as printed (job_...), or the number of a job queued before
+ * public ids (store_job_find). */
+static int parse_id(const char *s) {
+    size_t n = strlen(s);
+    if (!n || n > STORE_JOB_REF_MAX) return -1;
+    if (!strncmp(s, STORE_JOB_PUB_PREFIX, strlen(STORE_JOB_PUB_PREFIX))) return 0;
+    return strspn(s, "0123456789") == n && s[0] != '0' ? 0 : -1;
 }
 
 static int do_show(cli_env *e, const char *tenant, const char *arg) {
-    int64_t id;
-    if (parse_id(arg, &id)) return cli_error("jobs", CLI_USAGE, "'%s' is not a job id", arg);
+    if (parse_id(arg))
+        return cli_error("jobs", CLI_USAGE, "'%.80s' is not a job id (job_ and 24 hex digits)",
+                         arg);
     store_job *j = NULL;
-    lore_status st = store_job_get(e->store, tenant, id, 0, &j);
-    if (st == LORE_NOT_FOUND) return cli_error("jobs", CLI_FAIL, "no job %lld", (long long)id);
+    lore_status st = store_job_find(e->store, tenant, arg, 0, &j);
+    if (st == LORE_NOT_FOUND) return cli_error("jobs", CLI_FAIL, "no job %s", arg);
     if (st != LORE_OK)
         return cli_error("jobs", CLI_FAIL, "cannot read job: %s", lore_status_message(st));
     char c[40], s[40], f[40], v[40];
@@ -77,12 +80,11 @@ static int do_show(cli_env *e, const char *tenant, const char *arg) {
     fmt_time(j->started_ms, s, sizeof s);
     fmt_time(j->finished_ms, f, sizeof f);
     fmt_time(j->visible_ms, v, sizeof v);
-    printf("id:           %lld\ntenant:       %s\nkind:         %s\nstate:        %s\n"
+    printf("id:           %s\ntenant:       %s\nkind:         %s\nstate:        %s\n"
            "attempts:     %d of %d\ncreated:      %s\nlast started: %s\nfinished:     %s\n"
            "%s %s\nworker:       %s\ndedup key:    %s\ndocuments:    %zu\n",
-           (long long)j->id, j->tenant, j->kind, queue_state_name(j->state), j->attempts,
-           j->max_attempts, c, s, f,
-           j->state == STORE_JOB_LEASED ? "lease until: " : "visible from:", v,
+           j->pub, j->tenant, j->kind, queue_state_name(j->state), j->attempts, j->max_attempts, c,
+           s, f, j->state == STORE_JOB_LEASED ? "lease until: " : "visible from:", v,
            j->worker ? j->worker : "-", j->dedup_key ? j->dedup_key : "-", j->ngroups);
     if (j->error) printf("last error:   %s\n", j->error);
     if (j->result) printf("result:       %s\n", j->result);
@@ -90,27 +92,32 @@ static int do_show(cli_env *e, const char *tenant, const char *arg) {
     return CLI_OK;
 }
 
-static int retry_one(cli_env *e, const char *tenant, int64_t id) {
-    lore_status st = store_job_retry(e->store, tenant, id, lore_now_ms());
-    if (st == LORE_NOT_FOUND) return cli_error("jobs", CLI_FAIL, "no job %lld", (long long)id);
-    if (st == LORE_INVALID)
-        return cli_error("jobs", CLI_FAIL, "job %lld is not dead; only dead jobs are retried",
-                         (long long)id);
-    if (st != LORE_OK)
-        return cli_error("jobs", CLI_FAIL, "cannot retry job %lld: %s", (long long)id,
-                         lore_status_message(st));
-    printf("job %lld requeued\n", (long long)id);
-    return CLI_OK;
+static int retry_one(cli_env *e, const char *tenant, const char *ref) {
+    store_job *j = NULL;
+    lore_status st = store_job_find(e->store, tenant, ref, 0, &j);
+    if (st == LORE_OK) st = store_job_retry(e->store, j->tenant, j->id, lore_now_ms());
+    const char *id = j ? j->pub : ref;
+    int rc = CLI_OK;
+    if (st == LORE_NOT_FOUND)
+        rc = cli_error("jobs", CLI_FAIL, "no job %s", ref);
+    else if (st == LORE_INVALID)
+        rc = cli_error("jobs", CLI_FAIL, "job %s is not dead; only dead jobs are retried", id);
+    else if (st != LORE_OK)
+        rc = cli_error("jobs", CLI_FAIL, "cannot retry job %s: %s", id, lore_status_message(st));
+    else
+        printf("job %s requeued\n", id);
+    store_job_free(j);
+    return rc;
 }
 
 static int do_retry(cli_env *e, const char *tenant, int state, const cli_args *a) {
     if (a->npos > 1) {
         int rc = CLI_OK;
         for (size_t i = 1; i < a->npos; i++) {
-            int64_t id;
-            if (parse_id(a->pos[i], &id))
-                return cli_error("jobs", CLI_USAGE, "'%s' is not a job id", a->pos[i]);
-            int r = retry_one(e, tenant, id);
+            if (parse_id(a->pos[i]))
+                return cli_error("jobs", CLI_USAGE,
+                                 "'%.80s' is not a job id (job_ and 24 hex digits)", a->pos[i]);
+            int r = retry_one(e, tenant, a->pos[i]);
             if (r) rc = r;
         }
         return rc;

@@ -26,7 +26,13 @@ static const cli_help help = {
     "  lore reindex\n  lore reindex --tenant acme\n  lore reindex --all --no-wait",
 };
 
-static int enqueue(cli_env *e, const char *tenant, int64_t *id) {
+/* A queued re-index: the internal id to follow it, the public one to print. */
+typedef struct queued {
+    int64_t id;
+    char pub[STORE_JOB_PUB_LEN + 1];
+} queued;
+
+static int enqueue(cli_env *e, const char *tenant, queued *out) {
     static char *const groups[1] = {"reindex"};
     store_job j;
     memset(&j, 0, sizeof j);
@@ -44,26 +50,27 @@ static int enqueue(cli_env *e, const char *tenant, int64_t *id) {
     if (st != LORE_OK)
         return cli_error("reindex", CLI_FAIL, "cannot queue the re-index of %s: %s", tenant,
                          lore_status_message(st));
-    *id = j.id;
+    out->id = j.id;
+    memcpy(out->pub, j.pub, sizeof out->pub);
     return CLI_OK;
 }
 
-static int wait_for(cli_env *e, int64_t id, const char *tenant) {
+static int wait_for(cli_env *e, const queued *job, const char *tenant) {
     for (;;) {
         store_job *j = NULL;
-        lore_status st = store_job_get(e->store, NULL, id, 0, &j);
+        lore_status st = store_job_get(e->store, NULL, job->id, 0, &j);
         if (st != LORE_OK)
-            return cli_error("reindex", CLI_FAIL, "cannot read job %lld: %s", (long long)id,
+            return cli_error("reindex", CLI_FAIL, "cannot read job %s: %s", job->pub,
                              lore_status_message(st));
         if (j->state == STORE_JOB_DONE) {
-            printf("re-indexed tenant %s (job %lld): %s\n", tenant, (long long)id,
+            printf("re-indexed tenant %s (job %s): %s\n", tenant, job->pub,
                    j->result ? j->result : "{}");
             store_job_free(j);
             return CLI_OK;
         }
         if (j->state == STORE_JOB_DEAD) {
-            int rc = cli_error("reindex", CLI_FAIL, "re-index of %s failed (job %lld): %s", tenant,
-                               (long long)id, j->error ? j->error : "unknown error");
+            int rc = cli_error("reindex", CLI_FAIL, "re-index of %s failed (job %s): %s", tenant,
+                               job->pub, j->error ? j->error : "unknown error");
             store_job_free(j);
             return rc;
         }
@@ -78,7 +85,7 @@ int cmd_reindex(int argc, char **argv) {
     cli_pool pool = {0};
     store_tenant_info *ts = NULL;
     size_t nt = 0;
-    int64_t *ids = NULL;
+    queued *ids = NULL;
     int rc = cli_parse("reindex", &help, opts, sizeof opts / sizeof opts[0], argc, argv, &a);
     if (rc) goto out;
     if (a.npos) {
@@ -107,14 +114,14 @@ int cmd_reindex(int argc, char **argv) {
         if ((rc = enqueue(&e, ts[i].name, &ids[i]))) goto out;
     if (cli_flag(&a, "no-wait")) {
         for (size_t i = 0; i < nt; i++)
-            printf("queued re-index of tenant %s as job %lld\n", ts[i].name, (long long)ids[i]);
+            printf("queued re-index of tenant %s as job %s\n", ts[i].name, ids[i].pub);
         goto out;
     }
     if (nt && (rc = cli_pool_start(&e, "reindex", e.cfg.workers < 0 ? 0 : e.cfg.workers, NULL, NULL,
                                    NULL, &pool)))
         goto out;
     for (size_t i = 0; i < nt; i++) {
-        int r = wait_for(&e, ids[i], ts[i].name);
+        int r = wait_for(&e, &ids[i], ts[i].name);
         if (r) rc = r;
     }
 out:

@@ -108,6 +108,7 @@ int queue_state_parse(const char *name) {
 
 typedef struct inflight {
     int64_t id, lease_seq;
+    char pub[STORE_JOB_PUB_LEN + 1]; /* for the logs: the id operators can look up */
 } inflight;
 
 typedef struct worker {
@@ -188,10 +189,9 @@ static lore_status run_batch(queue_pool *p, worker *w, void *ts, store *s, store
         } else {
             queue_failure(c, &jobs[i], res[i].error, now, rand64(), o);
             lore_log(o->state == STORE_JOB_DEAD ? LORE_LOG_WARN : LORE_LOG_INFO,
-                     "queue: job %lld (%s, tenant %s) attempt %d/%d failed%s: %s",
-                     (long long)jobs[i].id, jobs[i].kind, jobs[i].tenant, jobs[i].attempts,
-                     jobs[i].max_attempts, o->state == STORE_JOB_DEAD ? ", dead-lettered" : "",
-                     o->error);
+                     "queue: job %s (%s, tenant %s) attempt %d/%d failed%s: %s", jobs[i].pub,
+                     jobs[i].kind, jobs[i].tenant, jobs[i].attempts, jobs[i].max_attempts,
+                     o->state == STORE_JOB_DEAD ? ", dead-lettered" : "", o->error);
         }
     }
     st = store_job_finish(s, out, n, now);
@@ -203,8 +203,7 @@ static lore_status run_batch(queue_pool *p, worker *w, void *ts, store *s, store
     for (size_t i = 0; i < n; i++) {
         const char *kind[1] = {jobs[i].kind};
         if (out[i].lost) {
-            lore_log(LORE_LOG_WARN, "queue: job %lld: lease lost before it finished",
-                     (long long)jobs[i].id);
+            lore_log(LORE_LOG_WARN, "queue: job %s: lease lost before it finished", jobs[i].pub);
             if (p->m_lost) metrics_add(p->m_lost, kind, 1);
             continue;
         }
@@ -235,6 +234,7 @@ static void set_inflight(worker *w, const store_job *jobs, size_t n) {
     for (size_t i = 0; list && i < n; i++) {
         list[i].id = jobs[i].id;
         list[i].lease_seq = jobs[i].lease_seq;
+        memcpy(list[i].pub, jobs[i].pub, sizeof list[i].pub);
     }
     pthread_mutex_lock(&w->p->mu);
     free(w->jobs);
@@ -322,11 +322,11 @@ static void renew_all(queue_pool *p) {
         lore_status st = store_job_renew(p->ks, all[i].id, all[i].lease_seq, until);
         if (st == LORE_NOT_FOUND) {
             if (still_running(p, &all[i]))
-                lore_log(LORE_LOG_WARN, "queue: job %lld: lease taken over while running",
-                         (long long)all[i].id);
+                lore_log(LORE_LOG_WARN, "queue: job %s: lease taken over while running",
+                         all[i].pub);
         } else if (st != LORE_OK)
-            lore_log(LORE_LOG_WARN, "queue: job %lld: lease renewal failed: %s",
-                     (long long)all[i].id, lore_status_message(st));
+            lore_log(LORE_LOG_WARN, "queue: job %s: lease renewal failed: %s", all[i].pub,
+                     lore_status_message(st));
     }
     pthread_mutex_unlock(&p->ks_mu);
     free(all);

@@ -348,9 +348,20 @@ typedef enum store_job_state {
 #define STORE_JOB_DEDUP_MAX 256
 #define STORE_JOB_GROUP_MAX 128         /* bytes of one group key */
 #define STORE_JOB_ALONE (INT64_MAX / 4) /* a weight that makes a job claimed alone */
+/* The public id of a job: "job_" and 24 lower-case hex digits (96 random
+ * bits). Clients only ever see this one; the integer id is internal (it
+ * counts every tenant's jobs, so showing it would tell one tenant how much
+ * the others write). */
+#define STORE_JOB_PUB_PREFIX "job_"
+#define STORE_JOB_PUB_LEN 28
+/* The longest reference store_job_find looks at (a public id or a legacy
+ * number); anything longer names no job. */
+#define STORE_JOB_REF_MAX 64
 
 typedef struct store_job {
-    int64_t id;
+    int64_t id;                      /* internal: the queue's own key, never shown */
+    char pub[STORE_JOB_PUB_LEN + 1]; /* public id ("" only for a damaged row) */
+    int64_t seq;                     /* position among the tenant's jobs (1, 2, ...) */
     char tenant[STORE_NAME_MAX + 1];
     char kind[STORE_JOB_KIND_MAX + 1]; /* "documents", "file", "delete", "reindex" */
     char *dedup_key;                   /* NULL: none */
@@ -383,9 +394,9 @@ typedef enum store_enqueue_outcome {
 } store_enqueue_outcome;
 
 /* Adds ready jobs, all or none (tenant, kind, dedup_key, groups, payload or
- * blob, weight, max_attempts, visible_ms, owner read from each; id and times
- * filled in). A job whose dedup key the tenant already used is not added:
- * its id, state, counts and times become the earlier job's (its strings
+ * blob, weight, max_attempts, visible_ms, owner read from each; id, pub,
+ * seq and times filled in). A job whose dedup key the tenant already used is not added:
+ * its ids, state, counts and times become the earlier job's (its strings
  * stay the caller's) and the outcome is DUPLICATE.
  * Pending jobs (ready or leased) are capped per tenant and overall (0: no
  * cap); when the new jobs would pass a cap none is added. LORE_NOT_FOUND if
@@ -425,16 +436,25 @@ typedef struct store_job_outcome {
 LORE_MUST_CHECK lore_status store_job_finish(store *s, store_job_outcome *o, size_t n,
                                              int64_t now_ms);
 
-/* Reads a job (tenant NULL: any tenant). LORE_NOT_FOUND if absent (or in
- * another tenant). with_payload adds the inline payload. */
+/* Reads a job by internal id (tenant NULL: any tenant). LORE_NOT_FOUND if
+ * absent (or in another tenant). with_payload adds the inline payload. */
 LORE_MUST_CHECK lore_status store_job_get(store *s, const char *tenant, int64_t id,
                                           int with_payload, store_job **out);
+/* Reads a job by the reference a client gave (tenant NULL: any tenant): its
+ * public id, or a decimal number, which names only a job queued before
+ * public ids existed (a legacy id, the integer those servers handed out).
+ * A malformed reference, a job of another tenant and a new job's internal
+ * number are all LORE_NOT_FOUND, like a missing job. */
+LORE_MUST_CHECK lore_status store_job_find(store *s, const char *tenant, const char *ref,
+                                           int with_payload, store_job **out);
 /* Reads the tenant's job queued with a dedup key. LORE_NOT_FOUND if none
  * (never used, or purged with its job). */
 LORE_MUST_CHECK lore_status store_job_get_dedup(store *s, const char *tenant, const char *dedup_key,
                                                 store_job **out);
-/* Lists jobs newest first (id < before; 0: from the newest), of a tenant
- * (NULL: all) and a state (-1: any), at most limit, without payloads. */
+/* Lists jobs newest first, of a tenant (NULL: all) and a state (-1: any),
+ * at most limit, without payloads. before pages through one tenant's jobs:
+ * only jobs with seq < before (0: from the newest; a tenant is needed
+ * otherwise, LORE_INVALID). */
 LORE_MUST_CHECK lore_status store_job_list(store *s, const char *tenant, int state, int64_t before,
                                            size_t limit, store_job **out, size_t *n);
 /* Puts a dead job back in the queue: ready now, attempts reset, error kept

@@ -262,9 +262,36 @@ static inline const char *test_problem_type(const test_resp *r) {
 /* ---- jobs: every write answers with a job (202), or with its outcome
  * after ?wait= ---- */
 
-/* The id of the job in a write's answer ({"job": {...}}), 0 if none. */
-static inline long long test_job_id(const test_resp *r) {
-    return json_integer_value(json_object_get(json_object_get(r->json, "job"), "id"));
+/* A job id as the API shows it ("job_" and 24 hex digits), held by value
+ * so it outlives the answer it came from. */
+typedef struct test_job_ref {
+    char s[48];
+} test_job_ref;
+
+/* The id of a job object ("" if it has none). */
+static inline test_job_ref test_job_ref_of(json_t *job) {
+    test_job_ref id;
+    const char *v = json_string_value(json_object_get(job, "id"));
+    snprintf(id.s, sizeof id.s, "%s", v ? v : "");
+    return id;
+}
+
+/* The id of the job in a write's answer ({"job": {...}}), "" if none. */
+static inline test_job_ref test_job_id(const test_resp *r) {
+    return test_job_ref_of(json_object_get(r->json, "job"));
+}
+
+/* Whether a write's answer is about job id (a non-empty id). */
+static inline int test_job_is(const test_resp *r, test_job_ref id) {
+    return id.s[0] && !strcmp(test_job_id(r).s, id.s);
+}
+
+/* Whether an id looks as the API makes them: job_ and 24 hex digits. */
+static inline int test_job_id_shaped(const char *id) {
+    if (strlen(id) != 28 || strncmp(id, "job_", 4)) return 0;
+    for (const char *p = id + 4; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return 0;
+    return 1;
 }
 
 static inline void test_sleep_ms(int ms) {
@@ -275,10 +302,10 @@ static inline void test_sleep_ms(int ms) {
 /* Polls GET /v1/jobs/{id} until the job is done or dead, for at most
  * timeout_s; copies its last state ("" if it could not be read) to state.
  * Returns 0 when it finished (done or dead). */
-static inline int test_job_wait(const test_server *s, const char *key, long long id, int timeout_s,
-                                char *state, size_t statelen) {
-    char path[64];
-    snprintf(path, sizeof path, "/v1/jobs/%lld", id);
+static inline int test_job_wait(const test_server *s, const char *key, test_job_ref id,
+                                int timeout_s, char *state, size_t statelen) {
+    char path[96];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id.s);
     snprintf(state, statelen, "%s", "");
     for (int waited = 0; waited <= timeout_s * 1000; waited += 50) {
         test_resp r = test_get(s, path, key);

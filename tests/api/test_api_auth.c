@@ -41,7 +41,7 @@ static const route_case routes[] = {
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
-static char doc_id[32], victim_key_id[32], job_id[32];
+static char doc_id[32], victim_key_id[32], job_id[48];
 
 static void expand(const char *path, char *out, size_t outlen) {
     const char *d = strstr(path, "{doc}"), *k = strstr(path, "{key}"), *j = strstr(path, "{job}");
@@ -104,8 +104,8 @@ int main(void) {
     snprintf(doc_id, sizeof doc_id, "%s",
              json_string_value(
                  json_object_get(json_array_get(json_object_get(r.json, "documents"), 0), "id")));
-    snprintf(job_id, sizeof job_id, "%lld", test_job_id(&r));
-    CHECK(test_job_id(&r) > 0);
+    snprintf(job_id, sizeof job_id, "%s", test_job_id(&r).s);
+    CHECK(test_job_id_shaped(job_id));
     test_resp_free(&r);
     char victim[96];
     CHECK(!test_make_key(&s, s.admin_key, "[\"read\"]", NULL, victim, sizeof victim));

@@ -38,7 +38,7 @@ static int never_wait;        /* no ?wait at all: with no workers it would only 
 
 /* A write answered 202: acknowledged once its job is seen done. */
 typedef struct pending_write {
-    long long job;
+    test_job_ref job;
     int n;
     char ext[4][40];
 } pending_write;
@@ -66,7 +66,7 @@ static void ack(const char *ext) {
     pthread_mutex_unlock(&acked_lock);
 }
 
-static void add_pending(long long job, int n, char (*ext)[40]) {
+static void add_pending(test_job_ref job, int n, char (*ext)[40]) {
     pthread_mutex_lock(&acked_lock);
     if (npending < MAX_PENDING) {
         pending_write *p = &pending[npending++];
@@ -108,7 +108,7 @@ static void settle(const char *phase) {
             for (int k = 0; k < pending[i].n; k++)
                 ack(pending[i].ext[k]);
         } else if (failed++ < 5) {
-            fprintf(stderr, "%s: accepted job %lld ended '%s'\n", phase, pending[i].job, state);
+            fprintf(stderr, "%s: accepted job %s ended '%s'\n", phase, pending[i].job.s, state);
         }
     }
     CHECK_INT(failed, 0);
@@ -147,12 +147,12 @@ static void *writer(void *arg) {
             r = test_post_json(&s, wait ? "/v1/documents?wait=10" : "/v1/documents", s.admin_key,
                                body);
         }
-        long long job = test_job_id(&r);
-        if (r.status == 200 && job > 0 && applied_ok(&r, round % 3 == 2, n)) {
+        test_job_ref job = test_job_id(&r);
+        if (r.status == 200 && job.s[0] && applied_ok(&r, round % 3 == 2, n)) {
             atomic_fetch_add(&waited_200, 1);
             for (int i = 0; i < n; i++)
                 ack(ext[i]);
-        } else if (r.status == 202 && job > 0) {
+        } else if (r.status == 202 && job.s[0]) {
             /* accepted: without ?wait, or still queued at the deadline or
              * when the server began to drain */
             atomic_fetch_add(&accepted_202, 1);

@@ -79,9 +79,9 @@ static test_resp upload(const test_server *srv, const char *path, const char *ke
     return test_http(srv, "POST", path, key, "multipart/form-data; boundary=QQ", body, len, extra);
 }
 
-static test_resp get_job(const test_server *srv, const char *key, long long id) {
-    char path[64];
-    snprintf(path, sizeof path, "/v1/jobs/%lld", id);
+static test_resp get_job(const test_server *srv, const char *key, const char *id) {
+    char path[160];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
     return test_get(srv, path, key);
 }
 
@@ -126,11 +126,11 @@ static void check_retry_after(const test_resp *r) {
     CHECK(h[0] >= '0' && h[0] <= '9' && !*end && v >= 1);
 }
 
-static int has_location_of(const test_resp *r, long long id) {
-    char h[64], want[64];
-    snprintf(want, sizeof want, "/v1/jobs/%lld", id);
-    return test_resp_header(r, "Location", h, sizeof h) && !strcmp(h, want) &&
-           !strcmp(jstr(job_of(r), "status_url"), want);
+static int has_location_of(const test_resp *r, test_job_ref id) {
+    char h[96], want[96];
+    snprintf(want, sizeof want, "/v1/jobs/%s", id.s);
+    return test_job_id_shaped(id.s) && test_resp_header(r, "Location", h, sizeof h) &&
+           !strcmp(h, want) && !strcmp(jstr(job_of(r), "status_url"), want);
 }
 
 static int replayed(const test_resp *r) {
@@ -145,8 +145,8 @@ static void accepted_then_done(void) {
     test_resp r = post_doc(&s, "/v1/documents", s.admin_key, "j-accepted", "accepted words", NULL);
     CHECK_INT(r.status, 202);
     json_t *job = job_of(&r);
-    long long id = test_job_id(&r);
-    CHECK(id > 0);
+    test_job_ref id = test_job_id(&r);
+    CHECK(test_job_id_shaped(id.s));
     CHECK(has_location_of(&r, id));
     CHECK(!replayed(&r));
     CHECK_STR(jstr(job, "kind"), "documents");
@@ -167,9 +167,9 @@ static void accepted_then_done(void) {
     char st[16];
     CHECK_INT(test_job_wait(&s, s.admin_key, id, 30, st, sizeof st), 0);
     CHECK_STR(st, "done");
-    r = get_job(&s, s.admin_key, id);
+    r = get_job(&s, s.admin_key, id.s);
     CHECK_INT(r.status, 200);
-    CHECK_INT(json_integer_value(json_object_get(r.json, "id")), id);
+    CHECK_STR(jstr(r.json, "id"), id.s);
     CHECK_STR(jstr(r.json, "state"), "done");
     CHECK_INT(json_integer_value(json_object_get(r.json, "attempts")), 1);
     CHECK(json_is_string(json_object_get(r.json, "started_at")));
@@ -256,8 +256,8 @@ static void dead_and_retry(void) {
     test_resp r = upload(&s, "/v1/files?wait=10", s.admin_key, bad, NULL);
     expect_problem(&r, 422, "job-failed", NULL);
     json_t *job = job_of(&r);
-    long long id = test_job_id(&r);
-    CHECK(id > 0);
+    test_job_ref id = test_job_id(&r);
+    CHECK(test_job_id_shaped(id.s));
     CHECK(has_location_of(&r, id));
     CHECK_INT(json_integer_value(json_object_get(r.json, "status")), 422);
     CHECK_STR(jstr(job, "state"), "dead");
@@ -276,30 +276,30 @@ static void dead_and_retry(void) {
     json_t *jobs = json_object_get(r.json, "jobs");
     for (size_t i = 0; i < json_array_size(jobs); i++) {
         CHECK_STR(jstr(json_array_get(jobs, i), "state"), "dead");
-        listed |= json_integer_value(json_object_get(json_array_get(jobs, i), "id")) == id;
+        listed |= !strcmp(jstr(json_array_get(jobs, i), "id"), id.s);
     }
     CHECK(listed);
     test_resp_free(&r);
 
-    char path[64];
-    snprintf(path, sizeof path, "/v1/jobs/%lld/retry", id);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/jobs/%s/retry", id.s);
     r = test_http(&s, "POST", path, s.admin_key, NULL, NULL, 0, NULL);
     CHECK_INT(r.status, 200);
-    CHECK_INT(json_integer_value(json_object_get(r.json, "id")), id);
+    CHECK_STR(jstr(r.json, "id"), id.s);
     CHECK(strcmp(jstr(r.json, "state"), "dead") != 0);
     CHECK(json_integer_value(json_object_get(r.json, "attempts")) <= 1); /* reset */
     test_resp_free(&r);
     char st[16];
     CHECK_INT(test_job_wait(&s, s.admin_key, id, 30, st, sizeof st), 0);
     CHECK_STR(st, "dead");
-    r = get_job(&s, s.admin_key, id);
+    r = get_job(&s, s.admin_key, id.s);
     CHECK_INT(json_integer_value(json_object_get(r.json, "attempts")), 2);
     test_resp_free(&r);
 
     /* a done job is not dead: 409; a missing one 404 */
     r = post_doc(&s, "/v1/documents?wait=10", s.admin_key, "j-done", "done words", NULL);
     CHECK_INT(r.status, 200);
-    snprintf(path, sizeof path, "/v1/jobs/%lld/retry", test_job_id(&r));
+    snprintf(path, sizeof path, "/v1/jobs/%s/retry", test_job_id(&r).s);
     test_resp_free(&r);
     r = test_http(&s, "POST", path, s.admin_key, NULL, NULL, 0, NULL);
     expect_problem(&r, 409, "job-not-dead", NULL);
@@ -374,7 +374,7 @@ static void idempotency_per_key(void) {
     test_resp b = post_doc(&s, "/v1/documents?wait=10", kwrite, "j-idem-b", "second", k);
     CHECK_INT(a.status, 200);
     CHECK_INT(b.status, 200);
-    CHECK(test_job_id(&a) != test_job_id(&b));
+    CHECK(test_job_id_shaped(test_job_id(&a).s) && !test_job_is(&b, test_job_id(&a)));
     char h[16];
     CHECK(!test_resp_header(&b, "Idempotent-Replayed", h, sizeof h));
     CHECK_STR(jstr(job_of(&b), "dedup_key"), "shared-value-7"); /* shown as sent */
@@ -389,21 +389,21 @@ static void idempotency(void) {
     test_resp r = post_doc(&s, "/v1/documents", s.admin_key, "j-idem", "original words", k1);
     CHECK_INT(r.status, 202);
     CHECK(!replayed(&r));
-    long long id = test_job_id(&r);
+    test_job_ref id = test_job_id(&r);
     CHECK_STR(jstr(job_of(&r), "dedup_key"), "delivery-0001");
     test_resp_free(&r);
     /* the repeat (even with another body) is the original job, waited for */
     r = post_doc(&s, "/v1/documents?wait=10", s.admin_key, "j-idem", "replacement words", k1);
     CHECK_INT(r.status, 200);
     CHECK(replayed(&r));
-    CHECK_INT(test_job_id(&r), id);
+    CHECK(test_job_is(&r, id));
     CHECK(has_location_of(&r, id));
     CHECK_STR(jstr(job_of(&r), "state"), "done");
     test_resp_free(&r);
     r = post_doc(&s, "/v1/documents", s.admin_key, "j-idem", "replacement words", k1);
     CHECK_INT(r.status, 202);
     CHECK(replayed(&r));
-    CHECK_INT(test_job_id(&r), id);
+    CHECK(test_job_is(&r, id));
     test_resp_free(&r);
     /* one job, one write: the original text */
     CHECK_INT(test_jobs_count(&s, s.admin_key, NULL), before + 1);
@@ -419,7 +419,7 @@ static void idempotency(void) {
     r = post_doc(&s, "/v1/documents", kother, "j-idem", "other tenant words", k1);
     CHECK_INT(r.status, 202);
     CHECK(!replayed(&r));
-    CHECK(test_job_id(&r) != id);
+    CHECK(!test_job_is(&r, id));
     test_resp_free(&r);
 
     /* an upload of two files: one job each (key#0, key#1), replayed together */
@@ -429,16 +429,17 @@ static void idempotency(void) {
     CHECK_INT(r.status, 200);
     json_t *jobs = json_object_get(r.json, "jobs");
     CHECK_INT(json_array_size(jobs), 2);
-    long long fa = json_integer_value(json_object_get(json_array_get(jobs, 0), "id"));
-    long long fb = json_integer_value(json_object_get(json_array_get(jobs, 1), "id"));
+    test_job_ref fa = test_job_ref_of(json_array_get(jobs, 0));
+    test_job_ref fb = test_job_ref_of(json_array_get(jobs, 1));
+    CHECK(test_job_id_shaped(fa.s) && test_job_id_shaped(fb.s) && strcmp(fa.s, fb.s));
     CHECK_STR(jstr(json_array_get(jobs, 0), "dedup_key"), "upload-7#0");
     test_resp_free(&r);
     r = upload(&s, "/v1/files", s.admin_key, two, k2);
     CHECK_INT(r.status, 202);
     CHECK(replayed(&r));
     jobs = json_object_get(r.json, "jobs");
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(jobs, 0), "id")), fa);
-    CHECK_INT(json_integer_value(json_object_get(json_array_get(jobs, 1), "id")), fb);
+    CHECK_STR(jstr(json_array_get(jobs, 0), "id"), fa.s);
+    CHECK_STR(jstr(json_array_get(jobs, 1), "id"), fb.s);
     test_resp_free(&r);
 
     /* a delete repeated, also after it ran (the document is gone by then) */
@@ -446,13 +447,13 @@ static void idempotency(void) {
     snprintf(path, sizeof path, "/v1/documents/%s?wait=10", did);
     r = test_http(&s, "DELETE", path, s.admin_key, NULL, NULL, 0, kd);
     CHECK_INT(r.status, 200);
-    long long del = test_job_id(&r);
+    test_job_ref del = test_job_id(&r);
     CHECK(!replayed(&r));
     test_resp_free(&r);
     r = test_http(&s, "DELETE", path, s.admin_key, NULL, NULL, 0, kd);
     CHECK_INT(r.status, 200);
     CHECK(replayed(&r));
-    CHECK_INT(test_job_id(&r), del);
+    CHECK(test_job_is(&r, del));
     CHECK_STR(jstr(r.json, "id"), did);
     test_resp_free(&r);
     CHECK_INT(jobs_with_key(&s, s.admin_key, "delete-0001"), 1);
@@ -480,7 +481,7 @@ static void idempotency(void) {
 }
 
 /* Ids of a listing, page by page of `limit`, newest first. */
-static size_t list_ids(const char *state, int limit, long long *ids, size_t cap) {
+static size_t list_ids(const char *state, int limit, test_job_ref *ids, size_t cap) {
     size_t n = 0;
     char cursor[32] = "";
     for (int pages = 0; pages < 1000; pages++) {
@@ -494,7 +495,7 @@ static size_t list_ids(const char *state, int limit, long long *ids, size_t cap)
         for (size_t i = 0; i < json_array_size(jobs) && n < cap; i++) {
             json_t *j = json_array_get(jobs, i);
             if (state) CHECK_STR(jstr(j, "state"), state);
-            ids[n++] = json_integer_value(json_object_get(j, "id"));
+            ids[n++] = test_job_ref_of(j);
         }
         const char *next = json_string_value(json_object_get(r.json, "next_cursor"));
         snprintf(cursor, sizeof cursor, "%s", next ? next : "");
@@ -505,7 +506,7 @@ static size_t list_ids(const char *state, int limit, long long *ids, size_t cap)
 }
 
 static void listing(void) {
-    static long long all[1000], paged[1000];
+    static test_job_ref all[1000], paged[1000];
     CHECK_INT(test_queue_idle(&s, s.admin_key, 30), 0); /* the pages hold still */
     const char *states[] = {NULL, "done", "dead"};
     for (size_t k = 0; k < 3; k++) {
@@ -513,10 +514,14 @@ static void listing(void) {
         size_t m = list_ids(states[k], 2, paged, 1000);
         CHECK(n >= 1);
         CHECK_INT(m, n);
+        int same = 1, repeats = 0;
         for (size_t i = 0; i < n && i < m; i++) {
-            CHECK_INT(paged[i], all[i]);
-            if (i) CHECK(all[i] < all[i - 1]); /* newest first, no repeats */
+            same &= !strcmp(paged[i].s, all[i].s) && test_job_id_shaped(all[i].s);
+            for (size_t e = 0; e < i; e++)
+                repeats += !strcmp(all[e].s, all[i].s);
         }
+        CHECK(same); /* page by page as in one piece */
+        CHECK_INT(repeats, 0);
     }
     CHECK(list_ids("done", 1000, all, 1000) >= 8);
     CHECK_INT(test_jobs_count(&s, s.admin_key, "ready"), 0);
@@ -538,12 +543,12 @@ static void listing(void) {
 static void scopes_and_tenants(void) {
     test_resp r = post_doc(&s, "/v1/documents?wait=10", s.admin_key, "j-access", "words", NULL);
     CHECK_INT(r.status, 200);
-    long long id = test_job_id(&r);
+    test_job_ref id = test_job_id(&r);
     test_resp_free(&r);
-    char path[64];
+    char path[96];
     /* a read key may not follow jobs: 403 insufficient-scope, as api.c
      * answers any route the key's scopes do not cover */
-    r = get_job(&s, kread, id);
+    r = get_job(&s, kread, id.s);
     expect_problem(&r, 403, "insufficient-scope", NULL);
     char h[160];
     CHECK(test_resp_header(&r, "WWW-Authenticate", h, sizeof h) &&
@@ -551,24 +556,24 @@ static void scopes_and_tenants(void) {
     test_resp_free(&r);
     /* a write key follows the jobs it queued, and no other key's (a job
      * names the documents it wrote): the admin's job is a 404 for it */
-    r = get_job(&s, kwrite, id);
+    r = get_job(&s, kwrite, id.s);
     expect_problem(&r, 404, "not-found", NULL);
     test_resp_free(&r);
     r = post_doc(&s, "/v1/documents?wait=10", kwrite, "j-access-own", "words", NULL);
     CHECK_INT(r.status, 200);
-    long long own = test_job_id(&r);
+    test_job_ref own = test_job_id(&r);
     test_resp_free(&r);
-    r = get_job(&s, kwrite, own);
+    r = get_job(&s, kwrite, own.s);
     CHECK_INT(r.status, 200);
     CHECK_STR(jstr(r.json, "state"), "done");
     test_resp_free(&r);
-    r = get_job(&s, s.admin_key, own); /* the tenant's admin sees every job */
+    r = get_job(&s, s.admin_key, own.s); /* the tenant's admin sees every job */
     CHECK_INT(r.status, 200);
     test_resp_free(&r);
     r = test_get(&s, "/v1/jobs", kwrite);
     expect_problem(&r, 403, "insufficient-scope", NULL);
     test_resp_free(&r);
-    snprintf(path, sizeof path, "/v1/jobs/%lld/retry", id);
+    snprintf(path, sizeof path, "/v1/jobs/%s/retry", id.s);
     r = test_http(&s, "POST", path, kwrite, NULL, NULL, 0, NULL);
     expect_problem(&r, 403, "insufficient-scope", NULL);
     test_resp_free(&r);
@@ -576,9 +581,9 @@ static void scopes_and_tenants(void) {
     expect_problem(&r, 403, "insufficient-scope", NULL);
     test_resp_free(&r);
     /* another tenant: the job does not exist for it, exactly like a missing one */
-    r = get_job(&s, kother, id);
+    r = get_job(&s, kother, id.s);
     expect_problem(&r, 404, "not-found", NULL);
-    test_resp missing = get_job(&s, kother, 987654);
+    test_resp missing = get_job(&s, kother, "job_0123456789abcdef01234567");
     CHECK_INT(missing.status, 404);
     CHECK_STR(jstr(r.json, "detail"), jstr(missing.json, "detail"));
     test_resp_free(&missing);
@@ -590,7 +595,7 @@ static void scopes_and_tenants(void) {
     CHECK_INT(r.status, 200);
     json_t *jobs = json_object_get(r.json, "jobs");
     for (size_t i = 0; i < json_array_size(jobs); i++)
-        CHECK(json_integer_value(json_object_get(json_array_get(jobs, i), "id")) != id);
+        CHECK(strcmp(jstr(json_array_get(jobs, i), "id"), id.s) != 0);
     test_resp_free(&r);
     r = test_get(&s, "/v1/jobs/not-a-number", s.admin_key);
     expect_problem(&r, 404, "not-found", NULL);
@@ -730,7 +735,7 @@ static void back_pressure(void) {
     test_resp_free(&r);
     note(&accepted, "bp-0", bp.admin_key);
     const char *kidem[] = {"Idempotency-Key: bp-key-2", NULL};
-    long long idem_job = 0;
+    test_job_ref idem_job = {""};
     for (int i = 1; i <= 3; i++) {
         char ext[16];
         snprintf(ext, sizeof ext, "bp-%d", i);
@@ -774,7 +779,7 @@ static void back_pressure(void) {
     r = post_doc(&bp, "/v1/documents", bp.admin_key, "bp-2", "pressure", kidem);
     CHECK_INT(r.status, 202);
     CHECK(replayed(&r));
-    CHECK_INT(test_job_id(&r), idem_job);
+    CHECK(test_job_is(&r, idem_job));
     test_resp_free(&r);
     CHECK_INT(test_jobs_count(&bp, bp.admin_key, "ready"), 5);
     CHECK_INT(test_jobs_count(&bp, bp.admin_key, NULL), 5);

@@ -48,8 +48,16 @@ expect 0 "jobs list" -- "$LORE" jobs list --state done; has "$OUT" "reindex"; ha
 
 # --no-wait queues it; a lore worker runs it.
 expect 0 "reindex no-wait" -- "$LORE" reindex --no-wait; has "$OUT" "queued re-index of tenant default"
-id=$(grep -o 'job [0-9]*' <<<"$OUT" | grep -o '[0-9]*')
+id=$(grep -o 'job job_[0-9a-f]*' <<<"$OUT" | cut -d' ' -f2)
+# job ids are opaque: job_ and 24 hex digits, never the queue's row number
+[[ "$id" =~ ^job_[0-9a-f]{24}$ ]] && ok || bad "job id '$id' is not job_ and 24 hex digits"
 expect 0 "job is ready" -- "$LORE" jobs show "$id"; has "$OUT" "state:        ready"
+has "$OUT" "id:           $id"
+expect 0 "jobs list shows it" -- "$LORE" jobs list --state ready; has "$OUT" "$id"
+expect 1 "jobs show bad id" -- "$LORE" jobs show 12abc; has "$ERR" "not a job id"
+expect 2 "jobs show unknown id" -- "$LORE" jobs show job_0123456789abcdef01234567; has "$ERR" "no job"
+# the row numbers of jobs queued since ids became opaque name nothing
+expect 2 "jobs show a row number" -- "$LORE" jobs show 1; has "$ERR" "no job 1"
 "$LORE" worker --workers 1 >"$T/worker.out" 2>&1 &
 WPID=$!
 for _ in $(seq 1 100); do

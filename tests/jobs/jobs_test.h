@@ -42,9 +42,9 @@ static inline int jt_wait_idle(const test_server *s, long timeout_ms) {
 }
 
 /* GET /v1/jobs/{id}: the job's JSON (new reference) or NULL. */
-static inline json_t *jt_job(const test_server *s, long long id) {
-    char path[64];
-    snprintf(path, sizeof path, "/v1/jobs/%lld", id);
+static inline json_t *jt_job(const test_server *s, const char *id) {
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs/%s", id);
     test_resp r = test_get(s, path, s->admin_key);
     json_t *j = r.status == 200 ? json_incref(r.json) : NULL;
     test_resp_free(&r);
@@ -58,7 +58,7 @@ static inline const char *jt_str(json_t *o, const char *key) {
 
 /* Waits until job id is in state (or timeout_ms passes); returns its JSON
  * (new reference, last seen) or NULL. */
-static inline json_t *jt_wait_job(const test_server *s, long long id, const char *state,
+static inline json_t *jt_wait_job(const test_server *s, const char *id, const char *state,
                                   long timeout_ms) {
     int64_t until = jt_now_ms() + timeout_ms;
     json_t *j = NULL;
@@ -69,14 +69,14 @@ static inline json_t *jt_wait_job(const test_server *s, long long id, const char
         if (jt_now_ms() >= until) break;
         jt_sleep_ms(20);
     }
-    fprintf(stderr, "job %lld did not reach state %s in %ld ms (it is %s)\n", id, state, timeout_ms,
+    fprintf(stderr, "job %s did not reach state %s in %ld ms (it is %s)\n", id, state, timeout_ms,
             j ? jt_str(j, "state") : "unreadable");
     return j;
 }
 
-/* The job id of a write's answer ({"job": {...}}), 0 if none. */
-static inline long long jt_job_id(const test_resp *r) {
-    return (long long)json_integer_value(json_object_get(json_object_get(r->json, "job"), "id"));
+/* The job id of a write's answer ({"job": {...}}), "" if none. */
+static inline test_job_ref jt_job_id(const test_resp *r) {
+    return test_job_id(r);
 }
 
 /* Runs `lore ARGS --data-dir DIR` (args: a shell fragment), capturing

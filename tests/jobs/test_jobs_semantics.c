@@ -25,7 +25,7 @@ static void public_id(const char *ext, char *id) {
     store_doc_public_id("api", ext, id);
 }
 
-static long post_doc(const char *ext, const char *text, const char *query, long long *job) {
+static long post_doc(const char *ext, const char *text, const char *query, test_job_ref *job) {
     char body[1024], path[64];
     snprintf(body, sizeof body, "{\"id\":\"%s\",\"text\":\"%s\"}", ext, text);
     snprintf(path, sizeof path, "/v1/documents%s", query ? query : "");
@@ -37,7 +37,7 @@ static long post_doc(const char *ext, const char *text, const char *query, long 
     return status;
 }
 
-static long delete_doc(const char *ext, long long *job) {
+static long delete_doc(const char *ext, test_job_ref *job) {
     char id[STORE_DOC_ID_LEN + 1], path[64];
     public_id(ext, id);
     snprintf(path, sizeof path, "/v1/documents/%s", id);
@@ -143,8 +143,8 @@ static void ordering(const char *tag, int live) {
 }
 
 /* POST /v1/files with one file; returns the job id. */
-static long long upload(const char *name, const char *content, const char *query, long *status,
-                        test_resp *keep) {
+static test_job_ref upload(const char *name, const char *content, const char *query, long *status,
+                           test_resp *keep) {
     char body[1024], path[64];
     int len = snprintf(body, sizeof body,
                        "--XX\r\nContent-Disposition: form-data; name=\"files\"; "
@@ -155,7 +155,7 @@ static long long upload(const char *name, const char *content, const char *query
     test_resp r = test_http(&srv, "POST", path, srv.admin_key, "multipart/form-data; boundary=XX",
                             body, (size_t)len, NULL);
     *status = r.status;
-    long long id = jt_job_id(&r);
+    test_job_ref id = jt_job_id(&r);
     if (keep)
         *keep = r;
     else
@@ -182,12 +182,12 @@ static void check_dead(json_t *j, const char *when) {
 
 static void poison(void) {
     long status;
-    long long id = upload("x.docx", POISON, NULL, &status, NULL);
+    test_job_ref id = upload("x.docx", POISON, NULL, &status, NULL);
     CHECK_INT(status, 202);
-    CHECK(id > 0);
+    CHECK(test_job_id_shaped(id.s));
     int64_t t0 = jt_now_ms();
-    json_t *j = jt_wait_job(&srv, id, "dead", 30000);
-    printf("poison: job %lld dead in %lld ms\n", id, (long long)(jt_now_ms() - t0));
+    json_t *j = jt_wait_job(&srv, id.s, "dead", 30000);
+    printf("poison: job %s dead in %lld ms\n", id.s, (long long)(jt_now_ms() - t0));
     check_dead(j, "first run");
     char err[512];
     snprintf(err, sizeof err, "%s", jt_str(j, "error"));
@@ -199,11 +199,11 @@ static void poison(void) {
     json_t *dead = json_object_get(r.json, "jobs");
     int listed = 0;
     for (size_t k = 0; k < json_array_size(dead); k++)
-        listed += json_integer_value(json_object_get(json_array_get(dead, k), "id")) == id;
+        listed += !strcmp(jt_str(json_array_get(dead, k), "id"), id.s);
     CHECK_INT(listed, 1);
     test_resp_free(&r);
-    char out[8192], idtxt[32], errpart[41];
-    snprintf(idtxt, sizeof idtxt, "%lld ", id);
+    char out[8192], idtxt[64], errpart[41];
+    snprintf(idtxt, sizeof idtxt, "%s ", id.s);
     snprintf(errpart, sizeof errpart, "%.40s", err); /* the list shows the error's start */
     CHECK_INT(jt_cli(srv.dir, out, sizeof out, "jobs list --state dead"), 0);
     CHECK(strstr(out, idtxt) == out + strcspn(out, "\n") + 1); /* the first row */
@@ -214,7 +214,7 @@ static void poison(void) {
 
     /* ?wait on a poison job answers 422 with the job and its error */
     test_resp w;
-    long long id2 = upload("y.docx", POISON, "?wait=30", &status, &w);
+    test_job_ref id2 = upload("y.docx", POISON, "?wait=30", &status, &w);
     CHECK_INT(status, 422);
     CHECK_STR(test_problem_type(&w), "job-failed");
     CHECK_STR(jt_str(json_object_get(w.json, "job"), "state"), "dead");
@@ -222,8 +222,8 @@ static void poison(void) {
     test_resp_free(&w);
 
     /* retry over HTTP: back in the queue, attempts reset, dead again */
-    char path[64];
-    snprintf(path, sizeof path, "/v1/jobs/%lld/retry", id);
+    char path[96];
+    snprintf(path, sizeof path, "/v1/jobs/%s/retry", id.s);
     r = test_http(&srv, "POST", path, srv.admin_key, NULL, NULL, 0, NULL);
     CHECK_INT(r.status, 200);
     /* a worker may have taken it already (the answer reads the job after
@@ -234,7 +234,7 @@ static void poison(void) {
     if (strcmp(st, "ready") && strcmp(st, "leased"))
         fprintf(stderr, "retry answered state %s, attempts %lld\n", st, att);
     test_resp_free(&r);
-    j = jt_wait_job(&srv, id, "dead", 30000);
+    j = jt_wait_job(&srv, id.s, "dead", 30000);
     check_dead(j, "after the API retry"); /* 5, not 10: the attempts were reset */
     json_decref(j);
     r = test_http(&srv, "POST", "/v1/jobs/999999/retry", srv.admin_key, NULL, NULL, 0, NULL);
@@ -242,31 +242,31 @@ static void poison(void) {
     test_resp_free(&r);
 
     /* retry with the CLI, server stopped so nothing runs it meanwhile */
-    char dir[512], args[64];
+    char dir[512], args[96];
     snprintf(dir, sizeof dir, "%s", srv.dir);
     CHECK_INT(test_server_stop(&srv, SIGTERM), 0);
-    snprintf(args, sizeof args, "jobs retry %lld", id);
+    snprintf(args, sizeof args, "jobs retry %s", id.s);
     CHECK_INT(jt_cli(dir, out, sizeof out, args), 0);
     CHECK(strstr(out, "requeued") != NULL);
-    snprintf(args, sizeof args, "jobs show %lld", id);
+    snprintf(args, sizeof args, "jobs show %s", id.s);
     CHECK_INT(jt_cli(dir, out, sizeof out, args), 0);
     CHECK(strstr(out, "state:        ready") != NULL);
     CHECK(strstr(out, "attempts:     0 of 5") != NULL);
     CHECK(strstr(out, errpart) != NULL); /* the last error is kept until it runs */
     if (!strstr(out, "state:        ready")) fprintf(stderr, "lore jobs show:\n%s", out);
     CHECK_INT(jt_cli(dir, out, sizeof out, args), 0);
-    snprintf(args, sizeof args, "jobs retry %lld", id); /* not dead any more */
+    snprintf(args, sizeof args, "jobs retry %s", id.s); /* not dead any more */
     CHECK(jt_cli(dir, out, sizeof out, args) != 0);
     CHECK(strstr(out, "not dead") != NULL);
     CHECK_INT(test_server_start(&srv, dir, env), 0);
-    j = jt_wait_job(&srv, id, "dead", 30000);
+    j = jt_wait_job(&srv, id.s, "dead", 30000);
     check_dead(j, "after the CLI retry");
     json_decref(j);
 
     /* a job that is not dead is not retried */
-    long long okjob = 0;
+    test_job_ref okjob = {""};
     CHECK_INT(post_doc("fine", "a fine document", "?wait=30", &okjob), 200);
-    snprintf(path, sizeof path, "/v1/jobs/%lld/retry", okjob);
+    snprintf(path, sizeof path, "/v1/jobs/%s/retry", okjob.s);
     r = test_http(&srv, "POST", path, srv.admin_key, NULL, NULL, 0, NULL);
     CHECK_INT(r.status, 409);
     CHECK_STR(test_problem_type(&r), "job-not-dead");
@@ -284,9 +284,9 @@ static void dedup(void) {
                              strlen(b2), extra);
     CHECK_INT(r1.status, 202);
     CHECK(r2.status == 202 || r2.status == 200);
-    long long j1 = jt_job_id(&r1), j2 = jt_job_id(&r2);
-    CHECK(j1 > 0);
-    CHECK_INT(j2, j1);
+    test_job_ref j1 = jt_job_id(&r1);
+    CHECK(test_job_id_shaped(j1.s));
+    CHECK(test_job_is(&r2, j1));
     char hv[32];
     CHECK(test_resp_header(&r1, "Idempotent-Replayed", hv, sizeof hv) == NULL);
     CHECK(test_resp_header(&r2, "Idempotent-Replayed", hv, sizeof hv) != NULL);
@@ -329,11 +329,11 @@ static void dedup(void) {
     snprintf(path, sizeof path, "/v1/documents/%s", id);
     r2 = test_http(&srv, "DELETE", path, srv.admin_key, NULL, NULL, 0, dk);
     CHECK_INT(r2.status, 202);
-    CHECK(jt_job_id(&r1) > 0);
-    CHECK_INT(jt_job_id(&r2), jt_job_id(&r1));
+    CHECK(test_job_id_shaped(jt_job_id(&r1).s));
+    CHECK(test_job_is(&r2, jt_job_id(&r1)));
     CHECK_STR(jt_str(json_object_get(r2.json, "job"), "state"), "done");
     CHECK(test_resp_header(&r2, "Idempotent-Replayed", hv, sizeof hv) != NULL);
-    long long jd = jt_job_id(&r1);
+    test_job_ref jd = jt_job_id(&r1);
     test_resp_free(&r1);
     test_resp_free(&r2);
     /* without the key (or with a new one) the document is simply gone */
@@ -343,9 +343,9 @@ static void dedup(void) {
     test_resp_free(&r1);
     free(doc_text("dedup-doc", &st));
     CHECK_INT(st, 404);
-    printf("dedup: job %lld answered twice, one job with its key among %d; delete job %lld "
+    printf("dedup: job %s answered twice, one job with its key among %d; delete job %s "
            "replayed after it ran\n",
-           j1, listed, jd);
+           j1.s, listed, jd.s);
 }
 
 int main(void) {

@@ -19,13 +19,16 @@
 
 static test_server srv;
 static char trace_env[700];
+/* The jobs' ids as the API gave them, and the queue's internal ids (the
+ * order the trace records), looked up in the store at the end. */
+static test_job_ref create_ref[NDOCS], update_ref[NDOCS], delete_ref[NDOCS];
 static long long create_job[NDOCS], update_job[NDOCS], delete_job[NDOCS];
 static _Atomic int errors;
 
 /* Which document each job is about (-1: none of ours). */
 static int job_doc[MAX_JOB];
 
-static long long post_doc(int i, const char *text) {
+static test_job_ref post_doc(int i, const char *text) {
     char body[4096];
     /* some bulk in every text, so that runs take a moment and overlap */
     snprintf(body, sizeof body,
@@ -34,8 +37,8 @@ static long long post_doc(int i, const char *text) {
              "chunker and the index have some work to do for each one of them.\"}",
              i, text, i);
     test_resp r = test_post_json(&srv, "/v1/documents", srv.admin_key, body);
-    long long id = r.status == 202 ? jt_job_id(&r) : 0;
-    if (!id) {
+    test_job_ref id = jt_job_id(&r);
+    if (r.status != 202 || !test_job_id_shaped(id.s)) {
         fprintf(stderr, "POST w-%d: %ld %s\n", i, r.status, r.body ? r.body : "");
         atomic_fetch_add(&errors, 1);
     }
@@ -43,14 +46,14 @@ static long long post_doc(int i, const char *text) {
     return id;
 }
 
-static long long delete_doc(int i) {
+static test_job_ref delete_doc(int i) {
     char ext[32], id[STORE_DOC_ID_LEN + 1], path[64];
     snprintf(ext, sizeof ext, "w-%d", i);
     store_doc_public_id("api", ext, id);
     snprintf(path, sizeof path, "/v1/documents/%s", id);
     test_resp r = test_delete(&srv, path, srv.admin_key);
-    long long job = r.status == 202 ? jt_job_id(&r) : 0;
-    if (!job) {
+    test_job_ref job = jt_job_id(&r);
+    if (r.status != 202 || !test_job_id_shaped(job.s)) {
         fprintf(stderr, "DELETE w-%d: %ld %s\n", i, r.status, r.body ? r.body : "");
         atomic_fetch_add(&errors, 1);
     }
@@ -61,21 +64,21 @@ static long long delete_doc(int i) {
 static void *creator(void *arg) {
     int half = (int)(intptr_t)arg;
     for (int i = half; i < NDOCS; i += 2)
-        create_job[i] = post_doc(i, "created");
+        create_ref[i] = post_doc(i, "created");
     return NULL;
 }
 
 static void *updater(void *arg) {
     (void)arg;
     for (int i = 0; i < NUPDATE; i++)
-        update_job[i] = post_doc(i, "updated");
+        update_ref[i] = post_doc(i, "updated");
     return NULL;
 }
 
 static void *deleter(void *arg) {
     (void)arg;
     for (int i = 0; i < NDELETE; i++)
-        delete_job[i] = delete_doc(i);
+        delete_ref[i] = delete_doc(i);
     return NULL;
 }
 
@@ -197,6 +200,29 @@ static void check_trace(const char *path, int njobs) {
     free(runs);
 }
 
+/* The queue's internal id of a job the API named (0 if unknown). */
+static long long internal_id(store *st, const test_job_ref *ref) {
+    store_job *j = NULL;
+    long long id = store_job_find(st, NULL, ref->s, 0, &j) == LORE_OK ? j->id : 0;
+    store_job_free(j);
+    return id;
+}
+
+/* Fills the internal ids from the store (read beside the running server). */
+static void resolve_ids(const char *dir) {
+    store *st = NULL;
+    char err[256];
+    CHECK_INT(store_open(dir, &st, err, sizeof err), LORE_OK);
+    if (!st) return;
+    for (int i = 0; i < NDOCS; i++) {
+        create_job[i] = internal_id(st, &create_ref[i]);
+        update_job[i] = i < NUPDATE ? internal_id(st, &update_ref[i]) : 0;
+        delete_job[i] = i < NDELETE ? internal_id(st, &delete_ref[i]) : 0;
+        CHECK(create_job[i] > 0);
+    }
+    store_close(st);
+}
+
 /* Each document ends as its last queued write says. */
 static void check_documents(void) {
     int present = 0, deleted = 0, wrong = 0;
@@ -263,6 +289,7 @@ int main(void) {
     CHECK_INT(jt_stop(w2, SIGTERM), 0);
     char dir[512];
     snprintf(dir, sizeof dir, "%s", srv.dir);
+    resolve_ids(dir);
     for (int i = 0; i < MAX_JOB; i++)
         job_doc[i] = -1;
     for (int i = 0; i < NDOCS; i++) {

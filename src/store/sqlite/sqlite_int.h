@@ -61,6 +61,7 @@ enum {
     JST_COUNT_LEASED,
     JST_COUNT_DEAD,
     JST_OLDEST,
+    JST_SEQ,
     JST_COUNT
 };
 
@@ -105,7 +106,7 @@ lore_status sqlite_tenant_prepare(store_tenant *t);
 #define JOB_COLUMNS                                                                                \
     "id, tenant, kind, dedup_key, groups, blob, weight, state, attempts, max_attempts,"            \
     " lease_seq, created_ms, updated_ms, visible_ms, started_ms, finished_ms, worker, error,"      \
-    " result, owner"
+    " result, owner, pub, seq"
 /* A queue statement, prepared on first use and kept on the store (reset). */
 sqlite3_stmt *jq_stmt(store *s, int which, const char *sql);
 /* BEGIN IMMEDIATE after the process-wide queue mutex; end commits on
@@ -114,7 +115,9 @@ lore_status jq_write_begin(store *s);
 lore_status jq_write_end(store *s, lore_status st);
 lore_status jq_step_done(sqlite3_stmt *q);
 void jq_bind_opt(sqlite3_stmt *q, int i, const char *v);
-/* Fills j from a row of JOB_COLUMNS (the payload as column 20 when asked). */
+/* Fills j from a row of JOB_COLUMNS (the payload as column JOB_COL_PAYLOAD
+ * when asked). */
+#define JOB_COL_PAYLOAD 22
 lore_status jq_read_job(sqlite3_stmt *q, int with_payload, store_job *j);
 lore_status jq_pending_add(store *s, const char *tenant, int64_t delta);
 lore_status jq_pending_read(store *s, const char *tenant, int64_t *n);

@@ -2,20 +2,25 @@
  * path (enqueue, claim, renew, finish); sqlite_jobs_ops.c reads and
  * operates it.
  *
- * Tables (control migration 3, see sqlite_store.c):
+ * Tables (control migrations 3 and 4, see sqlite_store.c):
  *   jobs(id AUTOINCREMENT, tenant, kind, dedup_key, groups, payload, blob,
  *        weight, state, attempts, max_attempts, lease_seq, created_ms,
  *        updated_ms, visible_ms, started_ms, finished_ms, worker, error,
- *        result, owner)
+ *        result, owner, pub UNIQUE, seq, legacy)
  *   job_groups(grp, job)   one row per group of each pending job: the FIFO
  *                          rule is "no earlier row with my group" (and no
  *                          later one under a live lease, for retried jobs)
- *   job_pending(tenant, n) pending (ready + leased) jobs per tenant, kept in
- *                          step with the jobs so back-pressure costs one read
+ *   job_pending(tenant, n, seq)  pending (ready + leased) jobs per tenant,
+ *                          kept in step with the jobs so back-pressure costs
+ *                          one read, and the tenant's last job seq
  *
- * Ids come from AUTOINCREMENT so a purged job's id is never handed out
- * again: ids are in status URLs. Group keys are stored as "tenant/group" so
- * tenants never block each other.
+ * The internal id comes from AUTOINCREMENT and orders the whole queue; it is
+ * shared by every tenant, so it never leaves the server. Clients see pub, a
+ * random "job_<24 hex>" (a collision with an existing one is drawn again),
+ * and page listings by seq, which counts only their own tenant's jobs.
+ * Jobs queued before pub existed keep answering to their number (legacy).
+ * Group keys are stored as "tenant/group" so tenants never block each
+ * other.
  *
  * Every write is one BEGIN IMMEDIATE transaction. Threads of one process
  * also take a process-wide mutex first: SQLite's busy handler waits by
@@ -29,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -146,9 +152,12 @@ lore_status jq_read_job(sqlite3_stmt *q, int with_payload, store_job *j) {
     j->error = dup_col(q, 17, &st);
     j->result = dup_col(q, 18, &st);
     j->owner = dup_col(q, 19, &st);
-    if (with_payload && st == LORE_OK && sqlite3_column_type(q, 20) != SQLITE_NULL) {
-        int len = sqlite3_column_bytes(q, 20);
-        const void *p = sqlite3_column_blob(q, 20);
+    const char *pub = (const char *)sqlite3_column_text(q, 20);
+    if (pub && strlen(pub) == STORE_JOB_PUB_LEN) memcpy(j->pub, pub, STORE_JOB_PUB_LEN + 1);
+    j->seq = sqlite3_column_int64(q, 21);
+    if (with_payload && st == LORE_OK && sqlite3_column_type(q, JOB_COL_PAYLOAD) != SQLITE_NULL) {
+        int len = sqlite3_column_bytes(q, JOB_COL_PAYLOAD);
+        const void *p = sqlite3_column_blob(q, JOB_COL_PAYLOAD);
         if (!(j->payload = malloc((size_t)len + 1))) {
             st = LORE_NOMEM;
         } else {
@@ -228,6 +237,8 @@ lore_status jq_find_dedup(store *s, store_job *job, int *found) {
         if ((st = jq_read_job(q, 0, &prior)) == LORE_OK) {
             /* The caller's strings are its own: only the numbers change. */
             job->id = prior.id;
+            memcpy(job->pub, prior.pub, sizeof job->pub);
+            job->seq = prior.seq;
             job->state = prior.state;
             job->attempts = prior.attempts;
             job->max_attempts = prior.max_attempts;
@@ -259,16 +270,62 @@ static int job_valid(const store_job *j) {
     return 1;
 }
 
+/* A fresh public id: "job_" and 96 random bits in hex. */
+static lore_status new_pub(char out[STORE_JOB_PUB_LEN + 1]) {
+    static const char hex[] = "0123456789abcdef";
+    uint8_t r[12];
+    size_t got = 0;
+    while (got < sizeof r) {
+        ssize_t n = getrandom(r + got, sizeof r - got, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return LORE_IO;
+        got += (size_t)n;
+    }
+    size_t k = strlen(STORE_JOB_PUB_PREFIX);
+    memcpy(out, STORE_JOB_PUB_PREFIX, k);
+    for (size_t i = 0; i < sizeof r; i++) {
+        out[k++] = hex[r[i] >> 4];
+        out[k++] = hex[r[i] & 15];
+    }
+    out[k] = '\0';
+    return LORE_OK;
+}
+
+/* Counts one more pending job of the tenant and takes its next job
+ * sequence number, in one statement (inside the write transaction, so a
+ * failed insert gives both back). */
+static lore_status next_seq(store *s, const char *tenant, int64_t *seq) {
+    sqlite3_stmt *q = jq_stmt(s, JST_SEQ,
+                              "INSERT INTO job_pending(tenant, n, seq) VALUES(?1, 1, 1)"
+                              " ON CONFLICT(tenant) DO UPDATE SET n = max(n + 1, 0), seq = seq + 1"
+                              " RETURNING seq");
+    if (!q) return LORE_INTERNAL;
+    sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(q);
+        return rc == SQLITE_DONE ? LORE_INTERNAL : sqlite_status(rc);
+    }
+    *seq = sqlite3_column_int64(q, 0);
+    return jq_step_done(q); /* runs the statement to its end */
+}
+
 static lore_status insert_job(store *s, store_job *job, int64_t now_ms) {
+    int64_t seq = 0;
+    lore_status st = next_seq(s, job->tenant, &seq);
+    if (st != LORE_OK) return st;
     char *groups = sqlite_list_join((const char *const *)job->groups, job->ngroups);
     if (!groups) return LORE_NOMEM;
-    sqlite3_stmt *q =
-        jq_stmt(s, JST_INSERT,
-                "INSERT INTO jobs(tenant, kind, dedup_key, groups, payload, blob, weight, state,"
-                " attempts, max_attempts, lease_seq, created_ms, updated_ms, visible_ms, owner)"
-                " VALUES(?,?,?,?,?,?,?,0,0,?,0,?,?,?,?)");
-    lore_status st = LORE_INTERNAL;
-    if (q) {
+    sqlite3_stmt *q = jq_stmt(
+        s, JST_INSERT,
+        "INSERT INTO jobs(tenant, kind, dedup_key, groups, payload, blob, weight, state,"
+        " attempts, max_attempts, lease_seq, created_ms, updated_ms, visible_ms, owner, pub, seq)"
+        " VALUES(?,?,?,?,?,?,?,0,0,?,0,?,?,?,?,?,?)");
+    /* 96 random bits collide with another job's only by freak chance; the
+     * unique index refuses it and a new draw is taken. */
+    for (int draw = 0; draw < 4; draw++) {
+        st = q ? new_pub(job->pub) : LORE_INTERNAL;
+        if (st != LORE_OK) break;
         sqlite3_bind_text(q, 1, job->tenant, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 2, job->kind, -1, SQLITE_STATIC);
         jq_bind_opt(q, 3, job->dedup_key);
@@ -284,11 +341,15 @@ static lore_status insert_job(store *s, store_job *job, int64_t now_ms) {
         sqlite3_bind_int64(q, 10, now_ms);
         sqlite3_bind_int64(q, 11, job->visible_ms > now_ms ? job->visible_ms : now_ms);
         jq_bind_opt(q, 12, job->owner);
+        sqlite3_bind_text(q, 13, job->pub, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 14, seq);
         st = jq_step_done(q);
+        if (st != LORE_EXISTS) break;
     }
     free(groups);
     if (st != LORE_OK) return st;
     job->id = sqlite3_last_insert_rowid(s->control);
+    job->seq = seq;
     job->state = STORE_JOB_READY;
     job->attempts = 0;
     job->created_ms = job->updated_ms = now_ms;
@@ -322,9 +383,8 @@ static lore_status enqueue_one(store *s, store_job *job, int64_t max_tenant, int
         }
     }
     if ((st = insert_job(s, job, now_ms)) != LORE_OK) return st;
-    if ((st = jq_groups_insert(s, job->tenant, job->id, job->groups, job->ngroups)) != LORE_OK)
-        return st;
-    return jq_pending_add(s, job->tenant, 1);
+    /* insert_job counted the job pending (next_seq) */
+    return jq_groups_insert(s, job->tenant, job->id, job->groups, job->ngroups);
 }
 
 lore_status store_job_enqueue(store *s, store_job *jobs, size_t n, int64_t max_tenant,

@@ -12,19 +12,22 @@
 
 /* ---- reading and operating ---- */
 
-lore_status store_job_get(store *s, const char *tenant, int64_t id, int with_payload,
-                          store_job **out) {
+/* Reads the one job a WHERE clause picks: ?1 is the id (integer or text),
+ * ?2 the tenant (NULL: any). */
+static lore_status get_where(store *s, const char *where, int64_t id, const char *pub,
+                             const char *tenant, int with_payload, store_job **out) {
     *out = NULL;
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT " JOB_COLUMNS "%s FROM jobs WHERE %s",
+             with_payload ? ", payload" : "", where);
     sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(s->control,
-                                with_payload ? "SELECT " JOB_COLUMNS ", payload FROM jobs"
-                                               " WHERE id=?1 AND (?2 IS NULL OR tenant=?2)"
-                                             : "SELECT " JOB_COLUMNS " FROM jobs"
-                                               " WHERE id=?1 AND (?2 IS NULL OR tenant=?2)",
-                                -1, &q, NULL);
+    int rc = sqlite3_prepare_v2(s->control, sql, -1, &q, NULL);
     lore_status st = sqlite_status(rc);
     if (st == LORE_OK) {
-        sqlite3_bind_int64(q, 1, id);
+        if (pub)
+            sqlite3_bind_text(q, 1, pub, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int64(q, 1, id);
         jq_bind_opt(q, 2, tenant);
         rc = sqlite3_step(q);
         if (rc == SQLITE_ROW) {
@@ -41,6 +44,39 @@ lore_status store_job_get(store *s, const char *tenant, int64_t id, int with_pay
     }
     sqlite3_finalize(q);
     return st;
+}
+
+lore_status store_job_get(store *s, const char *tenant, int64_t id, int with_payload,
+                          store_job **out) {
+    return get_where(s, "id=?1 AND (?2 IS NULL OR tenant=?2)", id, NULL, tenant, with_payload, out);
+}
+
+/* Whether ref has the shape of a public id. */
+static int pub_shaped(const char *ref) {
+    size_t k = strlen(STORE_JOB_PUB_PREFIX);
+    if (strlen(ref) != STORE_JOB_PUB_LEN || strncmp(ref, STORE_JOB_PUB_PREFIX, k)) return 0;
+    for (const char *p = ref + k; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return 0;
+    return 1;
+}
+
+lore_status store_job_find(store *s, const char *tenant, const char *ref, int with_payload,
+                           store_job **out) {
+    *out = NULL;
+    if (!ref || strnlen(ref, STORE_JOB_REF_MAX + 1) > STORE_JOB_REF_MAX) return LORE_NOT_FOUND;
+    if (pub_shaped(ref))
+        return get_where(s, "pub=?1 AND (?2 IS NULL OR tenant=?2)", 0, ref, tenant, with_payload,
+                         out);
+    /* A legacy id: 1 to 18 digits, no sign, no leading zero. Only the jobs
+     * queued before public ids answer to one: a new job's number is the
+     * server-wide sequence, which a tenant could otherwise probe for. */
+    size_t n = strlen(ref);
+    if (!n || n > 18 || ref[0] == '0' || strspn(ref, "0123456789") != n) return LORE_NOT_FOUND;
+    int64_t id = 0;
+    for (size_t i = 0; i < n; i++)
+        id = id * 10 + (ref[i] - '0');
+    return get_where(s, "id=?1 AND legacy=1 AND (?2 IS NULL OR tenant=?2)", id, NULL, tenant,
+                     with_payload, out);
 }
 
 lore_status store_job_get_dedup(store *s, const char *tenant, const char *dedup_key,
@@ -60,11 +96,16 @@ lore_status store_job_list(store *s, const char *tenant, int state, int64_t befo
                            store_job **out, size_t *n) {
     *out = NULL;
     *n = 0;
+    if (before > 0 && !tenant) return LORE_INVALID; /* seq counts within one tenant */
     sqlite3_stmt *q = NULL;
+    /* One tenant's jobs in its own order (seq grows with id within a
+     * tenant), so a cursor never carries the server-wide id. */
     int rc = sqlite3_prepare_v2(s->control,
-                                "SELECT " JOB_COLUMNS " FROM jobs WHERE (?1 IS NULL OR tenant=?1)"
-                                " AND (?2 < 0 OR state=?2) AND (?3 <= 0 OR id < ?3)"
-                                " ORDER BY id DESC LIMIT ?4",
+                                tenant ? "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant=?1"
+                                         " AND (?2 < 0 OR state=?2) AND (?3 <= 0 OR seq < ?3)"
+                                         " ORDER BY seq DESC LIMIT ?4"
+                                       : "SELECT " JOB_COLUMNS " FROM jobs WHERE ?1 IS NULL"
+                                         " AND (?2 < 0 OR state=?2) ORDER BY id DESC LIMIT ?4",
                                 -1, &q, NULL);
     if (rc != SQLITE_OK) return sqlite_status(rc);
     jq_bind_opt(q, 1, tenant);

@@ -69,6 +69,24 @@ static const char *const control_migrations[] = {
     " PRIMARY KEY(grp, job)) WITHOUT ROWID;"
     "CREATE INDEX job_groups_job ON job_groups(job);"
     "CREATE TABLE job_pending(tenant TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 4: opaque job ids (docs/jobs.md, "Job ids"). Clients see pub, a random
+     * "job_<24 hex>", never the server-wide rowid; listings page by seq, a
+     * sequence of each tenant's own (its last value in job_pending.seq).
+     * Jobs queued before this migration were known by their number: they
+     * are marked legacy, and only they still answer to it. */
+    "ALTER TABLE jobs ADD COLUMN pub TEXT;"
+    "ALTER TABLE jobs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN legacy INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE jobs SET pub = 'job_' || lower(hex(randomblob(12))), legacy = 1;"
+    "UPDATE jobs SET seq = r.n FROM (SELECT id, row_number() OVER"
+    " (PARTITION BY tenant ORDER BY id) AS n FROM jobs) AS r WHERE r.id = jobs.id;"
+    "CREATE UNIQUE INDEX jobs_pub ON jobs(pub);"
+    "CREATE UNIQUE INDEX jobs_tenant_seq ON jobs(tenant, seq);"
+    "DROP INDEX jobs_tenant;"
+    "CREATE INDEX jobs_tenant ON jobs(tenant, state, seq);"
+    "ALTER TABLE job_pending ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+    "INSERT INTO job_pending(tenant, n, seq) SELECT tenant, 0, max(seq) FROM jobs WHERE 1"
+    " GROUP BY tenant ON CONFLICT(tenant) DO UPDATE SET seq = excluded.seq;",
 };
 
 lore_status sqlite_status(int rc) {
