@@ -5,7 +5,8 @@
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 10
-DATA_DIR ?= ./lore-data
+# Empty: lore's default data directory (~/.local/share/lore); see docs/configuration.md.
+DATA_DIR ?=
 
 .PHONY: all deps build run test test-unit test-fuzz format-check bench format clean
 
@@ -22,7 +23,7 @@ build: deps build/release/Makefile
 
 # The server on its embedded defaults (sample data: this repository's docs).
 run: build
-	@bash scripts/run.sh build/release/lore $(DATA_DIR)
+	@bash scripts/run.sh build/release/lore "$(DATA_DIR)"
 
 build/asan/Makefile:
 	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DLORE_SANITIZE=ON >/dev/null
