@@ -139,31 +139,47 @@ LINE=$(grep -x 'LORE_MCP_KEY=\$KEY lore mcp' "$ROOT/README.md")
 [ "$LINE" = 'LORE_MCP_KEY=$KEY lore mcp' ] && ok || bad "README.md has no one-liner line: '$LINE'"
 [ "$(grep -x 'LORE_MCP_KEY=\$KEY lore mcp' "$ROOT/docs/mcp.md")" = "$LINE" ] && ok ||
   bad "docs/mcp.md does not give the README's one-liner"
-# make run, with a lore whose serve returns at once: it fills the default
-# directory and prints the one-liner it expects.
+# make run (scripts/run.sh) as the README has it: it fills the default
+# directory, prints the one-liner, and its server prints the admin key. Only
+# the listening port differs (any free one), through a wrapper.
 mkdir -p "$T/wrap" "$T/bin"
 cat >"$T/wrap/lore" <<EOF
 #!/bin/sh
-[ "\$1" = serve ] && { echo "serve: not started by the test"; exit 0; }
+[ "\$1" = serve ] && exec "$LORE" serve --listen 127.0.0.1:0
 exec "$LORE" "\$@"
 EOF
 chmod +x "$T/wrap/lore"
 ln -s "$LORE" "$T/bin/lore"
+# run_make [DATA_DIR]: scripts/run.sh until its server printed the admin
+# key, then SIGTERM; its output in $RUN.
+run_make() {
+  (cd "$ROOT" && exec bash scripts/run.sh "$T/wrap/lore" "$@" >"$S/run.out" 2>&1) &
+  local pid=$!
+  for _ in $(seq 1 600); do
+    grep -q "^admin key" "$S/run.out" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -TERM "$pid" 2>/dev/null
+  wait "$pid"
+  RUN=$(cat "$S/run.out")
+}
 export HOME="$T/home2"
 mkdir -p "$HOME"
 had_old=$([ -e "$ROOT/lore-data" ] && echo yes)
-RUN=$(cd "$ROOT" && bash scripts/run.sh "$T/wrap/lore" 2>&1)
-[ -n "$had_old" ] || [ ! -e "$ROOT/lore-data" ] && ok || bad "make run made ./lore-data"
+run_make
+KEY=$(sed -n 's/^admin key (shown once, keep it): //p' <<<"$RUN")
+[[ "$KEY" =~ ^lore_[0-9a-f]{12}_ ]] && ok || bad "make run printed no admin key: $RUN"
+{ [ -n "$had_old" ] || [ ! -e "$ROOT/lore-data" ]; } && ok || bad "make run made ./lore-data"
 has "$RUN" "data in $T/home2/.local/share/lore."
 has "$RUN" "  $LINE "
-has "$RUN" "serve: not started by the test"
-# The key the first server start would print (any read key does).
-KEY=$("$LORE" key create --tenant default --scope read 2>/dev/null)
+has "$RUN" "(data in $T/home2/.local/share/lore,"
 printf '%s\n' \
   '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}' \
   '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
   '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"search","arguments":{"query":"how are chunks split"}}}' \
   >"$S/mcp.in"
+had_tmp=$([ -e /tmp/lore-data ] && echo yes)
 (cd /tmp && KEY=$KEY PATH="$T/bin:$PATH" timeout 60 bash -c "$LINE" <"$S/mcp.in" >"$S/mcp.out" 2>"$S/mcp.err")
 rc=$?
 [ "$rc" -eq 0 ] && ok || bad "the one-liner from /tmp: exit $rc: $(cat "$S/mcp.err")"
@@ -171,9 +187,9 @@ hits=$(python3 -c 'import json,sys
 m={x.get("id"):x for x in map(json.loads, open(sys.argv[1]))}
 print(len(m[2]["result"]["structuredContent"]["hits"]))' "$S/mcp.out" 2>&1)
 [[ "$hits" =~ ^[1-9][0-9]*$ ]] && ok || bad "the one-liner found no hits: $hits; $(head -c 600 "$S/mcp.out")"
-[ ! -e /tmp/lore-data ] || bad "the one-liner made /tmp/lore-data"
+{ [ -n "$had_tmp" ] || [ ! -e /tmp/lore-data ]; } && ok || bad "the one-liner made /tmp/lore-data"
 # make run DATA_DIR=path: the printed one-liner names the absolute directory.
-RUN=$(cd "$ROOT" && bash scripts/run.sh "$T/wrap/lore" "$T/custom/../custom" 2>&1)
+run_make "$T/custom/../custom"
 has "$RUN" "data in $T/custom."
 has "$RUN" "  LORE_DATA_DIR=$T/custom $LINE "
 
