@@ -5,7 +5,8 @@
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 10
-DATA_DIR ?= ./lore-data
+# Empty: lore's default data directory (~/.local/share/lore); see docs/configuration.md.
+DATA_DIR ?=
 PREFIX ?= /usr/local
 
 .PHONY: all deps build build-clang install run test test-unit test-fuzz test-release \
@@ -26,7 +27,7 @@ build: deps build/release/Makefile
 # Builds only what it runs: the binary, not the tests and benchmarks.
 run: deps build/release/Makefile
 	cmake --build build/release -j$(JOBS) --target lore
-	@bash scripts/run.sh build/release/lore $(DATA_DIR)
+	@bash scripts/run.sh build/release/lore "$(DATA_DIR)"
 
 # The binary to $(DESTDIR)$(PREFIX)/bin, so the README's bare `lore` commands work.
 install: deps build/release/Makefile

@@ -29,6 +29,7 @@ typedef struct cli_opt {
 } cli_opt;
 
 typedef struct cli_args {
+    const char *cmd; /* the command, for messages */
     const cli_opt *opts;
     size_t nopts;
     const char *values[32][CLI_MAX_VALUES]; /* per option */
@@ -69,11 +70,23 @@ typedef struct cli_env {
     lex_params lex_params;
 } cli_env;
 
-/* Loads the configuration (file, environment, then the common flags) and
- * opens the store. Prints the error and returns CLI_FAIL or CLI_USAGE. */
+/* Loads the configuration (file, environment, then the common flags),
+ * validates it and resolves the data directory to one absolute path
+ * (config_resolve_data_dir), which every later message names. Prints the
+ * error and returns CLI_USAGE or CLI_FAIL. */
+int cli_env_load(cli_env *e, const cli_args *a);
+/* cli_env_load, then opens the store that is in the data directory; creates
+ * nothing. No store there is CLI_FAIL with a message naming the absolute
+ * path, where it came from, and what to do. For every command that only
+ * reads or changes existing data. */
 int cli_env_open(cli_env *e, const cli_args *a);
+/* cli_env_load, then opens the store, creating the data directory and
+ * control.db if missing: only for commands that create data (tenant create,
+ * ingest, serve). */
+int cli_env_open_create(cli_env *e, const cli_args *a);
 /* Opens a tenant (the --tenant value, else the configured default) and its
- * index. create_default: create the configured default tenant if missing. */
+ * index. create_default: create the configured default tenant if missing.
+ * A missing tenant is CLI_FAIL naming the data directory. */
 int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default);
 void cli_env_close(cli_env *e);
 

@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 
 static const cli_opt common_opts[] = {
-    {"data-dir", 0, "DIR", 0, "data directory (setting data_dir, default ./lore-data)"},
+    {"data-dir", 0, "DIR", 0, "data directory (setting data_dir, default ~/.local/share/lore)"},
     {"config", 0, "FILE", 0, "read settings from FILE (default: $LORE_CONFIG if set)"},
     {"log-level", 0, "LEVEL", 0, "debug, info, warn, error or off"},
     {"help", 'h', NULL, 0, "show this help"},
@@ -68,6 +68,7 @@ void cli_print_help(FILE *f, const char *cmd, const cli_help *help, const cli_op
 int cli_parse(const char *cmd, const cli_help *help, const cli_opt *opts, size_t nopts, int argc,
               char **argv, cli_args *out) {
     memset(out, 0, sizeof *out);
+    out->cmd = cmd;
     out->opts = opts;
     out->nopts = nopts;
     if (nopts + NCOMMON > 32) return cli_error(cmd, CLI_USAGE, "internal: too many options");

@@ -2,13 +2,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "util/log.h"
 
-int cli_env_open(cli_env *e, const cli_args *a) {
+int cli_env_load(cli_env *e, const cli_args *a) {
     memset(e, 0, sizeof *e);
-    char err[512];
+    char err[1024];
     const char *cmd = "config";
     if (config_load(&e->cfg, cli_get(a, "config"), err, sizeof err) != LORE_OK)
         return cli_error(cmd, CLI_USAGE, "%s", err);
@@ -21,16 +23,56 @@ int cli_env_open(cli_env *e, const cli_args *a) {
     }
     if (config_validate(&e->cfg, err, sizeof err) != LORE_OK)
         return cli_error(cmd, CLI_USAGE, "%s", err);
+    lore_status st = config_resolve_data_dir(&e->cfg, err, sizeof err);
+    if (st != LORE_OK) return cli_error(cmd, st == LORE_IO ? CLI_FAIL : CLI_USAGE, "%s", err);
     lore_log_level lvl;
     if (!lore_log_parse_level(e->cfg.log_level, &lvl)) lore_log_set_level(lvl);
     lex_params_default(&e->lex_params);
     e->lex_params.k1 = (float)e->cfg.bm25_k1;
     e->lex_params.b = (float)e->cfg.bm25_b;
     e->lex_params.title_weight = (uint32_t)e->cfg.title_weight;
-    if (store_open(e->cfg.data_dir, &e->store, err, sizeof err) != LORE_OK)
-        return cli_error("store", CLI_FAIL, "%s", err);
+    return CLI_OK;
+}
+
+/* The message for a data directory without a store: where it is, why it
+ * is that one, and the two ways out. */
+static int no_data(const cli_env *e, const char *cmd, const char *why) {
+    char source[1200], hint[1200] = "";
+    config_data_dir_source(&e->cfg, source, sizeof source);
+    /* Before the per-user default, lore used ./lore-data; say so when one
+     * is right here rather than let it look lost. */
+    char cwd[1024];
+    struct stat sb;
+    if (config_origin_of(&e->cfg, "data_dir") == CONFIG_DEFAULT &&
+        stat("lore-data/control.db", &sb) == 0 && getcwd(cwd, sizeof cwd))
+        snprintf(hint, sizeof hint,
+                 " (./lore-data here is used only when named: LORE_DATA_DIR=%s/lore-data)", cwd);
+    return cli_error(cmd, CLI_FAIL,
+                     "no lore data at %s: %s (%s); set LORE_DATA_DIR or --data-dir to the "
+                     "directory that holds control.db, or start one there with: lore tenant "
+                     "create NAME%s",
+                     e->cfg.data_dir, why, source, hint);
+}
+
+static int open_store(cli_env *e, const cli_args *a, int create) {
+    int rc = cli_env_load(e, a);
+    if (rc) return rc;
+    const char *cmd = a->cmd ? a->cmd : "store";
+    char err[1024];
+    lore_status st = create ? store_open(e->cfg.data_dir, &e->store, err, sizeof err)
+                            : store_open_existing(e->cfg.data_dir, &e->store, err, sizeof err);
+    if (st == LORE_NOT_FOUND && !create) return no_data(e, cmd, err);
+    if (st != LORE_OK) return cli_error(cmd, CLI_FAIL, "%s", err); /* err names the path */
     LORE_DEBUG("data directory %s", e->cfg.data_dir);
     return CLI_OK;
+}
+
+int cli_env_open(cli_env *e, const cli_args *a) {
+    return open_store(e, a, 0);
+}
+
+int cli_env_open_create(cli_env *e, const cli_args *a) {
+    return open_store(e, a, 1);
 }
 
 int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default) {
@@ -49,8 +91,8 @@ int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default) {
     }
     if (st == LORE_NOT_FOUND)
         return cli_error("tenant", CLI_FAIL,
-                         "tenant '%s' does not exist (create it with: lore tenant create %s)", name,
-                         name);
+                         "tenant '%s' does not exist in %s (create it with: lore tenant create %s)",
+                         name, e->cfg.data_dir, name);
     if (st != LORE_OK)
         return cli_error("tenant", CLI_FAIL, "cannot open tenant '%s': %s", name,
                          lore_status_message(st));

@@ -62,8 +62,18 @@ static int add_principal(cli_mcp_caller *c, const char *p, size_t n) {
 static int from_key(cli_env *e, cli_mcp_caller *c) {
     const char *k = e->cfg.mcp_key;
     auth_result ar = apikey_verify(e->store, k, strlen(k), lore_now_ms(), &c->key);
+    /* Keys live in one data directory: name it, since the usual cause of an
+     * unknown key is another directory. Only the public id part of the key
+     * is echoed, never its secret. */
+    if (ar == AUTH_UNKNOWN)
+        return cli_error("mcp", CLI_USAGE,
+                         "mcp_key (LORE_MCP_KEY): key %.*s... is not known in %s; set "
+                         "LORE_DATA_DIR to the data directory the key was made in, or make one "
+                         "there: lore key create --tenant NAME --scope read",
+                         APIKEY_PREFIX_LEN + STORE_KEY_ID_LEN, k, e->cfg.data_dir);
     if (ar != AUTH_OK)
-        return cli_error("mcp", CLI_USAGE, "mcp_key (LORE_MCP_KEY): %s", auth_result_message(ar));
+        return cli_error("mcp", CLI_USAGE, "mcp_key (LORE_MCP_KEY): %s (data directory %s)",
+                         auth_result_message(ar), e->cfg.data_dir);
     if (!(c->key->scopes & AUTH_SCOPE_READ))
         return cli_error("mcp", CLI_USAGE, "mcp_key (LORE_MCP_KEY) lacks scope read");
     snprintf(c->tenant, sizeof c->tenant, "%s", c->key->tenant);

@@ -182,7 +182,9 @@ int cmd_ingest(int argc, char **argv) {
         rc = cli_error("ingest", CLI_USAGE, "--source must be 1 to 64 characters");
         goto out;
     }
-    if ((rc = cli_env_open(&e, &a))) goto out;
+    /* Only the default tenant is created on the fly, so only then may the
+     * data directory be. */
+    if ((rc = (cli_get(&a, "tenant") ? cli_env_open : cli_env_open_create)(&e, &a))) goto out;
     if ((rc = cli_env_open_tenant(&e, cli_get(&a, "tenant"), 1))) goto out;
     int quiet = cli_flag(&a, "quiet");
     int64_t t0 = lore_mono_ns();

@@ -163,7 +163,7 @@ int cmd_serve(int argc, char **argv) {
         rc = cli_error("serve", CLI_USAGE, "serve takes no arguments");
         goto out;
     }
-    if ((rc = cli_env_open(&e, &a))) goto out;
+    if ((rc = cli_env_open_create(&e, &a))) goto out;
     if ((rc = cli_mcp_fixtures_allowed("serve", &e.cfg))) goto out;
     static const char *const flag_keys[][2] = {
         {"listen", "listen"}, {"threads", "http_threads"}, {"workers", "workers"}};

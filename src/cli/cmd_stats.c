@@ -71,7 +71,8 @@ static const cli_help config_help = {
     "and what it does. Secrets are masked.",
     "Settings are read from defaults, then the config file (--config FILE or\n"
     "$LORE_CONFIG; lines of `key = value`), then LORE_<KEY> environment variables,\n"
-    "then flags. Unknown keys and bad values are errors.",
+    "then flags. Unknown keys and bad values are errors. data_dir shows the absolute\n"
+    "path every command uses (default: ~/.local/share/lore; docs/configuration.md).",
     "  LORE_DATA_DIR=/var/lib/lore lore config",
 };
 
@@ -90,18 +91,8 @@ int cmd_config(int argc, char **argv) {
         rc = cli_error("config", CLI_USAGE, "unexpected argument '%s'", a.pos[0]);
         goto out;
     }
-    char err[512];
-    if (config_load(&e.cfg, cli_get(&a, "config"), err, sizeof err) != LORE_OK) {
-        rc = cli_error("config", CLI_USAGE, "%s", err);
-        goto out;
-    }
-    const char *dd = cli_get(&a, "data-dir"), *ll = cli_get(&a, "log-level");
-    if ((dd && config_set(&e.cfg, "data_dir", dd, CONFIG_FLAG, err, sizeof err) != LORE_OK) ||
-        (ll && config_set(&e.cfg, "log_level", ll, CONFIG_FLAG, err, sizeof err) != LORE_OK) ||
-        config_validate(&e.cfg, err, sizeof err) != LORE_OK) {
-        rc = cli_error("config", CLI_USAGE, "%s", err);
-        goto out;
-    }
+    /* The data directory as every other command resolves it (absolute). */
+    if ((rc = cli_env_load(&e, &a))) goto out;
     if (e.cfg.file[0]) printf("# config file: %s\n", e.cfg.file);
     config_each(&e.cfg, print_setting, NULL);
 out:

@@ -55,7 +55,7 @@ int cmd_tenant(int argc, char **argv) {
                        name);
         goto out;
     }
-    if ((rc = cli_env_open(&e, &a))) goto out;
+    if ((rc = (strcmp(action, "create") ? cli_env_open : cli_env_open_create)(&e, &a))) goto out;
     lore_status st;
     if (!strcmp(action, "create")) {
         st = store_tenant_create(e.store, name);

@@ -31,7 +31,10 @@ typedef struct key_def {
     { #f, K_DBL, offsetof(lore_config, f), 0, lo, hi, 0, d, h }
 
 static const key_def keys[] = {
-    STR(data_dir, 0, "./lore-data", "directory holding control.db and tenants/"),
+    STR(data_dir, 0, "",
+        "directory holding control.db and tenants/ (default: $XDG_DATA_HOME/lore, else "
+        "~/.local/share/lore; a relative path is taken from the working directory, or in a "
+        "config file from the file's directory)"),
     STR(tenant, 0, "default", "tenant used when a command gets no --tenant"),
     STR(log_level, 0, "warn", "debug, info, warn, error or off"),
     STR(mode, 0, "dev", "dev or production (production refuses weak settings)"),
@@ -135,7 +138,9 @@ static lore_status set_value(lore_config *c, size_t idx, const char *value, conf
             snprintf(err, errlen, "%s: mode '%s' is not dev or production", where, value);
             return LORE_INVALID;
         }
-        if (!strcmp(k->name, "data_dir") && !*value) {
+        /* The default is empty: config_resolve_data_dir picks the per-user
+         * directory. Set explicitly, it must name something. */
+        if (!strcmp(k->name, "data_dir") && !*value && origin != CONFIG_DEFAULT) {
             snprintf(err, errlen, "%s: data_dir is empty", where);
             return LORE_INVALID;
         }
@@ -161,6 +166,11 @@ static lore_status set_value(lore_config *c, size_t idx, const char *value, conf
     }
     c->origin[idx] = origin;
     return LORE_OK;
+}
+
+config_origin config_origin_of(const lore_config *c, const char *key) {
+    size_t idx;
+    return find_key(key, &idx) ? c->origin[idx] : CONFIG_DEFAULT;
 }
 
 lore_status config_set(lore_config *c, const char *key, const char *value, config_origin origin,

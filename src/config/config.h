@@ -59,6 +59,28 @@ LORE_MUST_CHECK lore_status config_set(lore_config *c, const char *key, const ch
  * master key). */
 LORE_MUST_CHECK lore_status config_validate(const lore_config *c, char *err, size_t errlen);
 
+/* Where a key's value came from (CONFIG_DEFAULT for an unknown key). */
+config_origin config_origin_of(const lore_config *c, const char *key);
+
+/* ---- the data directory (config_datadir.c) ----
+ *
+ * Resolved once, by every command, before anything is opened, into an
+ * absolute path, so messages name it and no later chdir changes it:
+ *   - set by a flag or the environment: relative to the working directory;
+ *   - set in a config file: relative to the file's directory;
+ *   - not set: the per-user directory $XDG_DATA_HOME/lore (when that is an
+ *     absolute path), else $HOME/.local/share/lore. The same data from every
+ *     directory, so `LORE_MCP_KEY=... lore mcp` works wherever an agent
+ *     starts it.
+ * The path is cleaned ("//", "/./", a trailing "/"); a leading ".." climbs
+ * the working directory (a physical path, so that is exact), any later one
+ * is kept. Idempotent. LORE_INVALID (err says what to set) when no HOME is
+ * known, LORE_TOO_LARGE past the field's size. */
+LORE_MUST_CHECK lore_status config_resolve_data_dir(lore_config *c, char *err, size_t errlen);
+/* Where data_dir came from, for messages: "the default data directory",
+ * "set by LORE_DATA_DIR", "set by --data-dir", "set by data_dir in FILE". */
+void config_data_dir_source(const lore_config *c, char *out, size_t outlen);
+
 /* Calls fn for each key with its value as text (secrets masked) and origin. */
 typedef void (*config_fn)(void *ctx, const char *key, const char *value, const char *origin,
                           const char *help);

@@ -114,6 +114,13 @@ void store_doc_public_id(const char *source, const char *external_id, char *out)
 /* Opens (creating if needed) the store under data_dir and applies pending
  * migrations. Returns owned; *out is NULL on failure, with err filled. */
 LORE_MUST_CHECK lore_status store_open(const char *data_dir, store **out, char *err, size_t errlen);
+/* Opens the store under data_dir only if one is there, creating nothing
+ * (for commands that only read; pending migrations still apply). Returns
+ * LORE_NOT_FOUND when data_dir does not exist or holds no store, with err
+ * saying which in a few words ("the directory does not exist", "the
+ * directory holds no control.db"); other failures as store_open. */
+LORE_MUST_CHECK lore_status store_open_existing(const char *data_dir, store **out, char *err,
+                                                size_t errlen);
 void store_close(store *s);
 /* Readiness: the control database answers and its schema is the one this
  * binary expects. err gets the reason otherwise. */

@@ -43,7 +43,7 @@ echo "bm25_k1 = lots" >"$T/bad.conf"
 expect 1 "bad file" -- "$LORE" config --config "$T/bad.conf"; has "$ERR" "bad.conf:1"
 
 # --- tenants
-expect 0 "tenant list empty" -- "$LORE" tenant list; has "$OUT" "no tenants"
+expect 2 "tenant list without data" -- "$LORE" tenant list; has "$ERR" "no lore data at $LORE_DATA_DIR"
 expect 0 "tenant create" -- "$LORE" tenant create acme
 expect 2 "tenant create twice" -- "$LORE" tenant create acme; has "$ERR" "already exists"
 expect 1 "tenant bad name" -- "$LORE" tenant create "Bad/Name"; has "$ERR" "not a valid tenant name"

@@ -57,6 +57,11 @@ expect 1 "revoke bad id" -- "$LORE" key revoke xyz; has "$ERR" "'xyz' is not a k
 [ ! -e "$LORE_DATA_DIR" ] && ok || bad "a usage error created the data directory"
 
 # --- runtime errors (exit 2)
+expect 2 "list without data" -- "$LORE" key list; has "$ERR" "no lore data at $LORE_DATA_DIR"
+expect 2 "create without data" -- "$LORE" key create --tenant acme --scope read
+has "$ERR" "no lore data at $LORE_DATA_DIR"
+[ ! -e "$LORE_DATA_DIR" ] && ok || bad "a command that only reads created the data directory"
+expect 0 "a data directory" -- "$LORE" tenant create other
 expect 2 "create unknown tenant" -- "$LORE" key create --tenant acme --scope read
 has "$ERR" "tenant 'acme' does not exist"; [ -z "$OUT" ] && ok || bad "printed a key: $OUT"
 expect 0 "list empty" -- "$LORE" key list; has "$OUT" "no keys"

@@ -1,6 +1,7 @@
 /* The SQLite store: tenants, migrations, documents and chunks, the
  * key-value space, transactions and chunk id reservation. */
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "store/store.h"
 #include "test.h"
@@ -105,7 +106,39 @@ static void check_chunk_scan(store_tenant *t, int64_t before) {
     CHECK_INT(store_commit(t), LORE_OK);
 }
 
+/* store_open_existing creates nothing, says why nothing was found, and
+ * opens what store_open made. */
+static void test_open_existing(void) {
+    const char *base = test_tmpdir();
+    char dir[300], err[512], path[400];
+    store *s = (store *)1;
+    snprintf(dir, sizeof dir, "%s/data", base);
+    CHECK_INT(store_open_existing(dir, &s, err, sizeof err), LORE_NOT_FOUND);
+    CHECK(s == NULL);
+    CHECK_STR(err, "the directory does not exist");
+    struct stat sb;
+    CHECK(stat(dir, &sb) != 0);
+    CHECK(mkdir(dir, 0700) == 0);
+    CHECK_INT(store_open_existing(dir, &s, err, sizeof err), LORE_NOT_FOUND);
+    CHECK_STR(err, "the directory holds no control.db");
+    snprintf(path, sizeof path, "%s/control.db", dir);
+    CHECK(stat(path, &sb) != 0);
+    snprintf(path, sizeof path, "%s/tenants", dir);
+    CHECK(stat(path, &sb) != 0);
+    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_tenant_create(s, "acme"), LORE_OK);
+    store_close(s);
+    s = NULL;
+    CHECK_INT(store_open_existing(dir, &s, err, sizeof err), LORE_OK);
+    store_tenant *t = NULL;
+    CHECK_INT(store_tenant_open(s, "acme", &t), LORE_OK);
+    store_tenant_close(t);
+    store_close(s);
+    test_rmtree(base);
+}
+
 int main(void) {
+    test_open_existing();
     const char *dir = test_tmpdir();
     store *s = NULL;
     char err[512];

@@ -165,12 +165,14 @@ fail:
     return LORE_CORRUPT;
 }
 
-lore_status sqlite_open_db(const char *path, const char *const *migrations, size_t n, sqlite3 **out,
-                           char *err, size_t errlen) {
+/* sqlite_open_db; create: make the file when it is missing. */
+static lore_status open_db(const char *path, const char *const *migrations, size_t n, int create,
+                           sqlite3 **out, char *err, size_t errlen) {
     *out = NULL;
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(
-        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+        path, &db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX,
+        NULL);
     lore_status st;
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: cannot open database: %s", path,
@@ -202,6 +204,11 @@ out:
     return LORE_OK;
 }
 
+lore_status sqlite_open_db(const char *path, const char *const *migrations, size_t n, sqlite3 **out,
+                           char *err, size_t errlen) {
+    return open_db(path, migrations, n, 1, out, err, errlen);
+}
+
 static lore_status mkdir_p(const char *path) {
     char tmp[4096];
     size_t len = strlen(path);
@@ -217,31 +224,60 @@ static lore_status mkdir_p(const char *path) {
     return LORE_OK;
 }
 
-lore_status store_open(const char *data_dir, store **out, char *err, size_t errlen) {
+/* store_open and store_open_existing (create = 0). */
+static lore_status open_store(const char *data_dir, int create, store **out, char *err,
+                              size_t errlen) {
     *out = NULL;
     char path[4096];
     store *s = calloc(1, sizeof *s);
     lore_status st = LORE_NOMEM;
     if (!s || !(s->data_dir = strdup(data_dir))) goto fail;
-    if ((st = mkdir_p(data_dir)) != LORE_OK) {
-        snprintf(err, errlen, "%s: cannot create data directory: %s", data_dir, strerror(errno));
+    if ((size_t)snprintf(path, sizeof path, "%s/control.db", data_dir) >= sizeof path) {
+        snprintf(err, errlen, "%.200s...: data directory path too long", data_dir);
+        st = LORE_TOO_LARGE;
         goto fail;
     }
-    snprintf(path, sizeof path, "%s/tenants", data_dir);
-    if ((st = mkdir_p(path)) != LORE_OK) {
-        snprintf(err, errlen, "%s: cannot create directory: %s", path, strerror(errno));
-        goto fail;
+    if (!create) {
+        /* Nothing may be created: without SQLITE_OPEN_CREATE a missing
+         * control.db fails to open; this check only names the reason. */
+        struct stat sb;
+        if (stat(path, &sb) != 0 && errno == ENOENT) {
+            snprintf(err, errlen, "%s",
+                     stat(data_dir, &sb) != 0 && errno == ENOENT
+                         ? "the directory does not exist"
+                         : "the directory holds no control.db");
+            st = LORE_NOT_FOUND;
+            goto fail;
+        }
+    } else {
+        if ((st = mkdir_p(data_dir)) != LORE_OK) {
+            snprintf(err, errlen, "%s: cannot create data directory: %s", data_dir,
+                     strerror(errno));
+            goto fail;
+        }
+        snprintf(path, sizeof path, "%s/tenants", data_dir);
+        if ((st = mkdir_p(path)) != LORE_OK) {
+            snprintf(err, errlen, "%s: cannot create directory: %s", path, strerror(errno));
+            goto fail;
+        }
+        snprintf(path, sizeof path, "%s/control.db", data_dir);
     }
-    snprintf(path, sizeof path, "%s/control.db", data_dir);
-    st = sqlite_open_db(path, control_migrations,
-                        sizeof control_migrations / sizeof control_migrations[0], &s->control, err,
-                        errlen);
+    st = open_db(path, control_migrations, sizeof control_migrations / sizeof control_migrations[0],
+                 create, &s->control, err, errlen);
     if (st != LORE_OK) goto fail;
     *out = s;
     return LORE_OK;
 fail:
     store_close(s);
     return st;
+}
+
+lore_status store_open(const char *data_dir, store **out, char *err, size_t errlen) {
+    return open_store(data_dir, 1, out, err, errlen);
+}
+
+lore_status store_open_existing(const char *data_dir, store **out, char *err, size_t errlen) {
+    return open_store(data_dir, 0, out, err, errlen);
 }
 
 void store_close(store *s) {
