@@ -64,8 +64,19 @@ grep -q 'chunk' "$T/search.json" || fail "the hits do not mention chunks: $(cat 
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/search?q=chunks")
 [ "$code" = 401 ] || fail "a search without the key answered $code, not 401"
 
-# `make run` execs the server in place of its shell, so make's child is lore.
-LORE_PID=$(pgrep -P "$MAKE_PID" -x lore | head -1)
+# The server is a descendant of make (through the recipe's shell and run.sh,
+# which execs it).
+descendants() {
+    local c
+    for c in $(pgrep -P "$1"); do
+        echo "$c"
+        descendants "$c"
+    done
+}
+LORE_PID=
+for p in $(descendants "$MAKE_PID"); do
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = lore ] && LORE_PID=$p && break
+done
 [ -n "$LORE_PID" ] || fail "cannot find the lore process under make (pid $MAKE_PID)"
 kill -TERM "$LORE_PID"
 for _ in $(seq 1 300); do
