@@ -182,6 +182,7 @@ int cmd_serve(int argc, char **argv) {
     }
     hc.threads = (unsigned)e.cfg.http_threads;
     hc.max_connections = (unsigned)e.cfg.max_connections;
+    hc.max_connections_per_ip = (unsigned)e.cfg.max_connections_per_ip;
     hc.max_header_bytes = (size_t)e.cfg.max_header_kb * 1024;
     hc.header_timeout_s = (unsigned)e.cfg.header_timeout_s;
     hc.idle_timeout_s = (unsigned)e.cfg.idle_timeout_s;

@@ -51,6 +51,8 @@ static const key_def keys[] = {
     STR(listen, 0, "127.0.0.1:7700", "address lore serve listens on (host:port, port 0 = any)"),
     INT(http_threads, 0, 256, "0", "HTTP worker threads (0 = one per core)"),
     INT(max_connections, 1, 100000, "1024", "open connections the server accepts"),
+    INT(max_connections_per_ip, 0, 100000, "128",
+        "open connections from one client address (0 = no cap beyond max_connections)"),
     INT(max_header_kb, 1, 1024, "16", "largest request line plus headers, in KiB"),
     INT(max_body_kb, 1, 65536, "1024", "largest JSON request body, in KiB"),
     INT(max_upload_mb, 1, 4096, "50", "largest multipart upload, in MiB"),

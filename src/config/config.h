@@ -27,9 +27,10 @@ typedef struct lore_config {
     int64_t max_file_mb;
     int64_t pdf_timeout_s, pdf_memory_mb;
     /* lore serve */
-    char listen[128];        /* host:port; port 0 picks a free one */
-    int64_t http_threads;    /* 0 = one per core */
-    int64_t max_connections; /* open connections, all clients */
+    char listen[128];               /* host:port; port 0 picks a free one */
+    int64_t http_threads;           /* 0 = one per core */
+    int64_t max_connections;        /* open connections, all clients */
+    int64_t max_connections_per_ip; /* from one client address, 0 = no cap */
     int64_t max_header_kb, max_body_kb, max_upload_mb, max_json_depth, max_batch;
     int64_t header_timeout_s, idle_timeout_s, min_body_rate_kb, drain_timeout_s;
     char cors_origins[1024]; /* comma-separated allow-list, "" = no CORS */

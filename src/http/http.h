@@ -38,15 +38,19 @@ typedef struct http_request http_request;
 #define HTTP_REQUEST_ID_MAX 64
 
 typedef struct http_config {
-    char host[64];             /* numeric IPv4/IPv6 address or "localhost" */
-    uint16_t port;             /* 0 = any free port (see http_server_port) */
-    unsigned threads;          /* 0 = one per core */
-    unsigned max_connections;  /* all clients together */
-    size_t max_header_bytes;   /* request line + headers */
-    unsigned header_timeout_s; /* from the request line to the end of headers */
-    unsigned idle_timeout_s;   /* a connection with no traffic for this long */
-    size_t min_body_rate;      /* bytes/s a body must arrive at, over 10 s windows */
-    const char *cors_origins;  /* comma-separated allow-list; NULL/"" = no CORS */
+    char host[64];                   /* numeric IPv4/IPv6 address or "localhost" */
+    uint16_t port;                   /* 0 = any free port (see http_server_port) */
+    unsigned threads;                /* 0 = one per core */
+    unsigned max_connections;        /* all clients together */
+    unsigned max_connections_per_ip; /* from one client address; 0 = no cap */
+    size_t max_header_bytes;         /* request line + headers */
+    size_t max_uri_bytes;            /* the request target (path and query): 414 */
+    size_t max_query_params;         /* parameters in the query: 431 */
+    size_t max_headers;              /* header fields: 431 */
+    unsigned header_timeout_s;       /* from the request line to the end of headers */
+    unsigned idle_timeout_s;         /* a connection with no traffic for this long */
+    size_t min_body_rate;            /* bytes/s a body must arrive at, over 10 s windows */
+    const char *cors_origins;        /* comma-separated allow-list; NULL/"" = no CORS */
 } http_config;
 
 typedef struct http_app {
@@ -66,9 +70,14 @@ LORE_MUST_CHECK lore_status http_parse_listen(const char *s, http_config *c, cha
 LORE_MUST_CHECK lore_status http_server_start(const http_config *c, const http_app *app,
                                               http_server **out, char *err, size_t errlen);
 uint16_t http_server_port(const http_server *s);
-/* Stops accepting connections, lets the requests in flight finish for up to
- * drain_ms (responses now carry Connection: close), then stops. Returns the
- * number of requests that were still running when time ran out. */
+/* Drains (see http_guard.c for the whole contract): from now on, a request
+ * whose headers complete is answered 503 shutting-down (Connection: close)
+ * without reaching the application; new connections are refused; the
+ * requests the application already has finish and are answered (with
+ * Connection: close), for up to drain_ms. Then connections whose handler
+ * has not run are cut, and running handlers get up to 10 s more. Returns
+ * the number of requests still in flight after that. Call once, then
+ * http_server_free. */
 unsigned http_server_drain(http_server *s, unsigned drain_ms);
 /* Stops at once and frees the server. */
 void http_server_free(http_server *s);

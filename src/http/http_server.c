@@ -16,16 +16,23 @@
  *
  * - Slow clients: MHD's own timeout closes connections that send nothing for
  *   idle_timeout_s. A client dribbling a byte at a time defeats that, so a
- *   janitor thread looks at every connection once a second: one still
- *   sending its headers header_timeout_s after its request line, or sending a
- *   body slower than min_body_rate over a 10 s window, has its socket shut
- *   down, which MHD then sees as a closed connection. The janitor holds the
- *   registry lock while it does so and a connection leaves the registry
- *   before MHD closes its socket, so the janitor never touches a reused fd.
+ *   janitor thread (http_guard.c) looks at every connection four times a
+ *   second: one still sending its headers header_timeout_s after its request
+ *   line, or sending a body slower than min_body_rate over a 10 s window, is
+ *   cut (its socket shut), which MHD then sees as a closed connection.
  *
- * - Draining: MHD_quiesce_daemon stops accepting; requests in flight finish
- *   and their responses carry Connection: close; then MHD stops. */
+ * - Hostile heads: caps on the request target, the query parameters, the
+ *   header fields and control bytes in them are checked before the
+ *   application sees the request (http_head.c); one client address may hold
+ *   at most max_connections_per_ip connections (MHD refuses more at accept),
+ *   so it cannot take every connection from the others and the probes.
+ *
+ * - Draining: see http_guard.c. In short, a request the application took is
+ *   always answered (unless its client stays silent past the drain timeout);
+ *   one arriving later is answered 503 without reaching the application;
+ *   new connections are refused. */
 #include "http/http.h"
+#include "http/http_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,8 +52,6 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
-#define MAX_RESP_HEADERS 16
-#define RATE_WINDOW_NS (10LL * 1000000000LL)
 /* A request answered before its body has arrived (rejected, or over a cap)
  * has up to this much more body read and dropped before the answer goes
  * out. Closing a socket with unread data makes the kernel send a reset,
@@ -55,84 +60,16 @@
  * server answers at once and closes. */
 #define DISCARD_BODY_MAX ((int64_t)16 << 20)
 
-enum phase { PH_IDLE, PH_HEADERS, PH_BODY, PH_HANDLING };
-enum body_mode { BODY_NONE, BODY_BUFFER, BODY_STREAM, BODY_DISCARD };
-
-struct http_request {
-    struct conn *conn;
-    int begun;   /* the access handler saw this request */
-    int queued;  /* a response went to MHD */
-    int counted; /* counted in in_flight */
-    const char *method, *path;
-    char id[HTTP_REQUEST_ID_MAX + 1];
-    int64_t started_ns;
-    int64_t content_length;
-    void *data;
-
-    enum body_mode body_mode;
-    size_t body_cap, body_seen;
-    int64_t discard_left; /* BODY_DISCARD: bytes still to drop before answering now */
-    lore_buf body;
-    http_body_fn stream_fn;
-    void *stream_ctx;
-
-    /* the response being built */
-    unsigned status;
-    const char *content_type;
-    char *resp_body;
-    size_t resp_len, resp_bytes;
-    char *hdr_name[MAX_RESP_HEADERS], *hdr_value[MAX_RESP_HEADERS];
-    size_t nhdr;
-
-    /* Answering later (http_suspend / http_resume): conn->susp_lock orders
-     * the server's MHD_suspend_connection against a resume from another
-     * thread, which may come first. */
-    int susp; /* SUSP_* */
-};
-
-enum { SUSP_NONE, SUSP_WANTED, SUSP_DONE, SUSP_RESUMED };
-
-struct conn {
-    struct conn *prev, *next; /* registry */
-    struct MHD_Connection *mhd;
-    http_server *srv;
-    int fd;
-    char ip[INET6_ADDRSTRLEN];
-    _Atomic int phase;
-    _Atomic int64_t phase_ns;   /* when the phase began */
-    _Atomic int64_t body_bytes; /* bytes of the body received in this window */
-    _Atomic int64_t window_ns;  /* when the current rate window began */
-    int killed;
-    pthread_mutex_t susp_lock;
-    http_request req;
-};
-
-struct http_server {
-    http_config cfg;
-    char cors[1024];
-    http_app app;
-    struct MHD_Daemon *d;
-    uint16_t port;
-    _Atomic unsigned in_flight;
-    _Atomic int draining;
-    _Atomic uint64_t next_id;
-    char id_prefix[9];
-
-    pthread_mutex_t lock; /* guards the registry */
-    struct conn *conns;
-    pthread_t janitor;
-    int janitor_running;
-    pthread_mutex_t stop_lock;
-    pthread_cond_t stop_cond;
-    int stopping;
-};
-
 void http_config_default(http_config *c) {
     memset(c, 0, sizeof *c);
     snprintf(c->host, sizeof c->host, "127.0.0.1");
     c->port = 7700;
     c->max_connections = 1024;
+    c->max_connections_per_ip = 128;
     c->max_header_bytes = 16 * 1024;
+    c->max_uri_bytes = 0; /* = max_header_bytes */
+    c->max_query_params = 128;
+    c->max_headers = 100;
     c->header_timeout_s = 10;
     c->idle_timeout_s = 30;
     c->min_body_rate = 1024;
@@ -426,7 +363,7 @@ static enum MHD_Result queue(http_server *s, http_request *r) {
     enum MHD_Result ok = MHD_queue_response(r->conn->mhd, r->status, resp);
     MHD_destroy_response(resp);
     r->queued = 1;
-    atomic_store(&r->conn->phase, PH_IDLE);
+    phase_set(r->conn, PH_SENDING);
     return ok;
 }
 
@@ -490,14 +427,15 @@ static struct conn *conn_of(struct MHD_Connection *mc) {
 
 /* The request line has arrived: a new request starts on this connection. */
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *mc) {
-    (void)cls;
-    (void)uri;
+    http_server *s = cls;
     struct conn *c = conn_of(mc);
     if (!c) return NULL;
     request_reset(&c->req);
     c->req.started_ns = lore_mono_ns();
     atomic_store(&c->phase_ns, c->req.started_ns);
-    atomic_store(&c->phase, PH_HEADERS);
+    phase_set(c, PH_HEADERS);
+    /* MHD hands its own, writable, copy of the line (see http_head.c). */
+    http_head_judge(s, &c->req, (char *)(uintptr_t)uri);
     return &c->req;
 }
 
@@ -510,7 +448,7 @@ static void completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     if (!r) return;
     if (r->begun && s->app.done) s->app.done(s->app.ctx, r);
     if (r->counted) atomic_fetch_sub(&s->in_flight, 1);
-    atomic_store(&r->conn->phase, PH_IDLE);
+    phase_set(r->conn, PH_IDLE);
     request_reset(r);
     *con_cls = NULL;
 }
@@ -547,7 +485,7 @@ static void body_phase(struct conn *c) {
     atomic_store(&c->window_ns, now);
     atomic_store(&c->body_bytes, 0);
     atomic_store(&c->phase_ns, now);
-    atomic_store(&c->phase, PH_BODY);
+    phase_set(c, PH_BODY);
 }
 
 /* Answered while the body still arrives: drop the rest (bounded) and send
@@ -567,7 +505,11 @@ static enum MHD_Result begin_request(http_server *s, http_request *r, const char
     struct conn *c = r->conn;
     r->begun = 1;
     r->counted = 1;
+    /* Counted before the draining flag is read (both sequentially
+     * consistent): a drain either sees this request or this request sees
+     * the drain (http_guard.c). */
     atomic_fetch_add(&s->in_flight, 1);
+    int draining = atomic_load(&s->draining);
     r->method = method;
     r->path = url;
     assign_request_id(s, r);
@@ -577,8 +519,16 @@ static enum MHD_Result begin_request(http_server *s, http_request *r, const char
         long long v = strtoll(cl, &end, 10);
         r->content_length = (*cl && !*end && v >= 0) ? v : -1;
     }
-    atomic_store(&c->phase, PH_HANDLING);
-    if (header_bytes(c->mhd, url, method) > s->cfg.max_header_bytes) {
+    if (!phase_set(c, PH_HANDLING)) return MHD_NO; /* cut while its headers arrived */
+    if (draining) {
+        http_add_header(r, "Retry-After", "5");
+        http_problem(r, 503, "shutting-down", "Server shutting down",
+                     "the server is stopping and took no part of this request; send it again "
+                     "(to another instance, or once this one is back)",
+                     NULL);
+    } else if (http_head_refuse(s, r)) {
+        /* answered: the request line or a header breaks a rule */
+    } else if (header_bytes(c->mhd, url, method) > s->cfg.max_header_bytes) {
         char d[128];
         snprintf(d, sizeof d, "request line and headers exceed %zu bytes", s->cfg.max_header_bytes);
         http_problem(r, 431, "headers-too-large", "Request headers too large", d, NULL);
@@ -666,8 +616,9 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *mc, cons
         *upload_data_size = 0;
         return take_body(s, r, upload_data, n);
     }
-    /* End of the body (or no body), or the call after a resume. */
-    atomic_store(&r->conn->phase, PH_HANDLING);
+    /* End of the body (or no body), or the call after a resume. A
+     * connection cut while its body arrived never reaches its handler. */
+    if (!phase_set(r->conn, PH_HANDLING)) return MHD_NO;
     if (r->susp == SUSP_NONE && !r->status) s->app.handle(s->app.ctx, r);
     pthread_mutex_lock(&r->conn->susp_lock);
     int susp = r->susp;
@@ -678,57 +629,6 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *mc, cons
     pthread_mutex_unlock(&r->conn->susp_lock);
     if (susp == SUSP_WANTED) return MHD_YES; /* http_resume brings us back */
     return queue(s, r);
-}
-
-/* ---- the janitor ---- */
-
-static void janitor_pass(http_server *s) {
-    int64_t now = lore_mono_ns();
-    int64_t header_ns = (int64_t)s->cfg.header_timeout_s * 1000000000LL;
-    pthread_mutex_lock(&s->lock);
-    for (struct conn *c = s->conns; c; c = c->next) {
-        if (c->killed || c->fd < 0) continue;
-        int ph = atomic_load(&c->phase);
-        const char *why = NULL;
-        if (ph == PH_HEADERS && now - atomic_load(&c->phase_ns) > header_ns) {
-            why = "headers not complete in time";
-        } else if (ph == PH_BODY && s->cfg.min_body_rate) {
-            int64_t w = atomic_load(&c->window_ns);
-            if (now - w >= RATE_WINDOW_NS) {
-                int64_t got = atomic_exchange(&c->body_bytes, 0);
-                atomic_store(&c->window_ns, now);
-                if ((double)got < (double)s->cfg.min_body_rate * (double)(now - w) / 1e9)
-                    why = "body arriving slower than min_body_rate";
-            }
-        }
-        if (why) {
-            LORE_INFO("http: closing connection from %s: %s", c->ip, why);
-            c->killed = 1;
-            shutdown(c->fd, SHUT_RDWR);
-        }
-    }
-    pthread_mutex_unlock(&s->lock);
-}
-
-static void *janitor_main(void *arg) {
-    http_server *s = arg;
-    pthread_mutex_lock(&s->stop_lock);
-    while (!s->stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 250000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&s->stop_cond, &s->stop_lock, &ts);
-        if (s->stopping) break;
-        pthread_mutex_unlock(&s->stop_lock);
-        janitor_pass(s);
-        pthread_mutex_lock(&s->stop_lock);
-    }
-    pthread_mutex_unlock(&s->stop_lock);
-    return NULL;
 }
 
 /* MHD's own messages, at debug level. The format comes from the library. */
@@ -753,6 +653,9 @@ lore_status http_server_start(const http_config *c, const http_app *app, http_se
     if (!s) return LORE_NOMEM;
     s->cfg = *c;
     s->cfg.cors_origins = NULL;
+    if (!s->cfg.max_uri_bytes || s->cfg.max_uri_bytes > s->cfg.max_header_bytes)
+        s->cfg.max_uri_bytes = s->cfg.max_header_bytes;
+    s->listen_fd = MHD_INVALID_SOCKET;
     snprintf(s->cors, sizeof s->cors, "%s", c->cors_origins ? c->cors_origins : "");
     s->app = *app;
     pthread_mutex_init(&s->lock, NULL);
@@ -785,13 +688,18 @@ lore_status http_server_start(const http_config *c, const http_app *app, http_se
         http_server_free(s);
         return LORE_INVALID;
     }
-    /* MHD's pool holds the request line, headers and read buffer; give it
-     * room beyond our own header cap so that ours is the one that answers
-     * (with problem+json) and MHD's is only a backstop. */
-    size_t pool = c->max_header_bytes + 32 * 1024;
+    /* MHD's pool holds the read buffer (request line and headers) and a
+     * record per header and query parameter; when it is full MHD answers on
+     * its own (an HTML 414 or 431). Give it room well beyond our own caps so
+     * that ours answer (with problem+json) and MHD's is only a backstop, for
+     * a request line or header block past max_header_bytes + 112 KiB or
+     * about a thousand header fields. The pool is mapped lazily: a
+     * connection costs the pages it uses. */
+    size_t pool = c->max_header_bytes + 112 * 1024;
     s->d = MHD_start_daemon(flags, c->port, NULL, NULL, access_handler, s, MHD_OPTION_SOCK_ADDR,
                             &ss, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)c->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)c->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned)c->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)c->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
                             MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s,
                             MHD_OPTION_URI_LOG_CALLBACK, uri_log, s, MHD_OPTION_NOTIFY_COMPLETED,
@@ -805,7 +713,7 @@ lore_status http_server_start(const http_config *c, const http_app *app, http_se
     }
     const union MHD_DaemonInfo *pi = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = pi ? pi->port : c->port;
-    if (pthread_create(&s->janitor, NULL, janitor_main, s) == 0) s->janitor_running = 1;
+    if (pthread_create(&s->janitor, NULL, http_janitor_main, s) == 0) s->janitor_running = 1;
     *out = s;
     return LORE_OK;
 }
@@ -818,20 +726,6 @@ unsigned http_server_in_flight(const http_server *s) {
     return atomic_load(&((http_server *)s)->in_flight);
 }
 
-unsigned http_server_drain(http_server *s, unsigned drain_ms) {
-    atomic_store(&s->draining, 1);
-    if (s->d) {
-        MHD_socket ls = MHD_quiesce_daemon(s->d);
-        if (ls != MHD_INVALID_SOCKET) close(ls);
-    }
-    int64_t deadline = lore_mono_ns() + (int64_t)drain_ms * 1000000LL;
-    while (atomic_load(&s->in_flight) && lore_mono_ns() < deadline) {
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    return atomic_load(&s->in_flight);
-}
-
 void http_server_free(http_server *s) {
     if (!s) return;
     if (s->janitor_running) {
@@ -841,7 +735,16 @@ void http_server_free(http_server *s) {
         pthread_mutex_unlock(&s->stop_lock);
         pthread_join(s->janitor, NULL);
     }
+    if (s->d && http_suspended_count(s)) {
+        /* MHD aborts the process when stopped with a parked request; whoever
+         * suspended it broke http_suspend's contract. Leave the server to
+         * the process's exit rather than crash. */
+        LORE_ERROR("http: %u request(s) still parked at stop; not stopping libmicrohttpd",
+                   http_suspended_count(s));
+        return;
+    }
     if (s->d) MHD_stop_daemon(s->d);
+    if (s->listen_fd != MHD_INVALID_SOCKET) close(s->listen_fd);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->stop_lock);
     pthread_cond_destroy(&s->stop_cond);

@@ -8,13 +8,18 @@
 #ifndef LORE_TESTS_API_TEST_H
 #define LORE_TESTS_API_TEST_H
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -141,6 +146,7 @@ static inline pid_t test_worker_start(const char *dir, const char *const *env) {
 
 typedef struct test_resp {
     long status;
+    int curl; /* the CURLcode: CURLE_OK (0) when an answer came */
     char *body;
     size_t len;
     char headers[8192];
@@ -230,6 +236,7 @@ static inline test_resp test_http(const test_server *s, const char *method, cons
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
     CURLcode rc = curl_easy_perform(c);
+    r.curl = (int)rc;
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     else
@@ -343,6 +350,67 @@ static inline int test_queue_idle(const test_server *s, const char *admin_key, i
     }
     fprintf(stderr, "the job queue did not empty in %d s\n", timeout_s);
     return -1;
+}
+
+/* ---- raw sockets: for what libcurl will not send ---- */
+
+/* A TCP connection to the server from the local address src ("127.0.0.2":
+ * any 127/8 address is this machine; NULL: the kernel's choice), or -1. */
+static inline int test_connect_from(const test_server *s, const char *src) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    if (src) {
+        inet_pton(AF_INET, src, &a.sin_addr);
+        if (bind(fd, (struct sockaddr *)&a, sizeof a)) {
+            close(fd);
+            return -1;
+        }
+    }
+    a.sin_port = htons((uint16_t)s->port);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static inline int test_send_all(int fd, const void *data, size_t len) {
+    const char *p = data;
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Reads until the server closes or timeout_ms passes; returns the bytes
+ * read (into buf, NUL-terminated), or -1 if the connection was still open
+ * at the timeout. A reset counts as a close. */
+static inline ssize_t test_read_until_close(int fd, char *buf, size_t cap, int timeout_ms) {
+    size_t got = 0;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        int left =
+            timeout_ms - (int)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0) return -1;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, left) <= 0) return -1;
+        ssize_t n = read(fd, buf + got, cap - 1 - got);
+        if (n <= 0) break;
+        got += (size_t)n;
+        if (got >= cap - 1) break;
+    }
+    buf[got] = '\0';
+    return (ssize_t)got;
 }
 
 /* Creates a key through the API; returns the secret in out. */
