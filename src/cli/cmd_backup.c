@@ -272,11 +272,11 @@ static void summary(FILE *f, const char *verb, const char *where, const store_ba
         bytes += r->tenants[i].bytes;
     }
     fprintf(f,
-            "%s %zu tenants (%lld documents, %lld chunks, %.1f MB), %lld keys, %lld jobs "
+            "%s %zu tenant%s (%lld documents, %lld chunks, %.1f MB), %lld keys, %lld jobs "
             "(%lld pending) and %zu blobs %s %s in %.2f s\n",
-            verb, r->ntenants, (long long)docs, (long long)chunks, (double)bytes / 1e6,
-            (long long)r->keys, (long long)r->jobs, (long long)r->jobs_pending, r->nblobs,
-            verb[0] == 'b' ? "to" : "from", where, secs);
+            verb, r->ntenants, r->ntenants == 1 ? "" : "s", (long long)docs, (long long)chunks,
+            (double)bytes / 1e6, (long long)r->keys, (long long)r->jobs, (long long)r->jobs_pending,
+            r->nblobs, verb[0] == 'b' ? "to" : "from", where, secs);
 }
 
 int cmd_backup(int argc, char **argv) {
