@@ -27,9 +27,9 @@
 
 #define EXPORT_FORMAT 1
 #define EXPORT_PAGE 256
-#define IMPORT_BATCH_DOCS 100
-#define IMPORT_BATCH_BYTES (1 << 20)
-#define IMPORT_INFLIGHT 4                  /* jobs queued ahead of the workers */
+#define IMPORT_BATCH_DOCS 500
+#define IMPORT_BATCH_BYTES (4 << 20)
+#define IMPORT_INFLIGHT 8                  /* jobs queued ahead of the workers */
 #define IMPORT_INLINE_PAYLOAD (256 * 1024) /* larger payloads go to a blob, as in the API */
 #define IMPORT_MAX_ERRORS_SHOWN 100
 
