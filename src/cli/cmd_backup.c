@@ -33,7 +33,7 @@ static const cli_help backup_help = {
     "backup began is in the backup, and every job in the backup has its payload.\n"
     "DEST/manifest.json, written last, lists what the backup holds; restore it with\n"
     "lore restore. See docs/storage.md, \"Backup and restore\".",
-    "  lore backup /backups/lore-$(date +%F)\n  lore --data-dir /srv/lore backup /mnt/b1",
+    "  lore backup /backups/lore-$(date +%F)\n  lore backup --data-dir /srv/lore /mnt/b1",
 };
 
 static const cli_opt restore_opts[] = {

@@ -487,7 +487,9 @@ void store_blob_remove(void *store_ctx, const char *tenant, const char *blob);
  * meanwhile) gets its later state recorded in the copy, its documents being
  * in the tenants copied after. Leases are released in the copy (their
  * workers are not part of it); a tenant deleted meanwhile is left out. See
- * docs/storage.md, "Backup and restore". */
+ * docs/storage.md, "Backup and restore". Like store_open's data_dir, the
+ * backup and restore directories are whole places handed to the backend;
+ * which files it keeps inside them stays its own business. */
 
 typedef struct store_backup_tenant {
     char name[STORE_NAME_MAX + 1];
