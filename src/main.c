@@ -11,7 +11,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"tenant", cmd_tenant, "create, list or delete tenants"},
+    {"tenant", cmd_tenant, "create, list, delete, export or import tenants"},
     {"ingest", cmd_ingest, "index files and directories"},
     {"search", cmd_search, "search a tenant"},
     {"get", cmd_get, "print a document"},
@@ -24,6 +24,8 @@ static const command commands[] = {
     {"jobs", cmd_jobs, "list, show, retry or purge jobs"},
     {"reindex", cmd_reindex, "rebuild a tenant's index from its documents"},
     {"mcp", cmd_mcp, "serve MCP over stdio for a local AI agent"},
+    {"backup", cmd_backup, "copy the whole store while it serves"},
+    {"restore", cmd_restore, "restore a backup into an empty data directory"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

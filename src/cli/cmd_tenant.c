@@ -11,27 +11,46 @@ static const cli_opt opts[] = {
     {"json", 0, NULL, 0, "print the list as JSON lines"},
 };
 static const cli_help help = {
-    "lore tenant create NAME | list | delete NAME --yes",
+    "lore tenant create NAME | list | delete NAME --yes | export NAME [FILE] | import NAME [FILE]",
     "Manage tenants. A tenant is an isolated set of documents with its own index;\n"
     "deleting one removes all of its data.",
     "Names: lower-case letters, digits, '-' and '_', starting with a letter or digit,\n"
-    "at most 64 characters.",
-    "  lore tenant create acme\n  lore tenant list\n  lore tenant delete acme --yes",
+    "at most 64 characters. export and import move a tenant's documents between\n"
+    "servers as JSON Lines (lore tenant export --help).",
+    "  lore tenant create acme\n  lore tenant list\n  lore tenant delete acme --yes\n"
+    "  lore tenant export acme > acme.jsonl\n  lore tenant import acme acme.jsonl",
 };
 
+/* The action: the first argument that is neither an option nor the value
+ * of a common option. */
+static const char *action_of(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--")) return i + 1 < argc ? argv[i + 1] : NULL;
+        if (s[0] != '-' || !s[1]) return s;
+        if (!strcmp(s, "--data-dir") || !strcmp(s, "--config") || !strcmp(s, "--log-level")) i++;
+    }
+    return NULL;
+}
+
 int cmd_tenant(int argc, char **argv) {
+    const char *act = action_of(argc, argv);
+    if (act && !strcmp(act, "export")) return cmd_tenant_export(argc, argv);
+    if (act && !strcmp(act, "import")) return cmd_tenant_import(argc, argv);
     cli_args a;
     cli_env e = {0};
     int rc = cli_parse("tenant", &help, opts, sizeof opts / sizeof opts[0], argc, argv, &a);
     if (rc) goto out;
     if (a.npos < 1) {
-        rc = cli_error("tenant", CLI_USAGE, "missing action: create, list or delete");
+        rc = cli_error("tenant", CLI_USAGE,
+                       "missing action: create, list, delete, export or import");
         goto out;
     }
     const char *action = a.pos[0];
     int needs_name = !strcmp(action, "create") || !strcmp(action, "delete");
     if (!needs_name && strcmp(action, "list")) {
-        rc = cli_error("tenant", CLI_USAGE, "unknown action '%s' (create, list or delete)", action);
+        rc = cli_error("tenant", CLI_USAGE,
+                       "unknown action '%s' (create, list, delete, export or import)", action);
         goto out;
     }
     if (needs_name && a.npos != 2) {

@@ -501,4 +501,73 @@ LORE_MUST_CHECK lore_status store_blob_path(store *s, const char *tenant, const 
 /* Removes a blob file (a store_blob_fn: ctx is the store). Missing is fine. */
 void store_blob_remove(void *store_ctx, const char *tenant, const char *blob);
 
+/* ---- backup and restore ----
+ *
+ * A backup is a directory laid out like a data directory, taken while the
+ * store keeps serving: each database is copied page by page from one read
+ * snapshot (a reader never blocks writers), in steps of step_pages pages.
+ * Copy order: the control database first (its snapshot time is the
+ * backup's), then the blobs its pending and dead jobs name, then each
+ * tenant listed in it. So a job done in the copy has its documents in the
+ * copied tenant (they commit before the job is marked done), and a job whose
+ * blob was removed before it could be copied (it finished, or was purged,
+ * meanwhile) gets its later state recorded in the copy, its documents being
+ * in the tenants copied after. Leases are released in the copy (their
+ * workers are not part of it); a tenant deleted meanwhile is left out. See
+ * docs/storage.md, "Backup and restore". Like store_open's data_dir, the
+ * backup and restore directories are whole places handed to the backend;
+ * which files it keeps inside them stays its own business. */
+
+typedef struct store_backup_tenant {
+    char name[STORE_NAME_MAX + 1];
+    int64_t created_ms;
+    int64_t schema; /* migrations applied to its database */
+    int64_t documents, chunks;
+    int64_t bytes; /* size of its database file */
+} store_backup_tenant;
+
+typedef struct store_backup_blob {
+    char tenant[STORE_NAME_MAX + 1];
+    char *name; /* owned */
+    int64_t bytes;
+    char sha256[65]; /* lower-case hex */
+} store_backup_blob;
+
+typedef struct store_backup_report {
+    int64_t snapshot_ms;    /* when the control database was read */
+    int64_t control_schema; /* migrations applied to the control database */
+    int64_t keys, jobs, jobs_pending;
+    store_backup_tenant *tenants; /* by name; owned */
+    size_t ntenants;
+    store_backup_blob *blobs; /* owned */
+    size_t nblobs;
+    /* What changed while store_backup ran (zero for a restore): */
+    int64_t jobs_settled;     /* finished or purged before their blob was copied */
+    int64_t leases_released;  /* leased jobs put back to ready in the copy */
+    int64_t tenants_left_out; /* deleted (or re-created) during the backup */
+    int64_t blobs_missing;    /* named by a pending or dead job, absent from the store too */
+} store_backup_report;
+
+/* The schema versions this binary writes (control, tenant). */
+void store_schema_versions(int64_t *control, int64_t *tenant);
+
+/* Backs the store up into dest_dir, which must be absent or an empty
+ * directory (LORE_EXISTS otherwise). step_pages 0: 256. On failure what was
+ * written is removed. *out owned (store_backup_report_clear); err filled on
+ * failure. */
+LORE_MUST_CHECK lore_status store_backup(store *s, const char *dest_dir, size_t step_pages,
+                                         store_backup_report *out, char *err, size_t errlen);
+
+/* Restores the backup in src_dir into data_dir, which must be absent or an
+ * empty directory (LORE_EXISTS otherwise). The backup is only read. Each
+ * restored database passes an integrity check, and the restored store must
+ * match expect (what store_backup reported, read back from the manifest):
+ * schemas, tenants with their counts, keys and jobs; every blob in expect is
+ * copied and its size and SHA-256 checked. LORE_UNSUPPORTED for a backup
+ * made by a newer lore. On failure data_dir is emptied again. */
+LORE_MUST_CHECK lore_status store_restore(const char *src_dir, const char *data_dir,
+                                          const store_backup_report *expect,
+                                          store_backup_report *out, char *err, size_t errlen);
+void store_backup_report_clear(store_backup_report *r);
+
 #endif

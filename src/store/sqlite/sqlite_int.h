@@ -130,6 +130,11 @@ lore_status sqlite_jobs_delete_tenant(store *s, const char *tenant);
 /* Finalizes the queue's statements (store_close). */
 void sqlite_jobs_close(store *s);
 
+/* Directories (sqlite_store.c): mkdir -p with mode 0700; rm -r (a missing
+ * path is fine). */
+lore_status sqlite_mkdir_p(const char *path);
+lore_status sqlite_remove_tree(const char *path);
+
 extern const char *const sqlite_tenant_migrations[];
 extern const size_t sqlite_tenant_migration_count;
 

@@ -590,3 +590,17 @@ lore_status store_disk_bytes(store_tenant *t, int64_t *bytes) {
     }
     return LORE_OK;
 }
+
+/* For the backup (sqlite_backup.c). */
+lore_status sqlite_mkdir_p(const char *path) {
+    return mkdir_p(path);
+}
+
+lore_status sqlite_remove_tree(const char *path) {
+    return remove_tree(path);
+}
+
+void store_schema_versions(int64_t *control, int64_t *tenant) {
+    *control = (int64_t)(sizeof control_migrations / sizeof control_migrations[0]);
+    *tenant = (int64_t)sqlite_tenant_migration_count;
+}
