@@ -3,6 +3,7 @@
  * docs/storage.md). This file owns the manifest, DEST/manifest.json: what
  * the backup holds, written last, so a backup without one is incomplete,
  * and checked against what a restore finds. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -279,6 +280,19 @@ static void summary(FILE *f, const char *verb, const char *where, const store_ba
             r->nblobs, verb[0] == 'b' ? "to" : "from", where, secs);
 }
 
+/* 1 when path does not exist or is an empty directory (the store checks
+ * again, race-free, when it creates what it writes). */
+static int dir_empty_or_absent(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) return errno == ENOENT;
+    struct dirent *ent;
+    int empty = 1;
+    while (empty && (ent = readdir(d)))
+        empty = !strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..");
+    closedir(d);
+    return empty;
+}
+
 int cmd_backup(int argc, char **argv) {
     cli_args a;
     cli_env e = {0};
@@ -301,8 +315,13 @@ int cmd_backup(int argc, char **argv) {
         }
         step = (size_t)v;
     }
-    if ((rc = cli_env_open(&e, &a))) goto out;
     const char *dest = a.pos[0];
+    if (!dir_empty_or_absent(dest)) { /* a usage error before any data is opened */
+        rc = cli_error("backup", CLI_USAGE,
+                       "destination %s is not empty; give a new or empty directory", dest);
+        goto out;
+    }
+    if ((rc = cli_env_open(&e, &a))) goto out;
     int64_t t0 = lore_now_ms(), m0 = lore_mono_ns();
     char err[1024] = "";
     lore_status st = store_backup(e.store, dest, step, &r, err, sizeof err);
@@ -334,27 +353,11 @@ out:
     return rc < 0 ? CLI_OK : rc;
 }
 
-/* The data directory from the configuration, without opening the store
- * (which would create it). */
-static int restore_data_dir(const cli_args *a, lore_config *cfg) {
-    char err[512];
-    if (config_load(cfg, cli_get(a, "config"), err, sizeof err) != LORE_OK)
-        return cli_error("restore", CLI_USAGE, "%s", err);
-    const char *dir = cli_get(a, "data-dir");
-    if (dir && config_set(cfg, "data_dir", dir, CONFIG_FLAG, err, sizeof err) != LORE_OK)
-        return cli_error("restore", CLI_USAGE, "%s", err);
-    const char *level = cli_get(a, "log-level");
-    if (level && config_set(cfg, "log_level", level, CONFIG_FLAG, err, sizeof err) != LORE_OK)
-        return cli_error("restore", CLI_USAGE, "%s", err);
-    if (config_validate(cfg, err, sizeof err) != LORE_OK)
-        return cli_error("restore", CLI_USAGE, "%s", err);
-    return CLI_OK;
-}
-
 int cmd_restore(int argc, char **argv) {
     cli_args a;
     store_backup_report want = {0}, got = {0};
-    lore_config cfg;
+    cli_env e;
+    memset(&e, 0, sizeof e);
     int rc = cli_parse("restore", &restore_help, restore_opts,
                        sizeof restore_opts / sizeof restore_opts[0], argc, argv, &a);
     if (rc) goto out;
@@ -362,12 +365,15 @@ int cmd_restore(int argc, char **argv) {
         rc = cli_error("restore", CLI_USAGE, "give exactly one backup directory (SRC)");
         goto out;
     }
-    if ((rc = restore_data_dir(&a, &cfg))) goto out;
+    /* The data directory as every command resolves it, without opening the
+     * store (which would create it). */
+    if ((rc = cli_env_load(&e, &a))) goto out;
+    const lore_config *cfg = &e.cfg;
     const char *src = a.pos[0];
     if ((rc = read_manifest(src, &want))) goto out;
     int64_t m0 = lore_mono_ns();
     char err[1024] = "";
-    lore_status st = store_restore(src, cfg.data_dir, &want, &got, err, sizeof err);
+    lore_status st = store_restore(src, cfg->data_dir, &want, &got, err, sizeof err);
     if (st != LORE_OK) {
         rc = cli_error("restore", st == LORE_EXISTS ? CLI_USAGE : CLI_FAIL, "%s",
                        err[0] ? err : lore_status_message(st));
@@ -376,7 +382,7 @@ int cmd_restore(int argc, char **argv) {
     if (!cli_flag(&a, "quiet")) {
         summary(stdout, "restored", src, &got, (double)(lore_mono_ns() - m0) / 1e9);
         printf("into %s; every database passed its integrity check and matches the manifest\n",
-               cfg.data_dir);
+               cfg->data_dir);
     }
 out:
     store_backup_report_clear(&want);

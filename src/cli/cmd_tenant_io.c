@@ -552,7 +552,7 @@ int cmd_tenant_import(int argc, char **argv) {
         rc = cli_error("tenant", CLI_FAIL, "%s: %s", path, strerror(errno));
         goto out;
     }
-    if ((rc = cli_env_open(&e, &a)) || (rc = open_or_create(&e, name, quiet))) goto out;
+    if ((rc = cli_env_open_create(&e, &a)) || (rc = open_or_create(&e, name, quiet))) goto out;
     im.e = &e;
     im.tenant = name;
     im.batch = json_array();
