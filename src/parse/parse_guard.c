@@ -97,7 +97,10 @@ int parse_md_over_budget(const char *s, size_t n, char *why, size_t whylen) {
         size_t pipes = 0, ats = 0;
         for (const char *c = p; c < le; c++) {
             nodes += md_special((unsigned char)*c);
-            pipes += *c == '|';
+            if (*c == '|') { /* a table cell: ~440 bytes in cmark-gfm */
+                pipes++;
+                nodes += PARSE_MD_CELL_WEIGHT - 1;
+            }
             /* The autolink extension is slow on a word of many '@'
              * ("a@b.a@b.": 480,000 of them took 8 s); one per word (an
              * address) is not. */

@@ -88,9 +88,10 @@ LORE_MUST_CHECK lore_status pb_add_paragraphs(parse_builder *b, const char *s, s
  * parser would build more than its budget of nodes (or nest or repeat
  * what makes it superlinear). */
 #define PARSE_MD_MAX_DEPTH 48       /* quote/list levels (cost: nodes x depth) */
-#define PARSE_MD_MAX_CELLS 256      /* '|' per line (a row costs cells^2) */
+#define PARSE_MD_MAX_CELLS 128      /* '|' per line (a row costs cells^2) */
+#define PARSE_MD_CELL_WEIGHT 4      /* nodes a '|' counts for (a cell costs ~440 bytes) */
 #define PARSE_MD_AT_WEIGHT 16       /* nodes a 2nd, 3rd... '@' in one word counts for */
-#define PARSE_MD_MAX_NODES 600000   /* lines + markup characters (~115 MB in cmark) */
+#define PARSE_MD_MAX_NODES 600000   /* lines + markup characters (<= ~130 MB in cmark) */
 #define PARSE_HTML_MAX_NODES 500000 /* elements + attributes + text runs (~85 MB) */
 #define PARSE_HTML_MAX_DEPTH 512    /* open elements (each end tag searches them) */
 #define PARSE_HTML_MAX_ATTRS 256    /* per tag (libxml2 compares each with all before) */
