@@ -334,6 +334,7 @@ static lore_status ingest_buffer(ingest_session *s, const char *path, const char
         problem(s, path, "%s: %s", parse_format_name(fmt), err[0] ? err : lore_status_message(st));
         return LORE_OK;
     }
+    if (res->note) note(s, path, "%s", res->note); /* e.g. over a parser's budget */
     for (size_t i = 0; i < res->ndocs && st == LORE_OK; i++) {
         const parse_doc *pd = &res->docs[i];
         char idbuf[PATH_MAX + 32];
@@ -632,6 +633,7 @@ lore_status ingest_record_put(ingest_session *s, const ingest_record *r, ingest_
         parse_result_free(res);
         return LORE_OK;
     }
+    if (res->note) note(s, r->external_id, "%s", res->note);
     /* The record's fields win over what the parser found in the content
      * (a Markdown heading is a fallback title, not an override). */
     parse_doc pd = res->docs[0];

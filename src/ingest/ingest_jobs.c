@@ -5,7 +5,10 @@
  * If any job of the batch fails, the whole transaction is rolled back: the
  * failed jobs are reported (they retry after a backoff) and the others are
  * released to run again at once without counting an attempt, so one bad
- * payload never takes its neighbours' writes down with it.
+ * payload never takes its neighbours' writes down with it. A batch stops
+ * starting jobs once it has run for batch_time_ms: those that ran commit,
+ * the rest are released the same way, so a slow job (a large file) delays
+ * its neighbours by its own time only.
  *
  * Workers of one process take turns on a tenant (a mutex per tenant name,
  * striped) before they open its write transaction. A tenant's database has
@@ -507,9 +510,15 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n, qu
     pthread_mutex_t *lock = tenant_lock(jobs[0].tenant);
     pthread_mutex_lock(lock);
     lore_status st = ingest_session_new(ct->t, &index_lexical_bm25, ct->lex, &opt, &ss);
-    size_t failed = 0;
+    size_t failed = 0, ran = 0;
+    int64_t budget_ms = th->ctx->cfg.batch_time_ms, t0 = lore_mono_ns();
     for (size_t i = 0; st == LORE_OK && i < n; i++) {
+        /* Past the batch's time, the jobs not yet run go back to the queue
+         * (no attempt counted): one slow job holds the tenant's write lock
+         * and the batch's transaction, not 63 others behind it. */
+        if (i && (budget_ms < 0 || (lore_mono_ns() - t0) / 1000000 >= budget_ms)) break;
         if (run_one(th, ct, ss, &rs, &jobs[i], &res[i], &st) != 0) failed++;
+        ran = i + 1;
         if (st != LORE_OK) break;
     }
     if (st == LORE_OK && !failed) st = ingest_commit(ss);
@@ -523,7 +532,9 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n, qu
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        if (failed && !res[i].error) {
+        if (i >= ran) {
+            res[i].release = 1; /* not run: over the batch's time */
+        } else if (failed && !res[i].error) {
             free(res[i].result);
             res[i].result = NULL;
             res[i].release = 1; /* rolled back with the failed job: run again, no attempt */
@@ -599,6 +610,7 @@ void ingest_job_settings_from(ingest_job_settings *s, const lore_config *c) {
     s->lex.b = (float)c->bm25_b;
     s->lex.title_weight = (uint32_t)c->title_weight;
     s->reindex_step_chunks = 20000;
+    s->batch_time_ms = INGEST_JOB_BATCH_TIME_MS;
 }
 
 lore_status ingest_job_handler(const ingest_job_settings *settings, queue_handler *out) {
@@ -607,6 +619,7 @@ lore_status ingest_job_handler(const ingest_job_settings *settings, queue_handle
     if (!c) return LORE_NOMEM;
     c->cfg = *settings;
     if (!c->cfg.reindex_step_chunks) c->cfg.reindex_step_chunks = 20000;
+    if (!c->cfg.batch_time_ms) c->cfg.batch_time_ms = INGEST_JOB_BATCH_TIME_MS;
     out->ctx = c;
     out->thread_new = thread_new;
     out->thread_free = thread_free;

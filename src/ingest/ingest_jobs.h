@@ -38,7 +38,13 @@ typedef struct ingest_job_settings {
     ingest_options ingest; /* chunking and parse limits; callbacks are the handler's */
     lex_params lex;
     size_t reindex_step_chunks; /* chunks per re-index transaction */
+    /* A batch starts no job after running this long; the rest go back to
+     * the queue without an attempt. 0: INGEST_JOB_BATCH_TIME_MS; negative:
+     * one job per batch (tests). */
+    int64_t batch_time_ms;
 } ingest_job_settings;
+
+#define INGEST_JOB_BATCH_TIME_MS 1000
 
 /* The settings from the configuration (chunk sizes, parse limits, BM25). */
 struct lore_config;

@@ -64,6 +64,10 @@ typedef struct parse_doc {
 typedef struct parse_result {
     parse_doc *docs; /* owned */
     size_t ndocs;
+    /* owned or NULL: how the input was read differently from its format,
+     * e.g. Markdown over the parser's budget read as plain text; the
+     * caller shows it as a note (docs/formats.md, "Budgets"). */
+    char *note;
 } parse_result;
 
 typedef struct parse_limits {

@@ -117,6 +117,7 @@ void parse_result_free(parse_result *r) {
     for (size_t i = 0; i < r->ndocs; i++)
         parse_doc_clear(&r->docs[i]);
     free(r->docs);
+    free(r->note);
     free(r);
 }
 

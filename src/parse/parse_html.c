@@ -23,7 +23,10 @@
  * article:published_time / article:modified_time meta properties the dates.
  *
  * The tree is walked iteratively (parent/next pointers), never recursively,
- * so deeply nested input cannot exhaust the stack. */
+ * so deeply nested input cannot exhaust the stack. Input over libxml2's
+ * budget (parse_html_over_budget: too many elements, attributes and text
+ * runs, or a tag with too many attributes) is read as text with its tags
+ * removed instead, with a note saying why. */
 #include "parse/parse_int.h"
 #include "util/timeutil.h"
 
@@ -466,8 +469,21 @@ lore_status parse_html(const char *name, const uint8_t *data, size_t len, const 
     html_meta m = {0};
     parse_result *r = NULL;
     htmlDocPtr doc = NULL;
+    char why[256], note[320] = "";
     if (!(m.meta = json_object())) goto nomem;
 
+    if (parse_html_over_budget(data, len, why, sizeof why)) {
+        /* libxml2's tree would take too much memory or time: text */
+        if ((st = parse_html_as_text(&b, data, len)) != LORE_OK) {
+            parse_builder_error(st, lim, "", err, errlen);
+            goto out;
+        }
+        snprintf(note, sizeof note, "read as text with the tags removed, not as HTML: %s", why);
+        if ((st = pb_finish_result(&b, lim, &r, err, errlen)) != LORE_OK) goto out;
+        if (!(r->note = strdup(note))) goto nomem;
+        r->docs[0].title = parse_title_from_name(name);
+        goto out;
+    }
     doc = htmlReadMemory((const char *)data, (int)len, NULL, NULL,
                          HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
                              HTML_PARSE_RECOVER | HTML_PARSE_COMPACT | XML_PARSE_HUGE);

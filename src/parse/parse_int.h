@@ -83,4 +83,24 @@ size_t parse_bom_len(const uint8_t *data, size_t len);
  * spaces and tabs). CR LF and lone CR become LF. */
 LORE_MUST_CHECK lore_status pb_add_paragraphs(parse_builder *b, const char *s, size_t len);
 
+/* Budgets of the tree-building parsers (parse_guard.c, docs/formats.md).
+ * Each scan reads the input once and returns 1, with why filled, when the
+ * parser would build more than its budget of nodes (or nest or repeat
+ * what makes it superlinear). */
+#define PARSE_MD_MAX_DEPTH 48       /* quote/list levels (cost: nodes x depth) */
+#define PARSE_MD_MAX_CELLS 128      /* '|' per line (a row costs cells^2) */
+#define PARSE_MD_CELL_WEIGHT 4      /* nodes a '|' counts for (a cell costs ~440 bytes) */
+#define PARSE_MD_AT_WEIGHT 16       /* nodes a 2nd, 3rd... '@' in one word counts for */
+#define PARSE_MD_MAX_NODES 600000   /* lines + markup characters (<= ~130 MB in cmark) */
+#define PARSE_HTML_MAX_NODES 500000 /* elements + attributes + text runs (~85 MB) */
+#define PARSE_HTML_MAX_DEPTH 512    /* open elements (each end tag searches them) */
+#define PARSE_HTML_MAX_ATTRS 256    /* per tag (libxml2 compares each with all before) */
+#define PARSE_JSON_MAX_TREE ((size_t)256 << 20) /* estimated bytes of jansson's tree */
+int parse_md_over_budget(const char *s, size_t n, char *why, size_t whylen);
+int parse_html_over_budget(const uint8_t *s, size_t n, char *why, size_t whylen);
+int parse_json_over_budget(const char *s, size_t n, char *why, size_t whylen);
+/* Adds HTML read as text (tags dropped, block ends as line breaks, common
+ * entities decoded) as paragraphs: linear, for input over the budget. */
+LORE_MUST_CHECK lore_status parse_html_as_text(parse_builder *b, const uint8_t *s, size_t n);
+
 #endif

@@ -291,6 +291,15 @@ lore_status parse_json(const char *name, const uint8_t *data, size_t len, const 
         st = LORE_INVALID;
         goto out;
     }
+    char why[384];
+    if (parse_json_over_budget(s, len, why, sizeof why)) {
+        parse_set_error(err, errlen,
+                        "%s; send the records as JSON Lines (one object per line), which are "
+                        "read one at a time",
+                        why);
+        st = LORE_TOO_LARGE;
+        goto out;
+    }
     json_error_t jerr;
     root = json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!root) {
@@ -371,6 +380,12 @@ lore_status parse_jsonl(const char *name, const uint8_t *data, size_t len, const
             parse_set_error(err, errlen, "line %zu: invalid JSON: nesting deeper than %d levels",
                             lineno, JSON_MAX_DEPTH);
             st = LORE_INVALID;
+            goto out;
+        }
+        char why[384];
+        if (parse_json_over_budget(ls, ll, why, sizeof why)) {
+            parse_set_error(err, errlen, "line %zu: %s", lineno, why);
+            st = LORE_TOO_LARGE;
             goto out;
         }
         json_error_t jerr;

@@ -22,7 +22,9 @@
  * the first heading's text, else the file name.
  *
  * The AST is walked with cmark's iterator, never recursively, so deeply
- * nested input cannot exhaust the stack. */
+ * nested input cannot exhaust the stack. Input over cmark-gfm's budget
+ * (parse_md_over_budget: too deep, or too many nodes) is read as plain
+ * text instead, front matter still applied, with a note saying why. */
 #include "parse/parse_int.h"
 #include "util/timeutil.h"
 
@@ -435,6 +437,7 @@ lore_status parse_markdown(const char *name, const uint8_t *data, size_t len,
     cmark_node *doc = NULL;
     cmark_iter *it = NULL;
     parse_result *r = NULL;
+    char note[320] = "";
 
     const char *fm_body;
     size_t fm_len;
@@ -444,6 +447,17 @@ lore_status parse_markdown(const char *name, const uint8_t *data, size_t len,
         s += skip, len -= skip;
     }
 
+    char why[256];
+    if (parse_md_over_budget(s, len, why, sizeof why)) {
+        /* cmark-gfm would take too long or too much memory: plain text */
+        st = pb_add_paragraphs(&b, s, len);
+        if (st != LORE_OK) {
+            parse_builder_error(st, lim, "", err, errlen);
+            goto out;
+        }
+        snprintf(note, sizeof note, "read as plain text, not Markdown: %s", why);
+        goto finish;
+    }
     parser = cmark_parser_new(CMARK_OPT_VALIDATE_UTF8);
     if (!parser) goto nomem;
     static const char *const exts[] = {"table", "strikethrough", "autolink", "tasklist"};
@@ -471,7 +485,9 @@ lore_status parse_markdown(const char *name, const uint8_t *data, size_t len,
         parse_builder_error(st, lim, "", err, errlen);
         goto out;
     }
+finish:
     if ((st = pb_finish_result(&b, lim, &r, err, errlen)) != LORE_OK) goto out;
+    if (note[0] && !(r->note = strdup(note))) goto nomem;
     parse_doc *d = &r->docs[0];
     if (fm.title)
         d->title = fm.title, fm.title = NULL;

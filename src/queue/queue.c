@@ -1,7 +1,9 @@
 /* The queue's policy (backoff, dead letters) and its worker pool.
  *
  * A pool is N worker threads and one keeper thread, each with its own store
- * handle (store handles are single-thread). A worker claims a batch, runs
+ * handle (store handles are single-thread). A worker claims a batch (of a
+ * tenant no other worker is running and not the one it just ran, when
+ * another has work: fair_claim), runs
  * it through the handler, and commits every job's outcome in one store
  * transaction; between batches it sleeps on a condition variable that
  * queue_pool_notify signals (jobs enqueued by this process start at once)
@@ -14,8 +16,9 @@
  * job's other run is the at-least-once delivery the handlers are written
  * for.
  *
- * The handler's observe hook sees every batch start and end; the test build
- * of the binary traces jobs with it (tests/support/lore_test_hooks.c). */
+ * The handler's observe hook sees every batch once it has run, with each
+ * job's result; the test build of the binary traces jobs with it
+ * (tests/support/lore_test_hooks.c). */
 #include "queue/queue.h"
 
 #include <fcntl.h>
@@ -122,6 +125,10 @@ typedef struct worker {
     /* The handler has returned: the batch's outcomes are being committed,
      * so a lease the keeper cannot renew may just be a finished job. */
     int finishing;
+    /* The tenant of the batch in flight ("" when idle), under p->mu, and of
+     * this worker's previous batch: claims pass over both (fair_claim). */
+    char tenant[STORE_NAME_MAX + 1];
+    char last_tenant[STORE_NAME_MAX + 1];
 } worker;
 
 struct queue_pool {
@@ -132,9 +139,10 @@ struct queue_pool {
     worker *workers;
     pthread_t keeper;
     int keeper_started;
-    pthread_mutex_t mu; /* guards wake, stop, the in-flight lists */
-    pthread_cond_t cv;  /* workers and keeper sleep on it */
-    uint64_t wake;      /* bumped by notify */
+    pthread_mutex_t mu;       /* guards wake, stop, the in-flight lists */
+    pthread_mutex_t claim_mu; /* one claim at a time, so each sees the others' tenants */
+    pthread_cond_t cv;        /* workers and keeper sleep on it */
+    uint64_t wake;            /* bumped by notify */
     int stop;
     atomic_uint_fast64_t finished;
     /* The keeper's store handle, shared with the metrics collector. */
@@ -150,9 +158,9 @@ static uint64_t rand64(void) {
     return r;
 }
 
-static void observe(queue_pool *p, const char *what, const store_job *jobs, size_t n,
-                    const char *who) {
-    if (p->h.observe) p->h.observe(p->h.observe_ctx, what, jobs, n, who);
+static void observe(queue_pool *p, const store_job *jobs, const queue_result *res, size_t n,
+                    const char *who, int64_t t0) {
+    if (p->h.observe) p->h.observe(p->h.observe_ctx, jobs, res, n, who, t0);
 }
 
 /* Runs one claimed batch and commits its outcomes. */
@@ -166,9 +174,8 @@ static lore_status run_batch(queue_pool *p, worker *w, void *ts, store *s, store
     lore_status st = LORE_NOMEM;
     if (!res || !out) goto done;
     int64_t t0 = lore_mono_ns();
-    observe(p, "start", jobs, n, who);
     h->run(ts, s, jobs, n, res);
-    observe(p, "end", jobs, n, who);
+    observe(p, jobs, res, n, who, t0);
     pthread_mutex_lock(&p->mu);
     w->finishing = 1;
     pthread_mutex_unlock(&p->mu);
@@ -244,6 +251,35 @@ static void set_inflight(worker *w, const store_job *jobs, size_t n) {
     pthread_mutex_unlock(&w->p->mu);
 }
 
+/* Claims a batch, passing over the tenants other workers of this pool are
+ * running and the one this worker just ran, while another tenant has work.
+ * A second worker on a running tenant would only wait for its write lock
+ * (ingest_jobs.c takes turns per tenant), and a tenant with a backlog would
+ * otherwise keep every worker while others' writes wait behind it. Claims
+ * of one pool are serialized (the store serializes them anyway) so each
+ * sees the tenant the one before it took. */
+static lore_status fair_claim(queue_pool *p, worker *w, store *s, store_job **jobs, size_t *n) {
+    const char **avoid = calloc(p->nworkers + 1, sizeof *avoid);
+    if (!avoid) return LORE_NOMEM;
+    pthread_mutex_lock(&p->claim_mu);
+    size_t navoid = 0;
+    pthread_mutex_lock(&p->mu);
+    for (unsigned i = 0; i < p->nworkers; i++)
+        if (&p->workers[i] != w && p->workers[i].tenant[0]) avoid[navoid++] = p->workers[i].tenant;
+    pthread_mutex_unlock(&p->mu);
+    if (w->last_tenant[0]) avoid[navoid++] = w->last_tenant;
+    lore_status st =
+        store_job_claim_avoiding(s, w->name, lore_now_ms(), p->cfg.lease_ms, p->cfg.claim_max_jobs,
+                                 p->cfg.claim_max_weight, avoid, navoid, jobs, n);
+    pthread_mutex_lock(&p->mu);
+    snprintf(w->tenant, sizeof w->tenant, "%s", *n ? (*jobs)[0].tenant : "");
+    pthread_mutex_unlock(&p->mu);
+    pthread_mutex_unlock(&p->claim_mu);
+    free(avoid);
+    if (*n) snprintf(w->last_tenant, sizeof w->last_tenant, "%s", (*jobs)[0].tenant);
+    return st;
+}
+
 static void *worker_main(void *arg) {
     worker *w = arg;
     queue_pool *p = w->p;
@@ -262,8 +298,7 @@ static void *worker_main(void *arg) {
         if (stop) break;
         store_job *jobs = NULL;
         size_t n = 0;
-        lore_status st = store_job_claim(s, w->name, lore_now_ms(), p->cfg.lease_ms,
-                                         p->cfg.claim_max_jobs, p->cfg.claim_max_weight, &jobs, &n);
+        lore_status st = fair_claim(p, w, s, &jobs, &n);
         if (st != LORE_OK)
             lore_log(LORE_LOG_WARN, "queue: worker %s: claim failed: %s", w->name,
                      lore_status_message(st));
@@ -271,9 +306,13 @@ static void *worker_main(void *arg) {
             set_inflight(w, jobs, n);
             (void)run_batch(p, w, ts, s, jobs, n);
             set_inflight(w, NULL, 0);
+            pthread_mutex_lock(&p->mu);
+            w->tenant[0] = '\0';
+            pthread_mutex_unlock(&p->mu);
             store_jobs_free(jobs, n);
             continue;
         }
+        w->last_tenant[0] = '\0'; /* idle: nothing to pass over next time */
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         int64_t ns = until.tv_nsec + (p->cfg.poll_ms % 1000) * 1000000;
@@ -442,6 +481,7 @@ lore_status queue_pool_start(const char *data_dir, const queue_config *c, unsign
     p->h = *h;
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->ks_mu, NULL);
+    pthread_mutex_init(&p->claim_mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     lore_status st = LORE_NOMEM;
     if (!(p->data_dir = strdup(data_dir)) || !(p->workers = calloc(threads, sizeof *p->workers)))
@@ -500,6 +540,7 @@ void queue_pool_stop(queue_pool *p) {
     free(p->data_dir);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->ks_mu);
+    pthread_mutex_destroy(&p->claim_mu);
     pthread_cond_destroy(&p->cv);
     free(p);
 }

@@ -68,10 +68,11 @@ typedef struct queue_handler {
      * server wakes requests waiting on these jobs. */
     void (*finished)(void *finished_ctx, const store_job *jobs, size_t n);
     void *finished_ctx;
-    /* Called with "start" before and "end" after a batch runs, by the
-     * worker named who (may be NULL): the test build traces jobs with it. */
-    void (*observe)(void *observe_ctx, const char *what, const store_job *jobs, size_t n,
-                    const char *who);
+    /* Called after a batch ran (started at t0, lore_mono_ns), with each
+     * job's result, by the worker named who (may be NULL): the test build
+     * traces jobs with it. */
+    void (*observe)(void *observe_ctx, const store_job *jobs, const queue_result *res, size_t n,
+                    const char *who, int64_t t0);
     void *observe_ctx;
 } queue_handler;
 

@@ -421,6 +421,14 @@ LORE_MUST_CHECK lore_status store_job_enqueue(store *s, store_job *jobs, size_t 
 LORE_MUST_CHECK lore_status store_job_claim(store *s, const char *worker, int64_t now_ms,
                                             int64_t lease_ms, size_t max_jobs, int64_t max_weight,
                                             store_job **out, size_t *n);
+/* store_job_claim, passing over the tenants in avoid[0, navoid) (those
+ * other workers are running, the one this worker just ran) while another
+ * tenant has a runnable job; when none has, they are claimed as usual. So
+ * one tenant's backlog or slow batch does not hold the others' jobs. */
+LORE_MUST_CHECK lore_status store_job_claim_avoiding(store *s, const char *worker, int64_t now_ms,
+                                                     int64_t lease_ms, size_t max_jobs,
+                                                     int64_t max_weight, const char *const *avoid,
+                                                     size_t navoid, store_job **out, size_t *n);
 
 /* Extends the lease of a claimed job to until_ms. LORE_NOT_FOUND if the
  * lease is no longer this claim's (expired and taken over, or finished). */

@@ -5,7 +5,7 @@
  *   (mcp_fixtures.c) beside lore's tools; production mode still refuses it.
  * - LORE_TEST_JOB_TRACE=<file> makes workers append "start|end <job>
  *   <worker> <ns>" lines to file, so a test can check that no job ever ran
- *   on two workers at once. */
+ *   on two workers at once (a released job's run is not written). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +19,19 @@ static const mcp_extension *fixtures(void) {
     return &mcp_test_fixtures;
 }
 
-static void trace(void *ctx, const char *what, const store_job *jobs, size_t n, const char *who) {
+/* A start line (stamped t0) and an end line per job once the batch has
+ * run, except for jobs the handler released (not run, or rolled back with a
+ * failed neighbour): they run again, and only those runs count. */
+static void trace(void *ctx, const store_job *jobs, const queue_result *res, size_t n,
+                  const char *who, int64_t t0) {
     int fd = (int)(intptr_t)ctx;
+    int64_t t1 = lore_mono_ns();
     for (size_t i = 0; i < n; i++) {
-        char line[160];
-        int len = snprintf(line, sizeof line, "%s %lld %s %lld\n", what, (long long)jobs[i].id, who,
-                           (long long)lore_mono_ns());
+        if (res[i].release) continue;
+        char line[320];
+        int len = snprintf(line, sizeof line, "start %lld %s %lld\nend %lld %s %lld\n",
+                           (long long)jobs[i].id, who, (long long)t0, (long long)jobs[i].id, who,
+                           (long long)t1);
         if (len > 0 && write(fd, line, (size_t)len) < 0) return;
     }
 }

@@ -424,6 +424,37 @@ typedef struct candidate {
     char kind[STORE_JOB_KIND_MAX + 1];
 } candidate;
 
+/* Appends the rows of q (id, weight, attempts, max_attempts, tenant, kind)
+ * to *c; expired marks them as leases that expired. Resets q. */
+static lore_status read_candidates(sqlite3_stmt *q, int expired, candidate **c, size_t *count,
+                                   size_t *cap) {
+    lore_status st = LORE_OK;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*count == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 64;
+            candidate *nc = realloc(*c, ncap * sizeof *nc);
+            if (!nc) {
+                st = LORE_NOMEM;
+                break;
+            }
+            *c = nc;
+            *cap = ncap;
+        }
+        candidate *x = &(*c)[(*count)++];
+        x->id = sqlite3_column_int64(q, 0);
+        x->weight = sqlite3_column_int64(q, 1);
+        x->attempts = sqlite3_column_int(q, 2);
+        x->max_attempts = sqlite3_column_int(q, 3);
+        x->expired = expired;
+        snprintf(x->tenant, sizeof x->tenant, "%s", (const char *)sqlite3_column_text(q, 4));
+        snprintf(x->kind, sizeof x->kind, "%s", (const char *)sqlite3_column_text(q, 5));
+    }
+    if (st == LORE_OK && rc != SQLITE_DONE) st = sqlite_status(rc);
+    sqlite3_reset(q);
+    return st;
+}
+
 /* Runnable jobs in id order: ready ones past their visible time and leased
  * ones whose lease expired. */
 static lore_status collect(store *s, int64_t now_ms, candidate **out, size_t *n) {
@@ -438,31 +469,42 @@ static lore_status collect(store *s, int64_t now_ms, candidate **out, size_t *n)
     lore_status st = LORE_OK;
     for (int pass = 0; pass < 2 && st == LORE_OK; pass++) {
         sqlite3_stmt *q = jq_stmt(s, pass ? JST_SCAN_EXPIRED : JST_SCAN_READY, sql[pass]);
-        if (!q) return LORE_INTERNAL;
-        sqlite3_bind_int64(q, 1, now_ms);
-        int rc;
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-            if (count == cap) {
-                cap = cap ? cap * 2 : 64;
-                candidate *nc = realloc(c, cap * sizeof *nc);
-                if (!nc) {
-                    st = LORE_NOMEM;
-                    break;
-                }
-                c = nc;
-            }
-            candidate *x = &c[count++];
-            x->id = sqlite3_column_int64(q, 0);
-            x->weight = sqlite3_column_int64(q, 1);
-            x->attempts = sqlite3_column_int(q, 2);
-            x->max_attempts = sqlite3_column_int(q, 3);
-            x->expired = pass;
-            snprintf(x->tenant, sizeof x->tenant, "%s", (const char *)sqlite3_column_text(q, 4));
-            snprintf(x->kind, sizeof x->kind, "%s", (const char *)sqlite3_column_text(q, 5));
+        if (!q) {
+            free(c);
+            return LORE_INTERNAL;
         }
-        if (st == LORE_OK && rc != SQLITE_DONE) st = sqlite_status(rc);
-        sqlite3_reset(q);
+        sqlite3_bind_int64(q, 1, now_ms);
+        st = read_candidates(q, pass, &c, &count, &cap);
     }
+    if (st != LORE_OK) {
+        free(c);
+        return st;
+    }
+    *out = c;
+    *n = count;
+    return LORE_OK;
+}
+
+/* Ready jobs of tenants other than avoid[], in id order: when one tenant's
+ * backlog fills the CLAIM_SCAN window, the others' jobs lie past it. */
+static lore_status collect_others(store *s, int64_t now_ms, const char *const *avoid, size_t navoid,
+                                  candidate **out, size_t *n) {
+    char sql[512];
+    int len = snprintf(sql, sizeof sql,
+                       "SELECT id, weight, attempts, max_attempts, tenant, kind FROM jobs"
+                       " WHERE state=0 AND visible_ms<=? AND tenant NOT IN (?");
+    for (size_t i = 1; i < navoid && len > 0 && (size_t)len < sizeof sql - 64; i++)
+        len += snprintf(sql + len, sizeof sql - (size_t)len, ",?");
+    snprintf(sql + len, sizeof sql - (size_t)len, ") ORDER BY id LIMIT " STRINGIFY(CLAIM_SCAN));
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->control, sql, -1, &q, NULL) != SQLITE_OK) return LORE_INTERNAL;
+    sqlite3_bind_int64(q, 1, now_ms);
+    for (int i = 2; i <= sqlite3_bind_parameter_count(q); i++)
+        sqlite3_bind_text(q, i, avoid[i - 2] ? avoid[i - 2] : "", -1, SQLITE_STATIC);
+    candidate *c = NULL;
+    size_t count = 0, cap = 0;
+    lore_status st = read_candidates(q, 0, &c, &count, &cap);
+    sqlite3_finalize(q);
     if (st != LORE_OK) {
         free(c);
         return st;
@@ -547,14 +589,21 @@ static lore_status lease(store *s, int64_t id, const char *worker, int64_t now_m
     return st;
 }
 
+static int avoided(const char *tenant, const char *const *avoid, size_t navoid) {
+    for (size_t i = 0; i < navoid; i++)
+        if (avoid[i] && !strcmp(tenant, avoid[i])) return 1;
+    return 0;
+}
+
 static lore_status claim_from(store *s, const candidate *c, size_t nc, const char *worker,
                               int64_t now_ms, int64_t lease_ms, size_t max_jobs, int64_t max_weight,
-                              store_job *jobs, size_t *n) {
+                              const char *const *avoid, size_t navoid, store_job *jobs, size_t *n) {
     const char *tenant = NULL;
     int64_t weight = 0;
     lore_status st = LORE_OK;
     for (size_t i = 0; i < nc && *n < max_jobs; i++) {
         if (tenant && strcmp(c[i].tenant, tenant)) continue;
+        if (!tenant && avoided(c[i].tenant, avoid, navoid)) continue;
         int alone = c[i].weight >= STORE_JOB_ALONE;
         if (*n && (alone || weight + c[i].weight > max_weight)) continue;
         int b = 0;
@@ -576,6 +625,13 @@ static lore_status claim_from(store *s, const candidate *c, size_t nc, const cha
 
 lore_status store_job_claim(store *s, const char *worker, int64_t now_ms, int64_t lease_ms,
                             size_t max_jobs, int64_t max_weight, store_job **out, size_t *n) {
+    return store_job_claim_avoiding(s, worker, now_ms, lease_ms, max_jobs, max_weight, NULL, 0, out,
+                                    n);
+}
+
+lore_status store_job_claim_avoiding(store *s, const char *worker, int64_t now_ms, int64_t lease_ms,
+                                     size_t max_jobs, int64_t max_weight, const char *const *avoid,
+                                     size_t navoid, store_job **out, size_t *n) {
     *out = NULL;
     *n = 0;
     if (!max_jobs) return LORE_OK;
@@ -590,7 +646,21 @@ lore_status store_job_claim(store *s, const char *worker, int64_t now_ms, int64_
     }
     if ((st = collect(s, now_ms, &c, &nc)) == LORE_OK) {
         if (nc > 1) qsort(c, nc, sizeof *c, cmp_candidate);
-        st = claim_from(s, c, nc, worker, now_ms, lease_ms, max_jobs, max_weight, jobs, &got);
+        st = claim_from(s, c, nc, worker, now_ms, lease_ms, max_jobs, max_weight, avoid, navoid,
+                        jobs, &got);
+        if (st == LORE_OK && !got && navoid && nc >= CLAIM_SCAN) {
+            /* the window held only avoided tenants: look past it */
+            candidate *o = NULL;
+            size_t no = 0;
+            st = collect_others(s, now_ms, avoid, navoid, &o, &no);
+            if (st == LORE_OK)
+                st = claim_from(s, o, no, worker, now_ms, lease_ms, max_jobs, max_weight, NULL, 0,
+                                jobs, &got);
+            free(o);
+        }
+        if (st == LORE_OK && !got && navoid) /* only avoided tenants have work: take it */
+            st = claim_from(s, c, nc, worker, now_ms, lease_ms, max_jobs, max_weight, NULL, 0, jobs,
+                            &got);
     }
     free(c);
     st = jq_write_end(s, st);
