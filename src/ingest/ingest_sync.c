@@ -13,7 +13,9 @@
  * inode, size, mtime, a hash of the added principals, the number of
  * path-named documents and the SHA-256 of the raw bytes. With it a sync
  *   - skips a file whose stat and principals are unchanged (without reading
- *     it) when its documents are all there;
+ *     it) when its documents are all there; a file recorded within 2 s of
+ *     its mtime is "racy" (it may change again in the same mtime tick and
+ *     size), so its bytes are hashed and compared instead;
  *   - renames: a new file whose raw bytes hash like a recorded file that is
  *     gone takes over that file's documents in place (same chunks and index
  *     entries, new external and public ids), unless a title taken from the
@@ -31,16 +33,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/sha256.h"
 #include "ingest/ingest_int.h"
 
 #define FP_VERSION 1
-#define FP_LEN 81
+#define FP_LEN 82
+#define RACY_NS 2000000000ll            /* an mtime this close to the sync may hide a change */
 #define MANIFEST_MAX_FILES (8u << 20)   /* files recorded under one directory */
 #define PRODUCED_MAX_BYTES (256u << 20) /* ids remembered for one file */
 #define PAGE 512                        /* documents per listing page */
+#define NDOCS_SKIPPED (1ull << 63)      /* in ndocs: the file is of no format lore reads */
 
 typedef struct fingerprint {
     uint64_t dev, ino;
@@ -48,6 +53,7 @@ typedef struct fingerprint {
     uint64_t ndocs;
     uint8_t opts[8];
     uint8_t raw[32];
+    uint8_t racy; /* recorded within RACY_NS of its mtime: check the bytes */
 } fingerprint;
 
 typedef struct entry {
@@ -68,7 +74,8 @@ struct ingest_sync {
     size_t nents, cap;
     /* The file being ingested. */
     int active;
-    uint64_t failed_before; /* the session's docs_failed when the file began */
+    uint64_t failed_before;  /* the session's docs_failed when the file began */
+    uint64_t skipped_before; /* and its files_skipped */
     int have_raw;
     uint8_t raw[32];
     strmap produced;
@@ -99,6 +106,7 @@ static void fp_encode(const fingerprint *f, uint8_t out[FP_LEN]) {
     put64(out + 33, f->ndocs);
     memcpy(out + 41, f->opts, 8);
     memcpy(out + 49, f->raw, 32);
+    out[81] = f->racy;
 }
 
 static int fp_decode(const uint8_t *p, size_t n, fingerprint *f) {
@@ -110,6 +118,7 @@ static int fp_decode(const uint8_t *p, size_t n, fingerprint *f) {
     f->ndocs = get64(p + 33);
     memcpy(f->opts, p + 41, 8);
     memcpy(f->raw, p + 49, 32);
+    f->racy = p[81];
     return 0;
 }
 
@@ -132,11 +141,19 @@ static size_t manifest_key(const char *source, const char *path, char *out, size
     return a + 1 + b;
 }
 
+/* Records a file. A file written less than RACY_NS before now may change
+ * again within the same mtime tick (and size): it is marked racy, and the
+ * next sync compares its bytes rather than trusting its stat (as git does
+ * for its index). */
 static lore_status manifest_put(ingest_session *s, const char *path, const fingerprint *f) {
     char key[PATH_MAX + 128];
     size_t kl = manifest_key(s->sync->source, path, key, sizeof key);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    fingerprint g = *f;
+    g.racy = f->mtime_ns + RACY_NS > (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     uint8_t val[FP_LEN];
-    fp_encode(f, val);
+    fp_encode(&g, val);
     lore_status st = ingest_open_batch(s);
     if (st == LORE_OK && kl) st = store_kv_put(s->t, STORE_NS_SYNC, key, kl, val, sizeof val);
     return st;
@@ -384,27 +401,35 @@ int ingest_sync_file_begin(ingest_session *s, const char *real, const struct sta
     sy->produced_over = 0;
     sy->have_raw = 0;
     sy->failed_before = s->stats.docs_failed;
+    sy->skipped_before = s->stats.files_skipped;
     fingerprint now;
     fp_from_stat(&now, sb, sy->opts);
     uint32_t idx = strmap_find(&sy->paths, real, strlen(real));
     if (idx != UINT32_MAX) {
         const fingerprint *f = &sy->ents[idx].fp;
-        if (f->dev == now.dev && f->ino == now.ino && f->size == now.size &&
-            f->mtime_ns == now.mtime_ns && !memcmp(f->opts, now.opts, 8)) {
+        int same = f->dev == now.dev && f->ino == now.ino && f->size == now.size &&
+                   f->mtime_ns == now.mtime_ns && !memcmp(f->opts, now.opts, 8);
+        if (same && f->racy) {
+            sy->have_raw = !hash_file(real, sy->raw);
+            same = sy->have_raw && !memcmp(sy->raw, f->raw, 32);
+        }
+        if (same) {
             ref_list l = {0};
             *st = file_docs(s, real, &l);
             size_t n = l.n;
             refs_free(&l);
             if (*st != LORE_OK) return -1;
-            if (n == f->ndocs) { /* unchanged, and nothing deleted it meanwhile */
+            if (n == (f->ndocs & ~NDOCS_SKIPPED)) { /* unchanged, and all there */
                 s->stats.files++;
                 s->stats.docs_unchanged += n;
+                if (f->ndocs & NDOCS_SKIPPED) s->stats.files_skipped++;
                 sy->active = 0;
+                if (f->racy && (*st = manifest_put(s, real, f)) != LORE_OK) return -1;
                 return 1;
             }
         }
     }
-    sy->have_raw = !hash_file(real, sy->raw);
+    if (!sy->have_raw) sy->have_raw = !hash_file(real, sy->raw);
     if (idx != UINT32_MAX || !sy->have_raw) return 0;
     /* A new file: is it one that moved? */
     uint32_t rid = strmap_find(&sy->raws, (const char *)sy->raw, 32);
@@ -419,7 +444,7 @@ int ingest_sync_file_begin(ingest_session *s, const char *real, const struct sta
             continue;
         }
         sy->ents[e].claimed = 1;
-        now.ndocs = sy->ents[e].fp.ndocs;
+        now.ndocs = sy->ents[e].fp.ndocs & ~NDOCS_SKIPPED;
         memcpy(now.raw, sy->raw, 32);
         if ((*st = manifest_delete(s, old)) != LORE_OK ||
             (*st = manifest_put(s, real, &now)) != LORE_OK || (*st = ingest_maybe_commit(s)))
@@ -480,6 +505,7 @@ lore_status ingest_sync_file_end(ingest_session *s, const char *real, const stru
     fingerprint now;
     fp_from_stat(&now, sb, sy->opts);
     now.ndocs = kept;
+    if (s->stats.files_skipped > sy->skipped_before) now.ndocs |= NDOCS_SKIPPED;
     if (sy->have_raw) memcpy(now.raw, sy->raw, 32);
     if ((st = manifest_put(s, real, &now)) != LORE_OK) return st;
     return ingest_maybe_commit(s);
