@@ -323,6 +323,38 @@ static void test_gzip(void) {
     CHECK_STR(inner, "/x/notes.md");
 }
 
+/* Outside the sync's reach: a sibling folder whose name shares the
+ * prefix, another source, and a record with its own id whose file goes. */
+static void add_outsiders(const char *sib) {
+    char p[PATH_MAX + 32];
+    CHECK_INT(ingest_path(ing, sib), LORE_OK);
+    snprintf(p, sizeof p, "%s/own.json", dir);
+    write_file(p, "{\"id\": \"own-1\", \"text\": \"ownword\"}\n");
+    CHECK_INT(ingest_path(ing, p), LORE_OK);
+    unlink(p);
+    ingest_set_source_acl(ing, "other", NULL, 0);
+    snprintf(p, sizeof p, "%s/other.txt", dir);
+    write_file(p, "another source otherword\n");
+    CHECK_INT(ingest_path(ing, p), LORE_OK);
+    unlink(p);
+    ingest_set_source_acl(ing, "files", NULL, 0);
+    CHECK_INT(ingest_commit(ing), LORE_OK);
+}
+
+/* A folder that is gone is refused and nothing is deleted. */
+static void test_refused(void) {
+    char err[512] = "";
+    char moved[PATH_MAX + 8];
+    snprintf(moved, sizeof moved, "%s/moved", root);
+    CHECK_INT(rename(dir, moved), 0);
+    uint64_t deleted = ingest_session_stats(ing)->docs_deleted;
+    CHECK_INT(ingest_sync_path(ing, dir, err, sizeof err), LORE_INVALID);
+    CHECK(strstr(err, "nothing was deleted") != NULL);
+    CHECK_INT(ingest_session_stats(ing)->docs_deleted, deleted);
+    CHECK_INT(rename(moved, dir), 0);
+    check_model(ROUNDS + 1);
+}
+
 int main(void) {
     test_seed();
     char real[PATH_MAX];
@@ -337,7 +369,6 @@ int main(void) {
     CHECK_INT(mkdir(sib, 0700), 0);
     snprintf(p, sizeof p, "%s/keep.txt", sib);
     write_file(p, "sibling folder keepword\n");
-    snprintf(p, sizeof p, "%s/own.json", dir);
 
     store *s = NULL;
     char err[512];
@@ -353,20 +384,7 @@ int main(void) {
     CHECK_INT(ingest_session_new(t, &index_lexical_bm25, lex, &o, &ing), LORE_OK);
     CHECK_INT(search_engine_new(t, &index_lexical_bm25, lex, &se), LORE_OK);
 
-    /* Outside the sync's reach: a sibling folder, another source, and a
-     * record with its own id ingested from a file that then goes away. */
-    CHECK_INT(ingest_path(ing, sib), LORE_OK);
-    snprintf(p, sizeof p, "%s/own.json", root);
-    write_file(p, "{\"id\": \"own-1\", \"text\": \"ownword\"}\n");
-    CHECK_INT(ingest_path(ing, p), LORE_OK);
-    unlink(p);
-    ingest_set_source_acl(ing, "other", NULL, 0);
-    snprintf(p, sizeof p, "%s/other.txt", dir);
-    write_file(p, "another source otherword\n");
-    CHECK_INT(ingest_path(ing, p), LORE_OK);
-    unlink(p);
-    ingest_set_source_acl(ing, "files", NULL, 0);
-    CHECK_INT(ingest_commit(ing), LORE_OK);
+    add_outsiders(sib);
 
     for (int round = 0; round < ROUNDS; round++) {
         int changes = 1 + (int)(test_rand() % 4);
@@ -387,18 +405,7 @@ int main(void) {
     CHECK_INT(after->docs_deleted - before.docs_deleted, 0);
     check_model(ROUNDS);
 
-    /* A folder that is gone is refused and nothing is deleted. */
-    char moved[PATH_MAX + 8];
-    snprintf(moved, sizeof moved, "%s/moved", root);
-    CHECK_INT(rename(dir, moved), 0);
-    uint64_t deleted = ingest_session_stats(ing)->docs_deleted;
-    err[0] = 0;
-    CHECK_INT(ingest_sync_path(ing, dir, err, sizeof err), LORE_INVALID);
-    CHECK(strstr(err, "nothing was deleted") != NULL);
-    CHECK_INT(ingest_session_stats(ing)->docs_deleted, deleted);
-    CHECK_INT(rename(moved, dir), 0);
-    check_model(ROUNDS + 1);
-
+    test_refused();
     test_gzip();
 
     search_engine_free(se);
