@@ -81,7 +81,9 @@ LORE_MUST_CHECK lore_status ingest_path(ingest_session *s, const char *path);
  * too, a renamed file with unchanged bytes takes over its documents
  * without a parse, and a file whose size and mtime are as the last sync
  * recorded is not read. Only documents whose external ids are the paths of
- * files under dir ("/dir/a.md", "/dir/a.jsonl#7") are ever deleted; a file
+ * files under dir ("/dir/a.md", "/dir/a.jsonl#7"), or ids of records that
+ * a synced file under dir produced and none produces any more, are ever
+ * deleted; a file
  * that fails to read or parse keeps its documents. A dir that cannot be
  * resolved or listed is refused: LORE_INVALID with err filled, nothing
  * done. Other errors are the store's (the open batch rolled back). See

@@ -60,6 +60,20 @@ LORE_MUST_CHECK lore_status ingest_sync_file_end(ingest_session *s, const char *
 /* A document the walk produced (or tried to) from the current file. */
 void ingest_sync_doc_seen(ingest_session *s, const char *external_id);
 
+/* Whether id is named after file: the path itself or "path#DIGITS". */
+int ingest_sync_path_named(const char *file, const char *id);
+/* Records' own ids (ingest_sync_ids.c). After file was read: forget the
+ * ids it no longer produced (deleting documents no synced file produces
+ * any more) and record the ones it did. */
+LORE_MUST_CHECK lore_status ingest_sync_ids_reconcile(ingest_session *s, const char *source,
+                                                      const char *file, const strmap *produced);
+/* file is gone: forget all of its ids. */
+LORE_MUST_CHECK lore_status ingest_sync_ids_forget(ingest_session *s, const char *source,
+                                                   const char *file);
+/* file was renamed to: its ids are to's now. */
+LORE_MUST_CHECK lore_status ingest_sync_ids_move(ingest_session *s, const char *source,
+                                                 const char *from, const char *to);
+
 /* ---- gzip (ingest_gzip.c) ---- */
 
 /* Whether the bytes start with the gzip magic (1f 8b). */

@@ -4,9 +4,9 @@
  * Which documents came from where: a file's documents have its resolved
  * path as external id ("/dir/a.md"), or the path and a number when it holds
  * several ("/dir/a.jsonl#17"). A sync of R therefore owns exactly the
- * source's ids in ["R/", "R0") ('0' follows '/'): ids of other sources, of
- * other directories, or that a record chose itself (JSON "id") are never
- * touched.
+ * source's ids in ["R/", "R0") ('0' follows '/'): ids of other sources or
+ * of other directories are never touched. Ids that a record chose itself
+ * (JSON "id") are tracked per file by ingest_sync_ids.c.
  *
  * The manifest (key-value namespace STORE_NS_SYNC, written in the ingest's
  * transactions) keeps per source and file what the last sync saw: device,
@@ -165,6 +165,15 @@ static lore_status manifest_delete(ingest_session *s, const char *path) {
     lore_status st = ingest_open_batch(s);
     if (st == LORE_OK && kl) st = store_kv_delete(s->t, STORE_NS_SYNC, key, kl);
     return st == LORE_NOT_FOUND ? LORE_OK : st;
+}
+
+/* Records a file that the next sync must read whatever its stat says
+ * (size -1 never matches). */
+static lore_status manifest_reread(ingest_session *s, const char *path) {
+    fingerprint f;
+    memset(&f, 0, sizeof f);
+    f.size = -1;
+    return manifest_put(s, path, &f);
 }
 
 typedef struct load_ctx {
@@ -348,7 +357,7 @@ static int move_docs(ingest_session *s, const char *old, const char *real, lore_
         *st = store_doc_rename(s->t, l.v[i].rowid, nid);
         s->batch_docs++;
     }
-    if (*st != LORE_OK) goto out;
+    if (*st != LORE_OK || (*st = ingest_sync_ids_move(s, s->sync->source, old, real))) goto out;
     s->stats.docs_renamed += l.n;
     moved = 1;
 out_ok:
@@ -476,8 +485,9 @@ lore_status ingest_sync_file_end(ingest_session *s, const char *real, const stru
     ingest_sync *sy = s->sync;
     if (!sy->active) return LORE_OK;
     sy->active = 0;
-    /* Not read or parsed: keep its documents, and read it again next time. */
-    if (failed) return manifest_delete(s, real);
+    /* Not read or parsed: keep its documents, and read it again next time
+     * (the entry stays, so the file's ids are dropped when it goes). */
+    if (failed) return manifest_reread(s, real);
     ref_list l = {0};
     lore_status st = file_docs(s, real, &l);
     size_t kept = 0;
@@ -490,6 +500,8 @@ lore_status ingest_sync_file_end(ingest_session *s, const char *real, const stru
         st = ingest_remove_doc(s, l.v[i].rowid);
     }
     refs_free(&l);
+    if (st == LORE_OK && !sy->produced_over)
+        st = ingest_sync_ids_reconcile(s, sy->source, real, &sy->produced);
     if (st != LORE_OK) return st;
     if (sy->produced_over)
         ingest_report(s, 0, real,
@@ -499,7 +511,7 @@ lore_status ingest_sync_file_end(ingest_session *s, const char *real, const stru
     /* A file with bad records is read again next time, so its errors are
      * reported again rather than hidden behind "unchanged". */
     if (s->stats.docs_failed > sy->failed_before) {
-        if ((st = manifest_delete(s, real)) != LORE_OK) return st;
+        if ((st = manifest_reread(s, real)) != LORE_OK) return st;
         return ingest_maybe_commit(s);
     }
     fingerprint now;
@@ -558,7 +570,9 @@ static lore_status sync_finish(ingest_session *s) {
     for (size_t i = 0; i < sy->nents && st == LORE_OK; i++) {
         uint32_t len;
         const char *p = strmap_key(&sy->paths, (uint32_t)i, &len);
-        if (!sy->ents[i].claimed && path_gone(p)) st = manifest_delete(s, p);
+        if (sy->ents[i].claimed || !path_gone(p)) continue;
+        st = ingest_sync_ids_forget(s, sy->source, p);
+        if (st == LORE_OK) st = manifest_delete(s, p);
     }
     if (st == LORE_OK) st = ingest_commit(s);
     return st;

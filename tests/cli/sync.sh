@@ -140,6 +140,23 @@ expect 0 "sync emptied" -- "$LORE" ingest --sync "$T/empty"; has "$ERR" "1 delet
 docs | grep -q "empty/" && bad "empty/ still has documents" || ok
 docs | grep -q "^files|d/a.txt$" && ok || bad "emptying empty/ touched d/"
 
+# 8b. Records with their own ids: dropped when no synced file holds them any more.
+mkdir "$T/recs"
+printf '[{"id":"rec-1","text":"first"},{"id":"rec-2","text":"second"},{"id":"rec-9","text":"shared"}]\n' >"$T/recs/a.json"
+printf '[{"id":"rec-9","text":"shared"}]\n' >"$T/recs/b.json"
+expect 0 "sync records" -- "$LORE" ingest --sync "$T/recs"
+recs() { docs | grep '^files|rec-' | cut -d'|' -f2 | tr '\n' ' '; }
+[ "$(recs)" == "rec-1 rec-2 rec-9 " ] && ok || bad "records: $(recs)"
+printf '[{"id":"rec-1","text":"first"},{"id":"rec-9","text":"shared"}]\n' >"$T/recs/a.json"
+expect 0 "a record dropped" -- "$LORE" ingest --sync "$T/recs"; has "$ERR" "1 deleted"
+[ "$(recs)" == "rec-1 rec-9 " ] && ok || bad "records after a shrink: $(recs)"
+rm "$T/recs/a.json"
+expect 0 "a file of records gone" -- "$LORE" ingest --sync "$T/recs"; has "$ERR" "1 deleted"
+[ "$(recs)" == "rec-9 " ] && ok || bad "rec-9 is still in b.json: $(recs)"
+rm "$T/recs/b.json"
+expect 0 "the last holder gone" -- "$LORE" ingest --sync "$T/recs"
+[ "$(recs)" == "" ] && ok || bad "records left: $(recs)"
+
 # 9. Gzip: the inner format is detected; a bomb and a cut stream are refused.
 mkdir "$T/gz"
 printf '# Gzipped markdown\n\nabout quetzals\n' | gzip >"$T/gz/notes.md.gz"

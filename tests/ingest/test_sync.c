@@ -42,7 +42,8 @@ typedef struct mfile {
 } mfile;
 static mfile files[NFILES];
 
-static const char *const ext[] = {".txt", ".md", ".jsonl"};
+static const char *const ext[] = {".txt", ".md", ".jsonl", ".json"};
+#define KINDS 4 /* 3: a JSON array of records with their own ids x1, x2, ..., shared by files */
 
 /* Analyzer-stable words: no stemming changes them. */
 static void word(char *out, size_t n, int file, int version, int line) {
@@ -65,6 +66,15 @@ static void write_model(int i) {
     } else if (m->kind == 1) {
         word(w, sizeof w, i, m->version, 0);
         snprintf(text, sizeof text, "# Heading %d\n\nbody %s\n", i, w);
+    } else if (m->kind == 3) {
+        strcpy(text, "[");
+        for (int l = 1; l <= m->lines; l++) {
+            word(w, sizeof w, i, m->version, l);
+            size_t len = strlen(text);
+            snprintf(text + len, sizeof text - len, "%s{\"id\":\"x%d\",\"text\":\"rec %s\"}",
+                     l > 1 ? "," : "", l, w);
+        }
+        strcat(text, "]\n");
     } else {
         for (int l = 1; l <= m->lines; l++) {
             word(w, sizeof w, i, m->version, l);
@@ -89,7 +99,7 @@ static char *expected(void) {
     char *ids[NFILES * 8];
     size_t n = 0;
     for (int i = 0; i < NFILES; i++) {
-        if (!files[i].live) continue;
+        if (!files[i].live || files[i].kind == 3) continue;
         char buf[PATH_MAX + 96];
         if (files[i].kind == 2) {
             for (int l = 1; l <= files[i].lines; l++) {
@@ -176,8 +186,23 @@ static void check_model(int round) {
     }
     free(want);
     free(got);
+    /* Records with their own ids: those some live file holds. */
+    int maxline = 0;
+    for (int i = 0; i < NFILES; i++)
+        if (files[i].live && files[i].kind == 3 && files[i].lines > maxline)
+            maxline = files[i].lines;
+    char own_want[64] = "", *own_got = stored("files", "x", "y");
+    for (int l = 1; l <= maxline; l++)
+        snprintf(own_want + strlen(own_want), sizeof own_want - strlen(own_want), "x%d\n", l);
+    if (strcmp(own_want, own_got)) {
+        fprintf(stderr, "round %d: own ids differ\n--- want\n%s--- got\n%s", round, own_want,
+                own_got);
+        CHECK(0);
+    }
+    free(own_got);
     /* Each live document by its word; the previous version's word gone. */
     for (int i = 0; i < NFILES; i++) {
+        if (files[i].kind == 3) continue; /* shared ids: the last file read wins */
         char w[64];
         int lines = files[i].kind == 2 ? files[i].lines : 1;
         for (int l = files[i].kind == 2 ? 1 : 0; l <= (files[i].kind == 2 ? lines : 0); l++) {
@@ -216,14 +241,14 @@ static void one_change(int round) {
     int action = (int)(test_rand() % 6);
     if (!m->live) { /* add */
         m->live = 1;
-        m->kind = (int)(test_rand() % 3);
+        m->kind = (int)(test_rand() % KINDS);
         m->lines = 1 + (int)(test_rand() % 4);
         m->version++;
         new_name(i, round);
         write_model(i);
     } else if (action <= 1) { /* change, often to the same size */
         m->version++;
-        if (m->kind == 2 && action == 1) m->lines = 1 + (int)(test_rand() % 4);
+        if (m->kind >= 2 && action == 1) m->lines = 1 + (int)(test_rand() % 4);
         write_model(i);
     } else if (action == 2) { /* rename, same bytes */
         new_name(i, round);
