@@ -23,8 +23,8 @@ static const cli_help help = {
     "Inspect and operate the job queue (docs/jobs.md).",
     "list prints the newest jobs first. show prints one job, with its last error and\n"
     "its result (JSON); for an ingest (path) job it then lists every problem the walk\n"
-    "met, errors and notes, a page at a time (--page, --limit). retry puts dead-lettered jobs back "
-    "in the queue (attempts reset); with\n"
+    "met, errors and notes, a page at a time (--page, --limit).\n"
+    "retry puts dead-lettered jobs back in the queue (attempts reset); with\n"
     "--state dead it retries every dead job (of --tenant). purge deletes finished\n"
     "jobs (done and dead, or --state) and their stored payloads; workers also purge\n"
     "them on their own after job_retention_days.",
