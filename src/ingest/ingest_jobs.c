@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <utf8proc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,10 +237,39 @@ typedef struct run_state {
     int64_t nall;       /* lines written to it */
 } run_state;
 
+/* s as a JSON string; bytes that are not UTF-8 (a file name may hold
+ * any) become U+FFFD, so the problem is still recorded. */
+static json_t *json_text(const char *s) {
+    json_t *j = json_string(s);
+    if (j) return j;
+    size_t n = strlen(s);
+    char *out = malloc(n * 3 + 1), *o = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < n;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k > 0) {
+            memcpy(o, s + i, (size_t)k);
+            o += k;
+            i += (size_t)k;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        }
+    }
+    *o = 0;
+    j = json_string(out);
+    free(out);
+    return j;
+}
+
 static void on_problem(void *ctx, const char *path, const char *msg, int is_error) {
     run_state *r = ctx;
     if (r->notes) {
-        json_t *x = json_pack("{s:s,s:s,s:b}", "path", path, "message", msg, "error", is_error);
+        json_t *x = json_pack("{s:o,s:o,s:b}", "path", json_text(path), "message", json_text(msg),
+                              "error", is_error);
         if (r->all && x && r->all_bytes < INGEST_JOB_PROBLEMS_FILE_MAX) {
             char *line = json_dumps(x, JSON_COMPACT);
             if (line && fprintf(r->all, "%s\n", line) > 0) {

@@ -185,6 +185,11 @@ for p in 1 2 3; do seen+=$("$LORE" jobs show "$job" --page $p --limit 100 | grep
   bad "paging did not list each error once"
 expect 1 "page past the end" -- "$LORE" jobs show "$job" --page 4 --limit 100
 has "$ERR" "230 problem(s), 3 page(s)"
+# A file name that is not UTF-8 is still named (its bad bytes as U+FFFD).
+mkdir "$T/u8" && printf '{"broken' >"$T/u8/bad$(printf '\xff').json"
+expect 2 "non-UTF-8 name" -- "$LORE" ingest "$T/u8"; has "$ERR" "u8/bad.*\.json: json:"
+job=$("$LORE" jobs list --limit 1 | awk 'NR == 2 { print $1 }')
+expect 0 "jobs show non-UTF-8" -- "$LORE" jobs show "$job"; has "$OUT" "problems:     1 (1 errors)"
 expect 0 "purge" -- "$LORE" jobs purge
 ls "$LORE_DATA_DIR/blobs/default" | grep -q problems && bad "purge left problems files" || ok
 
