@@ -9,7 +9,7 @@ PACKAGES=(
   clang libclang-rt-14-dev libfuzzer-14-dev clang-format
   libsqlite3-dev sqlite3 libjansson-dev libutf8proc-dev libstemmer-dev
   libcmark-gfm-dev libcmark-gfm-extensions-dev libxml2-dev libzip-dev
-  poppler-utils zip
+  poppler-utils zip zlib1g-dev
   libmicrohttpd-dev libcurl4-openssl-dev curl
 )
 

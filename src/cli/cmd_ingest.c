@@ -2,9 +2,11 @@
  * (docs/jobs.md), run by worker threads of this process (and by a server's
  * or lore worker's, when one shares the data directory); the command waits
  * for its jobs and prints what they found. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -18,12 +20,13 @@ static const cli_opt opts[] = {
     {"tenant", 't', "NAME", 0, "tenant to write to (default: setting tenant)"},
     {"source", 's', "NAME", 0, "source recorded on every document (default: files)"},
     {"acl", 0, "PRINCIPAL", 1, "only PRINCIPAL may see the documents (user:EMAIL, group:NAME)"},
+    {"sync", 0, NULL, 0, "make the source's documents from each DIR match it (deletes, renames)"},
     {"quiet", 'q', NULL, 0, "print nothing but errors"},
 };
 static const cli_help help = {
-    "lore ingest PATH... [--tenant T] [--source S] [--acl PRINCIPAL]... [--quiet]",
+    "lore ingest PATH... [--tenant T] [--source S] [--acl PRINCIPAL]... [--sync] [--quiet]",
     "Index files and directories (recursively). Formats are detected by content:\n"
-    "text, Markdown, HTML, JSON, JSON Lines, PDF and DOCX.",
+    "text, Markdown, HTML, JSON, JSON Lines, PDF and DOCX, each also gzip-compressed.",
     "A document keeps its id across ingests: a file is identified by its absolute path,\n"
     "a JSON or JSON Lines record by its \"id\" or \"_id\". Unchanged documents are skipped;\n"
     "changed ones are replaced. Hidden files and directories are skipped. A file that\n"
@@ -33,15 +36,25 @@ static const cli_help help = {
     "number and the other lines are still ingested. Other files\n"
     "are limited to max_file_mb (64 MiB by default). Each PATH is a durable job\n"
     "(docs/jobs.md): this command runs it with `workers` threads and waits; a running\n"
-    "lore serve or lore worker on the same data directory may take part.",
+    "lore serve or lore worker on the same data directory may take part.\n"
+    "\n"
+    "--sync DIR makes the documents of the source that came from files under DIR\n"
+    "match it: documents of removed files are deleted, a renamed file with the same\n"
+    "bytes takes over its documents without a parse, files whose size and mtime did\n"
+    "not change since the last sync are not read. Documents of other sources or\n"
+    "directories are never touched; a file that fails to read keeps its documents;\n"
+    "a DIR that cannot be listed is refused and nothing is deleted. Every error is\n"
+    "printed; lore jobs show ID pages through them later.",
     "  lore ingest ./handbook\n"
     "  lore ingest --source wiki --acl group:eng ./eng-docs\n"
-    "  lore ingest corpus.jsonl --tenant research",
+    "  lore ingest corpus.jsonl --tenant research\n"
+    "  lore ingest --sync ./handbook",
 };
 
 /* Sums the results of finished path jobs and prints their problems. */
 typedef struct totals {
-    uint64_t files, added, updated, unchanged, failed, skipped, chunks, bytes, errors;
+    uint64_t files, added, updated, unchanged, deleted, renamed, failed, skipped, chunks, bytes,
+        errors;
 } totals;
 
 static uint64_t num(json_t *o, const char *k) {
@@ -49,7 +62,7 @@ static uint64_t num(json_t *o, const char *k) {
     return v > 0 ? (uint64_t)v : 0;
 }
 
-static void report(const store_job *j, int quiet, totals *t) {
+static void report(cli_env *e, const store_job *j, int quiet, totals *t) {
     if (j->state == STORE_JOB_DEAD) {
         fprintf(stderr, "lore ingest: job %s failed: %s\n", j->pub,
                 j->error ? j->error : "unknown error");
@@ -66,34 +79,86 @@ static void report(const store_job *j, int quiet, totals *t) {
     t->skipped += num(r, "skipped");
     t->chunks += num(r, "chunks");
     t->bytes += num(r, "bytes");
+    t->deleted += num(r, "deleted");
+    t->renamed += num(r, "renamed");
+    /* Every error is named: from the job's problems file when it has one
+     * (notes past the first INGEST_JOB_MAX_PROBLEMS are only counted), else
+     * from the first problems kept in the result. */
+    uint64_t shown_notes = 0, hidden_notes = 0, listed = 0;
+    FILE *f = NULL;
+    char path[4096];
+    if (j->blob && json_object_get(r, "problems_recorded") &&
+        store_blob_path(e->store, j->tenant, j->blob, path, sizeof path) == LORE_OK)
+        f = fopen(path, "re");
     json_t *p = json_object_get(r, "problems");
-    for (size_t i = 0; i < json_array_size(p); i++) {
-        json_t *x = json_array_get(p, i);
-        if (quiet && !json_is_true(json_object_get(x, "error"))) continue;
-        fprintf(stderr, "lore ingest: %s: %s\n", json_string_value(json_object_get(x, "path")),
-                json_string_value(json_object_get(x, "message")));
+    size_t n = f ? 0 : json_array_size(p);
+    char *line = NULL;
+    size_t cap = 0;
+    for (size_t i = 0;; i++) {
+        json_t *x = NULL;
+        if (f) {
+            if (getline(&line, &cap, f) < 0) break;
+            x = json_loads(line, 0, NULL);
+        } else if (i < n) {
+            x = json_incref(json_array_get(p, i));
+        } else {
+            break;
+        }
+        if (!x) continue;
+        listed++;
+        int err = json_is_true(json_object_get(x, "error"));
+        if (!err && (quiet || shown_notes >= INGEST_JOB_MAX_PROBLEMS)) {
+            hidden_notes += !quiet;
+        } else {
+            shown_notes += !err;
+            fprintf(stderr, "lore ingest: %s: %s\n", json_string_value(json_object_get(x, "path")),
+                    json_string_value(json_object_get(x, "message")));
+        }
+        json_decref(x);
     }
-    /* Only the first problems are kept; the count of errors is whole (a
-     * walk that skipped many binary files still succeeds). */
+    free(line);
+    if (f) fclose(f);
+    /* The count of errors is whole (a walk that skipped many binary files
+     * still succeeds). */
     t->errors += num(r, "error_count");
-    uint64_t more = num(r, "problem_count") - json_array_size(p);
+    uint64_t more = num(r, "problem_count") > listed ? num(r, "problem_count") - listed : 0;
+    if (hidden_notes)
+        fprintf(stderr, "lore ingest: ... and %llu more notes (lore jobs show %lld lists them)\n",
+                (unsigned long long)hidden_notes, (long long)j->id);
     if (more)
-        fprintf(stderr, "lore ingest: ... and %llu more problems (%llu errors in all)\n",
+        fprintf(stderr,
+                "lore ingest: ... and %llu more problems not recorded (%llu errors in all)\n",
                 (unsigned long long)more, (unsigned long long)num(r, "error_count"));
     json_decref(r);
 }
 
 /* Queues one path job per argument; 0 on success. */
 static int enqueue_paths(cli_env *e, const cli_args *a, const char *source, const char *const *acl,
-                         size_t nacl, int64_t *ids, size_t *njobs, uint64_t *missing) {
+                         size_t nacl, int sync, int64_t *ids, size_t *njobs, uint64_t *missing) {
     for (size_t i = 0; i < a->npos; i++) {
         char abs[PATH_MAX];
+        struct stat sb;
         if (access(a->pos[i], F_OK) != 0 || !realpath(a->pos[i], abs)) {
-            fprintf(stderr, "lore ingest: %s: no such file or directory\n", a->pos[i]);
+            fprintf(stderr, "lore ingest: %s: no such file or directory%s\n", a->pos[i],
+                    sync ? "; nothing was synced or deleted" : "");
             (*missing)++;
             continue;
         }
-        char *payload = ingest_job_path_payload(abs, source, acl, nacl);
+        /* A sync refuses what it cannot list, before anything is queued. */
+        if (sync && (stat(abs, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+            fprintf(stderr, "lore ingest: %s: --sync takes a directory; nothing was synced\n",
+                    a->pos[i]);
+            (*missing)++;
+            continue;
+        }
+        if (sync && access(abs, R_OK | X_OK) != 0) {
+            fprintf(stderr,
+                    "lore ingest: %s: cannot sync: cannot list it: %s; nothing was deleted\n",
+                    a->pos[i], strerror(errno));
+            (*missing)++;
+            continue;
+        }
+        char *payload = ingest_job_path_payload(abs, source, acl, nacl, sync);
         char group[STORE_JOB_GROUP_MAX + 1];
         store_doc_public_id("path", abs, group); /* a short stable name for the path */
         char *groups[1] = {group};
@@ -103,6 +168,11 @@ static int enqueue_paths(cli_env *e, const cli_args *a, const char *source, cons
         snprintf(j.kind, sizeof j.kind, "%s", INGEST_JOB_PATH);
         j.groups = groups;
         j.ngroups = 1;
+        /* The blob is where the job writes every problem it meets. */
+        char blob[STORE_JOB_GROUP_MAX + 96];
+        snprintf(blob, sizeof blob, "problems-%s-%lld-%ld-%zu.jsonl", group,
+                 (long long)lore_now_ms(), (long)getpid(), i);
+        j.blob = blob;
         j.payload = (uint8_t *)payload;
         j.payload_len = payload ? strlen(payload) : 0;
         j.weight = STORE_JOB_ALONE; /* a walk is claimed alone */
@@ -150,7 +220,7 @@ static int wait_jobs(cli_env *e, const int64_t *ids, size_t n, int show, totals 
     }
     if (show) fputs("\r\033[K", stderr);
     for (size_t i = 0; i < n; i++) {
-        report(done[i], quiet, t);
+        report(e, done[i], quiet, t);
         store_job_free(done[i]);
     }
     free(done);
@@ -194,7 +264,9 @@ int cmd_ingest(int argc, char **argv) {
         rc = cli_error("ingest", CLI_FAIL, "out of memory");
         goto out;
     }
-    if ((rc = enqueue_paths(&e, &a, source ? source : "files", acl, nacl, ids, &njobs, &missing)))
+    int sync = cli_flag(&a, "sync");
+    if ((rc = enqueue_paths(&e, &a, source ? source : "files", acl, nacl, sync, ids, &njobs,
+                            &missing)))
         goto out;
     /* This process works its own jobs (a running server's workers may take
      * some of them too); they would also survive a crash of this command. */
@@ -206,12 +278,16 @@ int cmd_ingest(int argc, char **argv) {
     double secs = (double)(lore_mono_ns() - t0) / 1e9;
     if (!quiet) {
         uint64_t docs = t.added + t.updated;
+        char sync_part[96] = "";
+        if (sync)
+            snprintf(sync_part, sizeof sync_part, "%llu deleted, %llu renamed, ",
+                     (unsigned long long)t.deleted, (unsigned long long)t.renamed);
         fprintf(stderr,
                 "ingested %llu files into tenant %s: %llu added, %llu updated, %llu unchanged, "
-                "%llu failed, %llu skipped; %llu chunks, %.1f MB in %.2f s (%.0f docs/s)\n",
+                "%s%llu failed, %llu skipped; %llu chunks, %.1f MB in %.2f s (%.0f docs/s)\n",
                 (unsigned long long)t.files, store_tenant_name(e.tenant),
                 (unsigned long long)t.added, (unsigned long long)t.updated,
-                (unsigned long long)t.unchanged, (unsigned long long)t.failed,
+                (unsigned long long)t.unchanged, sync_part, (unsigned long long)t.failed,
                 (unsigned long long)t.skipped, (unsigned long long)t.chunks, (double)t.bytes / 1e6,
                 secs, secs > 0 ? (double)docs / secs : 0.0);
     }

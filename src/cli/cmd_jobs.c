@@ -1,4 +1,6 @@
 /* lore jobs list|show|retry|purge: the durable job queue by hand. */
+#include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,21 +11,25 @@
 static const cli_opt opts[] = {
     {"tenant", 't', "NAME", 0, "only this tenant's jobs (default: every tenant)"},
     {"state", 's', "STATE", 0, "ready, leased, done or dead"},
-    {"limit", 'n', "N", 0, "list at most N jobs (default 50)"},
+    {"limit", 'n', "N", 0, "list at most N jobs (default 50); show: N problems a page (100)"},
+    {"page", 'p', "N", 0, "show: page N of the job's problems (default 1)"},
     {"older-than", 0, "DAYS", 0, "purge: finished more than DAYS ago (default 0: all)"},
 };
 static const cli_help help = {
     "lore jobs list [--tenant T] [--state S] [--limit N]\n"
-    "       lore jobs show ID\n"
+    "       lore jobs show ID [--page N] [--limit N]\n"
     "       lore jobs retry ID... | --state dead [--tenant T]\n"
     "       lore jobs purge [--state done|dead] [--older-than DAYS] [--tenant T]",
     "Inspect and operate the job queue (docs/jobs.md).",
-    "list prints the newest jobs first. show prints one job as JSON, with its last\n"
-    "error. retry puts dead-lettered jobs back in the queue (attempts reset); with\n"
+    "list prints the newest jobs first. show prints one job, with its last error and\n"
+    "its result (JSON); for an ingest (path) job it then lists every problem the walk\n"
+    "met, errors and notes, a page at a time (--page, --limit).\n"
+    "retry puts dead-lettered jobs back in the queue (attempts reset); with\n"
     "--state dead it retries every dead job (of --tenant). purge deletes finished\n"
     "jobs (done and dead, or --state) and their stored payloads; workers also purge\n"
     "them on their own after job_retention_days.",
     "  lore jobs list --state dead\n  lore jobs show job_5f0c2a9e81d34b7760aa19c3\n"
+    "  lore jobs show job_5f0c2a9e81d34b7760aa19c3 --page 2 --limit 500\n"
     "  lore jobs retry --state dead\n"
     "  lore jobs purge --state done --older-than 7",
 };
@@ -66,7 +72,46 @@ static int parse_id(const char *s) {
     return strspn(s, "0123456789") == n && s[0] != '0' ? 0 : -1;
 }
 
-static int do_show(cli_env *e, const char *tenant, const char *arg) {
+/* Prints page `page` (from 1) of a path job's problems file, `per` lines a
+ * page. The file is read line by line: memory stays one line. */
+static int show_problems(cli_env *e, const store_job *j, size_t page, size_t per) {
+    char path[4096];
+    if (!j->blob || strcmp(j->kind, "path") || !j->result ||
+        store_blob_path(e->store, j->tenant, j->blob, path, sizeof path) != LORE_OK)
+        return CLI_OK;
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        if (j->state == STORE_JOB_DONE)
+            printf("problems:     none recorded (%s)\n", strerror(errno));
+        return CLI_OK;
+    }
+    char *line = NULL;
+    size_t cap = 0, n = 0, first = (page - 1) * per;
+    size_t errors = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        json_t *x = json_loads(line, 0, NULL);
+        int err = json_is_true(json_object_get(x, "error"));
+        errors += err;
+        if (n >= first && n < first + per) {
+            if (n == first) printf("problems (page %zu, %zu a page):\n", page, per);
+            printf("  %5zu %-5s %s: %s\n", n + 1, err ? "error" : "note",
+                   x ? json_string_value(json_object_get(x, "path")) : "?",
+                   x ? json_string_value(json_object_get(x, "message")) : "(unreadable line)");
+        }
+        json_decref(x);
+        n++;
+    }
+    free(line);
+    fclose(f);
+    size_t pages = (n + per - 1) / per;
+    if (n && first >= n)
+        return cli_error("jobs", CLI_USAGE, "--page %zu: the job has %zu problem(s), %zu page(s)",
+                         page, n, pages);
+    printf("problems:     %zu (%zu errors), page %zu of %zu\n", n, errors, n ? page : 0, pages);
+    return CLI_OK;
+}
+
+static int do_show(cli_env *e, const char *tenant, const char *arg, size_t page, size_t per) {
     if (parse_id(arg))
         return cli_error("jobs", CLI_USAGE, "'%.80s' is not a job id (job_ and 24 hex digits)",
                          arg);
@@ -88,8 +133,9 @@ static int do_show(cli_env *e, const char *tenant, const char *arg) {
            j->worker ? j->worker : "-", j->dedup_key ? j->dedup_key : "-", j->ngroups);
     if (j->error) printf("last error:   %s\n", j->error);
     if (j->result) printf("result:       %s\n", j->result);
+    int rc = show_problems(e, j, page, per);
     store_job_free(j);
-    return CLI_OK;
+    return rc;
 }
 
 static int retry_one(cli_env *e, const char *tenant, const char *ref) {
@@ -189,6 +235,17 @@ int cmd_jobs(int argc, char **argv) {
         }
         limit = (size_t)v;
     }
+    size_t page = 1;
+    const char *pv = cli_get(&a, "page");
+    if (pv) {
+        char *end;
+        long long v = strtoll(pv, &end, 10);
+        if (!*pv || *end || v < 1 || v > 1000000000) {
+            rc = cli_error("jobs", CLI_USAGE, "--page takes a number from 1");
+            goto out;
+        }
+        page = (size_t)v;
+    }
     if (strcmp(sub, "list") && strcmp(sub, "show") && strcmp(sub, "retry") &&
         strcmp(sub, "purge")) {
         rc =
@@ -203,7 +260,7 @@ int cmd_jobs(int argc, char **argv) {
     if (!strcmp(sub, "list"))
         rc = do_list(&e, tenant, state, limit);
     else if (!strcmp(sub, "show"))
-        rc = do_show(&e, tenant, a.pos[1]);
+        rc = do_show(&e, tenant, a.pos[1], page, lv ? limit : 100);
     else if (!strcmp(sub, "retry"))
         rc = do_retry(&e, tenant, state, &a);
     else

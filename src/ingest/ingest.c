@@ -15,21 +15,10 @@
 #include <unistd.h>
 
 #include "crypto/sha256.h"
+#include "ingest/ingest_int.h"
 #include "util/log.h"
 
 #define MAX_DEPTH 64
-
-struct ingest_session {
-    store_tenant *t;
-    const index_lexical_ops *lex;
-    void *lex_state;
-    ingest_options opt;
-    ingest_stats stats;
-    int in_batch;
-    size_t batch_docs, batch_bytes;
-    store_chunk_in *chunks;
-    size_t chunks_cap;
-};
 
 void ingest_options_default(ingest_options *o) {
     memset(o, 0, sizeof *o);
@@ -67,9 +56,7 @@ const ingest_stats *ingest_session_stats(const ingest_session *s) {
     return &s->stats;
 }
 
-static void report(ingest_session *s, int is_error, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void report(ingest_session *s, int is_error, const char *path, const char *fmt, ...) {
+void ingest_report(ingest_session *s, int is_error, const char *path, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -82,8 +69,8 @@ static void report(ingest_session *s, int is_error, const char *path, const char
     else
         LORE_INFO("%s: %s", path, msg);
 }
-#define problem(s, ...) report(s, 1, __VA_ARGS__)
-#define note(s, ...) report(s, 0, __VA_ARGS__)
+#define problem(s, ...) ingest_report(s, 1, __VA_ARGS__)
+#define note(s, ...) ingest_report(s, 0, __VA_ARGS__)
 
 static void rollback(ingest_session *s) {
     if (!s->in_batch) return;
@@ -92,7 +79,11 @@ static void rollback(ingest_session *s) {
     s->in_batch = 0;
 }
 
-static lore_status open_batch(ingest_session *s) {
+void ingest_rollback(ingest_session *s) {
+    rollback(s);
+}
+
+lore_status ingest_open_batch(ingest_session *s) {
     if (s->in_batch) return LORE_OK;
     lore_status st = store_begin(s->t);
     if (st != LORE_OK) return st;
@@ -162,6 +153,23 @@ static lore_status remove_from_index(ingest_session *s, int64_t rowid) {
     return st;
 }
 
+lore_status ingest_remove_doc(ingest_session *s, int64_t rowid) {
+    lore_status st = ingest_open_batch(s);
+    if (st == LORE_OK) st = remove_from_index(s, rowid);
+    if (st == LORE_OK) st = store_doc_delete(s->t, rowid);
+    if (st == LORE_OK) {
+        s->stats.docs_deleted++;
+        s->batch_docs++;
+    }
+    return st;
+}
+
+lore_status ingest_maybe_commit(ingest_session *s) {
+    if (s->in_batch && (s->batch_docs >= s->opt.batch_docs || s->batch_bytes >= s->opt.batch_bytes))
+        return ingest_commit(s);
+    return LORE_OK;
+}
+
 /* Checks a document's fields against the caps in ingest.h. Returns NULL when
  * they fit, else a message naming the field. */
 static const char *field_over_cap(const parse_doc *pd, const char *external_id, size_t nacl,
@@ -207,13 +215,14 @@ static lore_status ingest_doc(ingest_session *s, const char *path, const parse_d
     chunk_list *cl = NULL;
     store_doc d = {0};
     char why[160];
+    if (s->sync) ingest_sync_doc_seen(s, external_id);
     if (field_over_cap(pd, external_id, pd->nacl + s->opt.nacl, why, sizeof why)) {
         problem(s, path, "%.80s%s: skipped: %s", external_id, strlen(external_id) > 80 ? "..." : "",
                 why);
         s->stats.docs_failed++;
         return LORE_OK;
     }
-    lore_status st = open_batch(s);
+    lore_status st = ingest_open_batch(s);
     if (st != LORE_OK) return st;
     d.source = (char *)source;
     d.external_id = (char *)external_id;
@@ -317,10 +326,14 @@ out:
     return LORE_OK;
 }
 
-static lore_status ingest_buffer(ingest_session *s, const char *path, const char *external_id,
-                                 const uint8_t *data, size_t len, int64_t mtime_ms) {
+/* path names the input in messages; dname (NULL: path) picks the format
+ * and the title a name gives (a gzip file's inner name). */
+static lore_status ingest_buffer(ingest_session *s, const char *path, const char *dname,
+                                 const char *external_id, const uint8_t *data, size_t len,
+                                 int64_t mtime_ms) {
     s->stats.files++;
-    parse_format fmt = parse_detect(path, data, len);
+    if (!dname) dname = path;
+    parse_format fmt = parse_detect(dname, data, len);
     if (fmt == PARSE_FMT_UNKNOWN) {
         s->stats.files_skipped++;
         note(s, path, "skipped: not a format lore reads (binary or unknown)");
@@ -328,7 +341,7 @@ static lore_status ingest_buffer(ingest_session *s, const char *path, const char
     }
     parse_result *res = NULL;
     char err[512] = "";
-    lore_status st = parse_bytes(fmt, path, data, len, &s->opt.limits, &res, err, sizeof err);
+    lore_status st = parse_bytes(fmt, dname, data, len, &s->opt.limits, &res, err, sizeof err);
     if (st != LORE_OK) {
         s->stats.files_failed++;
         problem(s, path, "%s: %s", parse_format_name(fmt), err[0] ? err : lore_status_message(st));
@@ -358,7 +371,7 @@ static lore_status ingest_buffer(ingest_session *s, const char *path, const char
 
 lore_status ingest_bytes(ingest_session *s, const char *name, const char *external_id,
                          const uint8_t *data, size_t len) {
-    return ingest_buffer(s, name, external_id, data, len, 0);
+    return ingest_buffer(s, name, NULL, external_id, data, len, 0);
 }
 
 /* Strips the "line 1: " a one-line JSONL parse puts in front of its error. */
@@ -462,6 +475,27 @@ static lore_status ingest_jsonl_stream(ingest_session *s, const char *path, int 
     return st;
 }
 
+/* A gzip file (fd at its start): decompressed up to max_file_mb, then
+ * detected and parsed by its inner name (a.md.gz reads as a.md). */
+static lore_status ingest_gzip_file(ingest_session *s, const char *name, const char *file_id,
+                                    int fd, int64_t mtime) {
+    uint8_t *data = NULL;
+    size_t len = 0;
+    char err[256] = "", inner[PATH_MAX];
+    lore_status st = ingest_gunzip_fd(fd, s->opt.limits.max_input, &data, &len, err, sizeof err);
+    if (st == LORE_NOMEM) return st;
+    if (st != LORE_OK) {
+        s->stats.files++;
+        s->stats.files_failed++;
+        problem(s, name, "%s", err);
+        return LORE_OK;
+    }
+    ingest_gzip_inner_name(name, inner, sizeof inner);
+    st = ingest_buffer(s, name, inner, file_id, data, len, mtime);
+    free(data);
+    return st;
+}
+
 /* Reads the file at path; name is what detection and messages use and
  * file_id the external id (base) of its documents. */
 static lore_status ingest_file(ingest_session *s, const char *path, const char *name,
@@ -474,6 +508,11 @@ static lore_status ingest_file(ingest_session *s, const char *path, const char *
         if (hfd >= 0) {
             ssize_t hn = read(hfd, head, sizeof head);
             size_t probe = hn > 0 ? (size_t)hn : 0;
+            if (ingest_is_gzip(head, probe) && lseek(hfd, 0, SEEK_SET) == 0) {
+                lore_status st = ingest_gzip_file(s, name, file_id, hfd, mtime);
+                close(hfd);
+                return st;
+            }
             /* A cut last line would not parse: judge complete lines only. */
             if (probe == sizeof head)
                 while (probe && head[probe - 1] != '\n')
@@ -510,7 +549,7 @@ static lore_status ingest_file(ingest_session *s, const char *path, const char *
         got += (size_t)r;
     }
     close(fd);
-    lore_status st = ingest_buffer(s, name, file_id, data, got, mtime);
+    lore_status st = ingest_buffer(s, name, NULL, file_id, data, got, mtime);
     free(data);
     return st;
 io_error:
@@ -520,6 +559,72 @@ io_error:
     if (fd >= 0) close(fd);
     free(data);
     return LORE_OK;
+}
+
+#define WALK_SEEN_MAX (16u << 20) /* files deduplicated per walk; past it, none are */
+
+static void walk_seen_free(walk_seen *w) {
+    free(w->keys);
+    memset(w, 0, sizeof *w);
+}
+
+static size_t walk_seen_slot(const walk_seen *w, uint64_t dev, uint64_t ino) {
+    uint64_t h = (dev * 0x9E3779B97F4A7C15ull) ^ (ino * 0xC2B2AE3D27D4EB4Full);
+    h ^= h >> 29;
+    size_t i = (size_t)h & (w->nslots - 1);
+    while (w->keys[2 * i] != UINT64_MAX && (w->keys[2 * i] != dev || w->keys[2 * i + 1] != ino))
+        i = (i + 1) & (w->nslots - 1);
+    return i;
+}
+
+/* Adds a file's (device, inode); *added is 0 when the walk had it. */
+static lore_status walk_seen_add(walk_seen *w, const struct stat *sb, int *added) {
+    uint64_t dev = (uint64_t)sb->st_dev, ino = (uint64_t)sb->st_ino;
+    *added = 1;
+    if (dev == UINT64_MAX || w->count >= WALK_SEEN_MAX) return LORE_OK;
+    if ((w->count + 1) * 2 > w->nslots) {
+        walk_seen g = {.nslots = w->nslots ? w->nslots * 2 : 1024};
+        if (!(g.keys = malloc(g.nslots * 2 * sizeof *g.keys))) return LORE_NOMEM;
+        memset(g.keys, 0xff, g.nslots * 2 * sizeof *g.keys);
+        for (size_t i = 0; i < w->nslots; i++) {
+            if (w->keys[2 * i] == UINT64_MAX) continue;
+            size_t j = walk_seen_slot(&g, w->keys[2 * i], w->keys[2 * i + 1]);
+            g.keys[2 * j] = w->keys[2 * i];
+            g.keys[2 * j + 1] = w->keys[2 * i + 1];
+        }
+        g.count = w->count;
+        free(w->keys);
+        *w = g;
+    }
+    size_t i = walk_seen_slot(w, dev, ino);
+    if (w->keys[2 * i] != UINT64_MAX) {
+        *added = 0;
+        return LORE_OK;
+    }
+    w->keys[2 * i] = dev;
+    w->keys[2 * i + 1] = ino;
+    w->count++;
+    return LORE_OK;
+}
+
+/* A regular file of the walk: read once per walk, by its resolved path. */
+static lore_status walk_file(ingest_session *s, const char *path, const struct stat *sb) {
+    int added;
+    lore_status st = walk_seen_add(&s->seen, sb, &added);
+    if (st != LORE_OK) return st;
+    if (!added) {
+        note(s, path, "skipped: the same file was read earlier in this walk (a link to it)");
+        return LORE_OK;
+    }
+    char real[PATH_MAX];
+    const char *id = realpath(path, real) ? real : path;
+    if (!s->sync) return ingest_file(s, path, path, id, sb);
+    int r = ingest_sync_file_begin(s, id, sb, &st);
+    if (r) return r < 0 ? st : LORE_OK;
+    uint64_t failed = s->stats.files_failed;
+    st = ingest_file(s, path, path, id, sb);
+    if (st == LORE_OK) st = ingest_sync_file_end(s, id, sb, s->stats.files_failed > failed);
+    return st;
 }
 
 static int cmp_names(const void *a, const void *b) {
@@ -534,10 +639,7 @@ static lore_status walk(ingest_session *s, const char *path, int depth) {
         problem(s, path, "cannot open: %s", strerror(errno));
         return LORE_OK;
     }
-    if (S_ISREG(sb.st_mode)) {
-        char real[PATH_MAX];
-        return ingest_file(s, path, path, realpath(path, real) ? real : path, &sb);
-    }
+    if (S_ISREG(sb.st_mode)) return walk_file(s, path, &sb);
     if (!S_ISDIR(sb.st_mode)) return LORE_OK;
     if (depth > MAX_DEPTH) {
         note(s, path, "skipped: directories nested deeper than %d", MAX_DEPTH);
@@ -572,7 +674,7 @@ static lore_status walk(ingest_session *s, const char *path, int depth) {
         n++;
     }
     closedir(d);
-    if (st == LORE_OK) qsort(names, n, sizeof *names, cmp_names);
+    if (st == LORE_OK && n) qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n && st == LORE_OK; i++) {
         char child[PATH_MAX];
         if (snprintf(child, sizeof child, "%s/%s", path, names[i]) >= (int)sizeof child) {
@@ -592,8 +694,15 @@ static lore_status walk(ingest_session *s, const char *path, int depth) {
     return st;
 }
 
-lore_status ingest_path(ingest_session *s, const char *path) {
+lore_status ingest_walk(ingest_session *s, const char *path) {
+    walk_seen_free(&s->seen);
     lore_status st = walk(s, path, 0);
+    walk_seen_free(&s->seen);
+    return st;
+}
+
+lore_status ingest_path(ingest_session *s, const char *path) {
+    lore_status st = ingest_walk(s, path);
     if (st != LORE_OK) rollback(s);
     return st;
 }
@@ -660,7 +769,7 @@ lore_status ingest_record_put(ingest_session *s, const ingest_record *r, ingest_
 
 lore_status ingest_delete(ingest_session *s, const char *doc_id) {
     store_doc *d = NULL;
-    lore_status st = open_batch(s);
+    lore_status st = ingest_open_batch(s);
     if (st != LORE_OK) return st;
     if ((st = store_doc_get(s->t, doc_id, 0, &d)) != LORE_OK) goto out;
     if ((st = remove_from_index(s, d->rowid)) != LORE_OK) goto out;
@@ -675,6 +784,7 @@ out:
 void ingest_session_free(ingest_session *s) {
     if (!s) return;
     rollback(s);
+    walk_seen_free(&s->seen);
     free(s->chunks);
     free(s);
 }

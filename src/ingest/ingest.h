@@ -36,6 +36,7 @@
 typedef struct ingest_stats {
     uint64_t files, files_failed, files_skipped;
     uint64_t docs_added, docs_updated, docs_unchanged, docs_failed, docs_deleted;
+    uint64_t docs_renamed; /* moved to a renamed file's path without a parse (syncs) */
     uint64_t chunks, bytes;
 } ingest_stats;
 
@@ -73,6 +74,22 @@ LORE_MUST_CHECK lore_status ingest_session_new(store_tenant *t, const index_lexi
  * through on_problem and counted; the rest goes on. Returns an error only
  * when the store fails (then the current batch is rolled back). */
 LORE_MUST_CHECK lore_status ingest_path(ingest_session *s, const char *path);
+
+/* Ingests a directory as ingest_path does, then makes the documents of the
+ * session's source that came from files under it match it: the documents
+ * of files that are gone are deleted, those a changed file no longer holds
+ * too, a renamed file with unchanged bytes takes over its documents
+ * without a parse, and a file whose size and mtime are as the last sync
+ * recorded is not read. Only documents whose external ids are the paths of
+ * files under dir ("/dir/a.md", "/dir/a.jsonl#7"), or ids of records that
+ * a synced file under dir produced and none produces any more, are ever
+ * deleted; a file
+ * that fails to read or parse keeps its documents. A dir that cannot be
+ * resolved or listed is refused: LORE_INVALID with err filled, nothing
+ * done. Other errors are the store's (the open batch rolled back). See
+ * ingest_sync.c for the manifest it keeps. */
+LORE_MUST_CHECK lore_status ingest_sync_path(ingest_session *s, const char *dir, char *err,
+                                             size_t errlen);
 
 /* Ingests bytes of a given name (format detected from content and name).
  * external_id: the id for a single-document input (NULL: name). */

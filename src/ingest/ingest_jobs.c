@@ -23,7 +23,10 @@
  * still meet at SQLite's lock. */
 #include "ingest/ingest_jobs.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <utf8proc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,10 +132,11 @@ char *ingest_job_delete_payload(const store_viewer *who, const char *doc_id) {
 }
 
 char *ingest_job_path_payload(const char *path, const char *source, const char *const *acl,
-                              size_t nacl) {
+                              size_t nacl, int sync) {
     json_t *o = json_object();
     json_object_set_new(o, "viewer", viewer_json(NULL));
     json_object_set_new(o, "path", json_string(path));
+    if (sync) json_object_set_new(o, "sync", json_true());
     json_object_set_new(o, "source", json_string(source ? source : "files"));
     json_t *a = json_array();
     for (size_t i = 0; i < nacl; i++)
@@ -229,16 +233,56 @@ typedef struct run_state {
     int denied;
     char problem[512];
     int problems;  /* record-level problems in this job */
-    json_t *notes; /* path jobs: every problem and note, for the CLI to print */
+    json_t *notes; /* path jobs: the first problems and notes, for the CLI to print */
     int64_t nnotes;
+    FILE *all;          /* path jobs: every problem and note, one JSON line each */
+    uint64_t all_bytes; /* written to it */
+    int64_t nall;       /* lines written to it */
 } run_state;
+
+/* s as a JSON string; bytes that are not UTF-8 (a file name may hold
+ * any) become U+FFFD, so the problem is still recorded. */
+static json_t *json_text(const char *s) {
+    json_t *j = json_string(s);
+    if (j) return j;
+    size_t n = strlen(s);
+    char *out = malloc(n * 3 + 1), *o = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < n;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k > 0) {
+            memcpy(o, s + i, (size_t)k);
+            o += k;
+            i += (size_t)k;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        }
+    }
+    *o = 0;
+    j = json_string(out);
+    free(out);
+    return j;
+}
 
 static void on_problem(void *ctx, const char *path, const char *msg, int is_error) {
     run_state *r = ctx;
     if (r->notes) {
-        if (r->nnotes++ < INGEST_JOB_MAX_PROBLEMS)
-            json_array_append_new(r->notes, json_pack("{s:s,s:s,s:b}", "path", path, "message", msg,
-                                                      "error", is_error));
+        json_t *x = json_pack("{s:o,s:o,s:b}", "path", json_text(path), "message", json_text(msg),
+                              "error", is_error);
+        if (r->all && x && r->all_bytes < INGEST_JOB_PROBLEMS_FILE_MAX) {
+            char *line = json_dumps(x, JSON_COMPACT);
+            if (line && fprintf(r->all, "%s\n", line) > 0) {
+                r->all_bytes += strlen(line) + 1;
+                r->nall++;
+            }
+            free(line);
+        }
+        if (r->nnotes++ < INGEST_JOB_MAX_PROBLEMS && x) json_array_append(r->notes, x);
+        json_decref(x);
     }
     if (!is_error) return;
     r->problems++;
@@ -361,9 +405,22 @@ static int run_file(job_thread *th, const store_job *j, ingest_session *ss, run_
     return 0;
 }
 
-static int run_path(ingest_session *ss, run_state *rs, json_t *payload, json_t *result,
-                    char **error, lore_status *st) {
+/* Opens the file a path job records every problem in (its blob), or NULL. */
+static FILE *problems_open(job_thread *th, const store_job *j) {
+    char path[4096];
+    if (!j->blob || store_blob_path(th->s, j->tenant, j->blob, path, sizeof path) != LORE_OK)
+        return NULL;
+    FILE *f = fopen(path, "we");
+    if (!f)
+        LORE_WARN("job %lld: cannot write its problems to %s: %s", (long long)j->id, path,
+                  strerror(errno));
+    return f;
+}
+
+static int run_path(job_thread *th, const store_job *j, ingest_session *ss, run_state *rs,
+                    json_t *payload, json_t *result, char **error, lore_status *st) {
     const char *path = json_string_value(json_object_get(payload, "path"));
+    int sync = json_is_true(json_object_get(payload, "sync"));
     const char *source = json_string_value(json_object_get(payload, "source"));
     json_t *acl = json_object_get(payload, "acl");
     if (!path || !source || !json_is_array(acl)) {
@@ -379,10 +436,29 @@ static int run_path(ingest_session *ss, run_state *rs, json_t *payload, json_t *
     rs->notes = json_array();
     rs->nnotes = 0;
     rs->problems = 0;
-    *st = ingest_path(ss, path);
+    rs->all = problems_open(th, j);
+    rs->all_bytes = 0;
+    rs->nall = 0;
+    char why[PATH_MAX + 256] = "";
+    if (sync)
+        *st = ingest_sync_path(ss, path, why, sizeof why);
+    else
+        *st = ingest_path(ss, path);
     if (*st == LORE_OK) *st = ingest_commit(ss); /* a walk may be large: its own commit */
     ingest_set_source_acl(ss, "files", NULL, 0);
     free(list);
+    /* Every problem went to the job's blob (lore jobs show pages through
+     * it); without one the result keeps the first INGEST_JOB_MAX_PROBLEMS. */
+    int recorded = rs->all != NULL;
+    if (rs->all && fclose(rs->all) != 0) recorded = 0;
+    rs->all = NULL;
+    if (*st == LORE_INVALID && why[0]) { /* a sync refused: nothing was done */
+        json_decref(rs->notes);
+        rs->notes = NULL;
+        *st = LORE_OK;
+        *error = strdup(why);
+        return -1;
+    }
     const ingest_stats *a = ingest_session_stats(ss);
     json_object_set_new(result, "files", json_integer((json_int_t)(a->files - b.files)));
     json_object_set_new(result, "added", json_integer((json_int_t)(a->docs_added - b.docs_added)));
@@ -390,6 +466,12 @@ static int run_path(ingest_session *ss, run_state *rs, json_t *payload, json_t *
                         json_integer((json_int_t)(a->docs_updated - b.docs_updated)));
     json_object_set_new(result, "unchanged",
                         json_integer((json_int_t)(a->docs_unchanged - b.docs_unchanged)));
+    if (sync) {
+        json_object_set_new(result, "deleted",
+                            json_integer((json_int_t)(a->docs_deleted - b.docs_deleted)));
+        json_object_set_new(result, "renamed",
+                            json_integer((json_int_t)(a->docs_renamed - b.docs_renamed)));
+    }
     json_object_set_new(result, "failed",
                         json_integer((json_int_t)(a->files_failed - b.files_failed +
                                                   a->docs_failed - b.docs_failed)));
@@ -399,7 +481,12 @@ static int run_path(ingest_session *ss, run_state *rs, json_t *payload, json_t *
     json_object_set_new(result, "bytes", json_integer((json_int_t)(a->bytes - b.bytes)));
     json_object_set_new(result, "problem_count", json_integer(rs->nnotes));
     json_object_set_new(result, "error_count", json_integer(rs->problems));
-    json_object_set_new(result, "problems", rs->notes);
+    if (recorded) {
+        json_object_set_new(result, "problems_recorded", json_integer(rs->nall));
+        json_decref(rs->notes);
+    } else {
+        json_object_set_new(result, "problems", rs->notes);
+    }
     rs->notes = NULL;
     return *st == LORE_OK ? 0 : -1;
 }
@@ -458,9 +545,10 @@ static int run_one(job_thread *th, cached_tenant *ct, ingest_session *ss, run_st
         rc = run_documents(ss, rs, payload, result, &res->error, st);
     else if (!strcmp(j->kind, INGEST_JOB_FILE))
         rc = run_file(th, j, ss, rs, payload, result, &res->error, st);
-    else if (!strcmp(j->kind, INGEST_JOB_PATH))
-        rc = run_path(ss, rs, payload, result, &res->error, st);
-    else if (!strcmp(j->kind, INGEST_JOB_DELETE))
+    else if (!strcmp(j->kind, INGEST_JOB_PATH)) {
+        res->keep_blob = 1; /* the blob is where the walk's problems are written */
+        rc = run_path(th, j, ss, rs, payload, result, &res->error, st);
+    } else if (!strcmp(j->kind, INGEST_JOB_DELETE))
         rc = run_delete(ct, ss, &jv, payload, result, &res->error, st);
     else
         res->error = fmt_error("unknown job kind '%s'", j->kind);

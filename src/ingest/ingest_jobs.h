@@ -6,8 +6,11 @@
  *   file       {"viewer": V, "name": "a.pdf", "source": "upload",
  *               "id": "<external id>"|null, "acl": [..]}  + the upload as a blob
  *   delete     {"viewer": V, "id": "<16 hex document id>"}
- *   path       {"path": "/abs/dir", "source": "files", "acl": [..]}  (lore ingest:
- *              a file or directory on this machine, walked when the job runs)
+ *   path       {"path": "/abs/dir", "source": "files", "acl": [..], "sync": true?}
+ *              (lore ingest: a file or directory on this machine, walked when the
+ *              job runs; with sync, ingest_sync_path). Its blob, when it has one,
+ *              is no input: the job writes every problem there, one JSON line
+ *              each ({"path", "message", "error"}), kept until the job is purged.
  *   reindex    {}
  * V is who asked: {"all": true} or {"principals": [...]}. The handler
  * applies the same permission rule the API checked at the door (a key may
@@ -62,11 +65,15 @@ char *ingest_job_file_payload(const store_viewer *who, const char *name, const c
                               const char *external_id, const char *const *acl, size_t nacl);
 char *ingest_job_delete_payload(const store_viewer *who, const char *doc_id);
 char *ingest_job_path_payload(const char *path, const char *source, const char *const *acl,
-                              size_t nacl);
-/* A path job's result: {"files", "added", "updated", "unchanged", "failed",
- * "skipped", "chunks", "bytes", "problem_count" (notes and errors),
- * "error_count", "problems": [{"path",
- * "message", "error"}] (the first INGEST_JOB_MAX_PROBLEMS)}. */
+                              size_t nacl, int sync);
+/* A path job's result: {"files", "added", "updated", "unchanged",
+ * "deleted" and "renamed" (syncs), "failed", "skipped", "chunks", "bytes",
+ * "problem_count" (notes and errors), "error_count", and either
+ * "problems_recorded" (the lines its blob holds: every problem, up to
+ * INGEST_JOB_PROBLEMS_FILE_MAX bytes of them) or, for a job without a blob,
+ * "problems": [{"path", "message", "error"}] (the first
+ * INGEST_JOB_MAX_PROBLEMS)}. */
 #define INGEST_JOB_MAX_PROBLEMS 200
+#define INGEST_JOB_PROBLEMS_FILE_MAX (256ull << 20)
 
 #endif

@@ -214,7 +214,7 @@ static lore_status run_batch(queue_pool *p, worker *w, void *ts, store *s, store
             if (p->m_lost) metrics_add(p->m_lost, kind, 1);
             continue;
         }
-        if (out[i].state == STORE_JOB_DONE && jobs[i].blob)
+        if (out[i].state == STORE_JOB_DONE && jobs[i].blob && !res[i].keep_blob)
             store_blob_remove(s, jobs[i].tenant, jobs[i].blob);
         if (out[i].state != STORE_JOB_READY) atomic_fetch_add(&p->finished, 1);
         if (!p->m_jobs) continue; /* no registry (lore worker, lore ingest) */

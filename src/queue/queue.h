@@ -49,10 +49,11 @@ void queue_failure(const queue_config *c, const store_job *j, const char *error,
 
 /* What a handler reports for each job of a batch. */
 typedef struct queue_result {
-    int ok;       /* 1: done */
-    int release;  /* 0 with ok 0: failed (an attempt); 1: not run, put back */
-    char *error;  /* owned (malloc): why it failed */
-    char *result; /* owned: JSON summary of a done job, may be NULL */
+    int ok;        /* 1: done */
+    int release;   /* 0 with ok 0: failed (an attempt); 1: not run, put back */
+    char *error;   /* owned (malloc): why it failed */
+    char *result;  /* owned: JSON summary of a done job, may be NULL */
+    int keep_blob; /* the blob holds the job's output: kept past done, until purged */
 } queue_result;
 
 /* A handler: per-thread state (thread_new/thread_free, may be NULL) and a

@@ -216,6 +216,22 @@ void store_doc_free(store_doc *d);
 LORE_MUST_CHECK lore_status store_doc_list(store_tenant *t, const store_viewer *who,
                                            const char *source, int64_t after, size_t limit,
                                            store_doc_fn fn, void *ctx);
+/* Documents of a source whose external id is > from and < below (NULL: no
+ * upper bound), in external id order (bytewise), at most limit: fn gets the
+ * rowid, external id and content hash (borrowed for the call) and returns
+ * non-zero to stop. A folder sync lists the ids under a path this way
+ * ("/dir/" up to "/dir0"). fn must not write. */
+typedef int (*store_doc_ref_fn)(void *ctx, int64_t rowid, const char *external_id,
+                                const char *content_hash);
+LORE_MUST_CHECK lore_status store_doc_scan_external(store_tenant *t, const char *source,
+                                                    const char *from, const char *below,
+                                                    size_t limit, store_doc_ref_fn fn, void *ctx);
+/* Gives a document a new external id (and so a new public id) in its
+ * source, keeping its fields, chunks and index entries: a renamed file.
+ * LORE_EXISTS if the source already has that external id, LORE_NOT_FOUND
+ * if the document is gone. Must be inside a transaction. */
+LORE_MUST_CHECK lore_status store_doc_rename(store_tenant *t, int64_t doc_rowid,
+                                             const char *external_id);
 /* Whether the viewer may see a document with these ACL principals. */
 int store_viewer_sees(const store_viewer *who, char *const *acl, size_t nacl);
 
@@ -261,6 +277,8 @@ enum {
     STORE_NS_LEXICAL_DELETED_B = 6,
     STORE_NS_LEXICAL_CONTROL = 7,
     STORE_NS_LEXICAL_REBUILD_LENGTHS = 8,
+    STORE_NS_SYNC = 9,      /* folder syncs: what each file looked like (ingest_sync.c) */
+    STORE_NS_SYNC_IDS = 10, /* folder syncs: records' own ids by file (ingest_sync_ids.c) */
 };
 
 LORE_MUST_CHECK lore_status store_kv_put(store_tenant *t, int ns, const void *key, size_t klen,
