@@ -123,8 +123,8 @@ static void report(cli_env *e, const store_job *j, int quiet, totals *t) {
     t->errors += num(r, "error_count");
     uint64_t more = num(r, "problem_count") > listed ? num(r, "problem_count") - listed : 0;
     if (hidden_notes)
-        fprintf(stderr, "lore ingest: ... and %llu more notes (lore jobs show %lld lists them)\n",
-                (unsigned long long)hidden_notes, (long long)j->id);
+        fprintf(stderr, "lore ingest: ... and %llu more notes (lore jobs show %s lists them)\n",
+                (unsigned long long)hidden_notes, j->pub);
     if (more)
         fprintf(stderr,
                 "lore ingest: ... and %llu more problems not recorded (%llu errors in all)\n",

@@ -161,8 +161,8 @@ int main(void) {
     store_key_free(got);
     store_close(s);
 
-    /* the records survive reopening; the control database is at version 3
-     * (tenants, keys, jobs) */
+    /* the records survive reopening; the control database is at version 4
+     * (tenants, keys, jobs, public job ids) */
     CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_key_get(s, "cccccccccccc", &got), LORE_OK);
     store_key_free(got);
@@ -175,7 +175,7 @@ int main(void) {
     CHECK_INT(sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_migrations", -1, &q, NULL),
               SQLITE_OK);
     CHECK_INT(sqlite3_step(q), SQLITE_ROW);
-    CHECK_INT(sqlite3_column_int(q, 0), 3);
+    CHECK_INT(sqlite3_column_int(q, 0), 4);
     sqlite3_finalize(q);
     sqlite3_close(db);
 

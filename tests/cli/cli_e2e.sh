@@ -144,7 +144,7 @@ expect 2 "many problems" -- "$LORE" ingest --tenant acme "$T/many-bad"
 hasnt "$ERR" "more problems"
 expect 0 "many notes" -- "$LORE" ingest --tenant acme "$T/many-bin"
 [ "$(grep -c 'many-bin/b' <<<"$ERR")" -eq 200 ] && ok || bad "expected 200 note lines"
-has "$ERR" "and 5 more notes (lore jobs show [0-9]* lists them)"; has "$ERR" "205 skipped"
+has "$ERR" "and 5 more notes (lore jobs show job_[0-9a-f]* lists them)"; has "$ERR" "205 skipped"
 
 # --- bad queries
 expect 1 "empty query" -- "$LORE" search --tenant acme ""; has "$ERR" "empty query"
