@@ -10,16 +10,7 @@ T=$(mktemp -d /tmp/lore-hostile-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export LORE_DATA_DIR="$T/data"
 unset LORE_CONFIG
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect() {
-  local code=$1 what=$2; shift 3
-  OUT=$("$@" 2>"$T/err"); local rc=$?
-  ERR=$(cat "$T/err")
-  if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, want $code; stderr: $ERR"; fi
-}
-has() { if grep -q -- "$2" <<<"$1"; then ok; else bad "expected '$2' in: $1"; fi; }
+source "$(dirname "$0")/../support/check.sh"
 times() { head -c "$2" /dev/zero | tr '\0' "$1"; }
 
 mkdir -p "$T/in"

@@ -7,20 +7,7 @@ T=$(mktemp -d /tmp/lore-key-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export LORE_DATA_DIR="$T/data"
 unset LORE_CONFIG
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-# expect CODE DESCRIPTION -- command...: runs it, checks the exit code, keeps
-# stdout in $OUT and stderr in $ERR.
-expect() {
-  local code=$1 what=$2; shift 3
-  OUT=$("$@" 2>"$T/err"); local rc=$?
-  ERR=$(cat "$T/err")
-  if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, want $code; stderr: $ERR"; fi
-}
-has() { if grep -q -- "$2" <<<"$1"; then ok; else bad "expected '$2' in: $1"; fi; }
-hasnt() { if grep -q -- "$2" <<<"$1"; then bad "did not expect '$2' in: $1"; else ok; fi; }
+source "$(dirname "$0")/../support/check.sh"
 KEY_RE='^lore_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$'
 
 # --- help and usage errors (exit 1, nothing opened)

@@ -11,16 +11,7 @@ T=$(mktemp -d /tmp/lore-longquery-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export LORE_DATA_DIR="$T/data"
 unset LORE_CONFIG
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect() {
-  local code=$1 what=$2; shift 3
-  OUT=$("$@" 2>"$T/err"); local rc=$?
-  ERR=$(cat "$T/err")
-  if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, want $code; stderr: $ERR"; fi
-}
-has() { if grep -q -- "$2" <<<"$1"; then ok; else bad "expected '$2' in: $1"; fi; }
+source "$(dirname "$0")/../support/check.sh"
 want() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
 py() { python3 -c "import json,sys; r=json.loads(sys.stdin.read()); $1" <<<"$OUT" 2>&1; }
 

@@ -12,17 +12,7 @@ trap 'rm -rf "$T"' EXIT
 T=$(cd "$T" && pwd -P) # document ids are resolved paths
 export LORE_DATA_DIR="$T/data"
 unset LORE_CONFIG
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect() {
-  local code=$1 what=$2; shift 3
-  OUT=$("$@" 2>"$T/err"); local rc=$?
-  ERR=$(cat "$T/err")
-  if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, want $code; stderr: $ERR"; fi
-}
-has() { if grep -q -- "$2" <<<"$1"; then ok; else bad "expected '$2' in: $1"; fi; }
-hasnt() { if grep -q -- "$2" <<<"$1"; then bad "did not expect '$2' in: $1"; else ok; fi; }
+source "$(dirname "$0")/../support/check.sh"
 # The tenant's documents as "source|external id", sorted (paths shown from $T).
 docs() {
   sqlite3 "$LORE_DATA_DIR/tenants/default/lore.db" \
