@@ -158,6 +158,12 @@ static int enqueue_paths(cli_env *e, const cli_args *a, const char *source, cons
             (*missing)++;
             continue;
         }
+        if (sync && ingest_sync_dir_empty(abs)) {
+            fprintf(stderr, "lore ingest: %s: cannot sync: " INGEST_SYNC_EMPTY_HINT "\n",
+                    a->pos[i]);
+            (*missing)++;
+            continue;
+        }
         char *payload = ingest_job_path_payload(abs, source, acl, nacl, sync);
         char group[STORE_JOB_GROUP_MAX + 1];
         store_doc_public_id("path", abs, group); /* a short stable name for the path */

@@ -75,6 +75,15 @@ LORE_MUST_CHECK lore_status ingest_session_new(store_tenant *t, const index_lexi
  * when the store fails (then the current batch is rolled back). */
 LORE_MUST_CHECK lore_status ingest_path(ingest_session *s, const char *path);
 
+/* 1 when dir holds no entry at all. A sync refuses an empty directory: an
+ * unmounted disk or a folder emptied by mistake looks like this, and syncing
+ * it would delete every document synced from it. */
+int ingest_sync_dir_empty(const char *dir);
+#define INGEST_SYNC_EMPTY_HINT                                                                     \
+    "it is empty, and a sync of it would delete every document synced from it (an unmounted "      \
+    "disk looks like this); nothing was deleted. To remove them all, leave one file in it and "    \
+    "sync again"
+
 /* Ingests a directory as ingest_path does, then makes the documents of the
  * session's source that came from files under it match it: the documents
  * of files that are gone are deleted, those a changed file no longer holds

@@ -26,6 +26,7 @@
  * ENOTDIR, or a directory now stands there) are deleted. A file that could
  * not be read or parsed keeps its documents; a file that cannot be checked
  * (permission) counts as present. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -589,6 +590,17 @@ static void sync_free(ingest_sync *sy) {
     free(sy);
 }
 
+int ingest_sync_dir_empty(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    int empty = 1;
+    while (empty && (e = readdir(d)))
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    closedir(d);
+    return empty;
+}
+
 lore_status ingest_sync_path(ingest_session *s, const char *dir, char *err, size_t errlen) {
     char real[PATH_MAX];
     struct stat sb;
@@ -638,6 +650,11 @@ lore_status ingest_sync_path(ingest_session *s, const char *dir, char *err, size
     if (st == LORE_TOO_LARGE) {
         snprintf(err, errlen, "%s: cannot sync: more than %u files are recorded under it", dir,
                  MANIFEST_MAX_FILES);
+        sync_free(sy);
+        return LORE_INVALID;
+    }
+    if (st == LORE_OK && sy->nents && ingest_sync_dir_empty(real)) {
+        snprintf(err, errlen, "%s: cannot sync: " INGEST_SYNC_EMPTY_HINT, dir);
         sync_free(sy);
         return LORE_INVALID;
     }

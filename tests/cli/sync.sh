@@ -122,12 +122,17 @@ has "$ERR" "takes a directory"
 same "after refusals" "$before" "$(docs)"
 mv "$T/moved" "$D"
 
-# 8. An empty folder is a folder: its documents go, its siblings' stay.
+# 8. An emptied folder is refused (an unmounted disk looks like one): its
+# documents stay. With one file left in it, the others go; siblings stay.
 mkdir "$T/empty" && printf 'soon gone\n' >"$T/empty/e.txt"
 expect 0 "sync empty" -- "$LORE" ingest --sync "$T/empty"
 rm "$T/empty/e.txt"
-expect 0 "sync emptied" -- "$LORE" ingest --sync "$T/empty"; has "$ERR" "1 deleted"
-docs | grep -q "empty/" && bad "empty/ still has documents" || ok
+expect 2 "sync emptied" -- "$LORE" ingest --sync "$T/empty"
+has "$ERR" "it is empty"; has "$ERR" "nothing was deleted"
+docs | grep -q "empty/e.txt" && ok || bad "the emptied folder's document was deleted"
+printf 'placeholder\n' >"$T/empty/keep.txt"
+expect 0 "sync with one file left" -- "$LORE" ingest --sync "$T/empty"; has "$ERR" "1 deleted"
+docs | grep -q "empty/e.txt" && bad "empty/e.txt still has its document" || ok
 docs | grep -q "^files|d/a.txt$" && ok || bad "emptying empty/ touched d/"
 
 # 8b. Records with their own ids: dropped when no synced file holds them any more.
@@ -143,7 +148,7 @@ expect 0 "a record dropped" -- "$LORE" ingest --sync "$T/recs"; has "$ERR" "1 de
 rm "$T/recs/a.json"
 expect 0 "a file of records gone" -- "$LORE" ingest --sync "$T/recs"; has "$ERR" "1 deleted"
 [ "$(recs)" == "rec-9 " ] && ok || bad "rec-9 is still in b.json: $(recs)"
-rm "$T/recs/b.json"
+rm "$T/recs/b.json" && printf 'placeholder\n' >"$T/recs/keep.txt" # an empty folder is refused
 expect 0 "the last holder gone" -- "$LORE" ingest --sync "$T/recs"
 [ "$(recs)" == "" ] && ok || bad "records left: $(recs)"
 

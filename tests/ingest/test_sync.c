@@ -380,6 +380,27 @@ static void test_refused(void) {
     check_model(ROUNDS + 1);
 }
 
+/* A folder that a sync recorded files in and that is now empty (an
+ * unmounted disk looks like this) is refused and nothing is deleted; the
+ * CLI refuses it before queueing, and this is the worker's own check. */
+static void test_empty_refused(void) {
+    char e[PATH_MAX + 8], p[PATH_MAX + 32], err[512] = "";
+    snprintf(e, sizeof e, "%s/e", root);
+    CHECK_INT(mkdir(e, 0700), 0);
+    snprintf(p, sizeof p, "%s/only.txt", e);
+    write_file(p, "emptyword\n");
+    CHECK_INT(ingest_sync_path(ing, e, err, sizeof err), LORE_OK);
+    CHECK_INT(ingest_commit(ing), LORE_OK);
+    CHECK_INT(hits("emptyword"), 1);
+    unlink(p);
+    CHECK(ingest_sync_dir_empty(e));
+    uint64_t deleted = ingest_session_stats(ing)->docs_deleted;
+    CHECK_INT(ingest_sync_path(ing, e, err, sizeof err), LORE_INVALID);
+    CHECK(strstr(err, "it is empty") != NULL);
+    CHECK_INT(ingest_session_stats(ing)->docs_deleted, deleted);
+    CHECK_INT(hits("emptyword"), 1);
+}
+
 int main(void) {
     test_seed();
     char real[PATH_MAX];
@@ -431,6 +452,7 @@ int main(void) {
     check_model(ROUNDS);
 
     test_refused();
+    test_empty_refused();
     test_gzip();
 
     search_engine_free(se);
