@@ -67,6 +67,10 @@ int ingest_sync_path_named(const char *file, const char *id);
  * any more) and record the ones it did. */
 LORE_MUST_CHECK lore_status ingest_sync_ids_reconcile(ingest_session *s, const char *source,
                                                       const char *file, const strmap *produced);
+/* 1 when a synced file produces id as a record's own id (so the document is
+ * not named after a path, whatever it looks like), 0 if not, -1 on a store
+ * error. */
+int ingest_sync_ids_known(ingest_session *s, const char *source, const char *id);
 /* file is gone: forget all of its ids. */
 LORE_MUST_CHECK lore_status ingest_sync_ids_forget(ingest_session *s, const char *source,
                                                    const char *file);

@@ -486,9 +486,15 @@ lore_status ingest_sync_file_end(ingest_session *s, const char *real, const stru
     ingest_sync *sy = s->sync;
     if (!sy->active) return LORE_OK;
     sy->active = 0;
-    /* Not read or parsed: keep its documents, and read it again next time
-     * (the entry stays, so the file's ids are dropped when it goes). */
-    if (failed) return manifest_reread(s, real);
+    /* Not read or parsed, or a record of it was not (a bad JSON Lines line):
+     * keep its documents, which that record's may be among, and read it
+     * again next time, so its errors are reported again rather than hidden
+     * behind "unchanged" (the entry stays, so the file's ids are dropped
+     * when it goes). */
+    if (failed || s->stats.docs_failed > sy->failed_before) {
+        lore_status rst = manifest_reread(s, real);
+        return rst == LORE_OK ? ingest_maybe_commit(s) : rst;
+    }
     ref_list l = {0};
     lore_status st = file_docs(s, real, &l);
     size_t kept = 0;
@@ -509,12 +515,6 @@ lore_status ingest_sync_file_end(ingest_session *s, const char *real, const stru
                       "too many documents to track (over %u MiB of ids): those it no longer "
                       "holds were not deleted",
                       PRODUCED_MAX_BYTES >> 20);
-    /* A file with bad records is read again next time, so its errors are
-     * reported again rather than hidden behind "unchanged". */
-    if (s->stats.docs_failed > sy->failed_before) {
-        if ((st = manifest_reread(s, real)) != LORE_OK) return st;
-        return ingest_maybe_commit(s);
-    }
     fingerprint now;
     fp_from_stat(&now, sb, sy->opts);
     now.ndocs = kept;
@@ -560,9 +560,14 @@ static lore_status sync_finish(ingest_session *s) {
         st = store_doc_scan_external(s->t, sy->source, from, sy->below, PAGE, collect, &l);
         if (st == LORE_OK && l.nomem) st = LORE_NOMEM;
         if (st != LORE_OK) break;
-        for (size_t i = 0; i < l.n && st == LORE_OK; i++)
-            if (owner_gone(l.v[i].ext, cache, sizeof cache, &cache_gone))
-                st = ingest_remove_doc(s, l.v[i].rowid);
+        for (size_t i = 0; i < l.n && st == LORE_OK; i++) {
+            if (!owner_gone(l.v[i].ext, cache, sizeof cache, &cache_gone)) continue;
+            /* A record's own id that looks like a path under DIR is not a
+             * file's: its synced files decide (ingest_sync_ids.c). */
+            int own = ingest_sync_ids_known(s, sy->source, l.v[i].ext);
+            if (own < 0) st = LORE_IO;
+            if (!own) st = ingest_remove_doc(s, l.v[i].rowid);
+        }
         if (st == LORE_OK) st = ingest_maybe_commit(s);
         if (st != LORE_OK || l.seen < PAGE) break;
         snprintf(from, sizeof from, "%s", l.last);

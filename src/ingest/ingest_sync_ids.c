@@ -94,10 +94,27 @@ static int id_has_files(void *ctx, const uint8_t *key, size_t klen, const uint8_
     return 1;
 }
 
+/* 1 when some synced file produces id (a record's own id), 0 if none; -1 on
+ * a store error. */
+static int id_produced(ingest_session *s, const char *source, const char *id) {
+    char k[KEY_MAX], hi[KEY_MAX];
+    size_t kl = make_key(k, 'R', source, id, NULL);
+    if (!kl) return 0;
+    memcpy(hi, k, kl);
+    hi[kl - 1] = 1;
+    int found = 0;
+    lore_status st = store_kv_scan(s->t, STORE_NS_SYNC_IDS, k, kl, hi, kl, id_has_files, &found);
+    return st != LORE_OK ? -1 : found;
+}
+
+int ingest_sync_ids_known(ingest_session *s, const char *source, const char *id) {
+    return id_produced(s, source, id);
+}
+
 /* Forgets that file produces id; deletes the document when no synced file
  * produces it any more. */
 static lore_status drop(ingest_session *s, const char *source, const char *file, const char *id) {
-    char k[KEY_MAX], hi[KEY_MAX];
+    char k[KEY_MAX];
     lore_status st = ingest_open_batch(s);
     size_t kl = make_key(k, 'F', source, file, id);
     if (st == LORE_OK && kl) st = store_kv_delete(s->t, STORE_NS_SYNC_IDS, k, kl);
@@ -106,13 +123,8 @@ static lore_status drop(ingest_session *s, const char *source, const char *file,
     if (st == LORE_OK && kl) st = store_kv_delete(s->t, STORE_NS_SYNC_IDS, k, kl);
     if (st == LORE_NOT_FOUND) st = LORE_OK;
     if (st != LORE_OK) return st;
-    kl = make_key(k, 'R', source, id, NULL);
-    if (!kl) return LORE_OK;
-    memcpy(hi, k, kl);
-    hi[kl - 1] = 1;
-    int others = 0;
-    st = store_kv_scan(s->t, STORE_NS_SYNC_IDS, k, kl, hi, kl, id_has_files, &others);
-    if (st != LORE_OK || others) return st;
+    int others = id_produced(s, source, id);
+    if (others) return others < 0 ? LORE_IO : LORE_OK;
     int64_t rowid;
     st = store_doc_lookup(s->t, source, id, &rowid, NULL);
     if (st == LORE_NOT_FOUND) return LORE_OK;

@@ -152,6 +152,28 @@ rm "$T/recs/b.json" && printf 'placeholder\n' >"$T/recs/keep.txt" # an empty fol
 expect 0 "the last holder gone" -- "$LORE" ingest --sync "$T/recs"
 [ "$(recs)" == "" ] && ok || bad "records left: $(recs)"
 
+# 8c. A record's own id that looks like a path under the folder is the
+# record's, not a file's: the sync keeps it, this time and the next.
+mkdir "$T/own"
+printf '{"id":"%s/own/guide/intro","text":"pathlike ownid"}\n' "$T" >"$T/own/a.jsonl"
+expect 0 "sync a path-like own id" -- "$LORE" ingest --sync "$T/own"
+docs | grep -q "^files|own/guide/intro$" && ok || bad "the path-like own id was deleted: $(docs | grep own/)"
+expect 0 "sync it again" -- "$LORE" ingest --sync "$T/own"
+docs | grep -q "^files|own/guide/intro$" && ok || bad "the path-like own id went on the second sync"
+
+# 8d. A bad line in a synced JSON Lines file keeps the documents the file
+# had (that line's among them) until it reads cleanly; its error is named.
+mkdir "$T/lines"
+printf '{"text":"alpha line"}\n{"text":"beta line"}\n{"text":"gamma line"}\n' >"$T/lines/l.jsonl"
+expect 0 "sync lines" -- "$LORE" ingest --sync "$T/lines"
+before_lines=$(docs | grep lines/)
+printf '{"text":"alpha line"}\n{"text": beta broken\n{"text":"gamma line"}\n' >"$T/lines/l.jsonl"
+expect 2 "sync a broken line" -- "$LORE" ingest --sync "$T/lines"; has "$ERR" "l.jsonl"
+same "a bad line keeps the file's documents" "$before_lines" "$(docs | grep lines/)"
+printf '{"text":"alpha line"}\n{"text":"gamma line"}\n' >"$T/lines/l.jsonl"
+expect 0 "sync the mended file" -- "$LORE" ingest --sync "$T/lines"
+[ "$(docs | grep -c lines/)" = 2 ] && ok || bad "after mending: $(docs | grep lines/)"
+
 # 9. Gzip: the inner format is detected; a bomb and a cut stream are refused.
 mkdir "$T/gz"
 printf '# Gzipped markdown\n\nabout quetzals\n' | gzip >"$T/gz/notes.md.gz"
