@@ -582,7 +582,11 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
     /* One hit more than the page tells whether another page exists. */
     size_t keep = req->max_terms ? req->max_terms : SEARCH_MAX_SCORED_TERMS;
     if (keep > LEX_MAX_QUERY_TERMS) keep = LEX_MAX_QUERY_TERMS;
-    lex_query lq = {c->terms, c->nterms, limit + 1, admit, &ac, keep};
+    /* like=: the document goes first on every page, wherever it ranks, so
+     * the window reaches the deepest page: then each page cuts the same
+     * order ([document] + the rest) and none repeats or misses a hit. */
+    size_t window = like_rowid ? SEARCH_MAX_LIMIT + 1 : limit + 1;
+    lex_query lq = {c->terms, c->nterms, window, admit, &ac, keep};
     if ((st = store_begin_read(e->t)) != LORE_OK) goto out;
     in_read = 1;
     if ((st = e->lex->search(e->lex_state, &lq, &lr)) != LORE_OK) {

@@ -135,6 +135,31 @@ static void long_queries(void) {
     CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_OK);
     CHECK(!has_id(&r, "lt0"));
     search_response_free(&r);
+    /* pages of one hit cut the same order as one page of six, even when
+     * two documents outscore lt0 (so it ranks past a small page's window):
+     * no page repeats a hit and none misses lt0 */
+    {
+        char *t0 = lt_doc_text(0);
+        snprintf(line, sizeof line,
+                 "{\"id\":\"thrice\",\"title\":\"Fixture 0 thrice\",\"text\":\"%s %s %s %s\"}\n",
+                 t0, t0 + LT_COMMON * 6, t0 + LT_COMMON * 6, t0 + LT_COMMON * 6);
+        put_json(line);
+        free(t0);
+    }
+    req.offset = 0;
+    req.limit = 6;
+    search_response whole;
+    CHECK_INT(search_run(se, &req, &whole, err, sizeof err), LORE_OK);
+    CHECK_STR(whole.n ? whole.hits[0].doc->external_id : "", "lt0");
+    for (size_t o = 0; o < whole.n; o++) {
+        req.offset = o;
+        req.limit = 1;
+        CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_OK);
+        CHECK_INT(r.n, 1);
+        if (r.n) CHECK_STR(r.hits[0].doc->external_id, whole.hits[o].doc->external_id);
+        search_response_free(&r);
+    }
+    search_response_free(&whole);
 
     /* ACLs: a hidden document is answered like a missing one */
     char hidden[STORE_DOC_ID_LEN + 1];
