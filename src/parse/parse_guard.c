@@ -89,8 +89,11 @@ int parse_md_over_budget(const char *s, size_t n, char *why, size_t whylen) {
     size_t nodes = 0, depth = 0, line = 1, deep_line = 0;
     const char *p = s, *end = s + n;
     while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
+        /* A line ends at LF, CR or CRLF, as for cmark-gfm: a file of lone
+         * CRs is as many lines to it as one of LFs. */
+        const char *le = p;
+        while (le < end && *le != '\n' && *le != '\r')
+            le++;
         size_t markers = 0, d = md_line_depth(p, (size_t)(le - p), &markers);
         if (d > depth) depth = d, deep_line = line;
         nodes += 2 + markers; /* a text node and a line break, the containers */
@@ -128,7 +131,7 @@ int parse_md_over_budget(const char *s, size_t n, char *why, size_t whylen) {
                      PARSE_MD_MAX_NODES, line);
             return 1;
         }
-        p = nl ? nl + 1 : end;
+        p = le < end ? le + 1 + (*le == '\r' && le + 1 < end && le[1] == '\n') : end;
         line++;
     }
     return 0;

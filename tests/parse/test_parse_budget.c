@@ -70,6 +70,33 @@ static void test_markdown_quotes_and_brackets(void) {
     free(s);
 }
 
+/* Lone CRs end lines for cmark-gfm, so they end lines for the budget too:
+ * the issue's input behind a CR, and a file of CR-ended lines. */
+static void test_markdown_cr_lines(void) {
+    size_t n = 80000;
+    char *s = malloc(2 * n + 8);
+    memcpy(s, "x\r", 2);
+    memset(s + 2, '>', n);
+    memcpy(s + 2 + n, " x\r", 3);
+    memset(s + n + 5, '[', n);
+    double t0 = cpu_seconds();
+    parse_result *r = parse(PARSE_FMT_MARKDOWN, s, 2 * n + 5, LORE_OK);
+    CHECK(cpu_seconds() - t0 < 10.0);
+    CHECK(r && r->note && strstr(r->note, "line 2 nests"));
+    parse_result_free(r);
+    free(s);
+    s = repeat("a\r", 400000, NULL);
+    r = parse(PARSE_FMT_MARKDOWN, s, strlen(s), LORE_OK);
+    CHECK(r && r->note && strstr(r->note, "lines and markup characters"));
+    parse_result_free(r);
+    free(s);
+    /* CRLF is one line end, not two: 250,000 lines are within budget */
+    s = repeat("a\r\n", PARSE_MD_MAX_NODES / 2 - 50000, NULL);
+    char why[256];
+    CHECK_INT(parse_md_over_budget(s, strlen(s), why, sizeof why), 0);
+    free(s);
+}
+
 /* Just inside the depth budget: Markdown; one level more: text. */
 static void test_markdown_depth_edge(void) {
     char *ok = repeat(">", PARSE_MD_MAX_DEPTH, " inside\n");
@@ -286,6 +313,7 @@ static void test_json_budget(void) {
 
 int main(void) {
     test_markdown_quotes_and_brackets();
+    test_markdown_cr_lines();
     test_markdown_depth_edge();
     test_markdown_nodes();
     test_markdown_table();
