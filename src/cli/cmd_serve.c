@@ -228,7 +228,8 @@ int cmd_serve(int argc, char **argv) {
     pthread_t watcher;
     int watching = pthread_create(&watcher, NULL, second_signal, &set) == 0;
     if (watching) pthread_detach(watcher);
-    api_drain(ap); /* requests waiting on jobs are answered now (202) */
+    http_server_begin_drain(srv); /* before the waits below answer: Connection: close */
+    api_drain(ap);                /* requests waiting on jobs are answered now (202) */
     unsigned left = http_server_drain(srv, (unsigned)e.cfg.drain_timeout_s * 1000u);
     if (left) fprintf(stderr, "lore: %u request(s) still running after the drain timeout\n", left);
     http_server_free(srv);

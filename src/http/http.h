@@ -79,6 +79,11 @@ uint16_t http_server_port(const http_server *s);
  * the number of requests still in flight after that. Call once, then
  * http_server_free. */
 unsigned http_server_drain(http_server *s, unsigned drain_ms);
+/* The drain's first step alone (http_server_drain takes it too, once): no
+ * new connection or request, and every answer from now on carries
+ * Connection: close. Call it before waking suspended requests, so their
+ * answers close too. */
+void http_server_begin_drain(http_server *s);
 /* Stops at once and frees the server. */
 void http_server_free(http_server *s);
 /* Requests currently between begin and done. */

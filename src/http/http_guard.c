@@ -113,7 +113,7 @@ static void wait_idle(http_server *s, int64_t deadline_ns) {
     }
 }
 
-unsigned http_server_drain(http_server *s, unsigned drain_ms) {
+void http_server_begin_drain(http_server *s) {
     atomic_store(&s->draining, 1);
     if (s->d && s->listen_fd == MHD_INVALID_SOCKET) {
         MHD_socket ls = MHD_quiesce_daemon(s->d);
@@ -122,6 +122,10 @@ unsigned http_server_drain(http_server *s, unsigned drain_ms) {
             s->listen_fd = ls;
         }
     }
+}
+
+unsigned http_server_drain(http_server *s, unsigned drain_ms) {
+    http_server_begin_drain(s);
     wait_idle(s, lore_mono_ns() + (int64_t)drain_ms * 1000000LL);
     if (!atomic_load(&s->in_flight)) return 0;
     unsigned cut = 0;

@@ -202,8 +202,11 @@ int main(void) {
     curl_global_init(CURL_GLOBAL_ALL);
     const char *env[] = {"LORE_RATE_WRITE_PER_MIN=0", "LORE_RATE_READ_PER_MIN=0",
                          "LORE_RATE_ADMIN_PER_MIN=0", NULL};
+    /* No slow-body cut either: connection A's body waits while the other
+     * steps run, however long a loaded machine takes over them. */
     const char *env_no_workers[] = {"LORE_RATE_WRITE_PER_MIN=0", "LORE_RATE_READ_PER_MIN=0",
-                                    "LORE_RATE_ADMIN_PER_MIN=0", "LORE_WORKERS=-1", NULL};
+                                    "LORE_RATE_ADMIN_PER_MIN=0", "LORE_WORKERS=-1",
+                                    "LORE_MIN_BODY_RATE_KB=0",   NULL};
     drain_steps(env_no_workers, env);
     drain_timeout(env);
     curl_global_cleanup();
