@@ -259,13 +259,25 @@ static void set_inflight(worker *w, const store_job *jobs, size_t n) {
  * of one pool are serialized (the store serializes them anyway) so each
  * sees the tenant the one before it took. */
 static lore_status fair_claim(queue_pool *p, worker *w, store *s, store_job **jobs, size_t *n) {
+    /* The names are copied under p->mu: their owners clear them when a
+     * batch ends, while this claim's query still reads them. */
+    typedef char tenant_name[sizeof w->tenant];
     const char **avoid = calloc(p->nworkers + 1, sizeof *avoid);
-    if (!avoid) return LORE_NOMEM;
+    tenant_name *names = calloc(p->nworkers, sizeof *names);
+    if (!avoid || !names) {
+        free(avoid);
+        free(names);
+        return LORE_NOMEM;
+    }
     pthread_mutex_lock(&p->claim_mu);
     size_t navoid = 0;
     pthread_mutex_lock(&p->mu);
     for (unsigned i = 0; i < p->nworkers; i++)
-        if (&p->workers[i] != w && p->workers[i].tenant[0]) avoid[navoid++] = p->workers[i].tenant;
+        if (&p->workers[i] != w && p->workers[i].tenant[0]) {
+            memcpy(names[navoid], p->workers[i].tenant, sizeof names[navoid]);
+            avoid[navoid] = names[navoid];
+            navoid++;
+        }
     pthread_mutex_unlock(&p->mu);
     if (w->last_tenant[0]) avoid[navoid++] = w->last_tenant;
     lore_status st =
@@ -276,6 +288,7 @@ static lore_status fair_claim(queue_pool *p, worker *w, store *s, store_job **jo
     pthread_mutex_unlock(&p->mu);
     pthread_mutex_unlock(&p->claim_mu);
     free(avoid);
+    free(names);
     if (*n) snprintf(w->last_tenant, sizeof w->last_tenant, "%s", (*jobs)[0].tenant);
     return st;
 }
