@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -67,6 +68,20 @@ static int step(z_stream *z, uint8_t **buf, size_t *alloc, size_t *len, size_t m
 
 lore_status ingest_gunzip_fd(int fd, size_t max_out, uint8_t **out, size_t *outlen, char *err,
                              size_t errlen) {
+    /* The compressed size is bounded too, or a file of empty members (20
+     * bytes each, no output) would be read to its end however large:
+     * compressed data is never much larger than what it holds (stored blocks
+     * add 5 bytes in 64 KiB), so past max_out and a margin it is refused. */
+    struct stat sb;
+    uint64_t most_in = (uint64_t)max_out + max_out / 64 + 65536;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > most_in) {
+        snprintf(err, errlen,
+                 "gzip: the compressed file is larger than %zu MiB (setting max_file_mb); refused",
+                 max_out >> 20);
+        *out = NULL;
+        *outlen = 0;
+        return LORE_TOO_LARGE;
+    }
     *out = NULL;
     *outlen = 0;
     z_stream z;
