@@ -6,7 +6,10 @@
 #   its checks, serves search and accepts the old keys;
 # - a job still queued (its payload a blob) at backup time runs after the
 #   restore; a tampered blob, manifest or database fails the restore, which
-#   leaves the data directory empty;
+#   leaves the data directory empty; a queued path job, whose problems file
+#   is written only when it runs, draws no warning of a missing blob;
+# - what a killed restore leaves (no control.db, control.db.restoring) is
+#   no store, and a new restore into it says to remove it;
 # - export/import keeps every field (ACL, metadata, dates), twice adds
 #   nothing, reports garbage lines by number and goes on, notices a cut file.
 set -uo pipefail
@@ -181,6 +184,26 @@ kill -TERM "$WK" 2>/dev/null
 wait "$WK" 2>/dev/null
 out=$(LORE_DATA_DIR="$T/r2" "$LORE" search --tenant default narwhal 2>&1)
 check 'grep -q "2 hits" <<<"$out"' "the queued jobs ran after the restore: $out"
+
+# --- a path job queued but not yet run: its problems file does not exist yet
+Q="$T/q"
+mkdir -p "$T/qdocs" && echo "a walrus note" >"$T/qdocs/a.md"
+LORE_DATA_DIR="$Q" "$LORE" ingest --quiet "$T/qdocs" || bad "ingest of a folder failed"
+# As lore ingest leaves it when killed before a worker took the job.
+python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE jobs SET state=0 WHERE kind=\"path\""); c.commit()' "$Q/control.db"
+rm -f "$Q"/blobs/default/problems-*
+run 0 "backup with a queued path job" env LORE_DATA_DIR="$Q" "$LORE" backup "$T/bq"
+check '! grep -q "warning" <<<"$ERR"' "a queued path job's problems file is not reported missing: $ERR"
+check 'grep -q "(1 pending)" <<<"$OUT"' "the path job is backed up pending: $OUT"
+
+# --- what a killed restore leaves: no control.db, so no store
+mkdir -p "$T/rk/tenants/default"
+cp "$T/b1/control.db" "$T/rk/control.db.restoring"
+run 2 "a store left by a killed restore does not open" env LORE_DATA_DIR="$T/rk" "$LORE" tenant list
+check 'grep -q "no control.db" <<<"$ERR"' "it is refused as holding no control.db: $ERR"
+run 1 "restore into what a killed restore left" "$LORE" restore --data-dir "$T/rk" "$T/b1"
+check 'grep -q "did not finish" <<<"$ERR" && grep -q "remove the directory" <<<"$ERR"' "the message says what happened and what to do: $ERR"
+check '[ -f "$T/rk/control.db.restoring" ]' "the leftover is left alone"
 
 # --- a tampered manifest or database fails the restore
 cp -r "$T/b1" "$T/b1m"

@@ -25,6 +25,13 @@
 #define STEP_PAGES 256
 #define BLOB_NAME_MAX 255
 #define BUSY_RETRIES 2000 /* 5 ms apart: 10 s, the stores' busy timeout */
+/* A restore writes control.db under this name and renames it last: a
+ * directory a killed restore leaves holds no control.db, so no store opens
+ * it as a valid store missing its tenants. */
+#define RESTORING_NAME "control.db.restoring"
+/* The kind of the ingest's path jobs (ingest_jobs.h, INGEST_JOB_PATH): its
+ * blob is the problems file the job writes when it runs. */
+#define PATH_JOB_KIND "path"
 
 typedef struct errbuf {
     char *s;
@@ -74,6 +81,37 @@ static lore_status prepare_dir(const char *dir, const char *what, int *created, 
     if (!empty)
         return fail(e, LORE_EXISTS, "%s %s is not empty; give a new or empty directory", what, dir);
     return LORE_OK;
+}
+
+/* fsyncs a file or directory. */
+static lore_status sync_path(const char *path, errbuf *e) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(e, LORE_IO, "cannot sync %s: %s", path, strerror(errno));
+    int rc = fsync(fd), err = errno;
+    close(fd);
+    return rc == 0 ? LORE_OK : fail(e, LORE_IO, "cannot sync %s: %s", path, strerror(err));
+}
+
+/* fsyncs each directory in root/sub (the tenants' or the blobs'), then
+ * root/sub itself, so the names of the files copied into them are on disk.
+ * An absent root/sub is nothing to sync. */
+static lore_status sync_subdirs(const char *root, const char *sub, errbuf *e) {
+    char dir[4096], path[4096];
+    if (path_of(dir, sizeof dir, root, sub, NULL))
+        return fail(e, LORE_TOO_LARGE, "path too long under %s", root);
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? LORE_OK : fail(e, LORE_IO, "%s: %s", dir, strerror(errno));
+    lore_status st = LORE_OK;
+    struct dirent *ent;
+    while (st == LORE_OK && (ent = readdir(d))) {
+        if (ent->d_name[0] == '.') continue;
+        if (path_of(path, sizeof path, dir, ent->d_name, NULL))
+            st = fail(e, LORE_TOO_LARGE, "path too long under %s", dir);
+        else
+            st = sync_path(path, e);
+    }
+    closedir(d);
+    return st == LORE_OK ? sync_path(dir, e) : st;
 }
 
 /* Undoes a failed backup or restore: the directory was empty before. */
@@ -365,20 +403,22 @@ static lore_status copy_blob(const char *from_root, const char *to_root, const c
 typedef struct job_ref {
     int64_t id;
     int state;
+    int unwritten_ok; /* its blob need not exist yet (a pending path job) */
     char tenant[STORE_NAME_MAX + 1];
     char *blob;
 } job_ref;
 
 /* Jobs of the copy whose blob matters: pending (leases are released by
  * now, so ready) and dead ones. Done jobs keep their blob's name after the
- * blob is removed. */
+ * blob is removed. A path job's blob is named when it is queued but written
+ * only when the job runs: a pending one without its file misses nothing. */
 static lore_status blob_jobs(sqlite3 *db, job_ref **out, size_t *n) {
     sqlite3_stmt *q = NULL;
     size_t cap = 0;
     *out = NULL;
     *n = 0;
     int rc = sqlite3_prepare_v2(db,
-                                "SELECT id, state, tenant, blob FROM jobs"
+                                "SELECT id, state, tenant, blob, kind FROM jobs"
                                 " WHERE blob IS NOT NULL AND state IN (0,1,3) ORDER BY id",
                                 -1, &q, NULL);
     while (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -395,6 +435,8 @@ static lore_status blob_jobs(sqlite3 *db, job_ref **out, size_t *n) {
         j->id = sqlite3_column_int64(q, 0);
         j->state = sqlite3_column_int(q, 1);
         snprintf(j->tenant, sizeof j->tenant, "%s", (const char *)sqlite3_column_text(q, 2));
+        const char *kind = (const char *)sqlite3_column_text(q, 4);
+        j->unwritten_ok = j->state != 3 && kind && !strcmp(kind, PATH_JOB_KIND);
         if (!(j->blob = strdup((const char *)sqlite3_column_text(q, 3)))) {
             rc = SQLITE_NOMEM;
             break;
@@ -436,7 +478,8 @@ static lore_status settle_job(store *s, sqlite3 *dc, const job_ref *j, store_bac
     int gone = rc == SQLITE_DONE, done = rc == SQLITE_ROW && sqlite3_column_int(live, 0) == 2;
     lore_status st = rc == SQLITE_ROW || rc == SQLITE_DONE ? LORE_OK : sqlite_status(rc);
     if (st == LORE_OK && !gone && !done) {
-        r->blobs_missing++; /* missing from the store too: the copy keeps the job as it was */
+        /* missing from the store too: the copy keeps the job as it was */
+        if (!j->unwritten_ok) r->blobs_missing++;
         goto out;
     }
     if (st != LORE_OK || (st = run(dc, "BEGIN IMMEDIATE")) != LORE_OK) goto out;
@@ -702,11 +745,26 @@ static lore_status restore_blobs(const char *src_dir, const char *data_dir,
     return LORE_OK;
 }
 
+/* The last step of a restore: every file is written and checked. The
+ * tenants' and blobs' names are made durable, then control.db takes its
+ * name, which makes the directory a store. */
+static lore_status restore_commit(const char *data_dir, const char *tmp, const char *final,
+                                  errbuf *e) {
+    lore_status st = sync_subdirs(data_dir, "tenants", e);
+    if (st == LORE_OK) st = sync_subdirs(data_dir, "blobs", e);
+    if (st == LORE_OK) st = sync_path(tmp, e);
+    if (st != LORE_OK) return st;
+    if (rename(tmp, final) != 0)
+        return fail(e, LORE_IO, "cannot rename %s to %s: %s", tmp, final, strerror(errno));
+    return sync_path(data_dir, e);
+}
+
 static lore_status restore_run(const char *src_dir, const char *data_dir,
                                const store_backup_report *want, store_backup_report *r, errbuf *e) {
-    char from[4096], to[4096];
+    char from[4096], to[4096], final[4096];
     if (path_of(from, sizeof from, src_dir, "control.db", NULL) ||
-        path_of(to, sizeof to, data_dir, "control.db", NULL))
+        path_of(to, sizeof to, data_dir, RESTORING_NAME, NULL) ||
+        path_of(final, sizeof final, data_dir, "control.db", NULL))
         return fail(e, LORE_TOO_LARGE, "path too long: %s", data_dir);
     int64_t want_control, want_tenant;
     store_schema_versions(&want_control, &want_tenant);
@@ -733,7 +791,8 @@ static lore_status restore_run(const char *src_dir, const char *data_dir,
         return fail(e, LORE_IO, "cannot create %s/tenants", data_dir);
     if ((st = restore_tenants(src_dir, data_dir, r, e)) != LORE_OK) return st;
     if ((st = restore_blobs(src_dir, data_dir, want, r, e)) != LORE_OK) return st;
-    return compare(r, want, e);
+    if ((st = compare(r, want, e)) != LORE_OK) return st;
+    return restore_commit(data_dir, to, final, e);
 }
 
 lore_status store_restore(const char *src_dir, const char *data_dir,
@@ -746,8 +805,23 @@ lore_status store_restore(const char *src_dir, const char *data_dir,
         return fail(&e, LORE_NOT_FOUND, "%s: no such backup directory", src_dir);
     int created;
     lore_status st = prepare_dir(data_dir, "data directory", &created, &e);
+    char leftover[4096];
+    if (st == LORE_EXISTS && !path_of(leftover, sizeof leftover, data_dir, RESTORING_NAME, NULL) &&
+        access(leftover, F_OK) == 0)
+        return fail(&e, LORE_EXISTS,
+                    "data directory %s holds %s: a previous restore into it did not finish, and "
+                    "what it left is no store; remove the directory (rm -r %s) and restore again",
+                    data_dir, RESTORING_NAME, data_dir);
     if (st != LORE_OK) return st;
     st = restore_run(src_dir, data_dir, expect, out, &e);
+    if (st == LORE_OK && created) { /* the new directory's own name */
+        char parent[4096];
+        const char *slash = strrchr(data_dir, '/');
+        int n = !slash ? snprintf(parent, sizeof parent, ".")
+                       : snprintf(parent, sizeof parent, "%.*s", (int)(slash - data_dir), data_dir);
+        if (n == 0) snprintf(parent, sizeof parent, "/");
+        if (n >= 0 && (size_t)n < sizeof parent) st = sync_path(parent, &e);
+    }
     if (st != LORE_OK) {
         store_backup_report_clear(out);
         empty_dir(data_dir, created);
