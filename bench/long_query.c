@@ -17,7 +17,11 @@
  * figures are the median and 90th percentile of the wall clock over every
  * query and repetition, with the mean number of terms evaluated. On a busy
  * machine the thread's CPU time is printed too (it does not grow while other
- * processes hold the cores). */
+ * processes hold the cores).
+ *
+ * Last, the memory of the lexical search of each like= document's terms
+ * (through the index, max_should = SEARCH_MAX_SCORED_TERMS): posting list
+ * bytes read and the most held at once, against every term's lists. */
 #include <errno.h>
 #include <ftw.h>
 #include <jansson.h>
@@ -32,6 +36,8 @@
 #include "search/query.h"
 #include "search/search.h"
 #include "store/store.h"
+#include "text/analyzer.h"
+#include "util/strmap.h"
 #include "util/timeutil.h"
 
 #define TENANT "longq"
@@ -231,6 +237,75 @@ static void table(const char *title, search_engine *se, char **q, char **like, s
     free(ref);
 }
 
+typedef struct term_counts {
+    strmap terms;
+    float *count;
+    size_t cap;
+} term_counts;
+
+static int count_term(void *ctx, const text_token *t) {
+    term_counts *tc = ctx;
+    uint32_t id;
+    int added;
+    if (strmap_intern(&tc->terms, t->term, t->term_len, &id, &added) != LORE_OK) return 1;
+    if (id >= tc->cap) {
+        size_t cap = tc->cap ? tc->cap * 2 : 1024;
+        float *c = realloc(tc->count, cap * sizeof *c);
+        if (!c) return 1;
+        memset(c + tc->cap, 0, (cap - tc->cap) * sizeof *c);
+        tc->count = c;
+        tc->cap = cap;
+    }
+    tc->count[id] += 1.0f;
+    return 0;
+}
+
+/* Memory of the lexical search of a 32 KB document's distinct terms (as
+ * like= searches them: SHOULD, weighted by count), straight through the
+ * index: the bytes of posting lists read, and the most held at once, with
+ * max_should = SEARCH_MAX_SCORED_TERMS against every term kept (what was
+ * held before only the kept terms' lists were). */
+static void memory(const corpus *c, void *lex) {
+    text_analyzer *an = NULL;
+    if (text_analyzer_new(&an) != LORE_OK) return;
+    printf("\nlexical memory, like= of 32 KB documents, max_should %d (%d documents)\n"
+           "| terms | lists of every term, KB | read, KB | held at most, KB | kept terms' "
+           "lists, KB |\n|---:|---:|---:|---:|---:|\n",
+           SEARCH_MAX_SCORED_TERMS, NLONG);
+    for (size_t i = 0; i < NLONG; i++) {
+        char *txt = run_together(c, 1000 + i * 311, SEARCH_LIKE_MAX_BYTES - 64);
+        term_counts tc = {0};
+        strmap_init(&tc.terms);
+        lex_qterm *qt = NULL;
+        if (txt && text_analyze(an, txt, strlen(txt), count_term, &tc) == LORE_OK &&
+            tc.terms.count <= LEX_MAX_QUERY_TERMS &&
+            (qt = calloc(tc.terms.count ? tc.terms.count : 1, sizeof *qt))) {
+            for (uint32_t t = 0; t < tc.terms.count; t++) {
+                uint32_t len;
+                const char *k = strmap_key(&tc.terms, t, &len);
+                qt[t] = (lex_qterm){k, len, LEX_FIELD_ALL, LEX_SHOULD, tc.count[t]};
+            }
+            lex_query lq = {qt, tc.terms.count, 10, NULL, NULL, SEARCH_MAX_SCORED_TERMS};
+            lex_query all = lq;
+            all.max_should = 0;
+            lex_result r = {0}, ra = {0};
+            if (index_lexical_bm25.search(lex, &lq, &r) == LORE_OK &&
+                index_lexical_bm25.search(lex, &all, &ra) == LORE_OK)
+                printf("| %zu | %.0f | %.0f | %.0f | %.0f |\n", tc.terms.count,
+                       (double)ra.postings_bytes_peak / 1024,
+                       (double)r.postings_bytes_loaded / 1024, (double)r.postings_bytes_peak / 1024,
+                       (double)(r.postings_bytes_loaded - ra.postings_bytes_loaded) / 1024);
+            lex_result_free(&r);
+            lex_result_free(&ra);
+        }
+        free(qt);
+        free(tc.count);
+        strmap_free(&tc.terms);
+        free(txt);
+    }
+    text_analyzer_free(an);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2 || argv[1][0] == '-') {
         fputs("usage: long_query DATASET_DIR [--queries N] [--reps R]\n"
@@ -333,6 +408,7 @@ int main(int argc, char **argv) {
         store_doc_public_id("files", ext, like[i]);
     }
     table("like (32 KB documents, 10 hits, snippets)", se, NULL, like, nl, reps);
+    memory(&c, lex);
     rc = 0;
 out:
     for (size_t i = 0; i < nq; i++) {

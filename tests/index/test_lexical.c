@@ -182,6 +182,106 @@ static void check_queries(text_analyzer *an, const index_lexical_ops *ops, void 
     free(expect);
 }
 
+/* A query of many common terms with max_should: the same hits, scores and
+ * dropped terms as a query of the terms selected here by hand (the most
+ * selective, by df), and the lists of dropped terms are never held: at
+ * most the kept terms' lists plus one value being read. */
+#define NMANY (VOCAB + 8)
+typedef struct many_term {
+    char term[64];
+    lex_qterm qt;
+    uint64_t df, bytes; /* from a search of the term alone */
+    size_t index;
+} many_term;
+
+static int cmp_ref(const void *a, const void *b) {
+    const many_term *x = *(many_term *const *)a, *y = *(many_term *const *)b;
+    if (x->df != y->df) return x->df < y->df ? -1 : 1; /* lower df: higher idf */
+    if (x->qt.weight != y->qt.weight) return x->qt.weight > y->qt.weight ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void check_many_terms(text_analyzer *an, const index_lexical_ops *ops, void *ix,
+                             size_t max_should, const char *label) {
+    static many_term mt[NMANY];
+    static lex_qterm full[NMANY], hand[NMANY];
+    static many_term *order[NMANY];
+    size_t n = 0, nshould = 0;
+    for (int i = 0; i < VOCAB; i++, n++) {
+        analyzed(an, words[i], mt[n].term);
+        float w = test_rand() % 4 ? 1.0f : 2.0f;
+        mt[n].qt = (lex_qterm){mt[n].term, strlen(mt[n].term), LEX_FIELD_ALL, LEX_SHOULD, w};
+        if (i == 7) mt[n].qt.role = LEX_MUST_NOT; /* common, and always kept */
+        if (i == 150) {                           /* the same term twice: ties by position */
+            n++;
+            mt[n] = mt[n - 1];
+            mt[n].qt.term = mt[n].term;
+        }
+    }
+    for (int i = 0; i < 4; i++, n++) { /* absent terms are never dropped */
+        snprintf(mt[n].term, sizeof mt[n].term, "zzmanyabsent%d", i);
+        mt[n].qt = (lex_qterm){mt[n].term, strlen(mt[n].term), LEX_FIELD_ALL, LEX_SHOULD, 1.0f};
+    }
+    uint64_t sum_bytes = 0, max_bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        mt[i].index = i;
+        full[i] = mt[i].qt;
+        lex_qterm one = mt[i].qt;
+        one.role = LEX_SHOULD;
+        lex_query lq = {&one, 1, 1, NULL, NULL, 0};
+        lex_result r;
+        CHECK_INT(ops->search(ix, &lq, &r), LORE_OK);
+        mt[i].df = r.postings_total;
+        mt[i].bytes = r.postings_bytes_loaded;
+        CHECK(r.postings_bytes_peak == r.postings_bytes_loaded);
+        sum_bytes += mt[i].bytes;
+        if (mt[i].bytes > max_bytes) max_bytes = mt[i].bytes;
+        if (mt[i].qt.role == LEX_SHOULD && mt[i].df > 0) order[nshould++] = &mt[i];
+        lex_result_free(&r);
+    }
+    CHECK(nshould > max_should);
+    qsort(order, nshould, sizeof *order, cmp_ref);
+    /* The hand-picked query: the kept terms and the excluded one, in the
+     * full query's order (so evaluation sums in the same order). */
+    static int kept[NMANY];
+    memset(kept, 0, sizeof kept);
+    for (size_t i = 0; i < max_should; i++)
+        kept[order[i]->index] = 1;
+    size_t nhand = 0;
+    for (size_t i = 0; i < n; i++)
+        if (kept[i] || mt[i].qt.role != LEX_SHOULD) hand[nhand++] = mt[i].qt;
+
+    lex_query lf = {full, n, 20, NULL, NULL, max_should};
+    lex_query lh = {hand, nhand, 20, NULL, NULL, 0};
+    lex_result rf, rh;
+    CHECK_INT(ops->search(ix, &lf, &rf), LORE_OK);
+    CHECK_INT(ops->search(ix, &lh, &rh), LORE_OK);
+    int same = rf.n == rh.n && rf.n > 0 && rf.postings_total == rh.postings_total;
+    for (size_t i = 0; same && i < rf.n; i++)
+        same = rf.hits[i].chunk_id == rh.hits[i].chunk_id && rf.hits[i].score == rh.hits[i].score;
+    CHECK(same);
+    CHECK_INT(rf.ndropped, nshould - max_should);
+    int order_ok = rf.ndropped == nshould - max_should;
+    for (size_t i = 0; order_ok && i < rf.ndropped; i++) /* least selective first */
+        order_ok = rf.dropped[i] == order[nshould - 1 - i]->index;
+    CHECK(order_ok);
+    /* Every list is read once for its df and the kept SHOULD lists (the
+     * hand query's but the excluded one, index 7) once more; what is held
+     * at once is bounded by the kept lists (all of the hand query's) and
+     * one more value, far below every list (all of which were held at once
+     * before the dropped ones were read for their df only). */
+    CHECK(rf.postings_bytes_loaded == sum_bytes + rh.postings_bytes_loaded - mt[7].bytes);
+    CHECK(rh.postings_bytes_peak == rh.postings_bytes_loaded);
+    CHECK(rf.postings_bytes_peak <= rh.postings_bytes_loaded + max_bytes);
+    CHECK(rh.postings_bytes_loaded + max_bytes < sum_bytes / 2);
+    printf("%s: %zu terms, %zu kept: %llu bytes of lists read, at most %llu held (kept: %llu)\n",
+           label, n, max_should, (unsigned long long)rf.postings_bytes_loaded,
+           (unsigned long long)rf.postings_bytes_peak,
+           (unsigned long long)rh.postings_bytes_loaded);
+    lex_result_free(&rf);
+    lex_result_free(&rh);
+}
+
 int main(void) {
     test_seed();
     make_vocab();
@@ -246,6 +346,7 @@ int main(void) {
     store_rollback(t);
 
     check_queries(an, ops, ix, &p, 150, "fresh");
+    check_many_terms(an, ops, ix, 24, "many terms, fresh");
 
     /* Delete a third of the chunks (tombstones, then merges purge them). */
     CHECK_INT(store_begin(t), LORE_OK);
@@ -394,6 +495,7 @@ int main(void) {
     CHECK_INT(r2.ndropped ? r2.dropped[0] : 9, 2);
     CHECK_INT(r2.n, 3);
     lex_result_free(&r2);
+    check_many_terms(an, ops, ix, 40, "many terms, after deletes and optimize");
 
     text_analyzer_free(an);
     strmap_free(&vocab);

@@ -92,6 +92,11 @@ typedef struct lex_result {
      * least selective (lowest idf) first. Owned. */
     uint32_t *dropped;
     size_t ndropped;
+    /* Bytes of posting lists read from the store, and the most held in
+     * memory at once: the evaluated terms' lists plus one value being read,
+     * however many common terms max_should drops (their lists are read for
+     * their df only; see lexical_search.c). For tests and benchmarks. */
+    uint64_t postings_bytes_loaded, postings_bytes_peak;
 } lex_result;
 
 typedef struct lex_params {

@@ -2,8 +2,9 @@
  *
  * For each query term the lists of every segment are read (one key lookup
  * per segment and term); document frequencies are summed over segments for
- * the idf. Segments are then evaluated one after the other into one shared
- * top-k heap, document at a time:
+ * the idf. When max_should drops terms, only the kept terms' lists are
+ * held (see "Memory of long queries"). Segments are then evaluated one after
+ * the other into one shared top-k heap, document at a time:
  *
  * - With required terms (MUST/FILTER), the rarest required list drives:
  *   each of its chunks must appear in every other required list, then the
@@ -291,9 +292,8 @@ static int cmp_selective(const void *a, const void *b) {
 }
 
 /* Keeps the max_should most selective SHOULD lists present in the index,
- * marks the others dropped (freeing their blobs) and lists them in out,
- * least selective first. */
-static lore_status select_should(const lex_query *q, qlist *ql, size_t nsegs, lex_result *out) {
+ * marks the others dropped and lists them in out, least selective first. */
+static lore_status select_should(const lex_query *q, qlist *ql, lex_result *out) {
     size_t n = 0;
     for (size_t i = 0; i < q->nterms; i++)
         n += ql[i].qt->role == LEX_SHOULD && ql[i].df > 0;
@@ -309,16 +309,106 @@ static lore_status select_should(const lex_query *q, qlist *ql, size_t nsegs, le
         if (ql[i].qt->role == LEX_SHOULD && ql[i].df > 0) order[n++] = &ql[i];
     qsort(order, n, sizeof *order, cmp_selective);
     for (size_t i = n; i-- > q->max_should;) {
-        qlist *l = order[i];
-        l->dropped = 1;
-        for (size_t s = 0; s < nsegs; s++) {
-            free(l->blobs[s]);
-            l->blobs[s] = NULL;
-        }
-        out->dropped[out->ndropped++] = (uint32_t)(l - ql);
+        order[i]->dropped = 1;
+        out->dropped[out->ndropped++] = (uint32_t)(order[i] - ql);
     }
     free(order);
     return LORE_OK;
+}
+
+/* Memory of long queries. A query may carry LEX_MAX_QUERY_TERMS terms, and
+ * the SHOULD terms max_should drops are the least selective, i.e. the
+ * longest lists (a tenant's commonest words): holding every term's lists
+ * until the selection would cost the sum of thousands of the longest lists,
+ * growing with the corpus. The df the selection needs is in each list's
+ * header, but the store's kv get returns whole values (no prefix read), and
+ * keeping a df per term elsewhere would change the index format and every
+ * write and merge. So when max_should may drop terms (more SHOULD terms than
+ * max_should), the SHOULD lists are read twice: a first pass reads each
+ * value into one scratch buffer only for its header's df (and notes which
+ * segments hold the term), and once the selection is made a second pass
+ * keeps the lists of the kept terms. The lists read again are the most
+ * selective, i.e. the shortest, so the second pass costs far less than the
+ * first; required and excluded lists are always kept and are held from the
+ * first pass. Lists held at once: the kept ones, plus one value in the
+ * scratch buffer. Searches run inside a read snapshot (search.c), so both
+ * passes see the same lists. */
+
+typedef enum load_mode {
+    LOAD_KEEP,  /* read the lists, sum df, hold the lists */
+    LOAD_DF,    /* read the lists, sum df, note which segments hold one */
+    LOAD_AGAIN, /* after LOAD_DF: hold the lists of those segments */
+} load_mode;
+
+/* Reads the lists of term l in every segment (see load_mode). */
+static lore_status load_term(lex_index *x, const lex_ns *ns, const lex_meta *m, qlist *l,
+                             load_mode mode, lore_buf *key, lore_buf *val, uint64_t *held,
+                             lex_result *out) {
+    if (mode != LOAD_AGAIN) {
+        l->blobs = calloc(m->nsegs, sizeof *l->blobs);
+        l->lens = calloc(m->nsegs, sizeof *l->lens);
+        if (!l->blobs || !l->lens) return LORE_NOMEM;
+    }
+    int again = mode == LOAD_AGAIN, keep = mode != LOAD_DF;
+    for (size_t s = 0; s < m->nsegs; s++) {
+        if (again && !l->lens[s]) continue;
+        uint8_t sk[LEX_SEG_KEY];
+        lex_be32(sk, m->segs[s].id);
+        lore_buf_reset(key);
+        lore_status st;
+        if ((st = lore_buf_append(key, sk, 4)) != LORE_OK ||
+            (st = lore_buf_append_byte(key, (uint8_t)l->qt->field)) != LORE_OK ||
+            (st = lore_buf_append(key, l->qt->term, l->qt->len)) != LORE_OK)
+            return st;
+        st = store_kv_get(x->t, ns->postings, key->data, key->len, val);
+        if (st == LORE_NOT_FOUND) continue;
+        if (st != LORE_OK) return st;
+        postings_header h;
+        if ((st = postings_parse((const uint8_t *)val->data, val->len, &h)) != LORE_OK) return st;
+        if (!again) l->df += h.df;
+        l->lens[s] = val->len;
+        out->postings_bytes_loaded += val->len;
+        if (*held + val->len > out->postings_bytes_peak)
+            out->postings_bytes_peak = *held + val->len;
+        if (!keep) continue; /* the scratch buffer is reused for the next value */
+        if (!(l->blobs[s] = (uint8_t *)lore_buf_take(val))) return LORE_NOMEM;
+        *held += l->lens[s];
+    }
+    return LORE_OK;
+}
+
+/* Reads every term's lists and df, applies max_should, and leaves the
+ * lists of every term evaluated in ql (see "Memory of long queries"). */
+static lore_status load_terms(lex_index *x, const lex_ns *ns, const lex_meta *m, const lex_query *q,
+                              qlist *ql, lex_result *out) {
+    lore_buf key, val;
+    lore_buf_init(&key, 1 << 16);
+    lore_buf_init(&val, (size_t)1 << 30);
+    size_t nshould = 0;
+    for (size_t i = 0; i < q->nterms; i++)
+        nshould += q->terms[i].role == LEX_SHOULD;
+    int two_pass = q->max_should && nshould > q->max_should;
+    uint64_t held = 0; /* bytes of lists held now */
+    lore_status st = LORE_OK;
+    for (size_t i = 0; i < q->nterms && st == LORE_OK; i++) {
+        qlist *l = &ql[i];
+        l->qt = &q->terms[i];
+        load_mode mode = two_pass && l->qt->role == LEX_SHOULD ? LOAD_DF : LOAD_KEEP;
+        st = load_term(x, ns, m, l, mode, &key, &val, &held, out);
+        double N = (double)m->live_chunks, df = (double)l->df;
+        if (df > N) df = N;
+        l->idf = log(1.0 + (N - df + 0.5) / (df + 0.5));
+    }
+    if (st == LORE_OK) st = select_should(q, ql, out);
+    lore_buf_free(&val); /* its capacity fits the longest list seen */
+    for (size_t i = 0; two_pass && i < q->nterms && st == LORE_OK; i++) {
+        qlist *l = &ql[i];
+        if (l->qt->role == LEX_SHOULD && !l->dropped && l->df > 0)
+            st = load_term(x, ns, m, l, LOAD_AGAIN, &key, &val, &held, out);
+    }
+    lore_buf_free(&key);
+    lore_buf_free(&val);
+    return st;
 }
 
 static int cmp_hits(const void *a, const void *b) {
@@ -334,9 +424,6 @@ lore_status lex_search(lex_index *x, const lex_query *q, lex_result *out) {
     eval e = {.x = x, .q = q, .k1 = x->params.k1, .b = x->params.b};
     i64set_init(&e.dead);
     qlist *ql = calloc(q->nterms ? q->nterms : 1, sizeof *ql);
-    lore_buf key, val;
-    lore_buf_init(&key, 1 << 16);
-    lore_buf_init(&val, (size_t)1 << 30);
     /* The live slot is read afresh: a rebuild may have switched it, in
      * this process or another, since the index was opened. */
     lex_ns ns;
@@ -346,41 +433,7 @@ lore_status lex_search(lex_index *x, const lex_query *q, lex_result *out) {
     e.avgdl = (double)m.total_len / (double)m.live_chunks;
     if (e.avgdl <= 0) e.avgdl = 1;
     st = lex_tombstones_load(x->t, ns.deleted, 0, INT64_MAX - 1, &e.dead);
-    for (size_t i = 0; i < q->nterms && st == LORE_OK; i++) {
-        qlist *l = &ql[i];
-        l->qt = &q->terms[i];
-        l->blobs = calloc(m.nsegs, sizeof *l->blobs);
-        l->lens = calloc(m.nsegs, sizeof *l->lens);
-        if (!l->blobs || !l->lens) {
-            st = LORE_NOMEM;
-            break;
-        }
-        for (size_t s = 0; s < m.nsegs && st == LORE_OK; s++) {
-            uint8_t sk[LEX_SEG_KEY];
-            lex_be32(sk, m.segs[s].id);
-            lore_buf_reset(&key);
-            if ((st = lore_buf_append(&key, sk, 4)) != LORE_OK ||
-                (st = lore_buf_append_byte(&key, (uint8_t)l->qt->field)) != LORE_OK ||
-                (st = lore_buf_append(&key, l->qt->term, l->qt->len)) != LORE_OK)
-                break;
-            st = store_kv_get(x->t, ns.postings, key.data, key.len, &val);
-            if (st == LORE_NOT_FOUND) {
-                st = LORE_OK;
-                continue;
-            }
-            if (st != LORE_OK) break;
-            postings_header h;
-            if ((st = postings_parse((const uint8_t *)val.data, val.len, &h)) != LORE_OK) break;
-            l->df += h.df;
-            l->lens[s] = val.len;
-            l->blobs[s] = (uint8_t *)lore_buf_take(&val);
-            if (!l->blobs[s]) st = LORE_NOMEM;
-        }
-        double N = (double)m.live_chunks, df = (double)l->df;
-        if (df > N) df = N;
-        l->idf = log(1.0 + (N - df + 0.5) / (df + 0.5));
-    }
-    if (st == LORE_OK) st = select_should(q, ql, m.nsegs, out);
+    if (st == LORE_OK) st = load_terms(x, &ns, &m, q, ql, out);
     if (st != LORE_OK) goto out;
     for (size_t i = 0; i < q->nterms; i++)
         if (!ql[i].dropped) out->postings_total += ql[i].df;
@@ -414,8 +467,6 @@ out:
     free(ql);
     free(e.heap.h);
     i64set_free(&e.dead);
-    lore_buf_free(&key);
-    lore_buf_free(&val);
     lex_meta_free(&m);
     if (st != LORE_OK) lex_result_free(out);
     return st;
