@@ -3,6 +3,7 @@
  * at start-up. Any input must give LORE_OK or a clean error, never a crash,
  * leak or sanitizer report. */
 #include "fuzz_tenant.h"
+#include "search/query.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -26,6 +27,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *q = malloc(size);
     memcpy(q, data + 1, size - 1);
     q[size - 1] = '\0';
+    /* Most random bytes are not UTF-8 and are refused up front; with the top
+     * bit set, each bad byte becomes '?' so the rest reaches the analyzer,
+     * and few terms are kept, so term selection and dropping run too. */
+    size_t qlen = strlen(q), bad, from = 0;
+    if (flags & 0x80)
+        while ((bad = from + query_utf8_check(q + from, qlen - from)) < qlen) {
+            q[bad] = '?';
+            from = bad + 1;
+        }
     const char *principals[] = {"group:hr", "user:ann@example.com"};
     search_request req = {.query = q,
                           .limit = 1 + (flags & 7),
@@ -34,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                           .with_text = (flags >> 4) & 1,
                           .all_access = (flags >> 5) & 1,
                           .principals = principals,
-                          .nprincipals = (flags >> 6) & 1 ? 2 : 0};
+                          .nprincipals = (flags >> 6) & 1 ? 2 : 0,
+                          .max_terms = flags & 0x80 ? 1 + (size & 3) : 0};
     search_response r;
     char err[256];
     if (search_run(fuzz_t.engine, &req, &r, err, sizeof err) == LORE_OK) {
