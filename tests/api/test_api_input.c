@@ -50,25 +50,6 @@ static int connect_raw(void) {
     return fd;
 }
 
-/* Reads until the server closes or timeout_ms passes; returns bytes read
- * (into buf, NUL-terminated) or -1 if the server kept the connection open. */
-static ssize_t read_until_close(int fd, char *buf, size_t cap, int timeout_ms) {
-    size_t got = 0;
-    int64_t end = lore_mono_ns() + (int64_t)timeout_ms * 1000000;
-    for (;;) {
-        int left = (int)((end - lore_mono_ns()) / 1000000);
-        if (left <= 0) return -1;
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, left) <= 0) return -1;
-        ssize_t n = read(fd, buf + got, cap - 1 - got);
-        if (n <= 0) break;
-        got += (size_t)n;
-        if (got >= cap - 1) break;
-    }
-    buf[got] = '\0';
-    return (ssize_t)got;
-}
-
 static void bad_json(void) {
     test_resp r = test_post_json(&s, "/v1/documents", s.admin_key, "{\"id\": \"x\", ");
     expect_problem(&r, 400, "invalid-json", NULL);
@@ -326,7 +307,7 @@ static void slow_clients(void) {
      * idle_timeout_s (3 s here) */
     fd = connect_raw();
     char buf[256];
-    CHECK(read_until_close(fd, buf, sizeof buf, 8000) >= 0);
+    CHECK(test_read_until_close(fd, buf, sizeof buf, 8000) >= 0);
     close(fd);
     /* a body that stops arriving */
     fd = connect_raw();
@@ -335,7 +316,7 @@ static void slow_clients(void) {
     CHECK(write(fd, req, strlen(req)) > 0);
     CHECK(write(fd, s.admin_key, strlen(s.admin_key)) > 0);
     CHECK(write(fd, "\r\n\r\n{\"qu", 9) == 9);
-    CHECK(read_until_close(fd, buf, sizeof buf, 15000) >= 0);
+    CHECK(test_read_until_close(fd, buf, sizeof buf, 15000) >= 0);
     close(fd);
     still_serving();
 }
