@@ -63,9 +63,9 @@ static lore_status user_default(char *out, size_t outlen, char *err, size_t errl
         return LORE_OK;
     }
     const char *home = getenv("HOME");
+    struct passwd pw, *found = NULL;
+    char buf[4096]; /* pw's strings live here: in scope while home is used */
     if (!home || home[0] != '/') {
-        struct passwd pw, *found = NULL;
-        char buf[4096];
         if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &found) == 0 && found && pw.pw_dir &&
             pw.pw_dir[0] == '/')
             home = pw.pw_dir;

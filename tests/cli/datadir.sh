@@ -77,6 +77,10 @@ expect 0 "config names the default" -- env -C "$T/elsewhere" "$LORE" config
 has "$OUT" "data_dir               = $DEF "
 [ ! -e "$T/home/.local" ] && ok || bad "config created the default directory"
 mkdir -p "$T/xdg"
+# Without HOME, the home directory comes from the password database.
+PWHOME=$(getent passwd "$(id -u)" | cut -d: -f6)
+expect 0 "config without HOME" -- env -u HOME -C "$T/elsewhere" "$LORE" config
+has "$OUT" "data_dir               = $PWHOME/.local/share/lore "
 expect 2 "XDG_DATA_HOME" -- env -C "$T/elsewhere" XDG_DATA_HOME="$T/xdg" "$LORE" stats
 has "$ERR" "no lore data at $T/xdg/lore: the directory does not exist (the default data directory, \$XDG_DATA_HOME/lore)"
 
