@@ -3,7 +3,6 @@
  * docs/storage.md). This file owns the manifest, DEST/manifest.json: what
  * the backup holds, written last, so a backup without one is incomplete,
  * and checked against what a restore finds. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "util/dirutil.h"
 #include "util/timeutil.h"
 
 #define MANIFEST "manifest.json"
@@ -283,14 +283,8 @@ static void summary(FILE *f, const char *verb, const char *where, const store_ba
 /* 1 when path does not exist or is an empty directory (the store checks
  * again, race-free, when it creates what it writes). */
 static int dir_empty_or_absent(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) return errno == ENOENT;
-    struct dirent *ent;
-    int empty = 1;
-    while (empty && (ent = readdir(d)))
-        empty = !strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..");
-    closedir(d);
-    return empty;
+    int empty = lore_dir_empty(path);
+    return empty < 0 ? errno == ENOENT : empty;
 }
 
 int cmd_backup(int argc, char **argv) {

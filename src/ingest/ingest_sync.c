@@ -26,7 +26,6 @@
  * ENOTDIR, or a directory now stands there) are deleted. A file that could
  * not be read or parsed keeps its documents; a file that cannot be checked
  * (permission) counts as present. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -38,6 +37,7 @@
 #include <unistd.h>
 
 #include "crypto/sha256.h"
+#include "util/dirutil.h"
 #include "ingest/ingest_int.h"
 
 #define FP_VERSION 1
@@ -596,14 +596,7 @@ static void sync_free(ingest_sync *sy) {
 }
 
 int ingest_sync_dir_empty(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    int empty = 1;
-    while (empty && (e = readdir(d)))
-        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
-    closedir(d);
-    return empty;
+    return lore_dir_empty(dir) == 1;
 }
 
 lore_status ingest_sync_path(ingest_session *s, const char *dir, char *err, size_t errlen) {

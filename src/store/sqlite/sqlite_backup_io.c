@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "crypto/sha256.h"
+#include "util/dirutil.h"
 #include "util/timeutil.h"
 
 lore_status bk_fail(errbuf *e, lore_status st, const char *fmt, ...) {
@@ -53,13 +54,8 @@ lore_status bk_prepare_dir(const char *dir, const char *what, int *created, errb
     }
     if (!S_ISDIR(sb.st_mode))
         return bk_fail(e, LORE_EXISTS, "%s %s exists and is not a directory", what, dir);
-    DIR *d = opendir(dir);
-    if (!d) return bk_fail(e, LORE_IO, "%s %s: %s", what, dir, strerror(errno));
-    struct dirent *ent;
-    int empty = 1;
-    while (empty && (ent = readdir(d)))
-        empty = !strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..");
-    closedir(d);
+    int empty = lore_dir_empty(dir);
+    if (empty < 0) return bk_fail(e, LORE_IO, "%s %s: %s", what, dir, strerror(errno));
     if (!empty)
         return bk_fail(e, LORE_EXISTS, "%s %s is not empty; give a new or empty directory", what,
                        dir);

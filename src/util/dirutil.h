@@ -1,0 +1,9 @@
+/* Small directory helpers shared by the store, ingest and the CLI. */
+#ifndef LORE_UTIL_DIRUTIL_H
+#define LORE_UTIL_DIRUTIL_H
+
+/* 1 when dir is a directory with no entry but "." and "..", 0 when it has
+ * one, -1 when it cannot be opened (errno says why: ENOENT, ENOTDIR, ...). */
+int lore_dir_empty(const char *dir);
+
+#endif
