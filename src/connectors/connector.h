@@ -55,10 +55,10 @@
 typedef struct connector_instance {
     char id[CONNECTOR_ID_LEN + 1];
     char tenant[STORE_NAME_MAX + 1];
-    char kind[CONNECTOR_KIND_MAX + 1];        /* "github", "slack", "linear" */
-    char source[CONNECTOR_SOURCE_MAX + 1];    /* documents' source (default: the kind) */
-    const char *const *acl;                   /* principals for documents the source does not */
-    size_t nacl;                              /* restrict itself (none: the whole tenant) */
+    char kind[CONNECTOR_KIND_MAX + 1];     /* "github", "slack", "linear" */
+    char source[CONNECTOR_SOURCE_MAX + 1]; /* documents' source (default: the kind) */
+    const char *const *acl;                /* principals for documents the source does not */
+    size_t nacl;                           /* restrict itself (none: the whole tenant) */
     int64_t created_ms;
 } connector_instance;
 
@@ -151,11 +151,28 @@ typedef struct connector_ops {
      * the objects to render. An error status is a store failure (the job
      * retries); a payload that makes no sense is reported in *error (owned)
      * with LORE_INVALID and the job is dead-lettered. */
-    lore_status (*apply)(connector_sink *s, const char *event, const json_t *payload,
-                         char **error);
+    lore_status (*apply)(connector_sink *s, const char *event, const json_t *payload, char **error);
     /* Writes the documents of one object from its state (put or remove). */
     lore_status (*render)(connector_sink *s, const char *key);
 } connector_ops;
+
+/* ---- running deliveries (connector_sink.c) ---- */
+
+/* A sink over an ingest session (borrowed: the job's or the import's) for
+ * one instance (borrowed, with its ACL). The session must add no ACL of its
+ * own (ingest_set_source_acl(ss, source, NULL, 0)): the sink gives each
+ * document the connector's ACL or the instance's. Returns owned. */
+LORE_MUST_CHECK lore_status connector_sink_new(ingest_session *ss, const connector_instance *inst,
+                                               connector_sink **out);
+/* Renders every object touched since the last flush (ops->render, in the
+ * order they were first touched) and forgets them. */
+LORE_MUST_CHECK lore_status connector_sink_flush(connector_sink *s, const connector_ops *ops);
+/* Objects touched and not yet rendered. */
+size_t connector_sink_pending(const connector_sink *s);
+void connector_sink_free(connector_sink *s);
+
+#define CONNECTOR_STATE_KEY_MAX 512
+#define CONNECTOR_STATE_MAX (16u << 20) /* bytes of one object's state */
 
 /* ---- the registry (connector_registry.c) ---- */
 

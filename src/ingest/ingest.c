@@ -96,6 +96,12 @@ lore_status ingest_open_batch(ingest_session *s) {
     return LORE_OK;
 }
 
+lore_status ingest_batch_tenant(ingest_session *s, store_tenant **out) {
+    lore_status st = ingest_open_batch(s);
+    *out = st == LORE_OK ? s->t : NULL;
+    return st;
+}
+
 lore_status ingest_commit(ingest_session *s) {
     if (!s->in_batch) return LORE_OK;
     lore_status st = s->lex->flush(s->lex_state);

@@ -146,6 +146,11 @@ LORE_MUST_CHECK lore_status ingest_record_put(ingest_session *s, const ingest_re
 /* Deletes a document by public id; LORE_NOT_FOUND if absent. */
 LORE_MUST_CHECK lore_status ingest_delete(ingest_session *s, const char *doc_id);
 
+/* The session's tenant with the batch's transaction open (opening it if
+ * needed), for data that must commit with the documents written in the
+ * same batch (a connector's object state). Borrowed. */
+LORE_MUST_CHECK lore_status ingest_batch_tenant(ingest_session *s, store_tenant **out);
+
 /* Commits the open batch. The session can go on afterwards. */
 LORE_MUST_CHECK lore_status ingest_commit(ingest_session *s);
 

@@ -22,7 +22,7 @@
 #include "util/buf.h"
 #include "util/status.h"
 
-#define SECRET_NAME_MAX 128  /* [A-Za-z0-9_.:-]{1,128} */
+#define SECRET_NAME_MAX 128 /* [A-Za-z0-9_.:-]{1,128} */
 #define SECRET_VALUE_MAX 8192
 
 /* The keyring for cfg (data_dir resolved). err names the setting to fix. */

@@ -277,8 +277,9 @@ enum {
     STORE_NS_LEXICAL_DELETED_B = 6,
     STORE_NS_LEXICAL_CONTROL = 7,
     STORE_NS_LEXICAL_REBUILD_LENGTHS = 8,
-    STORE_NS_SYNC = 9,      /* folder syncs: what each file looked like (ingest_sync.c) */
-    STORE_NS_SYNC_IDS = 10, /* folder syncs: records' own ids by file (ingest_sync_ids.c) */
+    STORE_NS_SYNC = 9,       /* folder syncs: what each file looked like (ingest_sync.c) */
+    STORE_NS_SYNC_IDS = 10,  /* folder syncs: records' own ids by file (ingest_sync_ids.c) */
+    STORE_NS_CONNECTOR = 11, /* connectors: each source object's state (connector_sink.c) */
 };
 
 LORE_MUST_CHECK lore_status store_kv_put(store_tenant *t, int ns, const void *key, size_t klen,
