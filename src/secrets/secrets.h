@@ -22,7 +22,7 @@
 #include "util/buf.h"
 #include "util/status.h"
 
-#define SECRET_NAME_MAX 128  /* [A-Za-z0-9_.:-]{1,128} */
+#define SECRET_NAME_MAX 128 /* [A-Za-z0-9_.:-]{1,128} */
 #define SECRET_VALUE_MAX 8192
 
 /* The keyring for cfg (data_dir resolved). err names the setting to fix. */
@@ -66,5 +66,15 @@ LORE_MUST_CHECK lore_status secrets_rotate(const seal_keyring *k, store *s,
  * first and the count. Production mode refuses to start on that. */
 LORE_MUST_CHECK lore_status secrets_check_all(const seal_keyring *k, store *s, int64_t *checked,
                                               char *err, size_t errlen);
+
+/* Settings marked secret in config.c (mcp_key, ...) may be given as
+ * `secret:NAME`: this replaces each such value with the server's secret
+ * NAME (tenant ""), when a command starts. master_key and
+ * master_key_previous cannot be given so (they open the store). err names
+ * the setting and the secret. */
+LORE_MUST_CHECK lore_status secrets_resolve_config(const seal_keyring *k, store *s,
+                                                   lore_config *cfg, char *err, size_t errlen);
+/* 1 when some secret setting of cfg is a `secret:NAME` reference. */
+int secrets_config_needs_store(const lore_config *cfg);
 
 #endif
