@@ -306,6 +306,12 @@ lore_status config_validate(const lore_config *c, char *err, size_t errlen) {
                  "production mode needs master_key (LORE_MASTER_KEY) of at least 32 characters");
         return LORE_INVALID;
     }
+    if (!strncmp(c->master_key, "secret:", 7) || !strncmp(c->master_key_previous, "secret:", 7)) {
+        snprintf(err, errlen,
+                 "master_key and master_key_previous cannot be secret:NAME (they open the secret "
+                 "store): give the key itself");
+        return LORE_INVALID;
+    }
     if (c->master_key_previous[0] && !c->master_key[0]) {
         snprintf(err, errlen,
                  "master_key_previous is set without master_key: set master_key to the new key "
