@@ -125,6 +125,48 @@ static int open_documented(const char *master, const char *tenant, const char *n
     return ok;
 }
 
+/* s1 holds secret sealed by a for (acme, github); b is another key, ba
+ * the keyring mid-rotation from a to b. */
+static void test_tamper_and_keys(const seal_keyring *a, const seal_keyring *b,
+                                 const seal_keyring *ba, lore_buf *sealed, const char *secret) {
+    lore_buf s1 = *sealed, s2, p;
+    lore_buf_init(&s2, 1 << 16);
+    lore_buf_init(&p, 1 << 16);
+    size_t sl = strlen(secret);
+    char id[SEAL_KEY_ID_LEN + 1];
+    /* Tampering with any byte fails; so does truncation. */
+    int all = 1;
+    for (size_t i = 0; i < s1.len; i++) {
+        s1.data[i] ^= 0x40;
+        lore_status st =
+            seal_decrypt(a, seal_current_id(a), "acme", "github", (uint8_t *)s1.data, s1.len, &p);
+        s1.data[i] ^= 0x40;
+        if (st != LORE_CORRUPT) all = 0;
+    }
+    CHECK(all);
+    CHECK(seal_decrypt(a, seal_current_id(a), "acme", "github", (uint8_t *)s1.data, s1.len - 1,
+                       &p) == LORE_CORRUPT);
+    CHECK(seal_decrypt(a, seal_current_id(a), "acme", "github", (uint8_t *)s1.data, 10, &p) ==
+          LORE_CORRUPT);
+
+    /* Keys: an unknown id is NOT_FOUND; a wrong key under a forged id is
+     * CORRUPT; the previous key opens; the new one alone does not. */
+    CHECK(seal_decrypt(b, seal_current_id(a), "acme", "github", (uint8_t *)s1.data, s1.len, &p) ==
+          LORE_NOT_FOUND);
+    CHECK(seal_decrypt(b, seal_current_id(b), "acme", "github", (uint8_t *)s1.data, s1.len, &p) ==
+          LORE_CORRUPT);
+    CHECK(seal_decrypt(ba, seal_current_id(a), "acme", "github", (uint8_t *)s1.data, s1.len, &p) ==
+          LORE_OK);
+    CHECK(p.len == sl && !memcmp(p.data, secret, sl));
+    CHECK(seal_encrypt(ba, "acme", "github", (const uint8_t *)secret, sl, &s2, id) == LORE_OK);
+    CHECK_STR(id, seal_current_id(b));
+    CHECK(seal_decrypt(b, id, "acme", "github", (uint8_t *)s2.data, s2.len, &p) == LORE_OK);
+    CHECK(seal_decrypt(a, id, "acme", "github", (uint8_t *)s2.data, s2.len, &p) == LORE_NOT_FOUND);
+
+    lore_buf_free(&s2);
+    lore_buf_free(&p);
+}
+
 static void test_round_trip(void) {
     seal_keyring *a = NULL, *b = NULL, *ba = NULL;
     char err[256], id[SEAL_KEY_ID_LEN + 1];
@@ -165,34 +207,7 @@ static void test_round_trip(void) {
     CHECK(seal_decrypt(a, id, "a", "bc", (uint8_t *)s2.data, s2.len, &p) == LORE_CORRUPT);
     CHECK(seal_decrypt(a, id, "ab", "c", (uint8_t *)s2.data, s2.len, &p) == LORE_OK);
 
-    /* Tampering with any byte fails; so does truncation. */
-    int all = 1;
-    for (size_t i = 0; i < s1.len; i++) {
-        s1.data[i] ^= 0x40;
-        lore_status st =
-            seal_decrypt(a, seal_current_id(a), "acme", "github", (uint8_t *)s1.data, s1.len, &p);
-        s1.data[i] ^= 0x40;
-        if (st != LORE_CORRUPT) all = 0;
-    }
-    CHECK(all);
-    CHECK(seal_decrypt(a, seal_current_id(a), "acme", "github", (uint8_t *)s1.data, s1.len - 1,
-                       &p) == LORE_CORRUPT);
-    CHECK(seal_decrypt(a, seal_current_id(a), "acme", "github", (uint8_t *)s1.data, 10, &p) ==
-          LORE_CORRUPT);
-
-    /* Keys: an unknown id is NOT_FOUND; a wrong key under a forged id is
-     * CORRUPT; the previous key opens; the new one alone does not. */
-    CHECK(seal_decrypt(b, seal_current_id(a), "acme", "github", (uint8_t *)s1.data, s1.len, &p) ==
-          LORE_NOT_FOUND);
-    CHECK(seal_decrypt(b, seal_current_id(b), "acme", "github", (uint8_t *)s1.data, s1.len, &p) ==
-          LORE_CORRUPT);
-    CHECK(seal_decrypt(ba, seal_current_id(a), "acme", "github", (uint8_t *)s1.data, s1.len, &p) ==
-          LORE_OK);
-    CHECK(p.len == sl && !memcmp(p.data, secret, sl));
-    CHECK(seal_encrypt(ba, "acme", "github", (const uint8_t *)secret, sl, &s2, id) == LORE_OK);
-    CHECK_STR(id, seal_current_id(b));
-    CHECK(seal_decrypt(b, id, "acme", "github", (uint8_t *)s2.data, s2.len, &p) == LORE_OK);
-    CHECK(seal_decrypt(a, id, "acme", "github", (uint8_t *)s2.data, s2.len, &p) == LORE_NOT_FOUND);
+    test_tamper_and_keys(a, b, ba, &s1, secret);
 
     /* A cap on the output is honoured. */
     lore_buf tiny;
