@@ -97,10 +97,11 @@ int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default);
 int cli_env_keyring(cli_env *e, const char *cmd);
 /* What a long-running command does with secrets at start, after the store
  * is open: settings given as `secret:NAME` are replaced by the server's
- * secret NAME (making the keyring only when one is). check (serve,
- * worker): the keyring is made in any case and every secret is opened; in
+ * secret NAME. check (serve, worker): every stored secret is opened; in
  * production one that does not open refuses the start (CLI_FAIL, naming
- * master_key and master_key_previous), in dev mode it is a warning. */
+ * master_key and master_key_previous), in dev mode it is a warning. The
+ * keyring is made (e->keyring) only when there is something to open; code
+ * that seals later calls cli_env_keyring. */
 int cli_env_secrets(cli_env *e, const char *cmd, int check);
 void cli_env_close(cli_env *e);
 

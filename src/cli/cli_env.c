@@ -115,6 +115,17 @@ int cli_env_keyring(cli_env *e, const char *cmd) {
 int cli_env_secrets(cli_env *e, const char *cmd, int check) {
     int need = secrets_config_needs_store(&e->cfg);
     if (!need && !check) return CLI_OK;
+    if (!need) {
+        /* Nothing to check without secrets: no keyring, so dev mode makes
+         * no master.key until a secret is first set. */
+        store_secret *one = NULL;
+        size_t n = 0;
+        lore_status st = store_secret_list(e->store, NULL, NULL, NULL, 1, 0, &one, &n);
+        store_secrets_free(one, n);
+        if (st != LORE_OK)
+            return cli_error(cmd, CLI_FAIL, "cannot read the secrets: %s", lore_status_message(st));
+        if (!n) return CLI_OK;
+    }
     int rc = cli_env_keyring(e, cmd);
     if (rc) return rc;
     char err[1024];

@@ -162,6 +162,9 @@ start_until "listening on" LORE_MASTER_KEY=$KEY_C LORE_MASTER_KEY_PREVIOUS=$KEY_
 start_until "listening on" LORE_MODE=dev LORE_MASTER_KEY=$KEY_C && ok ||
   bad "dev serve with a wrong key did not start: $(cat "$T/s.err")"
 grep -q "secrets cannot be opened" "$T/s.err" && ok || bad "dev serve did not warn: $(cat "$T/s.err")"
+start_until "listening on" LORE_MODE=dev LORE_MASTER_KEY= LORE_DATA_DIR="$T/fresh" && ok ||
+  bad "dev serve on a fresh directory did not start: $(cat "$T/s.err")"
+[ ! -e "$T/fresh/master.key" ] && ok || bad "serve without secrets made a master.key"
 
 # --- a secret setting as secret:NAME
 KEY_MADE=$("$LORE" key create --tenant acme --scope read 2>/dev/null)
