@@ -138,12 +138,15 @@ has "$ERR" "master_key_previous"; hasnt "$OUT" "listening"
 expect 2 "worker refuses a wrong master key" -- env LORE_MASTER_KEY=$KEY_C timeout 60 "$LORE" worker
 has "$ERR" "refusing to start in production mode"
 
-# start_until PATTERN ENV...: starts lore serve with ENV, waits for PATTERN
-# on its stdout or stderr (up to 60 s), then stops it; 0 if seen.
+# start_until [-c COMMAND] PATTERN ENV...: starts lore serve (or COMMAND)
+# with ENV, waits for PATTERN on its stdout or stderr (up to 60 s), then
+# stops it; 0 if seen.
 start_until() {
+  local cmd=serve
+  if [ "$1" = -c ]; then cmd=$2; shift 2; fi
   local pat=$1 seen=1
   shift
-  env "$@" LORE_LISTEN=127.0.0.1:0 LORE_WORKERS=1 "$LORE" serve >"$T/s.out" 2>"$T/s.err" &
+  env LORE_LISTEN=127.0.0.1:0 LORE_WORKERS=1 "$@" "$LORE" $cmd >"$T/s.out" 2>"$T/s.err" &
   local pid=$!
   PIDS+=("$pid")
   for _ in $(seq 1 600); do
@@ -162,9 +165,13 @@ start_until "listening on" LORE_MASTER_KEY=$KEY_C LORE_MASTER_KEY_PREVIOUS=$KEY_
 start_until "listening on" LORE_MODE=dev LORE_MASTER_KEY=$KEY_C && ok ||
   bad "dev serve with a wrong key did not start: $(cat "$T/s.err")"
 grep -q "secrets cannot be opened" "$T/s.err" && ok || bad "dev serve did not warn: $(cat "$T/s.err")"
-start_until "listening on" LORE_MODE=dev LORE_MASTER_KEY= LORE_DATA_DIR="$T/fresh" && ok ||
-  bad "dev serve on a fresh directory did not start: $(cat "$T/s.err")"
-[ ! -e "$T/fresh/master.key" ] && ok || bad "serve without secrets made a master.key"
+# No secret, nothing to open: a worker makes no master.key.
+expect 0 "a fresh directory" -- env LORE_DATA_DIR="$T/fresh" "$LORE" tenant create x
+start_until -c worker "job workers on" LORE_MODE=dev LORE_MASTER_KEY= LORE_DATA_DIR="$T/fresh" &&
+  ok || bad "dev worker on a fresh directory did not start: $(cat "$T/s.err")"
+[ ! -e "$T/fresh/master.key" ] && ok || bad "a worker without secrets made a master.key"
+start_until -c worker "job workers on" LORE_MASTER_KEY=$KEY_B && ok ||
+  bad "production worker with the right key did not start: $(cat "$T/s.err")"
 
 # --- a secret setting as secret:NAME
 KEY_MADE=$("$LORE" key create --tenant acme --scope read 2>/dev/null)
