@@ -26,6 +26,7 @@ static const command commands[] = {
     {"mcp", cmd_mcp, "serve MCP over stdio for a local AI agent"},
     {"backup", cmd_backup, "copy the whole store while it serves"},
     {"restore", cmd_restore, "restore a backup into an empty data directory"},
+    {"secrets", cmd_secrets, "set, list, delete or rotate sealed secrets"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

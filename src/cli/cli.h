@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "config/config.h"
+#include "crypto/seal.h"
 #include "index/lexical/index_lexical.h"
 #include "ingest/ingest_jobs.h"
 #include "metrics/metrics.h"
@@ -68,6 +69,7 @@ typedef struct cli_env {
     store_tenant *tenant;
     void *lex; /* index_lexical_bm25 state */
     lex_params lex_params;
+    seal_keyring *keyring; /* made by cli_env_keyring / cli_env_secrets; NULL until then */
 } cli_env;
 
 /* Loads the configuration (file, environment, then the common flags),
@@ -88,6 +90,19 @@ int cli_env_open_create(cli_env *e, const cli_args *a);
  * index. create_default: create the configured default tenant if missing.
  * A missing tenant is CLI_FAIL naming the data directory. */
 int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default);
+/* The keyring that seals secrets (secrets/secrets.h), once the store is
+ * open: master_key and master_key_previous, or in dev mode without
+ * master_key DATA_DIR/master.key (made on first use). Kept in e->keyring.
+ * Prints the error naming the setting and returns CLI_FAIL/CLI_USAGE. */
+int cli_env_keyring(cli_env *e, const char *cmd);
+/* What a long-running command does with secrets at start, after the store
+ * is open: settings given as `secret:NAME` are replaced by the server's
+ * secret NAME. check (serve, worker): every stored secret is opened; in
+ * production one that does not open refuses the start (CLI_FAIL, naming
+ * master_key and master_key_previous), in dev mode it is a warning. The
+ * keyring is made (e->keyring) only when there is something to open; code
+ * that seals later calls cli_env_keyring. */
+int cli_env_secrets(cli_env *e, const char *cmd, int check);
 void cli_env_close(cli_env *e);
 
 /* A pool of job workers (cli_jobs.c). */
@@ -121,6 +136,7 @@ int cmd_reindex(int argc, char **argv);
 int cmd_mcp(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_secrets(int argc, char **argv);
 /* lore tenant export|import (cmd_tenant_io.c): argv as cmd_tenant's. */
 int cmd_tenant_export(int argc, char **argv);
 int cmd_tenant_import(int argc, char **argv);

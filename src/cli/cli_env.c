@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "secrets/secrets.h"
 #include "util/log.h"
 
 int cli_env_load(cli_env *e, const cli_args *a) {
@@ -103,7 +104,55 @@ int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default) {
     return CLI_OK;
 }
 
+int cli_env_keyring(cli_env *e, const char *cmd) {
+    if (e->keyring) return CLI_OK;
+    char err[1024];
+    lore_status st = secrets_keyring(&e->cfg, &e->keyring, err, sizeof err);
+    if (st != LORE_OK) return cli_error(cmd, st == LORE_INVALID ? CLI_USAGE : CLI_FAIL, "%s", err);
+    return CLI_OK;
+}
+
+int cli_env_secrets(cli_env *e, const char *cmd, int check) {
+    int need = secrets_config_needs_store(&e->cfg);
+    if (!need && !check) return CLI_OK;
+    if (!need) {
+        /* Nothing to check without secrets: no keyring, so dev mode makes
+         * no master.key until a secret is first set. */
+        store_secret *one = NULL;
+        size_t n = 0;
+        lore_status st = store_secret_list(e->store, NULL, NULL, NULL, 1, 0, &one, &n);
+        store_secrets_free(one, n);
+        if (st != LORE_OK)
+            return cli_error(cmd, CLI_FAIL, "cannot read the secrets: %s", lore_status_message(st));
+        if (!n) return CLI_OK;
+    }
+    int rc = cli_env_keyring(e, cmd);
+    if (rc) return rc;
+    char err[1024];
+    if (need && secrets_resolve_config(e->keyring, e->store, &e->cfg, err, sizeof err) != LORE_OK)
+        return cli_error(cmd, CLI_FAIL, "%s", err);
+    if (!check) return CLI_OK;
+    int64_t checked = 0;
+    lore_status st = secrets_check_all(e->keyring, e->store, &checked, err, sizeof err);
+    if (st == LORE_OK) {
+        LORE_DEBUG("%s: %lld secrets open with key id %s", cmd, (long long)checked,
+                   seal_current_id(e->keyring));
+        return CLI_OK;
+    }
+    if (!strcmp(e->cfg.mode, "production"))
+        return cli_error(cmd, CLI_FAIL,
+                         "refusing to start in production mode: %s. Set master_key to the key "
+                         "these secrets were sealed with, or during a rotation master_key to the "
+                         "new key and master_key_previous to the old one (docs/secrets.md)",
+                         err);
+    LORE_WARN("%s: %s; connectors and settings that need them will fail (dev mode starts "
+              "anyway; production would refuse; docs/secrets.md)",
+              cmd, err);
+    return CLI_OK;
+}
+
 void cli_env_close(cli_env *e) {
+    seal_keyring_free(e->keyring);
     if (e->lex) index_lexical_bm25.close(e->lex);
     store_tenant_close(e->tenant);
     store_close(e->store);

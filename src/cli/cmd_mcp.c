@@ -101,6 +101,7 @@ int cmd_mcp(int argc, char **argv) {
     }
     if ((rc = cli_env_open(&e, &a))) goto out;
     if ((rc = cli_mcp_fixtures_allowed("mcp", &e.cfg))) goto out;
+    if ((rc = cli_env_secrets(&e, "mcp", 0))) goto out;
     if ((rc = cli_mcp_caller_resolve(&e, cli_get(&a, "tenant"), &who))) goto out;
     if ((rc = cli_env_open_tenant(&e, who.tenant, 0))) goto out;
     search_engine *engine = NULL;

@@ -174,6 +174,7 @@ int cmd_serve(int argc, char **argv) {
             goto out;
         }
     }
+    if ((rc = cli_env_secrets(&e, "serve", 1))) goto out;
     http_config hc;
     http_config_default(&hc);
     if (http_parse_listen(e.cfg.listen, &hc, err, sizeof err) != LORE_OK) {

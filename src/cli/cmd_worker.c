@@ -38,6 +38,7 @@ int cmd_worker(int argc, char **argv) {
         rc = cli_error("worker", CLI_USAGE, "%s", err);
         goto out;
     }
+    if ((rc = cli_env_secrets(&e, "worker", 1))) goto out;
     if (e.cfg.workers < 0) {
         rc = cli_error("worker", CLI_USAGE, "--workers must be 0 (one per core) or more");
         goto out;
