@@ -351,13 +351,31 @@ static int meta_value_is(const json_t *v, const char *want) {
     }
 }
 
+/* metadata[key], or, when no top-level key has that name, the value at a
+ * dotted path through nested objects ("github.repository"): connectors keep
+ * their source's ids under one object per source. */
+static const json_t *meta_lookup(const json_t *m, const char *key) {
+    const json_t *v = json_object_get(m, key);
+    if (v || !strchr(key, '.')) return v;
+    const char *p = key;
+    while (json_is_object(m)) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        v = json_object_getn(m, p, n);
+        if (!dot || !v) return v;
+        m = v;
+        p = dot + 1;
+    }
+    return NULL;
+}
+
 static int meta_allows(const search_request *req, const char *metadata_json) {
     if (!req->nmeta) return 1;
     if (!metadata_json) return 0;
     json_t *m = json_loads(metadata_json, 0, NULL);
     int ok = json_is_object(m);
     for (size_t i = 0; ok && i < req->nmeta; i++) {
-        const json_t *v = json_object_get(m, req->meta_keys[i]);
+        const json_t *v = meta_lookup(m, req->meta_keys[i]);
         int found = 0;
         if (json_is_array(v)) {
             for (size_t j = 0; !found && j < json_array_size(v); j++)

@@ -44,7 +44,9 @@ typedef struct search_request {
     int64_t since_ms, until_ms; /* updated-at window, 0 = open */
     const char *author;         /* exact author, NULL = any */
     /* Metadata equality (AND): metadata[key] is the string value, a number or
-     * boolean whose JSON text is the value, or an array holding one of those. */
+     * boolean whose JSON text is the value, or an array holding one of those.
+     * A key with dots that names no top-level key is a path into nested
+     * objects ("github.repository"). */
     const char *const *meta_keys;
     const char *const *meta_values;
     size_t nmeta;

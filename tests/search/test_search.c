@@ -187,6 +187,40 @@ static void long_queries(void) {
     CHECK_INT(search_run(se, &req, &r, err, sizeof err), LORE_INVALID);
 }
 
+/* meta.KEY: a top-level key, an array element, and a dotted path into the
+ * nested object a connector keeps its source's ids in; a top-level key
+ * whose name has dots wins over the path. */
+static void meta_filters(void) {
+    put_json("{\"id\":\"gh1\",\"text\":\"kestrel migration\",\"metadata\":{\"github\":"
+             "{\"repository\":\"octo/hello\",\"number\":12,\"labels\":[\"bug\",\"p1\"]}}}\n"
+             "{\"id\":\"gh2\",\"text\":\"kestrel migration\",\"metadata\":{\"github\":"
+             "{\"repository\":\"octo/other\",\"number\":12}}}\n"
+             "{\"id\":\"dotted\",\"text\":\"kestrel migration\",\"metadata\":"
+             "{\"github.repository\":\"octo/hello\",\"github\":{\"repository\":\"x/y\"}}}\n");
+    const char *k1[] = {"github.repository"}, *v1[] = {"octo/hello"};
+    search_request req = {.query = "kestrel",
+                          .all_access = 1,
+                          .limit = 20,
+                          .meta_keys = k1,
+                          .meta_values = v1,
+                          .nmeta = 1};
+    CHECK_STR(ids(&req), "gh1 dotted");
+    const char *k2[] = {"github.number", "github.labels"}, *v2[] = {"12", "p1"};
+    req.meta_keys = k2;
+    req.meta_values = v2;
+    req.nmeta = 2;
+    CHECK_STR(ids(&req), "gh1");
+    const char *k3[] = {"github.repository.name"}, *v3[] = {"octo/hello"};
+    req.meta_keys = k3;
+    req.meta_values = v3;
+    req.nmeta = 1;
+    CHECK_STR(ids(&req), "");
+    const char *k4[] = {"github"}, *v4[] = {"octo/hello"};
+    req.meta_keys = k4;
+    req.meta_values = v4;
+    CHECK_STR(ids(&req), "");
+}
+
 int main(void) {
     const char *dir = test_tmpdir();
     char dirc[256];
@@ -340,6 +374,7 @@ int main(void) {
     CHECK_STR(q("caf\xc3\xa9 \xe2\x82\xac"), ""); /* valid multibyte text is searched */
 
     long_queries();
+    meta_filters();
 
     search_engine_free(se);
     ingest_session_free(ing);
