@@ -17,10 +17,11 @@ typedef enum config_origin { CONFIG_DEFAULT, CONFIG_FILE, CONFIG_ENV, CONFIG_FLA
 
 typedef struct lore_config {
     char data_dir[1024];
-    char tenant[65];      /* default tenant for commands */
-    char log_level[16];   /* debug, info, warn, error, off */
-    char mode[16];        /* dev or production */
-    char master_key[256]; /* secret; printed masked */
+    char tenant[65];               /* default tenant for commands */
+    char log_level[16];            /* debug, info, warn, error, off */
+    char mode[16];                 /* dev or production */
+    char master_key[256];          /* secret; printed masked */
+    char master_key_previous[256]; /* secret: the key being rotated away from */
     double bm25_k1, bm25_b;
     int64_t title_weight;
     int64_t chunk_target_tokens, chunk_max_tokens, chunk_overlap_tokens;
@@ -84,6 +85,13 @@ LORE_MUST_CHECK lore_status config_resolve_data_dir(lore_config *c, char *err, s
 /* Where data_dir came from, for messages: "the default data directory",
  * "set by LORE_DATA_DIR", "set by --data-dir", "set by data_dir in FILE". */
 void config_data_dir_source(const lore_config *c, char *out, size_t outlen);
+
+/* Calls fn for each setting marked secret (master_key, mcp_key, ...) with
+ * its value's buffer and size, which fn may rewrite (secrets_resolve_config
+ * replaces `secret:NAME` values); stops at the first status not LORE_OK and
+ * returns it. */
+typedef lore_status (*config_secret_fn)(void *ctx, const char *key, char *value, size_t size);
+LORE_MUST_CHECK lore_status config_each_secret(lore_config *c, config_secret_fn fn, void *ctx);
 
 /* Calls fn for each key with its value as text (secrets masked) and origin. */
 typedef void (*config_fn)(void *ctx, const char *key, const char *value, const char *origin,

@@ -1,6 +1,6 @@
 /* Embedded store: connector instances in the control database.
  *
- * Table (control migration 5, see sqlite_store.c):
+ * Table (control migration 6, see sqlite_store.c):
  *   connectors(id PRIMARY KEY, tenant -> tenants ON DELETE CASCADE, kind,
  *              source, acl, created_ms, secret_rotated_ms,
  *              previous_secret_until_ms) WITHOUT ROWID; index on
