@@ -113,13 +113,13 @@ void api_connectors_post(api_req *q) {
         goto out;
     }
     if (!need_keyring(q)) goto out;
-    lore_status st = connector_admin_create(q->a->keyring, q->th->control, &req, &c, secret, err,
-                                            sizeof err);
+    lore_status st =
+        connector_admin_create(q->a->keyring, q->th->control, &req, &c, secret, err, sizeof err);
     if (st == LORE_INVALID) {
-        const char *ptr = !connector_find(req.kind)                      ? "/kind"
+        const char *ptr = !connector_find(req.kind)                           ? "/kind"
                           : req.secret && !connector_secret_valid(req.secret) ? "/secret"
-                          : strstr(err, "ACL")                            ? "/acl"
-                                                                          : "/source";
+                          : strstr(err, "ACL")                                ? "/acl"
+                                                                              : "/source";
         api_bad_field(q, ptr, "%s", err);
         goto out;
     }

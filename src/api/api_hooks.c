@@ -87,8 +87,7 @@ static void decoy(api_req *q, const connector_request *req) {
 /* Verifies with the current secret, then the previous one. */
 static connector_verdict verify(api_req *q, const connector_ops *ops, const store_connector *c,
                                 const connector_secrets *cs, const connector_request *req) {
-    connector_verdict v =
-        ops->verify(req, (const uint8_t *)cs->current.data, cs->current.len);
+    connector_verdict v = ops->verify(req, (const uint8_t *)cs->current.data, cs->current.len);
     if (v == CONNECTOR_OK) return v;
     lore_buf prev;
     lore_buf_init(&prev, SECRET_VALUE_MAX);
@@ -233,9 +232,8 @@ void api_hook_post(api_req *q) {
     connector_secrets cs;
     connector_secrets_init(&cs);
     char err[256] = "";
-    lore_status st =
-        connector_admin_get(a->keyring, q->th->control, NULL, id, req.now_ms, &c, &cs, err,
-                            sizeof err);
+    lore_status st = connector_admin_get(a->keyring, q->th->control, NULL, id, req.now_ms, &c, &cs,
+                                         err, sizeof err);
     const connector_ops *ops = st == LORE_OK ? connector_find(c->kind) : NULL;
     if (st == LORE_NOT_FOUND || (st == LORE_OK && !ops)) {
         decoy(q, &req);
@@ -263,8 +261,8 @@ void api_hook_post(api_req *q) {
     char bucket[64];
     snprintf(bucket, sizeof bucket, "hook:%s", c->id);
     if (!api_rate_check(q, bucket, (uint32_t)a->cfg.hook_rate_per_min)) {
-        LORE_WARN("hook: refused a delivery for connector %s: rate limit of %lld per minute",
-                  c->id, (long long)a->cfg.hook_rate_per_min);
+        LORE_WARN("hook: refused a delivery for connector %s: rate limit of %lld per minute", c->id,
+                  (long long)a->cfg.hook_rate_per_min);
         count(q, c->kind, "rate_limited");
         goto out;
     }

@@ -75,7 +75,7 @@ void connector_secrets_clear(connector_secrets *cs) {
 
 void connector_instance_from(const store_connector *c, connector_instance *out) {
     memset(out, 0, sizeof *out);
-    snprintf(out->id, sizeof out->id, "%s", c->id);
+    snprintf(out->id, sizeof out->id, "%.*s", CONNECTOR_ID_LEN, c->id);
     snprintf(out->tenant, sizeof out->tenant, "%s", c->tenant);
     snprintf(out->kind, sizeof out->kind, "%s", c->kind);
     snprintf(out->source, sizeof out->source, "%s", c->source);
@@ -175,7 +175,8 @@ lore_status connector_admin_create(const seal_keyring *k, store *s, const connec
         if (st != LORE_OK) {
             char name[CONNECTOR_SECRET_NAME_MAX + 1];
             connector_secret_name(c->id, 0, name);
-            (void)secrets_delete(s, c->tenant, name); /* nothing left behind */
+            lore_status d = secrets_delete(s, c->tenant, name); /* nothing left behind */
+            (void)d;
         }
     }
     c->acl = NULL; /* the caller's */
@@ -211,9 +212,9 @@ static lore_status open_secret(const seal_keyring *k, store *s, const store_conn
     return secrets_get(k, s, c->tenant, name, out, err, errlen);
 }
 
-lore_status connector_admin_get(const seal_keyring *k, store *s, const char *tenant,
-                                const char *id, int64_t now_ms, store_connector **out,
-                                connector_secrets *cs, char *err, size_t errlen) {
+lore_status connector_admin_get(const seal_keyring *k, store *s, const char *tenant, const char *id,
+                                int64_t now_ms, store_connector **out, connector_secrets *cs,
+                                char *err, size_t errlen) {
     err[0] = 0;
     lore_status st = get_row(s, tenant, id, out);
     if (st != LORE_OK || !cs) return st;

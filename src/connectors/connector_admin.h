@@ -51,9 +51,8 @@ void connector_secret_name(const char *id, int previous, char *out);
  * LORE_INVALID with err saying which field is wrong; LORE_NOT_FOUND when
  * the tenant does not exist. On failure nothing is left behind. */
 LORE_MUST_CHECK lore_status connector_admin_create(const seal_keyring *k, store *s,
-                                                   const connector_new *req,
-                                                   store_connector **out, char *secret_out,
-                                                   char *err, size_t errlen);
+                                                   const connector_new *req, store_connector **out,
+                                                   char *secret_out, char *err, size_t errlen);
 
 /* An instance with its secrets opened. */
 typedef struct connector_secrets {
@@ -68,10 +67,10 @@ void connector_secrets_clear(connector_secrets *cs); /* wipes and frees */
  * LORE_NOT_FOUND) and, when cs is non-NULL, opens its current secret and,
  * while the grace period lasts at now_ms, its previous one. LORE_CORRUPT
  * (err says why) when a secret cannot be opened. */
-LORE_MUST_CHECK lore_status connector_admin_get(const seal_keyring *k, store *s,
-                                                const char *tenant, const char *id,
-                                                int64_t now_ms, store_connector **out,
-                                                connector_secrets *cs, char *err, size_t errlen);
+LORE_MUST_CHECK lore_status connector_admin_get(const seal_keyring *k, store *s, const char *tenant,
+                                                const char *id, int64_t now_ms,
+                                                store_connector **out, connector_secrets *cs,
+                                                char *err, size_t errlen);
 
 /* The previous secret alone (rotation in progress), for a delivery that
  * the current one did not verify: re-reads the row so a rotation committed

@@ -1,6 +1,7 @@
 /* The "hook" job kind; see connector_jobs.h. */
 #include "connectors/connector_jobs.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,8 @@
 
 char *connector_job_payload(const char *connector_id, const char *event, const char *delivery,
                             const char *body, size_t len) {
-    json_t *o = json_pack("{s:s,s:s,s:s}", "connector", connector_id, "event", event, "delivery",
-                          delivery);
+    json_t *o =
+        json_pack("{s:s,s:s,s:s}", "connector", connector_id, "event", event, "delivery", delivery);
     char *head = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!head) return NULL;
@@ -33,9 +34,13 @@ char *connector_job_payload(const char *connector_id, const char *event, const c
     return out;
 }
 
-static char *dup_error(const char *fmt, const char *a, const char *b) {
+static char *dup_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *dup_error(const char *fmt, ...) {
     char buf[512];
-    snprintf(buf, sizeof buf, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
     return strdup(buf);
 }
 
@@ -69,8 +74,8 @@ static int run_hook(const ingest_job_kind *self, store *control, ingest_session 
     }
     const connector_ops *ops = connector_find(c->kind);
     if (!ops) {
-        *error = dup_error("connector %s is of kind '%s', which this build does not know", id,
-                           c->kind);
+        *error =
+            dup_error("connector %s is of kind '%s', which this build does not know", id, c->kind);
         store_connector_free(c);
         return -1;
     }
@@ -88,8 +93,9 @@ static int run_hook(const ingest_job_kind *self, store *control, ingest_session 
         json_object_set_new(result, "rendered", json_integer((json_int_t)touched));
         rc = 0;
     } else if (s == LORE_INVALID) {
-        *error = why ? why : dup_error("%s: the %s delivery makes no sense to its connector",
-                                       ops->title, event);
+        *error = why ? why
+                     : dup_error("%s: the %s delivery makes no sense to its connector", ops->title,
+                                 event);
         why = NULL;
     } else {
         *st = s; /* a store failure: the batch fails and runs again */

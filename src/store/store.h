@@ -442,8 +442,7 @@ LORE_MUST_CHECK lore_status store_connector_list(store *s, const char *tenant,
 /* Records a secret rotation. tenant NULL: any. LORE_NOT_FOUND if no such
  * instance (in that tenant). */
 LORE_MUST_CHECK lore_status store_connector_rotated(store *s, const char *tenant, const char *id,
-                                                    int64_t rotated_ms,
-                                                    int64_t previous_until_ms);
+                                                    int64_t rotated_ms, int64_t previous_until_ms);
 /* Deletes an instance (tenant NULL: in whichever tenant holds it).
  * LORE_NOT_FOUND if there is none. */
 LORE_MUST_CHECK lore_status store_connector_delete(store *s, const char *tenant, const char *id);

@@ -27,8 +27,8 @@ static int id_valid(const char *id) {
 }
 
 static lore_status check_record(const store_connector *c) {
-    if (!id_valid(c->id) || !store_tenant_name_valid(c->tenant) || !c->kind[0] ||
-        !c->source[0] || c->created_ms < 0 || (c->nacl && !c->acl))
+    if (!id_valid(c->id) || !store_tenant_name_valid(c->tenant) || !c->kind[0] || !c->source[0] ||
+        c->created_ms < 0 || (c->nacl && !c->acl))
         return LORE_INVALID;
     for (size_t i = 0; i < c->nacl; i++)
         if (!c->acl[i] || !*c->acl[i] || strchr(c->acl[i], '\n')) return LORE_INVALID;
@@ -83,10 +83,9 @@ lore_status store_connector_put(store *s, const store_connector *c) {
     lore_status st = check_record(c);
     if (st != LORE_OK) return st;
     if (!(joined = sqlite_list_join((const char *const *)c->acl, c->nacl))) return LORE_NOMEM;
-    int rc = sqlite3_prepare_v2(s->control,
-                                "INSERT INTO connectors(" CONNECTOR_COLUMNS
-                                ") VALUES(?,?,?,?,?,?,?,?)",
-                                -1, &q, NULL);
+    int rc = sqlite3_prepare_v2(
+        s->control, "INSERT INTO connectors(" CONNECTOR_COLUMNS ") VALUES(?,?,?,?,?,?,?,?)", -1, &q,
+        NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(q, 1, c->id, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 2, c->tenant, -1, SQLITE_STATIC);
@@ -227,6 +226,6 @@ lore_status store_connector_rotated(store *s, const char *tenant, const char *id
 }
 
 lore_status store_connector_delete(store *s, const char *tenant, const char *id) {
-    return change_one(s, "DELETE FROM connectors WHERE id=?1 AND (?2 IS NULL OR tenant=?2)",
-                      tenant, id, 0, 0);
+    return change_one(s, "DELETE FROM connectors WHERE id=?1 AND (?2 IS NULL OR tenant=?2)", tenant,
+                      id, 0, 0);
 }
