@@ -58,8 +58,8 @@ static void make(delivery *d, long i, const char *token) {
     d->body = strdup(buf);
     unsigned char mac[32];
     unsigned int mlen = 0;
-    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)d->body,
-         strlen(d->body), mac, &mlen);
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)d->body, strlen(d->body),
+         mac, &mlen);
     char hex[65];
     for (int k = 0; k < 32; k++)
         snprintf(hex + 2 * k, 3, "%02x", mac[k]);
