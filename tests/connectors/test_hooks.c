@@ -4,8 +4,8 @@
  * byte like a bad signature, a redelivery does nothing, rotate-secret keeps
  * the old secret for its grace period only, the per-connector rate limit
  * (spent only by signed deliveries), a deleted connector's queued
- * deliveries finish as skipped, and an accepted delivery becomes a
- * searchable document through the "hook" job. */
+ * deliveries finish as skipped, an accepted delivery becomes a searchable
+ * document through the "hook" job, and a full queue answers 503. */
 #include "connectors/hook_test.h"
 
 #define SERVER_ENV                                                                                 \
@@ -322,6 +322,40 @@ static void observability(void) {
     CHECK(strstr(text, "my-own-secret") == NULL);
 }
 
+/* 8. Back-pressure: a full queue answers 503 with Retry-After and queues
+ * nothing; a redelivery of an accepted delivery is still a 200. */
+static void back_pressure(void) {
+    test_server full;
+    const char *env[] = {"LORE_WORKERS=-1", "LORE_QUEUE_MAX_PER_TENANT=3", NULL};
+    if (test_server_start(&full, NULL, env)) {
+        CHECK(0);
+        return;
+    }
+    char k[96];
+    CHECK(test_make_tenant(&full, "busy", k, sizeof k) == 0);
+    hook_conn c;
+    CHECK(hook_connector_api(&full, k, "{\"kind\":\"github\"}", &c) == 0);
+    char *body = hook_github_issue("opened", 9, "Busy", "x", "2026-01-01T00:00:00Z");
+    size_t len = strlen(body);
+    for (int i = 0; i < 3; i++) {
+        char d[32];
+        snprintf(d, sizeof d, "bp-%d", i);
+        CHECK_INT(status_of(hook_post_github(&full, &c, "issues", d, body, len)), 200);
+    }
+    test_resp r = hook_post_github(&full, &c, "issues", "bp-3", body, len);
+    CHECK_INT(r.status, 503);
+    char ra[32];
+    CHECK(test_resp_header(&r, "Retry-After", ra, sizeof ra) && atoi(ra) >= 1);
+    test_resp_free(&r);
+    r = hook_post_github(&full, &c, "issues", "bp-0", body, len);
+    CHECK_INT(r.status, 200);
+    CHECK_STR(json_string_value(json_object_get(r.json, "status")), "duplicate");
+    test_resp_free(&r);
+    CHECK_INT(test_jobs_count(&full, k, NULL), 3);
+    free(body);
+    test_server_stop(&full, SIGTERM);
+}
+
 int main(void) {
     const char *env[] = {SERVER_ENV, NULL};
     setenv("LORE_PUBLIC_URL", "https://lore.example.com", 1); /* for the CLI runs too */
@@ -338,5 +372,6 @@ int main(void) {
     delete_and_run();
     observability();
     test_server_stop(&srv, SIGTERM);
+    back_pressure();
     return test_summary();
 }
