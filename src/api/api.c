@@ -490,6 +490,7 @@ static void app_done(void *ctx, http_request *r) {
     metrics_add(a->m_requests, labels, 1);
     metrics_observe(a->m_latency, labels, secs);
     if (a->cfg.access_log) access_log(q, status, secs * 1000);
+    if (q->def && q->def->access == ACCESS_HOOK) api_hook_done(q, status);
     if (q->def && q->def->cleanup) q->def->cleanup(q);
     store_key_free(q->key);
     jwt_claims_free(&q->claims);

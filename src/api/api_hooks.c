@@ -224,6 +224,14 @@ static void enqueue(api_req *q, const store_connector *c, const connector_delive
     answer_status(q, 200, "queued", job.pub);
 }
 
+void api_hook_done(api_req *q, unsigned status) {
+    if (status != 413) return; /* the server refused the body before the handler */
+    const char *id = http_match_param(&q->m, "connector_id");
+    LORE_WARN("hook: refused a delivery for connector %s: body over hook_max_body_kb (%lld KiB)",
+              log_id(id ? id : ""), (long long)q->a->cfg.hook_max_body_kb);
+    count(q, NULL, "too_large");
+}
+
 void api_hook_post(api_req *q) {
     api *a = q->a;
     const char *id = http_match_param(&q->m, "connector_id");

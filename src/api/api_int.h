@@ -238,6 +238,9 @@ void api_job_retry(api_req *q);
 void api_reindex_post(api_req *q);
 lore_status api_hooks_init(api *a);
 void api_hook_post(api_req *q);
+/* After a webhook request is answered: logs and counts a body the server
+ * refused (413) before the handler could. */
+void api_hook_done(api_req *q, unsigned status);
 void api_connectors_post(api_req *q);
 void api_connectors_get(api_req *q);
 void api_connector_delete(api_req *q);

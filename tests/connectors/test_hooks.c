@@ -306,6 +306,7 @@ static void observability(void) {
     CHECK(m.body &&
           strstr(m.body, "lore_hook_deliveries_total{kind=\"unknown\",outcome=\"unknown\"}"));
     CHECK(m.body && strstr(m.body, "outcome=\"rate_limited\""));
+    CHECK(m.body && strstr(m.body, "outcome=\"too_large\""));
     test_resp_free(&m);
     char log[700];
     snprintf(log, sizeof log, "%s/server.log", srv.dir);
@@ -318,6 +319,7 @@ static void observability(void) {
     CHECK(strstr(text, "refused a delivery for connector") != NULL);
     CHECK(strstr(text, "bad signature") != NULL);
     CHECK(strstr(text, "no such connector") != NULL);
+    CHECK(strstr(text, "body over hook_max_body_kb") != NULL);
     CHECK(strstr(text, "sha256=") == NULL); /* no signature */
     CHECK(strstr(text, "my-own-secret") == NULL);
 }
