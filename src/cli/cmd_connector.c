@@ -23,8 +23,10 @@ static const cli_opt opts[] = {
     {"tenant", 't', "NAME", 0, "the connector's tenant (add: required; others: filter)"},
     {"source", 0, "NAME", 0, "add: the documents' source name (default: the kind)"},
     {"acl", 0, "P1,P2", 1, "add: principals for the documents the source does not restrict"},
-    {"secret", 0, "SECRET", 0, "add: the signing secret the source uses (default: generated)"},
-    {"secret-file", 0, "FILE", 0, "add: read the signing secret from FILE (first line)"},
+    {"secret", 0, "SECRET", 0,
+     "add, rotate-secret: the signing secret the source uses (default: generated)"},
+    {"secret-file", 0, "FILE", 0,
+     "add, rotate-secret: read the signing secret from FILE (first line)"},
     {"grace", 0, "SECONDS", 0,
      "rotate-secret: how long the old secret stays valid (default 86400; 0 = not at all)"},
     {"json", 0, NULL, 0, "print JSON (add, rotate-secret: one object; list: one line each)"},
@@ -34,28 +36,35 @@ static const cli_help help = {
     "                   [--secret S | --secret-file F] [--json]\n"
     "       lore connector list [--tenant T] [--json]\n"
     "       lore connector delete ID [--tenant T]\n"
-    "       lore connector rotate-secret ID [--grace SECONDS] [--tenant T] [--json]",
+    "       lore connector rotate-secret ID [--grace SECONDS] [--secret S | --secret-file F]\n"
+    "                                   [--tenant T] [--json]",
     "Manage connectors: a GitHub, Slack or Linear source that pushes its changes into a\n"
     "tenant through signed webhooks (POST /v1/hooks/ID on lore serve). add creates one\n"
     "and prints its webhook path (the full URL when the setting public_url is set) and\n"
     "its signing secret, once: give both to the source's webhook settings.",
     "The secret is sealed at rest with master_key and never shown again; rotate-secret\n"
-    "makes a new one and keeps the old one valid for --grace seconds so the source can be\n"
-    "updated without losing deliveries. delete removes the connector and its secrets;\n"
+    "makes a new one (or takes the source's new one: Slack and Linear make their own) and\n"
+    "keeps the old one valid for --grace seconds so the source can be updated without\n"
+    "losing deliveries. delete removes the connector and its secrets;\n"
     "deliveries already queued for it finish without effect. Deleting a tenant deletes\n"
     "its connectors.",
     "  lore connector add github --tenant acme --acl group:eng\n"
     "  lore connector add slack --tenant acme --secret-file slack-signing-secret.txt\n"
     "  lore connector list --tenant acme\n"
-    "  lore connector rotate-secret con_0123456789abcdef0123 --grace 3600",
+    "  lore connector rotate-secret con_0123456789abcdef0123 --grace 3600\n"
+    "  lore connector rotate-secret con_0123456789abcdef0123 --secret-file new-slack-secret.txt",
 };
 
 /* Refuses options that belong to another action. */
 static int check_options(const cli_args *a, const char *action) {
-    static const char *const add_only[] = {"source", "acl", "secret", "secret-file"};
+    static const char *const add_only[] = {"source", "acl"};
     for (size_t i = 0; i < sizeof add_only / sizeof add_only[0]; i++)
         if (strcmp(action, "add") && cli_get(a, add_only[i]))
             return cli_error(CMD, CLI_USAGE, "--%s applies to add only", add_only[i]);
+    if ((!strcmp(action, "list") || !strcmp(action, "delete")) &&
+        (cli_get(a, "secret") || cli_get(a, "secret-file")))
+        return cli_error(CMD, CLI_USAGE,
+                         "--secret and --secret-file apply to add and rotate-secret");
     if (strcmp(action, "rotate-secret") && cli_get(a, "grace"))
         return cli_error(CMD, CLI_USAGE, "--grace applies to rotate-secret only");
     if (!strcmp(action, "delete") && cli_flag(a, "json"))
@@ -76,6 +85,17 @@ static int read_secret_file(const char *path, char *out, size_t cap) {
         return cli_error(CMD, CLI_USAGE, "--secret-file %s: longer than %d bytes", path,
                          CONNECTOR_SECRET_MAX);
     return 0;
+}
+
+/* The secret given with --secret or --secret-file (NULL: none) into *out. */
+static int given_secret(const cli_args *a, char *buf, size_t cap, const char **out) {
+    const char *file = cli_get(a, "secret-file");
+    *out = cli_get(a, "secret");
+    if (*out && file) return cli_error(CMD, CLI_USAGE, "give --secret or --secret-file, not both");
+    if (!file) return 0;
+    int rc = read_secret_file(file, buf, cap);
+    if (!rc) *out = buf;
+    return rc;
 }
 
 /* Splits the --acl values (each comma-separated) into list. */
@@ -146,20 +166,12 @@ static int add(cli_env *e, const cli_args *a, const char *kind) {
     req.kind = kind;
     req.source = cli_get(a, "source");
     req.secret = cli_get(a, "secret");
-    const char *file = cli_get(a, "secret-file");
     int rc = 0;
     if (!req.tenant) {
         rc = cli_error(CMD, CLI_USAGE, "add needs --tenant NAME (the tenant it feeds)");
         goto out;
     }
-    if (req.secret && file) {
-        rc = cli_error(CMD, CLI_USAGE, "give --secret or --secret-file, not both");
-        goto out;
-    }
-    if (file) {
-        if ((rc = read_secret_file(file, given, sizeof given))) goto out;
-        req.secret = given;
-    }
+    if ((rc = given_secret(a, given, sizeof given, &req.secret))) goto out;
     if ((rc = parse_acl(a, &aclbuf, acl, &req.nacl))) goto out;
     req.acl = acl;
     if ((rc = open_keyring(e, &k))) goto out;
@@ -293,15 +305,18 @@ static int rotate(cli_env *e, const cli_args *a, const char *id) {
     }
     seal_keyring *k = NULL;
     store_connector *c = NULL;
-    char secret[CONNECTOR_SECRET_MAX + 1] = "", err[256] = "";
-    int rc = open_keyring(e, &k);
+    char secret[CONNECTOR_SECRET_MAX + 1] = "", err[256] = "", given[CONNECTOR_SECRET_MAX + 2];
+    const char *new_secret = NULL;
+    int rc = given_secret(a, given, sizeof given, &new_secret);
+    if (!rc) rc = open_keyring(e, &k);
     if (rc) return rc;
-    lore_status st =
-        connector_admin_rotate(k, e->store, tenant, id, grace, NULL, &c, secret, err, sizeof err);
+    lore_status st = connector_admin_rotate(k, e->store, tenant, id, grace, new_secret, &c, secret,
+                                            err, sizeof err);
     if (st == LORE_NOT_FOUND) {
         rc = not_found(id, tenant);
     } else if (st != LORE_OK) {
-        rc = cli_error(CMD, CLI_FAIL, "cannot rotate the secret of %s: %s", id,
+        rc = cli_error(CMD, st == LORE_INVALID ? CLI_USAGE : CLI_FAIL,
+                       "cannot rotate the secret of %s: %s", id,
                        err[0] ? err : lore_status_message(st));
     } else if (cli_flag(a, "json")) {
         rc = print_secret_json(e, c, secret);
@@ -319,6 +334,7 @@ static int rotate(cli_env *e, const cli_args *a, const char *id) {
                         "once.\n");
     }
     OPENSSL_cleanse(secret, sizeof secret);
+    OPENSSL_cleanse(given, sizeof given);
     store_connector_free(c);
     seal_keyring_free(k);
     return rc;

@@ -23,7 +23,9 @@ expect 1 "unknown kind" -- "$LORE" connector add gitlab --tenant acme; has "$ERR
 has "$ERR" "github"
 expect 1 "bad id" -- "$LORE" connector delete 12345; has "$ERR" "not a connector id"
 expect 1 "grace on add" -- "$LORE" connector add github --tenant acme --grace 5; has "$ERR" "rotate-secret only"
-expect 1 "secret on list" -- "$LORE" connector list --secret x; has "$ERR" "add only"
+expect 1 "secret on list" -- "$LORE" connector list --secret x; has "$ERR" "add and rotate-secret"
+expect 1 "acl on rotate" -- "$LORE" connector rotate-secret con_0123456789abcdef0123 --acl group:x
+has "$ERR" "add only"
 expect 1 "bad tenant name" -- "$LORE" connector list --tenant "Bad/Name"; has "$ERR" "not a valid tenant name"
 # --- no store yet: runtime error, nothing created
 expect 2 "no store" -- "$LORE" connector list; has "$ERR" "no lore data"
@@ -72,6 +74,11 @@ has "$OUT" "secret:    [0-9a-f]\{64\}"; has "$OUT" "previous:  valid until"
 hasnt "$OUT" "$SECRET1"
 expect 0 "rotate json, no grace" -- "$LORE" connector rotate-secret "$ID1" --grace 0 --json
 has "$OUT" '"secret":"[0-9a-f]\{64\}"'; hasnt "$OUT" "previous_secret_until"
+printf 'slack-made-secret\n' >"$T/new.txt"
+expect 0 "rotate to a given secret" -- "$LORE" connector rotate-secret "$ID1" --secret-file "$T/new.txt" --json
+has "$OUT" '"secret":"slack-made-secret"'; has "$OUT" "previous_secret_until"
+expect 1 "rotate to a bad secret" -- "$LORE" connector rotate-secret "$ID1" --secret "a b"
+has "$ERR" "visible ASCII"
 expect 1 "bad grace" -- "$LORE" connector rotate-secret "$ID1" --grace -1; has "$ERR" "--grace -1"
 expect 0 "another tenant" -- "$LORE" tenant create rival
 expect 2 "rotate, wrong tenant" -- "$LORE" connector rotate-secret "$ID1" --tenant rival
