@@ -10,9 +10,7 @@
 
 /* Each source's table (github.c, slack.c, linear.c). */
 static const connector_ops *const registry[] = {
-    &connector_github,
-    &connector_slack,
-    NULL, /* the end */
+    &connector_github, &connector_slack, NULL, /* the end */
 };
 
 const connector_ops *connector_find(const char *kind) {
