@@ -77,6 +77,13 @@ static const key_def keys[] = {
         "requests per minute per admin key (0 = no limit)"),
     INT(rate_anon_per_min, 0, 100000000, "120",
         "unauthenticated requests per minute per client address (0 = no limit)"),
+    INT(hook_max_body_kb, 1, 1048576, "25600",
+        "largest webhook delivery (POST /v1/hooks/{id}), in KiB (GitHub sends up to 25 MB)"),
+    INT(hook_rate_per_min, 0, 100000000, "6000",
+        "webhook deliveries per minute per connector (0 = no limit)"),
+    STR(public_url, 0, "",
+        "the server's public base URL, e.g. https://lore.example.com: lore connector add prints "
+        "the full webhook URL"),
     INT(workers, -1, 256, "0",
         "job worker threads in serve and worker (0 = one per core, -1 = none in serve)"),
     INT(job_lease_s, 1, 3600, "30",
@@ -140,6 +147,15 @@ static lore_status set_value(lore_config *c, size_t idx, const char *value, conf
                          value);
                 return LORE_INVALID;
             }
+        }
+        if (!strcmp(k->name, "public_url") && *value &&
+            ((strncmp(value, "https://", 8) && strncmp(value, "http://", 7)) ||
+             value[strlen(value) - 1] == '/' || strpbrk(value, " ?#\t\r\n"))) {
+            snprintf(err, errlen,
+                     "%s: public_url '%s' must be an http:// or https:// URL without a trailing "
+                     "slash, query or fragment (https://lore.example.com)",
+                     where, value);
+            return LORE_INVALID;
         }
         if (!strcmp(k->name, "mode") && strcmp(value, "dev") && strcmp(value, "production")) {
             snprintf(err, errlen, "%s: mode '%s' is not dev or production", where, value);

@@ -38,6 +38,9 @@ typedef struct lore_config {
     int64_t access_log;      /* 1 = one JSON line per request on stderr */
     int64_t metrics_public;  /* 1 = /metrics needs no key */
     int64_t rate_read_per_min, rate_write_per_min, rate_admin_per_min, rate_anon_per_min;
+    /* webhooks (connectors) */
+    int64_t hook_max_body_kb, hook_rate_per_min;
+    char public_url[512]; /* https://lore.example.com: webhook URLs printed in full */
     /* jobs */
     int64_t workers; /* -1 = none, 0 = one per core */
     int64_t job_lease_s, job_max_attempts, job_backoff_ms, job_backoff_max_s, job_retention_days;

@@ -401,6 +401,54 @@ LORE_MUST_CHECK lore_status store_secret_list(store *s, const char *tenant,
 void store_secret_clear(store_secret *x);
 void store_secrets_free(store_secret *x, size_t n);
 
+/* ---- connector instances (control database) ----
+ *
+ * A connector instance (connectors/connector.h) is a source of one kind
+ * feeding one tenant through signed webhooks. The store keeps what
+ * connectors/connector_admin.c hands it; the signing secrets are not here
+ * but sealed in the secrets table (secrets/secrets.h) under the names
+ * "connector:<id>" and "connector:<id>:previous". Instances are deleted
+ * with their tenant. Ids are opaque to the store: 1 to STORE_CONNECTOR_ID_MAX
+ * bytes of [a-z0-9_]. */
+
+#define STORE_CONNECTOR_ID_MAX 32
+#define STORE_CONNECTOR_KIND_MAX 15
+#define STORE_CONNECTOR_SOURCE_MAX 64
+
+typedef struct store_connector {
+    char id[STORE_CONNECTOR_ID_MAX + 1];
+    char tenant[STORE_NAME_MAX + 1];
+    char kind[STORE_CONNECTOR_KIND_MAX + 1];
+    char source[STORE_CONNECTOR_SOURCE_MAX + 1];
+    char **acl; /* principals given to the documents (none: the whole tenant) */
+    size_t nacl;
+    int64_t created_ms;
+    int64_t secret_rotated_ms;        /* last rotate-secret, 0: never */
+    int64_t previous_secret_until_ms; /* the previous secret verifies until then; 0: none */
+} store_connector;
+
+/* Stores a new instance. LORE_EXISTS if the id is taken, LORE_NOT_FOUND if
+ * the tenant does not exist, LORE_INVALID for a malformed record (an ACL
+ * principal empty or with a newline). */
+LORE_MUST_CHECK lore_status store_connector_put(store *s, const store_connector *c);
+/* Reads an instance by id (any tenant). LORE_NOT_FOUND if there is none or
+ * the id is malformed. The webhook gate calls this on every delivery: its
+ * statement is prepared once per store. *out owned (store_connector_free). */
+LORE_MUST_CHECK lore_status store_connector_get(store *s, const char *id, store_connector **out);
+/* Instances of a tenant (NULL: all), by tenant then creation time.
+ * LORE_NOT_FOUND if the tenant is named and does not exist. */
+LORE_MUST_CHECK lore_status store_connector_list(store *s, const char *tenant,
+                                                 store_connector **out, size_t *n);
+/* Records a secret rotation. tenant NULL: any. LORE_NOT_FOUND if no such
+ * instance (in that tenant). */
+LORE_MUST_CHECK lore_status store_connector_rotated(store *s, const char *tenant, const char *id,
+                                                    int64_t rotated_ms, int64_t previous_until_ms);
+/* Deletes an instance (tenant NULL: in whichever tenant holds it).
+ * LORE_NOT_FOUND if there is none. */
+LORE_MUST_CHECK lore_status store_connector_delete(store *s, const char *tenant, const char *id);
+void store_connector_free(store_connector *c);
+void store_connectors_free(store_connector *c, size_t n);
+
 /* ---- durable jobs (control database) ----
  *
  * The queue behind every write: see docs/jobs.md for the semantics (FIFO per

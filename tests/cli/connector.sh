@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# End-to-end tests of `lore connector`: add (generated, given and file
+# secrets, source, ACL, --json, public_url), list, rotate-secret, delete
+# through the binary; usage errors and their exit codes; the secret printed
+# once and never in list or the control database in clear.
+set -uo pipefail
+LORE=${1:?usage: connector.sh path/to/lore}
+T=$(mktemp -d /tmp/lore-connector-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export LORE_DATA_DIR="$T/data"
+unset LORE_CONFIG LORE_PUBLIC_URL
+source "$(dirname "$0")/../support/check.sh"
+ID_RE='con_[0-9a-f]\{20\}'
+
+# --- help and usage errors (exit 1)
+expect 0 "lore --help lists connector" -- "$LORE" --help; has "$OUT" "connector "
+expect 0 "connector --help" -- "$LORE" connector --help; has "$OUT" "usage: lore connector add"
+has "$OUT" "rotate-secret"
+expect 1 "no action" -- "$LORE" connector; has "$ERR" "missing action"
+expect 1 "unknown action" -- "$LORE" connector rename; has "$ERR" "unknown action 'rename'"
+expect 1 "add without kind" -- "$LORE" connector add --tenant acme; has "$ERR" "needs the kind"
+expect 1 "unknown kind" -- "$LORE" connector add gitlab --tenant acme; has "$ERR" "unknown connector kind 'gitlab'"
+has "$ERR" "github"
+expect 1 "bad id" -- "$LORE" connector delete 12345; has "$ERR" "not a connector id"
+expect 1 "grace on add" -- "$LORE" connector add github --tenant acme --grace 5; has "$ERR" "rotate-secret only"
+expect 1 "secret on list" -- "$LORE" connector list --secret x; has "$ERR" "add and rotate-secret"
+expect 1 "acl on rotate" -- "$LORE" connector rotate-secret con_0123456789abcdef0123 --acl group:x
+has "$ERR" "add only"
+expect 1 "bad tenant name" -- "$LORE" connector list --tenant "Bad/Name"; has "$ERR" "not a valid tenant name"
+# --- no store yet: runtime error, nothing created
+expect 2 "no store" -- "$LORE" connector list; has "$ERR" "no lore data"
+[ ! -e "$T/data" ] && ok || bad "connector list created the data directory"
+
+expect 0 "tenant create" -- "$LORE" tenant create acme
+expect 1 "add without tenant" -- "$LORE" connector add github; has "$ERR" "needs --tenant"
+expect 2 "add to a missing tenant" -- "$LORE" connector add github --tenant nope
+has "$ERR" "tenant 'nope' does not exist"
+expect 1 "bad acl" -- "$LORE" connector add github --tenant acme --acl bob; has "$ERR" "--acl bob"
+expect 1 "bad source" -- "$LORE" connector add github --tenant acme --source "a b"; has "$ERR" "source"
+expect 1 "secret with a space" -- "$LORE" connector add github --tenant acme --secret "a b"
+has "$ERR" "visible ASCII"
+expect 1 "both secrets" -- "$LORE" connector add github --tenant acme --secret a --secret-file /dev/null
+has "$ERR" "not both"
+
+# --- add: generated secret, text output
+expect 0 "add" -- "$LORE" connector add github --tenant acme --acl group:eng,user:ana@example.com
+has "$OUT" "connector: $ID_RE (github, tenant acme, source github)"
+has "$OUT" "webhook:   /v1/hooks/con_"; has "$OUT" "secret:    [0-9a-f]\{64\}"
+has "$ERR" "shown only this once"; has "$ERR" "public_url"
+SECRET1=$(sed -n 's/^secret: *//p' <<<"$OUT")
+ID1=$(grep -o "$ID_RE" <<<"$OUT" | head -1)
+# --- add: given secret from a file, source, --json, public_url
+printf 'from-a-file\n' >"$T/secret.txt"
+expect 0 "add json" -- env LORE_PUBLIC_URL=https://lore.example.com "$LORE" connector add slack \
+    --tenant acme --source team-slack --secret-file "$T/secret.txt" --json
+has "$OUT" '"secret":"from-a-file"'; has "$OUT" "\"url\":\"https://lore.example.com/v1/hooks/con_"
+ID2=$(grep -o "$ID_RE" <<<"$OUT" | head -1)
+expect 1 "bad public_url" -- env LORE_PUBLIC_URL=lore.example.com/ "$LORE" connector list
+has "$ERR" "public_url"
+
+# --- list: no secret
+expect 0 "list" -- "$LORE" connector list --tenant acme
+has "$OUT" "$ID1"; has "$OUT" "$ID2"; has "$OUT" "team-slack"; has "$OUT" "group:eng,user:ana@example.com"
+hasnt "$OUT" "$SECRET1"; hasnt "$OUT" "from-a-file"
+expect 0 "list json" -- "$LORE" connector list --json
+has "$OUT" "\"id\":\"$ID1\""; hasnt "$OUT" "secret\":"
+# --- the control database holds no secret in clear
+if grep -qa -- "$SECRET1" "$T/data/control.db" "$T/data/control.db-wal" 2>/dev/null; then
+  bad "a secret is in clear in control.db"; else ok; fi
+
+# --- rotate-secret
+expect 0 "rotate" -- "$LORE" connector rotate-secret "$ID1" --grace 60
+has "$OUT" "secret:    [0-9a-f]\{64\}"; has "$OUT" "previous:  valid until"
+hasnt "$OUT" "$SECRET1"
+expect 0 "rotate json, no grace" -- "$LORE" connector rotate-secret "$ID1" --grace 0 --json
+has "$OUT" '"secret":"[0-9a-f]\{64\}"'; hasnt "$OUT" "previous_secret_until"
+printf 'slack-made-secret\n' >"$T/new.txt"
+expect 0 "rotate to a given secret" -- "$LORE" connector rotate-secret "$ID1" --secret-file "$T/new.txt" --json
+has "$OUT" '"secret":"slack-made-secret"'; has "$OUT" "previous_secret_until"
+expect 1 "rotate to a bad secret" -- "$LORE" connector rotate-secret "$ID1" --secret "a b"
+has "$ERR" "visible ASCII"
+expect 1 "bad grace" -- "$LORE" connector rotate-secret "$ID1" --grace -1; has "$ERR" "--grace -1"
+expect 0 "another tenant" -- "$LORE" tenant create rival
+expect 2 "rotate, wrong tenant" -- "$LORE" connector rotate-secret "$ID1" --tenant rival
+has "$ERR" "no connector $ID1 in tenant 'rival'"
+
+# --- delete
+expect 0 "delete" -- "$LORE" connector delete "$ID1"; has "$OUT" "deleted connector $ID1"
+expect 2 "delete again" -- "$LORE" connector delete "$ID1"; has "$ERR" "no connector $ID1"
+expect 0 "list after delete" -- "$LORE" connector list; hasnt "$OUT" "$ID1"; has "$OUT" "$ID2"
+# --- deleting the tenant deletes its connectors
+expect 0 "tenant delete" -- "$LORE" tenant delete acme --yes
+expect 0 "list after tenant delete" -- "$LORE" connector list; has "$OUT" "no connectors"
+finish
