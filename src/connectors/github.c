@@ -132,6 +132,10 @@ int github_object_key(const char *event, const json_t *payload, char *key, char 
         snprintf(why, whylen, "a %s event without %s.%s", event, holder, field);
         return -1;
     }
+    if (strstr(event, "_comment") && positive(json_object_get(payload, "comment"), "id") < 0) {
+        snprintf(why, whylen, "a %s event without comment.id", event);
+        return -1;
+    }
     snprintf(key, CONNECTOR_STATE_KEY_MAX + 1, "%s%s%lld", full, sep, n);
     return 1;
 }

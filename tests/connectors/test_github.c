@@ -156,6 +156,13 @@ static void test_inspect(void) {
                            &d),
               CONNECTOR_MALFORMED);
 
+    CHECK_INT(inspect_body("issue_comment", "d6",
+                           "{\"action\":\"created\",\"issue\":{\"number\":1},"
+                           "\"comment\":{\"body\":\"x\"},\"repository\":{\"full_name\":\"a/b\"}}",
+                           &d),
+              CONNECTOR_MALFORMED);
+    CHECK(strstr(d.why, "comment.id") != NULL);
+
     /* Each event read: its dedup key and its groups (object, repository). */
     const char *t0 = "2019-05-15T15:20:18Z";
     CHECK_INT(inspect_json("issues",
@@ -632,17 +639,18 @@ static void test_repository(void) {
 
 static void test_bad_payloads(void) {
     char *err = NULL;
-    /* Signed and inspected, but the comment is missing: dead-lettered with why. */
+    connector_sink *sink = NULL;
+    CHECK_INT(connector_sink_new(ing, &inst, &sink), LORE_OK);
+    /* Payloads inspect refuses, reaching apply anyway (a job queued by an
+     * older build): refused with why, so the job is dead-lettered. */
     json_t *e = gh_issue_comment_event(
         "created",
         gh_issue(REPO, 50, "t", "b", "open", NULL, "2019-05-15T15:20:18Z", "2019-05-15T15:20:18Z"),
         json_string("not a comment"), gh_repo(REPO, 7, 0));
-    CHECK_INT(deliver_err("issue_comment", e, &err), LORE_INVALID);
+    CHECK_INT(connector_github.apply(sink, "issue_comment", e, &err), LORE_INVALID);
     CHECK(err && strstr(err, "comment"));
     free(err);
-    /* apply straight on a payload inspect would have refused. */
-    connector_sink *sink = NULL;
-    CHECK_INT(connector_sink_new(ing, &inst, &sink), LORE_OK);
+    json_decref(e);
     json_t *p = json_pack("{s:s}", "action", "opened");
     err = NULL;
     CHECK_INT(connector_github.apply(sink, "issues", p, &err), LORE_INVALID);
@@ -653,6 +661,7 @@ static void test_bad_payloads(void) {
     CHECK(err == NULL);
     json_decref(p);
     connector_sink_free(sink);
+    CHECK_INT(ingest_commit(ing), LORE_OK);
 }
 
 int main(void) {

@@ -142,9 +142,9 @@ static test_resp post_hook(const test_server *s, const char *path, const deliver
                            int good_sig) {
     char sig[72], h_sig[128], h_event[64], h_id[96];
     gh_sign(good_sig ? SECRET : "not the secret", d->body, strlen(d->body), sig);
-    snprintf(h_sig, sizeof h_sig, "X-Hub-Signature-256: %s", sig);
-    snprintf(h_event, sizeof h_event, "X-GitHub-Event: %s", d->event);
-    snprintf(h_id, sizeof h_id, "X-GitHub-Delivery: %s", d->id);
+    snprintf(h_sig, sizeof h_sig, "X-Hub-Signature-256: %.71s", sig);
+    snprintf(h_event, sizeof h_event, "X-GitHub-Event: %.31s", d->event);
+    snprintf(h_id, sizeof h_id, "X-GitHub-Delivery: %.47s", d->id);
     const char *extra[] = {h_sig, h_event, h_id, "User-Agent: GitHub-Hookshot/044aadd", NULL};
     return test_http(s, "POST", path, NULL, "application/json", d->body, strlen(d->body), extra);
 }
