@@ -8,7 +8,9 @@
  * id: answered "duplicate", nothing queued). Once the queue drains, the
  * tenant's GitHub documents are exactly the model's final state: the newest
  * title and body, the live comments at their newest version and nothing
- * older, no deleted issue. Seed: LORE_TEST_SEED, printed. */
+ * older, no deleted issue; halfway one repository is made private, and
+ * every document of it ends with the repository's group as its ACL. Seed: LORE_TEST_SEED, printed.
+ */
 #include <time.h>
 
 #include "api/api_test.h"
@@ -201,6 +203,14 @@ static void check_issue(const test_server *s, const missue *m) {
             }
         }
     }
+    /* ACL: the private repository's group alone, the other's none. */
+    const json_t *acl = json_object_get(r.json, "acl");
+    if (m->repo[5] == 'g') {
+        CHECK_INT(json_array_size(acl), 1);
+        CHECK_STR(json_string_value(json_array_get(acl, 0)), "group:github:acme/gadgets");
+    } else {
+        CHECK_INT(json_array_size(acl), 0);
+    }
     test_resp_free(&r);
 }
 
@@ -230,6 +240,11 @@ int main(void) {
     CHECK(json_is_true(json_object_get(r.json, "ok")));
     test_resp_free(&r);
 
+    delivery privatize = {"repository", "privatize-0001", NULL};
+    json_t *pj = gh_repository_event("privatized", gh_repo("acme/gadgets", 1002, 1));
+    privatize.body = json_dumps(pj, JSON_COMPACT);
+    json_decref(pj);
+
     /* The burst: some first attempts fail and are retried 5 to 40
      * deliveries later; some accepted ones are redelivered. */
     int retry_at[MAX_DELIVERIES], queued = 0, dups = 0, refused = 0, sent = 0;
@@ -246,6 +261,12 @@ int main(void) {
             test_resp_free(&r);
         }
         if (i >= ndl) continue;
+        if (i == ndl / 2) { /* halfway: acme/gadgets turns private */
+            r = post_hook(&s, path, &privatize, 1);
+            sent++;
+            CHECK_STR(status_of(&r), "queued");
+            test_resp_free(&r);
+        }
         int fail_first = test_rand() % 10 == 0;
         r = post_hook(&s, path, &dl[i], !fail_first);
         sent++;
@@ -300,6 +321,7 @@ int main(void) {
         test_rmtree(s.dir);
     for (int i = 0; i < ndl; i++)
         free(dl[i].body);
+    free(privatize.body);
     curl_global_cleanup();
     return test_summary();
 }
