@@ -533,6 +533,34 @@ static void test_pull_request(void) {
                                               "2019-05-15T15:40:00Z", "2019-05-15T15:40:00Z",
                                               "https://github.com/x#c900"),
                                    gh_repo(REPO, RID, 0)));
+    /* A review comment edited, then deleted. */
+    deliver("pull_request_review_comment",
+            gh_review_comment_event(
+                "created",
+                gh_pull(REPO, 2, "Update the README with new information",
+                        "This is a pretty simple change.", "closed", 1, t0, "2019-05-15T15:31:00Z"),
+                284312631, "src/x.c", "A nit about tabs", "2019-05-15T15:31:00Z",
+                "2019-05-15T15:31:00Z", gh_repo(REPO, RID, 0)));
+    deliver("pull_request_review_comment",
+            gh_review_comment_event(
+                "edited",
+                gh_pull(REPO, 2, "Update the README with new information",
+                        "This is a pretty simple change.", "closed", 1, t0, "2019-05-15T15:32:00Z"),
+                284312631, "src/x.c", "A nit about spaces", "2019-05-15T15:31:00Z",
+                "2019-05-15T15:32:00Z", gh_repo(REPO, RID, 0)));
+    d = doc(k);
+    CHECK(has(d, "(on src/x.c)") && has(d, "nit about spaces") && !has(d, "nit about tabs"));
+    store_doc_free(d);
+    deliver("pull_request_review_comment",
+            gh_review_comment_event(
+                "deleted",
+                gh_pull(REPO, 2, "Update the README with new information",
+                        "This is a pretty simple change.", "closed", 1, t0, "2019-05-15T15:33:00Z"),
+                284312631, "src/x.c", "A nit about spaces", "2019-05-15T15:31:00Z",
+                "2019-05-15T15:32:00Z", gh_repo(REPO, RID, 0)));
+    d = doc(k);
+    CHECK(!has(d, "nit about") && has(d, "more emoji"));
+    store_doc_free(d);
     d = doc(k);
     CHECK(has(d, "Pull request Codertocat/Hello-World#2, merged"));
     CHECK(has(d, "Thanks for merging") && has(d, "more emoji"));
@@ -559,6 +587,16 @@ static void test_discussion_release(void) {
     CHECK(has(d, "capybaras") && has(d, "Category: General"));
     CHECK(d && strstr(d->metadata_json, "\"kind\":\"discussion\""));
     store_doc_free(d);
+    c = gh_comment(1000, "octocat", "I have a question about tapirs", t0, "2021-03-23T10:00:00Z",
+                   "https://github.com/" REPO "/discussions/90#discussioncomment-1000");
+    deliver("discussion_comment",
+            gh_discussion_event("edited",
+                                gh_discussion(REPO, 90, "Welcome to discussions!",
+                                              "We are glad you are here", t0, t0),
+                                c, gh_repo(REPO, RID, 0)));
+    d = doc(k);
+    CHECK(has(d, "tapirs") && !has(d, "capybaras"));
+    store_doc_free(d);
     deliver("discussion", gh_discussion_event("deleted",
                                               gh_discussion(REPO, 90, "Welcome to discussions!",
                                                             "We are glad you are here", t0, t0),
@@ -582,6 +620,17 @@ static void test_discussion_release(void) {
     d = doc(rk);
     CHECK(has(d, "wombat") && !has(d, "quokka"));
     store_doc_free(d);
+    /* Unpublished: a draft again, which only maintainers see: no document. */
+    deliver("release", gh_release_event("unpublished",
+                                        gh_release(REPO, 17372790, "0.0.1", "First release",
+                                                   "Notes about the wombat", 1),
+                                        gh_repo(REPO, RID, 0)));
+    CHECK(gone(rk));
+    deliver("release", gh_release_event("published",
+                                        gh_release(REPO, 17372790, "0.0.1", "First release",
+                                                   "Notes about the wombat", 0),
+                                        gh_repo(REPO, RID, 0)));
+    CHECK(!gone(rk));
     deliver("release", gh_release_event("deleted",
                                         gh_release(REPO, 17372790, "0.0.1", "First release",
                                                    "Notes about the wombat", 0),
