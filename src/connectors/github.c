@@ -18,14 +18,12 @@
 #include "connectors/github.h"
 
 #include <ctype.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "crypto/seal.h"
 #include "crypto/sha256.h"
 #include "util/jsonscan.h"
 
@@ -58,13 +56,8 @@ static connector_verdict github_verify(const connector_request *req, const uint8
         given[i] = (uint8_t)(((hi & 15) << 4) | (lo & 15));
     }
     uint8_t want[32];
-    unsigned int wlen = 0;
-    static const uint8_t empty = 0;
-    if (!HMAC(EVP_sha256(), secret_len ? secret : &empty, (int)secret_len,
-              req->body_len ? req->body : &empty, req->body_len, want, &wlen) ||
-        wlen != 32)
-        return CONNECTOR_BAD_SIGNATURE;
-    int same = CRYPTO_memcmp(given, want, 32) == 0;
+    seal_hmac_sha256(secret, secret_len, req->body, req->body_len, want);
+    int same = seal_equal(given, want, 32);
     return same && !bad ? CONNECTOR_OK : CONNECTOR_BAD_SIGNATURE;
 }
 
@@ -137,6 +130,10 @@ int github_object_key(const char *event, const json_t *payload, char *key, char 
     long long n = positive(json_object_get(payload, holder), field);
     if (n < 0) {
         snprintf(why, whylen, "a %s event without %s.%s", event, holder, field);
+        return -1;
+    }
+    if (strstr(event, "_comment") && positive(json_object_get(payload, "comment"), "id") < 0) {
+        snprintf(why, whylen, "a %s event without comment.id", event);
         return -1;
     }
     snprintf(key, CONNECTOR_STATE_KEY_MAX + 1, "%s%s%lld", full, sep, n);

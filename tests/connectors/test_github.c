@@ -156,6 +156,13 @@ static void test_inspect(void) {
                            &d),
               CONNECTOR_MALFORMED);
 
+    CHECK_INT(inspect_body("issue_comment", "d6",
+                           "{\"action\":\"created\",\"issue\":{\"number\":1},"
+                           "\"comment\":{\"body\":\"x\"},\"repository\":{\"full_name\":\"a/b\"}}",
+                           &d),
+              CONNECTOR_MALFORMED);
+    CHECK(strstr(d.why, "comment.id") != NULL);
+
     /* Each event read: its dedup key and its groups (object, repository). */
     const char *t0 = "2019-05-15T15:20:18Z";
     CHECK_INT(inspect_json("issues",
@@ -526,6 +533,34 @@ static void test_pull_request(void) {
                                               "2019-05-15T15:40:00Z", "2019-05-15T15:40:00Z",
                                               "https://github.com/x#c900"),
                                    gh_repo(REPO, RID, 0)));
+    /* A review comment edited, then deleted. */
+    deliver("pull_request_review_comment",
+            gh_review_comment_event(
+                "created",
+                gh_pull(REPO, 2, "Update the README with new information",
+                        "This is a pretty simple change.", "closed", 1, t0, "2019-05-15T15:31:00Z"),
+                284312631, "src/x.c", "A nit about tabs", "2019-05-15T15:31:00Z",
+                "2019-05-15T15:31:00Z", gh_repo(REPO, RID, 0)));
+    deliver("pull_request_review_comment",
+            gh_review_comment_event(
+                "edited",
+                gh_pull(REPO, 2, "Update the README with new information",
+                        "This is a pretty simple change.", "closed", 1, t0, "2019-05-15T15:32:00Z"),
+                284312631, "src/x.c", "A nit about spaces", "2019-05-15T15:31:00Z",
+                "2019-05-15T15:32:00Z", gh_repo(REPO, RID, 0)));
+    d = doc(k);
+    CHECK(has(d, "(on src/x.c)") && has(d, "nit about spaces") && !has(d, "nit about tabs"));
+    store_doc_free(d);
+    deliver("pull_request_review_comment",
+            gh_review_comment_event(
+                "deleted",
+                gh_pull(REPO, 2, "Update the README with new information",
+                        "This is a pretty simple change.", "closed", 1, t0, "2019-05-15T15:33:00Z"),
+                284312631, "src/x.c", "A nit about spaces", "2019-05-15T15:31:00Z",
+                "2019-05-15T15:32:00Z", gh_repo(REPO, RID, 0)));
+    d = doc(k);
+    CHECK(!has(d, "nit about") && has(d, "more emoji"));
+    store_doc_free(d);
     d = doc(k);
     CHECK(has(d, "Pull request Codertocat/Hello-World#2, merged"));
     CHECK(has(d, "Thanks for merging") && has(d, "more emoji"));
@@ -552,6 +587,16 @@ static void test_discussion_release(void) {
     CHECK(has(d, "capybaras") && has(d, "Category: General"));
     CHECK(d && strstr(d->metadata_json, "\"kind\":\"discussion\""));
     store_doc_free(d);
+    c = gh_comment(1000, "octocat", "I have a question about tapirs", t0, "2021-03-23T10:00:00Z",
+                   "https://github.com/" REPO "/discussions/90#discussioncomment-1000");
+    deliver("discussion_comment",
+            gh_discussion_event("edited",
+                                gh_discussion(REPO, 90, "Welcome to discussions!",
+                                              "We are glad you are here", t0, t0),
+                                c, gh_repo(REPO, RID, 0)));
+    d = doc(k);
+    CHECK(has(d, "tapirs") && !has(d, "capybaras"));
+    store_doc_free(d);
     deliver("discussion", gh_discussion_event("deleted",
                                               gh_discussion(REPO, 90, "Welcome to discussions!",
                                                             "We are glad you are here", t0, t0),
@@ -575,6 +620,17 @@ static void test_discussion_release(void) {
     d = doc(rk);
     CHECK(has(d, "wombat") && !has(d, "quokka"));
     store_doc_free(d);
+    /* Unpublished: a draft again, which only maintainers see: no document. */
+    deliver("release", gh_release_event("unpublished",
+                                        gh_release(REPO, 17372790, "0.0.1", "First release",
+                                                   "Notes about the wombat", 1),
+                                        gh_repo(REPO, RID, 0)));
+    CHECK(gone(rk));
+    deliver("release", gh_release_event("published",
+                                        gh_release(REPO, 17372790, "0.0.1", "First release",
+                                                   "Notes about the wombat", 0),
+                                        gh_repo(REPO, RID, 0)));
+    CHECK(!gone(rk));
     deliver("release", gh_release_event("deleted",
                                         gh_release(REPO, 17372790, "0.0.1", "First release",
                                                    "Notes about the wombat", 0),
@@ -632,17 +688,18 @@ static void test_repository(void) {
 
 static void test_bad_payloads(void) {
     char *err = NULL;
-    /* Signed and inspected, but the comment is missing: dead-lettered with why. */
+    connector_sink *sink = NULL;
+    CHECK_INT(connector_sink_new(ing, &inst, &sink), LORE_OK);
+    /* Payloads inspect refuses, reaching apply anyway (a job queued by an
+     * older build): refused with why, so the job is dead-lettered. */
     json_t *e = gh_issue_comment_event(
         "created",
         gh_issue(REPO, 50, "t", "b", "open", NULL, "2019-05-15T15:20:18Z", "2019-05-15T15:20:18Z"),
         json_string("not a comment"), gh_repo(REPO, 7, 0));
-    CHECK_INT(deliver_err("issue_comment", e, &err), LORE_INVALID);
+    CHECK_INT(connector_github.apply(sink, "issue_comment", e, &err), LORE_INVALID);
     CHECK(err && strstr(err, "comment"));
     free(err);
-    /* apply straight on a payload inspect would have refused. */
-    connector_sink *sink = NULL;
-    CHECK_INT(connector_sink_new(ing, &inst, &sink), LORE_OK);
+    json_decref(e);
     json_t *p = json_pack("{s:s}", "action", "opened");
     err = NULL;
     CHECK_INT(connector_github.apply(sink, "issues", p, &err), LORE_INVALID);
@@ -653,6 +710,7 @@ static void test_bad_payloads(void) {
     CHECK(err == NULL);
     json_decref(p);
     connector_sink_free(sink);
+    CHECK_INT(ingest_commit(ing), LORE_OK);
 }
 
 int main(void) {
