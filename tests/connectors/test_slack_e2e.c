@@ -31,7 +31,7 @@ static char hook_path[96];
 
 typedef struct msg {
     const char *channel;
-    char ts[18], thread[18]; /* thread "" unless a reply */
+    char ts[40], thread[40]; /* thread "" unless a reply */
     int nver;                /* versions: 0 the original, then edits */
     int deleted, idx;
     const char *tag;
@@ -50,7 +50,7 @@ static event evs[MAXEV];
 static int nevs;
 
 static void ts_of(char *out, long long secs, int micro) {
-    snprintf(out, 18, "%010lld.%06d", secs, micro);
+    snprintf(out, 40, "%010lld.%06d", secs, micro);
 }
 
 static msg *add_msg(const char *channel, long long secs, const char *thread, const char *tag) {
@@ -88,7 +88,7 @@ static void ev_edit(msg *m) {
     int k = m->nver++;
     /* "pubq12zv0k" -> "pubq12zv1k": no version is a part of another */
     snprintf(m->text[k], sizeof m->text[k], "%sq%dzv%dk", m->tag, m->idx, k);
-    char rank[18];
+    char rank[40];
     ts_of(rank, atoll(m->ts) + 100 * k, 0);
     json_t *inner =
         json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s}}", "type", "message", "user", "U0ALICE", "text",
@@ -101,7 +101,7 @@ static void ev_edit(msg *m) {
 
 static void ev_delete(msg *m) {
     m->deleted = 1;
-    char at[18];
+    char at[40];
     ts_of(at, atoll(m->ts) + 5000, 0);
     add_event(json_pack("{s:s,s:s,s:b,s:s,s:s,s:s}", "type", "message", "subtype",
                         "message_deleted", "hidden", 1, "channel", m->channel, "ts", at,
@@ -109,7 +109,7 @@ static void ev_delete(msg *m) {
 }
 
 static void ev_rename(const char *name, long long at) {
-    char ets[18];
+    char ets[40];
     ts_of(ets, at, 0);
     add_event(json_pack("{s:s,s:{s:s,s:s,s:i},s:s}", "type", "channel_rename", "channel", "id", PUB,
                         "name", name, "created", 1360782804, "event_ts", ets));
