@@ -106,7 +106,9 @@ static connector_verdict read_body(const connector_request *req, json_t *root,
     if (!type || !*type || !action || !*action)
         return malformed(out, "type or action is missing or not a string");
     int64_t ts = json_integer_value(jts);
-    if (ts < req->now_ms - LINEAR_WINDOW_MS || ts > req->now_ms + LINEAR_WINDOW_MS) {
+    int64_t skew;
+    if (__builtin_sub_overflow(req->now_ms, ts, &skew) || skew < -LINEAR_WINDOW_MS ||
+        skew > LINEAR_WINDOW_MS) {
         snprintf(out->why, sizeof out->why,
                  "webhookTimestamp %lld is more than %d s from now (%lld)", (long long)ts,
                  LINEAR_WINDOW_MS / 1000, (long long)req->now_ms);
