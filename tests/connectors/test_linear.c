@@ -76,8 +76,7 @@ static char *iso(int64_t ms) {
     char *b = bufs[next++ % 8];
     lore_format_iso8601(ms, b, 32);
     /* Linear writes milliseconds: 2026-03-07T12:00:00.000Z */
-    b[19] = 0;
-    strcat(b, ".000Z");
+    snprintf(b + 19, 8, ".%03dZ", (int)(((ms % 1000) + 1000) % 1000));
     return b;
 }
 
