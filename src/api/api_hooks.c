@@ -98,7 +98,7 @@ static connector_verdict verify(api_req *q, const connector_ops *ops, const stor
     else if (connector_admin_previous(q->a->keyring, q->th->control, c, req->now_ms, &prev, err,
                                       sizeof err) == LORE_OK)
         pv = ops->verify(req, (const uint8_t *)prev.data, prev.len); /* rotated meanwhile */
-    if (prev.data) OPENSSL_cleanse(prev.data, prev.alloc);
+    if (prev.data && prev.alloc) OPENSSL_cleanse(prev.data, prev.alloc);
     lore_buf_free(&prev);
     return pv == CONNECTOR_OK ? pv : v;
 }

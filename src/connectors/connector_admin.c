@@ -63,7 +63,7 @@ void connector_secrets_init(connector_secrets *cs) {
 }
 
 static void buf_wipe(lore_buf *b) {
-    if (b->data) OPENSSL_cleanse(b->data, b->alloc);
+    if (b->data && b->alloc) OPENSSL_cleanse(b->data, b->alloc);
     lore_buf_free(b);
 }
 

@@ -3,6 +3,7 @@
 #include "connectors/connector.h"
 #include "connectors/github.h"
 #include "connectors/linear.h"
+#include "connectors/slack.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 /* Each source's table (github.c, slack.c, linear.c). */
 static const connector_ops *const registry[] = {
     &connector_github, /* github.c */
+    &connector_slack,  /* slack.c */
     &connector_linear, /* linear.c */
     NULL,              /* the end */
 };
