@@ -205,7 +205,8 @@ static lore_status project_fields(apply_ctx *c, const json_t *prev, json_t *f) {
         st = copy_str(c, f, "state", status, "name", LINEAR_MAX_FIELD);
     else if (st == LORE_OK)
         st = copy_str(c, f, "state", d, "state", LINEAR_MAX_FIELD);
-    if (st == LORE_OK) st = copy_person(c, f, "lead", "lead", NULL);
+    if (st == LORE_OK)
+        st = copy_str(c, f, "lead", json_object_get(d, "lead"), "name", LINEAR_MAX_FIELD);
     if (st == LORE_OK) st = copy_str(c, f, "start_date", d, "startDate", LINEAR_MAX_FIELD);
     if (st == LORE_OK) st = copy_str(c, f, "target_date", d, "targetDate", LINEAR_MAX_FIELD);
     if (st == LORE_OK) st = copy_person(c, f, "creator", "creator", prev);

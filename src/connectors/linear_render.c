@@ -71,6 +71,19 @@ static lore_status live_comments(const json_t *state, comment_ref **out, size_t 
     return LORE_OK;
 }
 
+/* s cut to at most max bytes at a UTF-8 character boundary, into buf
+ * (max + 1 bytes); NULL stays NULL. The ingest caps (title 4 KiB, author
+ * 1 KiB) would otherwise refuse the whole document. */
+static const char *clip(const char *s, size_t max, char *buf) {
+    if (!s || strlen(s) <= max) return s;
+    size_t n = max;
+    while (n && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    return buf;
+}
+
 static lore_status put_doc(connector_sink *s, const char *key, const char *title, const json_t *f,
                            const char *author, int64_t updated, json_t *meta, lore_buf *text) {
     char *meta_json = NULL;
@@ -78,11 +91,18 @@ static lore_status put_doc(connector_sink *s, const char *key, const char *title
     if (wrap) meta_json = json_dumps(wrap, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(wrap);
     if (!meta_json) return LORE_NOMEM;
+    char *tbuf = malloc(INGEST_MAX_TITLE + 1), *abuf = malloc(INGEST_MAX_AUTHOR + 1);
+    if (!tbuf || !abuf) {
+        free(tbuf);
+        free(abuf);
+        free(meta_json);
+        return LORE_NOMEM;
+    }
     ingest_record r = {
         .external_id = key,
-        .title = title,
+        .title = clip(title, INGEST_MAX_TITLE, tbuf),
         .url = fs(f, "url"),
-        .author = author,
+        .author = clip(author, INGEST_MAX_AUTHOR, abuf),
         .created_ms = fi(f, "created_ms"),
         .updated_ms = updated,
         .metadata_json = meta_json,
@@ -91,6 +111,8 @@ static lore_status put_doc(connector_sink *s, const char *key, const char *title
         .text_len = text->len,
     };
     lore_status st = connector_put(s, &r);
+    free(tbuf);
+    free(abuf);
     free(meta_json);
     return st;
 }

@@ -452,6 +452,7 @@ static void test_project_document(void) {
     CHECK_STR(d ? d->title : "", "Mobile login v2");
     CHECK(has(d, "tablets") && has(d, "State: In Progress") && has(d, "Target date: 2026-06-30"));
     CHECK(!has(d, "old words"));
+    CHECK(!has(d, "Lead:")); /* the actor who made it is not its lead */
     CHECK(d && strstr(d->metadata_json, "\"type\":\"Project\""));
     store_doc_free(d);
     CHECK_INT(deliver(project("remove", "proj-9", "Mobile login v2", "", NOW - 7000)), LORE_OK);
@@ -508,6 +509,20 @@ static void test_bad_payloads(void) {
     CHECK_INT(connector_sink_flush(sink, &connector_linear), LORE_OK);
     CHECK_INT(ingest_commit(ing), LORE_OK);
     CHECK(doc("issue/iss-big") == NULL);
+    /* A title under the connector's cap whose "ENG-123: " prefix takes it past
+     * the document's (4 KiB) is cut at a character, not refused. */
+    char *lt = malloc(LINEAR_MAX_FIELD + 1);
+    size_t k = INGEST_MAX_TITLE - 1 - strlen("ENG-123: "); /* "é" across the cap */
+    memset(lt, 'b', k + 7);
+    memcpy(lt + k, "\xc3\xa9", 2);
+    lt[k + 7] = 0;
+    CHECK_INT(deliver(issue("create", "iss-long", lt, "long title body", "Todo", NOW)), LORE_OK);
+    store_doc *d = doc("issue/iss-long");
+    CHECK(d != NULL);
+    CHECK_INT(d ? strlen(d->title) : 0, INGEST_MAX_TITLE - 1); /* the cut "é" is dropped */
+    CHECK(has(d, "long title body"));
+    store_doc_free(d);
+    free(lt);
 }
 
 /* A history of deliveries about a few objects, applied in a random order
