@@ -2,6 +2,7 @@
  * fills a connector_ops and one line here. */
 #include "connectors/connector.h"
 #include "connectors/github.h"
+#include "connectors/linear.h"
 #include "connectors/slack.h"
 
 #include <pthread.h>
@@ -10,7 +11,10 @@
 
 /* Each source's table (github.c, slack.c, linear.c). */
 static const connector_ops *const registry[] = {
-    &connector_github, &connector_slack, NULL, /* the end */
+    &connector_github, /* github.c */
+    &connector_slack,  /* slack.c */
+    &connector_linear, /* linear.c */
+    NULL,              /* the end */
 };
 
 const connector_ops *connector_find(const char *kind) {
