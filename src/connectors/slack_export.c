@@ -317,6 +317,7 @@ static lore_status read_days(run *r) {
     }
     qsort_r(days, nd, sizeof *days, by_name, r->z);
     r->stats->files_total = nd;
+    if (r->opt->on_progress) r->opt->on_progress(r->opt->cb_ctx, r->stats);
     lore_status st = LORE_OK;
     for (size_t k = 0; k < nd && st == LORE_OK; k++) {
         const zipread_entry *e = zipread_entry_at(r->z, days[k]);
@@ -367,7 +368,6 @@ lore_status slack_export_import(ingest_session *ss, const connector_instance *in
     if (st == LORE_OK) st = read_skipped(&r, "mpims.json", "name");
     if (st == LORE_OK) st = connector_sink_flush(r.sink, &connector_slack);
     if (st == LORE_OK) st = maybe_commit(&r, 1);
-    if (st == LORE_OK && opt->on_progress) opt->on_progress(opt->cb_ctx, stats);
     if (st == LORE_OK) st = read_days(&r);
     if (st == LORE_OK) st = connector_sink_flush(r.sink, &connector_slack);
     if (st == LORE_OK) st = maybe_commit(&r, 1);
