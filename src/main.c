@@ -20,6 +20,7 @@ static const command commands[] = {
     {"stats", cmd_stats, "show a tenant's size and state"},
     {"config", cmd_config, "print the effective settings"},
     {"key", cmd_key, "create, list or revoke API keys"},
+    {"connector", cmd_connector, "add, list, delete connectors (GitHub, Slack, Linear webhooks)"},
     {"serve", cmd_serve, "serve the REST API over HTTP"},
     {"worker", cmd_worker, "run queued jobs"},
     {"jobs", cmd_jobs, "list, show, retry or purge jobs"},
@@ -35,7 +36,7 @@ static void usage(FILE *f) {
                "lore is a self-hosted knowledge server: it indexes documents and answers\n"
                "searches over them.\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-9s  %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nRun `lore <command> --help` for a command's options.\n"
                "Settings come from LORE_* environment variables or a config file; see `lore "
                "config --help`.\n");

@@ -11,6 +11,9 @@
  *   4. rate limit by key, with the budget of the route's scope;
  *   5. body: 415 wrong Content-Type, 413 over the cap (the server enforces
  *      the cap while the body arrives).
+ * Webhook deliveries (ACCESS_HOOK) skip 2 to 4: their body is buffered raw
+ * up to hook_max_body_kb and api_hooks.c checks the signature and the
+ * connector's rate limit itself.
  * Only then does the handler run. */
 #include "api/api_int.h"
 
@@ -109,7 +112,7 @@ api_tenant *api_tenant_get(api_req *q) {
 
 /* ---- rate limits ---- */
 
-static int rate_check(api_req *q, const char *bucket, uint32_t per_minute) {
+int api_rate_check(api_req *q, const char *bucket, uint32_t per_minute) {
     if (!per_minute) return 1;
     ratelimit_rule rule = {per_minute, per_minute / 6 > 10 ? per_minute / 6 : 10};
     ratelimit_decision d;
@@ -134,7 +137,7 @@ static int rate_check(api_req *q, const char *bucket, uint32_t per_minute) {
 static int rate_anon(api_req *q) {
     char bucket[96];
     snprintf(bucket, sizeof bucket, "ip:%s", http_client_ip(q->r));
-    return rate_check(q, bucket, (uint32_t)q->a->cfg.rate_anon_per_min);
+    return api_rate_check(q, bucket, (uint32_t)q->a->cfg.rate_anon_per_min);
 }
 
 /* ---- authentication ---- */
@@ -235,7 +238,7 @@ static int authenticate_jwt(api_req *q, api_access acc, const char *tok) {
     static const char *const budget[] = {"", "", "read", "write", "admin", "admin"};
     char bucket[160];
     snprintf(bucket, sizeof bucket, "jwt:%.120s:%s", q->claims.subject, budget[acc]);
-    return rate_check(q, bucket, scope_rate(q->a, acc));
+    return api_rate_check(q, bucket, scope_rate(q->a, acc));
 }
 
 /* Returns 1 when the caller may go on. */
@@ -279,7 +282,7 @@ static int authenticate(api_req *q, api_access acc) {
     static const char *const budget[] = {"", "", "read", "write", "admin", "admin"};
     char bucket[64];
     snprintf(bucket, sizeof bucket, "key:%s:%s", k->id, budget[acc]);
-    return rate_check(q, bucket, scope_rate(q->a, acc));
+    return api_rate_check(q, bucket, scope_rate(q->a, acc));
 }
 
 /* ---- the HTTP application ---- */
@@ -355,6 +358,8 @@ static void app_begin(void *ctx, http_request *r) {
     if (access >= ACCESS_READ && !authenticate(q, access)) return;
     if (def->body == BODY_JSON) {
         take_json_body(q, (size_t)a->cfg.max_body_kb * 1024);
+    } else if (def->body == BODY_RAW) {
+        http_body_buffer(r, (size_t)a->cfg.hook_max_body_kb * 1024);
     } else if (def->body == BODY_MULTIPART) {
         if (!content_type_is(r, "multipart/form-data")) {
             api_problem(q, 415, "unsupported-media-type", "Unsupported media type",
@@ -584,6 +589,7 @@ lore_status api_new(const lore_config *cfg, api **out, char *err, size_t errlen)
     const char *v[1] = {LORE_VERSION};
     metrics_set(a->m_build, v, 1);
     if ((st = metrics_on_collect(a->metrics, collect, a)) != LORE_OK) goto out;
+    if ((st = api_hooks_init(a)) != LORE_OK) goto out;
     st = api_jobs_init(a, err, errlen);
 out:
     if (st != LORE_OK) {
@@ -610,6 +616,10 @@ lore_status api_mount_add(api *a, const api_mount *m) {
     a->routes[a->nroutes++] = (http_route){m->method, m->path, API_MOUNT_ID + (int)i};
     a->nmounts++;
     return LORE_OK;
+}
+
+void api_set_keyring(api *a, const seal_keyring *k) {
+    a->keyring = k;
 }
 
 metrics_registry *api_metrics(api *a) {

@@ -71,6 +71,12 @@ LORE_MUST_CHECK lore_status api_mount_add(api *a, const api_mount *m);
 struct jwt_verifier;
 void api_set_jwt(api *a, struct jwt_verifier *v, const char *tenant, int grants_read);
 
+/* The keyring that opens connectors' signing secrets (borrowed, shared by
+ * all threads; outlives the api). Without one, webhook deliveries and the
+ * connector routes answer 503. Before serving. */
+struct seal_keyring;
+void api_set_keyring(api *a, const struct seal_keyring *k);
+
 /* The route table, for documentation and the OpenAPI test. */
 const http_route *api_route_at(size_t i);
 size_t api_route_total(void);

@@ -12,6 +12,7 @@
 #include "auth/apikey.h"
 #include "auth/jwt.h"
 #include "auth/ratelimit.h"
+#include "crypto/seal.h"
 #include "http/router.h"
 #include "index/lexical/index_lexical.h"
 #include "metrics/metrics.h"
@@ -24,6 +25,8 @@ typedef enum api_access {
     ACCESS_PUBLIC, /* no key (the OpenAPI document); rate-limited per address */
     ACCESS_PROBE,  /* no key, never rate-limited: the health probes, and /metrics
                       unless metrics_public = 0 (then scope server) */
+    ACCESS_HOOK,   /* no key: a webhook delivery, whose signature is the credential
+                      (api_hooks.c checks it and rate-limits per connector) */
     ACCESS_READ,   /* a key with scope read */
     ACCESS_WRITE,  /* scope write */
     ACCESS_ADMIN,  /* scope admin: the key's tenant */
@@ -31,7 +34,9 @@ typedef enum api_access {
 } api_access;
 
 /* How a route takes its body. */
-typedef enum api_body { BODY_NO, BODY_JSON, BODY_MULTIPART } api_body;
+/* BODY_RAW: buffered as it came, whatever its type (a webhook delivery,
+ * whose bytes are what its signature covers), up to hook_max_body_kb. */
+typedef enum api_body { BODY_NO, BODY_JSON, BODY_MULTIPART, BODY_RAW } api_body;
 
 typedef struct api_req api_req;
 typedef void (*api_handler)(api_req *q);
@@ -111,6 +116,12 @@ struct api {
     uint64_t rate_done;
     double rate_per_s;
 
+    /* connectors (api_hooks.c, api_connectors.c): the keyring that opens
+     * signing secrets (borrowed; NULL: webhooks answer 503) */
+    const seal_keyring *keyring;
+    uint8_t hook_decoy_key[32]; /* HMACs a delivery to an unknown connector */
+    metrics_family *m_hooks;
+
     /* metrics */
     metrics_family *m_requests, *m_latency, *m_search, *m_docs, *m_chunks, *m_build, *m_ingested,
         *m_rate_limited, *m_auth_failures;
@@ -128,6 +139,7 @@ struct api_req {
     store_key *key;
     jwt_claims claims; /* instead of key: a verified JWT (claims.subject set) */
     const char *tenant_name;
+    char tenant_buf[STORE_NAME_MAX + 1]; /* tenant_name of a keyless route that found one */
     store_viewer viewer;
     int tenant_locked;
     char idem[STORE_JOB_DEDUP_MAX + 1]; /* the Idempotency-Key, scoped to the key */
@@ -141,6 +153,10 @@ api_thread *api_thread_get(api *a);
 api_tenant *api_tenant_get(api_req *q);
 /* Drops a tenant from the calling thread's cache (before deleting it). */
 void api_tenant_forget(api_thread *th, const char *name);
+/* Takes one request from a rate-limit bucket at per_minute (0: no limit),
+ * adding the RateLimit-* headers; answers 429 with Retry-After and returns
+ * 0 when the bucket is empty. */
+int api_rate_check(api_req *q, const char *bucket, uint32_t per_minute);
 
 /* ---- api_json.c: reading requests, writing answers ---- */
 
@@ -179,6 +195,9 @@ int api_enqueue(api_req *q, store_job *jobs, size_t n, json_t *body);
  * in a blob file (fsynced) whose name goes into blob. -1 when answered. */
 #define API_INLINE_PAYLOAD (256 * 1024)
 int api_job_payload(api_req *q, store_job *job, const char *payload, char *blob, size_t bloblen);
+/* Seconds a writer refused for a full queue should wait (1..60), from the
+ * backlog of pending jobs (of a tenant, NULL: all) and the recent rate. */
+long api_queue_retry_after(api_req *q, const char *tenant);
 /* 0 when the caller may write (source, external_id): the document is new
  * or visible to the key; otherwise answers 403 (pointer) or 500, -1. */
 int api_check_replace(api_req *q, api_tenant *t, const char *source, const char *external_id,
@@ -217,6 +236,12 @@ void api_job_get(api_req *q);
 void api_jobs_list(api_req *q);
 void api_job_retry(api_req *q);
 void api_reindex_post(api_req *q);
+lore_status api_hooks_init(api *a);
+void api_hook_post(api_req *q);
+void api_connectors_post(api_req *q);
+void api_connectors_get(api_req *q);
+void api_connector_delete(api_req *q);
+void api_connector_rotate(api_req *q);
 
 extern const api_route_def api_route_table[];
 extern const size_t api_route_count;

@@ -333,6 +333,13 @@ static long retry_after(api *a, int64_t pending) {
     return secs < 1 ? 1 : secs > 60 ? 60 : secs;
 }
 
+long api_queue_retry_after(api_req *q, const char *tenant) {
+    int64_t oldest = 0, pending = 0;
+    if (store_job_pending(q->th->control, tenant, lore_now_ms(), &oldest, &pending) != LORE_OK)
+        pending = 0; /* the estimate falls back to its floor */
+    return retry_after(q->a, pending);
+}
+
 static void refuse_full(api_req *q, store_enqueue_outcome o, const char *tenant) {
     int64_t oldest = 0, pending = 0;
     if (store_job_pending(q->th->control, o == STORE_ENQUEUE_TENANT_FULL ? tenant : NULL,

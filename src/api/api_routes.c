@@ -37,6 +37,11 @@ const api_route_def api_route_table[] = {
     R(19, "GET", "/v1/jobs", ACCESS_ADMIN, BODY_NO, api_jobs_list),
     R(20, "POST", "/v1/jobs/{id}/retry", ACCESS_ADMIN, BODY_NO, api_job_retry),
     R(21, "POST", "/v1/reindex", ACCESS_ADMIN, BODY_NO, api_reindex_post),
+    R(22, "POST", "/v1/hooks/{connector_id}", ACCESS_HOOK, BODY_RAW, api_hook_post),
+    R(23, "POST", "/v1/connectors", ACCESS_ADMIN, BODY_JSON, api_connectors_post),
+    R(24, "GET", "/v1/connectors", ACCESS_ADMIN, BODY_NO, api_connectors_get),
+    R(25, "DELETE", "/v1/connectors/{id}", ACCESS_ADMIN, BODY_NO, api_connector_delete),
+    R(26, "POST", "/v1/connectors/{id}/rotate-secret", ACCESS_ADMIN, BODY_NO, api_connector_rotate),
 };
 const size_t api_route_count = sizeof api_route_table / sizeof api_route_table[0];
 _Static_assert(sizeof api_route_table / sizeof api_route_table[0] <= API_MAX_ROUTES,

@@ -1,11 +1,17 @@
-/* Shared by the commands that run jobs (serve, worker): a worker pool with
- * lore's job handler, set up from the configuration. */
+/* Shared by the commands that run jobs (serve, worker, and ingest, reindex
+ * and tenant import, which run a pool while they wait): a worker pool with
+ * lore's job handler, set up from the configuration, and the job kinds
+ * other modules add to it (the connectors' "hook"). Every pool gets them:
+ * a pool claims whatever job is runnable, so one that did not know a kind
+ * would fail its jobs. This is where they are composed, so ingest/ never
+ * includes connectors/. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cli_hooks.h"
+#include "connectors/connector_jobs.h"
 #include "util/log.h"
 
 int cli_pool_start(cli_env *e, const char *role, int64_t workers, metrics_registry *reg,
@@ -20,6 +26,7 @@ int cli_pool_start(cli_env *e, const char *role, int64_t workers, metrics_regist
     }
     ingest_job_settings js;
     ingest_job_settings_from(&js, &e->cfg);
+    js.kinds = connector_job_kinds(&js.nkinds);
     if (ingest_job_handler(&js, &out->handler) != LORE_OK)
         return cli_error(role, CLI_FAIL, "out of memory");
     out->handler.finished = finished;

@@ -18,6 +18,7 @@
 #include "cli/cli_mcp.h"
 #include "http/http.h"
 #include "mcp/mcp_http.h"
+#include "secrets/secrets.h"
 #include "util/log.h"
 
 static const cli_opt opts[] = {
@@ -156,6 +157,7 @@ int cmd_serve(int argc, char **argv) {
     http_server *srv = NULL;
     cli_pool pool = {0};
     serve_mcp sm = {0};
+    seal_keyring *keyring = NULL;
     char err[512] = "";
     int rc = cli_parse("serve", &help, opts, sizeof opts / sizeof opts[0], argc, argv, &a);
     if (rc) goto out;
@@ -205,6 +207,12 @@ int cmd_serve(int argc, char **argv) {
         rc = cli_error("serve", CLI_FAIL, "%s", err);
         goto out;
     }
+    /* The keyring that opens connectors' signing secrets (webhooks). */
+    if (secrets_keyring(&e.cfg, &keyring, err, sizeof err) != LORE_OK) {
+        rc = cli_error("serve", CLI_USAGE, "%s", err);
+        goto out;
+    }
+    api_set_keyring(ap, keyring);
     if ((rc = mcp_mount(&e, ap, &hc, &sm))) goto out;
     if ((rc = cli_pool_start(&e, "serve", e.cfg.workers, api_metrics(ap), api_jobs_finished, ap,
                              &pool)))
@@ -241,6 +249,7 @@ out:
     http_server_free(srv);
     cli_pool_stop(&pool);
     api_free(ap);
+    seal_keyring_free(keyring);
     mcp_unmount(&sm);
     cli_env_close(&e);
     cli_args_free(&a);

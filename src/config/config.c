@@ -38,7 +38,12 @@ static const key_def keys[] = {
     STR(tenant, 0, "default", "tenant used when a command gets no --tenant"),
     STR(log_level, 0, "warn", "debug, info, warn, error or off"),
     STR(mode, 0, "dev", "dev or production (production refuses weak settings)"),
-    STR(master_key, 1, "", "key that seals secrets at rest (required in production)"),
+    STR(master_key, 1, "",
+        "key that seals secrets at rest, at least 32 characters (required in production; in dev "
+        "mode a random one is kept in DATA_DIR/master.key)"),
+    STR(master_key_previous, 1, "",
+        "during a key rotation, the old master_key: secrets sealed with it still open until "
+        "`lore secrets rotate` re-seals them"),
     DBL(bm25_k1, 0, 10, "1.2", "BM25 term frequency saturation"),
     DBL(bm25_b, 0, 1, "0.75", "BM25 length normalization"),
     INT(title_weight, 0, 16, "2", "times a title counts in the text field (fixed per index)"),
@@ -72,6 +77,13 @@ static const key_def keys[] = {
         "requests per minute per admin key (0 = no limit)"),
     INT(rate_anon_per_min, 0, 100000000, "120",
         "unauthenticated requests per minute per client address (0 = no limit)"),
+    INT(hook_max_body_kb, 1, 1048576, "25600",
+        "largest webhook delivery (POST /v1/hooks/{id}), in KiB (GitHub sends up to 25 MB)"),
+    INT(hook_rate_per_min, 0, 100000000, "6000",
+        "webhook deliveries per minute per connector (0 = no limit)"),
+    STR(public_url, 0, "",
+        "the server's public base URL, e.g. https://lore.example.com: lore connector add prints "
+        "the full webhook URL"),
     INT(workers, -1, 256, "0",
         "job worker threads in serve and worker (0 = one per core, -1 = none in serve)"),
     INT(job_lease_s, 1, 3600, "30",
@@ -135,6 +147,15 @@ static lore_status set_value(lore_config *c, size_t idx, const char *value, conf
                          value);
                 return LORE_INVALID;
             }
+        }
+        if (!strcmp(k->name, "public_url") && *value &&
+            ((strncmp(value, "https://", 8) && strncmp(value, "http://", 7)) ||
+             value[strlen(value) - 1] == '/' || strpbrk(value, " ?#\t\r\n"))) {
+            snprintf(err, errlen,
+                     "%s: public_url '%s' must be an http:// or https:// URL without a trailing "
+                     "slash, query or fragment (https://lore.example.com)",
+                     where, value);
+            return LORE_INVALID;
         }
         if (!strcmp(k->name, "mode") && strcmp(value, "dev") && strcmp(value, "production")) {
             snprintf(err, errlen, "%s: mode '%s' is not dev or production", where, value);
@@ -301,6 +322,22 @@ lore_status config_validate(const lore_config *c, char *err, size_t errlen) {
                  "production mode needs master_key (LORE_MASTER_KEY) of at least 32 characters");
         return LORE_INVALID;
     }
+    if (c->master_key_previous[0] && !c->master_key[0]) {
+        snprintf(err, errlen,
+                 "master_key_previous is set without master_key: set master_key to the new key "
+                 "(see docs/secrets.md, \"Rotation\")");
+        return LORE_INVALID;
+    }
+    if (c->master_key_previous[0] && strlen(c->master_key_previous) < 32) {
+        snprintf(err, errlen, "master_key_previous must be at least 32 characters");
+        return LORE_INVALID;
+    }
+    if (c->master_key_previous[0] && !strcmp(c->master_key_previous, c->master_key)) {
+        snprintf(err, errlen,
+                 "master_key_previous equals master_key: set master_key to the new key and "
+                 "master_key_previous to the old one");
+        return LORE_INVALID;
+    }
     if (c->jwt_issuer[0] && !c->jwt_jwks_url[0]) {
         snprintf(err, errlen,
                  "jwt_issuer needs jwt_jwks_url: the URL of the issuer's signing keys (JWKS)");
@@ -315,6 +352,15 @@ lore_status config_validate(const lore_config *c, char *err, size_t errlen) {
     if (!strcmp(c->mode, "production") && strstr(c->cors_origins, "*")) {
         snprintf(err, errlen, "production mode refuses cors_origins '*': list the origins");
         return LORE_INVALID;
+    }
+    return LORE_OK;
+}
+
+lore_status config_each_secret(lore_config *c, config_secret_fn fn, void *ctx) {
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (keys[i].type != K_STR || !keys[i].secret) continue;
+        lore_status st = fn(ctx, keys[i].name, (char *)c + keys[i].offset, keys[i].size);
+        if (st != LORE_OK) return st;
     }
     return LORE_OK;
 }

@@ -17,10 +17,11 @@ typedef enum config_origin { CONFIG_DEFAULT, CONFIG_FILE, CONFIG_ENV, CONFIG_FLA
 
 typedef struct lore_config {
     char data_dir[1024];
-    char tenant[65];      /* default tenant for commands */
-    char log_level[16];   /* debug, info, warn, error, off */
-    char mode[16];        /* dev or production */
-    char master_key[256]; /* secret; printed masked */
+    char tenant[65];               /* default tenant for commands */
+    char log_level[16];            /* debug, info, warn, error, off */
+    char mode[16];                 /* dev or production */
+    char master_key[256];          /* secret; printed masked */
+    char master_key_previous[256]; /* secret: the key being rotated away from */
     double bm25_k1, bm25_b;
     int64_t title_weight;
     int64_t chunk_target_tokens, chunk_max_tokens, chunk_overlap_tokens;
@@ -37,6 +38,9 @@ typedef struct lore_config {
     int64_t access_log;      /* 1 = one JSON line per request on stderr */
     int64_t metrics_public;  /* 1 = /metrics needs no key */
     int64_t rate_read_per_min, rate_write_per_min, rate_admin_per_min, rate_anon_per_min;
+    /* webhooks (connectors) */
+    int64_t hook_max_body_kb, hook_rate_per_min;
+    char public_url[512]; /* https://lore.example.com: webhook URLs printed in full */
     /* jobs */
     int64_t workers; /* -1 = none, 0 = one per core */
     int64_t job_lease_s, job_max_attempts, job_backoff_ms, job_backoff_max_s, job_retention_days;
@@ -81,6 +85,13 @@ LORE_MUST_CHECK lore_status config_resolve_data_dir(lore_config *c, char *err, s
 /* Where data_dir came from, for messages: "the default data directory",
  * "set by LORE_DATA_DIR", "set by --data-dir", "set by data_dir in FILE". */
 void config_data_dir_source(const lore_config *c, char *out, size_t outlen);
+
+/* Calls fn for each setting marked secret (master_key, mcp_key, ...) with
+ * its value's buffer and size, which fn may rewrite (secrets_resolve_config
+ * replaces `secret:NAME` values); stops at the first status not LORE_OK and
+ * returns it. */
+typedef lore_status (*config_secret_fn)(void *ctx, const char *key, char *value, size_t size);
+LORE_MUST_CHECK lore_status config_each_secret(lore_config *c, config_secret_fn fn, void *ctx);
 
 /* Calls fn for each key with its value as text (secrets masked) and origin. */
 typedef void (*config_fn)(void *ctx, const char *key, const char *value, const char *origin,

@@ -1,6 +1,7 @@
 /* The connector tables lore knows, by kind. A new source is a new file that
  * fills a connector_ops and one line here. */
 #include "connectors/connector.h"
+#include "connectors/github.h"
 #include "connectors/slack.h"
 
 #include <pthread.h>
@@ -9,7 +10,9 @@
 
 /* Each source's table (github.c, slack.c, linear.c). */
 static const connector_ops *const registry[] = {
-    &connector_slack, NULL, /* the end */
+    &connector_github,
+    &connector_slack,
+    NULL, /* the end */
 };
 
 const connector_ops *connector_find(const char *kind) {

@@ -524,6 +524,21 @@ static json_t *load_blob_json(job_thread *th, const store_job *j) {
     return json_load_file(path, 0, &jerr);
 }
 
+/* The registered extra kind named kind, or NULL. lore's own kinds are
+ * never taken over. */
+static const ingest_job_kind *extra_kind(const job_ctx *c, const char *kind) {
+    static const char *const own[] = {INGEST_JOB_DOCUMENTS, INGEST_JOB_FILE, INGEST_JOB_DELETE,
+                                      INGEST_JOB_REINDEX, INGEST_JOB_PATH};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (!strcmp(own[i], kind)) return NULL;
+    for (size_t i = 0; i < c->cfg.nkinds; i++) {
+        const ingest_job_kind *k = &c->cfg.kinds[i];
+        if (k->version == INGEST_JOB_KIND_VERSION && k->kind && k->run && !strcmp(k->kind, kind))
+            return k;
+    }
+    return NULL;
+}
+
 /* Runs one job inside the batch's session. 0: done (result filled). */
 static int run_one(job_thread *th, cached_tenant *ct, ingest_session *ss, run_state *rs,
                    const store_job *j, queue_result *res, lore_status *st) {
@@ -536,6 +551,14 @@ static int run_one(job_thread *th, cached_tenant *ct, ingest_session *ss, run_st
     job_viewer jv = {0};
     json_t *result = json_object();
     int rc = -1;
+    const ingest_job_kind *extra = extra_kind(th->ctx, j->kind);
+    if (extra) {
+        if (!payload)
+            res->error = strdup("the job's payload is not valid JSON");
+        else
+            rc = extra->run(extra, th->s, ss, j, payload, result, &res->error, st);
+        goto out;
+    }
     if (!payload || read_viewer(payload, &jv)) {
         res->error = strdup("the job's payload is not valid JSON of its kind");
         goto out;

@@ -36,6 +36,26 @@
 #define INGEST_JOB_REINDEX "reindex"
 #define INGEST_JOB_PATH "path"
 
+/* Extra job kinds: work that runs inside the ingest job batch (one
+ * session, one transaction per batch) but belongs to another module, which
+ * the composition root (cli/) registers, so ingest/ knows none of them (the
+ * connectors' "hook"). run gets the worker's control store handle, the
+ * batch's session (its tenant is the job's), the job and its payload parsed
+ * (inline or from its blob), and returns 0 when done, with what it did in
+ * result (a JSON object it may add to), or -1: *error (owned) says why the
+ * job failed, or *st is a store failure that fails the whole batch. Like
+ * lore's own kinds it must be idempotent. The table and its strings must
+ * outlive the handler. */
+#define INGEST_JOB_KIND_VERSION 1
+typedef struct ingest_job_kind {
+    int version; /* INGEST_JOB_KIND_VERSION */
+    const char *kind;
+    int (*run)(const struct ingest_job_kind *self, store *control, ingest_session *ss,
+               const store_job *job, const json_t *payload, json_t *result, char **error,
+               lore_status *st);
+    void *ctx; /* the registering module's */
+} ingest_job_kind;
+
 /* Settings every job runs with (copied into the handler). */
 typedef struct ingest_job_settings {
     ingest_options ingest; /* chunking and parse limits; callbacks are the handler's */
@@ -45,6 +65,10 @@ typedef struct ingest_job_settings {
      * the queue without an attempt. 0: INGEST_JOB_BATCH_TIME_MS; negative:
      * one job per batch (tests). */
     int64_t batch_time_ms;
+    /* Extra kinds (borrowed; NULL: none). A kind of a version this build
+     * does not know, or that names one of lore's own, is ignored. */
+    const ingest_job_kind *kinds;
+    size_t nkinds;
 } ingest_job_settings;
 
 #define INGEST_JOB_BATCH_TIME_MS 1000

@@ -67,4 +67,14 @@ LORE_MUST_CHECK lore_status secrets_rotate(const seal_keyring *k, store *s,
 LORE_MUST_CHECK lore_status secrets_check_all(const seal_keyring *k, store *s, int64_t *checked,
                                               char *err, size_t errlen);
 
+/* Settings marked secret in config.c (mcp_key, ...) may be given as
+ * `secret:NAME`: this replaces each such value with the server's secret
+ * NAME (tenant ""), when a command starts. master_key and
+ * master_key_previous cannot be given so (they open the store). err names
+ * the setting and the secret. */
+LORE_MUST_CHECK lore_status secrets_resolve_config(const seal_keyring *k, store *s,
+                                                   lore_config *cfg, char *err, size_t errlen);
+/* 1 when some secret setting of cfg is a `secret:NAME` reference. */
+int secrets_config_needs_store(const lore_config *cfg);
+
 #endif

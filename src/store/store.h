@@ -350,6 +350,105 @@ LORE_MUST_CHECK lore_status store_key_revoke(store *s, const char *tenant, const
 void store_key_free(store_key *k);
 void store_keys_free(store_key *k, size_t n);
 
+/* ---- sealed secrets (control database) ----
+ *
+ * Rows of secrets/secrets.c: the store keeps opaque sealed bytes and the id
+ * of the key that sealed them, never a clear value (it does not know how to
+ * make one). A secret belongs to a tenant, or to the server when tenant is
+ * "", and is deleted with its tenant. */
+
+#define STORE_SECRET_NAME_MAX 128     /* bytes of a name (secrets.c checks the characters) */
+#define STORE_SECRET_KEY_ID_MAX 32    /* bytes of a key id */
+#define STORE_SECRET_SEALED_MAX 65536 /* bytes of a sealed value */
+
+typedef struct store_secret {
+    char tenant[STORE_NAME_MAX + 1]; /* "" = the server's */
+    char name[STORE_SECRET_NAME_MAX + 1];
+    char key_id[STORE_SECRET_KEY_ID_MAX + 1];
+    uint8_t *sealed; /* owned; NULL when not asked for */
+    size_t sealed_len;
+    int64_t created_ms, updated_ms;
+} store_secret;
+
+/* Creates or replaces a secret (a replaced one keeps its created_ms).
+ * LORE_NOT_FOUND if tenant is not "" and does not exist, LORE_INVALID for
+ * an empty or overlong name, key id or sealed value. */
+LORE_MUST_CHECK lore_status store_secret_put(store *s, const char *tenant, const char *name,
+                                             const char *key_id, const uint8_t *sealed, size_t len,
+                                             int64_t now_ms);
+/* Reads one secret with its sealed bytes into *out (store_secret_clear).
+ * LORE_NOT_FOUND if there is none. */
+LORE_MUST_CHECK lore_status store_secret_get(store *s, const char *tenant, const char *name,
+                                             store_secret *out);
+/* Replaces the sealed bytes and key id of a secret only if they are still
+ * old_key_id and old_sealed (a re-seal racing a `secrets set` loses, never
+ * the new value). LORE_BUSY when the row changed meanwhile, LORE_NOT_FOUND
+ * when it is gone. updated_ms is kept: the value did not change. */
+LORE_MUST_CHECK lore_status store_secret_reseal(store *s, const char *tenant, const char *name,
+                                                const char *old_key_id, const uint8_t *old_sealed,
+                                                size_t old_len, const char *key_id,
+                                                const uint8_t *sealed, size_t len);
+/* LORE_NOT_FOUND if there was none. */
+LORE_MUST_CHECK lore_status store_secret_delete(store *s, const char *tenant, const char *name);
+/* Secrets of a tenant ("" the server's, NULL every tenant's and the
+ * server's) in (tenant, name) order after the pair (after_tenant,
+ * after_name) (after_tenant NULL: from the start), at most limit;
+ * with_sealed adds the sealed bytes. *out owned (store_secrets_free). */
+LORE_MUST_CHECK lore_status store_secret_list(store *s, const char *tenant,
+                                              const char *after_tenant, const char *after_name,
+                                              size_t limit, int with_sealed, store_secret **out,
+                                              size_t *n);
+void store_secret_clear(store_secret *x);
+void store_secrets_free(store_secret *x, size_t n);
+
+/* ---- connector instances (control database) ----
+ *
+ * A connector instance (connectors/connector.h) is a source of one kind
+ * feeding one tenant through signed webhooks. The store keeps what
+ * connectors/connector_admin.c hands it; the signing secrets are not here
+ * but sealed in the secrets table (secrets/secrets.h) under the names
+ * "connector:<id>" and "connector:<id>:previous". Instances are deleted
+ * with their tenant. Ids are opaque to the store: 1 to STORE_CONNECTOR_ID_MAX
+ * bytes of [a-z0-9_]. */
+
+#define STORE_CONNECTOR_ID_MAX 32
+#define STORE_CONNECTOR_KIND_MAX 15
+#define STORE_CONNECTOR_SOURCE_MAX 64
+
+typedef struct store_connector {
+    char id[STORE_CONNECTOR_ID_MAX + 1];
+    char tenant[STORE_NAME_MAX + 1];
+    char kind[STORE_CONNECTOR_KIND_MAX + 1];
+    char source[STORE_CONNECTOR_SOURCE_MAX + 1];
+    char **acl; /* principals given to the documents (none: the whole tenant) */
+    size_t nacl;
+    int64_t created_ms;
+    int64_t secret_rotated_ms;        /* last rotate-secret, 0: never */
+    int64_t previous_secret_until_ms; /* the previous secret verifies until then; 0: none */
+} store_connector;
+
+/* Stores a new instance. LORE_EXISTS if the id is taken, LORE_NOT_FOUND if
+ * the tenant does not exist, LORE_INVALID for a malformed record (an ACL
+ * principal empty or with a newline). */
+LORE_MUST_CHECK lore_status store_connector_put(store *s, const store_connector *c);
+/* Reads an instance by id (any tenant). LORE_NOT_FOUND if there is none or
+ * the id is malformed. The webhook gate calls this on every delivery: its
+ * statement is prepared once per store. *out owned (store_connector_free). */
+LORE_MUST_CHECK lore_status store_connector_get(store *s, const char *id, store_connector **out);
+/* Instances of a tenant (NULL: all), by tenant then creation time.
+ * LORE_NOT_FOUND if the tenant is named and does not exist. */
+LORE_MUST_CHECK lore_status store_connector_list(store *s, const char *tenant,
+                                                 store_connector **out, size_t *n);
+/* Records a secret rotation. tenant NULL: any. LORE_NOT_FOUND if no such
+ * instance (in that tenant). */
+LORE_MUST_CHECK lore_status store_connector_rotated(store *s, const char *tenant, const char *id,
+                                                    int64_t rotated_ms, int64_t previous_until_ms);
+/* Deletes an instance (tenant NULL: in whichever tenant holds it).
+ * LORE_NOT_FOUND if there is none. */
+LORE_MUST_CHECK lore_status store_connector_delete(store *s, const char *tenant, const char *id);
+void store_connector_free(store_connector *c);
+void store_connectors_free(store_connector *c, size_t n);
+
 /* ---- durable jobs (control database) ----
  *
  * The queue behind every write: see docs/jobs.md for the semantics (FIFO per

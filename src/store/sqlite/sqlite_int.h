@@ -72,6 +72,7 @@ struct store {
      * (commands that never touch keys do not pay for it), finalized by
      * store_close. */
     sqlite3_stmt *key_get;
+    sqlite3_stmt *connector_get; /* the webhook gate's lookup, likewise */
     sqlite3_stmt *job_st[JST_COUNT];
 };
 

@@ -2,7 +2,8 @@
  *
  * Layout under the data directory:
  *   control.db               tenants (name, created), api_keys (sqlite_keys.c),
- *                            jobs (sqlite_jobs.c)
+ *                            jobs (sqlite_jobs.c), secrets (sqlite_secrets.c),
+ *                            connectors (sqlite_connectors.c)
  *   blobs/<tenant>/<name>    large job payloads (uploads), removed with their job
  *   tenants/<name>/lore.db   documents, chunks, index data of one tenant
  * A tenant is a file: deleting it removes its directory. Every database
@@ -87,6 +88,30 @@ static const char *const control_migrations[] = {
     "ALTER TABLE job_pending ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
     "INSERT INTO job_pending(tenant, n, seq) SELECT tenant, 0, max(seq) FROM jobs WHERE 1"
     " GROUP BY tenant ON CONFLICT(tenant) DO UPDATE SET seq = excluded.seq;",
+    /* 5: sealed secrets (sqlite_secrets.c). tenant '' holds the server's, so
+     * there is no foreign key: store_tenant_delete deletes a tenant's rows.
+     * sealed is AES-GCM output (crypto/seal.c), never a clear value. */
+    "CREATE TABLE secrets("
+    " tenant TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " key_id TEXT NOT NULL,"
+    " sealed BLOB NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " updated_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(tenant, name)) WITHOUT ROWID;"
+    "CREATE INDEX secrets_key ON secrets(key_id);",
+    /* 6: connector instances (sqlite_connectors.c). Deleted with their
+     * tenant by store_tenant_delete (the cascade is a second line). */
+    "CREATE TABLE connectors("
+    " id TEXT PRIMARY KEY,"
+    " tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL,"
+    " source TEXT NOT NULL,"
+    " acl TEXT NOT NULL DEFAULT '',"
+    " created_ms INTEGER NOT NULL,"
+    " secret_rotated_ms INTEGER NOT NULL DEFAULT 0,"
+    " previous_secret_until_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE INDEX connectors_tenant ON connectors(tenant, created_ms);",
 };
 
 lore_status sqlite_status(int rc) {
@@ -283,6 +308,7 @@ lore_status store_open_existing(const char *data_dir, store **out, char *err, si
 void store_close(store *s) {
     if (!s) return;
     sqlite3_finalize(s->key_get); /* a live statement would keep the database open */
+    sqlite3_finalize(s->connector_get);
     sqlite_jobs_close(s);
     sqlite3_close(s->control);
     free(s->data_dir);
@@ -412,6 +438,8 @@ lore_status store_tenant_delete(store *s, const char *name) {
     lore_status st = exec(s->control, "BEGIN IMMEDIATE", NULL, 0);
     if (st != LORE_OK) return st;
     if ((st = run_named(s->control, "DELETE FROM api_keys WHERE tenant=?", name)) != LORE_OK ||
+        (st = run_named(s->control, "DELETE FROM secrets WHERE tenant=?", name)) != LORE_OK ||
+        (st = run_named(s->control, "DELETE FROM connectors WHERE tenant=?", name)) != LORE_OK ||
         (st = sqlite_jobs_delete_tenant(s, name)) != LORE_OK ||
         (st = run_named(s->control, "DELETE FROM tenants WHERE name=?", name)) != LORE_OK ||
         (st = exec(s->control, "COMMIT", NULL, 0)) != LORE_OK) {
