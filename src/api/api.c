@@ -235,7 +235,9 @@ static int authenticate_jwt(api_req *q, api_access acc, const char *tok) {
     q->viewer.all_access = 0; /* a token never sees past its principals */
     q->viewer.principals = (const char *const *)q->claims.principals;
     q->viewer.nprincipals = q->claims.nprincipals;
-    static const char *const budget[] = {"", "", "read", "write", "admin", "admin"};
+    static const char *const budget[] = {"", "", "", "read", "write", "admin", "admin"};
+    _Static_assert(sizeof budget / sizeof budget[0] == ACCESS_SERVER + 1,
+                   "one budget per api_access");
     char bucket[160];
     snprintf(bucket, sizeof bucket, "jwt:%.120s:%s", q->claims.subject, budget[acc]);
     return api_rate_check(q, bucket, scope_rate(q->a, acc));
@@ -279,7 +281,9 @@ static int authenticate(api_req *q, api_access acc) {
     q->viewer.nprincipals = k->nprincipals;
     /* One bucket per key and budget: reads must not spend the write budget
      * (nor refill it at the read rate). */
-    static const char *const budget[] = {"", "", "read", "write", "admin", "admin"};
+    static const char *const budget[] = {"", "", "", "read", "write", "admin", "admin"};
+    _Static_assert(sizeof budget / sizeof budget[0] == ACCESS_SERVER + 1,
+                   "one budget per api_access");
     char bucket[64];
     snprintf(bucket, sizeof bucket, "key:%s:%s", k->id, budget[acc]);
     return api_rate_check(q, bucket, scope_rate(q->a, acc));

@@ -18,18 +18,20 @@
 static const cli_opt opts[] = {
     {"tenant", 't', "NAME", 0, "tenant to write to (default: setting tenant)"},
     {"source", 's', "NAME", 0, "source of the documents (default: slack)"},
+    {"connector", 'c', "ID", 0, "import for this Slack connector: its source and ACL apply"},
     {"acl", 0, "PRINCIPAL", 1, "only PRINCIPAL may see public channels' documents"},
     {"json", 0, NULL, 0, "print the summary as JSON on stdout"},
     {"quiet", 'q', NULL, 0, "print nothing but problems and errors"},
 };
 static const cli_help help = {
-    "lore import slack EXPORT.zip [--tenant T] [--source NAME] [--acl PRINCIPAL]... [--json] "
-    "[--quiet]",
+    "lore import slack EXPORT.zip [--tenant T] [--source NAME [--acl PRINCIPAL]... | --connector "
+    "ID] [--json] [--quiet]",
     "Import a Slack workspace export (the ZIP from Slack's Import/Export Data page).",
     "Messages become the same documents the live Slack connector makes (one per\n"
     "thread; a message without replies joins its channel's document for that day),\n"
     "so a later live event updates an imported thread instead of duplicating it:\n"
-    "give the live connector's source (--source, default slack) to share them.\n"
+    "name the live connector (--connector ID; lore connector list) or give its\n"
+    "source (--source, default slack) to share them.\n"
     "Public channels (channels.json) and private ones (groups.json, documents\n"
     "visible to group:slack:CHANNEL_ID) are read; direct messages (dms.json,\n"
     "mpims.json) are skipped. The archive is streamed: one day file in memory at a\n"
@@ -123,10 +125,10 @@ static void on_doc_problem(void *ctx, const char *path, const char *message, int
 }
 
 static int import_slack(cli_args *a) {
-    const char *source = cli_get(a, "source") ? cli_get(a, "source") : "slack";
-    if (!source[0] || strlen(source) > CONNECTOR_SOURCE_MAX)
-        return cli_error("import", CLI_USAGE, "--source must be 1 to %d bytes",
-                         CONNECTOR_SOURCE_MAX);
+    const char *conn = cli_get(a, "connector");
+    if (conn && (cli_get(a, "source") || cli_get(a, "acl")))
+        return cli_error("import", CLI_USAGE,
+                         "--connector gives the source and ACL; do not add --source or --acl");
     if (a->npos != 2)
         return cli_error("import", CLI_USAGE,
                          "give one export: lore import slack EXPORT.zip (see --help)");
@@ -138,9 +140,20 @@ static int import_slack(cli_args *a) {
     cli_env e;
     memset(&e, 0, sizeof e);
     ingest_session *ss = NULL;
+    store_connector *holder = NULL;
     int rc;
     if ((rc = cli_env_open(&e, a))) goto out;
     if ((rc = cli_env_open_tenant(&e, cli_get(a, "tenant"), 0))) goto out;
+    connector_instance inst;
+    char err[1024];
+    lore_status st = slack_export_instance(e.store, store_tenant_name(e.tenant),
+                                           cli_get(a, "source"), conn, acl, nacl, &inst,
+                                           &holder, err, sizeof err);
+    if (st != LORE_OK) {
+        rc = cli_error("import", st == LORE_INVALID ? CLI_USAGE : CLI_FAIL, "%s", err);
+        goto out;
+    }
+    const char *source = inst.source;
     progress p = {isatty(2), cli_flag(a, "quiet"), 0, lore_now_ms(), 0, NULL, 0, {0}};
     ingest_job_settings js;
     ingest_job_settings_from(&js, &e.cfg);
@@ -157,21 +170,13 @@ static int import_slack(cli_args *a) {
         goto out;
     }
     ingest_set_source_acl(ss, source, NULL, 0);
-    connector_instance inst;
-    memset(&inst, 0, sizeof inst);
-    snprintf(inst.tenant, sizeof inst.tenant, "%s", store_tenant_name(e.tenant));
-    snprintf(inst.kind, sizeof inst.kind, "slack");
-    snprintf(inst.source, sizeof inst.source, "%s", source);
-    inst.acl = acl;
-    inst.nacl = nacl;
     slack_export_options o;
     slack_export_options_default(&o);
     o.on_progress = on_progress;
     o.on_problem = on_problem;
     o.cb_ctx = &p;
     slack_export_stats s;
-    char err[1024];
-    lore_status st = slack_export_import(ss, &inst, path, &o, &s, err, sizeof err);
+    st = slack_export_import(ss, &inst, path, &o, &s, err, sizeof err);
     if (p.tty && !p.quiet && s.files) fputc('\n', stderr);
     if (st != LORE_OK) {
         rc = cli_error("import", CLI_FAIL, "%s: %s%s", path, err,
@@ -186,6 +191,7 @@ static int import_slack(cli_args *a) {
         rc = cli_error("import", CLI_FAIL, "%s: nothing could be read from the export", path);
 out:
     ingest_session_free(ss);
+    store_connector_free(holder);
     cli_env_close(&e);
     return rc;
 }

@@ -28,6 +28,8 @@
 
 #include <stdint.h>
 #include "connectors/connector.h"
+#include "ingest/ingest_jobs.h"
+#include "store/store.h"
 #include "util/zipread.h"
 
 typedef struct slack_export_stats {
@@ -69,5 +71,33 @@ LORE_MUST_CHECK lore_status slack_export_import(ingest_session *ss, const connec
                                                 const char *path, const slack_export_options *opt,
                                                 slack_export_stats *stats, char *err,
                                                 size_t errlen);
+
+/* The instance an import writes for: the live connector connector_id
+ * (of kind slack, in tenant), whose source and ACL then apply, or, with
+ * connector_id NULL, source (NULL: "slack") with acl (borrowed). *holder
+ * (store_connector_free) owns what inst borrows. LORE_NOT_FOUND / LORE_INVALID
+ * with err saying what is wrong. */
+LORE_MUST_CHECK lore_status slack_export_instance(store *control, const char *tenant,
+                                                  const char *source, const char *connector_id,
+                                                  const char *const *acl, size_t nacl,
+                                                  connector_instance *inst,
+                                                  store_connector **holder, char *err,
+                                                  size_t errlen);
+
+/* The "slack_export" job (an export uploaded to POST /v1/imports/slack):
+ * payload {"name": the upload's file name, "source": S | "connector": ID,
+ * "acl": [..]}, the export itself as the job's blob. Result: the stats
+ * ({"users", "channels", "private_channels", "files", "files_failed",
+ * "files_skipped", "messages", "messages_failed", "bytes"}), the documents
+ * ("added", "updated", "unchanged"), "problem_count" and "problems": the
+ * first SLACK_EXPORT_JOB_MAX_PROBLEMS as {"file", "message"}. An archive
+ * that cannot be read at all fails the job with the reason. */
+#define SLACK_EXPORT_JOB_KIND "slack_export"
+#define SLACK_EXPORT_JOB_MAX_PROBLEMS 200
+char *slack_export_job_payload(const char *name, const char *source, const char *connector_id,
+                               const char *const *acl, size_t nacl);
+int slack_export_job_run(const ingest_job_kind *self, store *control, ingest_session *ss,
+                         const store_job *job, const json_t *payload, json_t *result,
+                         char **error, lore_status *st);
 
 #endif
