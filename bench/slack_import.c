@@ -70,8 +70,8 @@ static int bench(const char *lore, size_t total, const char *dir) {
                "documents added %lld, updated %lld\n",
                pass ? "re-import" : "import", msgs, u.secs, (double)msgs / u.secs,
                (double)u.anon_kb / 1024.0, 100.0 * (double)u.anon_kb * 1024.0 / (double)bytes,
-               (double)u.maxrss_kb / 1024.0,
-               field(out, "documents_added"), field(out, "documents_updated"));
+               (double)u.maxrss_kb / 1024.0, field(out, "documents_added"),
+               field(out, "documents_updated"));
     }
     fflush(stdout);
     return 0;

@@ -55,8 +55,7 @@ static lore_status on_part(void *ctx, const multipart_part *p) {
             return LORE_INVALID;
         }
         multipart_safe_filename(p->filename, u->name, sizeof u->name);
-        snprintf(u->path, sizeof u->path, "%s/upload-%ld-XXXXXX", q->a->upload_dir,
-                 (long)getpid());
+        snprintf(u->path, sizeof u->path, "%s/upload-%ld-XXXXXX", q->a->upload_dir, (long)getpid());
         u->fd = mkostemp(u->path, O_CLOEXEC);
         if (u->fd < 0) {
             api_problem(q, 503, "unavailable", "Service unavailable", "cannot store the upload: %s",
@@ -194,10 +193,10 @@ static int check_fields(api_req *q, import_upload *u) {
     connector_instance inst;
     store_connector *holder = NULL;
     char err[512];
-    lore_status st = slack_export_instance(
-        q->th->control, q->tenant_name, u->has_source ? u->source : NULL,
-        u->has_connector ? u->connector : NULL, (const char *const *)u->acl, u->nacl, &inst,
-        &holder, err, sizeof err);
+    lore_status st =
+        slack_export_instance(q->th->control, q->tenant_name, u->has_source ? u->source : NULL,
+                              u->has_connector ? u->connector : NULL, (const char *const *)u->acl,
+                              u->nacl, &inst, &holder, err, sizeof err);
     store_connector_free(holder);
     if (st == LORE_OK) return 0;
     if (st == LORE_NOT_FOUND || st == LORE_INVALID)
@@ -223,8 +222,8 @@ void api_imports_post(api_req *q) {
     bad |= close(u->fd) != 0;
     u->fd = -1;
     char dir[2048], blob_path[2400];
-    lore_status st = bad ? LORE_IO
-                         : store_blob_dir(q->th->control, q->tenant_name, dir, sizeof dir);
+    lore_status st =
+        bad ? LORE_IO : store_blob_dir(q->th->control, q->tenant_name, dir, sizeof dir);
     if (st == LORE_OK) {
         snprintf(u->blob, sizeof u->blob, "%s", strrchr(u->path, '/') + 1);
         snprintf(blob_path, sizeof blob_path, "%s/%s", dir, u->blob);

@@ -86,13 +86,12 @@ static void summary(const char *path, const char *tenant, const char *source,
             "export", path, "tenant", tenant, "source", source, "users", (json_int_t)s->users,
             "channels", (json_int_t)s->channels, "private_channels",
             (json_int_t)s->private_channels, "files", (json_int_t)s->files, "files_failed",
-            (json_int_t)s->files_failed, "files_skipped", (json_int_t)s->files_skipped,
-            "messages", (json_int_t)s->messages, "messages_failed",
-            (json_int_t)s->messages_failed, "bytes", (json_int_t)s->bytes, "documents_added",
-            (json_int_t)is->docs_added, "documents_updated", (json_int_t)is->docs_updated,
-            "documents_unchanged", (json_int_t)is->docs_unchanged, "documents_failed",
-            (json_int_t)is->docs_failed, "problems", (json_int_t)p->problems, "ms",
-            (json_int_t)ms);
+            (json_int_t)s->files_failed, "files_skipped", (json_int_t)s->files_skipped, "messages",
+            (json_int_t)s->messages, "messages_failed", (json_int_t)s->messages_failed, "bytes",
+            (json_int_t)s->bytes, "documents_added", (json_int_t)is->docs_added,
+            "documents_updated", (json_int_t)is->docs_updated, "documents_unchanged",
+            (json_int_t)is->docs_unchanged, "documents_failed", (json_int_t)is->docs_failed,
+            "problems", (json_int_t)p->problems, "ms", (json_int_t)ms);
         if (o) {
             json_dumpf(o, stdout, JSON_COMPACT);
             fputc('\n', stdout);
@@ -146,9 +145,9 @@ static int import_slack(cli_args *a) {
     if ((rc = cli_env_open_tenant(&e, cli_get(a, "tenant"), 0))) goto out;
     connector_instance inst;
     char err[1024];
-    lore_status st = slack_export_instance(e.store, store_tenant_name(e.tenant),
-                                           cli_get(a, "source"), conn, acl, nacl, &inst,
-                                           &holder, err, sizeof err);
+    lore_status st =
+        slack_export_instance(e.store, store_tenant_name(e.tenant), cli_get(a, "source"), conn, acl,
+                              nacl, &inst, &holder, err, sizeof err);
     if (st != LORE_OK) {
         rc = cli_error("import", st == LORE_INVALID ? CLI_USAGE : CLI_FAIL, "%s", err);
         goto out;
@@ -179,9 +178,9 @@ static int import_slack(cli_args *a) {
     st = slack_export_import(ss, &inst, path, &o, &s, err, sizeof err);
     if (p.tty && !p.quiet && s.files) fputc('\n', stderr);
     if (st != LORE_OK) {
-        rc = cli_error("import", CLI_FAIL, "%s: %s%s", path, err,
-                       s.files ? " (what was read before is imported; run it again to finish)"
-                               : "");
+        rc =
+            cli_error("import", CLI_FAIL, "%s: %s%s", path, err,
+                      s.files ? " (what was read before is imported; run it again to finish)" : "");
         goto out;
     }
     if (!cli_flag(a, "quiet") || cli_flag(a, "json"))

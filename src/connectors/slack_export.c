@@ -39,8 +39,8 @@ typedef struct run {
     char err[512];
 } run;
 
-__attribute__((format(printf, 3, 4))) static void problem(run *r, const char *file,
-                                                          const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static void problem(run *r, const char *file, const char *fmt,
+                                                          ...) {
     if (!r->opt->on_problem) return;
     char msg[768];
     va_list ap;
@@ -93,8 +93,8 @@ static json_t *load_json(run *r, size_t i, lore_status *fatal) {
     const zipread_entry *e = zipread_entry_at(r->z, i);
     char *data;
     size_t len;
-    lore_status st = zipread_read_all(r->z, i, r->opt->max_file_bytes, &data, &len, r->err,
-                                      sizeof r->err);
+    lore_status st =
+        zipread_read_all(r->z, i, r->opt->max_file_bytes, &data, &len, r->err, sizeof r->err);
     if (st == LORE_NOMEM) {
         *fatal = st;
         return NULL;
@@ -102,8 +102,8 @@ static json_t *load_json(run *r, size_t i, lore_status *fatal) {
     if (st != LORE_OK) {
         /* zipread's messages start with the entry's name. */
         size_t n = strlen(e->name);
-        const char *why = !strncmp(r->err, e->name, n) && r->err[n] == ':' ? r->err + n + 2
-                                                                            : r->err;
+        const char *why =
+            !strncmp(r->err, e->name, n) && r->err[n] == ':' ? r->err + n + 2 : r->err;
         problem(r, e->name, "%s", why);
         return NULL;
     }

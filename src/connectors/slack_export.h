@@ -97,7 +97,7 @@ LORE_MUST_CHECK lore_status slack_export_instance(store *control, const char *te
 char *slack_export_job_payload(const char *name, const char *source, const char *connector_id,
                                const char *const *acl, size_t nacl);
 int slack_export_job_run(const ingest_job_kind *self, store *control, ingest_session *ss,
-                         const store_job *job, const json_t *payload, json_t *result,
-                         char **error, lore_status *st);
+                         const store_job *job, const json_t *payload, json_t *result, char **error,
+                         lore_status *st);
 
 #endif

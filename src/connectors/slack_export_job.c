@@ -84,15 +84,16 @@ static void on_problem(void *ctx, const char *file, const char *message) {
 
 static void put_stats(json_t *r, const slack_export_stats *s, const ingest_stats *before,
                       const ingest_stats *after) {
-    static const char *const names[] = {"users",        "channels",      "private_channels",
-                                        "files",        "files_failed",  "files_skipped",
-                                        "messages",     "messages_failed", "bytes"};
-    const uint64_t v[] = {s->users,         s->channels, s->private_channels,
-                          s->files,         s->files_failed, s->files_skipped,
-                          s->messages,      s->messages_failed, s->bytes};
+    static const char *const names[] = {"users",    "channels",        "private_channels",
+                                        "files",    "files_failed",    "files_skipped",
+                                        "messages", "messages_failed", "bytes"};
+    const uint64_t v[] = {s->users,    s->channels,        s->private_channels,
+                          s->files,    s->files_failed,    s->files_skipped,
+                          s->messages, s->messages_failed, s->bytes};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         json_object_set_new(r, names[i], json_integer((json_int_t)v[i]));
-    json_object_set_new(r, "added", json_integer((json_int_t)(after->docs_added - before->docs_added)));
+    json_object_set_new(r, "added",
+                        json_integer((json_int_t)(after->docs_added - before->docs_added)));
     json_object_set_new(r, "updated",
                         json_integer((json_int_t)(after->docs_updated - before->docs_updated)));
     json_object_set_new(r, "unchanged",
@@ -100,8 +101,8 @@ static void put_stats(json_t *r, const slack_export_stats *s, const ingest_stats
 }
 
 int slack_export_job_run(const ingest_job_kind *self, store *control, ingest_session *ss,
-                         const store_job *job, const json_t *payload, json_t *result,
-                         char **error, lore_status *st) {
+                         const store_job *job, const json_t *payload, json_t *result, char **error,
+                         lore_status *st) {
     (void)self;
     char err[1024] = "";
     const char *source = json_string_value(json_object_get(payload, "source"));
@@ -156,8 +157,7 @@ int slack_export_job_run(const ingest_job_kind *self, store *control, ingest_ses
         json_object_set_new(result, "problems", p.list);
         p.list = NULL;
         rc = 0;
-    } else if (s == LORE_INVALID || s == LORE_IO || s == LORE_TOO_LARGE ||
-               s == LORE_UNSUPPORTED) {
+    } else if (s == LORE_INVALID || s == LORE_IO || s == LORE_TOO_LARGE || s == LORE_UNSUPPORTED) {
         *error = strdup(err); /* the archive cannot be read: retrying will not help */
     } else {
         *st = s;

@@ -63,9 +63,8 @@ void zipread_limits_default(zipread_limits *l) {
     l->ratio_floor = 1u << 20;
 }
 
-__attribute__((format(printf, 4, 5))) static lore_status fail(char *err, size_t errlen,
-                                                              lore_status st, const char *fmt,
-                                                              ...) {
+__attribute__((format(printf, 4, 5))) static lore_status
+fail(char *err, size_t errlen, lore_status st, const char *fmt, ...) {
     if (err && errlen) {
         va_list ap;
         va_start(ap, fmt);
@@ -79,8 +78,7 @@ static uint16_t le16(const unsigned char *p) {
     return (uint16_t)(p[0] | (p[1] << 8));
 }
 static uint32_t le32(const unsigned char *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 static uint64_t le64(const unsigned char *p) {
     return (uint64_t)le32(p) | ((uint64_t)le32(p + 4) << 32);
@@ -223,8 +221,8 @@ static lore_status read_central(zipread *z, uint64_t count, char *err, size_t er
                       (unsigned long long)i);
             break;
         }
-        uint16_t flags = le16(h + 8), nlen = le16(h + 28), xlen = le16(h + 30),
-                 clen = le16(h + 32), disk = le16(h + 34);
+        uint16_t flags = le16(h + 8), nlen = le16(h + 28), xlen = le16(h + 30), clen = le16(h + 32),
+                 disk = le16(h + 34);
         uint64_t rec = (uint64_t)CENTRAL_LEN + nlen + xlen + clen;
         if (rec > end - pos) {
             st = fail(err, errlen, LORE_INVALID,
@@ -244,8 +242,7 @@ static lore_status read_central(zipread *z, uint64_t count, char *err, size_t er
             st = LORE_NOMEM;
             break;
         }
-        if (rd(z, pos + CENTRAL_LEN, name, nlen) ||
-            rd(z, pos + CENTRAL_LEN + nlen, extra, xlen)) {
+        if (rd(z, pos + CENTRAL_LEN, name, nlen) || rd(z, pos + CENTRAL_LEN + nlen, extra, xlen)) {
             free(name);
             st = fail(err, errlen, LORE_IO, "cannot read central directory entry %llu",
                       (unsigned long long)i);
@@ -267,9 +264,8 @@ static lore_status read_central(zipread *z, uint64_t count, char *err, size_t er
         e->size = le32(h + 24);
         e->offset = le32(h + 42);
         e->is_dir = name[nlen - 1] == '/';
-        if (zip64_extra(extra, xlen, &e->size, &e->comp_size, &e->offset,
-                        e->size == 0xffffffffu, e->comp_size == 0xffffffffu,
-                        e->offset == 0xffffffffu)) {
+        if (zip64_extra(extra, xlen, &e->size, &e->comp_size, &e->offset, e->size == 0xffffffffu,
+                        e->comp_size == 0xffffffffu, e->offset == 0xffffffffu)) {
             st = fail(err, errlen, LORE_INVALID, "%s: its ZIP64 extra field is damaged", name);
             break;
         }
@@ -280,8 +276,7 @@ static lore_status read_central(zipread *z, uint64_t count, char *err, size_t er
         if (e->offset >= z->cd_offset || z->cd_offset - e->offset < LOCAL_LEN + (uint64_t)nlen ||
             e->comp_size > z->cd_offset - e->offset - LOCAL_LEN - nlen) {
             st = fail(err, errlen, LORE_INVALID,
-                      "%s: its data lies outside the archive or over the central directory",
-                      name);
+                      "%s: its data lies outside the archive or over the central directory", name);
             break;
         }
         e->problem = entry_problem(z, e, flags);
@@ -359,9 +354,8 @@ lore_status zipread_begin(zipread *z, size_t i, char *err, size_t errlen) {
     if (i >= z->n) return fail(err, errlen, LORE_INVALID, "no entry %zu", i);
     const zipread_entry *e = &z->entries[i];
     if (e->problem)
-        return fail(err, errlen, LORE_TOO_LARGE, "%s: refused: %s (%llu bytes from %llu)",
-                    e->name, e->problem, (unsigned long long)e->size,
-                    (unsigned long long)e->comp_size);
+        return fail(err, errlen, LORE_TOO_LARGE, "%s: refused: %s (%llu bytes from %llu)", e->name,
+                    e->problem, (unsigned long long)e->size, (unsigned long long)e->comp_size);
     unsigned char h[LOCAL_LEN];
     if (rd(z, e->offset, h, LOCAL_LEN) || le32(h) != SIG_LOCAL)
         return fail(err, errlen, LORE_INVALID, "%s: its local header is missing or damaged",
@@ -399,8 +393,8 @@ static lore_status finish(zipread *z, char *err, size_t errlen) {
         return fail(err, errlen, LORE_INVALID,
                     "%s: its compressed data goes on past the end of its stream", e->name);
     if (z->out != e->size)
-        return fail(err, errlen, LORE_INVALID, "%s: %llu bytes where its header says %llu",
-                    e->name, (unsigned long long)z->out, (unsigned long long)e->size);
+        return fail(err, errlen, LORE_INVALID, "%s: %llu bytes where its header says %llu", e->name,
+                    (unsigned long long)z->out, (unsigned long long)e->size);
     if (z->crc != e->crc)
         return fail(err, errlen, LORE_INVALID,
                     "%s: CRC-32 mismatch (the data is damaged: %08x, expected %08x)", e->name,
@@ -424,8 +418,8 @@ static lore_status refill(zipread *z, char *err, size_t errlen) {
     return LORE_OK;
 }
 
-static lore_status read_deflated(zipread *z, unsigned char *buf, size_t cap, size_t *got,
-                                 char *err, size_t errlen) {
+static lore_status read_deflated(zipread *z, unsigned char *buf, size_t cap, size_t *got, char *err,
+                                 size_t errlen) {
     const zipread_entry *e = z->cur;
     for (;;) {
         if (!z->zs.avail_in && z->in_left) {
@@ -458,16 +452,14 @@ static lore_status read_deflated(zipread *z, unsigned char *buf, size_t cap, siz
         if (zr == Z_OK || (zr == Z_BUF_ERROR && (z->zs.avail_in || z->in_left))) continue;
         z->cur = NULL;
         if (zr == Z_BUF_ERROR)
-            return fail(err, errlen, LORE_INVALID, "%s: its compressed data is truncated",
-                        e->name);
+            return fail(err, errlen, LORE_INVALID, "%s: its compressed data is truncated", e->name);
         return fail(err, errlen, zr == Z_MEM_ERROR ? LORE_NOMEM : LORE_INVALID,
                     "%s: its compressed data is damaged (%s)", e->name,
                     z->zs.msg ? z->zs.msg : "inflate failed");
     }
 }
 
-lore_status zipread_read(zipread *z, void *buf, size_t cap, size_t *got, char *err,
-                         size_t errlen) {
+lore_status zipread_read(zipread *z, void *buf, size_t cap, size_t *got, char *err, size_t errlen) {
     *got = 0;
     if (z->done && !z->cur) return LORE_OK;
     if (!z->cur) return fail(err, errlen, LORE_INVALID, "no entry is being read");
@@ -490,8 +482,8 @@ lore_status zipread_read(zipread *z, void *buf, size_t cap, size_t *got, char *e
     return LORE_OK;
 }
 
-lore_status zipread_read_all(zipread *z, size_t i, size_t max, char **data, size_t *len,
-                             char *err, size_t errlen) {
+lore_status zipread_read_all(zipread *z, size_t i, size_t max, char **data, size_t *len, char *err,
+                             size_t errlen) {
     *data = NULL;
     *len = 0;
     const zipread_entry *e = zipread_entry_at(z, i);

@@ -52,8 +52,8 @@ typedef struct zipread zipread;
 /* Opens the archive at path and reads its central directory. On error
  * (LORE_IO, LORE_INVALID, LORE_TOO_LARGE, LORE_UNSUPPORTED, LORE_NOMEM)
  * err says what is wrong with the file. lim NULL: the defaults. */
-LORE_MUST_CHECK lore_status zipread_open(const char *path, const zipread_limits *lim,
-                                         zipread **out, char *err, size_t errlen);
+LORE_MUST_CHECK lore_status zipread_open(const char *path, const zipread_limits *lim, zipread **out,
+                                         char *err, size_t errlen);
 void zipread_close(zipread *z);
 
 size_t zipread_count(const zipread *z);

@@ -27,9 +27,10 @@ static char *multipart(const char *const *fields, const char *data, size_t len, 
     size_t cap = len + 4096, used = 0;
     char *b = malloc(cap);
     for (size_t i = 0; fields && fields[i]; i += 2)
-        used += (size_t)snprintf(b + used, cap - used,
-                                 "--XyZ\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n",
-                                 fields[i], fields[i + 1]);
+        used +=
+            (size_t)snprintf(b + used, cap - used,
+                             "--XyZ\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n",
+                             fields[i], fields[i + 1]);
     if (data) {
         used += (size_t)snprintf(b + used, cap - used,
                                  "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; "

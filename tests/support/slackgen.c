@@ -35,12 +35,13 @@ typedef struct msg {
     int64_t ts; /* microseconds since the epoch */
 } msg;
 
-static const char *words[] = {"deploy", "the", "build", "is", "green", "again", "after",
-                              "rollback", "please", "review", "PR", "for", "search", "index",
-                              "latency", "p99", "went", "up", "on", "staging", "lunch",
-                              "meeting", "moved", "to", "Thursday", "customer", "asked", "about",
-                              "pricing", "and", "SSO", "support", "thanks", "everyone", "ship",
-                              "it", "bug", "in", "parser", "fixed", "with", "tests"};
+static const char *words[] = {"deploy",   "the",      "build",   "is",       "green",   "again",
+                              "after",    "rollback", "please",  "review",   "PR",      "for",
+                              "search",   "index",    "latency", "p99",      "went",    "up",
+                              "on",       "staging",  "lunch",   "meeting",  "moved",   "to",
+                              "Thursday", "customer", "asked",   "about",    "pricing", "and",
+                              "SSO",      "support",  "thanks",  "everyone", "ship",    "it",
+                              "bug",      "in",       "parser",  "fixed",    "with",    "tests"};
 
 static void ts_str(int64_t us, char out[32]) {
     snprintf(out, 32, "%lld.%06lld", (long long)(us / 1000000), (long long)(us % 1000000));
@@ -68,8 +69,8 @@ static json_t *user_profile(int u) {
     char name[32], id[16];
     snprintf(name, sizeof name, "person%d", u + 1);
     user_id(u, id);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "avatar_hash",
-                     "g1a2b3c4d5e6", "image_72",
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "avatar_hash", "g1a2b3c4d5e6",
+                     "image_72",
                      "https://secure.gravatar.com/avatar/1a2b3c4d5e6f.jpg?s=72&d=https%3A%2F%2Fa."
                      "slack-edge.com%2Fdf10d%2Fimg%2Favatars%2Fava_0001-72.png",
                      "first_name", name, "real_name", name, "display_name", name, "team",
@@ -82,9 +83,8 @@ static json_t *new_message(int u, int64_t us) {
     ts_str(us, ts);
     user_id(u, uid);
     snprintf(cmid, sizeof cmid, "%08llx-%04llx-4%03llx-8%03llx-%012llx",
-             (unsigned long long)(sg_rand() & 0xffffffff),
-             (unsigned long long)(sg_rand() & 0xffff), (unsigned long long)(sg_rand() & 0xfff),
-             (unsigned long long)(sg_rand() & 0xfff),
+             (unsigned long long)(sg_rand() & 0xffffffff), (unsigned long long)(sg_rand() & 0xffff),
+             (unsigned long long)(sg_rand() & 0xfff), (unsigned long long)(sg_rand() & 0xfff),
              (unsigned long long)(sg_rand() & 0xffffffffffffull));
     char *text = words_text(4 + (int)(sg_rand() % 40));
     json_t *m = json_pack(
@@ -121,15 +121,15 @@ static size_t channel_messages(int c, size_t n, msg *out) {
                 json_object_set_new(p, "subscribed", json_false());
             }
             json_array_append_new(json_object_get(p, "replies"),
-                                  json_pack("{s:O, s:O}", "user", json_object_get(m, "user"),
-                                            "ts", json_object_get(m, "ts")));
+                                  json_pack("{s:O, s:O}", "user", json_object_get(m, "user"), "ts",
+                                            json_object_get(m, "ts")));
             json_array_append(json_object_get(p, "reply_users"), json_object_get(m, "user"));
-            json_object_set_new(p, "reply_count",
-                                json_integer((json_int_t)json_array_size(
-                                    json_object_get(p, "replies"))));
-            json_object_set_new(p, "reply_users_count",
-                                json_integer((json_int_t)json_array_size(
-                                    json_object_get(p, "reply_users"))));
+            json_object_set_new(
+                p, "reply_count",
+                json_integer((json_int_t)json_array_size(json_object_get(p, "replies"))));
+            json_object_set_new(
+                p, "reply_users_count",
+                json_integer((json_int_t)json_array_size(json_object_get(p, "reply_users"))));
             json_object_set(p, "latest_reply", json_object_get(m, "ts"));
             if (--left[k] == 0) {
                 open[k] = open[nopen - 1];
@@ -141,14 +141,14 @@ static size_t channel_messages(int c, size_t n, msg *out) {
             user_id(u, uid);
             ts_str(t, ts);
             snprintf(text, sizeof text, "<@%s> has joined the channel", uid);
-            m = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "message", "subtype",
-                          "channel_join", "ts", ts, "user", uid, "text", text);
+            m = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "message", "subtype", "channel_join",
+                          "ts", ts, "user", uid, "text", text);
         } else if (roll < 34) { /* a bot */
             char ts[32];
             ts_str(t, ts);
             m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "message", "subtype",
-                          "bot_message", "ts", ts, "bot_id", "B00000001", "username",
-                          "deploybot", "text", "Deployed build 1234 to production");
+                          "bot_message", "ts", ts, "bot_id", "B00000001", "username", "deploybot",
+                          "text", "Deployed build 1234 to production");
         } else {
             m = new_message(u, t);
             if (nopen < 16 && roll >= 90) { /* a thread starts */
@@ -159,11 +159,11 @@ static size_t channel_messages(int c, size_t n, msg *out) {
         if (roll >= 34 && roll < 40) { /* edited later */
             char ets[32];
             ts_str(t + 120000000, ets);
-            json_object_set_new(m, "edited", json_pack("{s:O, s:s}", "user",
-                                                       json_object_get(m, "user"), "ts", ets));
+            json_object_set_new(
+                m, "edited",
+                json_pack("{s:O, s:s}", "user", json_object_get(m, "user"), "ts", ets));
             char *tx = NULL;
-            if (asprintf(&tx, "%s (fixed typo)",
-                         json_string_value(json_object_get(m, "text"))) > 0)
+            if (asprintf(&tx, "%s (fixed typo)", json_string_value(json_object_get(m, "text"))) > 0)
                 json_object_set_new(m, "text", json_string(tx));
             free(tx);
         }
@@ -203,10 +203,10 @@ uint64_t slackgen_write(const char *zpath, size_t total, int problems, const sla
         char id[16], name[32];
         user_id(u, id);
         snprintf(name, sizeof name, "person%d", u + 1);
-        json_array_append_new(
-            users, json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:I}", "id", id, "team_id",
-                             "T00000001", "name", name, "real_name", name, "deleted", 0,
-                             "profile", user_profile(u), "updated", (json_int_t)1577836800));
+        json_array_append_new(users, json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:I}", "id", id,
+                                               "team_id", "T00000001", "name", name, "real_name",
+                                               name, "deleted", 0, "profile", user_profile(u),
+                                               "updated", (json_int_t)1577836800));
     }
     bad |= add_json(w, "users.json", users);
     if (cb->users) cb->users(cb->ctx, users);
@@ -218,9 +218,8 @@ uint64_t slackgen_write(const char *zpath, size_t total, int problems, const sla
         snprintf(name, sizeof name, "chan-%02d", c);
         json_t *ch = json_pack("{s:s, s:s, s:I, s:s, s:b, s:[s,s], s:{s:s, s:s, s:I}}", "id", id,
                                "name", name, "created", (json_int_t)1577836800, "creator",
-                               "U00000001", "is_archived", 0, "members", "U00000001",
-                               "U00000002", "topic", "value", "", "creator", "", "last_set",
-                               (json_int_t)0);
+                               "U00000001", "is_archived", 0, "members", "U00000001", "U00000002",
+                               "topic", "value", "", "creator", "", "last_set", (json_int_t)0);
         if (c % 5 == 0) json_object_set_new(ch, "is_private", json_true());
         if (cb->channel) cb->channel(cb->ctx, ch, c % 5 == 0);
         json_array_append_new(c % 5 == 0 ? priv : pub, ch);
@@ -229,16 +228,15 @@ uint64_t slackgen_write(const char *zpath, size_t total, int problems, const sla
     bad |= add_json(w, "groups.json", priv);
     json_decref(pub);
     json_decref(priv);
-    json_t *dms = json_pack("[{s:s, s:[s,s]}]", "id", "D00000001", "members", "U00000001",
-                            "U00000002");
+    json_t *dms =
+        json_pack("[{s:s, s:[s,s]}]", "id", "D00000001", "members", "U00000001", "U00000002");
     bad |= add_json(w, "dms.json", dms);
     json_decref(dms);
     json_t *mp = json_pack("[{s:s, s:s}]", "id", "G99999999", "name", "mpdm-person1--person2-1");
     bad |= add_json(w, "mpims.json", mp);
     json_decref(mp);
-    json_t *dm = json_pack("[{s:s, s:s, s:s, s:s}]", "type", "message", "user", "U00000001",
-                           "text", "a direct message that must not be imported", "ts",
-                           "1577900000.000100");
+    json_t *dm = json_pack("[{s:s, s:s, s:s, s:s}]", "type", "message", "user", "U00000001", "text",
+                           "a direct message that must not be imported", "ts", "1577900000.000100");
     if (problems) {
         bad |= add_json(w, "D00000001/2020-01-01.json", dm);
         bad |= add_json(w, "mpdm-person1--person2-1/2020-01-01.json", dm);
@@ -260,8 +258,8 @@ uint64_t slackgen_write(const char *zpath, size_t total, int problems, const sla
                 j++;
             }
             if (problems && c == 3 && i == 0) /* a message the connector cannot take: no ts */
-                json_array_append_new(day, json_pack("{s:s, s:s, s:s}", "type", "message",
-                                                     "user", "U00000001", "text", "no ts"));
+                json_array_append_new(day, json_pack("{s:s, s:s, s:s}", "type", "message", "user",
+                                                     "U00000001", "text", "no ts"));
             char name[128];
             day_name(folder, day_of(ms[i].ts), name);
             char *s = json_dumps(day, JSON_INDENT(4));
