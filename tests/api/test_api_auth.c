@@ -38,6 +38,10 @@ static const route_case routes[] = {
     {"GET", "/v1/jobs", NULL, NULL, "admin"},
     {"POST", "/v1/jobs/{job}/retry", NULL, NULL, "admin"},
     {"POST", "/v1/reindex", NULL, NULL, "admin"},
+    {"POST", "/v1/imports/slack", "multipart/form-data; boundary=XyZ",
+     "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"export.zip\"\r\n\r\nnot "
+     "a zip\r\n--XyZ--\r\n",
+     "admin"},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
