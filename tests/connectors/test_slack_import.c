@@ -75,6 +75,8 @@ typedef struct live {
     connector_instance inst;
     connector_sink *sink;
     uint64_t n;
+    char thread_channel[16], thread_ts[32]; /* a thread's parent, for the live event after */
+    int thread_private;
 } live;
 
 static void live_message(live *l, const char *channel, int is_private, const json_t *m) {
@@ -126,6 +128,70 @@ static void live_open(live *l, const char *path) {
     CHECK_INT(connector_sink_new(l->ss, &l->inst, &l->sink), LORE_OK);
 }
 
+static void live_close(live *l);
+
+/* The sink over an existing data directory's tenant (the imported one). */
+static void live_attach(live *l, const char *path) {
+    char err[256];
+    lex_params p;
+    lex_params_default(&p);
+    CHECK_INT(store_open_existing(path, &l->s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_tenant_open(l->s, "t", &l->t), LORE_OK);
+    CHECK_INT(index_lexical_bm25.open(l->t, &p, &l->lex), LORE_OK);
+    ingest_options o;
+    ingest_options_default(&o);
+    o.source = "slack";
+    CHECK_INT(ingest_session_new(l->t, &index_lexical_bm25, l->lex, &o, &l->ss), LORE_OK);
+    ingest_set_source_acl(l->ss, "slack", NULL, 0);
+    snprintf(l->inst.tenant, sizeof l->inst.tenant, "t");
+    snprintf(l->inst.kind, sizeof l->inst.kind, "slack");
+    snprintf(l->inst.source, sizeof l->inst.source, "slack");
+    CHECK_INT(connector_sink_new(l->ss, &l->inst, &l->sink), LORE_OK);
+}
+
+static int has_zebra(void *ctx, int64_t rowid, const char *external_id, const char *hash) {
+    (void)external_id;
+    (void)hash;
+    live *l = ctx;
+    store_doc *d = NULL;
+    if (store_doc_get_rowid(l->t, rowid, 1, &d) == LORE_OK && d->text &&
+        strstr(d->text, "zebra-from-the-live-connector")) {
+        snprintf(l->thread_ts, sizeof l->thread_ts, "found");
+    }
+    store_doc_free(d);
+    return 0;
+}
+
+/* A live reply to an imported thread updates its document: no new one. */
+static void live_after_import(const char *data, const live *from) {
+    live a;
+    memset(&a, 0, sizeof a);
+    live_attach(&a, data);
+    if (!a.sink || !from->thread_ts[0]) {
+        CHECK(from->thread_ts[0] != 0);
+        return;
+    }
+    int64_t before = 0, after = 0, chunks;
+    CHECK_INT(store_counts(a.t, &before, &chunks), LORE_OK);
+    char ts[40];
+    snprintf(ts, sizeof ts, "%.10s", from->thread_ts);
+    snprintf(ts + 10, sizeof ts - 10, ".424242");
+    ts[9] = (char)(ts[9] == '9' ? '8' : ts[9] + 1); /* a second later, same day or next */
+    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "message", "user", "U00000003",
+                          "text", "a late reply zebra-from-the-live-connector", "ts", ts,
+                          "thread_ts", from->thread_ts);
+    live_message(&a, from->thread_channel, from->thread_private, m);
+    json_decref(m);
+    CHECK_INT(connector_sink_flush(a.sink, &connector_slack), LORE_OK);
+    CHECK_INT(ingest_commit(a.ss), LORE_OK);
+    CHECK_INT(store_counts(a.t, &after, &chunks), LORE_OK);
+    CHECK_INT(after, before);
+    a.thread_ts[0] = 0;
+    CHECK_INT(store_doc_scan_external(a.t, "slack", "", NULL, SIZE_MAX, has_zebra, &a), LORE_OK);
+    CHECK_STR(a.thread_ts, "found");
+    live_close(&a);
+}
+
 static void live_close(live *l) {
     connector_sink_free(l->sink);
     ingest_session_free(l->ss);
@@ -148,7 +214,14 @@ static void cb_channel(void *ctx, const json_t *ch, int is_private) {
 }
 
 static void cb_message(void *ctx, const char *channel, int is_private, const json_t *m) {
-    live_message(ctx, channel, is_private, m);
+    live *l = ctx;
+    const char *ts = json_string_value(json_object_get(m, "ts"));
+    if (!l->thread_ts[0] && json_object_get(m, "replies") && ts) {
+        snprintf(l->thread_channel, sizeof l->thread_channel, "%s", channel);
+        snprintf(l->thread_ts, sizeof l->thread_ts, "%s", ts);
+        l->thread_private = is_private;
+    }
+    live_message(l, channel, is_private, m);
 }
 
 static void cb_day_end(void *ctx) {
@@ -380,6 +453,8 @@ int main(void) {
     errtext = slurp(errf);
     CHECK(strstr(errtext, "not a ZIP archive") != NULL);
     free(errtext);
+
+    live_after_import(data, &l);
 
     /* Usage and refusals. */
     const char *nokind[] = {bin, "import", "--data-dir", data, NULL};
