@@ -13,6 +13,7 @@ typedef struct command {
 static const command commands[] = {
     {"tenant", cmd_tenant, "create, list, delete, export or import tenants"},
     {"ingest", cmd_ingest, "index files and directories"},
+    {"import", cmd_import, "import a Slack workspace export"},
     {"search", cmd_search, "search a tenant"},
     {"get", cmd_get, "print a document"},
     {"delete", cmd_delete, "delete documents"},

@@ -220,6 +220,10 @@ void api_document_delete(api_req *q);
 void api_files_begin(api_req *q);
 void api_files_post(api_req *q);
 void api_files_cleanup(api_req *q);
+/* POST /v1/imports/slack (api_imports.c). */
+void api_imports_begin(api_req *q);
+void api_imports_post(api_req *q);
+void api_imports_cleanup(api_req *q);
 /* Removes the upload spool files in dir left by stopped servers (a kill -9
  * leaves them; a live server's are kept). Returns how many it removed. */
 unsigned api_spool_sweep(const char *dir);

@@ -42,6 +42,12 @@ const api_route_def api_route_table[] = {
     R(24, "GET", "/v1/connectors", ACCESS_ADMIN, BODY_NO, api_connectors_get),
     R(25, "DELETE", "/v1/connectors/{id}", ACCESS_ADMIN, BODY_NO, api_connector_delete),
     R(26, "POST", "/v1/connectors/{id}/rotate-secret", ACCESS_ADMIN, BODY_NO, api_connector_rotate),
+    {{"POST", "/v1/imports/slack", 27},
+     ACCESS_ADMIN,
+     BODY_MULTIPART,
+     api_imports_post,
+     api_imports_begin,
+     api_imports_cleanup},
 };
 const size_t api_route_count = sizeof api_route_table / sizeof api_route_table[0];
 _Static_assert(sizeof api_route_table / sizeof api_route_table[0] <= API_MAX_ROUTES,

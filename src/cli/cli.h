@@ -138,6 +138,7 @@ int cmd_mcp(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_secrets(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 /* lore tenant export|import (cmd_tenant_io.c): argv as cmd_tenant's. */
 int cmd_tenant_export(int argc, char **argv);
 int cmd_tenant_import(int argc, char **argv);

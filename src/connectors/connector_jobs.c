@@ -8,6 +8,7 @@
 
 #include "connectors/connector.h"
 #include "connectors/connector_admin.h"
+#include "connectors/slack_export.h"
 
 char *connector_job_payload(const char *connector_id, const char *event, const char *delivery,
                             const char *body, size_t len) {
@@ -109,6 +110,7 @@ static int run_hook(const ingest_job_kind *self, store *control, ingest_session 
 
 static const ingest_job_kind kinds[] = {
     {INGEST_JOB_KIND_VERSION, CONNECTOR_JOB_KIND, run_hook, NULL},
+    {INGEST_JOB_KIND_VERSION, SLACK_EXPORT_JOB_KIND, slack_export_job_run, NULL},
 };
 
 const ingest_job_kind *connector_job_kinds(size_t *n) {

@@ -42,6 +42,10 @@ static const route_case routes[] = {
     {"GET", "/v1/connectors", NULL, NULL, "admin"},
     {"DELETE", "/v1/connectors/con_00000000000000000000", NULL, NULL, "admin"},
     {"POST", "/v1/connectors/con_00000000000000000000/rotate-secret", NULL, NULL, "admin"},
+    {"POST", "/v1/imports/slack", "multipart/form-data; boundary=XyZ",
+     "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"export.zip\"\r\n\r\nnot "
+     "a zip\r\n--XyZ--\r\n",
+     "admin"},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
