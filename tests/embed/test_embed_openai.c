@@ -250,6 +250,32 @@ static void test_429_retry_after(void) {
     embed_close(e);
 }
 
+/* Retry-After as an HTTP date, through the server's header. */
+static void test_429_retry_after_date(void) {
+    control("{\"reset\":true}");
+    time_t at = (time_t)((lore_now_ms() + 3000) / 1000);
+    struct tm tm;
+    gmtime_r(&at, &tm);
+    char date[64], body[160];
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    snprintf(body, sizeof body, "{\"status\":429,\"count\":1,\"retry_after\":\"%s\"}", date);
+    int64_t t0 = mono_ms();
+    control(body);
+    embedder *e = open_default();
+    const char *texts[1] = {"rate limited until a date"};
+    float *v = NULL;
+    uint32_t d = 0;
+    embed_usage u = {0};
+    embed_error err;
+    CHECK_INT(embed_texts(e, texts, 1, &v, &d, &u, &err), LORE_OK);
+    int64_t waited = mono_ms() - t0;
+    printf("429 with Retry-After: %s -> succeeded after %lld ms\n", date, (long long)waited);
+    CHECK(waited >= 1900); /* the date is at least 2 s ahead of t0 */
+    CHECK_INT(u.retries, 1);
+    free(v);
+    embed_close(e);
+}
+
 static void test_500_then_success(void) {
     control("{\"reset\":true}");
     control("{\"status\":500,\"count\":2}");
@@ -631,6 +657,7 @@ int main(void) {
     test_batch();
     test_real_model();
     test_429_retry_after();
+    test_429_retry_after_date();
     test_500_then_success();
     test_permanent_errors();
     test_api_key();
