@@ -51,7 +51,8 @@ static lore_status batch_body(oa_call *c, oa_batch *b, const char *const *texts,
         size_t cut = embed_cut_length(texts[i], lens[i], (uint32_t)s->max_input_tokens);
         if (cut < lens[i]) c->usage.truncated++;
         c->usage.est_tokens += chunk_count_tokens(texts[i], cut);
-        json_t *str = json_stringn(texts[i], cut);
+        /* Providers refuse "" (OpenAI: 400); a space embeds as nothing much. */
+        json_t *str = cut ? json_stringn(texts[i], cut) : json_string(" ");
         if (!str) {
             fail(c, err, EMBED_PERMANENT, 0, "input %zu is not valid UTF-8", i);
             st = LORE_INVALID;
