@@ -114,6 +114,20 @@ static const key_def keys[] = {
     STR(jwt_groups_claim, 0, "groups", "OAuth: claim whose values become group:<value> principals"),
     STR(jwt_scope, 0, "lore:read",
         "OAuth: scope a token must carry for /mcp (empty = the scope read or lore:read)"),
+    STR(embed_url, 0, "",
+        "embeddings: base URL of an OpenAI-compatible provider, e.g. https://api.openai.com/v1 "
+        "(requests go to URL/embeddings; empty = no embedder, lexical search only)"),
+    STR(embed_model, 0, "", "embeddings: the provider's model name, e.g. text-embedding-3-small"),
+    INT(embed_dimensions, 0, 65536, "0",
+        "embeddings: vector length to ask for (0 = the model's own; sent as \"dimensions\")"),
+    STR(embed_api_key, 1, "",
+        "embeddings: API key, sent as Authorization: Bearer (empty = none, e.g. Ollama)"),
+    INT(embed_batch, 1, 2048, "64", "embeddings: texts per request to the provider"),
+    INT(embed_concurrency, 1, 64, "2", "embeddings: requests in flight at once"),
+    INT(embed_timeout_s, 1, 3600, "60", "embeddings: time limit of one request to the provider"),
+    INT(embed_max_input_tokens, 16, 1000000, "8000",
+        "embeddings: longest input in estimated tokens; longer texts are cut at a sentence or "
+        "word boundary"),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 _Static_assert(NKEYS <= sizeof((lore_config *)0)->origin / sizeof(config_origin),
@@ -353,6 +367,17 @@ lore_status config_validate(const lore_config *c, char *err, size_t errlen) {
         snprintf(err, errlen,
                  "jwt_issuer needs mcp_url: the public URL of /mcp, which tokens "
                  "must name as their audience");
+        return LORE_INVALID;
+    }
+    if (c->embed_url[0] && strncasecmp(c->embed_url, "https://", 8) &&
+        strncasecmp(c->embed_url, "http://", 7)) {
+        snprintf(err, errlen, "embed_url '%s' must start with https:// or http://", c->embed_url);
+        return LORE_INVALID;
+    }
+    if (c->embed_url[0] && !c->embed_model[0]) {
+        snprintf(err, errlen,
+                 "embed_url needs embed_model: the provider's model name (e.g. "
+                 "text-embedding-3-small, nomic-embed-text)");
         return LORE_INVALID;
     }
     if (!strcmp(c->mode, "production") && strstr(c->cors_origins, "*")) {

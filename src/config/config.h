@@ -50,7 +50,12 @@ typedef struct lore_config {
     int64_t mcp_max_body_kb;
     char mcp_key[128], mcp_principals[1024];
     char jwt_issuer[512], jwt_jwks_url[1024], jwt_tenant[65], jwt_groups_claim[64], jwt_scope[64];
-    config_origin origin[64]; /* per key, indexed like the key table */
+    /* embeddings (src/embed/); embed_url "" = no embedder */
+    char embed_url[1024], embed_model[256];
+    char embed_api_key[1024]; /* secret; printed masked */
+    int64_t embed_dimensions, embed_batch, embed_concurrency, embed_timeout_s;
+    int64_t embed_max_input_tokens;
+    config_origin origin[96]; /* per key, indexed like the key table */
     char file[1024];          /* the config file read, "" if none */
 } lore_config;
 
