@@ -164,11 +164,15 @@ LORE_MUST_CHECK lore_status hnsw_node_encode(const hnsw *h, uint32_t node, uint8
 /* Loading: hnsw_load_begin makes an empty graph from a header (keep_float
  * as given); hnsw_load_node sets one node from its record (again later to
  * replace a changed node); hnsw_load_free frees a slot whose record is
- * gone; hnsw_load_finish checks every link and builds the free list. No
- * distance is computed. With keep_float, hnsw_load_float gives a node's
+ * gone; hnsw_load_finish checks every link and rebuilds the id map and the
+ * free list (call it after any load_* call, before searching or writing).
+ * No distance is computed. With keep_float, hnsw_load_float gives a node's
  * float32 vector back. Every error is LORE_CORRUPT (or LORE_NOMEM). */
 LORE_MUST_CHECK lore_status hnsw_load_begin(const uint8_t *hdr, size_t len, int keep_float,
                                             hnsw **out);
+/* Applies a newer header to a loaded graph (same dims, metric, M), before
+ * loading the nodes that changed with it. */
+LORE_MUST_CHECK lore_status hnsw_load_header(hnsw *h, const uint8_t *hdr, size_t len);
 LORE_MUST_CHECK lore_status hnsw_load_node(hnsw *h, uint32_t node, const uint8_t *rec, size_t len);
 LORE_MUST_CHECK lore_status hnsw_load_free(hnsw *h, uint32_t node);
 LORE_MUST_CHECK lore_status hnsw_load_float(hnsw *h, uint32_t node, const float *vec);
