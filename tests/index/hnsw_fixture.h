@@ -33,6 +33,17 @@ static inline float *fx_clustered(size_t n, uint32_t d, size_t clusters) {
     return v;
 }
 
+/* nq queries near data points (a point plus noise 0.1 of its scale). */
+static inline float *fx_near(const float *v, size_t n, uint32_t d, size_t nq) {
+    float *qs = fx_random(nq, d);
+    for (size_t i = 0; i < nq; i++) {
+        const float *p = v + (test_rand() % n) * d;
+        for (uint32_t j = 0; j < d; j++)
+            qs[i * d + j] = p[j] + 0.1f * qs[i * d + j];
+    }
+    return qs;
+}
+
 /* The index's cosine normalization, step for step. */
 static inline void fx_normalize(const float *in, float *out, uint32_t d) {
     double ss = 0;

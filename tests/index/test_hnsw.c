@@ -73,12 +73,7 @@ static void test_params(void) {
 }
 
 static void recall_case(const char *name, float *v, hnsw_metric metric) {
-    float *qs = fx_random(NQ, D);
-    if (strcmp(name, "clustered") == 0) { /* queries near the data */
-        for (size_t i = 0; i < NQ; i++)
-            for (int j = 0; j < D; j++)
-                qs[i * D + j] = v[(i * 37 % N) * D + j] + 0.1f * qs[i * D + j];
-    }
+    float *qs = strcmp(name, "clustered") == 0 ? fx_near(v, N, D, NQ) : fx_random(NQ, D);
     float *unit = metric == HNSW_COSINE ? fx_unit_all(v, N, D) : v;
     hnsw *h = fx_build(v, N, D, metric);
     CHECK(h != NULL);
@@ -165,7 +160,7 @@ static void test_filters(void) {
 }
 
 static void test_deletes_and_repair(void) {
-    float *v = fx_clustered(N, D, 40), *unit = fx_unit_all(v, N, D), *qs = fx_random(NQ, D);
+    float *v = fx_clustered(N, D, 40), *unit = fx_unit_all(v, N, D), *qs = fx_near(v, N, D, NQ);
     hnsw *h = fx_build(v, N, D, HNSW_COSINE);
     unsigned char *dead = calloc(N, 1);
     for (size_t i = 0; i < N; i++)
