@@ -41,6 +41,7 @@ lore_status hnsw_new(const hnsw_params *p, hnsw **out, const char **err) {
     h->p.keep_float = p->keep_float ? 1 : 0;
     h->m0 = 2 * p->M;
     h->l0_stride = 1 + (size_t)h->m0;
+    h->vstride = 4 + (((size_t)p->dims + 3) & ~(size_t)3);
     h->entry = HNSW_NONE;
     h->rng = p->seed ? p->seed : 0x9e3779b97f4a7c15ull;
     h->mult = 1.0 / log((double)p->M);
@@ -53,10 +54,11 @@ void hnsw_free(hnsw *h) {
     if (!h) return;
     for (uint32_t i = 0; i < h->slots; i++)
         free(h->upper[i]);
-    free(h->vec8), free(h->scale), free(h->link0), free(h->upper), free(h->ids);
+    free(h->vdata), free(h->link0), free(h->upper), free(h->ids);
     free(h->level), free(h->flags), free(h->vecf), free(h->map_keys), free(h->map_vals);
     free(h->free_list), free(h->dirty);
     for (int i = 0; i < h->n_pool; i++) {
+        hnsw_heap_free(&h->pool[i]->cand), hnsw_heap_free(&h->pool[i]->res);
         free(h->pool[i]->tag);
         free(h->pool[i]);
     }
@@ -68,10 +70,13 @@ const hnsw_params *hnsw_get_params(const hnsw *h) {
     return &h->p;
 }
 
-static int grow_array(void **p, size_t elem, size_t old_n, size_t new_n) {
+/* Grows an array from old_n to new_n elements; zero 1 clears the new part
+ * (arrays every new node overwrites are left untouched, so pages never used
+ * are never resident). */
+static int grow_array(void **p, size_t elem, size_t old_n, size_t new_n, int zero) {
     void *np = realloc(*p, elem * new_n);
     if (!np) return -1;
-    memset((char *)np + elem * old_n, 0, elem * (new_n - old_n));
+    if (zero) memset((char *)np + elem * old_n, 0, elem * (new_n - old_n));
     *p = np;
     return 0;
 }
@@ -84,12 +89,13 @@ lore_status hnsw_grow(hnsw *h, uint32_t want) {
     if (nc < want) nc = want;
     if (nc > HNSW_MAX_NODES) nc = HNSW_MAX_NODES;
     size_t d = h->p.dims, oc = h->cap;
-    if (grow_array((void **)&h->vec8, d, oc, nc) || grow_array((void **)&h->scale, 4, oc, nc) ||
-        grow_array((void **)&h->link0, 4 * h->l0_stride, oc, nc) ||
-        grow_array((void **)&h->upper, sizeof(uint32_t *), oc, nc) ||
-        grow_array((void **)&h->ids, 8, oc, nc) || grow_array((void **)&h->level, 1, oc, nc) ||
-        grow_array((void **)&h->flags, 1, oc, nc) ||
-        (h->p.keep_float && grow_array((void **)&h->vecf, 4 * d, oc, nc)))
+    if (grow_array((void **)&h->vdata, h->vstride, oc, nc, 0) ||
+        grow_array((void **)&h->link0, 4 * h->l0_stride, oc, nc, 0) ||
+        grow_array((void **)&h->upper, sizeof(uint32_t *), oc, nc, 1) ||
+        grow_array((void **)&h->ids, 8, oc, nc, 0) ||
+        grow_array((void **)&h->level, 1, oc, nc, 1) ||
+        grow_array((void **)&h->flags, 1, oc, nc, 1) ||
+        (h->p.keep_float && grow_array((void **)&h->vecf, 4 * d, oc, nc, 0)))
         return LORE_NOMEM;
     h->cap = (uint32_t)nc;
     return LORE_OK;
@@ -306,7 +312,7 @@ static lore_status connect_level(hnsw *h, hnsw_walk *w, uint32_t n, int lc, uint
 static lore_status link_node(hnsw *h, uint32_t n) {
     int lv = h->level[n];
     hnsw_walk w;
-    lore_status st = hnsw_walk_begin(&w, h, hnsw_vec8(h, n), h->scale[n]);
+    lore_status st = hnsw_walk_begin(&w, h, hnsw_vec8(h, n), hnsw_scale(h, n));
     if (st != LORE_OK) return st;
     uint32_t ep = h->entry;
     for (int lc = h->max_level; lc > lv; lc--)
@@ -332,7 +338,9 @@ lore_status hnsw_insert(hnsw *h, int64_t id, const float *vec) {
     }
     if (st != LORE_OK) goto out;
     h->ids[n] = id;
-    hnsw_quantize(v, h->p.dims, h->vec8 + (size_t)n * h->p.dims, &h->scale[n]);
+    float sc;
+    hnsw_quantize(v, h->p.dims, hnsw_vec8(h, n), &sc);
+    hnsw_set_scale(h, n, sc);
     if (h->p.keep_float) {
         memcpy(h->vecf + (size_t)n * h->p.dims, v, h->p.dims * sizeof *v);
         h->flags[n] |= NODE_FLOAT;
@@ -364,7 +372,7 @@ lore_status hnsw_delete(hnsw *h, int64_t id) {
 void hnsw_get_stats(const hnsw *h, hnsw_stats *st) {
     memset(st, 0, sizeof *st);
     st->live = h->n_live, st->tombstones = h->n_tomb, st->slots = h->slots;
-    size_t per = h->p.dims + 4 + 4 * h->l0_stride + sizeof(uint32_t *) + 8 + 2;
+    size_t per = h->vstride + 4 * h->l0_stride + sizeof(uint32_t *) + 8 + 2;
     size_t b = sizeof *h + (size_t)h->slots * per;
     for (uint32_t i = 0; i < h->slots; i++)
         if (h->upper[i]) b += (size_t)h->level[i] * (h->p.M + 1) * 4 + 16; /* malloc header */

@@ -3,6 +3,7 @@
 #define LORE_INDEX_VECTOR_HNSW_INT_H
 
 #include <pthread.h>
+#include <string.h>
 #include "index/vector/hnsw.h"
 #include "index/vector/vector_dist.h"
 
@@ -14,11 +15,25 @@ enum {
     NODE_FLOAT = 16, /* vecf holds its float32 vector */
 };
 
-/* A visited set: one tag per slot; a search bumps the generation. */
+typedef struct hnsw_cand {
+    float d; /* distance: minus the similarity */
+    uint32_t node;
+} hnsw_cand;
+
+/* A binary heap of candidates: max-heap by d (worst on top) when max is 1. */
+typedef struct hnsw_heap {
+    hnsw_cand *v;
+    size_t n, cap;
+    int max;
+} hnsw_heap;
+
+/* A walk's scratch: a visited set (one tag per slot; each layer search bumps
+ * the generation) and the heaps' buffers, pooled across searches. */
 typedef struct hnsw_visited {
     uint16_t *tag;
     size_t cap;
     uint16_t gen;
+    hnsw_heap cand, res;
 } hnsw_visited;
 
 #define HNSW_POOL 8
@@ -28,14 +43,14 @@ struct hnsw {
     uint32_t m0;         /* links at level 0 (2*M) */
     size_t l0_stride;    /* uint32 per node in link0: count + m0 */
     uint32_t slots, cap; /* node indexes < slots; arrays sized cap */
-    int8_t *vec8;        /* cap * dims */
-    float *scale;        /* cap */
-    uint32_t *link0;     /* cap * l0_stride */
-    uint32_t **upper;    /* cap; levels 1..L, each count + M */
-    int64_t *ids;        /* cap */
-    uint8_t *level;      /* cap */
-    uint8_t *flags;      /* cap */
-    float *vecf;         /* cap * dims when keep_float */
+    uint8_t *vdata;      /* cap * vstride: per node the f32 scale, then the int8 vector */
+    size_t vstride;
+    uint32_t *link0;  /* cap * l0_stride */
+    uint32_t **upper; /* cap; levels 1..L, each count + M */
+    int64_t *ids;     /* cap */
+    uint8_t *level;   /* cap */
+    uint8_t *flags;   /* cap */
+    float *vecf;      /* cap * dims when keep_float */
     uint32_t entry;
     int max_level;
     uint64_t rng;
@@ -59,18 +74,6 @@ struct hnsw {
     int n_pool;
 };
 
-typedef struct hnsw_cand {
-    float d; /* distance: minus the similarity */
-    uint32_t node;
-} hnsw_cand;
-
-/* A binary heap of candidates: max-heap by d (worst on top) when max is 1. */
-typedef struct hnsw_heap {
-    hnsw_cand *v;
-    size_t n, cap;
-    int max;
-} hnsw_heap;
-
 /* One graph walk: the query (int8 and scale), its visited set, its heaps,
  * and who may enter the result set. */
 typedef struct hnsw_walk {
@@ -92,18 +95,28 @@ static inline uint32_t hnsw_max_links(const hnsw *h, int lc) {
     return lc == 0 ? h->m0 : h->p.M;
 }
 
-static inline const int8_t *hnsw_vec8(const hnsw *h, uint32_t n) {
-    return h->vec8 + (size_t)n * h->p.dims;
+static inline int8_t *hnsw_vec8(const hnsw *h, uint32_t n) {
+    return (int8_t *)(h->vdata + (size_t)n * h->vstride + 4);
+}
+
+static inline float hnsw_scale(const hnsw *h, uint32_t n) {
+    float f;
+    memcpy(&f, h->vdata + (size_t)n * h->vstride, 4);
+    return f;
+}
+
+static inline void hnsw_set_scale(hnsw *h, uint32_t n, float f) {
+    memcpy(h->vdata + (size_t)n * h->vstride, &f, 4);
 }
 
 /* Distance from node a to node b (int8). */
 static inline float hnsw_node_dist(const hnsw *h, uint32_t a, uint32_t b) {
-    return -(h->scale[a] * h->scale[b] *
+    return -(hnsw_scale(h, a) * hnsw_scale(h, b) *
              (float)vdist_dot_i8(hnsw_vec8(h, a), hnsw_vec8(h, b), h->p.dims));
 }
 
 static inline float hnsw_query_dist(const hnsw_walk *w, uint32_t n) {
-    return -(w->qscale * w->h->scale[n] *
+    return -(w->qscale * hnsw_scale(w->h, n) *
              (float)vdist_dot_i8(w->q, hnsw_vec8(w->h, n), w->h->p.dims));
 }
 

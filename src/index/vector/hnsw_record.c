@@ -75,7 +75,7 @@ lore_status hnsw_node_encode(const hnsw *h, uint32_t node, uint8_t *out, size_t 
     out[2] = h->level[node];
     out[3] = 0;
     put64(out + 4, (uint64_t)h->ids[node]);
-    put32(out + 12, fbits(h->scale[node]));
+    put32(out + 12, fbits(hnsw_scale(h, node)));
     put32(out + 16, h->p.dims);
     uint8_t *p = out + NODE_HEAD;
     for (int lc = 0; lc <= h->level[node]; lc++) {
@@ -169,7 +169,7 @@ lore_status hnsw_load_node(hnsw *h, uint32_t node, const uint8_t *rec, size_t le
     h->level[node] = (uint8_t)lv;
     h->flags[node] = NODE_USED | (rec[1] & 1 ? NODE_TOMB : 0);
     h->ids[node] = (int64_t)get64(rec + 4);
-    h->scale[node] = bitsf(get32(rec + 12));
+    hnsw_set_scale(h, node, bitsf(get32(rec + 12)));
     const uint8_t *p = rec + NODE_HEAD;
     for (int lc = 0; lc <= lv; lc++) {
         uint32_t *l = hnsw_links(h, node, lc);
@@ -178,7 +178,7 @@ lore_status hnsw_load_node(hnsw *h, uint32_t node, const uint8_t *rec, size_t le
         for (uint32_t i = 0; i < l[0]; i++, p += 4)
             l[1 + i] = get32(p);
     }
-    memcpy(h->vec8 + (size_t)node * h->p.dims, p, h->p.dims);
+    memcpy(hnsw_vec8(h, node), p, h->p.dims);
     return LORE_OK;
 }
 

@@ -30,7 +30,7 @@ static float score_node(const scorer *s, uint32_t n) {
         }
         return sc;
     }
-    return s->q8scale * h->scale[n] * (float)vdist_dot_i8(s->q8, hnsw_vec8(h, n), d);
+    return s->q8scale * hnsw_scale(h, n) * (float)vdist_dot_i8(s->q8, hnsw_vec8(h, n), d);
 }
 
 static int hit_cmp(const void *a, const void *b) {

@@ -3,6 +3,7 @@
  * greedy descent of the upper layers, the best-first search of one layer
  * (paper, algorithm 2) and the neighbour-selection heuristic (algorithm 4). */
 #include "index/vector/hnsw_int.h"
+#include "index/vector/vector_dist_avx2.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ static hnsw_visited *visited_get(const hnsw *hc) {
         size_t nc = h->cap > h->slots ? h->cap : h->slots;
         uint16_t *nt = calloc(nc, sizeof *nt);
         if (!nt) {
+            hnsw_heap_free(&v->cand), hnsw_heap_free(&v->res);
             free(v->tag), free(v);
             return NULL;
         }
@@ -88,20 +90,27 @@ static void visited_put(const hnsw *hc, hnsw_visited *v) {
         v = NULL;
     }
     pthread_mutex_unlock(&h->pool_mu);
-    if (v) free(v->tag), free(v);
+    if (v) {
+        hnsw_heap_free(&v->cand), hnsw_heap_free(&v->res);
+        free(v->tag), free(v);
+    }
 }
 
 lore_status hnsw_walk_begin(hnsw_walk *w, const hnsw *h, const int8_t *q, float qscale) {
     memset(w, 0, sizeof *w);
     w->h = h, w->q = q, w->qscale = qscale;
-    w->res.max = 1;
-    return (w->vis = visited_get(h)) ? LORE_OK : LORE_NOMEM;
+    if (!(w->vis = visited_get(h))) return LORE_NOMEM;
+    w->cand = w->vis->cand, w->res = w->vis->res;
+    w->cand.n = w->res.n = 0;
+    w->cand.max = 0, w->res.max = 1;
+    return LORE_OK;
 }
 
 void hnsw_walk_end(hnsw_walk *w) {
-    if (w->vis) visited_put(w->h, w->vis);
-    hnsw_heap_free(&w->cand);
-    hnsw_heap_free(&w->res);
+    if (!w->vis) return;
+    w->vis->cand = w->cand, w->vis->res = w->res; /* the buffers go back too */
+    visited_put(w->h, w->vis);
+    w->vis = NULL;
 }
 
 /* A neighbour index from a record may name a slot that was freed since. */
@@ -142,37 +151,20 @@ static lore_status offer(hnsw_walk *w, uint32_t n, float d, uint32_t ef) {
     return LORE_OK;
 }
 
+#define LAYER_NAME layer_portable
+#define LAYER_DOT vdist_dot_i8_portable
+#define LAYER_ATTR
+#include "index/vector/hnsw_layer.h"
+
+#define LAYER_NAME layer_avx2
+#define LAYER_DOT vdist_dot_i8_avx2_inline
+#define LAYER_ATTR __attribute__((target("avx2,fma")))
+#include "index/vector/hnsw_layer.h"
+
 lore_status hnsw_walk_layer(hnsw_walk *w, uint32_t ep, uint32_t ef, int lc) {
-    const hnsw *h = w->h;
-    uint16_t *tag = w->vis->tag, gen = w->vis->gen;
-    w->cand.n = w->res.n = 0;
-    if (++w->vis->gen == 0) { /* a fresh generation per layer */
-        memset(tag, 0, w->vis->cap * sizeof *tag);
-        w->vis->gen = 1;
-    }
-    gen = w->vis->gen;
-    float d0 = hnsw_query_dist(w, ep);
-    tag[ep] = gen;
-    lore_status st = hnsw_heap_push(&w->cand, d0, ep); /* min-heap: closest first */
-    if (st == LORE_OK) st = offer(w, ep, d0, ef);
-    while (st == LORE_OK && w->cand.n) {
-        hnsw_cand c = hnsw_heap_pop(&w->cand);
-        if (w->res.n >= ef && c.d > w->res.v[0].d) break;
-        const uint32_t *l = hnsw_links(h, c.node, lc);
-        uint32_t cnt = l[0];
-        for (uint32_t i = 0; i < cnt; i++) {
-            uint32_t n = l[1 + i];
-            if (n >= h->slots || tag[n] == gen || !(h->flags[n] & NODE_USED)) continue;
-            tag[n] = gen;
-            if (i + 1 < cnt) __builtin_prefetch(hnsw_vec8(h, l[2 + i]));
-            float d = hnsw_query_dist(w, n);
-            if (w->res.n >= ef && d >= w->res.v[0].d) continue;
-            st = hnsw_heap_push(&w->cand, d, n);
-            if (st == LORE_OK) st = offer(w, n, d, ef);
-            if (st != LORE_OK) break;
-        }
-    }
-    return st;
+    static int avx2 = -1;
+    if (avx2 < 0) avx2 = vdist_dot_i8_avx2() != NULL;
+    return avx2 ? layer_avx2(w, ep, ef, lc) : layer_portable(w, ep, ef, lc);
 }
 
 size_t hnsw_select(const hnsw *h, hnsw_cand *c, size_t n, size_t max) {
