@@ -84,6 +84,7 @@ typedef struct hnsw_walk {
     hnsw_heap cand, res;
     hnsw_admit_fn admit;
     void *admit_ctx;
+    int plain; /* no filter and no tombstone: skip the admission test */
 } hnsw_walk;
 
 static inline uint32_t *hnsw_links(const hnsw *h, uint32_t n, int lc) {
@@ -132,8 +133,6 @@ lore_status hnsw_grow(hnsw *h, uint32_t want);
 void hnsw_release_slot(hnsw *h, uint32_t n);
 
 /* hnsw_walk.c */
-lore_status hnsw_heap_push(hnsw_heap *hp, float d, uint32_t node);
-hnsw_cand hnsw_heap_pop(hnsw_heap *hp);
 void hnsw_heap_free(hnsw_heap *hp);
 lore_status hnsw_walk_begin(hnsw_walk *w, const hnsw *h, const int8_t *q, float qscale);
 void hnsw_walk_end(hnsw_walk *w);

@@ -18,14 +18,15 @@ LAYER_ATTR static lore_status LAYER_NAME(hnsw_walk *w, uint32_t ep, uint32_t ef,
     }
     const uint16_t gen = w->vis->gen;
     w->cand.n = w->res.n = 0;
+    w->plain = !w->admit && !h->n_tomb; /* every node enters the results */
     float scale;
     memcpy(&scale, vd + ep * stride, 4);
     float d0 = -(qs * scale * (float)LAYER_DOT(q, (const int8_t *)(vd + ep * stride + 4), dims));
     tag[ep] = gen;
-    lore_status st = hnsw_heap_push(&w->cand, d0, ep); /* min-heap: closest first */
+    lore_status st = heap_push(&w->cand, d0, ep); /* min-heap: closest first */
     if (st == LORE_OK) st = offer(w, ep, d0, ef);
     while (st == LORE_OK && w->cand.n) {
-        hnsw_cand c = hnsw_heap_pop(&w->cand);
+        hnsw_cand c = heap_pop(&w->cand);
         if (w->res.n >= ef && c.d > w->res.v[0].d) break;
         const uint32_t *l = hnsw_links(h, c.node, lc);
         uint32_t cnt = l[0];
@@ -44,7 +45,7 @@ LAYER_ATTR static lore_status LAYER_NAME(hnsw_walk *w, uint32_t ep, uint32_t ef,
             memcpy(&scale, nd, 4);
             float d = -(qs * scale * (float)LAYER_DOT(q, (const int8_t *)(nd + 4), dims));
             if (w->res.n >= ef && d >= w->res.v[0].d) continue;
-            st = hnsw_heap_push(&w->cand, d, n);
+            st = heap_push(&w->cand, d, n);
             if (st == LORE_OK) st = offer(w, n, d, ef);
             if (st != LORE_OK) break;
         }

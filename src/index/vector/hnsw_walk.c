@@ -12,7 +12,7 @@ static int cand_before(const hnsw_heap *hp, const hnsw_cand *a, const hnsw_cand 
     return hp->max ? a->d > b->d : a->d < b->d;
 }
 
-lore_status hnsw_heap_push(hnsw_heap *hp, float d, uint32_t node) {
+static inline lore_status heap_push(hnsw_heap *hp, float d, uint32_t node) {
     if (hp->n == hp->cap) {
         size_t nc = hp->cap ? hp->cap * 2 : 64;
         hnsw_cand *nv = realloc(hp->v, nc * sizeof *nv);
@@ -31,7 +31,7 @@ lore_status hnsw_heap_push(hnsw_heap *hp, float d, uint32_t node) {
     return LORE_OK;
 }
 
-hnsw_cand hnsw_heap_pop(hnsw_heap *hp) {
+static inline hnsw_cand heap_pop(hnsw_heap *hp) {
     hnsw_cand top = hp->v[0], last = hp->v[--hp->n];
     size_t i = 0, n = hp->n;
     for (;;) {
@@ -136,6 +136,7 @@ uint32_t hnsw_greedy(hnsw_walk *w, uint32_t ep, int lc) {
 }
 
 static inline int admitted(const hnsw_walk *w, uint32_t n) {
+    if (w->plain) return 1;
     if (w->h->flags[n] & NODE_TOMB) return 0;
     return !w->admit || w->admit(w->admit_ctx, w->h->ids[n]);
 }
@@ -143,10 +144,10 @@ static inline int admitted(const hnsw_walk *w, uint32_t n) {
 /* Offers node n at distance d to the result heap (if admitted). */
 static lore_status offer(hnsw_walk *w, uint32_t n, float d, uint32_t ef) {
     if (!admitted(w, n)) return LORE_OK;
-    if (w->res.n < ef) return hnsw_heap_push(&w->res, d, n);
+    if (w->res.n < ef) return heap_push(&w->res, d, n);
     if (d < w->res.v[0].d) {
-        hnsw_heap_pop(&w->res);
-        return hnsw_heap_push(&w->res, d, n);
+        heap_pop(&w->res);
+        return heap_push(&w->res, d, n);
     }
     return LORE_OK;
 }
