@@ -1,0 +1,58 @@
+/* The layer search (paper, algorithm 2) as a template: hnsw_walk.c includes
+ * this file twice, once with the portable int8 kernel and once compiled for
+ * AVX2 with the AVX2 kernel inlined, and picks one at run time. Defines
+ * LAYER_NAME (function name), LAYER_DOT (int8 dot product), LAYER_ATTR
+ * (function attributes) before each inclusion. Every link of a finished
+ * graph names a used slot (repair and hnsw_load_finish see to it), so the
+ * hot loop reads no flags. */
+LAYER_ATTR static lore_status LAYER_NAME(hnsw_walk *w, uint32_t ep, uint32_t ef, int lc) {
+    const hnsw *h = w->h;
+    const size_t dims = h->p.dims, stride = h->vstride;
+    const uint8_t *vd = h->vdata;
+    const int8_t *q = w->q;
+    const float qs = w->qscale;
+    uint16_t *tag = w->vis->tag;
+    if (++w->vis->gen == 0) { /* a fresh generation per layer */
+        memset(tag, 0, w->vis->cap * sizeof *tag);
+        w->vis->gen = 1;
+    }
+    const uint16_t gen = w->vis->gen;
+    w->cand.n = w->res.n = 0;
+    w->plain = !w->admit && !h->n_tomb; /* every node enters the results */
+    float scale;
+    memcpy(&scale, vd + ep * stride, 4);
+    float d0 = -(qs * scale * (float)LAYER_DOT(q, (const int8_t *)(vd + ep * stride + 4), dims));
+    tag[ep] = gen;
+    lore_status st = heap_push(&w->cand, d0, ep); /* min-heap: closest first */
+    if (st == LORE_OK) st = offer(w, ep, d0, ef);
+    while (st == LORE_OK && w->cand.n) {
+        hnsw_cand c = heap_pop(&w->cand);
+        if (w->res.n >= ef && c.d > w->res.v[0].d) break;
+        const uint32_t *l = hnsw_links(h, c.node, lc);
+        uint32_t cnt = l[0];
+        for (uint32_t i = 0; i < cnt; i++)
+            __builtin_prefetch(tag + l[1 + i]);
+        if (cnt) __builtin_prefetch(vd + (size_t)l[1] * stride);
+        for (uint32_t i = 0; i < cnt; i++) {
+            uint32_t n = l[1 + i];
+            if (i + 1 < cnt) {
+                __builtin_prefetch(vd + (size_t)l[2 + i] * stride);
+                __builtin_prefetch(vd + (size_t)l[2 + i] * stride + 64);
+            }
+            if (n >= h->slots || tag[n] == gen) continue;
+            tag[n] = gen;
+            const uint8_t *nd = vd + (size_t)n * stride;
+            memcpy(&scale, nd, 4);
+            float d = -(qs * scale * (float)LAYER_DOT(q, (const int8_t *)(nd + 4), dims));
+            if (w->res.n >= ef && d >= w->res.v[0].d) continue;
+            st = heap_push(&w->cand, d, n);
+            if (st == LORE_OK) st = offer(w, n, d, ef);
+            if (st != LORE_OK) break;
+        }
+    }
+    return st;
+}
+
+#undef LAYER_NAME
+#undef LAYER_DOT
+#undef LAYER_ATTR
