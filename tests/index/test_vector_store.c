@@ -1,0 +1,587 @@
+/* The persisted vector index (index_vector.h) through the real store:
+ *
+ * - round trip: close everything, reopen, same hits, and the graph was
+ *   loaded (one whole load of every node record, no insert: no distance
+ *   computed) rather than rebuilt;
+ * - a rolled-back batch (before or after its flush) leaves nothing: no hit,
+ *   no row, no count, in this handle or another sharing the graph;
+ * - two handles in one process share one graph and see each other's
+ *   commits, reloading only the changed nodes;
+ * - a second process (fork) writing is seen by the first;
+ * - kill -9 in the middle of a batch: every committed vector is there
+ *   exactly once and none of the killed batch's;
+ * - filtered search equals brute force under a selective filter, with one
+ *   hit per group;
+ * - deleted chunks never come back (before and after repair, and reopen);
+ * - a model switch: slot build in steps with searches between them, the
+ *   atomic switch, the old slot's rows deleted in bounded steps.
+ * Seed: LORE_TEST_SEED, printed. */
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "index/vector/index_vector.h"
+#include "store/store.h"
+#include "test.h"
+
+#define D 24
+#define N 1200
+#define K 10
+
+static const index_vector_ops *ops = &index_vector_hnsw;
+static const char *DIR_;
+static float *V; /* N x D, chunk id i + 1 has row i */
+static const char *KEY1 = "http://e|m1|24";
+
+static float unif(void) {
+    return (float)((double)(test_rand() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+static void fill(float *v, size_t n, uint32_t d) {
+    for (size_t i = 0; i < n * d; i++)
+        v[i] = unif();
+}
+
+static void params(vec_params *p, uint32_t dims) {
+    vec_params_default(p, dims, HNSW_COSINE);
+    p->scope = DIR_;
+    p->ef_construction = 64;
+}
+
+typedef struct env {
+    store *s;
+    store_tenant *t;
+    void *x;
+} env;
+
+static void env_open(env *e, const char *key, uint32_t dims) {
+    char err[256];
+    vec_params p;
+    params(&p, dims);
+    if (store_open(DIR_, &e->s, err, sizeof err) != LORE_OK ||
+        store_tenant_open(e->s, "t1", &e->t) != LORE_OK ||
+        ops->open(e->t, &p, key, &e->x, NULL) != LORE_OK) {
+        fprintf(stderr, "env_open failed: %s\n", err);
+        exit(2);
+    }
+}
+
+static void env_close(env *e) {
+    ops->close(e->x);
+    store_tenant_close(e->t);
+    store_close(e->s);
+}
+
+/* Adds chunks [lo, hi) (ids lo+1..hi) in one committed batch. */
+static void add_range(env *e, size_t lo, size_t hi) {
+    CHECK_INT(store_begin(e->t), LORE_OK);
+    CHECK_INT(ops->begin(e->x), LORE_OK);
+    for (size_t i = lo; i < hi; i++)
+        CHECK_INT(ops->add(e->x, (int64_t)i + 1, V + i * D), LORE_OK);
+    CHECK_INT(ops->flush(e->x), LORE_OK);
+    CHECK_INT(store_commit(e->t), LORE_OK);
+}
+
+static size_t search(env *e, const float *q, size_t k, vec_hit *out) {
+    vec_query vq = {.vec = q, .k = k};
+    vec_result r;
+    lore_status st = ops->search(e->x, &vq, &r);
+    CHECK_INT(st, LORE_OK);
+    if (st != LORE_OK) return 0;
+    memcpy(out, r.hits, r.n * sizeof *out);
+    size_t n = r.n;
+    vec_result_free(&r);
+    return n;
+}
+
+/* Exact: is chunk id present (a search restricted to it finds it)? */
+static int present(env *e, int64_t id, const float *q) {
+    vec_query vq = {.vec = q, .k = 1, .candidates = &id, .n_candidates = 1};
+    vec_result r;
+    if (ops->search(e->x, &vq, &r) != LORE_OK) return -1;
+    int found = r.n == 1 && r.hits[0].chunk_id == id;
+    vec_result_free(&r);
+    return found;
+}
+
+static void stats(env *e, vec_stats *st) {
+    CHECK_INT(ops->stats(e->x, st), LORE_OK);
+}
+
+/* ---- brute force ---- */
+
+static double cosine(const float *a, const float *b, uint32_t d) {
+    double ab = 0, aa = 0, bb = 0;
+    for (uint32_t i = 0; i < d; i++)
+        ab += (double)a[i] * b[i], aa += (double)a[i] * a[i], bb += (double)b[i] * b[i];
+    return ab / sqrt(aa * bb);
+}
+
+typedef struct bf_ctx {
+    int mod, rem; /* admitted: id % mod == rem */
+    int per_group;
+    uint64_t calls;
+} bf_ctx;
+
+static int admit(void *ctx, int64_t id, int64_t *group) {
+    bf_ctx *c = ctx;
+    c->calls++;
+    *group = id / c->per_group;
+    return id <= N && id % c->mod == c->rem; /* the test's base set only */
+}
+
+/* Best chunk per group among admitted live ids [1, n], top k groups. */
+static size_t brute(const float *q, size_t n, const bf_ctx *c, const int *dead, size_t k,
+                    int64_t *out) {
+    size_t m = 0;
+    double sc[VEC_MAX_K];
+    int64_t grp[VEC_MAX_K];
+    for (size_t i = 0; i < n; i++) {
+        int64_t id = (int64_t)i + 1;
+        if (id % c->mod != c->rem || (dead && dead[i])) continue;
+        double s = cosine(q, V + i * D, D);
+        int64_t g = id / c->per_group;
+        size_t j = 0;
+        while (j < m && grp[j] != g)
+            j++;
+        if (j < m) {
+            if (s <= sc[j]) continue;
+            for (; j + 1 < m; j++) /* drop the group's old entry */
+                sc[j] = sc[j + 1], grp[j] = grp[j + 1], out[j] = out[j + 1];
+            m--;
+        }
+        if (m == k && s <= sc[k - 1]) continue;
+        size_t at = m < k ? m++ : k - 1;
+        while (at > 0 && sc[at - 1] < s) {
+            sc[at] = sc[at - 1], grp[at] = grp[at - 1], out[at] = out[at - 1];
+            at--;
+        }
+        sc[at] = s, grp[at] = g, out[at] = id;
+    }
+    return m;
+}
+
+/* ---- tests ---- */
+
+static vec_hit first_hits[20][K];
+static size_t first_n[20];
+static float Q[20 * D];
+
+static void test_round_trip(void) {
+    env e;
+    env_open(&e, KEY1, D);
+    for (size_t lo = 0; lo < N; lo += 200)
+        add_range(&e, lo, lo + 200);
+    fill(Q, 20, D);
+    size_t recall = 0, total = 0;
+    bf_ctx all = {1, 0, 1, 0};
+    for (int q = 0; q < 20; q++) {
+        first_n[q] = search(&e, Q + q * D, K, first_hits[q]);
+        CHECK_INT(first_n[q], K);
+        int64_t want[K];
+        size_t nw = brute(Q + q * D, N, &all, NULL, K, want);
+        for (size_t i = 0; i < nw; i++)
+            for (size_t j = 0; j < first_n[q]; j++)
+                if (first_hits[q][j].chunk_id == want[i]) recall++;
+        total += nw;
+    }
+    CHECK(recall * 100 >= total * 90);
+    vec_stats st;
+    stats(&e, &st);
+    CHECK_INT(st.live, N);
+    CHECK_INT(st.generation, N / 200);
+    CHECK_INT(st.inserts, N);
+    env_close(&e);
+
+    env_open(&e, KEY1, D);
+    for (int q = 0; q < 20; q++) {
+        vec_hit h[K];
+        size_t n = search(&e, Q + q * D, K, h);
+        CHECK_INT(n, first_n[q]);
+        int same = 1;
+        for (size_t i = 0; i < n; i++)
+            same &=
+                h[i].chunk_id == first_hits[q][i].chunk_id && h[i].score == first_hits[q][i].score;
+        CHECK(same);
+    }
+    stats(&e, &st);
+    CHECK_INT(st.live, N);
+    CHECK_INT(st.full_loads, 1);   /* loaded once ... */
+    CHECK_INT(st.nodes_loaded, N); /* ... every node record ... */
+    CHECK_INT(st.inserts, 0);      /* ... and nothing inserted: no distance computed */
+    CHECK_INT(st.sharers, 1);
+    printf("round trip: %zu vectors, reloaded from %llu records, %.1f bytes/vector\n", (size_t)N,
+           (unsigned long long)st.nodes_loaded, st.bytes_per_vector);
+    env_close(&e);
+}
+
+static void test_rollback_and_sharing(void) {
+    env a, b;
+    env_open(&a, KEY1, D);
+    env_open(&b, KEY1, D);
+    vec_stats sa, sb;
+    stats(&b, &sb);
+    stats(&a, &sa);
+    CHECK_INT(sa.sharers, 2); /* one graph for both handles */
+    CHECK_INT(sb.full_loads, 1);
+    float extra[50 * D];
+    fill(extra, 50, D);
+    for (int after_flush = 0; after_flush < 2; after_flush++) {
+        CHECK_INT(store_begin(a.t), LORE_OK);
+        CHECK_INT(ops->begin(a.x), LORE_OK);
+        for (int i = 0; i < 50; i++)
+            CHECK_INT(ops->add(a.x, 100000 + i, extra + i * D), LORE_OK);
+        CHECK_INT(ops->remove(a.x, 7), LORE_OK);
+        if (after_flush) CHECK_INT(ops->flush(a.x), LORE_OK);
+        ops->abort(a.x);
+        store_rollback(a.t);
+        for (int i = 0; i < 50; i += 7) {
+            CHECK_INT(present(&a, 100000 + i, extra + i * D), 0);
+            CHECK_INT(present(&b, 100000 + i, extra + i * D), 0);
+        }
+        CHECK_INT(present(&b, 7, V + 6 * D), 1);
+        lore_buf val;
+        lore_buf_init(&val, 1 << 20);
+        uint8_t key[8] = {0x80, 0, 0, 0, 0, 0x01, 0x86, 0xa0}; /* chunk 100000 */
+        CHECK_INT(store_kv_get(a.t, STORE_NS_VECTOR_FLOATS_A, key, 8, &val), LORE_NOT_FOUND);
+        lore_buf_free(&val);
+        stats(&b, &sb);
+        CHECK_INT(sb.live, N);
+        CHECK_INT(sb.generation, N / 200);
+    }
+    /* b sees a's commit, reloading only the nodes it changed */
+    stats(&b, &sb);
+    uint64_t loaded = sb.nodes_loaded, full = sb.full_loads;
+    CHECK_INT(store_begin(a.t), LORE_OK);
+    CHECK_INT(ops->begin(a.x), LORE_OK);
+    CHECK_INT(ops->add(a.x, 200000, extra), LORE_OK);
+    CHECK_INT(ops->flush(a.x), LORE_OK);
+    CHECK_INT(store_commit(a.t), LORE_OK);
+    CHECK_INT(present(&b, 200000, extra), 1);
+    stats(&b, &sb);
+    CHECK_INT(sb.live, N + 1);
+    CHECK_INT(sb.full_loads, full);
+    CHECK(sb.nodes_loaded - loaded < 200); /* the new node and its relinked neighbours */
+    env_close(&b);
+    env_close(&a);
+}
+
+static void test_other_process(void) {
+    env e;
+    env_open(&e, KEY1, D);
+    vec_stats st;
+    stats(&e, &st);
+    int64_t live = st.live;
+    uint64_t full = st.full_loads;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        env c;
+        env_open(&c, KEY1, D);
+        CHECK_INT(store_begin(c.t), LORE_OK);
+        CHECK_INT(ops->begin(c.x), LORE_OK);
+        CHECK_INT(ops->add(c.x, 300000, V), LORE_OK);
+        CHECK_INT(ops->remove(c.x, 5), LORE_OK);
+        CHECK_INT(ops->flush(c.x), LORE_OK);
+        CHECK_INT(store_commit(c.t), LORE_OK);
+        env_close(&c);
+        _exit(test_failed ? 1 : 0);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_INT(present(&e, 300000, V), 1);
+    CHECK_INT(present(&e, 5, V + 4 * D), 0);
+    stats(&e, &st);
+    CHECK_INT(st.live, live);
+    CHECK_INT(st.full_loads, full); /* caught up from the change log */
+    env_close(&e);
+}
+
+static void test_kill9(void) {
+    int pfd[2];
+    CHECK_INT(pipe(pfd), 0);
+    float kv[300 * D];
+    fill(kv, 300, D);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pfd[0]);
+        env c;
+        env_open(&c, KEY1, D);
+        for (int b = 0; b < 3; b++) {
+            CHECK_INT(store_begin(c.t), LORE_OK);
+            CHECK_INT(ops->begin(c.x), LORE_OK);
+            for (int i = 0; i < 50; i++)
+                CHECK_INT(ops->add(c.x, 400000 + b * 50 + i, kv + (b * 50 + i) * D), LORE_OK);
+            CHECK_INT(ops->flush(c.x), LORE_OK);
+            CHECK_INT(store_commit(c.t), LORE_OK);
+        }
+        CHECK_INT(store_begin(c.t), LORE_OK);
+        CHECK_INT(ops->begin(c.x), LORE_OK);
+        for (int i = 150; i < 300; i++)
+            CHECK_INT(ops->add(c.x, 400000 + i, kv + i * D), LORE_OK);
+        CHECK_INT(ops->remove(c.x, 9), LORE_OK);
+        CHECK_INT(ops->flush(c.x), LORE_OK);
+        char ok = test_failed ? 'F' : 'R';
+        if (write(pfd[1], &ok, 1) != 1) _exit(3);
+        for (;;)
+            pause(); /* killed here, the batch flushed but not committed */
+    }
+    close(pfd[1]);
+    char c = 0;
+    CHECK(read(pfd[0], &c, 1) == 1 && c == 'R');
+    close(pfd[0]);
+    kill(pid, SIGKILL);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status));
+    env e;
+    env_open(&e, KEY1, D); /* a fresh load (no handle of this process left) */
+    vec_stats st;
+    stats(&e, &st);
+    CHECK_INT(st.full_loads, 1);
+    CHECK_INT(st.live, N + 1 + 150); /* N, 200000 and 300000, less 5, and the 150 committed */
+    int all = 1, none = 1;
+    for (int i = 0; i < 150; i++)
+        all &= present(&e, 400000 + i, kv + i * D) == 1;
+    for (int i = 150; i < 300; i++)
+        none &= present(&e, 400000 + i, kv + i * D) == 0;
+    CHECK(all);
+    CHECK(none);
+    CHECK_INT(present(&e, 9, V + 8 * D), 1);
+    /* exactly once: a search with each committed vector finds it at the top, once */
+    int once = 1;
+    for (int i = 0; i < 150; i += 5) {
+        vec_hit h[K];
+        size_t n = search(&e, kv + i * D, K, h), seen = 0;
+        for (size_t j = 0; j < n; j++)
+            seen += h[j].chunk_id == 400000 + i;
+        once &= seen == 1;
+    }
+    CHECK(once);
+    env_close(&e);
+}
+
+static void test_filtered(void) {
+    env e;
+    env_open(&e, KEY1, D);
+    int ok = 1, groups_ok = 1, queries = 0;
+    for (int q = 0; q < 30; q++) {
+        float qv[D];
+        fill(qv, 1, D);
+        bf_ctx f = {97, (int)(test_rand() % 97), 1, 0}; /* ~1% of the chunks */
+        if (q % 2)
+            f.mod = 7, f.rem = (int)(test_rand() % 7), f.per_group = 3; /* ~14%, groups of 3 */
+        vec_query vq = {.vec = qv,
+                        .k = K,
+                        .admit = admit,
+                        .admit_ctx = &f,
+                        .selectivity = f.mod == 97 ? 1.0 / 97 : 0};
+        vec_result r;
+        CHECK_INT(ops->search(e.x, &vq, &r), LORE_OK);
+        int64_t want[K];
+        int dead[N] = {0};
+        dead[4] = 1; /* chunk 5, removed by the other process */
+        size_t nw = brute(qv, N, &f, dead, K, want);
+        if (f.mod == 97) {
+            ok &= r.n == nw;
+            for (size_t i = 0; i < r.n && i < nw; i++)
+                ok &= r.hits[i].chunk_id == want[i];
+        }
+        for (size_t i = 0; i < r.n; i++)
+            for (size_t j = 0; j < i; j++)
+                groups_ok &= r.hits[i].group != r.hits[j].group;
+        groups_ok &= f.mod == 97 || r.n == K;
+
+        queries++;
+        vec_result_free(&r);
+    }
+    CHECK(ok);
+    CHECK(groups_ok);
+    printf("filtered: %d queries, exact under the 1%% filter\n", queries);
+    env_close(&e);
+}
+
+static void test_deletes(void) {
+    env e;
+    env_open(&e, KEY1, D);
+    CHECK_INT(store_begin(e.t), LORE_OK);
+    CHECK_INT(ops->begin(e.x), LORE_OK);
+    for (int i = 100; i < 300; i++)
+        CHECK_INT(ops->remove(e.x, i + 1), LORE_OK);
+    CHECK_INT(ops->flush(e.x), LORE_OK);
+    CHECK_INT(store_commit(e.t), LORE_OK);
+    int never = 1;
+    for (int round = 0; round < 3; round++) {
+        for (int i = 100; i < 300; i += 3) {
+            vec_hit h[K];
+            size_t n = search(&e, V + i * D, K, h);
+            for (size_t j = 0; j < n; j++)
+                never &= h[j].chunk_id < 101 || h[j].chunk_id > 300;
+        }
+        if (round == 0) { /* repair, in bounded steps, then search again */
+            int fin = 0, steps = 0;
+            while (!fin && steps < 1000) {
+                CHECK_INT(store_begin(e.t), LORE_OK);
+                CHECK_INT(ops->begin(e.x), LORE_OK);
+                CHECK_INT(ops->repair(e.x, 100, &fin), LORE_OK);
+                CHECK_INT(ops->flush(e.x), LORE_OK);
+                CHECK_INT(store_commit(e.t), LORE_OK);
+                steps++;
+            }
+            CHECK(fin);
+            vec_stats st;
+            stats(&e, &st);
+            CHECK_INT(st.tombstones, 0);
+        } else if (round == 1) {
+            env_close(&e);
+            env_open(&e, KEY1, D);
+        }
+    }
+    CHECK(never);
+    env_close(&e);
+}
+
+static int count_cb(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl) {
+    (void)k, (void)kl, (void)v, (void)vl;
+    (*(int64_t *)ctx)++;
+    return 0;
+}
+
+static int64_t count_rows(store_tenant *t, int ns) {
+    int64_t n = 0;
+    CHECK_INT(store_kv_scan(t, ns, "", 0, NULL, 0, count_cb, &n), LORE_OK);
+    return n;
+}
+
+#define D2 16
+static const char *KEY2 = "http://e|m2|16";
+
+/* One build step of the new handle: chunks (lo, hi] that are live. */
+static void build_step(env *e, const float *W, int64_t lo, int64_t hi, int copied_all, int *fin,
+                       int commit) {
+    CHECK_INT(store_begin(e->t), LORE_OK);
+    CHECK_INT(ops->begin(e->x), LORE_OK);
+    for (int64_t id = lo + 1; id <= hi; id++)
+        if (id != 5 && id != 50 && (id < 101 || id > 300))
+            CHECK_INT(ops->add(e->x, id, W + (id - 1) * D2), LORE_OK);
+    CHECK_INT(ops->rebuild_step(e->x, hi, copied_all, 64, fin), LORE_OK);
+    if (commit) {
+        CHECK_INT(ops->flush(e->x), LORE_OK);
+        CHECK_INT(store_commit(e->t), LORE_OK);
+    } else {
+        ops->abort(e->x);
+        store_rollback(e->t);
+    }
+}
+
+static void test_switch(void) {
+    env old, nw;
+    env_open(&old, KEY1, D);
+    env_open(&nw, KEY2, D2);
+    float *W = malloc((size_t)N * D2 * sizeof *W);
+    fill(W, N, D2);
+    vec_query q2 = {.vec = W, .k = K};
+    vec_result r;
+    CHECK_INT(ops->search(nw.x, &q2, &r), LORE_NOT_FOUND); /* no slot for the new model yet */
+    CHECK_INT(store_begin(nw.t), LORE_OK);
+    CHECK_INT(ops->begin(nw.x), LORE_OK);
+    CHECK_INT(ops->add(nw.x, 1, W), LORE_INVALID); /* not before the build starts */
+    CHECK_INT(ops->rebuild_start(nw.x), LORE_OK);
+    CHECK_INT(ops->flush(nw.x), LORE_OK);
+    CHECK_INT(store_commit(nw.t), LORE_OK);
+    vec_rebuild_status rs;
+    CHECK_INT(ops->rebuild_status(old.x, &rs), LORE_OK);
+    CHECK_INT(rs.phase, VEC_REBUILD_COPYING);
+    CHECK_INT(rs.live_slot, 'A');
+    CHECK_INT(rs.build_slot, 'B');
+    CHECK_STR(rs.build_key, KEY2);
+    int fin = 0, searches_ok = 1;
+    int64_t cursor = 0;
+    for (int step = 0; cursor < N; step++) {
+        int64_t hi = cursor + 150 > N ? N : cursor + 150;
+        if (step == 2) { /* a rolled-back step leaves the build where it was */
+            build_step(&nw, W, cursor, hi, 0, &fin, 0);
+            CHECK_INT(ops->rebuild_status(nw.x, &rs), LORE_OK);
+            CHECK_INT(rs.cursor, cursor);
+        }
+        build_step(&nw, W, cursor, hi, hi == N, &fin, 1);
+        cursor = hi;
+        if (step == 1) { /* the live model's handle deletes a chunk already copied */
+            CHECK_INT(store_begin(old.t), LORE_OK);
+            CHECK_INT(ops->begin(old.x), LORE_OK);
+            CHECK_INT(ops->remove(old.x, 40), LORE_OK);
+            CHECK_INT(ops->flush(old.x), LORE_OK);
+            CHECK_INT(store_commit(old.t), LORE_OK);
+        }
+        if (cursor < N) {
+            vec_hit h[K];
+            searches_ok &= search(&old, V + step * D, K, h) == K; /* the old slot serves */
+            CHECK_INT(ops->rebuild_status(old.x, &rs), LORE_OK);
+            searches_ok &= rs.cursor == cursor && rs.phase == VEC_REBUILD_COPYING;
+        }
+    }
+    CHECK(searches_ok);
+    /* switched: the old model has no slot, the new one serves */
+    vec_query q1 = {.vec = V, .k = K};
+    CHECK_INT(ops->search(old.x, &q1, &r), LORE_NOT_FOUND);
+    CHECK_INT(present(&nw, 40, W + 39 * D2), 0);
+    CHECK_INT(present(&nw, 41, W + 40 * D2), 1);
+    vec_stats st;
+    stats(&nw, &st);
+    CHECK_INT(st.slot, 'B');
+    CHECK_INT(st.live, N - 1 - 1 - 200 - 1); /* less 5, 50 (never added), 101..300 and 40 */
+    int steps = 0;
+    while (!fin && steps < 10000) {
+        CHECK_INT(store_begin(nw.t), LORE_OK);
+        CHECK_INT(ops->begin(nw.x), LORE_OK);
+        CHECK_INT(ops->rebuild_step(nw.x, 0, 0, 64, &fin), LORE_OK);
+        CHECK_INT(ops->flush(nw.x), LORE_OK);
+        CHECK_INT(store_commit(nw.t), LORE_OK);
+        vec_hit h[K];
+        searches_ok &= search(&nw, W + steps % N * D2, K, h) == K;
+        steps++;
+    }
+    CHECK(fin);
+    CHECK(searches_ok);
+    CHECK(steps > 10); /* bounded: 64 rows a step */
+    CHECK_INT(count_rows(nw.t, STORE_NS_VECTOR_NODES_A), 0);
+    CHECK_INT(count_rows(nw.t, STORE_NS_VECTOR_FLOATS_A), 0);
+    CHECK_INT(count_rows(nw.t, STORE_NS_VECTOR_META_A), 0);
+    CHECK_INT(ops->rebuild_status(old.x, &rs), LORE_OK);
+    CHECK_INT(rs.phase, VEC_REBUILD_NONE);
+    CHECK_STR(rs.live_key, KEY2);
+    CHECK_INT(rs.live_slot, 'B');
+    printf("switch: built in steps of 150, old slot deleted in %d steps of 64 rows\n", steps);
+    free(W);
+    env_close(&nw);
+    env_close(&old);
+}
+
+int main(void) {
+    test_seed();
+    DIR_ = test_tmpdir();
+    V = malloc((size_t)N * D * sizeof *V);
+    fill(V, N, D);
+    {
+        char err[256];
+        store *s;
+        CHECK_INT(store_open(DIR_, &s, err, sizeof err), LORE_OK);
+        CHECK_INT(store_tenant_create(s, "t1"), LORE_OK);
+        store_close(s);
+    }
+    test_round_trip();
+    test_rollback_and_sharing();
+    test_other_process();
+    test_kill9();
+    test_filtered();
+    test_deletes();
+    test_switch();
+    free(V);
+    test_rmtree(DIR_);
+    return test_summary();
+}
