@@ -41,7 +41,9 @@ lore_status hnsw_new(const hnsw_params *p, hnsw **out, const char **err) {
     h->p.keep_float = p->keep_float ? 1 : 0;
     h->m0 = 2 * p->M;
     h->l0_stride = 1 + (size_t)h->m0;
-    h->vstride = 4 + (((size_t)p->dims + 3) & ~(size_t)3);
+    /* Rows start on cache lines when that costs at most a quarter more. */
+    size_t row = 4 + (((size_t)p->dims + 3) & ~(size_t)3), lines = (row + 63) & ~(size_t)63;
+    h->vstride = (lines - row) * 4 <= row ? lines : row;
     h->entry = HNSW_NONE;
     h->rng = p->seed ? p->seed : 0x9e3779b97f4a7c15ull;
     h->mult = 1.0 / log((double)p->M);
@@ -81,6 +83,16 @@ static int grow_array(void **p, size_t elem, size_t old_n, size_t new_n, int zer
     return 0;
 }
 
+/* Grows the vector rows, 64-byte aligned (realloc keeps only 16). */
+static int grow_rows(hnsw *h, size_t nc) {
+    void *np = NULL;
+    if (posix_memalign(&np, 64, nc * h->vstride) != 0) return -1;
+    if (h->vdata) memcpy(np, h->vdata, (size_t)h->cap * h->vstride);
+    free(h->vdata);
+    h->vdata = np;
+    return 0;
+}
+
 /* Makes the arrays hold at least want slots. */
 lore_status hnsw_grow(hnsw *h, uint32_t want) {
     if (want <= h->cap) return LORE_OK;
@@ -89,8 +101,7 @@ lore_status hnsw_grow(hnsw *h, uint32_t want) {
     if (nc < want) nc = want;
     if (nc > HNSW_MAX_NODES) nc = HNSW_MAX_NODES;
     size_t d = h->p.dims, oc = h->cap;
-    if (grow_array((void **)&h->vdata, h->vstride, oc, nc, 0) ||
-        grow_array((void **)&h->link0, 4 * h->l0_stride, oc, nc, 0) ||
+    if (grow_rows(h, nc) || grow_array((void **)&h->link0, 4 * h->l0_stride, oc, nc, 0) ||
         grow_array((void **)&h->upper, sizeof(uint32_t *), oc, nc, 1) ||
         grow_array((void **)&h->ids, 8, oc, nc, 0) ||
         grow_array((void **)&h->level, 1, oc, nc, 1) ||

@@ -61,7 +61,7 @@
  * GloVe-100 (bench/ann.sh). */
 #define HNSW_DEFAULT_M 16
 #define HNSW_DEFAULT_EF_CONSTRUCTION 200
-#define HNSW_DEFAULT_EF_SEARCH 96
+#define HNSW_DEFAULT_EF_SEARCH 200
 
 /* Below this estimated fraction of admitted nodes, a filtered search is
  * answered exactly (brute force over the admitted nodes). */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define HNSW_RERANK_MIN 40
+
 typedef struct scorer {
     const hnsw *h;
     const hnsw_query *q;
@@ -92,11 +94,18 @@ static lore_status walk(const scorer *s, uint32_t ef, hnsw_hit *out, size_t *n_o
     hnsw_hit *hits = NULL;
     if (st == LORE_OK && !(hits = malloc((w.res.n ? w.res.n : 1) * sizeof *hits))) st = LORE_NOMEM;
     if (st == LORE_OK) {
-        for (size_t i = 0; i < w.res.n; i++) {
+        /* Re-rank the best of the int8 order exactly: past 4k (at least
+         * HNSW_RERANK_MIN) a candidate almost never enters the top k. */
+        size_t nr = w.res.n, keep = 4 * s->q->k < HNSW_RERANK_MIN ? HNSW_RERANK_MIN : 4 * s->q->k;
+        if (nr > keep) {
+            qsort(w.res.v, nr, sizeof *w.res.v, hnsw_cand_cmp);
+            nr = keep;
+        }
+        for (size_t i = 0; i < nr; i++) {
             uint32_t n = w.res.v[i].node;
             hits[i] = (hnsw_hit){h->ids[n], score_node(s, n)};
         }
-        *n_out = finish_hits(hits, w.res.n, s->q->k, out);
+        *n_out = finish_hits(hits, nr, s->q->k, out);
     }
     free(hits);
     hnsw_walk_end(&w);

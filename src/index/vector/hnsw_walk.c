@@ -142,7 +142,8 @@ static inline int admitted(const hnsw_walk *w, uint32_t n) {
 }
 
 /* Offers node n at distance d to the result heap (if admitted). */
-static lore_status offer(hnsw_walk *w, uint32_t n, float d, uint32_t ef) {
+static inline __attribute__((always_inline)) lore_status offer(hnsw_walk *w, uint32_t n, float d,
+                                                               uint32_t ef) {
     if (!admitted(w, n)) return LORE_OK;
     if (w->res.n < ef) return heap_push(&w->res, d, n);
     if (d < w->res.v[0].d) {

@@ -65,8 +65,10 @@ typedef struct vec_shared {
 typedef struct vec_view {
     vec_shared *sh; /* NULL: not attached */
     int slot;
-    int changed;       /* the batch changed this graph */
-    uint32_t *flushed; /* nodes written by this batch's flush (for abort) */
+    int changed;         /* the batch changed this graph */
+    int flushed_any;     /* this batch's flush wrote a generation */
+    uint64_t gen_before; /* the committed generation before that flush */
+    uint32_t *flushed;   /* nodes written by this batch's flush (for abort) */
     size_t nflushed;
 } vec_view;
 
@@ -88,6 +90,8 @@ typedef struct vec_index {
 LORE_MUST_CHECK lore_status vec_shared_get(const char *scope, const char *tenant, int slot,
                                            vec_shared **out);
 void vec_shared_put(vec_shared *sh);
+/* Handles using sh (for stats). */
+unsigned vec_shared_refs(vec_shared *sh);
 /* Brings sh up to the committed state of slot (read through t), or
  * creates it empty from p when the slot has no head yet and create is set.
  * Caller holds sh->lock for writing. */

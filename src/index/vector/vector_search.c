@@ -132,7 +132,7 @@ static lore_status run(search_ctx *c, vec_result *out) {
         if (hq.ef && hq.ef < kk) hq.ef = (uint32_t)kk;
         size_t n = 0;
         pthread_rwlock_rdlock(&sh->lock);
-        st = sh->h ? hnsw_search(sh->h, &hq, hits, &n) : LORE_BUSY;
+        st = sh->h && !sh->stale ? hnsw_search(sh->h, &hq, hits, &n) : LORE_BUSY;
         pthread_rwlock_unlock(&sh->lock);
         out->rounds++;
         if (st == LORE_OK && c->failed) st = LORE_INTERNAL;

@@ -55,6 +55,13 @@ void vec_shared_put(vec_shared *sh) {
     free(sh->pending), free(sh->name), free(sh);
 }
 
+unsigned vec_shared_refs(vec_shared *sh) {
+    pthread_mutex_lock(&registry_mu);
+    unsigned n = sh->refs;
+    pthread_mutex_unlock(&registry_mu);
+    return n;
+}
+
 void vec_shared_mark_stale(vec_shared *sh, const uint32_t *nodes, size_t n, int all) {
     sh->stale = 1;
     if (all || sh->npending + n > VEC_LOG_MAX_NODES) {

@@ -182,6 +182,7 @@ static lore_status vx_begin(void *state) {
     x->own.flushed = x->other.flushed = NULL;
     x->own.nflushed = x->other.nflushed = 0;
     x->own.changed = x->other.changed = 0;
+    x->own.flushed_any = x->other.flushed_any = 0;
     lore_status st = vec_control_load(x->t, &x->ctl, &x->buf);
     if (st != LORE_OK) return vec_fail(x, st, "the vector control record is unreadable");
     if (x->ctl.live < 0 && x->ctl.build < 0) { /* the tenant's first vectors */
@@ -278,6 +279,7 @@ static lore_status write_batch(vec_index *x, vec_view *v, const uint32_t *nodes,
         if (st == LORE_OK) st = store_kv_put(x->t, vec_ns_nodes(v->slot), key, 4, x->buf.data, len);
     }
     if (st != LORE_OK) return st;
+    v->gen_before = hd.gen, v->flushed_any = 1;
     hd.gen++;
     uint8_t lkey[9], flag = n > VEC_LOG_MAX_NODES ? 1 : 0;
     vec_log_key(hd.gen, lkey);
@@ -338,15 +340,18 @@ void vec_view_abort(vec_view *v) {
     pthread_rwlock_wrlock(&v->sh->lock);
     uint32_t *nodes = NULL;
     size_t n = 0;
-    if (v->sh->h && hnsw_dirty_take(v->sh->h, &nodes, &n) == LORE_OK && (n || v->nflushed)) {
+    if (v->sh->h && hnsw_dirty_take(v->sh->h, &nodes, &n) == LORE_OK &&
+        (n || v->nflushed || v->flushed_any || v->changed)) {
+        /* reload these nodes and the header from the committed rows */
         vec_shared_mark_stale(v->sh, nodes, n, 0);
         vec_shared_mark_stale(v->sh, v->flushed, v->nflushed, 0);
-    } else if (v->changed) {
-        vec_shared_mark_stale(v->sh, NULL, 0, 1);
     }
+    /* The flushed generation never committed: another process may commit
+     * its own under that number, which the change log must then be read for. */
+    if (v->flushed_any && v->sh->gen > v->gen_before) v->sh->gen = v->gen_before;
     pthread_rwlock_unlock(&v->sh->lock);
     free(nodes), free(v->flushed);
-    v->flushed = NULL, v->nflushed = 0, v->changed = 0;
+    v->flushed = NULL, v->nflushed = 0, v->changed = 0, v->flushed_any = 0;
 }
 
 static void vx_abort(void *state) {
@@ -405,7 +410,7 @@ static lore_status vx_stats(void *state, vec_stats *out) {
         out->full_loads = sh->full_loads, out->nodes_loaded = sh->nodes_loaded;
         out->inserts = sh->inserts;
         pthread_rwlock_unlock(&sh->lock);
-        out->sharers = sh->refs;
+        out->sharers = vec_shared_refs(sh);
     }
     if (began) store_end_read(x->t);
     return LORE_OK;
