@@ -248,6 +248,7 @@ static void test_rollback_and_sharing(void) {
             fflush(NULL);
             pid_t pid = fork();
             if (pid == 0) {
+                test_failed = 0; /* the child reports its own checks */
                 env c;
                 env_open(&c, KEY1, D);
                 CHECK_INT(store_begin(c.t), LORE_OK); /* generation g + 1 */
@@ -316,6 +317,7 @@ static void test_other_process(void) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
+        test_failed = 0; /* the child reports its own checks */
         env c;
         env_open(&c, KEY1, D);
         CHECK_INT(store_begin(c.t), LORE_OK);
@@ -345,6 +347,7 @@ static void test_kill9(void) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
+        test_failed = 0; /* the child reports its own checks */
         close(pfd[0]);
         env c;
         env_open(&c, KEY1, D);
@@ -597,6 +600,74 @@ static void test_switch(void) {
     env_close(&old);
 }
 
+/* A handle further behind than the change log reaches loads the whole
+ * slot; the log keeps VEC_LOG_KEEP generations. Wrong dims are refused. */
+static void test_log_trim(void) {
+    env a, b;
+    env_open(&a, KEY1, D);
+    env_open(&b, KEY1, D);
+    vec_stats st;
+    stats(&b, &st);
+    uint64_t full = st.full_loads;
+    /* b is behind by more than the log keeps; a stays current (its own batches) */
+    for (int i = 0; i < VEC_LOG_KEEP + 4; i++) {
+        CHECK_INT(store_begin(a.t), LORE_OK);
+        CHECK_INT(ops->begin(a.x), LORE_OK);
+        if (i % 2 == 0)
+            CHECK_INT(ops->remove(a.x, 13), LORE_OK);
+        else
+            CHECK_INT(ops->add(a.x, 13, V + 12 * D), LORE_OK);
+        CHECK_INT(ops->flush(a.x), LORE_OK);
+        CHECK_INT(store_commit(a.t), LORE_OK);
+    }
+    int64_t logged = count_rows(a.t, STORE_NS_VECTOR_META_A) - 1; /* less the head */
+    CHECK_INT(logged, VEC_LOG_KEEP);
+    /* b shares a's graph, which is current: no reload at all */
+    CHECK_INT(present(&b, 13, V + 12 * D), 1); /* the last flip added it back */
+    stats(&b, &st);
+    CHECK_INT(st.full_loads, full);
+    env_close(&b);
+    env_close(&a);
+    /* another process commits more batches than the log keeps */
+    env_open(&b, KEY1, D);
+    stats(&b, &st);
+    full = st.full_loads;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        test_failed = 0; /* the child reports its own checks */
+        env c;
+        env_open(&c, KEY1, D);
+        for (int i = 0; i < VEC_LOG_KEEP + 2; i++) {
+            CHECK_INT(store_begin(c.t), LORE_OK);
+            CHECK_INT(ops->begin(c.x), LORE_OK);
+            if (i % 2 == 0)
+                CHECK_INT(ops->add(c.x, 13, V + 12 * D), LORE_OK);
+            else
+                CHECK_INT(ops->remove(c.x, 13), LORE_OK);
+            CHECK_INT(ops->flush(c.x), LORE_OK);
+            CHECK_INT(store_commit(c.t), LORE_OK);
+        }
+        env_close(&c);
+        _exit(test_failed ? 1 : 0);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_INT(present(&b, 13, V + 12 * D), 0); /* an even count of flips: removed again */
+    stats(&b, &st);
+    CHECK_INT(st.full_loads, full + 1); /* the log no longer reached back: a whole load */
+    env_close(&b);
+    /* a handle whose dims differ from the slot's is refused, with the reason */
+    env w;
+    env_open(&w, KEY1, 16);
+    float q[16] = {1};
+    vec_query vq = {.vec = q, .k = 3};
+    vec_result r;
+    CHECK_INT(ops->search(w.x, &vq, &r), LORE_INVALID);
+    CHECK(strstr(ops->errmsg(w.x), "24-dimension") != NULL);
+    env_close(&w);
+}
+
 int main(void) {
     test_seed();
     DIR_ = test_tmpdir();
@@ -615,6 +686,7 @@ int main(void) {
     test_kill9();
     test_filtered();
     test_deletes();
+    test_log_trim();
     test_switch();
     free(V);
     test_rmtree(DIR_);
