@@ -17,6 +17,8 @@
  *   atomic switch, the old slot's rows deleted in bounded steps.
  * Seed: LORE_TEST_SEED, printed. */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -600,6 +602,80 @@ static void test_switch(void) {
     env_close(&old);
 }
 
+/* Threads: two searchers, each with its own handle on the one shared graph,
+ * search without pause while a third thread's batches commit. */
+static _Atomic int stop_readers;
+
+typedef struct reader {
+    env e;
+    long searches, errors, short_pages;
+} reader;
+
+static void *reader_main(void *arg) {
+    reader *r = arg;
+    float q[D];
+    uint64_t rng = (uint64_t)(uintptr_t)arg | 1;
+    while (!stop_readers) {
+        for (int i = 0; i < D; i++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            q[i] = (float)(rng % 2001) / 1000.0f - 1.0f;
+        }
+        vec_query vq = {.vec = q, .k = K};
+        vec_result res;
+        if (ops->search(r->e.x, &vq, &res) != LORE_OK)
+            r->errors++;
+        else {
+            r->short_pages += res.n != K;
+            vec_result_free(&res);
+        }
+        r->searches++;
+    }
+    return NULL;
+}
+
+static void test_threads(void) {
+    reader rd[2];
+    memset(rd, 0, sizeof rd);
+    env w;
+    env_open(&w, KEY1, D);
+    for (int i = 0; i < 2; i++)
+        env_open(&rd[i].e, KEY1, D);
+    pthread_t th[2];
+    stop_readers = 0;
+    for (int i = 0; i < 2; i++)
+        CHECK_INT(pthread_create(&th[i], NULL, reader_main, &rd[i]), 0);
+    float extra[20 * 10 * D];
+    fill(extra, 200, D);
+    for (int b = 0; b < 20; b++) {
+        CHECK_INT(store_begin(w.t), LORE_OK);
+        CHECK_INT(ops->begin(w.x), LORE_OK);
+        for (int i = 0; i < 10; i++)
+            CHECK_INT(ops->add(w.x, 500000 + b * 10 + i, extra + (b * 10 + i) * D), LORE_OK);
+        CHECK_INT(ops->flush(w.x), LORE_OK);
+        CHECK_INT(store_commit(w.t), LORE_OK);
+    }
+    stop_readers = 1;
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    vec_stats st;
+    stats(&w, &st);
+    CHECK_INT(st.sharers, 3);
+    for (int i = 0; i < 2; i++) {
+        CHECK(rd[i].searches > 0);
+        CHECK_INT(rd[i].errors, 0);
+        CHECK_INT(rd[i].short_pages, 0);
+        int all = 1;
+        for (int j = 0; j < 200; j += 9)
+            all &= present(&rd[i].e, 500000 + j, extra + j * D) == 1;
+        CHECK(all);
+    }
+    printf("threads: %ld and %ld searches during 20 committed batches\n", rd[0].searches,
+           rd[1].searches);
+    for (int i = 0; i < 2; i++)
+        env_close(&rd[i].e);
+    env_close(&w);
+}
+
 /* A handle further behind than the change log reaches loads the whole
  * slot; the log keeps VEC_LOG_KEEP generations. Wrong dims are refused. */
 static void test_log_trim(void) {
@@ -687,6 +763,7 @@ int main(void) {
     test_filtered();
     test_deletes();
     test_log_trim();
+    test_threads();
     test_switch();
     free(V);
     test_rmtree(DIR_);

@@ -56,8 +56,9 @@
 #define VEC_LOG_MAX_NODES 65536
 
 typedef struct vec_params {
-    /* Names the store (its data directory): handles with the same scope and
-     * tenant share graphs. Required. */
+    /* Names the store (its data directory, resolved with realpath): handles
+     * with the same scope and tenant share graphs. Required. The stored
+     * slot's own M and ef settings win over these once it exists. */
     const char *scope;
     uint32_t dims; /* 1..HNSW_MAX_DIMS; must match the slot's */
     hnsw_metric metric;
@@ -123,7 +124,7 @@ typedef struct vec_rebuild_status {
     char live_key[VEC_MODEL_KEY_MAX + 1];  /* "" when no slot is live */
     char build_key[VEC_MODEL_KEY_MAX + 1]; /* "" unless copying */
     char live_slot, build_slot;            /* 'A', 'B' or 0 */
-    int64_t build_vectors;                 /* vectors in the slot being built */
+    int64_t build_vectors; /* vectors in the slot being built (0 unless this handle builds it) */
 } vec_rebuild_status;
 
 typedef struct index_vector_ops {

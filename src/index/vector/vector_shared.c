@@ -27,7 +27,14 @@ lore_status vec_shared_get(const char *scope, const char *tenant, int slot, vec_
     } else if ((sh = calloc(1, sizeof *sh)) != NULL) {
         sh->name = name;
         sh->refs = 1;
-        pthread_rwlock_init(&sh->lock, NULL);
+        /* Writers first: a steady stream of searches must not starve a batch. */
+        pthread_rwlockattr_t at;
+        pthread_rwlockattr_init(&at);
+#ifdef __GLIBC__
+        pthread_rwlockattr_setkind_np(&at, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+        pthread_rwlock_init(&sh->lock, &at);
+        pthread_rwlockattr_destroy(&at);
         sh->next = registry;
         registry = sh;
     } else {

@@ -74,7 +74,10 @@ static lore_status vx_open(store_tenant *t, const vec_params *p, const char *mod
         return LORE_INVALID;
     }
     vec_index *x = calloc(1, sizeof *x);
-    if (!x || !(x->scope = strdup(p->scope))) {
+    char *real = realpath(p->scope, NULL); /* one graph however the directory is named */
+    if (x) x->scope = strdup(real ? real : p->scope);
+    free(real);
+    if (!x || !x->scope) {
         free(x);
         return LORE_NOMEM;
     }
