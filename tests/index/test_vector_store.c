@@ -292,6 +292,18 @@ static void test_rollback_and_sharing(void) {
         CHECK_INT(sb.live, N + other);
         CHECK_INT(sb.generation, N / 200 + 3 * other);
     }
+    /* a batch rolled back without abort (a caller's mistake) is undone at the
+     * next begin, which holds the write lock and so knows the graph is ahead */
+    CHECK_INT(store_begin(a.t), LORE_OK);
+    CHECK_INT(ops->begin(a.x), LORE_OK);
+    CHECK_INT(ops->add(a.x, 600000, extra + 2 * D), LORE_OK);
+    CHECK_INT(ops->flush(a.x), LORE_OK);
+    store_rollback(a.t);
+    CHECK_INT(store_begin(a.t), LORE_OK);
+    CHECK_INT(ops->begin(a.x), LORE_OK);
+    CHECK_INT(ops->flush(a.x), LORE_OK);
+    CHECK_INT(store_commit(a.t), LORE_OK);
+    CHECK_INT(present(&b, 600000, extra + 2 * D), 0);
     /* b sees a's commit, reloading only the nodes it changed */
     stats(&b, &sb);
     uint64_t loaded = sb.nodes_loaded, full = sb.full_loads;

@@ -78,6 +78,7 @@ typedef struct vec_index {
     char *scope;
     char key[VEC_MODEL_KEY_MAX + 1];
     int in_batch;
+    int in_begin;    /* resolving inside begin (the store's write lock held) */
     vec_control ctl; /* read at begin / search */
     int ctl_dirty;
     vec_view own;   /* the slot of this handle's key */

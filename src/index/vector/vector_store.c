@@ -142,11 +142,16 @@ lore_status vec_attach(vec_index *x, vec_view *v, int slot, int check_dims) {
                         "%u (metric %d)",
                         'A' + slot, hd.dims, hd.metric, x->p.dims, (int)x->p.metric);
     pthread_rwlock_rdlock(&v->sh->lock);
-    int current =
-        v->sh->h && !v->sh->stale && v->sh->instance == hd.instance && v->sh->gen >= hd.gen;
+    int current = v->sh->h && !v->sh->stale && v->sh->instance == hd.instance &&
+                  (v->sh->gen == hd.gen || (!x->in_begin && v->sh->gen > hd.gen));
     pthread_rwlock_unlock(&v->sh->lock);
     if (current) return LORE_OK;
     pthread_rwlock_wrlock(&v->sh->lock);
+    /* A writer holds the store's write lock: no batch of this process is in
+     * flight, so a graph ahead of the committed head kept a batch that was
+     * rolled back without abort. Reload it all. */
+    if (x->in_begin && v->sh->h && v->sh->instance == hd.instance && v->sh->gen > hd.gen)
+        vec_shared_mark_stale(v->sh, NULL, 0, 1);
     st = vec_shared_refresh(v->sh, x->t, slot, &hd, &x->buf);
     pthread_rwlock_unlock(&v->sh->lock);
     if (st != LORE_OK)
@@ -196,7 +201,10 @@ static lore_status vx_begin(void *state) {
             (st = vec_control_save(x->t, &x->ctl, &x->buf)) != LORE_OK)
             return vec_fail(x, st, "creating the vector slot failed");
     }
-    if ((st = vec_resolve(x, 1)) != LORE_OK) return st;
+    x->in_begin = 1;
+    st = vec_resolve(x, 1);
+    x->in_begin = 0;
+    if (st != LORE_OK) return st;
     x->in_batch = 1;
     return LORE_OK;
 }
