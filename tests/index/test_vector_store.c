@@ -13,107 +13,18 @@
  * - filtered search equals brute force under a selective filter, with one
  *   hit per group;
  * - deleted chunks never come back (before and after repair, and reopen);
- * - a model switch: slot build in steps with searches between them, the
- *   atomic switch, the old slot's rows deleted in bounded steps.
+ * - a change log trimmed past a handle: a whole reload; wrong dims refused;
+ * - two threads searching one shared graph while batches commit.
+ * The model switch is tested in test_vector_slots.c.
  * Seed: LORE_TEST_SEED, printed. */
 #include <math.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "index/vector/index_vector.h"
-#include "store/store.h"
-#include "test.h"
-
-#define D 24
-#define N 1200
-#define K 10
-
-static const index_vector_ops *ops = &index_vector_hnsw;
-static const char *DIR_;
-static float *V; /* N x D, chunk id i + 1 has row i */
-static const char *KEY1 = "http://e|m1|24";
-
-static float unif(void) {
-    return (float)((double)(test_rand() >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
-
-static void fill(float *v, size_t n, uint32_t d) {
-    for (size_t i = 0; i < n * d; i++)
-        v[i] = unif();
-}
-
-static void params(vec_params *p, uint32_t dims) {
-    vec_params_default(p, dims, HNSW_COSINE);
-    p->scope = DIR_;
-    p->ef_construction = 64;
-}
-
-typedef struct env {
-    store *s;
-    store_tenant *t;
-    void *x;
-} env;
-
-static void env_open(env *e, const char *key, uint32_t dims) {
-    char err[256];
-    vec_params p;
-    params(&p, dims);
-    if (store_open(DIR_, &e->s, err, sizeof err) != LORE_OK ||
-        store_tenant_open(e->s, "t1", &e->t) != LORE_OK ||
-        ops->open(e->t, &p, key, &e->x, NULL) != LORE_OK) {
-        fprintf(stderr, "env_open failed: %s\n", err);
-        exit(2);
-    }
-}
-
-static void env_close(env *e) {
-    ops->close(e->x);
-    store_tenant_close(e->t);
-    store_close(e->s);
-}
-
-/* Adds chunks [lo, hi) (ids lo+1..hi) in one committed batch. */
-static void add_range(env *e, size_t lo, size_t hi) {
-    CHECK_INT(store_begin(e->t), LORE_OK);
-    CHECK_INT(ops->begin(e->x), LORE_OK);
-    for (size_t i = lo; i < hi; i++)
-        CHECK_INT(ops->add(e->x, (int64_t)i + 1, V + i * D), LORE_OK);
-    CHECK_INT(ops->flush(e->x), LORE_OK);
-    CHECK_INT(store_commit(e->t), LORE_OK);
-}
-
-static size_t search(env *e, const float *q, size_t k, vec_hit *out) {
-    vec_query vq = {.vec = q, .k = k};
-    vec_result r;
-    lore_status st = ops->search(e->x, &vq, &r);
-    CHECK_INT(st, LORE_OK);
-    if (st != LORE_OK) return 0;
-    memcpy(out, r.hits, r.n * sizeof *out);
-    size_t n = r.n;
-    vec_result_free(&r);
-    return n;
-}
-
-/* Exact: is chunk id present (a search restricted to it finds it)? */
-static int present(env *e, int64_t id, const float *q) {
-    vec_query vq = {.vec = q, .k = 1, .candidates = &id, .n_candidates = 1};
-    vec_result r;
-    if (ops->search(e->x, &vq, &r) != LORE_OK) return -1;
-    int found = r.n == 1 && r.hits[0].chunk_id == id;
-    vec_result_free(&r);
-    return found;
-}
-
-static void stats(env *e, vec_stats *st) {
-    CHECK_INT(ops->stats(e->x, st), LORE_OK);
-}
+#include "vector_store_fixture.h"
 
 /* ---- brute force ---- */
 
@@ -222,6 +133,32 @@ static void test_round_trip(void) {
     env_close(&e);
 }
 
+/* A child process removes chunk 11 (one batch), then adds chunk 250000
+ * (another). */
+static void commit_in_child(const float *vec) {
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        test_failed = 0;
+        env c;
+        env_open(&c, KEY1, D);
+        CHECK_INT(store_begin(c.t), LORE_OK); /* generation g + 1 */
+        CHECK_INT(ops->begin(c.x), LORE_OK);
+        CHECK_INT(ops->remove(c.x, 11), LORE_OK);
+        CHECK_INT(ops->flush(c.x), LORE_OK);
+        CHECK_INT(store_commit(c.t), LORE_OK);
+        CHECK_INT(store_begin(c.t), LORE_OK); /* g + 2 */
+        CHECK_INT(ops->begin(c.x), LORE_OK);
+        CHECK_INT(ops->add(c.x, 250000, vec), LORE_OK);
+        CHECK_INT(ops->flush(c.x), LORE_OK);
+        CHECK_INT(store_commit(c.t), LORE_OK);
+        env_close(&c);
+        _exit(test_failed ? 1 : 0);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void test_rollback_and_sharing(void) {
     env a, b;
     env_open(&a, KEY1, D);
@@ -247,27 +184,7 @@ static void test_rollback_and_sharing(void) {
         ops->abort(a.x);
         store_rollback(a.t);
         if (other) { /* another process commits the generation the rolled-back flush used */
-            fflush(NULL);
-            pid_t pid = fork();
-            if (pid == 0) {
-                test_failed = 0; /* the child reports its own checks */
-                env c;
-                env_open(&c, KEY1, D);
-                CHECK_INT(store_begin(c.t), LORE_OK); /* generation g + 1 */
-                CHECK_INT(ops->begin(c.x), LORE_OK);
-                CHECK_INT(ops->remove(c.x, 11), LORE_OK);
-                CHECK_INT(ops->flush(c.x), LORE_OK);
-                CHECK_INT(store_commit(c.t), LORE_OK);
-                CHECK_INT(store_begin(c.t), LORE_OK); /* g + 2 */
-                CHECK_INT(ops->begin(c.x), LORE_OK);
-                CHECK_INT(ops->add(c.x, 250000, extra + D), LORE_OK);
-                CHECK_INT(ops->flush(c.x), LORE_OK);
-                CHECK_INT(store_commit(c.t), LORE_OK);
-                env_close(&c);
-                _exit(test_failed ? 1 : 0);
-            }
-            int status = 0;
-            CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+            commit_in_child(extra + D);
             CHECK_INT(present(&b, 250000, extra + D), 1);
             CHECK_INT(present(&a, 250000, extra + D), 1);
             CHECK_INT(present(&b, 11, V + 10 * D), 0);
@@ -498,124 +415,6 @@ static void test_deletes(void) {
     env_close(&e);
 }
 
-static int count_cb(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl) {
-    (void)k, (void)kl, (void)v, (void)vl;
-    (*(int64_t *)ctx)++;
-    return 0;
-}
-
-static int64_t count_rows(store_tenant *t, int ns) {
-    int64_t n = 0;
-    CHECK_INT(store_kv_scan(t, ns, "", 0, NULL, 0, count_cb, &n), LORE_OK);
-    return n;
-}
-
-#define D2 16
-static const char *KEY2 = "http://e|m2|16";
-
-/* One build step of the new handle: chunks (lo, hi] that are live. */
-static void build_step(env *e, const float *W, int64_t lo, int64_t hi, int copied_all, int *fin,
-                       int commit) {
-    CHECK_INT(store_begin(e->t), LORE_OK);
-    CHECK_INT(ops->begin(e->x), LORE_OK);
-    for (int64_t id = lo + 1; id <= hi; id++)
-        if (id != 5 && id != 50 && (id < 101 || id > 300))
-            CHECK_INT(ops->add(e->x, id, W + (id - 1) * D2), LORE_OK);
-    CHECK_INT(ops->rebuild_step(e->x, hi, copied_all, 64, fin), LORE_OK);
-    if (commit) {
-        CHECK_INT(ops->flush(e->x), LORE_OK);
-        CHECK_INT(store_commit(e->t), LORE_OK);
-    } else {
-        ops->abort(e->x);
-        store_rollback(e->t);
-    }
-}
-
-static void test_switch(void) {
-    env old, nw;
-    env_open(&old, KEY1, D);
-    env_open(&nw, KEY2, D2);
-    float *W = malloc((size_t)N * D2 * sizeof *W);
-    fill(W, N, D2);
-    vec_query q2 = {.vec = W, .k = K};
-    vec_result r;
-    CHECK_INT(ops->search(nw.x, &q2, &r), LORE_NOT_FOUND); /* no slot for the new model yet */
-    CHECK_INT(store_begin(nw.t), LORE_OK);
-    CHECK_INT(ops->begin(nw.x), LORE_OK);
-    CHECK_INT(ops->add(nw.x, 1, W), LORE_INVALID); /* not before the build starts */
-    CHECK_INT(ops->rebuild_start(nw.x), LORE_OK);
-    CHECK_INT(ops->flush(nw.x), LORE_OK);
-    CHECK_INT(store_commit(nw.t), LORE_OK);
-    vec_rebuild_status rs;
-    CHECK_INT(ops->rebuild_status(old.x, &rs), LORE_OK);
-    CHECK_INT(rs.phase, VEC_REBUILD_COPYING);
-    CHECK_INT(rs.live_slot, 'A');
-    CHECK_INT(rs.build_slot, 'B');
-    CHECK_STR(rs.build_key, KEY2);
-    int fin = 0, searches_ok = 1;
-    int64_t cursor = 0;
-    for (int step = 0; cursor < N; step++) {
-        int64_t hi = cursor + 150 > N ? N : cursor + 150;
-        if (step == 2) { /* a rolled-back step leaves the build where it was */
-            build_step(&nw, W, cursor, hi, 0, &fin, 0);
-            CHECK_INT(ops->rebuild_status(nw.x, &rs), LORE_OK);
-            CHECK_INT(rs.cursor, cursor);
-        }
-        build_step(&nw, W, cursor, hi, hi == N, &fin, 1);
-        cursor = hi;
-        if (step == 1) { /* the live model's handle deletes a chunk already copied */
-            CHECK_INT(store_begin(old.t), LORE_OK);
-            CHECK_INT(ops->begin(old.x), LORE_OK);
-            CHECK_INT(ops->remove(old.x, 40), LORE_OK);
-            CHECK_INT(ops->flush(old.x), LORE_OK);
-            CHECK_INT(store_commit(old.t), LORE_OK);
-        }
-        if (cursor < N) {
-            vec_hit h[K];
-            searches_ok &= search(&old, V + step * D, K, h) == K; /* the old slot serves */
-            CHECK_INT(ops->rebuild_status(old.x, &rs), LORE_OK);
-            searches_ok &= rs.cursor == cursor && rs.phase == VEC_REBUILD_COPYING;
-        }
-    }
-    CHECK(searches_ok);
-    /* switched: the old model has no slot, the new one serves */
-    vec_query q1 = {.vec = V, .k = K};
-    CHECK_INT(ops->search(old.x, &q1, &r), LORE_NOT_FOUND);
-    CHECK_INT(present(&nw, 40, W + 39 * D2), 0);
-    CHECK_INT(present(&nw, 41, W + 40 * D2), 1);
-    vec_stats st;
-    stats(&nw, &st);
-    CHECK_INT(st.slot, 'B');
-    CHECK_INT(st.live, N - 1 - 1 - 200 - 1); /* less 5, 50 (never added), 101..300 and 40 */
-    int steps = 0;
-    while (!fin && steps < 10000) {
-        CHECK_INT(store_begin(nw.t), LORE_OK);
-        CHECK_INT(ops->begin(nw.x), LORE_OK);
-        CHECK_INT(ops->rebuild_step(nw.x, 0, 0, 64, &fin), LORE_OK);
-        CHECK_INT(ops->flush(nw.x), LORE_OK);
-        CHECK_INT(store_commit(nw.t), LORE_OK);
-        vec_hit h[K];
-        searches_ok &= search(&nw, W + steps % N * D2, K, h) == K;
-        steps++;
-    }
-    CHECK(fin);
-    CHECK(searches_ok);
-    CHECK(steps > 10); /* bounded: 64 rows a step */
-    CHECK_INT(count_rows(nw.t, STORE_NS_VECTOR_NODES_A), 0);
-    CHECK_INT(count_rows(nw.t, STORE_NS_VECTOR_FLOATS_A), 0);
-    CHECK_INT(count_rows(nw.t, STORE_NS_VECTOR_META_A), 0);
-    CHECK_INT(ops->rebuild_status(old.x, &rs), LORE_OK);
-    CHECK_INT(rs.phase, VEC_REBUILD_NONE);
-    CHECK_STR(rs.live_key, KEY2);
-    CHECK_INT(rs.live_slot, 'B');
-    printf("switch: built in steps of 150, old slot deleted in %d steps of 64 rows\n", steps);
-    free(W);
-    env_close(&nw);
-    env_close(&old);
-}
-
-/* Threads: two searchers, each with its own handle on the one shared graph,
- * search without pause while a third thread's batches commit. */
 static _Atomic int stop_readers;
 
 typedef struct reader {
@@ -757,17 +556,7 @@ static void test_log_trim(void) {
 }
 
 int main(void) {
-    test_seed();
-    DIR_ = test_tmpdir();
-    V = malloc((size_t)N * D * sizeof *V);
-    fill(V, N, D);
-    {
-        char err[256];
-        store *s;
-        CHECK_INT(store_open(DIR_, &s, err, sizeof err), LORE_OK);
-        CHECK_INT(store_tenant_create(s, "t1"), LORE_OK);
-        store_close(s);
-    }
+    fixture_setup();
     test_round_trip();
     test_rollback_and_sharing();
     test_other_process();
@@ -776,8 +565,6 @@ int main(void) {
     test_deletes();
     test_log_trim();
     test_threads();
-    test_switch();
-    free(V);
-    test_rmtree(DIR_);
+    fixture_teardown();
     return test_summary();
 }
