@@ -552,6 +552,19 @@ static void test_log_trim(void) {
     vec_result r;
     CHECK_INT(ops->search(w.x, &vq, &r), LORE_INVALID);
     CHECK(strstr(ops->errmsg(w.x), "24-dimension") != NULL);
+    /* bad parameters are refused at open, naming what is wrong */
+    vec_params p;
+    params(&p, D);
+    void *bad = NULL;
+    const char *why = NULL;
+    CHECK_INT(ops->open(w.t, &p, "", &bad, &why), LORE_INVALID);
+    CHECK(why && strstr(why, "model key"));
+    p.scope = NULL;
+    CHECK_INT(ops->open(w.t, &p, KEY1, &bad, &why), LORE_INVALID);
+    CHECK(why && strstr(why, "scope"));
+    params(&p, 0);
+    CHECK_INT(ops->open(w.t, &p, KEY1, &bad, &why), LORE_INVALID);
+    CHECK(bad == NULL);
     env_close(&w);
 }
 
