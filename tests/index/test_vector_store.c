@@ -419,7 +419,8 @@ static _Atomic int stop_readers;
 
 typedef struct reader {
     env e;
-    long searches, errors, short_pages;
+    _Atomic long searches;
+    long errors, short_pages;
 } reader;
 
 static void *reader_main(void *arg) {
@@ -455,6 +456,8 @@ static void test_threads(void) {
     stop_readers = 0;
     for (int i = 0; i < 2; i++)
         CHECK_INT(pthread_create(&th[i], NULL, reader_main, &rd[i]), 0);
+    while (rd[0].searches == 0 || rd[1].searches == 0) /* both are searching */
+        usleep(1000);
     float extra[20 * 10 * D];
     fill(extra, 200, D);
     for (int b = 0; b < 20; b++) {
@@ -480,8 +483,8 @@ static void test_threads(void) {
             all &= present(&rd[i].e, 500000 + j, extra + j * D) == 1;
         CHECK(all);
     }
-    printf("threads: %ld and %ld searches during 20 committed batches\n", rd[0].searches,
-           rd[1].searches);
+    printf("threads: %ld and %ld searches during 20 committed batches\n", (long)rd[0].searches,
+           (long)rd[1].searches);
     for (int i = 0; i < 2; i++)
         env_close(&rd[i].e);
     env_close(&w);
