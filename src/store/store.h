@@ -280,6 +280,18 @@ enum {
     STORE_NS_SYNC = 9,       /* folder syncs: what each file looked like (ingest_sync.c) */
     STORE_NS_SYNC_IDS = 10,  /* folder syncs: records' own ids by file (ingest_sync_ids.c) */
     STORE_NS_CONNECTOR = 11, /* connectors: each source object's state (connector_sink.c) */
+    /* The vector index (src/index/vector/, docs/vector-index.md) claims
+     * 20-29: a control record (live slot, slot being built), then per slot
+     * (A: 21-23, B: 24-26) the HNSW node records by node id, the float32
+     * vectors by chunk id, and the head row with the change log. 27-29 are
+     * reserved for it. */
+    STORE_NS_VECTOR_CONTROL = 20,
+    STORE_NS_VECTOR_NODES_A = 21,
+    STORE_NS_VECTOR_FLOATS_A = 22,
+    STORE_NS_VECTOR_META_A = 23,
+    STORE_NS_VECTOR_NODES_B = 24,
+    STORE_NS_VECTOR_FLOATS_B = 25,
+    STORE_NS_VECTOR_META_B = 26,
 };
 
 LORE_MUST_CHECK lore_status store_kv_put(store_tenant *t, int ns, const void *key, size_t klen,
