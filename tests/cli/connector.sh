@@ -55,6 +55,8 @@ expect 0 "add json" -- env LORE_PUBLIC_URL=https://lore.example.com "$LORE" conn
     --tenant acme --source team-slack --secret-file "$T/secret.txt" --json
 has "$OUT" '"secret":"from-a-file"'; has "$OUT" "\"url\":\"https://lore.example.com/v1/hooks/con_"
 ID2=$(grep -o "$ID_RE" <<<"$OUT" | head -1)
+has "$OUT" "\"id\":\"$ID2\""; has "$OUT" "\"url\":\"https://lore.example.com/v1/hooks/$ID2\""
+[ "$(wc -l <<<"$OUT")" -eq 1 ] && ok || bad "add --json printed more than one line: $OUT"
 expect 1 "bad public_url" -- env LORE_PUBLIC_URL=lore.example.com/ "$LORE" connector list
 has "$ERR" "public_url"
 
