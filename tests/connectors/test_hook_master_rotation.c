@@ -55,12 +55,12 @@ static void *sender(void *arg) {
         pthread_mutex_unlock(&mu);
         if (stop || after >= AFTER) break;
         int was_rotating = rotating, was_rotated = rotated;
-        const hook_conn *c = &conns[n % NCONN];
+        hook_conn c = conns[n % NCONN]; /* a copy: gcc -O2 bounds its id */
         char title[64], delivery[64];
         snprintf(title, sizeof title, "Rotation issue %d", n);
         snprintf(delivery, sizeof delivery, "rot-%d", n);
         char *body = hook_github_issue("opened", n, title, "under load", "2026-01-01T00:00:00Z");
-        test_resp r = hook_post_github(&srv, c, "issues", delivery, body, strlen(body));
+        test_resp r = hook_post_github(&srv, &c, "issues", delivery, body, strlen(body));
         const char *st = json_string_value(json_object_get(r.json, "status"));
         int good = r.status == 200 && st && !strcmp(st, "queued");
         pthread_mutex_lock(&mu);
@@ -199,7 +199,8 @@ static void after(void) {
         char d[32];
         snprintf(d, sizeof d, "after-%d", i);
         char *body = hook_github_issue("opened", 200000 + i, "After", "x", "2026-01-01T00:00:00Z");
-        test_resp r = hook_post_github(&srv, &conns[i], "issues", d, body, strlen(body));
+        hook_conn c = conns[i];
+        test_resp r = hook_post_github(&srv, &c, "issues", d, body, strlen(body));
         ok += r.status == 200;
         test_resp_free(&r);
         free(body);
