@@ -55,6 +55,8 @@ expect 0 "add json" -- env LORE_PUBLIC_URL=https://lore.example.com "$LORE" conn
     --tenant acme --source team-slack --secret-file "$T/secret.txt" --json
 has "$OUT" '"secret":"from-a-file"'; has "$OUT" "\"url\":\"https://lore.example.com/v1/hooks/con_"
 ID2=$(grep -o "$ID_RE" <<<"$OUT" | head -1)
+has "$OUT" "\"id\":\"$ID2\""; has "$OUT" "\"url\":\"https://lore.example.com/v1/hooks/$ID2\""
+[ "$(wc -l <<<"$OUT")" -eq 1 ] && ok || bad "add --json printed more than one line: $OUT"
 expect 1 "bad public_url" -- env LORE_PUBLIC_URL=lore.example.com/ "$LORE" connector list
 has "$ERR" "public_url"
 
@@ -65,18 +67,35 @@ hasnt "$OUT" "$SECRET1"; hasnt "$OUT" "from-a-file"
 expect 0 "list json" -- "$LORE" connector list --json
 has "$OUT" "\"id\":\"$ID1\""; hasnt "$OUT" "secret\":"
 # --- the control database holds no secret in clear
-if grep -qa -- "$SECRET1" "$T/data/control.db" "$T/data/control.db-wal" 2>/dev/null; then
-  bad "a secret is in clear in control.db"; else ok; fi
+# scan_all: every secret seen so far, generated and given, in control.db
+# and its WAL (their bytes).
+SEEN=("$SECRET1" from-a-file)
+scan_all() {
+  local v found=0
+  for v in "${SEEN[@]}"; do
+    if grep -qa -- "$v" "$T/data/control.db" "$T/data/control.db-wal" 2>/dev/null; then
+      found=1; bad "the secret $v is in clear in control.db"
+    fi
+  done
+  [ "$found" -eq 0 ] && ok
+}
+scan_all
 
 # --- rotate-secret
 expect 0 "rotate" -- "$LORE" connector rotate-secret "$ID1" --grace 60
 has "$OUT" "secret:    [0-9a-f]\{64\}"; has "$OUT" "previous:  valid until"
 hasnt "$OUT" "$SECRET1"
+SEEN+=("$(sed -n 's/^secret: *//p' <<<"$OUT")")
 expect 0 "rotate json, no grace" -- "$LORE" connector rotate-secret "$ID1" --grace 0 --json
 has "$OUT" '"secret":"[0-9a-f]\{64\}"'; hasnt "$OUT" "previous_secret_until"
+SEEN+=("$(grep -o '[0-9a-f]\{64\}' <<<"$OUT" | head -1)")
 printf 'slack-made-secret\n' >"$T/new.txt"
 expect 0 "rotate to a given secret" -- "$LORE" connector rotate-secret "$ID1" --secret-file "$T/new.txt" --json
 has "$OUT" '"secret":"slack-made-secret"'; has "$OUT" "previous_secret_until"
+SEEN+=(slack-made-secret)
+[ ${#SEEN[1]} -gt 0 ] && [ ${#SEEN[2]} -eq 64 ] && [ ${#SEEN[3]} -eq 64 ] && ok ||
+  bad "the rotated secrets were not read from the output: ${SEEN[*]}"
+scan_all
 expect 1 "rotate to a bad secret" -- "$LORE" connector rotate-secret "$ID1" --secret "a b"
 has "$ERR" "visible ASCII"
 expect 1 "bad grace" -- "$LORE" connector rotate-secret "$ID1" --grace -1; has "$ERR" "--grace -1"

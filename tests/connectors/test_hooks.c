@@ -15,6 +15,35 @@
 static test_server srv;
 static char key[96]; /* admin key of tenant acme */
 
+/* Every signing secret the server handed out, for the scan of control.db. */
+static char seen[16][300];
+static int nseen;
+
+static void saw(const char *secret) {
+    if (secret && *secret && nseen < 16) snprintf(seen[nseen++], sizeof seen[0], "%s", secret);
+}
+
+static int file_has(const char *path, const char *needle) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t m = strlen(needle), n = 0, cap = 1 << 20;
+    char *buf = malloc(cap);
+    int hit = 0;
+    size_t k;
+    /* overlapping windows so a needle across a read boundary is found */
+    while (buf && !hit && (k = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += k;
+        hit = memmem(buf, n, needle, m) != NULL;
+        if (n > m) {
+            memmove(buf, buf + n - m, m);
+            n = m;
+        }
+    }
+    free(buf);
+    fclose(f);
+    return hit;
+}
+
 static long status_of(test_resp r) {
     long st = r.status;
     test_resp_free(&r);
@@ -26,6 +55,7 @@ static void refusals(void) {
     hook_conn c;
     CHECK(hook_connector_api(&srv, key, "{\"kind\":\"github\"}", &c) == 0);
     CHECK(!strncmp(c.url, "https://lore.example.com/v1/hooks/con_", 38));
+    saw(c.secret);
     char *body = hook_github_issue("opened", 1, "Refused", "never queued", "2026-01-01T00:00:00Z");
     size_t len = strlen(body);
 
@@ -79,6 +109,7 @@ static void refusals(void) {
     /* a Slack connector: a stale timestamp is refused like a bad signature */
     hook_conn sc;
     CHECK(hook_connector_api(&srv, key, "{\"kind\":\"slack\"}", &sc) == 0);
+    saw(sc.secret);
     const char *ev = "{\"type\":\"event_callback\",\"team_id\":\"T1\",\"event_id\":\"Ev1\","
                      "\"event_time\":1700000000,\"event\":{\"type\":\"message\",\"channel\":"
                      "\"C1\",\"user\":\"U1\",\"text\":\"hi\",\"ts\":\"1700000000.000100\"}}";
@@ -133,6 +164,8 @@ static void rotation(void) {
     CHECK_INT(r.status, 200);
     const char *ns = json_string_value(json_object_get(r.json, "secret"));
     CHECK(ns && strcmp(ns, old));
+    saw(old);
+    saw(ns);
     CHECK(json_is_string(json_object_get(r.json, "previous_secret_until")));
     hook_conn fresh = c;
     snprintf(fresh.secret, sizeof fresh.secret, "%s", ns ? ns : "");
@@ -151,6 +184,7 @@ static void rotation(void) {
     json_t *o = json_loads(out, 0, NULL);
     const char *third = json_string_value(json_object_get(o, "secret"));
     CHECK(third && strcmp(third, fresh.secret));
+    saw(third);
     CHECK_INT(status_of(hook_post_github(&srv, &fresh, "issues", "rot-5", body, len)), 401);
     CHECK_INT(status_of(hook_post_github_with(&srv, c.id, third ? third : "", "issues", "rot-6",
                                               body, len)),
@@ -284,6 +318,7 @@ static void admin_routes(void) {
     CHECK(hook_connector_api(&srv, key, "{\"kind\":\"github\",\"secret\":\"my-own-secret\"}", &c) ==
           0);
     CHECK_STR(c.secret, "my-own-secret");
+    saw(c.secret);
     char other[96], path[96];
     CHECK(test_make_tenant(&srv, "rival", other, sizeof other) == 0);
     snprintf(path, sizeof path, "/v1/connectors/%s", c.id);
@@ -322,6 +357,25 @@ static void observability(void) {
     CHECK(strstr(text, "body over hook_max_body_kb") != NULL);
     CHECK(strstr(text, "sha256=") == NULL); /* no signature */
     CHECK(strstr(text, "my-own-secret") == NULL);
+
+    /* The control database (and its WAL) holds none of the signing secrets
+     * made or given through the REST route and the CLI, in clear. */
+    CHECK(nseen >= 6);
+    const char *files[] = {"control.db", "control.db-wal"};
+    for (int fi = 0; fi < 2; fi++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/%s", srv.dir, files[fi]);
+        for (int i = 0; i < nseen; i++)
+            if (file_has(path, seen[i])) {
+                fprintf(stderr, "%s holds the secret %s in clear\n", path, seen[i]);
+                CHECK(0);
+            }
+    }
+    char db[700], wal[700];
+    snprintf(db, sizeof db, "%s/control.db", srv.dir);
+    snprintf(wal, sizeof wal, "%s/control.db-wal", srv.dir);
+    /* the scan reads the bytes: the secrets' names are there */
+    CHECK(file_has(db, "connector:") || file_has(wal, "connector:"));
 }
 
 /* 8. Back-pressure: a full queue answers 503 with Retry-After and queues

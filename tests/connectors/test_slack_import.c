@@ -403,6 +403,16 @@ int main(void) {
     CHECK(strstr(errtext, "lore import: chan-07/2019-12-31.json: bad JSON") != NULL);
     CHECK(strstr(errtext, "lore import: chan-03/") != NULL && strstr(errtext, "(ts none)") != NULL);
     CHECK(strstr(errtext, "D00000001") == NULL); /* direct messages: skipped, silently */
+    /* Progress shown (not a terminal: a line at the start, then one every
+     * 10 s): the day files to read, then a count that grows. */
+    const char *prog = strstr(errtext, "importing: "), *lastp = prog;
+    for (const char *p = prog; p && (p = strstr(p + 1, "importing: ")) != NULL;)
+        lastp = p;
+    unsigned long long d0 = 1, of0 = 0, d1 = 0, of1 = 0;
+    CHECK(prog && sscanf(prog, "importing: %llu/%llu day files, ", &d0, &of0) == 2);
+    CHECK(lastp && sscanf(lastp, "importing: %llu/%llu day files, ", &d1, &of1) == 2);
+    CHECK(d0 == 0 && of0 > 0 && of1 == of0);
+    if (u.secs > 12) CHECK(d1 > 0 && d1 <= of1); /* a line every 10 s */
     if (test_failed) fprintf(stderr, "stderr of the import:\n%.4000s\n", errtext);
     free(errtext);
     json_t *s1 = summary_of(out);
