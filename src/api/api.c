@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,6 +325,40 @@ static void begin_mount(api_req *q) {
     if (mt->body_cap) take_json_body(q, mt->body_cap);
 }
 
+/* Webhook bodies come from anyone (the signature is checked once the body
+ * is in), each up to hook_max_body_kb: without a cap on their sum, many
+ * slow deliveries would hold the server's memory. A delivery reserves its
+ * Content-Length (the whole cap when it gives none) before its body is
+ * read, and gives it back in app_done; past hook_inflight_mb it is answered
+ * 503 with Retry-After, the same for every connector id. 1 when it may go
+ * on. */
+static int hook_reserve(api_req *q) {
+    api *a = q->a;
+    uint64_t budget = (uint64_t)a->cfg.hook_inflight_mb << 20;
+    uint64_t want = (uint64_t)a->cfg.hook_max_body_kb * 1024;
+    const char *cl = http_header(q->r, "Content-Length");
+    if (cl && *cl >= '0' && *cl <= '9') {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (!*end && !errno && n < want) want = n ? n : 1;
+    }
+    if (!budget) return 1;
+    uint64_t before = atomic_fetch_add(&a->hook_inflight, want);
+    if (before + want <= budget) {
+        q->hook_reserved = want;
+        return 1;
+    }
+    a->hook_inflight -= want;
+    LORE_WARN("hook: refused a delivery: webhook bodies in flight are at hook_inflight_mb (%lld "
+              "MiB)",
+              (long long)a->cfg.hook_inflight_mb);
+    http_add_header(q->r, "Retry-After", "5");
+    api_problem(q, 503, "server-busy", "Server busy",
+                "too many webhook deliveries are being received at once; redeliver after 5 s");
+    return 0;
+}
+
 static void app_begin(void *ctx, http_request *r) {
     api *a = ctx;
     api_req *q = calloc(1, sizeof *q);
@@ -365,6 +400,7 @@ static void app_begin(void *ctx, http_request *r) {
     if (def->body == BODY_JSON) {
         take_json_body(q, (size_t)a->cfg.max_body_kb * 1024);
     } else if (def->body == BODY_RAW) {
+        if (!hook_reserve(q)) return;
         http_body_buffer(r, (size_t)a->cfg.hook_max_body_kb * 1024);
     } else if (def->body == BODY_MULTIPART) {
         if (!content_type_is(r, "multipart/form-data")) {
@@ -491,6 +527,7 @@ static void app_done(void *ctx, http_request *r) {
     metrics_observe(a->m_latency, labels, secs);
     if (a->cfg.access_log) access_log(q, status, secs * 1000);
     if (q->def && q->def->access == ACCESS_HOOK) api_hook_done(q, status);
+    if (q->hook_reserved) a->hook_inflight -= q->hook_reserved;
     if (q->def && q->def->cleanup) q->def->cleanup(q);
     store_key_free(q->key);
     jwt_claims_free(&q->claims);

@@ -3,7 +3,8 @@
  * No API key: the delivery's signature is the credential. In this order,
  * before anything is queued (docs/connectors.md, "The gate"):
  *   1. body cap: hook_max_body_kb, enforced by the server while the body
- *      arrives (413);
+ *      arrives (413), and hook_inflight_mb on all bodies being received at
+ *      once (api.c, hook_reserve: 503 with Retry-After);
  *   2. connector lookup: an unknown or malformed id answers exactly like a
  *      bad signature (same status, same bytes), after an HMAC of the body
  *      with a decoy key, so neither the answer nor its time tells whether

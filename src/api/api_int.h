@@ -119,7 +119,8 @@ struct api {
     /* connectors (api_hooks.c, api_connectors.c): the keyring that opens
      * signing secrets (borrowed; NULL: webhooks answer 503) */
     const seal_keyring *keyring;
-    uint8_t hook_decoy_key[32]; /* HMACs a delivery to an unknown connector */
+    uint8_t hook_decoy_key[32];     /* HMACs a delivery to an unknown connector */
+    _Atomic uint64_t hook_inflight; /* bytes reserved by webhook bodies being received */
     metrics_family *m_hooks;
 
     /* metrics */
@@ -140,6 +141,7 @@ struct api_req {
     jwt_claims claims; /* instead of key: a verified JWT (claims.subject set) */
     const char *tenant_name;
     char tenant_buf[STORE_NAME_MAX + 1]; /* tenant_name of a keyless route that found one */
+    uint64_t hook_reserved;              /* bytes of a->hook_inflight this webhook body holds */
     store_viewer viewer;
     int tenant_locked;
     char idem[STORE_JOB_DEDUP_MAX + 1]; /* the Idempotency-Key, scoped to the key */

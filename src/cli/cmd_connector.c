@@ -7,6 +7,7 @@
  * the store is opened, so a mistake costs nothing and names the option. */
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,11 +88,24 @@ static int read_secret_file(const char *path, char *out, size_t cap) {
     return 0;
 }
 
-/* The secret given with --secret or --secret-file (NULL: none) into *out. */
+/* The secret given with --secret or --secret-file (NULL: none) into *out.
+ * A --secret value is copied into buf and wiped from the process's
+ * arguments, so ps and /proc/PID/cmdline stop showing it once the command
+ * has started; the shell's history still has it, which a warning says. */
 static int given_secret(const cli_args *a, char *buf, size_t cap, const char **out) {
     const char *file = cli_get(a, "secret-file");
     *out = cli_get(a, "secret");
     if (*out && file) return cli_error(CMD, CLI_USAGE, "give --secret or --secret-file, not both");
+    if (*out) {
+        size_t n = strlen(*out);
+        if (n < cap && n <= CONNECTOR_SECRET_MAX) { /* longer: refused as it is, by the check */
+            memcpy(buf, *out, n + 1);
+            OPENSSL_cleanse((char *)(uintptr_t)*out, n); /* argv's bytes: writable */
+            *out = buf;
+        }
+        fprintf(stderr, "lore connector: warning: --secret leaves the secret in the shell's "
+                        "history; --secret-file FILE keeps it out of both history and ps\n");
+    }
     if (!file) return 0;
     int rc = read_secret_file(file, buf, cap);
     if (!rc) *out = buf;
@@ -309,7 +323,10 @@ static int rotate(cli_env *e, const cli_args *a, const char *id) {
     const char *new_secret = NULL;
     int rc = given_secret(a, given, sizeof given, &new_secret);
     if (!rc) rc = open_keyring(e, &k);
-    if (rc) return rc;
+    if (rc) {
+        OPENSSL_cleanse(given, sizeof given);
+        return rc;
+    }
     lore_status st = connector_admin_rotate(k, e->store, tenant, id, grace, new_secret, &c, secret,
                                             err, sizeof err);
     if (st == LORE_NOT_FOUND) {

@@ -51,6 +51,18 @@ typedef struct progress {
     char last_file[512];
 } progress;
 
+/* Writes s with control bytes as \xNN: entry names come from the archive,
+ * and a name carrying terminal escapes must not drive the operator's
+ * terminal (retitle it, clear it, fake output). */
+static void put_visible(FILE *f, const char *s) {
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c < 0x20 || *c == 0x7f)
+            fprintf(f, "\\x%02x", *c);
+        else
+            fputc(*c, f);
+    }
+}
+
 static void on_problem(void *ctx, const char *file, const char *message) {
     progress *p = ctx;
     p->problems++;
@@ -59,7 +71,11 @@ static void on_problem(void *ctx, const char *file, const char *message) {
         snprintf(p->last_file, sizeof p->last_file, "%s", file);
     }
     if (p->tty && !p->quiet) fputc('\n', stderr);
-    fprintf(stderr, "lore import: %s: %s\n", file, message);
+    fputs("lore import: ", stderr);
+    put_visible(stderr, file);
+    fputs(": ", stderr);
+    put_visible(stderr, message);
+    fputc('\n', stderr);
 }
 
 static void on_progress(void *ctx, const slack_export_stats *s) {
@@ -120,7 +136,11 @@ static void on_doc_problem(void *ctx, const char *path, const char *message, int
     progress *p = ctx;
     if (!is_error) return;
     p->problems++;
-    fprintf(stderr, "lore import: document %s: %s\n", path, message);
+    fputs("lore import: document ", stderr);
+    put_visible(stderr, path);
+    fputs(": ", stderr);
+    put_visible(stderr, message);
+    fputc('\n', stderr);
 }
 
 static int import_slack(cli_args *a) {

@@ -79,6 +79,9 @@ static const key_def keys[] = {
         "unauthenticated requests per minute per client address (0 = no limit)"),
     INT(hook_max_body_kb, 1, 1048576, "25600",
         "largest webhook delivery (POST /v1/hooks/{id}), in KiB (GitHub sends up to 25 MB)"),
+    INT(hook_inflight_mb, 0, 1048576, "512",
+        "webhook bodies held in memory at once across all deliveries, in MiB (0 = no cap); past "
+        "it a delivery is answered 503 with Retry-After before its body is read"),
     INT(hook_rate_per_min, 0, 100000000, "6000",
         "webhook deliveries per minute per connector (0 = no limit)"),
     STR(public_url, 0, "",

@@ -39,7 +39,7 @@ typedef struct lore_config {
     int64_t metrics_public;  /* 1 = /metrics needs no key */
     int64_t rate_read_per_min, rate_write_per_min, rate_admin_per_min, rate_anon_per_min;
     /* webhooks (connectors) */
-    int64_t hook_max_body_kb, hook_rate_per_min;
+    int64_t hook_max_body_kb, hook_rate_per_min, hook_inflight_mb;
     char public_url[512]; /* https://lore.example.com: webhook URLs printed in full */
     /* jobs */
     int64_t workers; /* -1 = none, 0 = one per core */

@@ -140,6 +140,9 @@ typedef struct connector_ops {
     const char *title; /* "GitHub" */
     /* Checks the signature (and a signed timestamp's window) of a delivery
      * with one secret, in time independent of where the signature differs.
+     * Computes the HMAC over the body (seal_hmac_sha256*) once, before and
+     * whatever the signature header is, so a missing or malformed one costs
+     * what a wrong one does (the gate's unknown-id decoy costs one too).
      * Never parses the body beyond what the source's scheme signs. */
     connector_verdict (*verify)(const connector_request *req, const uint8_t *secret,
                                 size_t secret_len);

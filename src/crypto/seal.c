@@ -35,6 +35,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,13 +246,36 @@ lore_status seal_decrypt(const seal_keyring *k, const char *key_id, const char *
     return LORE_OK;
 }
 
+static _Atomic uint64_t hmac_count;
+
+uint64_t seal_hmac_count(void) {
+    return hmac_count;
+}
+
 void seal_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *data, size_t len,
                       uint8_t out[32]) {
+    seal_part p = {data, len};
+    seal_hmac_sha256_parts(key, key_len, &p, 1, out);
+}
+
+void seal_hmac_sha256_parts(const uint8_t *key, size_t key_len, const seal_part *parts, size_t n,
+                            uint8_t out[32]) {
     static const uint8_t empty[1];
-    unsigned int n = 32;
-    if (key_len <= INT32_MAX &&
-        HMAC(EVP_sha256(), key_len ? key : empty, (int)key_len, len ? data : empty, len, out, &n))
-        return;
+    hmac_count++;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *c = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    size_t olen = 0;
+    /* An empty key is still a key (HMAC pads it); OpenSSL wants a pointer. */
+    int ok = c && EVP_MAC_init(c, key_len ? key : empty, key_len, params) == 1;
+    for (size_t i = 0; ok && i < n; i++)
+        if (parts[i].len) ok = EVP_MAC_update(c, parts[i].data, parts[i].len) == 1;
+    ok = ok && EVP_MAC_final(c, out, &olen, 32) == 1 && olen == 32;
+    EVP_MAC_CTX_free(c);
+    EVP_MAC_free(mac);
+    if (ok) return;
     /* Only on allocation failure. A fixed value (zeros) could be matched by
      * a forged signature; random bytes cannot, and without them there is
      * nothing safe to return. */

@@ -41,6 +41,7 @@ struct zipread {
     uint64_t cd_offset, cd_size;
     zipread_limits lim;
     zipread_entry *entries;
+    uint64_t *data_end; /* per entry: where its bytes must end (the next local header) */
     size_t n;
     uint64_t total;
     /* The entry being streamed. */
@@ -295,6 +296,45 @@ static lore_status read_central(zipread *z, uint64_t count, char *err, size_t er
     return st;
 }
 
+static int by_offset(const void *a, const void *b) {
+    const zipread_entry *x = *(const zipread_entry *const *)a,
+                        *y = *(const zipread_entry *const *)b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Refuses entries whose local header and data overlap another entry's: an
+ * honest writer puts each entry after the one before, while a crafted
+ * archive makes thousands of central records point at one small deflated
+ * stream, so a few megabytes expand to the total cap (a zip bomb by
+ * overlap, which no ratio catches). Records in data_end where each entry's
+ * bytes must end, for zipread_begin to check against its local header. */
+static lore_status check_overlap(zipread *z, char *err, size_t errlen) {
+    if (!z->n) return LORE_OK;
+    const zipread_entry **order = malloc(z->n * sizeof *order);
+    z->data_end = malloc(z->n * sizeof *z->data_end);
+    if (!order || !z->data_end) {
+        free(order);
+        return LORE_NOMEM;
+    }
+    for (size_t i = 0; i < z->n; i++)
+        order[i] = &z->entries[i];
+    qsort(order, z->n, sizeof *order, by_offset);
+    lore_status st = LORE_OK;
+    for (size_t i = 0; i < z->n && st == LORE_OK; i++) {
+        const zipread_entry *e = order[i];
+        uint64_t next = i + 1 < z->n ? order[i + 1]->offset : z->cd_offset;
+        /* read_central checked that offset + header + name + data stays
+         * before the central directory: no overflow here. */
+        if (e->offset + LOCAL_LEN + e->name_len + e->comp_size > next)
+            st = fail(err, errlen, LORE_INVALID,
+                      "%s: its data overlaps the entry %s (a crafted archive; refused whole)",
+                      e->name, i + 1 < z->n ? order[i + 1]->name : "(central directory)");
+        z->data_end[e - z->entries] = next;
+    }
+    free(order);
+    return st;
+}
+
 lore_status zipread_open(const char *path, const zipread_limits *lim, zipread **out, char *err,
                          size_t errlen) {
     *out = NULL;
@@ -318,6 +358,7 @@ lore_status zipread_open(const char *path, const zipread_limits *lim, zipread **
     uint64_t count = 0;
     lore_status st = read_end(z, &count, err, errlen);
     if (st == LORE_OK) st = read_central(z, count, err, errlen);
+    if (st == LORE_OK) st = check_overlap(z, err, errlen);
     if (st != LORE_OK) {
         zipread_close(z);
         return st;
@@ -332,6 +373,7 @@ void zipread_close(zipread *z) {
     for (size_t i = 0; i < z->n; i++)
         free((char *)z->entries[i].name);
     free(z->entries);
+    free(z->data_end);
     if (z->zs_ready) inflateEnd(&z->zs);
     free(z);
 }
@@ -367,9 +409,10 @@ lore_status zipread_begin(zipread *z, size_t i, char *err, size_t errlen) {
         rd(z, e->offset + LOCAL_LEN, name, nlen) || memcmp(name, e->name, nlen))
         return fail(err, errlen, LORE_INVALID,
                     "%s: its local header does not match the central directory", e->name);
-    if (data > z->cd_offset || e->comp_size > z->cd_offset - data)
-        return fail(err, errlen, LORE_INVALID, "%s: its data runs over the central directory",
-                    e->name);
+    uint64_t end = z->data_end[i];
+    if (data > end || e->comp_size > end - data)
+        return fail(err, errlen, LORE_INVALID,
+                    "%s: its data runs over the next entry or the central directory", e->name);
     if (e->method == 8) {
         int zr = z->zs_ready ? inflateReset(&z->zs) : inflateInit2(&z->zs, -MAX_WBITS);
         if (zr != Z_OK) return LORE_NOMEM;

@@ -11,8 +11,9 @@
  * name and goes on with the others; the bytes actually inflated are counted
  * too, so a header that lies about a size cannot sneak one through.
  * Structural garbage (bad signatures, offsets outside the file, overlapping
- * the central directory, multi-disk archives, encryption) is an error,
- * never a crash.
+ * the central directory, entries overlapping each other (many central
+ * records pointing at one small stream: a zip bomb by overlap), multi-disk
+ * archives, encryption) is an error, never a crash.
  *
  * Threads: one reader per thread. */
 #ifndef LORE_UTIL_ZIPREAD_H

@@ -98,6 +98,10 @@ SEEN+=(slack-made-secret)
 scan_all
 expect 1 "rotate to a bad secret" -- "$LORE" connector rotate-secret "$ID1" --secret "a b"
 has "$ERR" "visible ASCII"
+# --secret on the command line works (copied before argv is wiped) and warns
+expect 0 "rotate to a secret given as an argument" -- "$LORE" connector rotate-secret "$ID1" \
+    --secret argv-given-secret --json
+has "$OUT" '"secret":"argv-given-secret"'; has "$ERR" "shell's history"; has "$ERR" "--secret-file"
 expect 1 "bad grace" -- "$LORE" connector rotate-secret "$ID1" --grace -1; has "$ERR" "--grace -1"
 expect 0 "another tenant" -- "$LORE" tenant create rival
 expect 2 "rotate, wrong tenant" -- "$LORE" connector rotate-secret "$ID1" --tenant rival

@@ -288,6 +288,75 @@ static void read_everything(const char *p) {
     zipread_close(z);
 }
 
+static void put16(unsigned char *p, unsigned v) {
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
+static void put32(unsigned char *p, uint32_t v) {
+    put16(p, v & 0xffff);
+    put16(p + 2, v >> 16);
+}
+
+/* A zip bomb by overlap: one deflated entry of 1 MiB of zeros (not past the
+ * ratio floor, so no ratio refuses it) and copies central records all
+ * pointing at its one local header. Without the overlap check a 100 KiB
+ * archive opens as copies GiB of entries that each read fine. Also: a
+ * record whose data runs into the next entry's local header. */
+static void test_overlap(void) {
+    char p[512];
+    snprintf(p, sizeof p, "%s", path_of("overlap-src.zip"));
+    size_t zlen = 1u << 20;
+    unsigned char *zeros = calloc(1, zlen);
+    zipw *w = zipw_open(p, 0);
+    CHECK(zipw_add(w, "general/2020-01-03.json", zeros, zlen, 8) == 0);
+    CHECK(zipw_add(w, "general/2020-01-04.json", "[]", 2, 0) == 0);
+    CHECK(zipw_close(w) == 0);
+    free(zeros);
+    size_t n;
+    unsigned char *src = slurp(p, &n);
+    const unsigned char *end = src + n - 22;
+    uint32_t cd_off = (uint32_t)(end[16] | end[17] << 8 | end[18] << 16 | (uint32_t)end[19] << 24);
+    const unsigned char *rec = src + cd_off;
+    size_t nlen = (size_t)(rec[28] | rec[29] << 8), reclen = 46 + nlen;
+    CHECK(rec[30] == 0 && rec[31] == 0 && rec[32] == 0 && rec[33] == 0); /* no extra/comment */
+    const unsigned copies = 2000;
+    size_t out_len = cd_off + copies * reclen + 22;
+    unsigned char *bomb = malloc(out_len), *q = bomb;
+    memcpy(q, src, cd_off);
+    q += cd_off;
+    for (unsigned i = 0; i < copies; i++, q += reclen)
+        memcpy(q, rec, reclen); /* every record: offset 0, the first entry */
+    memset(q, 0, 22);
+    put32(q, 0x06054b50u);
+    put16(q + 8, copies);
+    put16(q + 10, copies);
+    put32(q + 12, (uint32_t)(copies * reclen));
+    put32(q + 16, cd_off);
+    spit(path_of("overlap.zip"), bomb, out_len);
+    zipread *z = NULL;
+    CHECK(zipread_open(path_of("overlap.zip"), NULL, &z, err, sizeof err) == LORE_INVALID);
+    CHECK(z == NULL);
+    CHECK(strstr(err, "overlaps") != NULL);
+    zipread_close(z);
+    /* The honest archive still opens; then its first record's compressed
+     * size is raised so its data runs over the second entry's header. */
+    CHECK(zipread_open(p, NULL, &z, err, sizeof err) == LORE_OK);
+    zipread_close(z);
+    unsigned char *liar = malloc(n);
+    memcpy(liar, src, n);
+    uint32_t csize = (uint32_t)(rec[20] | rec[21] << 8 | rec[22] << 16 | (uint32_t)rec[23] << 24);
+    put32(liar + cd_off + 20, csize + 10);
+    put32(liar + 18, csize + 10); /* the local header agrees, as a crafted one would */
+    spit(path_of("overlap2.zip"), liar, n);
+    z = NULL;
+    CHECK(zipread_open(path_of("overlap2.zip"), NULL, &z, err, sizeof err) == LORE_INVALID);
+    CHECK(strstr(err, "general/2020-01-03.json: its data overlaps") == err);
+    zipread_close(z);
+    free(liar);
+    free(bomb);
+    free(src);
+}
+
 static void test_truncated_and_garbage(void) {
     size_t n;
     unsigned char *good = slurp(path_of("basic.zip"), &n);
@@ -339,6 +408,7 @@ int main(void) {
     test_crc_and_lies();
     test_bombs();
     test_not_zip();
+    test_overlap();
     test_truncated_and_garbage();
     test_rmtree(dir);
     return test_summary();
