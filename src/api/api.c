@@ -397,7 +397,10 @@ static void app_begin(void *ctx, http_request *r) {
     /* /metrics names tenants in its labels: a server key when not public. */
     if (def->handle == api_metrics_get && !a->cfg.metrics_public) access = ACCESS_SERVER;
     if (access >= ACCESS_READ && !authenticate(q, access)) return;
-    if (def->body == BODY_JSON) {
+    if (def->body == BODY_JSON_OPTIONAL && !http_header(r, "Content-Type") &&
+        http_content_length(r) <= 0) {
+        /* no body: the route's defaults */
+    } else if (def->body == BODY_JSON || def->body == BODY_JSON_OPTIONAL) {
         take_json_body(q, (size_t)a->cfg.max_body_kb * 1024);
     } else if (def->body == BODY_RAW) {
         if (!hook_reserve(q)) return;

@@ -5,8 +5,10 @@
  *          the signing secret is shown this once
  *   GET    /v1/connectors                      -> {"connectors": [...]}, no secrets
  *   DELETE /v1/connectors/{id}                 -> 204
- *   POST   /v1/connectors/{id}/rotate-secret?grace=SECONDS
- *          -> 200 {"id", "secret", "previous_secret_until", ...}
+ *   POST   /v1/connectors/{id}/rotate-secret?grace=SECONDS  [{"secret": S}]
+ *          -> 200 {"id", "secret", "previous_secret_until", ...}: without a
+ *          body lore generates the secret; Slack and Linear make their own,
+ *          which the body hands over
  *
  * "url" is the webhook's full URL when the setting public_url is set, else
  * its path (the source needs the server's public address in front). A
@@ -183,13 +185,47 @@ void api_connector_rotate(api_req *q) {
         }
         grace = v;
     }
-    if (!need_keyring(q)) return;
+    json_t *body = NULL;
+    const char *given = NULL;
+    size_t blen = 0;
+    if (http_body(q->r, &blen) && blen) {
+        if (!(body = api_json_body(q))) return;
+        if (!json_is_object(body)) {
+            api_bad_field(q, "", "the body is a JSON object: {\"secret\": \"...\"}");
+            json_decref(body);
+            return;
+        }
+        const char *key;
+        json_t *v;
+        json_object_foreach(body, key, v) {
+            if (strcmp(key, "secret")) {
+                api_bad_field(q, "", "unknown field '%.60s' (secret)", key);
+                json_decref(body);
+                return;
+            }
+            if (!json_is_string(v) || !connector_secret_valid(json_string_value(v))) {
+                api_bad_field(q, "/secret",
+                              "secret is 1 to %d visible ASCII characters (no spaces)",
+                              CONNECTOR_SECRET_MAX);
+                json_decref(body);
+                return;
+            }
+            given = json_string_value(v);
+        }
+    }
+    if (!need_keyring(q)) {
+        json_decref(body);
+        return;
+    }
     store_connector *c = NULL;
     char secret[CONNECTOR_SECRET_MAX + 1] = "", err[256] = "";
     lore_status st = connector_admin_rotate(q->a->keyring, q->th->control, q->key->tenant, id,
-                                            grace, NULL, &c, secret, err, sizeof err);
+                                            grace, given, &c, secret, err, sizeof err);
+    json_decref(body); /* jansson keeps no copy once freed; the value is sealed */
     if (st == LORE_NOT_FOUND) {
         api_not_found(q, "connector");
+    } else if (st == LORE_INVALID) {
+        api_bad_field(q, "/secret", "%s", err);
     } else if (st != LORE_OK) {
         api_internal(q, "rotating the secret", st);
     } else {

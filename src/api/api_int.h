@@ -36,7 +36,9 @@ typedef enum api_access {
 /* How a route takes its body. */
 /* BODY_RAW: buffered as it came, whatever its type (a webhook delivery,
  * whose bytes are what its signature covers), up to hook_max_body_kb. */
-typedef enum api_body { BODY_NO, BODY_JSON, BODY_MULTIPART, BODY_RAW } api_body;
+/* BODY_JSON_OPTIONAL: none (no Content-Type and no bytes), or JSON as
+ * BODY_JSON; the handler finds http_body NULL when there was none. */
+typedef enum api_body { BODY_NO, BODY_JSON, BODY_MULTIPART, BODY_RAW, BODY_JSON_OPTIONAL } api_body;
 
 typedef struct api_req api_req;
 typedef void (*api_handler)(api_req *q);

@@ -59,6 +59,10 @@ int main(void) {
         if (d->body == BODY_MULTIPART)
             CHECK(json_object_get(content, "multipart/form-data") != NULL);
         if (d->body == BODY_NO) CHECK(content == NULL);
+        if (d->body == BODY_JSON_OPTIONAL) {
+            CHECK(json_object_get(content, "application/json") != NULL);
+            CHECK(json_is_false(json_object_get(json_object_get(op, "requestBody"), "required")));
+        }
     }
 
     /* document -> table, and operationIds unique */

@@ -189,6 +189,30 @@ static void rotation(void) {
     CHECK_INT(status_of(hook_post_github_with(&srv, c.id, third ? third : "", "issues", "rot-6",
                                               body, len)),
               200);
+    /* REST with the source's own secret (Slack and Linear make theirs) */
+    snprintf(path, sizeof path, "/v1/connectors/%s/rotate-secret?grace=0", c.id);
+    r = test_post_json(&srv, path, key, "{\"secret\":\"made-by-the-source-42\"}");
+    CHECK_INT(r.status, 200);
+    CHECK_STR(json_string_value(json_object_get(r.json, "secret")), "made-by-the-source-42");
+    test_resp_free(&r);
+    saw("made-by-the-source-42");
+    CHECK_INT(status_of(hook_post_github_with(&srv, c.id, "made-by-the-source-42", "issues",
+                                              "rot-7", body, len)),
+              200);
+    CHECK_INT(status_of(hook_post_github_with(&srv, c.id, third ? third : "", "issues", "rot-8",
+                                              body, len)),
+              401);
+    r = test_post_json(&srv, path, key, "{\"secret\":\"has a space\"}");
+    CHECK_INT(r.status, 400);
+    CHECK_STR(json_string_value(json_object_get(r.json, "pointer")), "/secret");
+    test_resp_free(&r);
+    r = test_post_json(&srv, path, key, "{\"grace\":3}");
+    CHECK_INT(r.status, 400);
+    test_resp_free(&r);
+    /* a refused body changed nothing */
+    CHECK_INT(status_of(hook_post_github_with(&srv, c.id, "made-by-the-source-42", "issues",
+                                              "rot-9", body, len)),
+              200);
     json_decref(o);
     free(body);
 }
