@@ -532,6 +532,36 @@ static lore_status apply_message_event(connector_sink *s, const json_t *ev, char
     return apply_message(s, c, ev, NULL, priv, error);
 }
 
+/* A Slack signing secret belongs to the app, not to a workspace: every
+ * workspace that installed the app signs with it. The connector serves the
+ * workspace of its first delivery ("workspace" in its state); a delivery
+ * from another is refused, so one workspace can never write into another's
+ * documents. (The export import carries no team id and pins nothing.) */
+static lore_status pin_workspace(connector_sink *s, const json_t *payload, char **error) {
+    const char *team = slack_str(payload, "team_id");
+    if (!team) return LORE_OK;
+    json_t *st = NULL;
+    lore_status rc = state_opt(s, "workspace", &st);
+    if (rc != LORE_OK) return rc;
+    if (!st) {
+        json_t *w = json_pack("{s:s}", "team_id", team);
+        rc = w ? connector_state_put(s, "workspace", w) : LORE_NOMEM;
+        json_decref(w);
+        return rc;
+    }
+    const char *pinned = slack_str(st, "team_id");
+    if (pinned && strcmp(pinned, team)) {
+        char why[256];
+        snprintf(why, sizeof why,
+                 "a delivery from Slack workspace %.40s; this connector serves workspace %.40s "
+                 "(its first delivery's): add another connector for another workspace",
+                 team, pinned);
+        rc = invalid(error, why);
+    }
+    json_decref(st);
+    return rc;
+}
+
 lore_status slack_apply(connector_sink *s, const char *event, const json_t *payload, char **error) {
     (void)event; /* the payload names its event */
     if (error) *error = NULL;
@@ -539,6 +569,8 @@ lore_status slack_apply(connector_sink *s, const char *event, const json_t *payl
     const char *type = slack_str(ev, "type");
     if (!json_is_object(payload) || !type)
         return invalid(error, "not an Events API event_callback payload");
+    lore_status pst = pin_workspace(s, payload, error);
+    if (pst != LORE_OK) return pst;
     if (!strcmp(type, "message")) return apply_message_event(s, ev, error);
     char rank[SLACK_TS_LEN + 1];
     event_rank(payload, ev, rank);

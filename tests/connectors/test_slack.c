@@ -642,6 +642,39 @@ static void test_big_day(void) {
     store_doc_free(d);
 }
 
+/* A signing secret is the app's: a delivery from another workspace that
+ * installed the same app is refused, and changes nothing. */
+static void test_other_workspace(void) {
+    char *ok =
+        message("CWS0000001", "channel", "U1", "pinned workspace", "1700000100.000100", NULL);
+    CHECK_INT(deliver(ok), CONNECTOR_QUEUE);
+    free(ok);
+    char ext[64];
+    snprintf(ext, sizeof ext, "CWS0000001/day/2023-11-14");
+    char id[STORE_DOC_ID_LEN + 1];
+    store_doc_public_id("slack", ext, id);
+    store_doc *before = NULL;
+    CHECK_INT(store_doc_get(t, id, 0, &before), LORE_OK);
+    char *m = message("CWS0000001", "channel", "U9", "from elsewhere", "1700000200.000100", NULL);
+    char *p = strstr(m, "T123ABC456");
+    CHECK(p != NULL);
+    if (p) memcpy(p, "T999ZZZ999", 10);
+    json_t *payload = json_loads(m, 0, NULL);
+    char *error = NULL;
+    CHECK_INT(ops->apply(sink, "message", payload, &error), LORE_INVALID);
+    CHECK(error && strstr(error, "T999ZZZ999") && strstr(error, "T123ABC456"));
+    free(error);
+    json_decref(payload);
+    free(m);
+    CHECK_INT(connector_sink_flush(sink, ops), LORE_OK);
+    CHECK_INT(ingest_commit(ss), LORE_OK);
+    store_doc *after = NULL;
+    CHECK_INT(store_doc_get(t, id, 0, &after), LORE_OK);
+    if (before && after) CHECK_STR(after->content_hash, before->content_hash);
+    store_doc_free(before);
+    store_doc_free(after);
+}
+
 int main(void) {
     test_seed();
     const char *dir = test_tmpdir();
@@ -673,6 +706,7 @@ int main(void) {
     test_private();
     test_export_matches_live();
     test_big_day();
+    test_other_workspace();
 
     connector_sink_free(sink);
     ingest_session_free(ss);
