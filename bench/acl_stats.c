@@ -90,27 +90,24 @@ int main(int argc, char **argv) {
     int rc = 2;
     store *st_ = NULL;
     store_tenant *t = NULL;
-    void *lex = NULL;
+    tenant_ctx *tc = NULL;
     ingest_session *ses = NULL;
     search_engine *se = NULL;
     double *lat = calloc(nq, sizeof *lat), *total = calloc(nq, sizeof *total),
            *scored = calloc(nq, sizeof *scored);
-    lex_params lp;
-    lex_params_default(&lp);
     ingest_options o;
     ingest_options_default(&o);
     static const char *const acl[] = {"group:research"};
     if (!lat || !total || !scored || store_open(datadir, &st_, err, sizeof err) != LORE_OK ||
         store_tenant_create(st_, TENANT) != LORE_OK ||
         store_tenant_open(st_, TENANT, &t) != LORE_OK ||
-        index_lexical_bm25.open(t, &lp, &lex) != LORE_OK ||
-        ingest_session_new(t, &index_lexical_bm25, lex, &o, &ses) != LORE_OK) {
+        tenant_ctx_attach(t, NULL, &tc) != LORE_OK || ingest_session_new(tc, &o, &ses) != LORE_OK) {
         fprintf(stderr, "acl_stats: setting up failed\n");
         goto out;
     }
     ingest_set_source_acl(ses, "beir", acl, 1);
     if (ingest_path(ses, corpus) != LORE_OK || ingest_commit(ses) != LORE_OK ||
-        search_engine_new(t, &index_lexical_bm25, lex, &se) != LORE_OK) {
+        search_engine_new(tc, &se) != LORE_OK) {
         fprintf(stderr, "acl_stats: ingesting %s failed\n", corpus);
         goto out;
     }
@@ -182,7 +179,7 @@ out:
     free(scored);
     search_engine_free(se);
     ingest_session_free(ses);
-    if (lex) index_lexical_bm25.close(lex);
+    tenant_ctx_close(tc);
     store_tenant_close(t);
     store_close(st_);
     if (nftw(datadir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)

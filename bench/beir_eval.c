@@ -436,7 +436,7 @@ int main(int argc, char **argv) {
     query_set qs = {0};
     store *st_ = NULL;
     store_tenant *t = NULL;
-    void *lex = NULL;
+    tenant_ctx *tc = NULL;
     ingest_session *ses = NULL;
     search_engine *se = NULL;
     pass_result first = {0}, warm = {0};
@@ -484,12 +484,12 @@ int main(int argc, char **argv) {
                 lore_status_message(s));
         goto out;
     }
-    lex_params lp;
-    lex_params_default(&lp);
-    if (k1 >= 0) lp.k1 = (float)k1;
-    if (b >= 0) lp.b = (float)b;
-    if (tw >= 0) lp.title_weight = (uint32_t)tw;
-    if ((s = index_lexical_bm25.open(t, &lp, &lex)) != LORE_OK) {
+    tenant_settings ts;
+    tenant_settings_default(&ts);
+    if (k1 >= 0) ts.lex.k1 = (float)k1;
+    if (b >= 0) ts.lex.b = (float)b;
+    if (tw >= 0) ts.lex.title_weight = (uint32_t)tw;
+    if ((s = tenant_ctx_attach(t, &ts, &tc)) != LORE_OK) {
         fprintf(stderr, "beir_eval: cannot open the index: %s\n", lore_status_message(s));
         goto out;
     }
@@ -503,7 +503,7 @@ int main(int argc, char **argv) {
     struct stat sb;
     if (stat(corpus, &sb) != 0) goto out;
     int64_t t0 = lore_mono_ns();
-    if ((s = ingest_session_new(t, &index_lexical_bm25, lex, &o, &ses)) == LORE_OK &&
+    if ((s = ingest_session_new(tc, &o, &ses)) == LORE_OK &&
         (s = ingest_path(ses, corpus)) == LORE_OK)
         s = ingest_commit(ses);
     double ingest_s = (double)(lore_mono_ns() - t0) / 1e9;
@@ -525,12 +525,13 @@ int main(int argc, char **argv) {
                 problems, (unsigned long long)is->files_failed,
                 (unsigned long long)is->docs_failed);
     lex_stats ls = {0};
-    if (index_lexical_bm25.stats(lex, &ls) != LORE_OK) memset(&ls, 0, sizeof ls);
+    if (tc->index.lexical.ops->stats(tc->index.lexical.state, &ls) != LORE_OK)
+        memset(&ls, 0, sizeof ls);
     int64_t disk = 0;
     if (store_disk_bytes(t, &disk) != LORE_OK) disk = 0;
 
     /* ---- queries ---- */
-    if (search_engine_new(t, &index_lexical_bm25, lex, &se) != LORE_OK) {
+    if (search_engine_new(tc, &se) != LORE_OK) {
         fprintf(stderr, "beir_eval: out of memory\n");
         goto out;
     }
@@ -545,8 +546,8 @@ int main(int argc, char **argv) {
 
     double nq = (double)warm.evaluated;
     printf("dataset                %s\n", dataset);
-    printf("bm25                   k1 %.2f  b %.2f  title_weight %u\n", (double)lp.k1, (double)lp.b,
-           lp.title_weight);
+    printf("bm25                   k1 %.2f  b %.2f  title_weight %u\n", (double)ts.lex.k1,
+           (double)ts.lex.b, ts.lex.title_weight);
     printf("ingest                 %llu docs, %llu chunks, %.1f MB file, %.2f s: %.0f docs/s, "
            "%.2f MB/s\n",
            (unsigned long long)docs, (unsigned long long)is->chunks, (double)sb.st_size / 1e6,
@@ -576,7 +577,7 @@ out:
     free(warm.cpu_ms);
     search_engine_free(se);
     ingest_session_free(ses);
-    if (lex) index_lexical_bm25.close(lex);
+    tenant_ctx_close(tc);
     store_tenant_close(t);
     store_close(st_);
     query_set_free(&qs);

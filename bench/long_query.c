@@ -265,7 +265,7 @@ static int count_term(void *ctx, const text_token *t) {
  * index: the bytes of posting lists read, and the most held at once, with
  * max_should = SEARCH_MAX_SCORED_TERMS against every term kept (what was
  * held before only the kept terms' lists were). */
-static void memory(const corpus *c, void *lex) {
+static void memory(const corpus *c, tenant_ctx *ctx) {
     text_analyzer *an = NULL;
     if (text_analyzer_new(&an) != LORE_OK) return;
     printf("\nlexical memory, like= of 32 KB documents, max_should %d (%d documents)\n"
@@ -289,8 +289,8 @@ static void memory(const corpus *c, void *lex) {
             lex_query all = lq;
             all.max_should = 0;
             lex_result r = {0}, ra = {0};
-            if (index_lexical_bm25.search(lex, &lq, &r) == LORE_OK &&
-                index_lexical_bm25.search(lex, &all, &ra) == LORE_OK)
+            if (ctx->index.lexical.ops->search(ctx->index.lexical.state, &lq, &r) == LORE_OK &&
+                ctx->index.lexical.ops->search(ctx->index.lexical.state, &all, &ra) == LORE_OK)
                 printf("| %zu | %.0f | %.0f | %.0f | %.0f |\n", tc.terms.count,
                        (double)ra.postings_bytes_peak / 1024,
                        (double)r.postings_bytes_loaded / 1024, (double)r.postings_bytes_peak / 1024,
@@ -334,22 +334,19 @@ int main(int argc, char **argv) {
     int rc = 2;
     store *st_ = NULL;
     store_tenant *t = NULL;
-    void *lex = NULL;
+    tenant_ctx *tc = NULL;
     ingest_session *ses = NULL;
     search_engine *se = NULL;
     char **q = calloc(nq, sizeof *q), **like = calloc(nq, sizeof *like);
     char *jl = NULL;
-    lex_params lp;
-    lex_params_default(&lp);
     ingest_options o;
     ingest_options_default(&o);
     if (!q || !like || store_open(datadir, &st_, err, sizeof err) != LORE_OK ||
         store_tenant_create(st_, TENANT) != LORE_OK ||
         store_tenant_open(st_, TENANT, &t) != LORE_OK ||
-        index_lexical_bm25.open(t, &lp, &lex) != LORE_OK ||
-        ingest_session_new(t, &index_lexical_bm25, lex, &o, &ses) != LORE_OK ||
+        tenant_ctx_attach(t, NULL, &tc) != LORE_OK || ingest_session_new(tc, &o, &ses) != LORE_OK ||
         ingest_path(ses, path) != LORE_OK || ingest_commit(ses) != LORE_OK ||
-        search_engine_new(t, &index_lexical_bm25, lex, &se) != LORE_OK) {
+        search_engine_new(tc, &se) != LORE_OK) {
         fprintf(stderr, "long_query: setting up the corpus failed\n");
         goto out;
     }
@@ -408,7 +405,7 @@ int main(int argc, char **argv) {
         store_doc_public_id("files", ext, like[i]);
     }
     table("like (32 KB documents, 10 hits, snippets)", se, NULL, like, nl, reps);
-    memory(&c, lex);
+    memory(&c, tc);
     rc = 0;
 out:
     for (size_t i = 0; i < nq; i++) {
@@ -423,7 +420,7 @@ out:
     free(c.text);
     search_engine_free(se);
     ingest_session_free(ses);
-    if (lex) index_lexical_bm25.close(lex);
+    tenant_ctx_close(tc);
     store_tenant_close(t);
     store_close(st_);
     if (nftw(datadir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)

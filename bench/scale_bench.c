@@ -446,11 +446,11 @@ static void on_progress(void *ctx, const ingest_stats *s) {
 typedef struct lore_handle {
     store *s;
     store_tenant *t;
-    void *lex;
+    tenant_ctx *tc;
 } lore_handle;
 
 static void lore_close(lore_handle *h) {
-    if (h->lex) index_lexical_bm25.close(h->lex);
+    tenant_ctx_close(h->tc);
     store_tenant_close(h->t);
     store_close(h->s);
     memset(h, 0, sizeof *h);
@@ -458,8 +458,6 @@ static void lore_close(lore_handle *h) {
 
 static int lore_open(const char *dir, int create, lore_handle *h) {
     char err[512];
-    lex_params lp;
-    lex_params_default(&lp);
     memset(h, 0, sizeof *h);
     lore_status st = store_open(dir, &h->s, err, sizeof err);
     if (st != LORE_OK) {
@@ -468,7 +466,7 @@ static int lore_open(const char *dir, int create, lore_handle *h) {
     }
     if (create && (st = store_tenant_create(h->s, TENANT)) != LORE_OK) goto fail;
     if ((st = store_tenant_open(h->s, TENANT, &h->t)) != LORE_OK) goto fail;
-    if ((st = index_lexical_bm25.open(h->t, &lp, &h->lex)) != LORE_OK) goto fail;
+    if ((st = tenant_ctx_attach(h->t, NULL, &h->tc)) != LORE_OK) goto fail;
     return 0;
 fail:
     fprintf(stderr, "scale_bench: cannot open tenant '%s' and its index in %s: %s\n", TENANT, dir,
@@ -486,9 +484,9 @@ static int run_lore_queries(const char *dir, bench_query *sets[3]) {
         free(ss);
         return -1;
     }
-    if (search_engine_new(h.t, &index_lexical_bm25, h.lex, &se) != LORE_OK) goto out;
+    if (search_engine_new(h.tc, &se) != LORE_OK) goto out;
     lex_stats ls;
-    if (index_lexical_bm25.stats(h.lex, &ls) == LORE_OK)
+    if (h.tc->index.lexical.ops->stats(h.tc->index.lexical.state, &ls) == LORE_OK)
         printf("lore  index: %lld chunks, average length %.1f terms, %u segments, %lld "
                "tombstones\n",
                (long long)ls.chunks, ls.avg_len, ls.segments, (long long)ls.deleted);
@@ -507,7 +505,7 @@ static int run_lore_queries(const char *dir, bench_query *sets[3]) {
                 stopwatch w = sw_start();
                 lore_status st = store_begin_read(h.t);
                 if (st == LORE_OK) {
-                    st = index_lexical_bm25.search(h.lex, &lq, &r);
+                    st = h.tc->index.lexical.ops->search(h.tc->index.lexical.state, &lq, &r);
                     store_end_read(h.t);
                 }
                 sw_stop(&w, ss, i);
@@ -576,7 +574,7 @@ static int mode_lore(const char *file, const char *dir, size_t batch_docs) {
     o.cb_ctx = &watch;
     if (batch_docs) o.batch_docs = batch_docs;
     int64_t t0 = lore_mono_ns();
-    lore_status st = ingest_session_new(h.t, &index_lexical_bm25, h.lex, &o, &s);
+    lore_status st = ingest_session_new(h.tc, &o, &s);
     if (st == LORE_OK) st = ingest_path(s, file);
     if (st == LORE_OK) st = ingest_commit(s);
     double ingest_s = (double)(lore_mono_ns() - t0) / 1e9;

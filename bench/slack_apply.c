@@ -40,16 +40,13 @@ int main(int argc, char **argv) {
     char dir[] = "/tmp/lore-bench-slack-XXXXXX", err[256];
     store *st = NULL;
     store_tenant *t = NULL;
-    void *lex = NULL;
+    tenant_ctx *tc = NULL;
     ingest_session *ss = NULL;
-    lex_params p;
-    lex_params_default(&p);
     ingest_options o;
     ingest_options_default(&o);
     if (!mkdtemp(dir) || store_open(dir, &st, err, sizeof err) != LORE_OK ||
         store_tenant_create(st, "b") != LORE_OK || store_tenant_open(st, "b", &t) != LORE_OK ||
-        index_lexical_bm25.open(t, &p, &lex) != LORE_OK ||
-        ingest_session_new(t, &index_lexical_bm25, lex, &o, &ss) != LORE_OK)
+        tenant_ctx_attach(t, NULL, &tc) != LORE_OK || ingest_session_new(tc, &o, &ss) != LORE_OK)
         die("opening a store");
     ingest_set_source_acl(ss, "slack", NULL, 0);
     connector_instance inst = {
@@ -111,7 +108,7 @@ int main(int argc, char **argv) {
     }
     connector_sink_free(sink);
     ingest_session_free(ss);
-    index_lexical_bm25.close(lex);
+    tenant_ctx_close(tc);
     store_tenant_close(t);
     store_close(st);
     char cmd[128];

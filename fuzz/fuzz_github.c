@@ -30,13 +30,13 @@
 static char dir[64];
 static store *st;
 static store_tenant *ten;
-static void *lex;
+static tenant_ctx *tc;
 static ingest_session *ing;
 static connector_instance inst;
 
 static void cleanup(void) {
     ingest_session_free(ing);
-    if (lex) index_lexical_bm25.close(lex);
+    tenant_ctx_close(tc);
     store_tenant_close(ten);
     store_close(st);
     char cmd[128];
@@ -50,14 +50,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     lore_log_set_level(LORE_LOG_OFF);
     snprintf(dir, sizeof dir, "/tmp/lore-fuzz-github-XXXXXX");
     char err[256];
-    lex_params p;
-    lex_params_default(&p);
     ingest_options o;
     ingest_options_default(&o);
     if (!mkdtemp(dir) || store_open(dir, &st, err, sizeof err) != LORE_OK ||
         store_tenant_create(st, "f") != LORE_OK || store_tenant_open(st, "f", &ten) != LORE_OK ||
-        index_lexical_bm25.open(ten, &p, &lex) != LORE_OK ||
-        ingest_session_new(ten, &index_lexical_bm25, lex, &o, &ing) != LORE_OK)
+        tenant_ctx_attach(ten, NULL, &tc) != LORE_OK || ingest_session_new(tc, &o, &ing) != LORE_OK)
         abort();
     ingest_set_source_acl(ing, "github", NULL, 0);
     snprintf(inst.id, sizeof inst.id, "con_00000000000000000000");

@@ -51,7 +51,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     fuzz_tenant_open("linear", "{\"id\":\"a\",\"title\":\"seed\",\"text\":\"seed\"}\n");
     ingest_options o;
     ingest_options_default(&o);
-    if (ingest_session_new(fuzz_t.tenant, &index_lexical_bm25, fuzz_t.lex, &o, &ing) != LORE_OK ||
+    if (ingest_session_new(fuzz_t.tc, &o, &ing) != LORE_OK ||
         connector_sink_new(ing, &inst, &sink) != LORE_OK)
         abort();
     ingest_set_source_acl(ing, "linear", NULL, 0);

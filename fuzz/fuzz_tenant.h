@@ -17,7 +17,7 @@ typedef struct fuzz_tenant {
     char dir[64];
     store *st;
     store_tenant *tenant;
-    void *lex;
+    tenant_ctx *tc;
     search_engine *engine;
 } fuzz_tenant;
 
@@ -25,7 +25,7 @@ static fuzz_tenant fuzz_t;
 
 static void fuzz_tenant_close(void) {
     search_engine_free(fuzz_t.engine);
-    if (fuzz_t.lex) index_lexical_bm25.close(fuzz_t.lex);
+    tenant_ctx_close(fuzz_t.tc);
     store_tenant_close(fuzz_t.tenant);
     store_close(fuzz_t.st);
     char cmd[128];
@@ -42,17 +42,13 @@ static void fuzz_tenant_open(const char *name, const char *docs) {
         store_tenant_create(fuzz_t.st, "f") != LORE_OK ||
         store_tenant_open(fuzz_t.st, "f", &fuzz_t.tenant) != LORE_OK)
         abort();
-    lex_params p;
-    lex_params_default(&p);
     ingest_options o;
     ingest_options_default(&o);
     ingest_session *s = NULL;
-    if (index_lexical_bm25.open(fuzz_t.tenant, &p, &fuzz_t.lex) != LORE_OK ||
-        ingest_session_new(fuzz_t.tenant, &index_lexical_bm25, fuzz_t.lex, &o, &s) != LORE_OK ||
+    if (tenant_ctx_attach(fuzz_t.tenant, NULL, &fuzz_t.tc) != LORE_OK ||
+        ingest_session_new(fuzz_t.tc, &o, &s) != LORE_OK ||
         ingest_bytes(s, "seed.jsonl", NULL, (const uint8_t *)docs, strlen(docs)) != LORE_OK ||
-        ingest_commit(s) != LORE_OK ||
-        search_engine_new(fuzz_t.tenant, &index_lexical_bm25, fuzz_t.lex, &fuzz_t.engine) !=
-            LORE_OK)
+        ingest_commit(s) != LORE_OK || search_engine_new(fuzz_t.tc, &fuzz_t.engine) != LORE_OK)
         abort();
     ingest_session_free(s);
     atexit(fuzz_tenant_close);

@@ -33,18 +33,17 @@
 
 /* ---- per-thread resources ---- */
 
-static void tenant_close(api_tenant *t) {
+/* The cache's user data: closed before the context it reads. */
+static void tenant_free(void *user) {
+    api_tenant *t = user;
     search_engine_free(t->search);
-    if (t->lex) index_lexical_bm25.close(t->lex);
-    store_tenant_close(t->t);
-    memset(t, 0, sizeof *t);
+    free(t);
 }
 
 static void thread_free(void *p) {
     api_thread *th = p;
     if (!th) return;
-    for (size_t i = 0; i < API_TENANTS_PER_THREAD; i++)
-        tenant_close(&th->tenants[i]);
+    tenant_cache_clear(&th->tenants);
     store_close(th->control);
     free(th);
 }
@@ -54,6 +53,7 @@ api_thread *api_thread_get(api *a) {
     if (th) return th;
     if (!(th = calloc(1, sizeof *th))) return NULL;
     th->a = a;
+    tenant_cache_init(&th->tenants, API_TENANTS_PER_THREAD, &a->tenant_settings, tenant_free);
     char err[512];
     if (store_open(a->cfg.data_dir, &th->control, err, sizeof err) != LORE_OK) {
         LORE_ERROR("api: cannot open the store: %s", err);
@@ -69,8 +69,7 @@ api_thread *api_thread_get(api *a) {
 }
 
 void api_tenant_forget(api_thread *th, const char *name) {
-    for (size_t i = 0; i < API_TENANTS_PER_THREAD; i++)
-        if (th->tenants[i].t && !strcmp(th->tenants[i].name, name)) tenant_close(&th->tenants[i]);
+    tenant_cache_forget(&th->tenants, name);
 }
 
 api_tenant *api_tenant_get(api_req *q) {
@@ -80,35 +79,31 @@ api_tenant *api_tenant_get(api_req *q) {
     if (gen != th->gen) {
         /* A tenant was deleted (or created again) since: handles to it would
          * point at removed files. Cheap to rebuild, rare to happen. */
-        for (size_t i = 0; i < API_TENANTS_PER_THREAD; i++)
-            tenant_close(&th->tenants[i]);
+        tenant_cache_clear(&th->tenants);
         th->gen = gen;
     }
-    api_tenant *slot = NULL;
-    for (size_t i = 0; i < API_TENANTS_PER_THREAD; i++) {
-        api_tenant *t = &th->tenants[i];
-        if (t->t && !strcmp(t->name, q->tenant_name)) {
-            t->used = ++th->tick;
-            return t;
+    tenant_cache_entry *e = NULL;
+    lore_status st = tenant_cache_get(&th->tenants, th->control, q->tenant_name, 0, &e);
+    if (st == LORE_OK && !e->user) {
+        api_tenant *t = calloc(1, sizeof *t);
+        if (!t) {
+            st = LORE_NOMEM;
+        } else {
+            t->ctx = e->ctx;
+            t->t = e->ctx->store;
+            e->user = t;
+            st = search_engine_new(e->ctx, &t->search);
         }
-        if (!slot || (!t->t && slot->t) || (t->t && slot->t && t->used < slot->used)) slot = t;
+        if (st != LORE_OK) tenant_cache_drop(&th->tenants, e);
     }
-    tenant_close(slot);
-    lore_status st = store_tenant_open(th->control, q->tenant_name, &slot->t);
-    if (st == LORE_OK) st = index_lexical_bm25.open(slot->t, &a->lex_params, &slot->lex);
-    if (st == LORE_OK)
-        st = search_engine_new(slot->t, &index_lexical_bm25, slot->lex, &slot->search);
     if (st != LORE_OK) {
-        tenant_close(slot);
         if (st == LORE_NOT_FOUND)
             api_not_found(q, "tenant");
         else
             api_internal(q, "opening the tenant", st);
         return NULL;
     }
-    snprintf(slot->name, sizeof slot->name, "%s", q->tenant_name);
-    slot->used = ++th->tick;
-    return slot;
+    return e->user;
 }
 
 /* ---- rate limits ---- */
@@ -577,10 +572,7 @@ lore_status api_new(const lore_config *cfg, api **out, char *err, size_t errlen)
     lore_status st = LORE_OK;
     a->cfg = *cfg;
     a->started_ms = lore_now_ms();
-    lex_params_default(&a->lex_params);
-    a->lex_params.k1 = (float)cfg->bm25_k1;
-    a->lex_params.b = (float)cfg->bm25_b;
-    a->lex_params.title_weight = (uint32_t)cfg->title_weight;
+    tenant_settings_from_config(&a->tenant_settings, cfg);
     pthread_rwlock_init(&a->tenants_lock, NULL);
     pthread_mutex_init(&a->wait_mu, NULL);
     pthread_cond_init(&a->wait_cv, NULL);

@@ -19,6 +19,7 @@
 #include "queue/queue.h"
 #include "search/search.h"
 #include "store/store.h"
+#include "tenant/tenant_ctx.h"
 
 /* What a route needs from its caller. */
 typedef enum api_access {
@@ -53,13 +54,13 @@ typedef struct api_route_def {
     void (*cleanup)(api_req *q);
 } api_route_def;
 
-/* A tenant opened on one thread: store handle, index and search engine. */
+/* A tenant opened on one thread: its context (store handle and indexes,
+ * tenant/tenant_ctx.h) and its search engine. Kept as the user data of the
+ * thread's tenant_cache entry. */
 typedef struct api_tenant {
-    char name[STORE_NAME_MAX + 1];
-    store_tenant *t;
-    void *lex;
+    tenant_ctx *ctx;
+    store_tenant *t; /* ctx->store */
     search_engine *search;
-    uint64_t used; /* for LRU eviction */
 } api_tenant;
 
 #define API_TENANTS_PER_THREAD 8
@@ -68,9 +69,8 @@ typedef struct api_tenant {
 typedef struct api_thread {
     api *a;
     store *control;
-    api_tenant tenants[API_TENANTS_PER_THREAD];
-    uint64_t gen;  /* api.tenant_gen when the cache was last valid */
-    uint64_t tick; /* LRU clock */
+    tenant_cache tenants; /* API_TENANTS_PER_THREAD slots, LRU */
+    uint64_t gen;         /* api.tenant_gen when the cache was last valid */
 } api_thread;
 
 #define API_MAX_ROUTES 64
@@ -84,7 +84,7 @@ struct api {
     api_mount mounts[API_MAX_MOUNTS];
     char *mount_challenge[API_MAX_MOUNTS]; /* owned copies */
     size_t nmounts;
-    lex_params lex_params;
+    tenant_settings tenant_settings; /* from cfg, for every thread's tenants */
     metrics_registry *metrics;
     const ratelimit_backend *rl;
     void *rl_state;

@@ -16,6 +16,7 @@
 #include "metrics/metrics.h"
 #include "queue/queue.h"
 #include "store/store.h"
+#include "tenant/tenant_ctx.h"
 
 enum { CLI_OK = 0, CLI_USAGE = 1, CLI_FAIL = 2 };
 
@@ -66,9 +67,9 @@ void cli_print_help(FILE *f, const char *cmd, const cli_help *help, const cli_op
 typedef struct cli_env {
     lore_config cfg;
     store *store;
-    store_tenant *tenant;
-    void *lex; /* index_lexical_bm25 state */
-    lex_params lex_params;
+    store_tenant *tenant;            /* ctx->store once cli_env_open_tenant has run */
+    tenant_ctx *ctx;                 /* the tenant's context: store handle and indexes */
+    tenant_settings tenant_settings; /* from cfg (tenant_settings_from_config) */
     seal_keyring *keyring; /* made by cli_env_keyring / cli_env_secrets; NULL until then */
 } cli_env;
 

@@ -28,10 +28,7 @@ int cli_env_load(cli_env *e, const cli_args *a) {
     if (st != LORE_OK) return cli_error(cmd, st == LORE_IO ? CLI_FAIL : CLI_USAGE, "%s", err);
     lore_log_level lvl;
     if (!lore_log_parse_level(e->cfg.log_level, &lvl)) lore_log_set_level(lvl);
-    lex_params_default(&e->lex_params);
-    e->lex_params.k1 = (float)e->cfg.bm25_k1;
-    e->lex_params.b = (float)e->cfg.bm25_b;
-    e->lex_params.title_weight = (uint32_t)e->cfg.title_weight;
+    tenant_settings_from_config(&e->tenant_settings, &e->cfg);
     return CLI_OK;
 }
 
@@ -83,11 +80,11 @@ int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default) {
                          "'%s' is not a valid tenant name (lower-case letters, digits, - and _; "
                          "at most %d)",
                          name, STORE_NAME_MAX);
-    lore_status st = store_tenant_open(e->store, name, &e->tenant);
+    lore_status st = tenant_ctx_open(e->store, name, &e->tenant_settings, &e->ctx);
     if (st == LORE_NOT_FOUND && create_default && !tenant) {
         if ((st = store_tenant_create(e->store, name)) == LORE_OK) {
             LORE_INFO("created tenant %s", name);
-            st = store_tenant_open(e->store, name, &e->tenant);
+            st = tenant_ctx_open(e->store, name, &e->tenant_settings, &e->ctx);
         }
     }
     if (st == LORE_NOT_FOUND)
@@ -95,12 +92,9 @@ int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default) {
                          "tenant '%s' does not exist in %s (create it with: lore tenant create %s)",
                          name, e->cfg.data_dir, name);
     if (st != LORE_OK)
-        return cli_error("tenant", CLI_FAIL, "cannot open tenant '%s': %s", name,
+        return cli_error("tenant", CLI_FAIL, "cannot open tenant '%s' or its indexes: %s", name,
                          lore_status_message(st));
-    st = index_lexical_bm25.open(e->tenant, &e->lex_params, &e->lex);
-    if (st != LORE_OK)
-        return cli_error("tenant", CLI_FAIL, "cannot open the index of tenant '%s': %s", name,
-                         lore_status_message(st));
+    e->tenant = e->ctx->store;
     return CLI_OK;
 }
 
@@ -153,8 +147,7 @@ int cli_env_secrets(cli_env *e, const char *cmd, int check) {
 
 void cli_env_close(cli_env *e) {
     seal_keyring_free(e->keyring);
-    if (e->lex) index_lexical_bm25.close(e->lex);
-    store_tenant_close(e->tenant);
+    tenant_ctx_close(e->ctx); /* and e->tenant, its store handle */
     store_close(e->store);
     memset(e, 0, sizeof *e);
 }

@@ -156,7 +156,7 @@ int cmd_delete(int argc, char **argv) {
     if ((rc = cli_env_open_tenant(&e, cli_get(&a, "tenant"), 0))) goto out;
     ingest_options o;
     ingest_options_default(&o);
-    if (ingest_session_new(e.tenant, &index_lexical_bm25, e.lex, &o, &s) != LORE_OK) {
+    if (ingest_session_new(e.ctx, &o, &s) != LORE_OK) {
         rc = cli_error("delete", CLI_FAIL, "out of memory");
         goto out;
     }

@@ -184,7 +184,7 @@ static int import_slack(cli_args *a) {
     io.on_problem = on_doc_problem;
     io.may_replace = NULL;
     io.cb_ctx = &p;
-    if (ingest_session_new(e.tenant, &index_lexical_bm25, e.lex, &io, &ss) != LORE_OK) {
+    if (ingest_session_new(e.ctx, &io, &ss) != LORE_OK) {
         rc = cli_error("import", CLI_FAIL, "out of memory");
         goto out;
     }

@@ -105,7 +105,7 @@ int cmd_mcp(int argc, char **argv) {
     if ((rc = cli_mcp_caller_resolve(&e, cli_get(&a, "tenant"), &who))) goto out;
     if ((rc = cli_env_open_tenant(&e, who.tenant, 0))) goto out;
     search_engine *engine = NULL;
-    if (search_engine_new(e.tenant, &index_lexical_bm25, e.lex, &engine) != LORE_OK) {
+    if (search_engine_new(e.ctx, &engine) != LORE_OK) {
         rc = cli_error("mcp", CLI_FAIL, "cannot open the search engine");
         goto out;
     }

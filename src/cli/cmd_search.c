@@ -191,7 +191,7 @@ int cmd_search(int argc, char **argv) {
     req.with_text = cli_flag(&a, "text");
     if ((rc = cli_env_open(&e, &a))) goto out;
     if ((rc = cli_env_open_tenant(&e, cli_get(&a, "tenant"), 0))) goto out;
-    if (search_engine_new(e.tenant, &index_lexical_bm25, e.lex, &se) != LORE_OK) {
+    if (search_engine_new(e.ctx, &se) != LORE_OK) {
         rc = cli_error("search", CLI_FAIL, "out of memory");
         goto out;
     }

@@ -34,7 +34,7 @@ int cmd_stats(int argc, char **argv) {
     lex_stats ls;
     if (store_counts(e.tenant, &docs, &chunks) != LORE_OK ||
         store_disk_bytes(e.tenant, &bytes) != LORE_OK ||
-        index_lexical_bm25.stats(e.lex, &ls) != LORE_OK ||
+        e.ctx->index.lexical.ops->stats(e.ctx->index.lexical.state, &ls) != LORE_OK ||
         store_sources(e.tenant, NULL, &src, &nsrc) != LORE_OK) {
         rc = cli_error("stats", CLI_FAIL, "cannot read tenant statistics: %s",
                        store_tenant_errmsg(e.tenant));

@@ -13,6 +13,12 @@
 
 #include "util/strmap.h"
 
+/* Each source object's state (store.h's allocation gives connectors 11, and
+ * 50-59 for more). The number is in stored data: never change it. */
+enum { STORE_NS_CONNECTOR = 11 };
+_Static_assert(STORE_NS_CONNECTOR == STORE_NS_CONNECTOR_FIRST,
+               "connectors' namespace is store.h's 11");
+
 struct connector_sink {
     ingest_session *ss;
     const connector_instance *inst;

@@ -29,14 +29,14 @@ void ingest_options_default(ingest_options *o) {
     o->batch_bytes = 64u << 20;
 }
 
-lore_status ingest_session_new(store_tenant *t, const index_lexical_ops *lex, void *lex_state,
-                               const ingest_options *opt, ingest_session **out) {
+lore_status ingest_session_new(const tenant_ctx *ctx, const ingest_options *opt,
+                               ingest_session **out) {
     *out = NULL;
     ingest_session *s = calloc(1, sizeof *s);
     if (!s) return LORE_NOMEM;
-    s->t = t;
-    s->lex = lex;
-    s->lex_state = lex_state;
+    s->t = ctx->store;
+    s->lex = ctx->index.lexical.ops;
+    s->lex_state = ctx->index.lexical.state;
     s->opt = *opt;
     if (!s->opt.source) s->opt.source = "files";
     if (!s->opt.batch_docs) s->opt.batch_docs = 20000;

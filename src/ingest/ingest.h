@@ -22,6 +22,7 @@
 #include "index/lexical/index_lexical.h"
 #include "parse/parse.h"
 #include "store/store.h"
+#include "tenant/tenant_ctx.h"
 
 /* The field caps above, for callers that validate before ingesting (the
  * REST API answers a bad field with its JSON Pointer). */
@@ -63,10 +64,9 @@ typedef struct ingest_session ingest_session;
 
 void ingest_options_default(ingest_options *o);
 
-/* Starts a session on an open tenant and its lexical index (both
- * borrowed). */
-LORE_MUST_CHECK lore_status ingest_session_new(store_tenant *t, const index_lexical_ops *lex,
-                                               void *lex_state, const ingest_options *opt,
+/* Starts a session on an open tenant context (borrowed: its store handle
+ * and indexes; it must outlive the session). */
+LORE_MUST_CHECK lore_status ingest_session_new(const tenant_ctx *ctx, const ingest_options *opt,
                                                ingest_session **out);
 
 /* Ingests a file or, recursively, a directory (hidden entries and symlinked

@@ -12,6 +12,16 @@
 
 typedef struct ingest_sync ingest_sync;
 
+/* The store namespaces of folder syncs (store.h's allocation gives ingest
+ * 9-10, and 40-49 for more). The numbers are in stored data: never change
+ * them. */
+enum {
+    STORE_NS_SYNC = 9,      /* what each file looked like (ingest_sync.c) */
+    STORE_NS_SYNC_IDS = 10, /* records' own ids by file (ingest_sync_ids.c) */
+};
+_Static_assert(STORE_NS_SYNC == STORE_NS_INGEST_FIRST && STORE_NS_SYNC_IDS == STORE_NS_INGEST_LAST,
+               "folder syncs' namespaces are store.h's 9-10");
+
 /* The files of one walk, by device and inode, so a file reached twice (a
  * symlink to a file already ingested, a hard link) is read once. */
 typedef struct walk_seen {

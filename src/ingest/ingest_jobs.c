@@ -61,19 +61,11 @@ typedef struct job_ctx {
     ingest_job_settings cfg;
 } job_ctx;
 
-typedef struct cached_tenant {
-    char name[STORE_NAME_MAX + 1];
-    int64_t created_ms;
-    store_tenant *t;
-    void *lex;
-    uint64_t used;
-} cached_tenant;
-
 typedef struct job_thread {
     job_ctx *ctx;
     store *s;
-    cached_tenant cache[TENANT_CACHE];
-    uint64_t tick;
+    /* TENANT_CACHE open tenants, each stamped with its created_ms */
+    tenant_cache cache;
 } job_thread;
 
 /* Who a job acts for, read from its payload. */
@@ -168,14 +160,8 @@ static int read_viewer(json_t *payload, job_viewer *jv) {
 
 /* ---- tenants ---- */
 
-static void cached_close(cached_tenant *c) {
-    if (c->lex) index_lexical_bm25.close(c->lex);
-    store_tenant_close(c->t);
-    memset(c, 0, sizeof *c);
-}
-
 /* The tenant's handles, reopened if the tenant was re-created since. */
-static cached_tenant *tenant_get(job_thread *th, const char *name, char *err, size_t errlen) {
+static tenant_cache_entry *tenant_get(job_thread *th, const char *name, char *err, size_t errlen) {
     int64_t created = 0;
     lore_status st = store_tenant_created(th->s, name, &created);
     if (st != LORE_OK) {
@@ -183,29 +169,12 @@ static cached_tenant *tenant_get(job_thread *th, const char *name, char *err, si
                  st == LORE_NOT_FOUND ? "does not exist (deleted?)" : lore_status_message(st));
         return NULL;
     }
-    cached_tenant *victim = &th->cache[0];
-    for (size_t i = 0; i < TENANT_CACHE; i++) {
-        cached_tenant *c = &th->cache[i];
-        if (c->t && !strcmp(c->name, name)) {
-            if (c->created_ms == created) {
-                c->used = ++th->tick;
-                return c;
-            }
-            cached_close(c);
-        }
-        if (!c->t || c->used < victim->used) victim = c;
-    }
-    if (victim->t) cached_close(victim);
-    if ((st = store_tenant_open(th->s, name, &victim->t)) != LORE_OK ||
-        (st = index_lexical_bm25.open(victim->t, &th->ctx->cfg.lex, &victim->lex)) != LORE_OK) {
+    tenant_cache_entry *e = NULL;
+    if ((st = tenant_cache_get(&th->cache, th->s, name, created, &e)) != LORE_OK) {
         snprintf(err, errlen, "tenant %s: cannot open: %s", name, lore_status_message(st));
-        cached_close(victim);
         return NULL;
     }
-    snprintf(victim->name, sizeof victim->name, "%s", name);
-    victim->created_ms = created;
-    victim->used = ++th->tick;
-    return victim;
+    return e;
 }
 
 static void *thread_new(void *ctx, store *s) {
@@ -213,6 +182,7 @@ static void *thread_new(void *ctx, store *s) {
     if (th) {
         th->ctx = ctx;
         th->s = s;
+        tenant_cache_init(&th->cache, TENANT_CACHE, &th->ctx->cfg.tenant, NULL);
     }
     return th;
 }
@@ -220,8 +190,7 @@ static void *thread_new(void *ctx, store *s) {
 static void thread_free(void *state) {
     job_thread *th = state;
     if (!th) return;
-    for (size_t i = 0; i < TENANT_CACHE; i++)
-        if (th->cache[i].t) cached_close(&th->cache[i]);
+    tenant_cache_clear(&th->cache);
     free(th);
 }
 
@@ -491,15 +460,15 @@ static int run_path(job_thread *th, const store_job *j, ingest_session *ss, run_
     return *st == LORE_OK ? 0 : -1;
 }
 
-static int run_delete(cached_tenant *ct, ingest_session *ss, const job_viewer *jv, json_t *payload,
-                      json_t *result, char **error, lore_status *st) {
+static int run_delete(tenant_cache_entry *ct, ingest_session *ss, const job_viewer *jv,
+                      json_t *payload, json_t *result, char **error, lore_status *st) {
     const char *id = json_string_value(json_object_get(payload, "id"));
     if (!id || strlen(id) != STORE_DOC_ID_LEN) {
         *error = strdup("delete job without a document id");
         return -1;
     }
     store_doc *d = NULL;
-    lore_status gs = store_doc_get(ct->t, id, 0, &d);
+    lore_status gs = store_doc_get(ct->ctx->store, id, 0, &d);
     int visible = gs == LORE_OK && store_viewer_sees(&jv->v, d->acl, d->nacl);
     store_doc_free(d);
     if (gs != LORE_OK && gs != LORE_NOT_FOUND) {
@@ -540,7 +509,7 @@ static const ingest_job_kind *extra_kind(const job_ctx *c, const char *kind) {
 }
 
 /* Runs one job inside the batch's session. 0: done (result filled). */
-static int run_one(job_thread *th, cached_tenant *ct, ingest_session *ss, run_state *rs,
+static int run_one(job_thread *th, tenant_cache_entry *ct, ingest_session *ss, run_state *rs,
                    const store_job *j, queue_result *res, lore_status *st) {
     json_error_t jerr;
     json_t *payload = NULL;
@@ -596,13 +565,14 @@ static void fail_all(size_t n, queue_result *res, const char *why) {
     }
 }
 
-static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j, queue_result *res);
+static void run_reindex(job_thread *th, tenant_cache_entry *ct, const store_job *j,
+                        queue_result *res);
 
 static void run_batch(void *state, store *s, const store_job *jobs, size_t n, queue_result *res) {
     (void)s;
     job_thread *th = state;
     char err[512];
-    cached_tenant *ct = tenant_get(th, jobs[0].tenant, err, sizeof err);
+    tenant_cache_entry *ct = tenant_get(th, jobs[0].tenant, err, sizeof err);
     if (!ct) {
         fail_all(n, res, err);
         return;
@@ -620,7 +590,7 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n, qu
     ingest_session *ss = NULL;
     pthread_mutex_t *lock = tenant_lock(jobs[0].tenant);
     pthread_mutex_lock(lock);
-    lore_status st = ingest_session_new(ct->t, &index_lexical_bm25, ct->lex, &opt, &ss);
+    lore_status st = ingest_session_new(ct->ctx, &opt, &ss);
     size_t failed = 0, ran = 0;
     int64_t budget_ms = th->ctx->cfg.batch_time_ms, t0 = lore_mono_ns();
     for (size_t i = 0; st == LORE_OK && i < n; i++) {
@@ -637,9 +607,9 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n, qu
     pthread_mutex_unlock(lock);
     if (st != LORE_OK) {
         snprintf(err, sizeof err, "store: %s (%s)", lore_status_message(st),
-                 store_tenant_errmsg(ct->t));
+                 store_tenant_errmsg(ct->ctx->store));
         fail_all(n, res, err);
-        cached_close(ct); /* a handle that failed is not trusted again */
+        tenant_cache_drop(&th->cache, ct); /* a handle that failed is not trusted again */
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -661,8 +631,11 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n, qu
  * from other workers interleave between steps; searches read the old index
  * until the step that switches. The lease is renewed by the pool's keeper
  * however long this takes. */
-static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j, queue_result *res) {
-    const index_lexical_ops *lex = &index_lexical_bm25;
+static void run_reindex(job_thread *th, tenant_cache_entry *ct, const store_job *j,
+                        queue_result *res) {
+    const index_lexical_ops *lex = ct->ctx->index.lexical.ops;
+    void *ls = ct->ctx->index.lexical.state;
+    store_tenant *t = ct->ctx->store;
     int finished = 0, first = 1;
     uint64_t total = 0, steps = 0;
     int64_t t0 = lore_mono_ns();
@@ -672,18 +645,18 @@ static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j, q
         uint64_t copied = 0;
         /* One step per turn on the tenant: writes run between steps. */
         pthread_mutex_lock(lock);
-        if ((st = store_begin(ct->t)) != LORE_OK) {
+        if ((st = store_begin(t)) != LORE_OK) {
             pthread_mutex_unlock(lock);
             break;
         }
-        if ((st = lex->begin(ct->lex)) == LORE_OK && first) st = lex->rebuild_start(ct->lex);
+        if ((st = lex->begin(ls)) == LORE_OK && first) st = lex->rebuild_start(ls);
         if (st == LORE_OK)
-            st = lex->rebuild_step(ct->lex, th->ctx->cfg.reindex_step_chunks, &finished, &copied);
-        if (st == LORE_OK) st = lex->flush(ct->lex);
-        if (st == LORE_OK) st = store_commit(ct->t);
+            st = lex->rebuild_step(ls, th->ctx->cfg.reindex_step_chunks, &finished, &copied);
+        if (st == LORE_OK) st = lex->flush(ls);
+        if (st == LORE_OK) st = store_commit(t);
         if (st != LORE_OK) {
-            lex->abort(ct->lex);
-            store_rollback(ct->t);
+            lex->abort(ls);
+            store_rollback(t);
         }
         pthread_mutex_unlock(lock);
         if (st != LORE_OK) break;
@@ -693,8 +666,8 @@ static void run_reindex(job_thread *th, cached_tenant *ct, const store_job *j, q
     }
     if (st != LORE_OK) {
         res->error = fmt_error("re-index of %s: %s (%s)", j->tenant, lore_status_message(st),
-                               store_tenant_errmsg(ct->t));
-        cached_close(ct);
+                               store_tenant_errmsg(t));
+        tenant_cache_drop(&th->cache, ct);
         return;
     }
     json_t *r = json_pack("{s:I,s:I,s:f}", "chunks", (json_int_t)total, "steps", (json_int_t)steps,
@@ -716,10 +689,7 @@ void ingest_job_settings_from(ingest_job_settings *s, const lore_config *c) {
     o->limits.max_input = (size_t)c->max_file_mb << 20;
     o->limits.pdf_timeout_s = (int)c->pdf_timeout_s;
     o->limits.pdf_memory_mb = (size_t)c->pdf_memory_mb;
-    lex_params_default(&s->lex);
-    s->lex.k1 = (float)c->bm25_k1;
-    s->lex.b = (float)c->bm25_b;
-    s->lex.title_weight = (uint32_t)c->title_weight;
+    tenant_settings_from_config(&s->tenant, c);
     s->reindex_step_chunks = 20000;
     s->batch_time_ms = INGEST_JOB_BATCH_TIME_MS;
 }

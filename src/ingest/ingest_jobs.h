@@ -58,8 +58,8 @@ typedef struct ingest_job_kind {
 
 /* Settings every job runs with (copied into the handler). */
 typedef struct ingest_job_settings {
-    ingest_options ingest; /* chunking and parse limits; callbacks are the handler's */
-    lex_params lex;
+    ingest_options ingest;      /* chunking and parse limits; callbacks are the handler's */
+    tenant_settings tenant;     /* how each tenant's indexes are opened */
     size_t reindex_step_chunks; /* chunks per re-index transaction */
     /* A batch starts no job after running this long; the rest go back to
      * the queue without an attempt. 0: INGEST_JOB_BATCH_TIME_MS; negative:
@@ -73,7 +73,8 @@ typedef struct ingest_job_settings {
 
 #define INGEST_JOB_BATCH_TIME_MS 1000
 
-/* The settings from the configuration (chunk sizes, parse limits, BM25). */
+/* The settings from the configuration (chunk sizes, parse limits, the
+ * tenants' settings: tenant_settings_from_config). */
 struct lore_config;
 void ingest_job_settings_from(ingest_job_settings *s, const struct lore_config *c);
 

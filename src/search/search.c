@@ -23,14 +23,13 @@ struct search_engine {
     text_analyzer *an;
 };
 
-lore_status search_engine_new(store_tenant *t, const index_lexical_ops *lex, void *lex_state,
-                              search_engine **out) {
+lore_status search_engine_new(const tenant_ctx *ctx, search_engine **out) {
     *out = NULL;
     search_engine *e = calloc(1, sizeof *e);
     if (!e) return LORE_NOMEM;
-    e->t = t;
-    e->lex = lex;
-    e->lex_state = lex_state;
+    e->t = ctx->store;
+    e->lex = ctx->index.lexical.ops;
+    e->lex_state = ctx->index.lexical.state;
     lore_status st = text_analyzer_new(&e->an);
     if (st != LORE_OK) {
         free(e);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include "index/lexical/index_lexical.h"
 #include "store/store.h"
+#include "tenant/tenant_ctx.h"
 #include "util/status.h"
 
 #define SEARCH_MAX_LIMIT 1000
@@ -109,10 +110,9 @@ typedef struct search_scope {
     const char *subject; /* who, for logs: "lore_<key id>" or "jwt:<sub>" */
 } search_scope;
 
-/* Creates an engine over an open tenant (borrowed; it must outlive the
- * engine) and its lexical index (borrowed). */
-LORE_MUST_CHECK lore_status search_engine_new(store_tenant *t, const index_lexical_ops *lex,
-                                              void *lex_state, search_engine **out);
+/* Creates an engine over an open tenant context (borrowed: its store
+ * handle and indexes; it must outlive the engine). */
+LORE_MUST_CHECK lore_status search_engine_new(const tenant_ctx *ctx, search_engine **out);
 void search_engine_free(search_engine *e);
 
 /* Runs a search. On failure err has one line for the user. */

@@ -264,35 +264,35 @@ LORE_MUST_CHECK lore_status store_disk_bytes(store_tenant *t, int64_t *bytes);
  * written in the same transactions as the documents they describe. Keys are
  * compared bytewise; scans return keys in ascending order. */
 
-/* The lexical index keeps two slots of three namespaces each (A: 1-3, B:
- * 4-6) so it can be rebuilt beside the live one, a control namespace saying
- * which slot is live, and the lengths the live slot scored for chunks whose
- * stored nterms a running rebuild has rewritten (docs/lexical-index.md). */
-enum {
-    STORE_NS_LEXICAL = 1,
-    STORE_NS_LEXICAL_META = 2,
-    STORE_NS_LEXICAL_DELETED = 3,
-    STORE_NS_LEXICAL_B = 4,
-    STORE_NS_LEXICAL_META_B = 5,
-    STORE_NS_LEXICAL_DELETED_B = 6,
-    STORE_NS_LEXICAL_CONTROL = 7,
-    STORE_NS_LEXICAL_REBUILD_LENGTHS = 8,
-    STORE_NS_SYNC = 9,       /* folder syncs: what each file looked like (ingest_sync.c) */
-    STORE_NS_SYNC_IDS = 10,  /* folder syncs: records' own ids by file (ingest_sync_ids.c) */
-    STORE_NS_CONNECTOR = 11, /* connectors: each source object's state (connector_sink.c) */
-    /* The vector index (src/index/vector/, docs/vector-index.md) claims
-     * 20-29: a control record (live slot, slot being built), then per slot
-     * (A: 21-23, B: 24-26) the HNSW node records by node id, the float32
-     * vectors by chunk id, and the head row with the change log. 27-29 are
-     * reserved for it. */
-    STORE_NS_VECTOR_CONTROL = 20,
-    STORE_NS_VECTOR_NODES_A = 21,
-    STORE_NS_VECTOR_FLOATS_A = 22,
-    STORE_NS_VECTOR_META_A = 23,
-    STORE_NS_VECTOR_NODES_B = 24,
-    STORE_NS_VECTOR_FLOATS_B = 25,
-    STORE_NS_VECTOR_META_B = 26,
-};
+/* Namespaces belong to the module that writes them, which names its own
+ * in its header; the store knows none of them. The numbers are stored with
+ * the data, so a number once given out is never reused or renumbered. Who
+ * holds which numbers:
+ *
+ *   1-8    the lexical index (index/lexical/index_lexical.h, STORE_NS_LEXICAL*)
+ *   9-10   folder syncs (ingest/ingest_int.h, STORE_NS_SYNC, STORE_NS_SYNC_IDS)
+ *   11     connectors' object states (connectors/connector_sink.c, STORE_NS_CONNECTOR)
+ *   12-19  more for the lexical index
+ *   20-39  the vector index (index/vector/index_vector.h, STORE_NS_VECTOR_*; 20-26 in use)
+ *   40-49  more for ingest
+ *   50-59  more for connectors
+ *   60-99  embedders and other modules: a new owner takes a range here and
+ *          adds its line to this list
+ * Namespaces are positive ints. */
+#define STORE_NS_LEXICAL_FIRST 1
+#define STORE_NS_LEXICAL_LAST 8
+#define STORE_NS_LEXICAL_MORE_FIRST 12
+#define STORE_NS_LEXICAL_MORE_LAST 19
+#define STORE_NS_VECTOR_FIRST 20
+#define STORE_NS_VECTOR_LAST 39
+#define STORE_NS_INGEST_FIRST 9
+#define STORE_NS_INGEST_LAST 10
+#define STORE_NS_INGEST_MORE_FIRST 40
+#define STORE_NS_INGEST_MORE_LAST 49
+#define STORE_NS_CONNECTOR_FIRST 11
+#define STORE_NS_CONNECTOR_LAST 11
+#define STORE_NS_CONNECTOR_MORE_FIRST 50
+#define STORE_NS_CONNECTOR_MORE_LAST 59
 
 LORE_MUST_CHECK lore_status store_kv_put(store_tenant *t, int ns, const void *key, size_t klen,
                                          const void *val, size_t vlen);

@@ -242,7 +242,7 @@ static void test_inspect(void) {
 
 static store *st;
 static store_tenant *ten;
-static void *lex;
+static tenant_ctx *tc;
 static ingest_session *ing;
 static search_engine *se;
 static connector_instance inst;
@@ -254,14 +254,12 @@ static void open_store(const char *dir) {
     CHECK_INT(store_open(dir, &st, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(st, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(st, "t", &ten), LORE_OK);
-    lex_params p;
-    lex_params_default(&p);
-    CHECK_INT(index_lexical_bm25.open(ten, &p, &lex), LORE_OK);
+    CHECK_INT(tenant_ctx_attach(ten, NULL, &tc), LORE_OK);
     ingest_options o;
     ingest_options_default(&o);
-    CHECK_INT(ingest_session_new(ten, &index_lexical_bm25, lex, &o, &ing), LORE_OK);
+    CHECK_INT(ingest_session_new(tc, &o, &ing), LORE_OK);
     ingest_set_source_acl(ing, "github", NULL, 0);
-    CHECK_INT(search_engine_new(ten, &index_lexical_bm25, lex, &se), LORE_OK);
+    CHECK_INT(search_engine_new(tc, &se), LORE_OK);
     snprintf(inst.id, sizeof inst.id, "con_0123456789abcdef0123");
     snprintf(inst.tenant, sizeof inst.tenant, "t");
     snprintf(inst.kind, sizeof inst.kind, "github");
@@ -273,7 +271,7 @@ static void open_store(const char *dir) {
 static void close_store(void) {
     search_engine_free(se);
     ingest_session_free(ing);
-    index_lexical_bm25.close(lex);
+    tenant_ctx_close(tc);
     store_tenant_close(ten);
     store_close(st);
 }

@@ -579,18 +579,16 @@ int main(void) {
     const char *dir = test_tmpdir();
     store *s = NULL;
     char err[512];
-    void *lex = NULL;
+    tenant_ctx *tc = NULL;
     CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(s, "t", &t), LORE_OK);
-    lex_params p;
-    lex_params_default(&p);
-    CHECK_INT(index_lexical_bm25.open(t, &p, &lex), LORE_OK);
+    CHECK_INT(tenant_ctx_attach(t, NULL, &tc), LORE_OK);
     ingest_options o;
     ingest_options_default(&o);
-    CHECK_INT(ingest_session_new(t, &index_lexical_bm25, lex, &o, &ing), LORE_OK);
+    CHECK_INT(ingest_session_new(tc, &o, &ing), LORE_OK);
     ingest_set_source_acl(ing, "linear", NULL, 0);
-    CHECK_INT(search_engine_new(t, &index_lexical_bm25, lex, &se), LORE_OK);
+    CHECK_INT(search_engine_new(tc, &se), LORE_OK);
     connector_instance inst = {
         .id = "con_0123456789abcdef0123", .tenant = "t", .kind = "linear", .source = "linear"};
     CHECK_INT(connector_sink_new(ing, &inst, &sink), LORE_OK);
@@ -607,7 +605,7 @@ int main(void) {
     connector_sink_free(sink);
     search_engine_free(se);
     ingest_session_free(ing);
-    index_lexical_bm25.close(lex);
+    tenant_ctx_close(tc);
     store_tenant_close(t);
     store_close(s);
     test_rmtree(dir);

@@ -66,7 +66,7 @@ static const connector_ops notes = {
 
 static store *st_;
 static store_tenant *ten;
-static void *lex;
+static tenant_ctx *tc;
 static ingest_session *ing;
 
 static void open_all(void) {
@@ -75,12 +75,10 @@ static void open_all(void) {
     CHECK_INT(store_open(dir, &st_, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(st_, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(st_, "t", &ten), LORE_OK);
-    lex_params p;
-    lex_params_default(&p);
-    CHECK_INT(index_lexical_bm25.open(ten, &p, &lex), LORE_OK);
+    CHECK_INT(tenant_ctx_attach(ten, NULL, &tc), LORE_OK);
     ingest_options o;
     ingest_options_default(&o);
-    CHECK_INT(ingest_session_new(ten, &index_lexical_bm25, lex, &o, &ing), LORE_OK);
+    CHECK_INT(ingest_session_new(tc, &o, &ing), LORE_OK);
 }
 
 static void instance(connector_instance *in, const char *id, const char *source,
@@ -315,7 +313,7 @@ int main(void) {
     test_flush_and_documents();
     test_sources();
     ingest_session_free(ing);
-    index_lexical_bm25.close(lex);
+    tenant_ctx_close(tc);
     store_tenant_close(ten);
     store_close(st_);
     return test_summary();

@@ -680,16 +680,14 @@ int main(void) {
     const char *dir = test_tmpdir();
     store *s = NULL;
     char err[256];
-    void *lex = NULL;
+    tenant_ctx *tc = NULL;
     CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(s, "t", &t), LORE_OK);
-    lex_params p;
-    lex_params_default(&p);
-    CHECK_INT(index_lexical_bm25.open(t, &p, &lex), LORE_OK);
+    CHECK_INT(tenant_ctx_attach(t, NULL, &tc), LORE_OK);
     ingest_options o;
     ingest_options_default(&o);
-    CHECK_INT(ingest_session_new(t, &index_lexical_bm25, lex, &o, &ss), LORE_OK);
+    CHECK_INT(ingest_session_new(tc, &o, &ss), LORE_OK);
     ingest_set_source_acl(ss, "slack", NULL, 0);
     snprintf(inst.id, sizeof inst.id, "con_00000000000000000001");
     snprintf(inst.tenant, sizeof inst.tenant, "t");
@@ -710,7 +708,7 @@ int main(void) {
 
     connector_sink_free(sink);
     ingest_session_free(ss);
-    index_lexical_bm25.close(lex);
+    tenant_ctx_close(tc);
     store_tenant_close(t);
     store_close(s);
     test_rmtree(dir);

@@ -70,7 +70,7 @@ static char dir[256];
 typedef struct live {
     store *s;
     store_tenant *t;
-    void *lex;
+    tenant_ctx *tc;
     ingest_session *ss;
     connector_instance inst;
     connector_sink *sink;
@@ -111,16 +111,14 @@ static void live_message(live *l, const char *channel, int is_private, const jso
 
 static void live_open(live *l, const char *path) {
     char err[256];
-    lex_params p;
-    lex_params_default(&p);
     CHECK_INT(store_open(path, &l->s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(l->s, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(l->s, "t", &l->t), LORE_OK);
-    CHECK_INT(index_lexical_bm25.open(l->t, &p, &l->lex), LORE_OK);
+    CHECK_INT(tenant_ctx_attach(l->t, NULL, &l->tc), LORE_OK);
     ingest_options o;
     ingest_options_default(&o);
     o.source = "slack";
-    CHECK_INT(ingest_session_new(l->t, &index_lexical_bm25, l->lex, &o, &l->ss), LORE_OK);
+    CHECK_INT(ingest_session_new(l->tc, &o, &l->ss), LORE_OK);
     ingest_set_source_acl(l->ss, "slack", NULL, 0);
     snprintf(l->inst.tenant, sizeof l->inst.tenant, "t");
     snprintf(l->inst.kind, sizeof l->inst.kind, "slack");
@@ -133,15 +131,13 @@ static void live_close(live *l);
 /* The sink over an existing data directory's tenant (the imported one). */
 static void live_attach(live *l, const char *path) {
     char err[256];
-    lex_params p;
-    lex_params_default(&p);
     CHECK_INT(store_open_existing(path, &l->s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_open(l->s, "t", &l->t), LORE_OK);
-    CHECK_INT(index_lexical_bm25.open(l->t, &p, &l->lex), LORE_OK);
+    CHECK_INT(tenant_ctx_attach(l->t, NULL, &l->tc), LORE_OK);
     ingest_options o;
     ingest_options_default(&o);
     o.source = "slack";
-    CHECK_INT(ingest_session_new(l->t, &index_lexical_bm25, l->lex, &o, &l->ss), LORE_OK);
+    CHECK_INT(ingest_session_new(l->tc, &o, &l->ss), LORE_OK);
     ingest_set_source_acl(l->ss, "slack", NULL, 0);
     snprintf(l->inst.tenant, sizeof l->inst.tenant, "t");
     snprintf(l->inst.kind, sizeof l->inst.kind, "slack");
@@ -195,7 +191,7 @@ static void live_after_import(const char *data, const live *from) {
 static void live_close(live *l) {
     connector_sink_free(l->sink);
     ingest_session_free(l->ss);
-    index_lexical_bm25.close(l->lex);
+    tenant_ctx_close(l->tc);
     store_tenant_close(l->t);
     store_close(l->s);
 }

@@ -180,11 +180,11 @@ static void test_deletes_and_repair(void) {
     }
     CHECK_INT(leaked, 0);
     double before = fx_recall(h, unit, N, D, qs, NQ, 10, dead);
-    size_t steps = 0, work = 0, total = 0;
+    size_t steps = 0, work = 0;
     int finished = 0;
     while (!finished && steps < 10000) {
         CHECK_INT(hnsw_repair(h, 256, &work, &finished), LORE_OK);
-        total += work, steps++;
+        steps++;
     }
     CHECK(finished);
     hnsw_stats st;

@@ -201,7 +201,8 @@ static int64_t job_cursor(void *ix, int *running) {
 
 typedef struct server {
     store_tenant *t;
-    void *ix;
+    tenant_ctx *tc;
+    void *ix; /* tc's lexical index */
     ingest_session *ing;
     int version[MAXDOCS]; /* live version of each document, -1 none */
     int64_t rowid[MAXDOCS];
@@ -250,22 +251,23 @@ static void server_open(server *sv, const char *tenant, uint32_t weight) {
         sv->version[i] = -1;
     CHECK_INT(store_tenant_create(S, tenant), LORE_OK);
     CHECK_INT(store_tenant_open(S, tenant, &sv->t), LORE_OK);
-    lex_params p;
-    lex_params_default(&p);
-    p.title_weight = weight;
-    CHECK_INT(ops->open(sv->t, &p, &sv->ix), LORE_OK);
+    tenant_settings ts;
+    tenant_settings_default(&ts);
+    ts.lex.title_weight = weight;
+    CHECK_INT(tenant_ctx_attach(sv->t, &ts, &sv->tc), LORE_OK);
+    sv->ix = sv->tc->index.lexical.state;
     ingest_options o;
     ingest_options_default(&o);
     o.chunking.target_tokens = 40; /* several chunks per document */
     o.chunking.min_tokens = 30;
     o.chunking.max_tokens = 50;
     o.chunking.overlap_tokens = 5;
-    CHECK_INT(ingest_session_new(sv->t, ops, sv->ix, &o, &sv->ing), LORE_OK);
+    CHECK_INT(ingest_session_new(sv->tc, &o, &sv->ing), LORE_OK);
 }
 
 static void server_close(server *sv) {
     ingest_session_free(sv->ing);
-    ops->close(sv->ix);
+    tenant_ctx_close(sv->tc);
     store_tenant_close(sv->t);
 }
 

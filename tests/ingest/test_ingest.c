@@ -18,7 +18,7 @@
 #define ROUNDS 25
 
 static store_tenant *t;
-static void *lex;
+static tenant_ctx *tc;
 static ingest_session *ing;
 static search_engine *se;
 
@@ -56,16 +56,14 @@ int main(void) {
     CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(s, "t", &t), LORE_OK);
-    lex_params p;
-    lex_params_default(&p);
-    CHECK_INT(index_lexical_bm25.open(t, &p, &lex), LORE_OK);
+    CHECK_INT(tenant_ctx_attach(t, NULL, &tc), LORE_OK);
     ingest_options o;
     ingest_options_default(&o);
     o.batch_docs = 7; /* many batches, so commits happen mid-round too */
     o.chunking.target_tokens = 40, o.chunking.min_tokens = 20, o.chunking.max_tokens = 60;
     o.chunking.overlap_tokens = 5;
-    CHECK_INT(ingest_session_new(t, &index_lexical_bm25, lex, &o, &ing), LORE_OK);
-    CHECK_INT(search_engine_new(t, &index_lexical_bm25, lex, &se), LORE_OK);
+    CHECK_INT(ingest_session_new(tc, &o, &ing), LORE_OK);
+    CHECK_INT(search_engine_new(tc, &se), LORE_OK);
 
     int version[NDOCS] = {0}; /* 0 = absent */
     int inconsistent = 0, lost = 0, ghosts = 0;
@@ -104,7 +102,7 @@ int main(void) {
         int64_t docs, chunks;
         lex_stats ls;
         CHECK_INT(store_counts(t, &docs, &chunks), LORE_OK);
-        CHECK_INT(index_lexical_bm25.stats(lex, &ls), LORE_OK);
+        CHECK_INT(tc->index.lexical.ops->stats(tc->index.lexical.state, &ls), LORE_OK);
         inconsistent += ls.chunks != chunks;
         int live = 0;
         for (int i = 0; i < NDOCS; i++)
@@ -159,7 +157,7 @@ int main(void) {
         ingest_options_default(&small);
         small.limits.max_input = 1u << 20;
         ingest_session *cs = NULL;
-        CHECK_INT(ingest_session_new(t, &index_lexical_bm25, lex, &small, &cs), LORE_OK);
+        CHECK_INT(ingest_session_new(tc, &small, &cs), LORE_OK);
         char cpath[600];
         snprintf(cpath, sizeof cpath, "%s/caps.jsonl", dir);
         FILE *cf = fopen(cpath, "w");
@@ -195,11 +193,11 @@ int main(void) {
     CHECK_INT(chunks1, chunks0);
     CHECK_INT(hits("rolledbackwordxq", NULL), 0);
     lex_stats ls;
-    CHECK_INT(index_lexical_bm25.stats(lex, &ls), LORE_OK);
+    CHECK_INT(tc->index.lexical.ops->stats(tc->index.lexical.state, &ls), LORE_OK);
     CHECK_INT(ls.chunks, chunks1);
 
     search_engine_free(se);
-    index_lexical_bm25.close(lex);
+    tenant_ctx_close(tc);
     store_tenant_close(t);
     store_close(s);
     test_rmtree(dir);

@@ -56,7 +56,7 @@ static void run_batch(const char *tenant, int64_t budget_ms, queue_result res[3]
     ingest_job_settings js;
     memset(&js, 0, sizeof js);
     ingest_options_default(&js.ingest);
-    lex_params_default(&js.lex);
+    tenant_settings_default(&js.tenant);
     js.batch_time_ms = budget_ms;
     queue_handler h;
     CHECK(ingest_job_handler(&js, &h) == LORE_OK);

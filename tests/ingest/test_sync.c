@@ -27,7 +27,7 @@
 #define ROUNDS 30
 
 static store_tenant *t;
-static void *lex;
+static tenant_ctx *tc;
 static ingest_session *ing;
 static search_engine *se;
 static char root[PATH_MAX / 2], dir[PATH_MAX / 2 + 8];
@@ -440,14 +440,12 @@ int main(void) {
     CHECK_INT(store_open(root, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(s, "t", &t), LORE_OK);
-    lex_params lp;
-    lex_params_default(&lp);
-    CHECK_INT(index_lexical_bm25.open(t, &lp, &lex), LORE_OK);
+    CHECK_INT(tenant_ctx_attach(t, NULL, &tc), LORE_OK);
     ingest_options o;
     ingest_options_default(&o);
     o.batch_docs = 3; /* commits in the middle of a sync too */
-    CHECK_INT(ingest_session_new(t, &index_lexical_bm25, lex, &o, &ing), LORE_OK);
-    CHECK_INT(search_engine_new(t, &index_lexical_bm25, lex, &se), LORE_OK);
+    CHECK_INT(ingest_session_new(tc, &o, &ing), LORE_OK);
+    CHECK_INT(search_engine_new(tc, &se), LORE_OK);
 
     add_outsiders(sib);
 
@@ -476,7 +474,7 @@ int main(void) {
 
     search_engine_free(se);
     ingest_session_free(ing);
-    index_lexical_bm25.close(lex);
+    tenant_ctx_close(tc);
     store_tenant_close(t);
     store_close(s);
     return test_summary();

@@ -658,20 +658,18 @@ int main(void) {
     snprintf(dirc, sizeof dirc, "%s", dir);
     store *s = NULL;
     store_tenant *t = NULL;
-    void *lex = NULL;
+    tenant_ctx *tc = NULL;
     ingest_session *ing = NULL;
     search_engine *se = NULL;
     char err[512];
     CHECK_INT(store_open(dirc, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(s, "t", &t), LORE_OK);
-    lex_params p;
-    lex_params_default(&p);
-    CHECK_INT(index_lexical_bm25.open(t, &p, &lex), LORE_OK);
+    CHECK_INT(tenant_ctx_attach(t, NULL, &tc), LORE_OK);
     ingest_options o;
     ingest_options_default(&o);
-    CHECK_INT(ingest_session_new(t, &index_lexical_bm25, lex, &o, &ing), LORE_OK);
-    CHECK_INT(search_engine_new(t, &index_lexical_bm25, lex, &se), LORE_OK);
+    CHECK_INT(ingest_session_new(tc, &o, &ing), LORE_OK);
+    CHECK_INT(search_engine_new(tc, &se), LORE_OK);
 
     seed(ing);
     static const char *const who[] = {"group:eng"};
@@ -694,7 +692,7 @@ int main(void) {
     mcp_server_free(srv_fix);
     search_engine_free(se);
     ingest_session_free(ing);
-    index_lexical_bm25.close(lex);
+    tenant_ctx_close(tc);
     store_tenant_close(t);
     store_close(s);
     test_rmtree(dirc);

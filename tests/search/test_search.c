@@ -11,7 +11,7 @@
 #include "test.h"
 
 static store_tenant *t;
-static void *lex;
+static tenant_ctx *tc;
 static ingest_session *ing;
 static search_engine *se;
 
@@ -230,13 +230,11 @@ int main(void) {
     CHECK_INT(store_open(dirc, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(s, "t", &t), LORE_OK);
-    lex_params p;
-    lex_params_default(&p);
-    CHECK_INT(index_lexical_bm25.open(t, &p, &lex), LORE_OK);
+    CHECK_INT(tenant_ctx_attach(t, NULL, &tc), LORE_OK);
     ingest_options o;
     ingest_options_default(&o);
-    CHECK_INT(ingest_session_new(t, &index_lexical_bm25, lex, &o, &ing), LORE_OK);
-    CHECK_INT(search_engine_new(t, &index_lexical_bm25, lex, &se), LORE_OK);
+    CHECK_INT(ingest_session_new(tc, &o, &ing), LORE_OK);
+    CHECK_INT(search_engine_new(tc, &se), LORE_OK);
 
     put_json(
         "{\"id\":\"leave\",\"title\":\"Parental leave policy\",\"text\":\"Employees get sixteen "
@@ -378,7 +376,7 @@ int main(void) {
 
     search_engine_free(se);
     ingest_session_free(ing);
-    index_lexical_bm25.close(lex);
+    tenant_ctx_close(tc);
     store_tenant_close(t);
     store_close(s);
     test_rmtree(dirc);

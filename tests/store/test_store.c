@@ -17,6 +17,9 @@ static store_doc make_doc(const char *ext, const char *text) {
     return d;
 }
 
+/* Two key-value namespaces: the store gives numbers no meaning. */
+enum { NS_TEST = 1, NS_OTHER = 2 };
+
 static int kv_count(void *ctx, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl) {
     (void)k, (void)kl, (void)v, (void)vl;
     (*(int *)ctx)++;
@@ -270,24 +273,24 @@ int main(void) {
     CHECK_INT(store_begin(t), LORE_OK);
     for (int i = 0; i < 10; i++) {
         uint8_t k[2] = {0, (uint8_t)(9 - i)};
-        CHECK_INT(store_kv_put(t, STORE_NS_LEXICAL, k, 2, "v", 1), LORE_OK);
+        CHECK_INT(store_kv_put(t, NS_TEST, k, 2, "v", 1), LORE_OK);
     }
     CHECK_INT(store_commit(t), LORE_OK);
     lore_buf v;
     lore_buf_init(&v, 1024);
     uint8_t k5[2] = {0, 5};
-    CHECK_INT(store_kv_get(t, STORE_NS_LEXICAL, k5, 2, &v), LORE_OK);
+    CHECK_INT(store_kv_get(t, NS_TEST, k5, 2, &v), LORE_OK);
     CHECK_STR(v.data, "v");
-    CHECK_INT(store_kv_get(t, STORE_NS_LEXICAL_META, k5, 2, &v), LORE_NOT_FOUND);
+    CHECK_INT(store_kv_get(t, NS_OTHER, k5, 2, &v), LORE_NOT_FOUND);
     int count = 0;
     uint8_t lo[2] = {0, 3}, hi[2] = {0, 7};
-    CHECK_INT(store_kv_scan(t, STORE_NS_LEXICAL, lo, 2, hi, 2, kv_count, &count), LORE_OK);
+    CHECK_INT(store_kv_scan(t, NS_TEST, lo, 2, hi, 2, kv_count, &count), LORE_OK);
     CHECK_INT(count, 4);
     CHECK_INT(store_begin(t), LORE_OK);
-    CHECK_INT(store_kv_delete_range(t, STORE_NS_LEXICAL, lo, 2, hi, 2), LORE_OK);
+    CHECK_INT(store_kv_delete_range(t, NS_TEST, lo, 2, hi, 2), LORE_OK);
     CHECK_INT(store_commit(t), LORE_OK);
     count = 0;
-    CHECK_INT(store_kv_scan(t, STORE_NS_LEXICAL, "", 0, NULL, 0, kv_count, &count), LORE_OK);
+    CHECK_INT(store_kv_scan(t, NS_TEST, "", 0, NULL, 0, kv_count, &count), LORE_OK);
     CHECK_INT(count, 6);
     lore_buf_free(&v);
     store_tenant_close(t);

@@ -34,6 +34,27 @@
 
 #define INDEX_LEXICAL_VERSION 1
 
+/* The store namespaces the lexical index writes (store.h's allocation gives
+ * it 1-8, and 12-19 for more). Two slots of three namespaces each (A: 1-3,
+ * B: 4-6) so it can be rebuilt beside the live one, a control namespace
+ * saying which slot is live, and the lengths the live slot scored for chunks
+ * whose stored nterms a running rebuild has rewritten
+ * (docs/lexical-index.md). The numbers are in stored data: never change
+ * them. */
+enum {
+    STORE_NS_LEXICAL = 1,
+    STORE_NS_LEXICAL_META = 2,
+    STORE_NS_LEXICAL_DELETED = 3,
+    STORE_NS_LEXICAL_B = 4,
+    STORE_NS_LEXICAL_META_B = 5,
+    STORE_NS_LEXICAL_DELETED_B = 6,
+    STORE_NS_LEXICAL_CONTROL = 7,
+    STORE_NS_LEXICAL_REBUILD_LENGTHS = 8,
+};
+_Static_assert(STORE_NS_LEXICAL == STORE_NS_LEXICAL_FIRST &&
+                   STORE_NS_LEXICAL_REBUILD_LENGTHS == STORE_NS_LEXICAL_LAST,
+               "the lexical index's namespaces are store.h's 1-8");
+
 typedef enum lex_field { LEX_FIELD_ALL = 0, LEX_FIELD_TITLE = 1 } lex_field;
 
 typedef enum lex_role {

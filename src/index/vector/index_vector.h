@@ -45,6 +45,23 @@
 #include "store/store.h"
 #include "util/status.h"
 
+/* The store namespaces this index writes (store.h gives it 20-39): a control
+ * record (live slot, slot being built), then per slot (A: 21-23, B: 24-26)
+ * the HNSW node records by node id, the float32 vectors by chunk id, and the
+ * head row with the change log. 27-39 are free for it. */
+enum {
+    STORE_NS_VECTOR_CONTROL = 20,
+    STORE_NS_VECTOR_NODES_A = 21,
+    STORE_NS_VECTOR_FLOATS_A = 22,
+    STORE_NS_VECTOR_META_A = 23,
+    STORE_NS_VECTOR_NODES_B = 24,
+    STORE_NS_VECTOR_FLOATS_B = 25,
+    STORE_NS_VECTOR_META_B = 26,
+};
+_Static_assert(STORE_NS_VECTOR_CONTROL >= STORE_NS_VECTOR_FIRST &&
+                   STORE_NS_VECTOR_META_B <= STORE_NS_VECTOR_LAST,
+               "the vector index's namespaces are inside its range (store.h)");
+
 #define INDEX_VECTOR_VERSION 1
 #define VEC_MODEL_KEY_MAX 512 /* bytes of a model key */
 #define VEC_SCOPE_MAX 4096    /* bytes of a scope (a data directory) */
