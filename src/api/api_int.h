@@ -13,6 +13,7 @@
 #include "auth/jwt.h"
 #include "auth/ratelimit.h"
 #include "crypto/seal.h"
+#include "http/multipart.h"
 #include "http/router.h"
 #include "index/lexical/index_lexical.h"
 #include "metrics/metrics.h"
@@ -223,14 +224,69 @@ void api_document_get(api_req *q);
 void api_document_delete(api_req *q);
 void api_files_begin(api_req *q);
 void api_files_post(api_req *q);
-void api_files_cleanup(api_req *q);
 /* POST /v1/imports/slack (api_imports.c). */
 void api_imports_begin(api_req *q);
 void api_imports_post(api_req *q);
-void api_imports_cleanup(api_req *q);
+
+/* ---- upload forms (api_upload.c) ----
+ *
+ * A multipart/form-data body, parsed as it arrives: each file part spooled
+ * to DATA_DIR/tmp, the fields `source` and `acl` (repeatable) collected,
+ * and one field of the route's own handed to its hook. The route's state
+ * embeds api_upload as its first member; api_upload_cleanup is the route's
+ * cleanup, removing every spool file not kept (from nfiles_kept on). */
+#define API_UPLOAD_MAX_FILES 32
+#define API_UPLOAD_MAX_FIELD 4096
+#define API_UPLOAD_MAX_ACL 64
+
+typedef struct api_upload api_upload;
+typedef struct api_upload_route {
+    size_t max_files;         /* at most API_UPLOAD_MAX_FILES */
+    unsigned too_many_status; /* 413 or 400, with detail too_many */
+    const char *too_many;
+    size_t max_parts;          /* multipart limit on parts */
+    const char *field;         /* the route's own field */
+    const char *unknown_field; /* detail for any other field */
+    /* Takes the route's field value: LORE_OK, or an error answered. */
+    lore_status (*on_field)(api_upload *u, const char *value);
+} api_upload_route;
+
+typedef struct api_upload_file {
+    char name[256]; /* safe base name */
+    char blob[32];  /* the spooled file's own name, kept as the job's blob */
+    char path[2400];
+    int fd;
+} api_upload_file;
+
+struct api_upload {
+    api_req *q;
+    const api_upload_route *route;
+    multipart_parser *mp;
+    api_upload_file files[API_UPLOAD_MAX_FILES];
+    size_t nfiles;
+    size_t nfiles_kept; /* queued: their blobs stay */
+    int in_file;        /* the current part is a file */
+    int in_field;       /* the current part is a text field */
+    char field_name[32];
+    lore_buf field;
+    char source[80];
+    int has_source;
+    char *acl[API_UPLOAD_MAX_ACL];
+    size_t nacl;
+};
+
+/* Starts reading the form into a zeroed state of size bytes (the route's
+ * struct, api_upload first) set as q->stream; answers 415/400/503 itself. */
+void api_upload_begin(api_req *q, const api_upload_route *rt, size_t size);
+/* The complete form, or NULL when there is none or it is answered (400). */
+api_upload *api_upload_done(api_req *q);
+/* Flushes a spool file to disk and closes it: 0, or -1 with errno. */
+int api_upload_sync(api_upload_file *f);
+void api_upload_cleanup(api_req *q);
 /* Removes the upload spool files in dir left by stopped servers (a kill -9
  * leaves them; a live server's are kept). Returns how many it removed. */
 unsigned api_spool_sweep(const char *dir);
+
 void api_search_get(api_req *q);
 void api_search_post(api_req *q);
 void api_sources_get(api_req *q);

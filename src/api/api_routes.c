@@ -23,7 +23,7 @@ const api_route_def api_route_table[] = {
      BODY_MULTIPART,
      api_files_post,
      api_files_begin,
-     api_files_cleanup},
+     api_upload_cleanup},
     R(9, "GET", "/v1/search", ACCESS_READ, BODY_NO, api_search_get),
     R(10, "POST", "/v1/search", ACCESS_READ, BODY_JSON, api_search_post),
     R(11, "GET", "/v1/sources", ACCESS_READ, BODY_NO, api_sources_get),
@@ -48,7 +48,7 @@ const api_route_def api_route_table[] = {
      BODY_MULTIPART,
      api_imports_post,
      api_imports_begin,
-     api_imports_cleanup},
+     api_upload_cleanup},
 };
 const size_t api_route_count = sizeof api_route_table / sizeof api_route_table[0];
 _Static_assert(sizeof api_route_table / sizeof api_route_table[0] <= API_MAX_ROUTES,
