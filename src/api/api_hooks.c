@@ -150,18 +150,8 @@ static void enqueue(api_req *q, const store_connector *c, const connector_delive
         store_job_free(seen);
         return;
     }
-    json_error_t jerr;
-    json_t *parsed = json_loadb(body, len, 0, &jerr);
-    if (!parsed) {
-        LORE_WARN("hook: refused a delivery for connector %s: the body is not JSON", c->id);
-        count(q, kind, "malformed");
-        api_problem(q, 400, "malformed-delivery", "Malformed delivery",
-                    "the delivery's body is not JSON (line %d: %s); send the webhook as "
-                    "application/json",
-                    jerr.line, jerr.text);
-        return;
-    }
-    json_decref(parsed);
+    /* inspect parsed the body already: QUEUE means it is one JSON value
+     * (connector.h), so the raw bytes go into the job's payload as they are. */
     char groups[CONNECTOR_MAX_GROUPS][STORE_JOB_GROUP_MAX + 1];
     char *gp[CONNECTOR_MAX_GROUPS];
     size_t ng = d->ngroups > CONNECTOR_MAX_GROUPS ? CONNECTOR_MAX_GROUPS : d->ngroups;

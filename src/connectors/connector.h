@@ -147,7 +147,10 @@ typedef struct connector_ops {
     connector_verdict (*verify)(const connector_request *req, const uint8_t *secret,
                                 size_t secret_len);
     /* Reads a verified delivery: QUEUE (delivery filled), ANSWER, IGNORE,
-     * STALE (a timestamp signed inside the body) or MALFORMED. */
+     * STALE (a timestamp signed inside the body) or MALFORMED. QUEUE only
+     * for a body that is one JSON value as json_loadb (flags 0) reads it:
+     * the gate puts the raw bytes into the job's payload without parsing
+     * them again. */
     connector_verdict (*inspect)(const connector_request *req, connector_delivery *out);
     /* Applies one delivery (headers as recorded by the gate: the event name
      * and delivery id; body the raw payload) to the object states, touching
