@@ -565,14 +565,16 @@ static void collect(void *ctx) {
 
 /* ---- lifecycle ---- */
 
-lore_status api_new(const lore_config *cfg, api **out, char *err, size_t errlen) {
+lore_status api_new(const lore_config *cfg, struct embed_registry *embedders, api **out, char *err,
+                    size_t errlen) {
     *out = NULL;
     api *a = calloc(1, sizeof *a);
     if (!a) return LORE_NOMEM;
     lore_status st = LORE_OK;
     a->cfg = *cfg;
     a->started_ms = lore_now_ms();
-    tenant_settings_from_config(&a->tenant_settings, cfg);
+    tenant_settings_from_config(&a->tenant_settings, &a->cfg); /* borrows a->cfg's strings */
+    a->tenant_settings.embedders = embedders;
     pthread_rwlock_init(&a->tenants_lock, NULL);
     pthread_mutex_init(&a->wait_mu, NULL);
     pthread_cond_init(&a->wait_cv, NULL);

@@ -19,9 +19,12 @@
 
 typedef struct api api;
 
+struct embed_registry;
 /* Creates the API over the store in cfg->data_dir (which must exist). cfg is
- * copied. Returns owned. */
-LORE_MUST_CHECK lore_status api_new(const lore_config *cfg, api **out, char *err, size_t errlen);
+ * copied. embedders (borrowed, may be NULL: no semantic search) must outlive
+ * the API. Returns owned. */
+LORE_MUST_CHECK lore_status api_new(const lore_config *cfg, struct embed_registry *embedders,
+                                    api **out, char *err, size_t errlen);
 /* The callbacks to hand to http_server_start (ctx is a). */
 void api_http_app(api *a, http_app *out);
 void api_free(api *a);

@@ -71,6 +71,9 @@ typedef struct cli_env {
     tenant_ctx *ctx;                 /* the tenant's context: store handle and indexes */
     tenant_settings tenant_settings; /* from cfg (tenant_settings_from_config) */
     seal_keyring *keyring; /* made by cli_env_keyring / cli_env_secrets; NULL until then */
+    /* The embedders (cli_env_embedders); NULL until then, or when none is
+     * configured. Also in tenant_settings.embedders. */
+    struct embed_registry *embedders;
 } cli_env;
 
 /* Loads the configuration (file, environment, then the common flags),
@@ -105,6 +108,12 @@ int cli_env_keyring(cli_env *e, const char *cmd);
  * that seals later calls cli_env_keyring. */
 int cli_env_secrets(cli_env *e, const char *cmd, int check);
 void cli_env_close(cli_env *e);
+/* Opens the configured embedders (embed_url; NULL when it is empty) into
+ * e->embedders and e->tenant_settings, resolving a `secret:NAME`
+ * embed_api_key first when the store is open. Call before
+ * cli_env_open_tenant and before starting workers or the API. Prints the
+ * error (naming the setting) and returns CLI_USAGE/CLI_FAIL. */
+int cli_env_embedders(cli_env *e, const char *cmd);
 
 /* A pool of job workers (cli_jobs.c). */
 typedef struct cli_pool {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "embed/embed_registry.h"
 #include "secrets/secrets.h"
 #include "util/log.h"
 
@@ -145,9 +146,22 @@ int cli_env_secrets(cli_env *e, const char *cmd, int check) {
     return CLI_OK;
 }
 
+int cli_env_embedders(cli_env *e, const char *cmd) {
+    if (e->embedders || !embed_configured(&e->cfg)) return CLI_OK;
+    int rc;
+    if (e->store && (rc = cli_env_secrets(e, cmd, 0))) return rc;
+    char err[1024];
+    lore_status st = embed_registry_open(&e->cfg, &e->embedders, err, sizeof err);
+    if (st != LORE_OK)
+        return cli_error(cmd, st == LORE_INVALID ? CLI_USAGE : CLI_FAIL, "embedder: %s", err);
+    e->tenant_settings.embedders = e->embedders;
+    return CLI_OK;
+}
+
 void cli_env_close(cli_env *e) {
     seal_keyring_free(e->keyring);
-    tenant_ctx_close(e->ctx); /* and e->tenant, its store handle */
+    tenant_ctx_close(e->ctx);          /* and e->tenant, its store handle */
+    embed_registry_free(e->embedders); /* after every context that borrows it */
     store_close(e->store);
     memset(e, 0, sizeof *e);
 }

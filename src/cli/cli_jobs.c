@@ -26,6 +26,7 @@ int cli_pool_start(cli_env *e, const char *role, int64_t workers, metrics_regist
     }
     ingest_job_settings js;
     ingest_job_settings_from(&js, &e->cfg);
+    js.tenant.embedders = e->embedders; /* cli_env_embedders, when the caller opened them */
     js.kinds = connector_job_kinds(&js.nkinds);
     if (ingest_job_handler(&js, &out->handler) != LORE_OK)
         return cli_error(role, CLI_FAIL, "out of memory");

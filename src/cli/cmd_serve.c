@@ -177,6 +177,7 @@ int cmd_serve(int argc, char **argv) {
         }
     }
     if ((rc = cli_env_secrets(&e, "serve", 1))) goto out;
+    if ((rc = cli_env_embedders(&e, "serve"))) goto out;
     http_config hc;
     http_config_default(&hc);
     if (http_parse_listen(e.cfg.listen, &hc, err, sizeof err) != LORE_OK) {
@@ -204,7 +205,7 @@ int cmd_serve(int argc, char **argv) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (api_new(&e.cfg, &ap, err, sizeof err) != LORE_OK) {
+    if (api_new(&e.cfg, e.embedders, &ap, err, sizeof err) != LORE_OK) {
         rc = cli_error("serve", CLI_FAIL, "%s", err);
         goto out;
     }

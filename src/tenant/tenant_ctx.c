@@ -10,6 +10,7 @@
 void tenant_settings_default(tenant_settings *s) {
     memset(s, 0, sizeof *s);
     lex_params_default(&s->lex);
+    s->vec_metric = HNSW_COSINE;
 }
 
 void tenant_settings_from_config(tenant_settings *s, const lore_config *c) {
@@ -17,6 +18,7 @@ void tenant_settings_from_config(tenant_settings *s, const lore_config *c) {
     s->lex.k1 = (float)c->bm25_k1;
     s->lex.b = (float)c->bm25_b;
     s->lex.title_weight = (uint32_t)c->title_weight;
+    s->vec_scope = c->data_dir[0] ? c->data_dir : NULL;
 }
 
 /* Opens the index set over c->store. The one place that names the index
@@ -27,8 +29,7 @@ static lore_status open_indexes(tenant_ctx *c) {
     lore_status st = lex->open(c->store, &c->settings.lex, &c->index.lexical.state);
     if (st != LORE_OK) return st;
     c->index.lexical.ops = lex;
-    c->embedder = c->settings.embedder;
-    c->embedder_state = c->settings.embedder_state;
+    c->embedders = c->settings.embedders;
     return LORE_OK;
 }
 
@@ -76,8 +77,75 @@ lore_status tenant_ctx_attach(store_tenant *t, const tenant_settings *settings, 
     return LORE_OK;
 }
 
+static void vector_close(tenant_index_vector *v) {
+    if (v->ops) v->ops->close(v->state);
+    memset(v, 0, sizeof *v);
+}
+
+lore_status tenant_ctx_vector(tenant_ctx *c, const char *model_key, uint32_t dims,
+                              tenant_index_vector **out, char *err, size_t errlen) {
+    *out = NULL;
+    if (!c->settings.vec_scope) {
+        snprintf(err, errlen, "no vector index: the data directory is not set");
+        return LORE_INVALID;
+    }
+    if (!model_key || !*model_key || strlen(model_key) > VEC_MODEL_KEY_MAX) {
+        snprintf(err, errlen, "the embedding model key is empty or longer than %d bytes",
+                 VEC_MODEL_KEY_MAX);
+        return LORE_INVALID;
+    }
+    tenant_index_set *set = &c->index;
+    tenant_index_vector *victim = &set->vector[0];
+    for (size_t i = 0; i < TENANT_VECTOR_HANDLES; i++) {
+        tenant_index_vector *v = &set->vector[i];
+        if (v->ops && !strcmp(v->key, model_key)) {
+            if (dims == 0 || v->dims == dims) {
+                v->used = ++set->vector_tick;
+                *out = v;
+                return LORE_OK;
+            }
+            vector_close(v); /* asked for with other dims: reopen */
+        }
+        if (!v->ops || (victim->ops && v->used < victim->used)) victim = v;
+    }
+    vector_close(victim);
+    vec_params p;
+    vec_params_default(&p, dims, c->settings.vec_metric);
+    p.scope = c->settings.vec_scope;
+    const char *why = NULL;
+    const index_vector_ops *ops = &index_vector_hnsw;
+    lore_status st = ops->open(c->store, &p, model_key, &victim->state, &why);
+    if (st != LORE_OK) {
+        snprintf(err, errlen, "opening the vector index failed: %s",
+                 why ? why : lore_status_message(st));
+        return st;
+    }
+    victim->ops = ops;
+    snprintf(victim->key, sizeof victim->key, "%s", model_key);
+    victim->dims = dims;
+    victim->used = ++set->vector_tick;
+    *out = victim;
+    return LORE_OK;
+}
+
+/* A key no model has: the handle that only reads the control record. */
+#define STATUS_KEY "-status-"
+
+lore_status tenant_ctx_vector_status(tenant_ctx *c, vec_rebuild_status *out, char *err,
+                                     size_t errlen) {
+    memset(out, 0, sizeof *out);
+    tenant_index_vector *v;
+    lore_status st = tenant_ctx_vector(c, STATUS_KEY, 0, &v, err, errlen);
+    if (st != LORE_OK) return st;
+    if ((st = v->ops->rebuild_status(v->state, out)) != LORE_OK)
+        snprintf(err, errlen, "reading the vector slots failed: %s", v->ops->errmsg(v->state));
+    return st;
+}
+
 void tenant_ctx_close(tenant_ctx *c) {
     if (!c) return;
+    for (size_t i = 0; i < TENANT_VECTOR_HANDLES; i++)
+        vector_close(&c->index.vector[i]);
     if (c->index.lexical.ops) c->index.lexical.ops->close(c->index.lexical.state);
     if (c->owns_store) store_tenant_close(c->store);
     free(c);

@@ -27,23 +27,29 @@
 #include "store/store.h"
 #include "util/status.h"
 
+#include "index/vector/index_vector.h"
+
 struct lore_config;
-struct index_vector_ops; /* src/index/vector/index_vector.h */
-struct embedder_ops;     /* src/embed/embed.h */
-struct embedder;
+struct embed_registry; /* src/embed/embed_registry.h */
 
 /* How a tenant's indexes are opened. */
 typedef struct tenant_settings {
     lex_params lex; /* BM25 and the title weight */
-    /* The process's embedder (borrowed, thread-safe; ops NULL: none). Only
-     * handed to the contexts: they neither open nor close it. */
-    const struct embedder_ops *embedder;
-    struct embedder *embedder_state;
+    /* The process's embedders (borrowed, thread-safe; NULL: no embedder is
+     * configured, so no semantic search and no embedding jobs). Only handed
+     * to the contexts: they neither open nor free it. */
+    struct embed_registry *embedders;
+    /* The data directory: names the store for the vector index's shared
+     * graphs (vec_params.scope). NULL: no vector index is opened (and
+     * tenant_ctx_vector fails). Borrowed. */
+    const char *vec_scope;
+    hnsw_metric vec_metric; /* HNSW_COSINE unless a test says otherwise */
 } tenant_settings;
 
-/* Defaults (lex_params_default, no embedder). */
+/* Defaults (lex_params_default, no embedder, no vector scope). */
 void tenant_settings_default(tenant_settings *s);
-/* The settings from the configuration (bm25_k1, bm25_b, title_weight). The
+/* The settings from the configuration (bm25_k1, bm25_b, title_weight, and
+ * data_dir as the vector scope; the embedders are the caller's to set). The
  * one place that turns those keys into index parameters. */
 void tenant_settings_from_config(tenant_settings *s, const struct lore_config *c);
 
@@ -53,19 +59,28 @@ typedef struct tenant_index_lexical {
     void *state;
 } tenant_index_lexical;
 
+/* A vector index handle, opened for one model key (index_vector.h). */
 typedef struct tenant_index_vector {
-    const struct index_vector_ops *ops;
+    const index_vector_ops *ops; /* NULL: the entry is free */
     void *state;
+    char key[VEC_MODEL_KEY_MAX + 1];
+    uint32_t dims; /* as opened (0: the slot's own) */
+    uint64_t used; /* LRU clock */
 } tenant_index_vector;
 
-/* The indexes of a tenant. Version 1: lexical (always open) and vector
- * (NULL until src/index/vector/ exists). A new index kind adds a slot and
- * bumps the version. */
-#define TENANT_INDEX_SET_VERSION 1
+/* Vector handles one context keeps open (the live model's, the one being
+ * built, and one for reading the slot state). */
+#define TENANT_VECTOR_HANDLES 3
+
+/* The indexes of a tenant. Version 2: lexical (always open) and vector
+ * handles by model key, opened on first use (tenant_ctx_vector). A new index
+ * kind adds a slot and bumps the version. */
+#define TENANT_INDEX_SET_VERSION 2
 typedef struct tenant_index_set {
     int version; /* TENANT_INDEX_SET_VERSION */
     tenant_index_lexical lexical;
-    tenant_index_vector vector;
+    tenant_index_vector vector[TENANT_VECTOR_HANDLES];
+    uint64_t vector_tick;
 } tenant_index_set;
 
 typedef struct tenant_ctx {
@@ -73,9 +88,8 @@ typedef struct tenant_ctx {
     store_tenant *store; /* owned unless the context was attached */
     int owns_store;
     tenant_index_set index;
-    /* The embedder (borrowed from the settings; ops NULL: none). */
-    const struct embedder_ops *embedder;
-    struct embedder *embedder_state;
+    /* The embedders (borrowed from the settings; NULL: none). */
+    struct embed_registry *embedders;
     tenant_settings settings;
 } tenant_ctx;
 
@@ -91,6 +105,23 @@ LORE_MUST_CHECK lore_status tenant_ctx_attach(store_tenant *t, const tenant_sett
                                               tenant_ctx **out);
 /* Closes the indexes, then the store handle if the context owns it. */
 void tenant_ctx_close(tenant_ctx *c);
+
+/* The tenant's vector index handle for model_key (an embedder's key),
+ * opened on first use and kept with the context (at most
+ * TENANT_VECTOR_HANDLES keys; the least recently used is closed). dims: the
+ * vectors' length, or 0 for the slot's own (a handle opened with 0 reads,
+ * removes and searches, but cannot create a slot: its first batch of a tenant
+ * with no live slot fails). A handle asked for again with a different
+ * non-zero dims is reopened. LORE_INVALID (with the reason in err) when the
+ * settings give no vector scope or the key is too long. Like the store
+ * handle, the handles are used by one thread at a time. */
+LORE_MUST_CHECK lore_status tenant_ctx_vector(tenant_ctx *c, const char *model_key, uint32_t dims,
+                                              tenant_index_vector **out, char *err, size_t errlen);
+/* The tenant's committed slot state: the live model key ("" when nothing
+ * was embedded yet), the key being built and the phase (rebuild_status of
+ * a reading handle). */
+LORE_MUST_CHECK lore_status tenant_ctx_vector_status(tenant_ctx *c, vec_rebuild_status *out,
+                                                     char *err, size_t errlen);
 
 /* ---- a per-thread LRU of open contexts ---- */
 

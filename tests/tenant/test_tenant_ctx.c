@@ -34,7 +34,9 @@ static void settings_from_config(void) {
     lex_params d;
     lex_params_default(&d);
     CHECK_INT(s.lex.flush_postings, d.flush_postings);
-    CHECK(s.embedder == NULL && s.embedder_state == NULL);
+    CHECK(s.embedders == NULL);
+    CHECK(s.vec_scope == cfg.data_dir || (!cfg.data_dir[0] && !s.vec_scope));
+    CHECK_INT(s.vec_metric, HNSW_COSINE);
 }
 
 static void open_close(store *s) {
@@ -51,8 +53,9 @@ static void open_close(store *s) {
     CHECK_INT(c->owns_store, 1);
     CHECK_INT(c->index.version, TENANT_INDEX_SET_VERSION);
     CHECK(c->index.lexical.ops != NULL && c->index.lexical.state != NULL);
-    CHECK(c->index.vector.ops == NULL && c->index.vector.state == NULL);
-    CHECK(c->embedder == NULL);
+    for (size_t i = 0; i < TENANT_VECTOR_HANDLES; i++)
+        CHECK(c->index.vector[i].ops == NULL); /* opened on first use only */
+    CHECK(c->embedders == NULL);
     CHECK_INT(c->settings.lex.title_weight, 3);
 
     /* Write and read back through the context: ingest and search take it. */
@@ -162,6 +165,79 @@ static void cache(store *s) {
     CHECK_INT(freed, 7);
 }
 
+/* Vector handles: none without a scope; one per key, kept and reused;
+ * dims 0 reads the slot's own length and cannot create a slot; the status
+ * handle sees the live key; the least recently used of more keys closes. */
+static void vectors(store *s, const char *dir) {
+    char err[256];
+    tenant_ctx *c = NULL;
+    tenant_index_vector *v = NULL, *again = NULL;
+    CHECK_INT(tenant_ctx_open(s, "b", NULL, &c), LORE_OK);
+    CHECK_INT(tenant_ctx_vector(c, "http://e|m|4", 4, &v, err, sizeof err), LORE_INVALID);
+    CHECK(strstr(err, "data directory") != NULL);
+    tenant_ctx_close(c);
+
+    tenant_settings ts;
+    tenant_settings_default(&ts);
+    ts.vec_scope = dir;
+    CHECK_INT(tenant_ctx_open(s, "b", &ts, &c), LORE_OK);
+    char longkey[VEC_MODEL_KEY_MAX + 2];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    CHECK_INT(tenant_ctx_vector(c, longkey, 4, &v, err, sizeof err), LORE_INVALID);
+    vec_rebuild_status rs;
+    CHECK_INT(tenant_ctx_vector_status(c, &rs, err, sizeof err), LORE_OK);
+    CHECK_STR(rs.live_key, "");
+
+    /* A reader (dims 0) cannot make the tenant's first slot. */
+    CHECK_INT(tenant_ctx_vector(c, "http://e|m|4", 0, &v, err, sizeof err), LORE_OK);
+    CHECK_INT(store_begin(c->store), LORE_OK);
+    CHECK_INT(v->ops->begin(v->state), LORE_INVALID);
+    store_rollback(c->store);
+
+    /* The writer, with the length. */
+    CHECK_INT(tenant_ctx_vector(c, "http://e|m|4", 4, &v, err, sizeof err), LORE_OK);
+    CHECK_INT(tenant_ctx_vector(c, "http://e|m|4", 4, &again, err, sizeof err), LORE_OK);
+    CHECK(again == v);
+    const float a[4] = {1, 0, 0, 0}, b[4] = {0, 1, 0, 0};
+    CHECK_INT(store_begin(c->store), LORE_OK);
+    CHECK_INT(v->ops->begin(v->state), LORE_OK);
+    CHECK_INT(v->ops->add(v->state, 1, a), LORE_OK);
+    CHECK_INT(v->ops->add(v->state, 2, b), LORE_OK);
+    CHECK_INT(v->ops->flush(v->state), LORE_OK);
+    CHECK_INT(store_commit(c->store), LORE_OK);
+    CHECK_INT(tenant_ctx_vector_status(c, &rs, err, sizeof err), LORE_OK);
+    CHECK_STR(rs.live_key, "http://e|m|4");
+
+    /* dims 0 on the same key: the cached handle. Searching through it. */
+    CHECK_INT(tenant_ctx_vector(c, "http://e|m|4", 0, &again, err, sizeof err), LORE_OK);
+    CHECK(again == v);
+    vec_query q = {.vec = b, .k = 1};
+    vec_result r;
+    CHECK_INT(v->ops->search(v->state, &q, &r), LORE_OK);
+    CHECK_INT(r.n, 1);
+    if (r.n) CHECK_INT(r.hits[0].chunk_id, 2);
+    vec_result_free(&r);
+    tenant_ctx_close(c);
+
+    /* A fresh context reading with dims 0 learns the length from the slot. */
+    CHECK_INT(tenant_ctx_open(s, "b", &ts, &c), LORE_OK);
+    CHECK_INT(tenant_ctx_vector(c, "http://e|m|4", 0, &v, err, sizeof err), LORE_OK);
+    CHECK_INT(v->ops->search(v->state, &q, &r), LORE_OK);
+    CHECK_INT(r.n, 1);
+    vec_result_free(&r);
+    /* More keys than handles: the least recently used closes, the rest stay. */
+    tenant_index_vector *k2, *k3, *k4;
+    CHECK_INT(tenant_ctx_vector(c, "http://e|m2|4", 4, &k2, err, sizeof err), LORE_OK);
+    CHECK_INT(tenant_ctx_vector(c, "http://e|m3|4", 4, &k3, err, sizeof err), LORE_OK);
+    CHECK_INT(tenant_ctx_vector(c, "http://e|m|4", 0, &v, err, sizeof err), LORE_OK);
+    CHECK_INT(tenant_ctx_vector(c, "http://e|m4|4", 4, &k4, err, sizeof err), LORE_OK);
+    CHECK(k4 == k2); /* m2 was the least recently used */
+    CHECK_STR(k3->key, "http://e|m3|4");
+    CHECK_STR(v->key, "http://e|m|4");
+    tenant_ctx_close(c);
+}
+
 int main(void) {
     const char *dir = test_tmpdir();
     char dirc[256];
@@ -175,6 +251,7 @@ int main(void) {
     settings_from_config();
     open_close(s);
     cache(s);
+    vectors(s, dirc);
     store_close(s);
     return test_summary();
 }

@@ -77,7 +77,9 @@ typedef struct vec_params {
      * with the same scope and tenant share graphs. Required. The stored
      * slot's own M and ef settings win over these once it exists. */
     const char *scope;
-    uint32_t dims; /* 1..HNSW_MAX_DIMS; must match the slot's */
+    /* 1..HNSW_MAX_DIMS, must match the slot's; or 0: the slot's own (read
+     * when the handle first attaches; such a handle cannot create a slot). */
+    uint32_t dims;
     hnsw_metric metric;
     uint32_t M, ef_construction, ef_search; /* 0: the hnsw defaults */
     /* Nodes the end of each batch (flush) looks at to repair tombstones;

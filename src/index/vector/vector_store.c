@@ -62,7 +62,7 @@ static lore_status vx_open(store_tenant *t, const vec_params *p, const char *mod
         why = "scope (the data directory) is missing or too long";
     else if (!model_key || !*model_key || strlen(model_key) > VEC_MODEL_KEY_MAX)
         why = "model key is missing or longer than 512 bytes";
-    if (!why) {
+    if (!why && p->dims) { /* dims 0: the slot's own, checked when it is read */
         hnsw_params_of(p, &hp);
         if (hnsw_new(&hp, &probe, &why) == LORE_OK)
             hnsw_free(probe);
@@ -110,6 +110,10 @@ static const char *vx_errmsg(void *state) {
 }
 
 lore_status vec_slot_create(vec_index *x, int slot) {
+    if (x->p.dims == 0)
+        return vec_fail(x, LORE_INVALID,
+                        "this vector handle was opened without a vector length: it cannot "
+                        "create a slot");
     hnsw_params hp;
     hnsw *h = NULL;
     hnsw_params_of(&x->p, &hp);
@@ -136,6 +140,10 @@ lore_status vec_attach(vec_index *x, vec_view *v, int slot, int check_dims) {
     if ((st = vec_head_load(x->t, slot, &hd, &x->buf)) != LORE_OK)
         return vec_fail(x, st == LORE_NOT_FOUND ? LORE_CORRUPT : st,
                         "vector slot %c has no readable head row", 'A' + slot);
+    if (check_dims && x->p.dims == 0) { /* opened for the slot's own length */
+        x->p.dims = hd.dims;
+        x->p.metric = (hnsw_metric)hd.metric;
+    }
     if (check_dims && (hd.dims != x->p.dims || hd.metric != (int)x->p.metric))
         return vec_fail(x, LORE_INVALID,
                         "vector slot %c holds %u-dimension vectors (metric %d); this handle has "
