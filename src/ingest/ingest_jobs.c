@@ -48,13 +48,16 @@ static void tenant_locks_init(void) {
         pthread_mutex_init(&tenant_locks[i], NULL);
 }
 
-/* The mutex a tenant's writers take turns on. */
-static pthread_mutex_t *tenant_lock(const char *name) {
+pthread_mutex_t *ingest_tenant_lock(const char *name) {
     pthread_once(&tenant_locks_once, tenant_locks_init);
     uint32_t h = 2166136261u; /* FNV-1a */
     for (const unsigned char *c = (const unsigned char *)name; *c; c++)
         h = (h ^ *c) * 16777619u;
     return &tenant_locks[h % TENANT_LOCKS];
+}
+
+static pthread_mutex_t *tenant_lock(const char *name) {
+    return ingest_tenant_lock(name);
 }
 
 typedef struct job_ctx {

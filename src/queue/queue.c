@@ -193,6 +193,7 @@ static lore_status run_batch(queue_pool *p, worker *w, void *ts, store *s, store
             o->lease_seq = jobs[i].lease_seq;
             o->state = STORE_JOB_READY;
             o->release = 1;
+            if (res[i].release_delay_ms > 0) o->visible_ms = now + res[i].release_delay_ms;
         } else {
             queue_failure(c, &jobs[i], res[i].error, now, rand64(), o);
             lore_log(o->state == STORE_JOB_DEAD ? LORE_LOG_WARN : LORE_LOG_INFO,

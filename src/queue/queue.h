@@ -49,8 +49,13 @@ void queue_failure(const queue_config *c, const store_job *j, const char *error,
 
 /* What a handler reports for each job of a batch. */
 typedef struct queue_result {
-    int ok;        /* 1: done */
-    int release;   /* 0 with ok 0: failed (an attempt); 1: not run, put back */
+    int ok;      /* 1: done */
+    int release; /* 0 with ok 0: failed (an attempt); 1: not run, put back */
+    /* With release: run again no sooner than this many ms from now (0: at
+     * once). For work waiting on something outside lore (an embedding
+     * provider that is down): the job waits without using its attempts, so
+     * it is never dead-lettered for it. */
+    int64_t release_delay_ms;
     char *error;   /* owned (malloc): why it failed */
     char *result;  /* owned: JSON summary of a done job, may be NULL */
     int keep_blob; /* the blob holds the job's output: kept past done, until purged */

@@ -570,7 +570,7 @@ typedef struct store_job_outcome {
     int64_t id, lease_seq;
     int state;          /* DONE; READY (retry at visible_ms, attempt counted); DEAD */
     int release;        /* READY only: not an attempt (the claim is undone) */
-    int64_t visible_ms; /* READY: when to run again */
+    int64_t visible_ms; /* READY: when to run again (with release: at once if earlier) */
     const char *error;  /* READY/DEAD: the failure */
     const char *result; /* DONE: JSON summary, may be NULL */
     int lost;           /* out: the lease was not this claim's any more; nothing changed */

@@ -709,7 +709,7 @@ static lore_status finish_one(store *s, store_job_outcome *o, int64_t now_ms) {
                     " WHERE id=?1 AND lease_seq=?2 AND state=1 RETURNING tenant");
     else if (o->release)
         q = jq_stmt(s, JST_RELEASE,
-                    "UPDATE jobs SET state=0, attempts=max(attempts-1, 0), visible_ms=?3,"
+                    "UPDATE jobs SET state=0, attempts=max(attempts-1, 0), visible_ms=max(?3, ?5),"
                     " updated_ms=?3 WHERE id=?1 AND lease_seq=?2 AND state=1 RETURNING tenant");
     else
         q = jq_stmt(s, JST_RETRY_LATER,
@@ -720,7 +720,7 @@ static lore_status finish_one(store *s, store_job_outcome *o, int64_t now_ms) {
     sqlite3_bind_int64(q, 2, o->lease_seq);
     sqlite3_bind_int64(q, 3, now_ms);
     if (!o->release) jq_bind_opt(q, 4, o->state == STORE_JOB_DONE ? o->result : o->error);
-    if (o->state == STORE_JOB_READY && !o->release) sqlite3_bind_int64(q, 5, o->visible_ms);
+    if (o->state == STORE_JOB_READY) sqlite3_bind_int64(q, 5, o->visible_ms);
     int rc = sqlite3_step(q);
     char tenant[STORE_NAME_MAX + 1] = "";
     if (rc == SQLITE_ROW)
