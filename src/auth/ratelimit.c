@@ -131,7 +131,10 @@ static void decide(const rl_bucket *b, uint32_t capacity, ratelimit_decision *ou
     out->limit = capacity;
     out->remaining = (uint32_t)(b->units / UNITS);
     int64_t to_full_ms = (cap - b->units + pm - 1) / pm;
-    out->reset_s = (uint32_t)((to_full_ms + 999) / 1000);
+    int64_t reset_s = (to_full_ms + 999) / 1000;
+    /* A huge bucket refilling slowly (1e8 tokens at 1 a minute) is full
+     * only after 190 years: say "the longest we can" rather than wrap. */
+    out->reset_s = reset_s > UINT32_MAX ? UINT32_MAX : (uint32_t)reset_s;
     out->retry_after_s = 0;
     if (!allowed) {
         int64_t to_one_ms = (UNITS - b->units + pm - 1) / pm;

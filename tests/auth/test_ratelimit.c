@@ -125,6 +125,11 @@ static void test_burst_and_refill(void *st) {
     CHECK_INT(d.remaining, UINT32_MAX - 1);
     d = take(st, "key:huge", UINT32_MAX, UINT32_MAX, INT64_MAX / 2);
     CHECK_INT(d.remaining, UINT32_MAX - 1);
+    /* full in 190 years: the reset says the longest it can, it does not wrap */
+    CHECK(take(st, "key:glacial", 1, 1, 0).allowed);
+    d = take(st, "key:glacial", 1, 100000000, 0);
+    CHECK(!d.allowed);
+    CHECK_INT(d.reset_s, UINT32_MAX);
 }
 
 /* Whatever the rule, waiting Retry-After finds a token and waiting
