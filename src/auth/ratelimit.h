@@ -21,12 +21,15 @@
  * full) or else the longest idle. Its hash table is keyed with a random
  * SipHash key, so clients cannot pick colliding bucket names.
  *
- * A shared backend (Redis, a later issue) fills the same table: take is one
- * EVALSHA of a Lua script over the bucket's hash {tokens, last_ms}, doing
- * the same refill-then-take arithmetic atomically in Redis and returning the
- * five decision fields; PEXPIRE at the time-to-full bounds its memory
- * instead of max_buckets. Such a backend may use the server's clock (Redis
- * TIME) instead of now_ms so that lore servers with skewed clocks agree.
+ The shared backend (Redis, ratelimit_redis.c) fills the same table: take
+ * is one EVALSHA of a Lua script over the hash "lore:ratelimit:" + bucket
+ * {u: tokens in units, l: last_ms}, doing the same refill-then-take
+ * arithmetic atomically in Redis and returning the five decision fields;
+ * PEXPIRE at the time-to-full bounds its memory instead of max_buckets. It
+ * uses the server's clock (Redis TIME) instead of now_ms so that lore
+ * servers with skewed clocks agree. When Redis cannot decide (down, refused,
+ * timed out), it decides with a memory backend of its own instead, logs one
+ * warning per outage, and tries Redis again at most every probe_ms.
  *
  * Threads: take may be called from any number of threads at once on one
  * state (the memory backend stripes its table over mutexes); free must not
@@ -77,5 +80,34 @@ LORE_MUST_CHECK lore_status ratelimit_memory_new(size_t max_buckets, const ratel
                                                  void **state);
 /* Buckets the memory backend holds now (for metrics and tests). */
 size_t ratelimit_memory_count(void *state);
+
+typedef struct ratelimit_redis_options {
+    const char *url;         /* redis:// or rediss:// (src/redis/redis.h) */
+    const char *tls_ca_file; /* "" or NULL: the system's CAs */
+    int timeout_ms;          /* each Redis call, connecting included */
+    int probe_ms;            /* while down, Redis is tried again at most this often */
+    size_t memory_buckets;   /* the fallback memory backend's max_buckets */
+    /* 0: Redis TIME is the clock (production). 1: now_ms passed to take is
+     * (tests comparing decisions with the memory backend's). */
+    int caller_clock;
+} ratelimit_redis_options;
+
+/* The Redis backend. It tries Redis once: LORE_INVALID (err says what to
+ * fix) for a bad URL or CA file, a refused AUTH or SELECT, an untrusted
+ * certificate; an unreachable Redis is not an error: the backend starts on
+ * memory limits, degraded, and logs a warning. */
+LORE_MUST_CHECK lore_status ratelimit_redis_new(const ratelimit_redis_options *o,
+                                                const ratelimit_backend **ops, void **state,
+                                                char *err, size_t errlen);
+
+typedef struct ratelimit_redis_stats {
+    int up;                  /* the last decision came from Redis */
+    uint64_t redis_takes;    /* decisions made by Redis */
+    uint64_t fallback_takes; /* decisions made in memory because Redis could not */
+    uint64_t errors;         /* Redis calls that failed */
+    uint64_t outages;        /* times Redis went from up to down */
+    char reason[384];        /* while down: why, and since when ("" when up) */
+} ratelimit_redis_stats;
+void ratelimit_redis_stats_get(void *state, ratelimit_redis_stats *out);
 
 #endif
