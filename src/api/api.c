@@ -594,7 +594,6 @@ lore_status api_new(const lore_config *cfg, struct embed_registry *embedders, ap
     if (swept)
         LORE_WARN("removed %u upload spool file(s) left in %s by a server that stopped", swept,
                   a->upload_dir);
-    if ((st = ratelimit_memory_new(100000, &a->rl, &a->rl_state)) != LORE_OK) goto out;
     if ((st = metrics_registry_new(&a->metrics)) != LORE_OK) goto out;
     static const char *const route_labels[] = {"route", "method", "status"};
     static const char *const tenant_label[] = {"tenant"};
@@ -625,7 +624,8 @@ lore_status api_new(const lore_config *cfg, struct embed_registry *embedders, ap
                                   &a->m_auth_failures)) != LORE_OK ||
         (st = metrics_gauge_new(a->metrics, "lore_build_info", "version of the running binary",
                                 version_label, 1, 1, &a->m_build)) != LORE_OK ||
-        (st = metrics_register_process(a->metrics)) != LORE_OK)
+        (st = metrics_register_process(a->metrics)) != LORE_OK ||
+        (st = api_ratelimit_init(a, err, errlen)) != LORE_OK)
         goto out;
     const char *v[1] = {LORE_VERSION};
     metrics_set(a->m_build, v, 1);

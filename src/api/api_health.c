@@ -19,6 +19,17 @@ void api_health_ready(api_req *q) {
     json_t *o = json_object();
     json_object_set_new(o, "status", json_string(st == LORE_OK ? "ready" : "unavailable"));
     if (st != LORE_OK) json_object_set_new(o, "reason", json_string(err));
+    /* Degraded: still serving (200), with something to look at. */
+    json_t *reasons = json_array();
+    char why[512];
+    if (api_ratelimit_degraded(q->a, why, sizeof why))
+        json_array_append_new(reasons, json_string(why));
+    if (st == LORE_OK && json_array_size(reasons))
+        json_object_set_new(o, "status", json_string("degraded"));
+    if (json_array_size(reasons))
+        json_object_set_new(o, "reasons", reasons);
+    else
+        json_decref(reasons);
     api_json(q, st == LORE_OK ? 200 : 503, o);
 }
 

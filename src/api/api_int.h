@@ -87,8 +87,10 @@ struct api {
     size_t nmounts;
     tenant_settings tenant_settings; /* from cfg, for every thread's tenants */
     metrics_registry *metrics;
-    const ratelimit_backend *rl;
+    const ratelimit_backend *rl; /* memory, or Redis when redis_url is set (api_ratelimit.c) */
     void *rl_state;
+    int rl_redis;
+    metrics_family *m_rl[4]; /* the Redis backend's figures */
     pthread_key_t thread_key;
     /* Tenant deletion takes this for writing; every request that touches a
      * tenant holds it for reading, so no handle outlives its files. */
@@ -216,6 +218,12 @@ json_t *api_job_json(const store_job *j);
 /* ---- handlers, one file per area ---- */
 void api_health_live(api_req *q);
 void api_health_ready(api_req *q);
+/* api_ratelimit.c: the rate limiter named by the settings, with its
+ * metrics (after a->metrics exists). */
+LORE_MUST_CHECK lore_status api_ratelimit_init(api *a, char *err, size_t errlen);
+/* 1 with why in reason when the shared rate limits are degraded (Redis
+ * unreachable: each node limits in memory). */
+int api_ratelimit_degraded(const api *a, char *reason, size_t n);
 void api_metrics_get(api_req *q);
 void api_openapi_get(api_req *q);
 void api_documents_post(api_req *q);

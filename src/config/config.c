@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "redis/redis.h"
 #include "util/log.h"
 
 typedef enum { K_STR, K_INT, K_DBL } key_type;
@@ -77,6 +78,15 @@ static const key_def keys[] = {
         "requests per minute per admin key (0 = no limit)"),
     INT(rate_anon_per_min, 0, 100000000, "120",
         "unauthenticated requests per minute per client address (0 = no limit)"),
+    STR(redis_url, 1, "",
+        "Redis for rate limits shared by every lore serve: redis://[[user]:password@]host:port/db "
+        "or rediss:// (TLS); empty = each process limits alone, in memory"),
+    STR(redis_tls_ca_file, 0, "",
+        "PEM file of the CA(s) that signed the Redis server's certificate (rediss://; empty = "
+        "the system's CAs)"),
+    INT(redis_timeout_ms, 10, 60000, "500",
+        "time limit of one Redis call, connecting included; past it the request is decided on "
+        "memory limits and Redis is retried every 2 s"),
     INT(hook_max_body_kb, 1, 1048576, "25600",
         "largest webhook delivery (POST /v1/hooks/{id}), in KiB (GitHub sends up to 25 MB)"),
     INT(hook_inflight_mb, 0, 1048576, "512",
@@ -333,6 +343,14 @@ lore_status config_validate(const lore_config *c, char *err, size_t errlen) {
                  "chunk_overlap_tokens (%lld) is more than half of chunk_target_tokens",
                  (long long)c->chunk_overlap_tokens);
         return LORE_INVALID;
+    }
+    if (c->redis_url[0] && strncmp(c->redis_url, "secret:", 7)) {
+        redis_target t;
+        char why[256];
+        if (redis_url_parse(c->redis_url, &t, why, sizeof why) != LORE_OK) {
+            snprintf(err, errlen, "%s", why); /* never the URL: it may hold a password */
+            return LORE_INVALID;
+        }
     }
     if (!strcmp(c->mode, "production") && strlen(c->master_key) < 32) {
         snprintf(err, errlen,

@@ -38,6 +38,10 @@ typedef struct lore_config {
     int64_t access_log;      /* 1 = one JSON line per request on stderr */
     int64_t metrics_public;  /* 1 = /metrics needs no key */
     int64_t rate_read_per_min, rate_write_per_min, rate_admin_per_min, rate_anon_per_min;
+    /* shared rate limits (src/auth/ratelimit_redis.c); redis_url "" = per process */
+    char redis_url[1024]; /* secret; printed masked */
+    char redis_tls_ca_file[1024];
+    int64_t redis_timeout_ms;
     /* webhooks (connectors) */
     int64_t hook_max_body_kb, hook_rate_per_min, hook_inflight_mb;
     char public_url[512]; /* https://lore.example.com: webhook URLs printed in full */
