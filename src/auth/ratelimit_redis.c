@@ -108,7 +108,7 @@ static lore_status redis_take(rl_redis *s, const char *bucket, size_t len,
     if (st != LORE_OK) return st;
     st = LORE_INVALID;
     if (r->type == REDIS_ERROR) {
-        char text[200];
+        char text[160];
         size_t n = r->len < sizeof text - 1 ? r->len : sizeof text - 1;
         memcpy(text, r->str, n);
         text[n] = '\0';
@@ -259,7 +259,7 @@ lore_status ratelimit_redis_new(const ratelimit_redis_options *o, const ratelimi
     redis_reply *r = NULL;
     st = redis_call(s->client, 3, load, NULL, &r, uerr, sizeof uerr);
     if (st == LORE_OK && r->type != REDIS_STRING) {
-        char text[200] = "";
+        char text[160] = "";
         if (r->str) {
             size_t n = r->len < sizeof text - 1 ? r->len : sizeof text - 1;
             memcpy(text, r->str, n);
