@@ -121,6 +121,21 @@ static void pool_put(redis_client *c, redis_conn *k, int healthy) {
     redis_conn_close(k);
 }
 
+static void drop_idle(redis_client *c) {
+    pthread_mutex_lock(&c->mu);
+    redis_conn *k = c->idle;
+    c->idle = NULL;
+    for (redis_conn *i = k; i; i = i->next)
+        c->open--;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    while (k) {
+        redis_conn *next = k->next;
+        redis_conn_close(k);
+        k = next;
+    }
+}
+
 lore_status redis_call(redis_client *c, int argc, const char *const *argv, const size_t *lens,
                        redis_reply **out, char *err, size_t errlen) {
     *out = NULL;
@@ -136,9 +151,11 @@ lore_status redis_call(redis_client *c, int argc, const char *const *argv, const
         pool_put(c, k, st == LORE_OK);
         if (st == LORE_OK) return LORE_OK;
         /* An idle connection the server closed meanwhile (a restart, its
-         * timeout): once more on a new one. Not after a timeout: the
-         * command may have run. */
+         * timeout): the other idle ones are most likely dead too, so they
+         * go, and the command is sent once more on a new connection. Not
+         * after a timeout: the command may have run. */
         if (!reused || st != LORE_IO) break;
+        drop_idle(c);
     }
     return st;
 }

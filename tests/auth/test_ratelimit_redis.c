@@ -374,6 +374,52 @@ static void test_outage(void) {
     ops->free(st);
 }
 
+/* Redis restarts between two takes while the pool holds several idle
+ * connections, all dead now: the next take still gets a Redis decision
+ * (the dead ones are dropped, not tried one by one into a false outage). */
+static void test_restart(void) {
+    unsigned port = free_port();
+    pid_t pid = start_redis(port, 0, NULL);
+    CHECK(pid > 0);
+    if (pid <= 0) return;
+    char url[128];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%u", port);
+    const ratelimit_backend *ops;
+    void *st;
+    char err[512];
+    CHECK_INT(open_rl(url, 0, NULL, &ops, &st, err, sizeof err), LORE_OK);
+    long long clients = 0;
+    for (int round = 0; round < 20 && clients < 3; round++) {
+        hammer h[8] = {0};
+        pthread_t t[8];
+        for (int i = 0; i < 8; i++) {
+            h[i].ops = ops;
+            h[i].state = st;
+            pthread_create(&t[i], NULL, hammer_run, &h[i]);
+        }
+        for (int i = 0; i < 8; i++)
+            pthread_join(t[i], NULL);
+        const char *info[] = {"INFO", "clients"};
+        redis_reply *r = cmd(url, NULL, 2, info);
+        const char *cc = r && r->str ? strstr(r->str, "connected_clients:") : NULL;
+        clients = cc ? atoll(cc + 18) : 0; /* ours and this one */
+        redis_reply_free(r);
+    }
+    CHECK(clients >= 3);
+    stop_redis(pid);
+    pid = start_redis(port, 0, NULL);
+    CHECK(pid > 0);
+    ratelimit_rule rule = {6, 10};
+    ratelimit_decision d;
+    CHECK_INT(ops->take(st, "after", 5, &rule, 0, &d), LORE_OK);
+    ratelimit_redis_stats s;
+    ratelimit_redis_stats_get(st, &s);
+    CHECK(s.up && s.outages == 0);
+    if (!s.up) fprintf(stderr, "after a restart: %s\n", s.reason);
+    ops->free(st);
+    stop_redis(pid);
+}
+
 static void expect_refused(const char *url, const char *ca, const char *says1, const char *says2) {
     const ratelimit_backend *ops = NULL;
     void *st = NULL;
@@ -543,6 +589,7 @@ int main(void) {
     test_keys(port);
     stop_redis(pid);
     test_outage();
+    test_restart();
     test_auth();
     test_tls();
     test_bad_settings();
