@@ -97,8 +97,9 @@ check '[[ "$READ" =~ ^lore_ && "$ADMIN" =~ ^lore_ ]]' "keys made: $READ $ADMIN"
 # --- redis_url as secret:NAME (its password never printed)
 "$LORE" secrets set redis.url --server <<<"redis://:unused@127.0.0.1:$RPORT/0" >/dev/null 2>&1
 check '[ $? -eq 0 ]' "stored the Redis URL as a secret"
-"$LORE" config >"$T/config.out" 2>&1
-check '! grep -q "unused" "$T/config.out"' "lore config does not print a Redis password"
+LORE_REDIS_URL="redis://:unused@127.0.0.1:$RPORT" "$LORE" config >"$T/config.out" 2>&1
+check 'grep -q "^redis_url" "$T/config.out" && ! grep -q "unused" "$T/config.out"' \
+  "lore config masks the Redis URL: $(grep redis_url "$T/config.out")"
 # the stored URL has a password Redis does not ask for: Redis 7 answers
 # AUTH without requirepass with an error, so the node refuses to start
 start_node S LORE_REDIS_URL=secret:redis.url LORE_RATE_READ_PER_MIN=6
