@@ -1038,14 +1038,15 @@ static void random_test(store *s) {
             unsigned r = (unsigned)(test_rand() % 10);
             int state = r < 6 ? STORE_JOB_DONE : r < 7 ? STORE_JOB_DEAD : STORE_JOB_READY;
             int release = r == 9;
-            int64_t vis = now + (int64_t)(test_rand() % 300);
+            /* A release runs again at once (visible 0) or waits (a delay). */
+            int64_t vis = release && test_rand() % 2 ? 0 : now + (int64_t)(test_rand() % 300);
             int got = finish(s, h.id, h.seq, state, vis, release, now);
             CHECK_INT(got, !valid);
             if (got == 1) rs.lost++;
             if (valid) {
                 j->state = state;
                 if (state == STORE_JOB_READY) {
-                    j->visible = release ? now : vis;
+                    j->visible = release && vis < now ? now : vis;
                     if (release && j->attempts > 0) j->attempts--;
                 }
                 if (state == STORE_JOB_DONE) j->done_order = ++m.done_counter;
