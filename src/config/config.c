@@ -77,6 +77,8 @@ static const key_def keys[] = {
         "requests per minute per admin key (0 = no limit)"),
     INT(rate_anon_per_min, 0, 100000000, "120",
         "unauthenticated requests per minute per client address (0 = no limit)"),
+    INT(session_ttl_minutes, 1, 525600, "720",
+        "a browser session (POST /v1/session) ends this many minutes after sign-in"),
     INT(hook_max_body_kb, 1, 1048576, "25600",
         "largest webhook delivery (POST /v1/hooks/{id}), in KiB (GitHub sends up to 25 MB)"),
     INT(hook_inflight_mb, 0, 1048576, "512",

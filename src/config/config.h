@@ -38,6 +38,7 @@ typedef struct lore_config {
     int64_t access_log;      /* 1 = one JSON line per request on stderr */
     int64_t metrics_public;  /* 1 = /metrics needs no key */
     int64_t rate_read_per_min, rate_write_per_min, rate_admin_per_min, rate_anon_per_min;
+    int64_t session_ttl_minutes; /* browser sessions (api_session.c) */
     /* webhooks (connectors) */
     int64_t hook_max_body_kb, hook_rate_per_min, hook_inflight_mb;
     char public_url[512]; /* https://lore.example.com: webhook URLs printed in full */
