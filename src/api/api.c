@@ -30,6 +30,7 @@
 
 #include "util/log.h"
 #include "util/timeutil.h"
+#include "web/web.h"
 
 /* ---- per-thread resources ---- */
 
@@ -378,6 +379,10 @@ static void app_begin(void *ctx, http_request *r) {
     q->r = r;
     q->route_label = "unmatched";
     http_set_data(r, q);
+    if (web_owns(http_path(r))) { /* the web page (src/web/): no key, no store */
+        q->route_label = web_serve(r);
+        return;
+    }
     if (!(q->th = api_thread_get(a))) {
         api_problem(q, 503, "unavailable", "Service unavailable", "the store cannot be opened");
         return;
