@@ -11,7 +11,10 @@ PACKAGES=(
   libcmark-gfm-dev libcmark-gfm-extensions-dev libxml2-dev libzip-dev
   poppler-utils zip zlib1g-dev
   libmicrohttpd-dev libcurl4-openssl-dev curl
+  chromium
 )
+# chromium: the web page's end-to-end tests (tests/cli/web.sh) drive Debian's
+# build with playwright-core from npm (tests/web/setup.sh).
 
 # The MCP tests drive lore with npm's official clients (tests/mcp/setup.sh
 # installs them, and Node 22, from the npm registry); npm needs a Node.js.

@@ -18,8 +18,9 @@
  * like a bearer key (api.c authenticate): the session must exist and not be
  * expired (session_ttl_minutes after sign-in, never past the key's own
  * expiry), and its key must still be live, looked up on every request, so a
- * revoked key ends its sessions at their next request (the session row is
- * deleted then; store_key_revoke deletes them too). Every method other than
+ * revoked key ends its sessions at their next request (the row is deleted
+ * then, after telling the browser why; rows never used again go with the
+ * sweep of expired sessions at each sign-in). Every method other than
  * GET and HEAD must also carry X-CSRF-Token: the hex SHA-256 of a fixed
  * label and the session id, which a page can only learn from POST or GET
  * /v1/session (same-origin JSON); without it the answer is 403. */

@@ -384,9 +384,8 @@ typedef struct store_session {
 LORE_MUST_CHECK lore_status store_session_put(store *s, const store_session *x);
 /* Reads a session by hash into *out. LORE_NOT_FOUND if there is none. */
 LORE_MUST_CHECK lore_status store_session_get(store *s, const char *hash, store_session *out);
-/* Deletes one session (LORE_NOT_FOUND if none), or every session of a key. */
+/* Deletes one session; LORE_NOT_FOUND if there is none. */
 LORE_MUST_CHECK lore_status store_session_delete(store *s, const char *hash);
-LORE_MUST_CHECK lore_status store_session_delete_key(store *s, const char *key_id);
 
 /* ---- sealed secrets (control database) ----
  *

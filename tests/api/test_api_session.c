@@ -158,6 +158,12 @@ int main(void) {
     r = with(&s, &rd, 0, "GET", "/v1/session", NULL);
     CHECK_INT(r.status, 401);
     CHECK(test_resp_header(&r, "Set-Cookie", sc, sizeof sc) && strstr(sc, "Max-Age=0"));
+    CHECK(r.body && strstr(r.body, "the session's API key was revoked"));
+    test_resp_free(&r);
+    /* ... and that session is gone: the next try is only "signed out". */
+    r = with(&s, &rd, 0, "GET", "/v1/session", NULL);
+    CHECK_INT(r.status, 401);
+    CHECK(r.body && strstr(r.body, "expired or was signed out"));
     test_resp_free(&r);
     /* Signing in with a revoked key is refused. */
     CHECK_INT(sign_in(&s, kread, NULL, NULL, 0, NULL), 401);

@@ -238,9 +238,6 @@ lore_status store_key_revoke(store *s, const char *tenant, const char *id, int64
     }
     st = sqlite_status(rc);
     if (st == LORE_OK && sqlite3_changes(s->control) == 0) st = LORE_NOT_FOUND;
-    /* The key's browser sessions end with it (every use checks the key as
-     * well, so a failure here only leaves rows that can no longer sign in). */
-    if (st == LORE_OK && store_session_delete_key(s, id) != LORE_OK) st = LORE_OK;
 out:
     sqlite3_finalize(q);
     return st; /* on failure nothing changed */

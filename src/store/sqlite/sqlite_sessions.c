@@ -99,8 +99,3 @@ lore_status store_session_delete(store *s, const char *hash) {
     if (st == LORE_OK && sqlite3_changes(s->control) == 0) st = LORE_NOT_FOUND;
     return st;
 }
-
-lore_status store_session_delete_key(store *s, const char *key_id) {
-    if (!is_lower_hex(key_id, STORE_KEY_ID_LEN)) return LORE_INVALID;
-    return run1(s, "DELETE FROM sessions WHERE key_id=?", key_id);
-}

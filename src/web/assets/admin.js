@@ -114,7 +114,7 @@ function createKeyForm(out, done) {
 
 // ---- jobs ----
 
-const STATES = ['queued', 'running', 'done', 'dead'];
+const STATES = ['ready', 'leased', 'done', 'dead']; // queued, running, done, dead-lettered
 
 async function jobsTab(body) {
   const counts = h('dl', { class: 'figures' });
@@ -125,7 +125,8 @@ async function jobsTab(body) {
 
 async function refreshJobs(counts, dead) {
   const pages = await Promise.all(STATES.map(s => api('GET', `/v1/jobs?state=${s}&limit=100`)));
-  clear(counts, STATES.map((s, i) => [h('dt', null, s),
+  const label = { ready: 'queued', leased: 'running', done: 'done', dead: 'dead' };
+  clear(counts, STATES.map((s, i) => [h('dt', null, label[s]),
     h('dd', null, `${pages[i].jobs.length}${pages[i].next_cursor ? '+' : ''}`)]));
   const jobs = pages[3].jobs;
   if (!jobs.length) { clear(dead, h('p', { class: 'muted' }, 'No dead jobs.')); return; }

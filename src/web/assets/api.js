@@ -52,13 +52,17 @@ export async function signIn(key) {
   return session;
 }
 
-// The session this browser already holds, or null.
+// The session this browser already holds, or null; ended says why a
+// session it held has ended (expired, signed out elsewhere, key revoked).
+export let ended = null;
 export async function resume() {
   try {
     setSession(await api('GET', '/v1/session'));
   } catch (e) {
-    if (e.status === 401) return null;
-    throw e;
+    if (e.status !== 401) throw e;
+    const d = e.problem && e.problem.detail;
+    ended = d && d.startsWith('the session') ? d : null;
+    return null;
   }
   return session;
 }

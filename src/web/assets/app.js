@@ -1,6 +1,6 @@
 // The page's shell: sign-in, navigation and the views, chosen by the URL
 // (?view=search|doc|upload|admin), so every view can be linked and shared.
-import { api, can, onSignedOut, resume, session, signIn, signOut } from './api.js';
+import { can, ended, onSignedOut, resume, session, signIn, signOut } from './api.js';
 import { announce, clear, errorBox, h } from './dom.js';
 
 const main = document.getElementById('main');
@@ -112,6 +112,7 @@ onSignedOut(problem => {
     return;
   }
   showBar();
-  route();
+  if (!session && ended) showSignIn(ended);
+  else route();
 })();
 

@@ -71,6 +71,7 @@ export async function show(main, ctx) {
 
   const state = s;
   const run = async (push) => {
+    if (!ctl || ctl.input !== input) return; // the view was left (a debounced call)
     const url = urlOf(state);
     if (push === 'push') history.pushState(null, '', url);
     else history.replaceState(null, '', url);
@@ -162,7 +163,7 @@ async function search(state, results, pager, ctx) {
     clear(results, errorBox(e));
     return;
   }
-  if (mine !== seq) return;
+  if (mine !== seq || !results.isConnected) return;
   results.removeAttribute('aria-busy');
   const hits = data.hits || [];
   const list = h('ol', { class: 'hitlist', start: String(state.prev.length * LIMIT + 1) });

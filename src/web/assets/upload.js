@@ -9,13 +9,13 @@ export async function show(main) {
   const picker = h('input', { type: 'file', id: 'files', multiple: true });
   const source = h('input', { type: 'text', id: 'source', value: 'upload', autocomplete: 'off' });
   const list = h('ul', { class: 'uploads', 'aria-live': 'polite' });
-  const zone = h('div', { class: 'dropzone', tabindex: '0', role: 'button', 'aria-describedby': 'drop-help' },
-    h('p', null, 'Drop files here, or ', h('label', { for: 'files', class: 'linkish' }, 'choose files'), '.'),
+  const zone = h('div', { class: 'dropzone' },
+    h('p', null, 'Drop files here, or choose them: ', h('label', { for: 'files', class: 'sr-only' }, 'Files to upload')),
     h('p', { id: 'drop-help', class: 'muted' }, 'PDF, Word (DOCX), Markdown, HTML, plain text and JSON; up to 32 at once.'),
     picker);
+  picker.setAttribute('aria-describedby', 'drop-help');
   const start = files => { for (const f of files) track(f, source.value.trim(), list); };
   picker.addEventListener('change', () => { start([...picker.files]); picker.value = ''; });
-  zone.addEventListener('keydown', ev => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); picker.click(); } });
   zone.addEventListener('dragover', ev => { ev.preventDefault(); zone.classList.add('over'); });
   zone.addEventListener('dragleave', () => zone.classList.remove('over'));
   zone.addEventListener('drop', ev => {
@@ -41,7 +41,7 @@ async function track(file, source, list) {
   let job, docId;
   try {
     const r = await uploadFile(file, source, f => set(Math.round(f * 50), `uploading ${Math.round(f * 100)}%`));
-    job = r.jobs && r.jobs[0];
+    job = r.job || (r.jobs && r.jobs[0]); // one file: "job"; several: "jobs"
     docId = r.files && r.files[0] && r.files[0].id;
     set(50, 'queued');
   } catch (e) {
@@ -65,7 +65,8 @@ async function track(file, source, list) {
       state.append(errorBox(j.error || 'the file could not be indexed'));
       return;
     }
-    set(j.state === 'running' ? 75 : 50, j.state === 'running' ? 'indexing' : `queued (attempt ${j.attempts + 1})`);
+    const running = j.state === 'leased';
+    set(running ? 75 : 50, running ? 'indexing' : `queued (attempt ${j.attempts + 1})`);
     await new Promise(r => setTimeout(r, wait));
   }
   set(100, 'searchable ', 'done');
