@@ -157,6 +157,7 @@ async function main() {
   ok((await page.$$('article.doc script, article.doc img, #results img')).length === 0, 'no element made from a document');
   const hrefs = await page.$$eval('a[href]', as => as.map(a => a.getAttribute('href')));
   ok(hrefs.every(h => !/^\s*javascript:/i.test(h)), `no javascript: link (${hrefs})`);
+  ok(await page.$$eval('article.doc a', as => as.every(a => a.hasAttribute('href'))), 'an unsafe URL is shown as text, not as a dead link');
   ok(log.dialogs.length === 0, `no dialog (${log.dialogs})`);
   ok(log.stray.length === 0, `no request off the page's own (${log.stray})`);
   ok((await page.evaluate(() => window.__csp)).length === 0, 'the CSP reports nothing');

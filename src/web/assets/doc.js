@@ -3,7 +3,7 @@
 // again from the URL (the query and the document id), so a shared link
 // shows the same thing.
 import { api } from './api.js';
-import { clear, errorBox, fmtDate, h, marked } from './dom.js';
+import { clear, errorBox, fmtDate, h, marked, safeUrl } from './dom.js';
 
 export async function show(main, ctx) {
   const id = ctx.params.get('id') || '';
@@ -20,7 +20,9 @@ export async function show(main, ctx) {
   }
   document.title = `${doc.title || doc.external_id} · lore`;
   const back = q ? h('a', { href: `/?${new URLSearchParams({ q })}`, class: 'back' }, '← Back to results') : null;
-  const link = doc.url ? h('a', { href: doc.url, rel: 'noopener noreferrer', target: '_blank' }, doc.url) : null;
+  // A link only to http(s) and mailto URLs; any other scheme is shown as text.
+  const link = !doc.url ? null : safeUrl(doc.url)
+    ? h('a', { href: doc.url, rel: 'noopener noreferrer', target: '_blank' }, doc.url) : h('span', null, doc.url);
   const rows = [
     ['Source', doc.source], ['External id', doc.external_id], ['Author', doc.author],
     ['Updated', fmtDate(doc.updated_at)], ['Indexed', fmtDate(doc.indexed_at)],
