@@ -33,6 +33,9 @@ post '/v1/documents?wait=10' '{"source":"notes","id":"alice-1","title":"Alice ot
 BOB_DOC=$(post '/v1/documents?wait=10' '{"source":"notes","id":"bob-1","title":"Bob otter diary","acl":["user:bob@acme.test"],"text":"Bob writes about otters in secret."}' | grep -o '"id":"[0-9a-f]\{16\}"' | head -1 | cut -d'"' -f4)
 XSS_DOC=$(post '/v1/documents?wait=10' '{"source":"wiki","id":"xss","title":"<script>alert(1)</script><img src=/x onerror=alert(2)> payload","url":"javascript:alert(3)","author":"<img src=/evil onerror=alert(4)>","metadata":{"link":"javascript:alert(5)"},"text":"payload <script>fetch(\"/steal\")</script> <img src=/x onerror=\"alert(6)\"> <a href=\"javascript:alert(7)\">click</a> [md](javascript:alert(8)) <iframe src=javascript:alert(9)></iframe>"}' | grep -o '"id":"[0-9a-f]\{16\}"' | head -1 | cut -d'"' -f4)
 post '/v1/connectors' '{"kind":"github"}' >/dev/null
+docs=""
+for i in $(seq 1 13); do docs="$docs{\"source\":\"zoo\",\"id\":\"w$i\",\"title\":\"Walrus $i\",\"text\":\"walrus number $i\"},"; done
+post '/v1/documents?wait=10' "{\"documents\":[${docs%,}]}" >/dev/null
 printf 'PK\003\004not a zip' >"$T/broken.docx"
 DEAD_JOB=$(curl -s -X POST "$B/v1/files?wait=10" -H "Authorization: Bearer $ADMIN" -F "files=@$T/broken.docx" | grep -o '"id":"job_[0-9a-f]*"' | head -1 | cut -d'"' -f4)
 if [ -z "$BOB_DOC" ] || [ -z "$XSS_DOC" ] || [ -z "$DEAD_JOB" ]; then

@@ -134,6 +134,19 @@ async function main() {
     ok(JSON.stringify(again) === JSON.stringify(titles), `a shared search URL gives the same results (${again} vs ${titles})`);
     await p2.close();
   }
+  ok(await page.isHidden('.mode'), 'no mode switch on a server without semantic search');
+  // paging: 13 walrus documents, 10 a page; the URL carries the page
+  await page.goto(`${BASE}/?q=walrus`);
+  ok((await hitTitles(page)).length === 10, 'the first page holds 10 results');
+  await page.click('.pager button[data-dir=next]');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('cursor'));
+  await page.waitForFunction(() => document.querySelectorAll('a.hit-title').length === 3);
+  const page2 = page.url();
+  ok(await page.$eval('.hitlist', l => l.start === 11), 'the second page is numbered on');
+  await page.click('.pager button[data-dir=prev]');
+  await page.waitForFunction(() => document.querySelectorAll('a.hit-title').length === 10);
+  await page.goto(page2);
+  ok((await hitTitles(page)).length === 3, 'a page\'s URL opens that page');
   // facets and date range filter
   await page.goto(shared);
   await hitTitles(page);
