@@ -36,6 +36,12 @@ int main(void) {
         const api_route_def *d = &api_route_table[i];
         if (!api_route_at(i)) continue; /* an unused id */
         routes++;
+        /* app_begin finds a route's entry by its id: each must sit at its
+         * own index (designated initializers, [40] = R(40, ...)). */
+        if ((size_t)d->route.id != i)
+            fprintf(stderr, "route %s %s has id %d at index %zu\n", d->route.method,
+                    d->route.pattern, d->route.id, i);
+        CHECK_INT((size_t)d->route.id, i);
         char m[16];
         size_t k = 0;
         for (; d->route.method[k] && k < sizeof m - 1; k++)
