@@ -12,7 +12,10 @@ PACKAGES=(
   poppler-utils zip zlib1g-dev
   libmicrohttpd-dev libcurl4-openssl-dev curl libssl-dev openssl
   redis-server
+  chromium
 )
+# chromium: the web page's end-to-end tests (tests/cli/web.sh) drive Debian's
+# build with playwright-core from npm (tests/web/setup.sh).
 
 # The MCP tests drive lore with npm's official clients (tests/mcp/setup.sh
 # installs them, and Node 22, from the npm registry); npm needs a Node.js.

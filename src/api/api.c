@@ -30,6 +30,7 @@
 
 #include "util/log.h"
 #include "util/timeutil.h"
+#include "web/web.h"
 
 /* ---- per-thread resources ---- */
 
@@ -169,6 +170,7 @@ static unsigned scope_needed(api_access acc) {
 static uint32_t scope_rate(const api *a, api_access acc) {
     switch (acc) {
     case ACCESS_READ:
+    case ACCESS_ANY:
         return (uint32_t)a->cfg.rate_read_per_min;
     case ACCESS_WRITE:
         return (uint32_t)a->cfg.rate_write_per_min;
@@ -240,10 +242,17 @@ static int authenticate_jwt(api_req *q, api_access acc, const char *tok) {
     return api_rate_check(q, bucket, scope_rate(q->a, acc));
 }
 
-/* Returns 1 when the caller may go on. */
+static int authorize_key(api_req *q, api_access acc, store_key *k);
+
+/* Returns 1 when the caller may go on. A browser's session cookie stands
+ * for its key (api_session.c); from there on both go the same way. */
 static int authenticate(api_req *q, api_access acc) {
     const char *h = http_header(q->r, "Authorization");
+    store_key *k = NULL;
     if (!h) {
+        int by_session = api_session_auth(q, &k);
+        if (by_session < 0) return 0;
+        if (by_session > 0) return authorize_key(q, acc, k);
         unauthorized(q, "", "this route needs an API key: Authorization: Bearer lore_...");
         return 0;
     }
@@ -256,7 +265,6 @@ static int authenticate(api_req *q, api_access acc) {
         tok++;
     if (q->mount && q->mount->jwt && q->a->jwt && jwt_looks_like(tok))
         return authenticate_jwt(q, acc, tok);
-    store_key *k = NULL;
     auth_result ar = apikey_verify(q->th->control, tok, strlen(tok), lore_now_ms(), &k);
     if (ar == AUTH_ERROR) {
         api_problem(q, 503, "unavailable", "Service unavailable",
@@ -267,6 +275,11 @@ static int authenticate(api_req *q, api_access acc) {
         unauthorized(q, "invalid_token", auth_result_message(ar));
         return 0;
     }
+    return authorize_key(q, acc, k);
+}
+
+/* A live key (owned, kept on q): its scopes, viewer and rate budget. */
+static int authorize_key(api_req *q, api_access acc, store_key *k) {
     q->key = k;
     q->tenant_name = k->tenant;
     unsigned need = scope_needed(acc);
@@ -281,7 +294,8 @@ static int authenticate(api_req *q, api_access acc) {
     static const char *const budget[] = {[ACCESS_READ] = "read",
                                          [ACCESS_WRITE] = "write",
                                          [ACCESS_ADMIN] = "admin",
-                                         [ACCESS_SERVER] = "admin"};
+                                         [ACCESS_SERVER] = "admin",
+                                         [ACCESS_ANY] = "read"};
     char bucket[64];
     snprintf(bucket, sizeof bucket, "key:%s:%s", k->id, budget[acc]);
     return api_rate_check(q, bucket, scope_rate(q->a, acc));
@@ -365,6 +379,10 @@ static void app_begin(void *ctx, http_request *r) {
     q->r = r;
     q->route_label = "unmatched";
     http_set_data(r, q);
+    if (web_owns(http_path(r))) { /* the web page (src/web/): no key, no store */
+        q->route_label = web_serve(r);
+        return;
+    }
     if (!(q->th = api_thread_get(a))) {
         api_problem(q, 503, "unavailable", "Service unavailable", "the store cannot be opened");
         return;
@@ -579,7 +597,7 @@ lore_status api_new(const lore_config *cfg, struct embed_registry *embedders, ap
     pthread_mutex_init(&a->wait_mu, NULL);
     pthread_cond_init(&a->wait_cv, NULL);
     for (size_t i = 0; i < api_route_count && i < API_MAX_ROUTES; i++)
-        a->routes[a->nroutes++] = api_route_table[i].route;
+        if (api_route_table[i].route.method) a->routes[a->nroutes++] = api_route_table[i].route;
     if (pthread_key_create(&a->thread_key, thread_free)) {
         free(a);
         return LORE_NOMEM;

@@ -80,7 +80,8 @@ void api_set_jwt(api *a, struct jwt_verifier *v, const char *tenant, int grants_
 struct seal_keyring;
 void api_set_keyring(api *a, const struct seal_keyring *k);
 
-/* The route table, for documentation and the OpenAPI test. */
+/* The route table, for documentation and the OpenAPI test: entry i of
+ * api_route_total(), NULL for an id the table leaves unused. */
 const http_route *api_route_at(size_t i);
 size_t api_route_total(void);
 /* The OpenAPI 3.1 document (static, NUL-terminated). */

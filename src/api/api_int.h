@@ -33,6 +33,7 @@ typedef enum api_access {
     ACCESS_WRITE,  /* scope write */
     ACCESS_ADMIN,  /* scope admin: the key's tenant */
     ACCESS_SERVER, /* scope server: every tenant */
+    ACCESS_ANY,    /* any live key, whatever its scopes (the session routes) */
 } api_access;
 
 /* How a route takes its body. */
@@ -313,6 +314,15 @@ void api_hook_post(api_req *q);
 /* After a webhook request is answered: logs and counts a body the server
  * refused (413) before the handler could. */
 void api_hook_done(api_req *q, unsigned status);
+/* ---- browser sessions (api_session.c) ---- */
+/* Authenticates a request by its session cookie (route-table routes only):
+ * 0 when it carries none, 1 with the session's key in *out (owned), -1 when
+ * refused and answered (401 expired/revoked, 403 missing CSRF token, 503). */
+int api_session_auth(api_req *q, store_key **out);
+void api_session_post(api_req *q);
+void api_session_get(api_req *q);
+void api_session_delete(api_req *q);
+
 void api_connectors_post(api_req *q);
 void api_connectors_get(api_req *q);
 void api_connector_delete(api_req *q);

@@ -87,6 +87,8 @@ static const key_def keys[] = {
     INT(redis_timeout_ms, 10, 60000, "500",
         "time limit of one Redis call, connecting included; past it the request is decided on "
         "memory limits and Redis is retried every 2 s"),
+    INT(session_ttl_minutes, 1, 525600, "720",
+        "a browser session (POST /v1/session) ends this many minutes after sign-in"),
     INT(hook_max_body_kb, 1, 1048576, "25600",
         "largest webhook delivery (POST /v1/hooks/{id}), in KiB (GitHub sends up to 25 MB)"),
     INT(hook_inflight_mb, 0, 1048576, "512",

@@ -362,6 +362,31 @@ LORE_MUST_CHECK lore_status store_key_revoke(store *s, const char *tenant, const
 void store_key_free(store_key *k);
 void store_keys_free(store_key *k, size_t n);
 
+/* ---- browser sessions (control database) ----
+ *
+ * A session (api/api_session.c) stands for an API key in a browser's
+ * cookie. The store keeps the SHA-256 (hex) of the session id, never the id,
+ * and the key it stands for; whether that key is still live is checked
+ * against api_keys on every use. */
+
+typedef struct store_session {
+    char hash[65]; /* lower-case hex SHA-256 of the session id */
+    char key_id[STORE_KEY_ID_LEN + 1];
+    char tenant[STORE_NAME_MAX + 1];
+    int64_t created_ms;
+    int64_t expires_ms; /* now_ms >= expires_ms: expired */
+} store_session;
+
+/* Stores a new session and deletes every session expired at created_ms
+ * (so the table holds live sessions only, plus those expired since the
+ * last sign-in). LORE_INVALID for a malformed record, LORE_EXISTS for a
+ * taken hash. */
+LORE_MUST_CHECK lore_status store_session_put(store *s, const store_session *x);
+/* Reads a session by hash into *out. LORE_NOT_FOUND if there is none. */
+LORE_MUST_CHECK lore_status store_session_get(store *s, const char *hash, store_session *out);
+/* Deletes one session; LORE_NOT_FOUND if there is none. */
+LORE_MUST_CHECK lore_status store_session_delete(store *s, const char *hash);
+
 /* ---- sealed secrets (control database) ----
  *
  * Rows of secrets/secrets.c: the store keeps opaque sealed bytes and the id

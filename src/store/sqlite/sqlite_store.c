@@ -3,7 +3,8 @@
  * Layout under the data directory:
  *   control.db               tenants (name, created), api_keys (sqlite_keys.c),
  *                            jobs (sqlite_jobs.c), secrets (sqlite_secrets.c),
- *                            connectors (sqlite_connectors.c)
+ *                            connectors (sqlite_connectors.c), sessions
+ *                            (sqlite_sessions.c)
  *   blobs/<tenant>/<name>    large job payloads (uploads), removed with their job
  *   tenants/<name>/lore.db   documents, chunks, index data of one tenant
  * A tenant is a file: deleting it removes its directory. Every database
@@ -112,6 +113,18 @@ static const char *const control_migrations[] = {
     " secret_rotated_ms INTEGER NOT NULL DEFAULT 0,"
     " previous_secret_until_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
     "CREATE INDEX connectors_tenant ON connectors(tenant, created_ms);",
+    /* 7: browser sessions (sqlite_sessions.c): only the SHA-256 of a
+     * session id is kept. In the control database rather than in memory so
+     * every node behind one store knows a session, and signing out or
+     * revoking a key ends it everywhere. Deleted with their key's tenant. */
+    "CREATE TABLE sessions("
+    " hash TEXT PRIMARY KEY,"
+    " key_id TEXT NOT NULL,"
+    " tenant TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX sessions_key ON sessions(key_id);"
+    "CREATE INDEX sessions_expires ON sessions(expires_ms);",
 };
 
 lore_status sqlite_status(int rc) {
@@ -440,6 +453,7 @@ lore_status store_tenant_delete(store *s, const char *name) {
     if ((st = run_named(s->control, "DELETE FROM api_keys WHERE tenant=?", name)) != LORE_OK ||
         (st = run_named(s->control, "DELETE FROM secrets WHERE tenant=?", name)) != LORE_OK ||
         (st = run_named(s->control, "DELETE FROM connectors WHERE tenant=?", name)) != LORE_OK ||
+        (st = run_named(s->control, "DELETE FROM sessions WHERE tenant=?", name)) != LORE_OK ||
         (st = sqlite_jobs_delete_tenant(s, name)) != LORE_OK ||
         (st = run_named(s->control, "DELETE FROM tenants WHERE name=?", name)) != LORE_OK ||
         (st = exec(s->control, "COMMIT", NULL, 0)) != LORE_OK) {

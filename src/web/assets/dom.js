@@ -1,0 +1,83 @@
+// DOM helpers. Everything that comes from the server (document titles,
+// text, snippets, metadata, errors) goes into the page as text nodes, never
+// as HTML: nothing in this page parses a string as markup
+
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = String(v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'href') { const u = safeUrl(v); if (u) el.setAttribute('href', u); }
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function clear(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+// Only http(s) and mailto links, and this site's own paths; anything else
+// (javascript:, data:, vbscript:) is dropped.
+export function safeUrl(u) {
+  if (typeof u !== 'string' || !u) return null;
+  if (u.startsWith('/') && !u.startsWith('//')) return u;
+  try {
+    const p = new URL(u, location.origin);
+    return ['http:', 'https:', 'mailto:'].includes(p.protocol) ? p.href : null;
+  } catch { return null; }
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+// Text with the [start, end) UTF-8 byte ranges wrapped in <mark>.
+export function marked(text, ranges) {
+  const frag = document.createDocumentFragment();
+  if (!text) return frag;
+  const bytes = enc.encode(text);
+  let at = 0;
+  const sorted = (Array.isArray(ranges) ? ranges : [])
+    .filter(r => Array.isArray(r) && r[0] >= 0 && r[1] > r[0] && r[1] <= bytes.length)
+    .sort((a, b) => a[0] - b[0]);
+  for (const [s, e] of sorted) {
+    if (s < at) continue;
+    if (s > at) frag.append(dec.decode(bytes.subarray(at, s)));
+    frag.append(h('mark', null, dec.decode(bytes.subarray(s, e))));
+    at = e;
+  }
+  if (at < bytes.length) frag.append(dec.decode(bytes.subarray(at)));
+  return frag;
+}
+
+export function fmtDate(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return isNaN(d) ? String(iso) : d.toISOString().slice(0, 10);
+}
+
+export function announce(msg) {
+  const a = document.getElementById('announce');
+  if (a) a.textContent = msg;
+}
+
+export function debounce(fn, ms) {
+  let t = 0;
+  return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+}
+
+export function errorBox(err) {
+  return h('p', { class: 'error', role: 'alert' }, String(err && err.message ? err.message : err));
+}
