@@ -550,7 +550,11 @@ void api_http_app(api *a, http_app *out) {
 static void collect_embed(api *a, api_thread *th) {
     ingest_embed_backlog *b = NULL;
     size_t n = 0;
-    if (ingest_embed_backlog_all(th->control, 5000, &b, &n) == LORE_OK) {
+    /* Reading the backlog opens every tenant: not while one is being deleted. */
+    pthread_rwlock_rdlock(&a->tenants_lock);
+    lore_status st = ingest_embed_backlog_all(th->control, 5000, &b, &n);
+    pthread_rwlock_unlock(&a->tenants_lock);
+    if (st == LORE_OK) {
         metrics_family_clear(a->m_embed_pending);
         metrics_family_clear(a->m_embed_oldest);
         int64_t now = lore_now_ms();
