@@ -614,15 +614,15 @@ static lore_status api_embed_metrics_new(api *a) {
                                 "age of the oldest chunk waiting for its embedding, per tenant",
                                 tenant_label, 1, 100, &a->m_embed_oldest)) != LORE_OK ||
         (st = metrics_counter_new(a->metrics, "lore_embed_requests_total",
-                                  "HTTP requests to the embedding provider, retries included",
-                                  NULL, 0, 1, &a->m_embed_requests)) != LORE_OK ||
+                                  "HTTP requests to the embedding provider, retries included", NULL,
+                                  0, 1, &a->m_embed_requests)) != LORE_OK ||
         (st = metrics_counter_new(a->metrics, "lore_embed_errors_total",
                                   "embed job calls to the provider that failed, by kind "
                                   "(retryable: waited and tried again; permanent: job failed)",
                                   kind_label, 1, 2, &a->m_embed_errors)) != LORE_OK ||
         (st = metrics_counter_new(a->metrics, "lore_embed_request_seconds_sum",
-                                  "time the provider took over the requests it answered",
-                                  NULL, 0, 1, &a->m_embed_seconds_sum)) != LORE_OK ||
+                                  "time the provider took over the requests it answered", NULL, 0,
+                                  1, &a->m_embed_seconds_sum)) != LORE_OK ||
         (st = metrics_counter_new(a->metrics, "lore_embed_request_seconds_count",
                                   "requests the provider answered", NULL, 0, 1,
                                   &a->m_embed_seconds_count)) != LORE_OK ||

@@ -111,8 +111,8 @@ static char *compose(const char *title, const char *text, size_t text_len, size_
 }
 
 /* Reads up to cfg->step_chunks pending chunks in one snapshot. */
-static lore_status step_read(tenant_ctx *ctx, const ingest_embed_settings *cfg, step *s,
-                             char *err, size_t errlen) {
+static lore_status step_read(tenant_ctx *ctx, const ingest_embed_settings *cfg, step *s, char *err,
+                             size_t errlen) {
     store_tenant *t = ctx->store;
     lore_status st = store_begin_read(t);
     if (st != LORE_OK) return st;
@@ -144,8 +144,7 @@ static lore_status step_read(tenant_ctx *ctx, const ingest_embed_settings *cfg, 
         store_chunk_owner o;
         cs = store_chunk_owner_get(t, x.ids[i], &o);
         size_t len = 0;
-        char *text =
-            cs == LORE_OK ? compose(o.title, c.text, c.text_len, &len) : NULL;
+        char *text = cs == LORE_OK ? compose(o.title, c.text, c.text_len, &len) : NULL;
         store_chunk_clear(&c);
         if (cs != LORE_OK && cs != LORE_NOT_FOUND) {
             st = cs;
@@ -311,8 +310,8 @@ static embedder *pick_embedder(tenant_ctx *ctx, const step *s, char *key, size_t
     return e;
 }
 
-void ingest_embed_job_run(tenant_ctx *ctx, const ingest_embed_settings *cfg_in,
-                          const store_job *j, queue_result *res, int *drop) {
+void ingest_embed_job_run(tenant_ctx *ctx, const ingest_embed_settings *cfg_in, const store_job *j,
+                          queue_result *res, int *drop) {
     ingest_embed_settings cfg = *cfg_in;
     settings_fill(&cfg);
     *drop = 0;
@@ -338,8 +337,8 @@ void ingest_embed_job_run(tenant_ctx *ctx, const ingest_embed_settings *cfg_in,
         lore_status st = step_read(ctx, &cfg, &s, err, sizeof err);
         if (st != LORE_OK) {
             step_clear(&s);
-            res->error = dup_printf("embed job of %s: reading the pending chunks: %s",
-                                    j->tenant, err[0] ? err : lore_status_message(st));
+            res->error = dup_printf("embed job of %s: reading the pending chunks: %s", j->tenant,
+                                    err[0] ? err : lore_status_message(st));
             *drop = 1;
             return;
         }
@@ -350,8 +349,8 @@ void ingest_embed_job_run(tenant_ctx *ctx, const ingest_embed_settings *cfg_in,
             st = confirm_empty(ctx, &empty);
             pthread_mutex_unlock(lock);
             if (st != LORE_OK) {
-                res->error = dup_printf("embed job of %s: store: %s", j->tenant,
-                                        lore_status_message(st));
+                res->error =
+                    dup_printf("embed job of %s: store: %s", j->tenant, lore_status_message(st));
                 *drop = 1;
                 return;
             }
@@ -384,8 +383,7 @@ void ingest_embed_job_run(tenant_ctx *ctx, const ingest_embed_settings *cfg_in,
                 lens[m] = s.lens[i];
                 map[m++] = i;
             }
-        if (st == LORE_OK && m)
-            st = e->ops->embed(e, texts, lens, m, &got, &dims, NULL, &ee);
+        if (st == LORE_OK && m) st = e->ops->embed(e, texts, lens, m, &got, &dims, NULL, &ee);
         if (st == LORE_OK && !m) dims = e->ops->dimensions(e);
         if (st == LORE_OK && dims && !(vecs = calloc(s.n * (size_t)dims, sizeof *vecs)))
             st = LORE_NOMEM;
@@ -406,10 +404,10 @@ void ingest_embed_job_run(tenant_ctx *ctx, const ingest_embed_settings *cfg_in,
         }
         if (st != LORE_OK) {
             atomic_fetch_add(&n_err_permanent, 1);
-            res->error = dup_printf("embed job of %s: %s; the %zu chunks stay queued for "
-                                    "embedding (fix the embed_* settings, then lore jobs retry)",
-                                    j->tenant, ee.message[0] ? ee.message : lore_status_message(st),
-                                    s.n);
+            res->error =
+                dup_printf("embed job of %s: %s; the %zu chunks stay queued for "
+                           "embedding (fix the embed_* settings, then lore jobs retry)",
+                           j->tenant, ee.message[0] ? ee.message : lore_status_message(st), s.n);
             step_clear(&s);
             free(vecs);
             return;

@@ -504,7 +504,7 @@ static json_t *load_blob_json(job_thread *th, const store_job *j) {
  * never taken over. */
 static const ingest_job_kind *extra_kind(const job_ctx *c, const char *kind) {
     static const char *const own[] = {INGEST_JOB_DOCUMENTS, INGEST_JOB_FILE, INGEST_JOB_DELETE,
-                                      INGEST_JOB_REINDEX, INGEST_JOB_PATH, INGEST_JOB_EMBED};
+                                      INGEST_JOB_REINDEX,   INGEST_JOB_PATH, INGEST_JOB_EMBED};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         if (!strcmp(own[i], kind)) return NULL;
     for (size_t i = 0; i < c->cfg.nkinds; i++) {

@@ -49,8 +49,7 @@ static int start_server(void) {
     char ndir[2048], cmd[4500];
     snprintf(ndir, sizeof ndir, "%s", bin);
     char *slash = strrchr(ndir, '/');
-    snprintf(slash ? slash : ndir, sizeof ndir - (size_t)(slash ? slash - ndir : 0),
-             "/embed-node");
+    snprintf(slash ? slash : ndir, sizeof ndir - (size_t)(slash ? slash - ndir : 0), "/embed-node");
     snprintf(cmd, sizeof cmd, "bash '%s/tests/embed/setup.sh' '%s'", src, ndir);
     if (system(cmd) != 0) {
         fprintf(stderr, "cannot install the test model (tests/embed/setup.sh)\n");
@@ -405,8 +404,8 @@ static void test_replace_delete(void) {
     audit a;
     audit_run(c, &a);
     CHECK_INT(a.chunks, 6 - 1);
-    CHECK_INT(a.pending, 2);      /* the replacements' chunks */
-    CHECK_INT(a.vectors, 6 - 3);  /* p0, p1, p2's old vectors gone */
+    CHECK_INT(a.pending, 2);     /* the replacements' chunks */
+    CHECK_INT(a.vectors, 6 - 3); /* p0, p1, p2's old vectors gone */
     CHECK_INT(vectors_of(c->store, before.ids[0]), 0);
     CHECK_INT(vectors_of(c->store, before.ids[2]), 0);
     CHECK_INT(vectors_of(c->store, before.ids[3]), 1);
