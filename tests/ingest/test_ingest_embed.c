@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -418,6 +419,58 @@ static void test_replace_delete(void) {
     tenant_ctx_close(c);
 }
 
+/* A folder sync deletes the documents of a file that is gone, and a
+ * changed file's: their vectors go with them. */
+static void test_sync_removes(void) {
+    CHECK_INT(store_tenant_create(st_store, "g"), LORE_OK);
+    tenant_ctx *c = open_tenant("g", reg);
+    char folder[sizeof dir + 16], path[sizeof dir + 64];
+    snprintf(folder, sizeof folder, "%s/folder", dir);
+    CHECK_INT(mkdir(folder, 0700), 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/f%d.md", folder, i);
+        FILE *f = fopen(path, "w");
+        CHECK(f != NULL);
+        if (f) {
+            fprintf(f, "# Note %d\n\nThe otters of note %d swim in the river every morning.\n", i,
+                    i);
+            fclose(f);
+        }
+    }
+    ingest_options o;
+    ingest_options_default(&o);
+    o.embed_configured = 1;
+    o.on_embed_pending = ingest_embed_on_pending;
+    o.embed_ctx = &enq;
+    ingest_session *s = NULL;
+    char why[512] = "";
+    CHECK_INT(ingest_session_new(c, &o, &s), LORE_OK);
+    CHECK_INT(ingest_sync_path(s, folder, why, sizeof why), LORE_OK);
+    CHECK_INT(ingest_commit(s), LORE_OK);
+    CHECK_INT(pending_count(c), 4);
+    run_to_done(c);
+    check_consistent(c, "after the first sync");
+    snprintf(path, sizeof path, "%s/f0.md", folder);
+    CHECK_INT(unlink(path), 0);
+    snprintf(path, sizeof path, "%s/f1.md", folder);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "# Note 1\n\nChanged: the badgers dig at night.\n");
+        fclose(f);
+    }
+    CHECK_INT(ingest_sync_path(s, folder, why, sizeof why), LORE_OK);
+    CHECK_INT(ingest_commit(s), LORE_OK);
+    ingest_session_free(s);
+    audit a;
+    audit_run(c, &a);
+    CHECK_INT(a.chunks, 3);
+    CHECK_INT(a.vectors, 2); /* f0's and f1's old vectors gone */
+    CHECK_INT(a.pending, 1); /* f1's new chunk */
+    run_to_done(c);
+    check_consistent(c, "after the second sync");
+    tenant_ctx_close(c);
+}
+
 typedef struct bg_job {
     tenant_ctx *c;
     queue_result r;
@@ -543,6 +596,7 @@ int main(void) {
     test_pending_and_drain();
     test_no_embedder_no_rows();
     test_replace_delete();
+    test_sync_removes();
     test_replaced_while_embedding();
     test_retryable();
     test_wrong_dimension();
