@@ -1,0 +1,23 @@
+/* The test embedding model (tests/embed/server.mjs: USE-Lite over the
+ * OpenAI protocol) as a child process of a test: installed by
+ * tests/embed/setup.sh next to the lore binary under test, started on a
+ * free port, driven through its /control route. Needs LORE_TEST_SOURCE_DIR
+ * and LORE_TEST_BIN (set by ctest). */
+#ifndef LORE_TESTS_SUPPORT_EMBED_SERVER_H
+#define LORE_TESTS_SUPPORT_EMBED_SERVER_H
+
+#include <sys/types.h>
+
+typedef struct embed_server {
+    pid_t pid;
+    int port;
+    char url[128]; /* http://127.0.0.1:PORT/v1 */
+} embed_server;
+
+/* 0 when the server listens; -1 (with a message on stderr) otherwise. */
+int embed_server_start(embed_server *s);
+void embed_server_stop(embed_server *s);
+/* POSTs a JSON body to /control (fault injection); 0 on HTTP 200. */
+int embed_server_control(const embed_server *s, const char *json);
+
+#endif
