@@ -36,67 +36,6 @@ static void put_json_as(const char *source, const char *json) {
     CHECK_INT(ingest_commit(ing), LORE_OK);
 }
 
-/* ---- embedding every chunk (what the embed jobs will do) ---- */
-
-typedef struct chunks {
-    int64_t *ids;
-    char **texts;
-    size_t *lens;
-    size_t n, cap;
-} chunks;
-
-static int collect(void *ctx, int64_t id, uint32_t nterms, const char *title, size_t tl,
-                   const char *text, size_t xl) {
-    (void)nterms;
-    chunks *c = ctx;
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 64;
-        c->ids = realloc(c->ids, c->cap * sizeof *c->ids);
-        c->texts = realloc(c->texts, c->cap * sizeof *c->texts);
-        c->lens = realloc(c->lens, c->cap * sizeof *c->lens);
-    }
-    char *s = malloc(tl + xl + 3);
-    if (tl) memcpy(s, title, tl);
-    memcpy(s + tl, "\n\n", 2);
-    memcpy(s + tl + 2, text, xl);
-    s[tl + 2 + xl] = '\0';
-    c->ids[c->n] = id;
-    c->texts[c->n] = s;
-    c->lens[c->n++] = tl + 2 + xl;
-    return 0;
-}
-
-/* Embeds the chunks after *cursor and adds them to the configured model's
- * slot; moves the cursor. */
-static void embed_new_chunks(int64_t *cursor) {
-    chunks c = {0};
-    CHECK_INT(store_chunk_scan(t, *cursor, 1000000, collect, &c), LORE_OK);
-    if (!c.n) return;
-    embedder *e = embed_registry_configured(reg);
-    float *v = NULL;
-    uint32_t dims = 0;
-    embed_error ee = {0};
-    CHECK_INT(e->ops->embed(e, (const char *const *)c.texts, c.lens, c.n, &v, &dims, NULL, &ee),
-              LORE_OK);
-    CHECK_INT(dims, 512);
-    char err[256] = "";
-    tenant_index_vector *h = NULL;
-    CHECK_INT(tenant_ctx_vector(tc, e->ops->model_key(e), dims, &h, err, sizeof err), LORE_OK);
-    CHECK_INT(store_begin(t), LORE_OK);
-    CHECK_INT(h->ops->begin(h->state), LORE_OK);
-    for (size_t i = 0; i < c.n; i++)
-        CHECK_INT(h->ops->add(h->state, c.ids[i], v + (size_t)i * dims), LORE_OK);
-    CHECK_INT(h->ops->flush(h->state), LORE_OK);
-    CHECK_INT(store_commit(t), LORE_OK);
-    *cursor = c.ids[c.n - 1];
-    for (size_t i = 0; i < c.n; i++)
-        free(c.texts[i]);
-    free(c.ids);
-    free(c.texts);
-    free(c.lens);
-    free(v);
-}
-
 /* ---- searching ---- */
 
 static search_response res;
@@ -478,7 +417,7 @@ int main(void) {
 
     seed();
     int64_t cursor = 0;
-    embed_new_chunks(&cursor);
+    CHECK_INT(embed_server_fill(tc, reg, &cursor), 0);
 
     paraphrase();
     explain();

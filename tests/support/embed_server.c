@@ -1,6 +1,9 @@
 /* See embed_server.h. */
 #include "support/embed_server.h"
 
+#include "embed/embed_registry.h"
+#include "tenant/tenant_ctx.h"
+
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -79,4 +82,98 @@ int embed_server_control(const embed_server *s, const char *json) {
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(h);
     return rc == CURLE_OK && code == 200 ? 0 : -1;
+}
+
+typedef struct chunks {
+    int64_t *ids;
+    char **texts;
+    size_t *lens;
+    size_t n, cap;
+    int failed;
+} chunks;
+
+static int collect(void *ctx, int64_t id, uint32_t nterms, const char *title, size_t tl,
+                   const char *text, size_t xl) {
+    (void)nterms;
+    chunks *c = ctx;
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 64;
+        int64_t *ni = realloc(c->ids, ncap * sizeof *ni);
+        if (ni) c->ids = ni;
+        char **nt = realloc(c->texts, ncap * sizeof *nt);
+        if (nt) c->texts = nt;
+        size_t *nl = realloc(c->lens, ncap * sizeof *nl);
+        if (nl) c->lens = nl;
+        if (!ni || !nt || !nl) {
+            c->failed = 1;
+            return 1;
+        }
+        c->cap = ncap;
+    }
+    char *s = malloc(tl + xl + 3);
+    if (!s) {
+        c->failed = 1;
+        return 1;
+    }
+    if (tl) memcpy(s, title, tl);
+    memcpy(s + tl, "\n\n", 2);
+    memcpy(s + tl + 2, text, xl);
+    s[tl + 2 + xl] = '\0';
+    c->ids[c->n] = id;
+    c->texts[c->n] = s;
+    c->lens[c->n++] = tl + 2 + xl;
+    return 0;
+}
+
+static int add_all(tenant_ctx *tc, embedder *e, const chunks *c, const float *v, uint32_t dims) {
+    char err[512] = "";
+    tenant_index_vector *h = NULL;
+    if (tenant_ctx_vector(tc, e->ops->model_key(e), dims, &h, err, sizeof err) != LORE_OK) {
+        fprintf(stderr, "embed_server_fill: %s\n", err);
+        return -1;
+    }
+    if (store_begin(tc->store) != LORE_OK) return -1;
+    lore_status st = h->ops->begin(h->state);
+    for (size_t i = 0; st == LORE_OK && i < c->n; i++)
+        st = h->ops->add(h->state, c->ids[i], v + (size_t)i * dims);
+    if (st == LORE_OK) st = h->ops->flush(h->state);
+    if (st == LORE_OK) st = store_commit(tc->store);
+    if (st != LORE_OK) {
+        fprintf(stderr, "embed_server_fill: %s\n", h->ops->errmsg(h->state));
+        h->ops->abort(h->state);
+        store_rollback(tc->store);
+        return -1;
+    }
+    return 0;
+}
+
+int embed_server_fill(tenant_ctx *tc, embed_registry *reg, int64_t *cursor) {
+    chunks c = {0};
+    int rc = -1;
+    float *v = NULL;
+    if (store_chunk_scan(tc->store, *cursor, 1000000, collect, &c) != LORE_OK || c.failed) {
+        fprintf(stderr, "embed_server_fill: cannot read the chunks\n");
+        goto out;
+    }
+    if (!c.n) {
+        rc = 0;
+        goto out;
+    }
+    embedder *e = embed_registry_configured(reg);
+    uint32_t dims = 0;
+    embed_error ee = {0};
+    if (e->ops->embed(e, (const char *const *)c.texts, c.lens, c.n, &v, &dims, NULL, &ee) !=
+        LORE_OK) {
+        fprintf(stderr, "embed_server_fill: %s\n", ee.message);
+        goto out;
+    }
+    if ((rc = add_all(tc, e, &c, v, dims)) == 0) *cursor = c.ids[c.n - 1];
+out:
+    for (size_t i = 0; i < c.n; i++)
+        free(c.texts[i]);
+    free(c.ids);
+    free(c.texts);
+    free(c.lens);
+    free(v);
+    return rc;
 }

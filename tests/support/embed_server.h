@@ -6,6 +6,7 @@
 #ifndef LORE_TESTS_SUPPORT_EMBED_SERVER_H
 #define LORE_TESTS_SUPPORT_EMBED_SERVER_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct embed_server {
@@ -19,5 +20,16 @@ int embed_server_start(embed_server *s);
 void embed_server_stop(embed_server *s);
 /* POSTs a JSON body to /control (fault injection); 0 on HTTP 200. */
 int embed_server_control(const embed_server *s, const char *json);
+
+struct tenant_ctx;
+struct embed_registry;
+
+/* Embeds every chunk of the tenant after *cursor (title + "\n\n" + text,
+ * as the embed jobs do) with the registry's configured embedder and adds
+ * the vectors through the context's handle for its model key, in one
+ * transaction; moves *cursor to the last chunk id. 0 on success, -1 with a
+ * message on stderr. Until the embedding pipeline lands, tests fill the
+ * vector index this way. */
+int embed_server_fill(struct tenant_ctx *tc, struct embed_registry *reg, int64_t *cursor);
 
 #endif
