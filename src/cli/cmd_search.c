@@ -166,7 +166,7 @@ static void print_human(const search_request *req, const search_response *res, i
     print_dropped(res);
     for (size_t i = 0; i < res->n; i++) {
         const search_hit *h = &res->hits[i];
-        printf("%zu. %s%s%s  [%s]  %.3f\n", i + 1, tty ? "\033[1m" : "",
+        printf("%zu. %s%s%s  [%s]  %.4g\n", i + 1, tty ? "\033[1m" : "",
                h->doc->title ? h->doc->title : h->doc->external_id, tty ? "\033[0m" : "",
                h->doc->source, h->score);
         if (h->section && *h->section) printf("   %s\n", h->section);
