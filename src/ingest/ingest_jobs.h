@@ -12,6 +12,7 @@
  *              is no input: the job writes every problem there, one JSON line
  *              each ({"path", "message", "error"}), kept until the job is purged.
  *   reindex    {}
+ *   reembed    {}  (the model switch: ingest_reembed.h)
  * V is who asked: {"all": true} or {"principals": [...]}. The handler
  * applies the same permission rule the API checked at the door (a key may
  * not replace or delete a document hidden from it), because the document
@@ -62,6 +63,7 @@ typedef struct ingest_job_settings {
     ingest_options ingest;      /* chunking and parse limits; callbacks are the handler's */
     tenant_settings tenant;     /* how each tenant's indexes are opened */
     size_t reindex_step_chunks; /* chunks per re-index transaction */
+    size_t reembed_step_chunks; /* chunks per model-switch step (0: REEMBED_STEP_CHUNKS) */
     /* A batch starts no job after running this long; the rest go back to
      * the queue without an attempt. 0: INGEST_JOB_BATCH_TIME_MS; negative:
      * one job per batch (tests). */
