@@ -144,6 +144,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_reindex(int argc, char **argv);
+int cmd_reembed(int argc, char **argv);
 int cmd_mcp(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
