@@ -7,13 +7,8 @@
 #include <string.h>
 
 #include "embed/embed.h"
+#include "ingest/ingest_embed.h"
 #include "ingest/ingest_reembed.h"
-
-/* The embedding job's pending set (ROUND decision, docs/embeddings.md):
- * key = chunk id, 8 bytes big-endian. */
-#ifndef STORE_NS_EMBED_PENDING
-#define STORE_NS_EMBED_PENDING 40
-#endif
 
 #define AUDIT_PAGE 4096
 
@@ -100,6 +95,7 @@ static int on_chunk_id(void *ctx, int64_t id, uint32_t nterms, const char *title
     return p->n == AUDIT_PAGE;
 }
 
+/* A pending row's key (ingest_embed.h): the chunk id, 8 bytes big-endian. */
 static void be64(int64_t id, uint8_t k[8]) {
     for (int i = 0; i < 8; i++)
         k[i] = (uint8_t)((uint64_t)id >> (56 - 8 * i));
