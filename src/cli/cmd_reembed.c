@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "embed/embed_registry.h"
 #include "ingest/ingest_reembed.h"
+#include "util/log.h"
 #include "util/timeutil.h"
 
 static const cli_opt opts[] = {
@@ -186,4 +187,43 @@ out:
     cli_env_close(&e);
     cli_args_free(&a);
     return rc < 0 ? CLI_OK : rc;
+}
+
+/* At serve and worker start: a tenant whose vectors are of another model
+ * than the configured one is searched with the old model until lore reembed
+ * switches it; one with chunks and no vectors has no semantic search until
+ * lore reembed embeds them. Says so once per tenant (at most
+ * REEMBED_WARN_TENANTS looked at). */
+#define REEMBED_WARN_TENANTS 1000
+
+void cli_reembed_warn(cli_env *e, const char *cmd) {
+    if (!e->embedders) return;
+    embedder *cfgd = embed_registry_configured(e->embedders);
+    const char *want = cfgd->ops->model_key(cfgd);
+    store_tenant_info *ts = NULL;
+    size_t n = 0;
+    if (store_tenant_list(e->store, &ts, &n) != LORE_OK) return;
+    for (size_t i = 0; i < n && i < REEMBED_WARN_TENANTS; i++) {
+        tenant_ctx *c = NULL;
+        vec_rebuild_status rs;
+        char err[256];
+        if (tenant_ctx_open(e->store, ts[i].name, &e->tenant_settings, &c) != LORE_OK) continue;
+        if (tenant_ctx_vector_status(c, &rs, err, sizeof err) == LORE_OK) {
+            if (rs.phase == VEC_REBUILD_COPYING)
+                LORE_INFO("%s: tenant %s: a switch to model %s is under way (lore reembed "
+                          "--status --tenant %s)",
+                          cmd, ts[i].name, rs.build_key, ts[i].name);
+            else if (rs.live_key[0] && strcmp(rs.live_key, want))
+                LORE_WARN("%s: tenant %s: its vectors are of model %s, not the configured %s; "
+                          "searches embed queries with the old model until `lore reembed "
+                          "--tenant %s` switches it",
+                          cmd, ts[i].name, rs.live_key, want, ts[i].name);
+            else if (!rs.live_key[0] && ts[i].chunks > 0)
+                LORE_WARN("%s: tenant %s: %lld chunks and no vectors (written before the "
+                          "embedder was configured): `lore reembed --tenant %s` embeds them",
+                          cmd, ts[i].name, (long long)ts[i].chunks, ts[i].name);
+        }
+        tenant_ctx_close(c);
+    }
+    free(ts);
 }
