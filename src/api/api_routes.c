@@ -51,6 +51,8 @@ const api_route_def api_route_table[] = {
      api_upload_cleanup},
     /* Ids 28 to 39 are kept for issue 13's routes; entries left out of the
      * table have no method and are never routed. */
+    [30] = R(30, "POST", "/v1/reembed", ACCESS_ADMIN, BODY_NO, api_reembed_post),
+    [31] = R(31, "GET", "/v1/reembed", ACCESS_ADMIN, BODY_NO, api_reembed_get),
     [40] = R(40, "POST", "/v1/session", ACCESS_PUBLIC, BODY_JSON, api_session_post),
     [41] = R(41, "GET", "/v1/session", ACCESS_ANY, BODY_NO, api_session_get),
     [42] = R(42, "DELETE", "/v1/session", ACCESS_ANY, BODY_NO, api_session_delete),
