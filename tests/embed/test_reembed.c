@@ -36,74 +36,26 @@
 #include "ingest/ingest_reembed.h"
 #include "store/store.h"
 #include "tenant/tenant_ctx.h"
+#include "support/embed_server.h"
 #include "test.h"
 #include "util/timeutil.h"
 
-static pid_t server_pid;
-static int port;
-static char base_url[128];
+static embed_server srv; /* tests/support/embed_server.h */
 static char dir[] = "/tmp/lore_reembed_XXXXXX";
 
 /* ---- the model server ---- */
 
 static int start_server(void) {
-    const char *src = getenv("LORE_TEST_SOURCE_DIR"), *bin = getenv("LORE_TEST_BIN");
-    if (!src || !bin) {
-        fprintf(stderr, "LORE_TEST_SOURCE_DIR and LORE_TEST_BIN must be set (run under ctest)\n");
-        return -1;
-    }
-    char nd[2048], cmd[4500];
-    snprintf(nd, sizeof nd, "%s", bin);
-    char *slash = strrchr(nd, '/');
-    snprintf(slash ? slash : nd, sizeof nd - (size_t)(slash ? slash - nd : 0), "/embed-node");
-    snprintf(cmd, sizeof cmd, "bash '%s/tests/embed/setup.sh' '%s'", src, nd);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "cannot install the test model (tests/embed/setup.sh)\n");
-        return -1;
-    }
-    int fd[2];
-    if (pipe(fd)) return -1;
-    server_pid = fork();
-    if (server_pid == 0) {
-        dup2(fd[1], 1);
-        close(fd[0]);
-        close(fd[1]);
-        if (chdir(nd)) _exit(127);
-        execlp("node", "node", "server.mjs", "0", (char *)NULL);
-        _exit(127);
-    }
-    close(fd[1]);
-    FILE *f = fdopen(fd[0], "r");
-    char line[128] = "";
-    if (!f || !fgets(line, sizeof line, f) || sscanf(line, "port %d", &port) != 1) {
-        fprintf(stderr, "the embedding server did not start (%s)\n", line);
-        return -1;
-    }
-    fclose(f);
-    snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d/v1", port);
-    return 0;
-}
-
-static size_t sink(char *p, size_t size, size_t nmemb, void *ud) {
-    (void)p, (void)ud;
-    return size * nmemb;
+    return embed_server_start(&srv);
 }
 
 static void control(const char *body) {
-    char url[160];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/control", port);
-    CURL *h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    CHECK_INT(curl_easy_perform(h), CURLE_OK);
-    curl_easy_cleanup(h);
+    CHECK_INT(embed_server_control(&srv, body), 0);
 }
 
 /* A registry whose configured model is model at dims (0: its own). */
 static embed_registry *registry(const char *model, int64_t dims) {
-    embed_settings s = {.url = base_url,
+    embed_settings s = {.url = srv.url,
                         .model = model,
                         .dimensions = dims,
                         .batch = 16,
@@ -677,8 +629,7 @@ int main(void) {
     test_kill(d);
     test_unusable(d);
     embed_registry_free(a), embed_registry_free(b), embed_registry_free(c3), embed_registry_free(d);
-    kill(server_pid, SIGTERM);
-    waitpid(server_pid, NULL, 0);
+    embed_server_stop(&srv);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);

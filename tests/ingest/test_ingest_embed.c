@@ -31,94 +31,32 @@
 #include "embed/embed_registry.h"
 #include "ingest/ingest_embed.h"
 #include "ingest/ingest_jobs.h"
+#include "support/embed_server.h"
 #include "test.h"
 #include "util/timeutil.h"
 
-static pid_t server_pid;
-static int port;
-static char base_url[128], provider_name[128];
+static embed_server srv; /* tests/support/embed_server.h */
+static char provider_name[128];
 static char dir[] = "/tmp/lore-test-embedq-XXXXXX";
 
 /* ---- the model server ---- */
 
 static int start_server(void) {
-    const char *src = getenv("LORE_TEST_SOURCE_DIR"), *bin = getenv("LORE_TEST_BIN");
-    if (!src || !bin) {
-        fprintf(stderr, "LORE_TEST_SOURCE_DIR and LORE_TEST_BIN must be set (run under ctest)\n");
-        return -1;
-    }
-    char ndir[2048], cmd[4500];
-    snprintf(ndir, sizeof ndir, "%s", bin);
-    char *slash = strrchr(ndir, '/');
-    snprintf(slash ? slash : ndir, sizeof ndir - (size_t)(slash ? slash - ndir : 0), "/embed-node");
-    snprintf(cmd, sizeof cmd, "bash '%s/tests/embed/setup.sh' '%s'", src, ndir);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "cannot install the test model (tests/embed/setup.sh)\n");
-        return -1;
-    }
-    int fd[2];
-    if (pipe(fd)) return -1;
-    server_pid = fork();
-    if (server_pid == 0) {
-        dup2(fd[1], 1);
-        close(fd[0]);
-        close(fd[1]);
-        if (chdir(ndir)) _exit(127);
-        execlp("node", "node", "server.mjs", "0", (char *)NULL);
-        _exit(127);
-    }
-    close(fd[1]);
-    FILE *f = fdopen(fd[0], "r");
-    char line[128] = "";
-    if (!f || !fgets(line, sizeof line, f) || sscanf(line, "port %d", &port) != 1) {
-        fprintf(stderr, "the embedding server did not start (%s)\n", line);
-        return -1;
-    }
-    fclose(f);
-    snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d/v1", port);
-    snprintf(provider_name, sizeof provider_name, "127.0.0.1:%d (model use-lite)", port);
+    if (embed_server_start(&srv) != 0) return -1;
+    snprintf(provider_name, sizeof provider_name, "127.0.0.1:%d (model use-lite)", srv.port);
     return 0;
 }
 
 static void stop_server(void) {
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-    }
-}
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *ud) {
-    json_t **out = ud;
-    json_decref(*out);
-    *out = json_loadb(p, size * nmemb, 0, NULL);
-    return size * nmemb;
-}
-
-/* POSTs body to /control (or GETs /stats with body NULL). */
-static json_t *server_call(const char *body) {
-    char url[160];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/%s", port, body ? "control" : "stats");
-    json_t *out = NULL;
-    CURL *h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    if (body) curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    CHECK_INT(curl_easy_perform(h), CURLE_OK);
-    curl_easy_cleanup(h);
-    return out;
+    embed_server_stop(&srv);
 }
 
 static void control(const char *body) {
-    json_decref(server_call(body));
+    CHECK_INT(embed_server_control(&srv, body), 0);
 }
 
 static long long stat_int(const char *name) {
-    json_t *s = server_call(NULL);
-    long long v = (long long)json_integer_value(json_object_get(s, name));
-    json_decref(s);
-    return v;
+    return embed_server_stat(&srv, name);
 }
 
 /* ---- the tenant ---- */
@@ -129,7 +67,7 @@ static embed_registry *reg;
 static embed_registry *registry_new(void) {
     embed_settings s;
     memset(&s, 0, sizeof s);
-    s.url = base_url;
+    s.url = srv.url;
     s.model = "use-lite";
     s.dimensions = 512;
     s.batch = 8;

@@ -99,29 +99,29 @@ static size_t keep(char *p, size_t size, size_t nmemb, void *ud) {
     return n;
 }
 
-long long embed_server_stat(const embed_server *s, const char *name) {
+json_t *embed_server_stats(const embed_server *s) {
     char url[160];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/stats", s->port);
     body *b = calloc(1, sizeof *b);
     CURL *h = curl_easy_init();
-    if (!b || !h) {
-        free(b);
-        if (h) curl_easy_cleanup(h);
-        return -1;
+    json_t *j = NULL;
+    if (b && h) {
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+        if (curl_easy_perform(h) == CURLE_OK) j = json_loads(b->b, 0, NULL);
     }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    long long v = -1;
-    if (curl_easy_perform(h) == CURLE_OK) {
-        json_t *j = json_loads(b->b, 0, NULL);
-        json_t *x = json_object_get(j, name);
-        if (json_is_integer(x)) v = json_integer_value(x);
-        json_decref(j);
-    }
-    curl_easy_cleanup(h);
+    if (h) curl_easy_cleanup(h);
     free(b);
+    return j;
+}
+
+long long embed_server_stat(const embed_server *s, const char *name) {
+    json_t *j = embed_server_stats(s);
+    json_t *x = json_object_get(j, name);
+    long long v = json_is_integer(x) ? (long long)json_integer_value(x) : -1;
+    json_decref(j);
     return v;
 }
 
