@@ -17,23 +17,12 @@
 #include <string.h>
 
 #include "ingest/ingest_int.h"
+#include "util/be64.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
 static const char COUNT_KEY[] = "count";
 static const char JOB_KEY[] = "job";
-
-static void be64_put(uint8_t *p, uint64_t v) {
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t be64_get(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 /* An int64 row of namespace 41; *v = 0 when absent. */
 static lore_status state_get(store_tenant *t, const char *key, int64_t *v) {
@@ -41,14 +30,14 @@ static lore_status state_get(store_tenant *t, const char *key, int64_t *v) {
     lore_buf_init(&b, 64);
     lore_status st = store_kv_get(t, STORE_NS_EMBED_STATE, key, strlen(key), &b);
     *v = 0;
-    if (st == LORE_OK && b.len == 8) *v = (int64_t)be64_get((const uint8_t *)b.data);
+    if (st == LORE_OK && b.len == 8) *v = (int64_t)lore_be64_get((const uint8_t *)b.data);
     lore_buf_free(&b);
     return st == LORE_NOT_FOUND ? LORE_OK : st;
 }
 
 static lore_status state_put(store_tenant *t, const char *key, int64_t v) {
     uint8_t val[8];
-    be64_put(val, (uint64_t)v);
+    lore_be64_put(val, (uint64_t)v);
     return store_kv_put(t, STORE_NS_EMBED_STATE, key, strlen(key), val, 8);
 }
 
@@ -91,9 +80,9 @@ lore_status ingest_embed_added(ingest_session *s, int64_t first, size_t n) {
     if (!s->opt.embed_configured && !s->emb_slot) return LORE_OK;
     if ((st = count_load(s)) != LORE_OK) return st;
     uint8_t key[8], val[8];
-    be64_put(val, (uint64_t)lore_now_ms());
+    lore_be64_put(val, (uint64_t)lore_now_ms());
     for (size_t i = 0; i < n && st == LORE_OK; i++) {
-        be64_put(key, (uint64_t)(first + (int64_t)i));
+        lore_be64_put(key, (uint64_t)(first + (int64_t)i));
         st = store_kv_put(s->t, STORE_NS_EMBED_PENDING, key, 8, val, 8);
     }
     if (st != LORE_OK) return st;
@@ -133,7 +122,7 @@ lore_status ingest_embed_removed(ingest_session *s, int64_t chunk_id) {
     if (st == LORE_OK) st = count_load(s);
     if (st != LORE_OK || s->emb_count <= 0) return st;
     uint8_t key[8];
-    be64_put(key, (uint64_t)chunk_id);
+    lore_be64_put(key, (uint64_t)chunk_id);
     lore_buf b;
     lore_buf_init(&b, 64);
     st = store_kv_get(s->t, STORE_NS_EMBED_PENDING, key, 8, &b);
@@ -225,7 +214,7 @@ static int take_first(void *ctx, const uint8_t *key, size_t klen, const uint8_t 
     (void)key, (void)klen;
     first_row *f = ctx;
     f->seen = 1;
-    if (vlen == 8) f->ms = (int64_t)be64_get(val);
+    if (vlen == 8) f->ms = (int64_t)lore_be64_get(val);
     return 1;
 }
 

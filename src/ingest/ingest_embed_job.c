@@ -26,6 +26,7 @@
 #include "embed/embed.h"
 #include "embed/embed_registry.h"
 #include "ingest/ingest_jobs.h"
+#include "util/be64.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -38,18 +39,6 @@ void ingest_embed_counters_get(ingest_embed_counters *out) {
     out->errors_permanent = atomic_load(&n_err_permanent);
     out->chunks_embedded = atomic_load(&n_embedded);
     out->chunks_dropped = atomic_load(&n_dropped);
-}
-
-static void be64_put(uint8_t *p, uint64_t v) {
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t be64_get(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
 }
 
 static void settings_fill(ingest_embed_settings *c) {
@@ -86,7 +75,7 @@ typedef struct ids_scan {
 static int take_id(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen) {
     (void)val, (void)vlen;
     ids_scan *x = ctx;
-    if (klen == 8) x->ids[x->n++] = (int64_t)be64_get(key);
+    if (klen == 8) x->ids[x->n++] = (int64_t)lore_be64_get(key);
     return x->n >= x->max;
 }
 
@@ -205,7 +194,7 @@ static lore_status step_write(tenant_ctx *ctx, const step *s, const char *key, u
     if ((st = ingest_embed_pending(t, &count, &oldest)) != LORE_OK) goto out;
     for (size_t i = 0; i < s->n && st == LORE_OK; i++) {
         uint8_t k[8];
-        be64_put(k, (uint64_t)s->ids[i]);
+        lore_be64_put(k, (uint64_t)s->ids[i]);
         lore_status ps = store_kv_get(t, STORE_NS_EMBED_PENDING, k, 8, &b);
         if (ps == LORE_NOT_FOUND) continue; /* deleted or replaced meanwhile: dropped */
         if (ps != LORE_OK) {
@@ -233,7 +222,7 @@ static lore_status step_write(tenant_ctx *ctx, const step *s, const char *key, u
     }
     if (st == LORE_OK) {
         uint8_t val[8];
-        be64_put(val, (uint64_t)(count < 0 ? 0 : count));
+        lore_be64_put(val, (uint64_t)(count < 0 ? 0 : count));
         st = store_kv_put(t, STORE_NS_EMBED_STATE, "count", 5, val, 8);
     }
     if (st == LORE_OK && (st = ingest_embed_pending(t, &out->left, &oldest)) != LORE_OK) goto out;

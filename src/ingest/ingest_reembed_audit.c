@@ -9,6 +9,7 @@
 #include "embed/embed.h"
 #include "ingest/ingest_embed.h"
 #include "ingest/ingest_reembed.h"
+#include "util/be64.h"
 
 #define AUDIT_PAGE 4096
 
@@ -95,15 +96,9 @@ static int on_chunk_id(void *ctx, int64_t id, uint32_t nterms, const char *title
     return p->n == AUDIT_PAGE;
 }
 
-/* A pending row's key (ingest_embed.h): the chunk id, 8 bytes big-endian. */
-static void be64(int64_t id, uint8_t k[8]) {
-    for (int i = 0; i < 8; i++)
-        k[i] = (uint8_t)((uint64_t)id >> (56 - 8 * i));
-}
-
 static void missing(tenant_ctx *ctx, vec_audit *a, int64_t id, lore_buf *buf) {
     uint8_t k[8];
-    be64(id, k);
+    lore_be64_put(k, (uint64_t)id); /* a pending row's key (ingest_embed.h) */
     a->missing++;
     if (store_kv_get(ctx->store, STORE_NS_EMBED_PENDING, k, 8, buf) == LORE_OK)
         a->missing_pending++;
