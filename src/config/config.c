@@ -47,6 +47,12 @@ static const key_def keys[] = {
     DBL(bm25_k1, 0, 10, "1.2", "BM25 term frequency saturation"),
     DBL(bm25_b, 0, 1, "0.75", "BM25 length normalization"),
     INT(title_weight, 0, 16, "2", "times a title counts in the text field (fixed per index)"),
+    DBL(hybrid_rrf_k, 1, 10000, "60",
+        "hybrid search: k of reciprocal rank fusion (a hit scores weight / (k + rank) per "
+        "ranking)"),
+    DBL(hybrid_weight_lexical, 0, 100, "1", "hybrid search: weight of the lexical (BM25) ranking"),
+    DBL(hybrid_weight_semantic, 0, 100, "1",
+        "hybrid search: weight of the semantic (embedding) ranking"),
     INT(chunk_target_tokens, 32, 8192, "400", "chunk size to aim for, in tokens"),
     INT(chunk_max_tokens, 32, 16384, "500", "largest chunk, in tokens"),
     INT(chunk_overlap_tokens, 0, 4096, "50", "overlap between consecutive chunks"),

@@ -24,6 +24,7 @@ typedef struct lore_config {
     char master_key_previous[256]; /* secret: the key being rotated away from */
     double bm25_k1, bm25_b;
     int64_t title_weight;
+    double hybrid_rrf_k, hybrid_weight_lexical, hybrid_weight_semantic;
     int64_t chunk_target_tokens, chunk_max_tokens, chunk_overlap_tokens;
     int64_t max_file_mb;
     int64_t pdf_timeout_s, pdf_memory_mb;

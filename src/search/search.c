@@ -12,21 +12,11 @@
 #include "text/analyzer.h"
 #include "util/timeutil.h"
 
-/* Phrase checks read and analyze a chunk each; past this many per search the
- * remaining candidates are rejected and the response says it is truncated. */
-#define PHRASE_CHECK_BUDGET 20000
-
-struct search_engine {
-    store_tenant *t;
-    const index_lexical_ops *lex;
-    void *lex_state;
-    text_analyzer *an;
-};
-
-lore_status search_engine_new(const tenant_ctx *ctx, search_engine **out) {
+lore_status search_engine_new(tenant_ctx *ctx, search_engine **out) {
     *out = NULL;
     search_engine *e = calloc(1, sizeof *e);
     if (!e) return LORE_NOMEM;
+    e->ctx = ctx;
     e->t = ctx->store;
     e->lex = ctx->index.lexical.ops;
     e->lex_state = ctx->index.lexical.state;
@@ -305,146 +295,29 @@ out:
     return st;
 }
 
-/* ---- admission: filters, permissions, phrases ---- */
-
-static int in_list(char *const *list, size_t n, const char *v) {
-    if (!v) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(list[i], v)) return 1;
-    return 0;
-}
-
-static int acl_allows(const search_request *req, const char *acl) {
-    if (req->all_access || !*acl) return 1;
-    /* acl is principals joined by "\n". */
-    for (const char *p = acl; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        for (size_t i = 0; i < req->nprincipals; i++)
-            if (strlen(req->principals[i]) == len && !memcmp(req->principals[i], p, len)) return 1;
-        if (!nl) break;
-        p = nl + 1;
-    }
-    return 0;
-}
-
-/* One metadata value against a wanted text: strings compare as they are,
- * numbers and booleans by their JSON text ("3", "true"). */
-static int meta_value_is(const json_t *v, const char *want) {
-    char num[64];
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        return !strcmp(json_string_value(v), want);
-    case JSON_INTEGER:
-        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return !strcmp(num, want);
-    case JSON_REAL:
-        snprintf(num, sizeof num, "%.17g", json_real_value(v));
-        return !strcmp(num, want) || strtod(want, NULL) == json_real_value(v);
-    case JSON_TRUE:
-        return !strcmp(want, "true");
-    case JSON_FALSE:
-        return !strcmp(want, "false");
-    default:
-        return 0;
-    }
-}
-
-/* metadata[key], or, when no top-level key has that name, the value at a
- * dotted path through nested objects ("github.repository"): connectors keep
- * their source's ids under one object per source. */
-static const json_t *meta_lookup(const json_t *m, const char *key) {
-    const json_t *v = json_object_get(m, key);
-    if (v || !strchr(key, '.')) return v;
-    const char *p = key;
-    while (json_is_object(m)) {
-        const char *dot = strchr(p, '.');
-        size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        v = json_object_getn(m, p, n);
-        if (!dot || !v) return v;
-        m = v;
-        p = dot + 1;
-    }
-    return NULL;
-}
-
-static int meta_allows(const search_request *req, const char *metadata_json) {
-    if (!req->nmeta) return 1;
-    if (!metadata_json) return 0;
-    json_t *m = json_loads(metadata_json, 0, NULL);
-    int ok = json_is_object(m);
-    for (size_t i = 0; ok && i < req->nmeta; i++) {
-        const json_t *v = meta_lookup(m, req->meta_keys[i]);
-        int found = 0;
-        if (json_is_array(v)) {
-            for (size_t j = 0; !found && j < json_array_size(v); j++)
-                found = meta_value_is(json_array_get(v, j), req->meta_values[i]);
-        } else if (v) {
-            found = meta_value_is(v, req->meta_values[i]);
-        }
-        ok = found;
-    }
-    json_decref(m);
-    return ok;
-}
-
-typedef struct admit_ctx {
-    search_engine *e;
-    const search_request *req;
-    compiled *c;
-    size_t phrase_checks;
-    int truncated;
-    int group_only; /* no filter, ACL or phrase: only the document is needed */
-} admit_ctx;
-
-static int admit(void *ctx, int64_t chunk_id, int64_t *group) {
-    admit_ctx *a = ctx;
-    const compiled *c = a->c;
-    const search_request *req = a->req;
-    if (a->group_only) {
-        /* Nothing to check but which document the chunk belongs to. */
-        lore_status gs = store_chunk_doc(a->e->t, chunk_id, group);
-        return gs == LORE_OK ? 1 : gs == LORE_NOT_FOUND ? 0 : -1;
-    }
-    store_chunk_owner o;
-    lore_status st = store_chunk_owner_get(a->e->t, chunk_id, &o);
-    if (st == LORE_NOT_FOUND) return 0;
-    if (st != LORE_OK) return -1;
-    if (req->nsources && !in_list((char *const *)req->sources, req->nsources, o.source)) return 0;
-    if (c->nsources && !in_list(c->sources, c->nsources, o.source)) return 0;
-    if (in_list(c->not_sources, c->nnot_sources, o.source)) return 0;
-    if (req->since_ms && o.updated_ms < req->since_ms) return 0;
-    if (req->until_ms && o.updated_ms > req->until_ms) return 0;
-    if (req->author && (!o.author || strcmp(req->author, o.author))) return 0;
-    if (c->nauthors && !in_list(c->authors, c->nauthors, o.author)) return 0;
-    if (in_list(c->not_authors, c->nnot_authors, o.author)) return 0;
-    if (!acl_allows(req, o.acl_joined)) return 0;
-    if (!meta_allows(req, o.metadata_json)) return 0;
-    *group = o.doc_rowid;
-    if (!c->nphrases) return 1;
-    if (a->phrase_checks++ >= PHRASE_CHECK_BUDGET) {
-        a->truncated = 1;
-        return 0;
-    }
-    int r = phrases_match(a->e->an, a->e->t, c, chunk_id, o.title);
-    return r;
-}
-
 /* ---- running ---- */
 
 static lore_status fill_hit(search_engine *e, const search_request *req, const compiled *c,
-                            const lex_hit *lh, search_hit *h) {
+                            const search_fused *f, search_mode mode, search_hit *h) {
     memset(h, 0, sizeof *h);
-    h->chunk_id = lh->chunk_id;
-    h->score = lh->score;
+    h->chunk_id = f->chunk_id;
+    h->score = mode == SEARCH_MODE_LEXICAL    ? f->lexical_score
+               : mode == SEARCH_MODE_SEMANTIC ? f->semantic_score
+                                              : f->fused;
+    if (req->explain)
+        h->explain = (search_explain){
+            f->lexical_rank > 0, f->semantic_rank > 0, f->lexical_rank, f->semantic_rank,
+            f->lexical_score,    f->semantic_score,    f->fused};
     store_chunk ch;
-    lore_status st = store_chunk_get(e->t, lh->chunk_id, &ch);
+    lore_status st = store_chunk_get(e->t, f->chunk_id, &ch);
     if (st != LORE_OK) return st;
     h->section = ch.section;
     ch.section = NULL;
     h->start = ch.start;
     h->end = ch.end;
     st = store_doc_get_rowid(e->t, ch.doc_rowid, 0, &h->doc);
+    /* A hit only the semantic retriever found may hold none of the query's
+     * words: its snippet is then the chunk's opening passage. */
     if (st == LORE_OK && req->snippets)
         st = snippet_build(e->an, c, ch.text, ch.text_len, &h->snippet, &h->marks, &h->nmarks);
     if (st == LORE_OK && req->with_text) {
@@ -492,12 +365,12 @@ static lore_status report_terms(compiled *c, const lex_result *lr, search_respon
 }
 
 /* Moves the hit of document rowid (like=) to the front, if it is there. */
-static void first_hit(lex_result *lr, int64_t rowid) {
-    for (size_t i = 0; i < lr->n; i++) {
-        if (lr->hits[i].group != rowid) continue;
-        lex_hit h = lr->hits[i];
-        memmove(lr->hits + 1, lr->hits, i * sizeof *lr->hits);
-        lr->hits[0] = h;
+static void first_hit(search_fused *f, size_t n, int64_t rowid) {
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].group != rowid) continue;
+        search_fused h = f[i];
+        memmove(f + 1, f, i * sizeof *f);
+        f[0] = h;
         return;
     }
 }
@@ -538,48 +411,101 @@ static lore_status parse_request(const search_request *req, query_ast *ast, char
     return LORE_OK;
 }
 
-lore_status search_run(search_engine *e, const search_request *req, search_response *out, char *err,
-                       size_t errlen) {
-    memset(out, 0, sizeof *out);
-    err[0] = '\0';
-    int64_t t0 = lore_mono_ns();
-    size_t limit = req->limit ? req->limit : SEARCH_DEFAULT_LIMIT;
-    if (limit > SEARCH_MAX_LIMIT) {
-        snprintf(err, errlen, "limit %zu is above the maximum of %d", limit, SEARCH_MAX_LIMIT);
+const char *search_mode_name(search_mode m) {
+    switch (m) {
+    case SEARCH_MODE_LEXICAL:
+        return "lexical";
+    case SEARCH_MODE_SEMANTIC:
+        return "semantic";
+    case SEARCH_MODE_HYBRID:
+        return "hybrid";
+    default:
+        return "default";
+    }
+}
+
+int search_mode_parse(const char *s, search_mode *out) {
+    static const search_mode all[] = {SEARCH_MODE_LEXICAL, SEARCH_MODE_SEMANTIC,
+                                      SEARCH_MODE_HYBRID};
+    for (size_t i = 0; i < 3; i++)
+        if (!strcmp(s, search_mode_name(all[i]))) {
+            *out = all[i];
+            return 0;
+        }
+    return -1;
+}
+
+/* The words of the query for the embedder: every positive plain, phrase
+ * and title clause, without the syntax (quotes, field names, exclusions,
+ * source: and author: filters). Owned; "" when there are none. */
+static char *plain_words(const search_request *req, const query_ast *ast) {
+    if (req->literal) return strdup(req->query);
+    size_t len = 1;
+    for (size_t i = 0; i < ast->n; i++)
+        len += strlen(ast->clauses[i].text) + 1;
+    char *s = malloc(len), *o = s;
+    if (!s) return NULL;
+    for (size_t i = 0; i < ast->n; i++) {
+        const query_clause *q = &ast->clauses[i];
+        if (q->negated || q->kind == QUERY_SOURCE || q->kind == QUERY_AUTHOR) continue;
+        if (o > s) *o++ = ' ';
+        size_t n = strlen(q->text);
+        memcpy(o, q->text, n);
+        o += n;
+    }
+    *o = '\0';
+    return s;
+}
+
+/* What one search runs: its mode, the compiled query, the semantic query. */
+typedef struct run_state {
+    search_mode mode;
+    compiled *c;
+    int lexical;   /* the lexical retriever runs */
+    sem_query sem; /* sem.ready: the semantic one runs */
+    int64_t like_rowid;
+    lex_result lr;
+    search_cand *lex, *vec;
+    size_t nlex, nvec;
+    search_fused *fused;
+    size_t nfused;
+} run_state;
+
+/* The mode a request runs in; LORE_UNSUPPORTED when it needs an embedder
+ * and none is configured. like= is lexical (it searches by words). */
+static lore_status resolve_mode(search_engine *e, const search_request *req, search_mode *m,
+                                char *err, size_t errlen) {
+    *m = req->mode;
+    if (*m == SEARCH_MODE_DEFAULT)
+        *m = e->ctx->embedders && !req->like ? SEARCH_MODE_HYBRID : SEARCH_MODE_LEXICAL;
+    if (*m != SEARCH_MODE_LEXICAL && !e->ctx->embedders) {
+        snprintf(err, errlen,
+                 "mode %s needs an embedder, and none is configured: set embed_url and "
+                 "embed_model, or search with mode lexical",
+                 search_mode_name(*m));
+        return LORE_UNSUPPORTED;
+    }
+    if (req->like && *m != SEARCH_MODE_LEXICAL) {
+        snprintf(err, errlen, "like= searches by the document's words: use mode lexical with it");
         return LORE_INVALID;
     }
-    if (req->offset > SEARCH_MAX_LIMIT - limit) {
-        snprintf(err, errlen, "offset %zu + limit %zu goes past the deepest page (%d hits)",
-                 req->offset, limit, SEARCH_MAX_LIMIT);
-        return LORE_INVALID;
-    }
-    size_t skip = req->offset;
-    limit += skip;
-    query_ast ast = {0};
-    lore_status st = parse_request(req, &ast, err, errlen);
-    if (st != LORE_OK) return st;
-    compiled *c = calloc(1, sizeof *c);
-    lex_result lr = {0};
-    int in_read = 0;
-    int64_t like_rowid = 0;
-    if (!c) {
-        st = LORE_NOMEM;
-        goto out;
-    }
-    strmap_init(&c->strings);
-    if (req->like) {
-        if ((st = compile_like(e, req, c, &like_rowid, err, errlen)) != LORE_OK) goto out;
-    } else if (!ast.n) {
-        snprintf(err, errlen, "empty query");
-        st = LORE_INVALID;
-        goto out;
-    } else if ((st = compile(e, &ast, c, err, errlen)) != LORE_OK) {
-        goto out;
-    }
+    return LORE_OK;
+}
+
+/* Decides which retrievers run and embeds the query (before any read
+ * snapshot: the provider may be slow). */
+static lore_status plan(search_engine *e, const search_request *req, const query_ast *ast,
+                        run_state *rs, search_response *out, char *err, size_t errlen) {
+    compiled *c = rs->c;
     int scored = 0;
     for (size_t i = 0; i < c->nterms; i++)
         scored |= c->terms[i].role == LEX_SHOULD || c->terms[i].role == LEX_MUST;
-    if (!scored) {
+    char *words = rs->mode == SEARCH_MODE_LEXICAL ? NULL : plain_words(req, ast);
+    if (rs->mode != SEARCH_MODE_LEXICAL && !words) return LORE_NOMEM;
+    int semantic = words && words[strspn(words, " \t\r\n")];
+    rs->lexical = scored && rs->mode != SEARCH_MODE_SEMANTIC;
+    lore_status st = LORE_OK;
+    if (!scored && !semantic) {
         if (req->like) {
             snprintf(out->notice, sizeof out->notice,
                      "the document has no words to search by (only very common ones)");
@@ -590,51 +516,149 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
             snprintf(out->notice, sizeof out->notice,
                      "the query has only very common words (stop words); nothing to rank by");
         }
-        goto out;
+    } else if (semantic) {
+        st = sem_prepare(e, words, &rs->sem, out->notice, sizeof out->notice, out->semantic_error,
+                         sizeof out->semantic_error, err, errlen);
+        if (st == LORE_IO && rs->mode == SEARCH_MODE_HYBRID) {
+            /* The lexical ranking alone, said so. */
+            snprintf(out->notice, sizeof out->notice,
+                     "semantic search is unavailable (see semantic_error): these are the "
+                     "lexical hits only");
+            err[0] = '\0';
+            st = LORE_OK;
+        }
     }
-    admit_ctx ac = {e, req, c, 0, 0, 0};
-    ac.group_only = req->all_access && !req->nsources && !req->since_ms && !req->until_ms &&
-                    !req->author && !c->nsources && !c->nnot_sources && !c->nauthors &&
-                    !c->nnot_authors && !c->nphrases && !req->nmeta;
-    /* One hit more than the page tells whether another page exists. */
-    size_t keep = req->max_terms ? req->max_terms : SEARCH_MAX_SCORED_TERMS;
-    if (keep > LEX_MAX_QUERY_TERMS) keep = LEX_MAX_QUERY_TERMS;
-    /* like=: the document goes first on every page, wherever it ranks, so
-     * the window reaches the deepest page: then each page cuts the same
-     * order ([document] + the rest) and none repeats or misses a hit. */
-    size_t window = like_rowid ? SEARCH_MAX_LIMIT + 1 : limit + 1;
-    lex_query lq = {c->terms, c->nterms, window, admit, &ac, keep};
-    if ((st = store_begin_read(e->t)) != LORE_OK) goto out;
-    in_read = 1;
-    if ((st = e->lex->search(e->lex_state, &lq, &lr)) != LORE_OK) {
-        snprintf(err, errlen, "search failed: %s", lore_status_message(st));
-        goto out;
+    free(words);
+    return st;
+}
+
+/* Runs the retrievers inside the caller's read snapshot, then fuses. */
+static lore_status retrieve(search_engine *e, const search_request *req, size_t window,
+                            run_state *rs, search_response *out, char *err, size_t errlen) {
+    compiled *c = rs->c;
+    admit_ctx ac;
+    admit_init(&ac, e, req, c);
+    lore_status st = LORE_OK;
+    if (rs->lexical) {
+        size_t keep = req->max_terms ? req->max_terms : SEARCH_MAX_SCORED_TERMS;
+        if (keep > LEX_MAX_QUERY_TERMS) keep = LEX_MAX_QUERY_TERMS;
+        lex_query lq = {c->terms, c->nterms, window, search_admit, &ac, keep};
+        if ((st = e->lex->search(e->lex_state, &lq, &rs->lr)) != LORE_OK) {
+            snprintf(err, errlen, "search failed: %s", lore_status_message(st));
+            return st;
+        }
+        if (rs->lr.n && !(rs->lex = malloc(rs->lr.n * sizeof *rs->lex))) return LORE_NOMEM;
+        for (size_t i = 0; i < rs->lr.n; i++)
+            rs->lex[i] =
+                (search_cand){rs->lr.hits[i].chunk_id, rs->lr.hits[i].group, rs->lr.hits[i].score};
+        rs->nlex = rs->lr.n;
+    }
+    if ((st = report_terms(c, &rs->lr, out)) != LORE_OK) return st;
+    if (rs->sem.ready) {
+        admit_ctx vc;
+        admit_init(&vc, e, req, c);
+        st = sem_search(e, &rs->sem, window, &vc, &rs->vec, &rs->nvec, out->notice,
+                        sizeof out->notice, err, errlen);
+        if (st != LORE_OK) return st;
+        ac.truncated |= vc.truncated;
     }
     out->truncated = ac.truncated;
-    if ((st = report_terms(c, &lr, out)) != LORE_OK) goto out;
-    if (like_rowid) first_hit(&lr, like_rowid);
-    if (lr.n > limit) {
+    const tenant_settings *ts = &e->ctx->settings;
+    search_fusion_params fp = {ts->rrf_k > 0 ? ts->rrf_k : 60, ts->w_lexical, ts->w_semantic};
+    if ((st = search_fuse(&fp, rs->lex, rs->nlex, rs->vec, rs->nvec, &rs->fused, &rs->nfused)) !=
+        LORE_OK)
+        return st;
+    if (rs->like_rowid) first_hit(rs->fused, rs->nfused, rs->like_rowid);
+    return LORE_OK;
+}
+
+/* Cuts the page [skip, limit) out of the fused ranking and reads its hits. */
+static lore_status build_page(search_engine *e, const search_request *req, run_state *rs,
+                              size_t skip, size_t limit, search_response *out, char *err,
+                              size_t errlen) {
+    size_t n = rs->nfused;
+    if (n > limit) {
         out->more = 1;
-        lr.n = limit;
+        n = limit;
     }
-    out->postings_scored = lr.postings_scored;
-    out->postings_total = lr.postings_total;
-    if (lr.n > skip && !(out->hits = calloc(lr.n - skip, sizeof *out->hits))) {
-        st = LORE_NOMEM;
-        goto out;
-    }
-    for (size_t i = skip; i < lr.n; i++) {
-        if ((st = fill_hit(e, req, c, &lr.hits[i], &out->hits[out->n])) != LORE_OK) {
+    out->postings_scored = rs->lr.postings_scored;
+    out->postings_total = rs->lr.postings_total;
+    if (n > skip && !(out->hits = calloc(n - skip, sizeof *out->hits))) return LORE_NOMEM;
+    for (size_t i = skip; i < n; i++) {
+        lore_status st = fill_hit(e, req, rs->c, &rs->fused[i], rs->mode, &out->hits[out->n]);
+        if (st != LORE_OK) {
             snprintf(err, errlen, "reading hit %zu failed: %s", i + 1, lore_status_message(st));
-            break;
+            return st;
         }
         out->n++;
     }
+    return LORE_OK;
+}
+
+static lore_status check_page(const search_request *req, size_t *limit, char *err, size_t errlen) {
+    *limit = req->limit ? req->limit : SEARCH_DEFAULT_LIMIT;
+    if (*limit > SEARCH_MAX_LIMIT) {
+        snprintf(err, errlen, "limit %zu is above the maximum of %d", *limit, SEARCH_MAX_LIMIT);
+        return LORE_INVALID;
+    }
+    if (req->offset > SEARCH_MAX_LIMIT - *limit) {
+        snprintf(err, errlen, "offset %zu + limit %zu goes past the deepest page (%d hits)",
+                 req->offset, *limit, SEARCH_MAX_LIMIT);
+        return LORE_INVALID;
+    }
+    return LORE_OK;
+}
+
+lore_status search_run(search_engine *e, const search_request *req, search_response *out, char *err,
+                       size_t errlen) {
+    memset(out, 0, sizeof *out);
+    err[0] = '\0';
+    int64_t t0 = lore_mono_ns();
+    size_t limit;
+    lore_status st = check_page(req, &limit, err, errlen);
+    if (st != LORE_OK) return st;
+    size_t skip = req->offset;
+    limit += skip;
+    query_ast ast = {0};
+    run_state rs = {0};
+    int in_read = 0;
+    if ((st = resolve_mode(e, req, &rs.mode, err, errlen)) != LORE_OK) return st;
+    out->mode = rs.mode;
+    if ((st = parse_request(req, &ast, err, errlen)) != LORE_OK) return st;
+    if (!(rs.c = calloc(1, sizeof *rs.c))) {
+        st = LORE_NOMEM;
+        goto out;
+    }
+    strmap_init(&rs.c->strings);
+    if (req->like) {
+        if ((st = compile_like(e, req, rs.c, &rs.like_rowid, err, errlen)) != LORE_OK) goto out;
+    } else if (!ast.n) {
+        snprintf(err, errlen, "empty query");
+        st = LORE_INVALID;
+        goto out;
+    } else if ((st = compile(e, &ast, rs.c, err, errlen)) != LORE_OK) {
+        goto out;
+    }
+    if ((st = plan(e, req, &ast, &rs, out, err, errlen)) != LORE_OK) goto out;
+    if (!rs.lexical && !rs.sem.ready) goto out; /* a notice says why */
+    if ((st = store_begin_read(e->t)) != LORE_OK) goto out;
+    in_read = 1;
+    /* One hit more than the page tells whether another page exists.
+     * like=: the document goes first on every page, wherever it ranks, so
+     * the window reaches the deepest page: then each page cuts the same
+     * order ([document] + the rest) and none repeats or misses a hit. */
+    size_t window = rs.like_rowid ? SEARCH_MAX_LIMIT + 1 : limit + 1;
+    if ((st = retrieve(e, req, window, &rs, out, err, errlen)) != LORE_OK) goto out;
+    st = build_page(e, req, &rs, skip, limit, out, err, errlen);
 out:
     if (in_read) store_end_read(e->t);
-    lex_result_free(&lr);
-    if (c) compiled_free(c);
-    free(c);
+    lex_result_free(&rs.lr);
+    free(rs.lex);
+    free(rs.vec);
+    free(rs.fused);
+    sem_query_clear(&rs.sem);
+    if (rs.c) compiled_free(rs.c);
+    free(rs.c);
     query_ast_free(&ast);
     if (st != LORE_OK) search_response_free(out);
     out->took_us = (lore_mono_ns() - t0) / 1000;

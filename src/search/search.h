@@ -1,6 +1,12 @@
 /* Search: a user's query -> a page of ranked, permitted, highlighted hits.
  *
- * Pipeline: parse the query (query.h), analyze every clause with the same
+ * Modes (search_mode): lexical (BM25, below), semantic (the query's plain
+ * words embedded with the model of the tenant's live vector slot and the
+ * nearest chunks asked of the vector index, search_vector.c) and hybrid
+ * (both rankings fused by reciprocal rank fusion, search_fusion.c). Filters
+ * and ACLs apply inside both retrievals through the same admit callback.
+ *
+ * Lexical pipeline: parse the query (query.h), analyze every clause with the same
  * analyzer the index used, ask the lexical index for the top k chunks with
  * an admit callback that applies filters (sources, dates, author), the
  * caller's principals against each document's ACL, and phrase checks inside
@@ -30,6 +36,18 @@
 #define SEARCH_MAX_LISTED_DROPPED 256
 
 typedef struct search_engine search_engine;
+
+typedef enum search_mode {
+    SEARCH_MODE_DEFAULT = 0, /* hybrid when the tenant context has embedders, else lexical */
+    SEARCH_MODE_LEXICAL,
+    SEARCH_MODE_SEMANTIC,
+    SEARCH_MODE_HYBRID,
+} search_mode;
+
+/* "lexical", "semantic", "hybrid" ("default" for SEARCH_MODE_DEFAULT). */
+const char *search_mode_name(search_mode m);
+/* Parses a mode name; -1 when it is none of the three. */
+int search_mode_parse(const char *s, search_mode *out);
 
 typedef struct search_request {
     /* The query text (valid UTF-8, at most QUERY_MAX_BYTES), or NULL with
@@ -64,7 +82,20 @@ typedef struct search_request {
     size_t max_terms;
     int snippets;  /* build highlighted snippets */
     int with_text; /* include each hit's chunk text */
+    /* Which retrievers run (like= always runs lexically). */
+    search_mode mode;
+    int explain; /* fill each hit's explain */
 } search_request;
+
+/* Why a hit ranks where it does: its rank (1-based, in the retriever's own
+ * order before paging) and score in each retriever that found it, and the
+ * fused score sum(w / (k + rank)) over them. */
+typedef struct search_explain {
+    int has_lexical, has_semantic;
+    size_t lexical_rank, semantic_rank;
+    double lexical_score, semantic_score; /* BM25; cosine similarity */
+    double fused;
+} search_explain;
 
 typedef struct search_span {
     uint32_t start, end; /* byte range in the snippet */
@@ -79,7 +110,8 @@ typedef struct search_hit {
     char *snippet;      /* owned or NULL */
     search_span *marks; /* owned: matched terms inside the snippet */
     size_t nmarks;
-    char *text; /* owned chunk text, when asked for */
+    char *text;             /* owned chunk text, when asked for */
+    search_explain explain; /* when the request asked for it */
 } search_hit;
 
 typedef struct search_response {
@@ -97,6 +129,10 @@ typedef struct search_response {
     char **dropped;
     size_t ndropped, dropped_total;
     size_t terms_searched; /* plain terms evaluated */
+    search_mode mode;      /* the mode that ran (never DEFAULT) */
+    /* The embedding provider's error: in hybrid mode the hits are the
+     * lexical ranking alone; in semantic mode search_run failed (LORE_IO). */
+    char semantic_error[512];
 } search_response;
 
 /* What a front end (REST, MCP) holds for one caller while it answers: the
@@ -111,11 +147,19 @@ typedef struct search_scope {
 } search_scope;
 
 /* Creates an engine over an open tenant context (borrowed: its store
- * handle and indexes; it must outlive the engine). */
-LORE_MUST_CHECK lore_status search_engine_new(const tenant_ctx *ctx, search_engine **out);
+ * handle, indexes and embedders; it must outlive the engine). Hybrid
+ * fusion uses the context's settings (tenant_settings.rrf_k, w_*). */
+LORE_MUST_CHECK lore_status search_engine_new(tenant_ctx *ctx, search_engine **out);
 void search_engine_free(search_engine *e);
 
-/* Runs a search. On failure err has one line for the user. */
+/* Runs a search. On failure err has one line for the user. Besides the
+ * parse errors (LORE_INVALID, LORE_TOO_LARGE) and like='s LORE_NOT_FOUND:
+ *   LORE_UNSUPPORTED  semantic or hybrid asked, no embedder configured
+ *                     (err names embed_url);
+ *   LORE_IO with out->semantic_error set: semantic mode, the embedding
+ *                     provider failed (err names the provider).
+ * A tenant with nothing embedded yet answers semantic with no hits and a
+ * notice (hybrid: the lexical hits). */
 LORE_MUST_CHECK lore_status search_run(search_engine *e, const search_request *req,
                                        search_response *out, char *err, size_t errlen);
 void search_response_free(search_response *r);

@@ -41,6 +41,89 @@ typedef struct compiled {
 
 void compiled_free(compiled *c);
 
+struct search_engine {
+    tenant_ctx *ctx;
+    store_tenant *t;
+    const index_lexical_ops *lex;
+    void *lex_state;
+    text_analyzer *an;
+};
+
+/* ---- admission (search_admit.c): filters, ACLs and phrases, applied
+ * inside both retrievals ---- */
+
+typedef struct admit_ctx {
+    search_engine *e;
+    const search_request *req;
+    compiled *c;
+    size_t phrase_checks;
+    int truncated;
+    int group_only; /* no filter, ACL or phrase: only the document is needed */
+} admit_ctx;
+
+/* Sets up a for req and c (group_only when nothing is to be checked). */
+void admit_init(admit_ctx *a, search_engine *e, const search_request *req, compiled *c);
+/* lex_admit_fn / vec_admit_fn: 1 admits chunk_id and names its document in
+ * *group, 0 rejects, -1 fails the search. */
+int search_admit(void *ctx, int64_t chunk_id, int64_t *group);
+
+/* ---- fusion (search_fusion.c) ---- */
+
+/* One retriever's answer: a chunk per document (group), best first. */
+typedef struct search_cand {
+    int64_t chunk_id, group;
+    double score;
+} search_cand;
+
+/* One document of the fused ranking. rank 0: that retriever did not find
+ * it. chunk_id is the lexical hit's chunk when both found the document
+ * (its words are there for the snippet). */
+typedef struct search_fused {
+    int64_t group, chunk_id;
+    size_t lexical_rank, semantic_rank;
+    double lexical_score, semantic_score;
+    double fused; /* sum of w / (k + rank) over the retrievers that found it */
+} search_fused;
+
+typedef struct search_fusion_params {
+    double k;                     /* > 0 */
+    double w_lexical, w_semantic; /* >= 0 */
+} search_fusion_params;
+
+/* Reciprocal rank fusion of two rankings (either may be empty; a group
+ * appearing twice in one list keeps its first place). The result is sorted
+ * by fused score, then by best rank, then lexical before semantic, then
+ * group; *out is owned (free()). */
+LORE_MUST_CHECK lore_status search_fuse(const search_fusion_params *p, const search_cand *lex,
+                                        size_t nlex, const search_cand *sem, size_t nsem,
+                                        search_fused **out, size_t *nout);
+
+/* ---- the semantic retriever (search_vector.c) ---- */
+
+typedef struct sem_query {
+    int ready;  /* 1: vec holds the query, key the live slot's model */
+    float *vec; /* owned */
+    uint32_t dims;
+    char key[VEC_MODEL_KEY_MAX + 1];
+} sem_query;
+
+/* Embeds text (the query's plain words) with the embedder of the tenant's
+ * live vector slot, through a small per-process cache. Call outside any
+ * read snapshot (it may wait on the network). LORE_UNSUPPORTED: no
+ * embedder configured (err names embed_url). LORE_IO: the provider failed
+ * (semantic_error, and err, name it). LORE_OK with q->ready 0: nothing was
+ * embedded in this tenant yet (notice set). */
+LORE_MUST_CHECK lore_status sem_prepare(search_engine *e, const char *text, sem_query *q,
+                                        char *notice, size_t noticelen, char *semantic_error,
+                                        size_t selen, char *err, size_t errlen);
+/* The k nearest documents to q (one chunk each, best first), admitted by
+ * a. A slot that vanished since sem_prepare (a model switch) answers no
+ * hits with a notice. */
+LORE_MUST_CHECK lore_status sem_search(search_engine *e, const sem_query *q, size_t k, admit_ctx *a,
+                                       search_cand **out, size_t *n, char *notice, size_t noticelen,
+                                       char *err, size_t errlen);
+void sem_query_clear(sem_query *q);
+
 /* 1 when chunk (or its document title) satisfies every phrase of c: each
  * positive phrase occurs and no negated one does; 0 otherwise; -1 on error. */
 int phrases_match(text_analyzer *an, store_tenant *t, const compiled *c, int64_t chunk_id,

@@ -11,6 +11,8 @@ void tenant_settings_default(tenant_settings *s) {
     memset(s, 0, sizeof *s);
     lex_params_default(&s->lex);
     s->vec_metric = HNSW_COSINE;
+    s->rrf_k = 60;
+    s->w_lexical = s->w_semantic = 1;
 }
 
 void tenant_settings_from_config(tenant_settings *s, const lore_config *c) {
@@ -19,6 +21,9 @@ void tenant_settings_from_config(tenant_settings *s, const lore_config *c) {
     s->lex.b = (float)c->bm25_b;
     s->lex.title_weight = (uint32_t)c->title_weight;
     s->vec_scope = c->data_dir[0] ? c->data_dir : NULL;
+    s->rrf_k = c->hybrid_rrf_k;
+    s->w_lexical = c->hybrid_weight_lexical;
+    s->w_semantic = c->hybrid_weight_semantic;
 }
 
 /* Opens the index set over c->store. The one place that names the index

@@ -44,13 +44,16 @@ typedef struct tenant_settings {
      * tenant_ctx_vector fails). Borrowed. */
     const char *vec_scope;
     hnsw_metric vec_metric; /* HNSW_COSINE unless a test says otherwise */
+    /* Hybrid search: reciprocal rank fusion's k and each retriever's weight
+     * (hybrid_rrf_k, hybrid_weight_lexical, hybrid_weight_semantic). */
+    double rrf_k, w_lexical, w_semantic;
 } tenant_settings;
 
 /* Defaults (lex_params_default, no embedder, no vector scope). */
 void tenant_settings_default(tenant_settings *s);
-/* The settings from the configuration (bm25_k1, bm25_b, title_weight, and
- * data_dir as the vector scope; the embedders are the caller's to set). The
- * one place that turns those keys into index parameters. */
+/* The settings from the configuration (bm25_k1, bm25_b, title_weight, the
+ * hybrid_* fusion settings, and data_dir as the vector scope; the embedders are the caller's to
+ * set). The one place that turns those keys into index parameters. */
 void tenant_settings_from_config(tenant_settings *s, const struct lore_config *c);
 
 /* One index of the set: its table and its state (ops NULL: absent). */
