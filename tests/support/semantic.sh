@@ -78,10 +78,14 @@ pending_chunks() {
 }
 
 wait_drained() {
-  local secs=${1:-120} p
-  for _ in $(seq 1 $((secs * 5))); do
+  local secs=${1:-120} p i
+  for i in $(seq 1 $((secs * 5))); do
     p=$(pending_chunks)
     [ "$p" = 0 ] && return 0
+    if [ "$p" = none ] && [ "$i" -ge 150 ]; then
+      bad "GET /metrics has no lore_embed_pending_chunks after 30s"
+      return 1
+    fi
     sleep 0.2
   done
   bad "chunks still waiting for an embedding after ${secs}s (lore_embed_pending_chunks: $p)"
