@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "embed/embed_registry.h"
+#include "ingest/ingest_embed.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -542,6 +544,40 @@ void api_http_app(api *a, http_app *out) {
 
 /* ---- metrics collected at scrape time ---- */
 
+/* The embedding figures: the pending set per tenant (read from the stores,
+ * shared with /health/ready), the provider's counts from this process's
+ * embedder, and the embed jobs' failures by kind. */
+static void collect_embed(api *a, api_thread *th) {
+    ingest_embed_backlog *b = NULL;
+    size_t n = 0;
+    if (ingest_embed_backlog_all(th->control, 5000, &b, &n) == LORE_OK) {
+        metrics_family_clear(a->m_embed_pending);
+        metrics_family_clear(a->m_embed_oldest);
+        int64_t now = lore_now_ms();
+        for (size_t i = 0; i < n; i++) {
+            const char *l[1] = {b[i].tenant};
+            metrics_set(a->m_embed_pending, l, (double)b[i].count);
+            metrics_set(a->m_embed_oldest, l,
+                        b[i].oldest_ms ? (double)(now - b[i].oldest_ms) / 1000.0 : 0.0);
+        }
+        free(b);
+    }
+    ingest_embed_counters c;
+    ingest_embed_counters_get(&c);
+    const char *kr[1] = {"retryable"}, *kp[1] = {"permanent"};
+    metrics_set(a->m_embed_errors, kr, (double)c.errors_retryable);
+    metrics_set(a->m_embed_errors, kp, (double)c.errors_permanent);
+    embed_registry *r = a->tenant_settings.embedders;
+    if (!r) return;
+    embedder *e = embed_registry_configured(r);
+    embed_health h;
+    e->ops->health(e, &h);
+    metrics_set(a->m_embed_requests, NULL, (double)h.requests);
+    metrics_set(a->m_embed_seconds_sum, NULL, (double)h.latency_ms_sum / 1000.0);
+    metrics_set(a->m_embed_seconds_count, NULL, (double)h.ok_requests);
+    metrics_set(a->m_embed_tokens, NULL, (double)h.prompt_tokens);
+}
+
 static void collect(void *ctx) {
     api *a = ctx;
     api_thread *th = api_thread_get(a);
@@ -561,6 +597,36 @@ static void collect(void *ctx) {
         metrics_set(a->m_chunks, l, (double)ts[i].chunks);
     }
     free(ts);
+    collect_embed(a, th);
+}
+
+static lore_status api_embed_metrics_new(api *a) {
+    static const char *const tenant_label[] = {"tenant"}, *const kind_label[] = {"kind"};
+    lore_status st;
+    if ((st = metrics_gauge_new(a->metrics, "lore_embed_pending_chunks",
+                                "chunks waiting for their embedding, per tenant", tenant_label, 1,
+                                100, &a->m_embed_pending)) != LORE_OK ||
+        (st = metrics_gauge_new(a->metrics, "lore_embed_oldest_pending_seconds",
+                                "age of the oldest chunk waiting for its embedding, per tenant",
+                                tenant_label, 1, 100, &a->m_embed_oldest)) != LORE_OK ||
+        (st = metrics_counter_new(a->metrics, "lore_embed_requests_total",
+                                  "HTTP requests to the embedding provider, retries included",
+                                  NULL, 0, 1, &a->m_embed_requests)) != LORE_OK ||
+        (st = metrics_counter_new(a->metrics, "lore_embed_errors_total",
+                                  "embed job calls to the provider that failed, by kind "
+                                  "(retryable: waited and tried again; permanent: job failed)",
+                                  kind_label, 1, 2, &a->m_embed_errors)) != LORE_OK ||
+        (st = metrics_counter_new(a->metrics, "lore_embed_request_seconds_sum",
+                                  "time the provider took over the requests it answered",
+                                  NULL, 0, 1, &a->m_embed_seconds_sum)) != LORE_OK ||
+        (st = metrics_counter_new(a->metrics, "lore_embed_request_seconds_count",
+                                  "requests the provider answered", NULL, 0, 1,
+                                  &a->m_embed_seconds_count)) != LORE_OK ||
+        (st = metrics_counter_new(a->metrics, "lore_embed_tokens_total",
+                                  "tokens embedded, as the provider reported them", NULL, 0, 1,
+                                  &a->m_embed_tokens)) != LORE_OK)
+        return st;
+    return LORE_OK;
 }
 
 /* ---- lifecycle ---- */
@@ -627,6 +693,7 @@ lore_status api_new(const lore_config *cfg, struct embed_registry *embedders, ap
                                 version_label, 1, 1, &a->m_build)) != LORE_OK ||
         (st = metrics_register_process(a->metrics)) != LORE_OK)
         goto out;
+    if ((st = api_embed_metrics_new(a)) != LORE_OK) goto out;
     const char *v[1] = {LORE_VERSION};
     metrics_set(a->m_build, v, 1);
     if ((st = metrics_on_collect(a->metrics, collect, a)) != LORE_OK) goto out;

@@ -5,21 +5,78 @@
  * names appear in its labels. */
 #include "api/api_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "embed/embed_registry.h"
+#include "ingest/ingest_embed.h"
+#include "util/timeutil.h"
+
+#define API_EMBED_BACKLOG_CACHE_MS 5000
 
 void api_health_live(api_req *q) {
     static const char body[] = "{\"status\":\"ok\"}";
     http_respond(q->r, 200, "application/json", body, sizeof body - 1);
 }
 
+/* Why embedding lags, into reasons (a JSON array): this process's embedder
+ * failed its last call, or a tenant's oldest pending chunk is older than
+ * embed_backlog_degraded_s. The backlog is read from the tenants' stores at
+ * most every few seconds (shared with the metrics scrape). */
+static void embed_reasons(api_req *q, json_t *reasons) {
+    embed_registry *r = q->a->tenant_settings.embedders;
+    char buf[1024];
+    if (r) {
+        embedder *e = embed_registry_configured(r);
+        embed_health h;
+        e->ops->health(e, &h);
+        if (!h.ok) {
+            snprintf(buf, sizeof buf,
+                     "the embedding provider's last call failed (%s): new chunks wait for their "
+                     "embeddings; lexical search serves them meanwhile",
+                     h.last_error.message[0] ? h.last_error.message : e->ops->provider(e));
+            json_array_append_new(reasons, json_string(buf));
+        }
+    }
+    ingest_embed_backlog *b = NULL;
+    size_t n = 0;
+    if (ingest_embed_backlog_all(q->th->control, API_EMBED_BACKLOG_CACHE_MS, &b, &n) != LORE_OK)
+        return;
+    int64_t now = lore_now_ms(), limit = q->a->cfg.embed_backlog_degraded_s * 1000;
+    for (size_t i = 0; i < n; i++) {
+        int64_t age = b[i].oldest_ms ? now - b[i].oldest_ms : 0;
+        if (age <= limit) continue;
+        snprintf(buf, sizeof buf,
+                 "tenant %s: %lld chunks wait for embeddings, the oldest for %lld s "
+                 "(embed_backlog_degraded_s is %lld)",
+                 b[i].tenant, (long long)b[i].count, (long long)(age / 1000),
+                 (long long)q->a->cfg.embed_backlog_degraded_s);
+        json_array_append_new(reasons, json_string(buf));
+    }
+    free(b);
+}
+
 void api_health_ready(api_req *q) {
     char err[256] = "";
     lore_status st = store_check(q->th->control, err, sizeof err);
     json_t *o = json_object();
-    json_object_set_new(o, "status", json_string(st == LORE_OK ? "ready" : "unavailable"));
-    if (st != LORE_OK) json_object_set_new(o, "reason", json_string(err));
-    api_json(q, st == LORE_OK ? 200 : 503, o);
+    if (st != LORE_OK) {
+        json_object_set_new(o, "status", json_string("unavailable"));
+        json_object_set_new(o, "reason", json_string(err));
+        api_json(q, 503, o);
+        return;
+    }
+    /* Degraded still answers 200: lexical search and writes work. */
+    json_t *reasons = json_array();
+    embed_reasons(q, reasons);
+    int degraded = json_array_size(reasons) > 0;
+    json_object_set_new(o, "status", json_string(degraded ? "degraded" : "ready"));
+    if (degraded)
+        json_object_set_new(o, "reasons", reasons);
+    else
+        json_decref(reasons);
+    api_json(q, 200, o);
 }
 
 void api_metrics_get(api_req *q) {

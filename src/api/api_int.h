@@ -125,6 +125,9 @@ struct api {
     uint8_t hook_decoy_key[32];     /* HMACs a delivery to an unknown connector */
     _Atomic uint64_t hook_inflight; /* bytes reserved by webhook bodies being received */
     metrics_family *m_hooks;
+    /* embedding (collected at scrape time: api.c) */
+    metrics_family *m_embed_pending, *m_embed_oldest, *m_embed_requests, *m_embed_errors,
+        *m_embed_seconds_sum, *m_embed_seconds_count, *m_embed_tokens;
 
     /* metrics */
     metrics_family *m_requests, *m_latency, *m_search, *m_docs, *m_chunks, *m_build, *m_ingested,

@@ -2,9 +2,14 @@
  *
  * Both search forms fill one search_request and share its semantics with
  * `lore search`: the same query syntax, filters applied inside retrieval,
- * one hit per document, ACLs from the key's principals. Paging: next_cursor
- * is the offset of the next page (opaque to clients), good to a depth of
- * SEARCH_MAX_LIMIT hits. */
+ * one hit per document, ACLs from the key's principals, the same modes
+ * (mode=lexical|semantic|hybrid; the default is hybrid when an embedder is
+ * configured) and explain=true. Paging: next_cursor is the offset of the
+ * next page (opaque to clients), good to a depth of SEARCH_MAX_LIMIT hits.
+ *
+ * Semantic failures: no embedder configured -> 400 naming embed_url; the
+ * provider failing -> 503 in mode semantic, the lexical hits with
+ * "semantic_error" in mode hybrid. */
 #include "api/api_int.h"
 
 #include <stdio.h>
@@ -33,8 +38,13 @@ static int parse_cursor(api_req *q, const char *c, size_t *offset) {
     return 0;
 }
 
+static json_t *retriever_json(int has, size_t rank, double score) {
+    if (!has) return json_null();
+    return json_pack("{s:I,s:f}", "rank", (json_int_t)rank, "score", score);
+}
+
 /* One hit of the answer. */
-static json_t *hit_json(const search_hit *h) {
+static json_t *hit_json(const search_hit *h, int explain) {
     const store_doc *d = h->doc;
     json_t *x = json_object();
     json_object_set_new(x, "id", json_string(d->id));
@@ -56,6 +66,15 @@ static json_t *hit_json(const search_hit *h) {
         json_object_set_new(x, "highlights", marks);
     }
     if (h->text) json_object_set_new(x, "text", json_string(h->text));
+    if (explain) {
+        const search_explain *e = &h->explain;
+        json_object_set_new(
+            x, "explain",
+            json_pack("{s:o,s:o,s:f}", "lexical",
+                      retriever_json(e->has_lexical, e->lexical_rank, e->lexical_score), "semantic",
+                      retriever_json(e->has_semantic, e->semantic_rank, e->semantic_score), "fused",
+                      e->fused));
+    }
     return x;
 }
 
@@ -109,6 +128,21 @@ static void run(api_req *q, search_args *sa, const char *qptr) {
         api_problem(q, 404, "not-found", "Not found", "like: %s", err);
         return;
     }
+    if (st == LORE_UNSUPPORTED) { /* no embedder for mode semantic or hybrid */
+        api_bad_field(q, "/mode", "%s", err);
+        return;
+    }
+    if (st == LORE_IO && res.semantic_error[0]) {
+        api_problem(q, 503, "embedding-provider-unavailable", "Embedding provider unavailable",
+                    "%s (mode hybrid answers with the lexical ranking meanwhile)",
+                    res.semantic_error);
+        return;
+    }
+    if (st == LORE_INVALID && req->like && req->mode != SEARCH_MODE_DEFAULT &&
+        req->mode != SEARCH_MODE_LEXICAL) {
+        api_bad_field(q, "/mode", "%s", err);
+        return;
+    }
     if (st == LORE_INVALID || st == LORE_TOO_LARGE) {
         api_bad_field(q, req->like ? "/like" : qptr, "%s", err[0] ? err : lore_status_message(st));
         return;
@@ -120,8 +154,9 @@ static void run(api_req *q, search_args *sa, const char *qptr) {
     metrics_observe(q->a->m_search, NULL, (double)res.took_us / 1e6);
     json_t *o = json_object(), *hits = json_array();
     for (size_t i = 0; i < res.n; i++)
-        json_array_append_new(hits, hit_json(&res.hits[i]));
+        json_array_append_new(hits, hit_json(&res.hits[i], req->explain));
     json_object_set_new(o, "hits", hits);
+    json_object_set_new(o, "mode", json_string(search_mode_name(res.mode)));
     if (res.more && req->offset + res.n < SEARCH_MAX_LIMIT) {
         char c[32];
         snprintf(c, sizeof c, "o%zu", req->offset + res.n);
@@ -134,6 +169,8 @@ static void run(api_req *q, search_args *sa, const char *qptr) {
     json_object_set_new(o, "dropped_terms", dropped_json(&res));
     json_object_set_new(o, "dropped_total", json_integer((json_int_t)res.dropped_total));
     if (res.notice[0]) json_object_set_new(o, "notice", json_string(res.notice));
+    if (res.semantic_error[0])
+        json_object_set_new(o, "semantic_error", json_string(res.semantic_error));
     search_response_free(&res);
     api_json(q, 200, o);
 }
@@ -156,6 +193,18 @@ static int bool_arg(const char *v, int *out) {
         return 0;
     }
     return -1;
+}
+
+/* snippets, text, literal or explain. */
+static void set_flag(search_request *r, const char *name, int b) {
+    if (name[0] == 's')
+        r->snippets = b;
+    else if (name[0] == 't')
+        r->with_text = b;
+    else if (name[0] == 'l')
+        r->literal = b;
+    else
+        r->explain = b;
 }
 
 static int get_arg(void *ctx, const char *name, const char *value) {
@@ -197,22 +246,23 @@ static int get_arg(void *ctx, const char *name, const char *value) {
         }
         sa->meta_keys[r->nmeta] = name + 5;
         sa->meta_values[r->nmeta++] = value;
-    } else if (!strcmp(name, "snippets") || !strcmp(name, "text") || !strcmp(name, "literal")) {
+    } else if (!strcmp(name, "mode")) {
+        if (search_mode_parse(value, &r->mode)) {
+            api_bad_field(q, ptr, "mode must be lexical, semantic or hybrid");
+            goto bad;
+        }
+    } else if (!strcmp(name, "snippets") || !strcmp(name, "text") || !strcmp(name, "literal") ||
+               !strcmp(name, "explain")) {
         int b;
         if (bool_arg(value, &b)) {
             api_bad_field(q, ptr, "%s must be true or false", name);
             goto bad;
         }
-        if (name[0] == 's')
-            r->snippets = b;
-        else if (name[0] == 't')
-            r->with_text = b;
-        else
-            r->literal = b;
+        set_flag(r, name, b);
     } else {
         api_bad_field(q, ptr,
                       "unknown parameter '%.60s' (q, like, limit, cursor, source, since, until, "
-                      "author, meta.KEY, snippets, text, literal)",
+                      "author, meta.KEY, mode, explain, snippets, text, literal)",
                       name);
         goto bad;
     }
@@ -337,22 +387,23 @@ static int post_field(api_req *q, search_args *sa, const char *key, json_t *v) {
             sa->meta_keys[i] = k;
             r->nmeta++;
         }
-    } else if (!strcmp(key, "snippets") || !strcmp(key, "text") || !strcmp(key, "literal")) {
+    } else if (!strcmp(key, "mode")) {
+        if (json_is_null(v)) return 0;
+        if (!json_is_string(v) || search_mode_parse(json_string_value(v), &r->mode)) {
+            api_bad_field(q, ptr, "mode must be \"lexical\", \"semantic\" or \"hybrid\"");
+            return -1;
+        }
+    } else if (!strcmp(key, "snippets") || !strcmp(key, "text") || !strcmp(key, "literal") ||
+               !strcmp(key, "explain")) {
         if (!json_is_boolean(v)) {
             api_bad_field(q, ptr, "%s must be true or false", key);
             return -1;
         }
-        int b = json_is_true(v);
-        if (key[0] == 's')
-            r->snippets = b;
-        else if (key[0] == 't')
-            r->with_text = b;
-        else
-            r->literal = b;
+        set_flag(r, key, json_is_true(v));
     } else {
         api_bad_field(q, ptr,
                       "unknown field '%.60s' (query, like, limit, cursor, sources, since, until, "
-                      "author, metadata, snippets, text, literal)",
+                      "author, metadata, mode, explain, snippets, text, literal)",
                       key);
         return -1;
     }

@@ -184,6 +184,9 @@ static int import_slack(cli_args *a) {
     io.on_problem = on_doc_problem;
     io.may_replace = NULL;
     io.cb_ctx = &p;
+    ingest_embed_enqueuer enq = {e.store, (int)e.cfg.job_max_attempts};
+    io.on_embed_pending = ingest_embed_on_pending; /* the server's workers embed them */
+    io.embed_ctx = &enq;
     if (ingest_session_new(e.ctx, &io, &ss) != LORE_OK) {
         rc = cli_error("import", CLI_FAIL, "out of memory");
         goto out;

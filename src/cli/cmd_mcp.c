@@ -103,6 +103,9 @@ int cmd_mcp(int argc, char **argv) {
     if ((rc = cli_mcp_fixtures_allowed("mcp", &e.cfg))) goto out;
     if ((rc = cli_env_secrets(&e, "mcp", 0))) goto out;
     if ((rc = cli_mcp_caller_resolve(&e, cli_get(&a, "tenant"), &who))) goto out;
+    /* The embedders first: the tenant's context borrows them (semantic and
+     * hybrid modes of the search tool). */
+    if ((rc = cli_env_embedders(&e, "mcp"))) goto out;
     if ((rc = cli_env_open_tenant(&e, who.tenant, 0))) goto out;
     search_engine *engine = NULL;
     if (search_engine_new(e.ctx, &engine) != LORE_OK) {

@@ -18,13 +18,19 @@ static const cli_opt opts[] = {
     {"author", 0, "NAME", 0, "only documents by this author"},
     {"as", 0, "PRINCIPAL", 1, "search as PRINCIPAL (user:EMAIL, group:NAME), honouring ACLs"},
     {"like", 0, "ID", 0, "documents similar to document ID (it comes first), instead of QUERY"},
+    {"mode", 'm', "MODE", 0,
+     "lexical, semantic or hybrid (default: hybrid when embed_url is set, else lexical)"},
+    {"explain", 0, NULL, 0, "show each hit's rank and score per retriever and the fused score"},
     {"json", 0, NULL, 0, "print the result as JSON"},
     {"text", 0, NULL, 0, "include each hit's full chunk text"},
 };
 static const cli_help help = {
-    "lore search QUERY... [--tenant T] [--limit N] [--source S] [--since DATE] [--json]",
-    "Search a tenant. The words of QUERY are ranked with BM25 over titles and text;\n"
-    "each document appears once, with its best passage.",
+    "lore search QUERY... [--tenant T] [--mode M] [--limit N] [--source S] [--since DATE] "
+    "[--json]",
+    "Search a tenant. Mode lexical ranks the words of QUERY with BM25 over titles\n"
+    "and text; semantic finds the chunks nearest to QUERY's meaning (an embedder\n"
+    "must be configured: embed_url); hybrid fuses both rankings. Each document\n"
+    "appears once, with its best passage.",
     "Query syntax:\n"
     "  plain words      any of them, ranked (rarer words count more)\n"
     "  \"a phrase\"       these words, adjacent and in order\n"
@@ -34,8 +40,12 @@ static const cli_help help = {
     "Use -- before a query that starts with a dash. Without --as the command sees\n"
     "every document of the tenant, as its local administrator.\n"
     "A long query (up to 4096 bytes) keeps its most selective words; the common\n"
-    "ones left out are named on stderr (in the JSON: dropped_terms).",
+    "ones left out are named on stderr (in the JSON: dropped_terms).\n"
+    "Semantic search embeds the plain words (quotes, field: and -word removed);\n"
+    "source:, author:, dates, ACLs and quoted phrases apply inside it. If the\n"
+    "provider fails, hybrid prints the lexical hits and says so on stderr.",
     "  lore search parental leave policy\n"
+    "  lore search --mode semantic --explain how many days off after having a baby\n"
     "  lore search '\"parental leave\" -draft' --source wiki --limit 5\n"
     "  lore search --json --since 2024-01-01 -- -internal onboarding\n"
     "  lore search --like 3f2a9c...   (an id from a hit)",
@@ -49,11 +59,26 @@ static int parse_date(const char *opt, const char *v, int64_t *out, int end_of_d
     return 0;
 }
 
+static json_t *retriever_json(int has, size_t rank, double score) {
+    if (!has) return json_null();
+    return json_pack("{s:I,s:f}", "rank", (json_int_t)rank, "score", score);
+}
+
+static json_t *explain_json(const search_explain *e) {
+    return json_pack("{s:o,s:o,s:f}", "lexical",
+                     retriever_json(e->has_lexical, e->lexical_rank, e->lexical_score), "semantic",
+                     retriever_json(e->has_semantic, e->semantic_rank, e->semantic_score), "fused",
+                     e->fused);
+}
+
 static void print_json(const search_request *r, const search_response *res) {
     json_t *root = json_object(), *hits = json_array();
     json_object_set_new(root, r->like ? "like" : "query",
                         json_string(r->like ? r->like : r->query));
+    json_object_set_new(root, "mode", json_string(search_mode_name(res->mode)));
     json_object_set_new(root, "took_ms", json_real((double)res->took_us / 1000.0));
+    if (res->semantic_error[0])
+        json_object_set_new(root, "semantic_error", json_string(res->semantic_error));
     json_object_set_new(root, "truncated", json_boolean(res->truncated));
     if (res->notice[0]) json_object_set_new(root, "notice", json_string(res->notice));
     json_t *dropped = json_array();
@@ -86,6 +111,7 @@ static void print_json(const search_request *r, const search_response *res) {
             json_decref(marks);
         }
         if (h->text) json_object_set_new(o, "text", json_string(h->text));
+        if (r->explain) json_object_set_new(o, "explain", explain_json(&h->explain));
         json_array_append_new(hits, o);
     }
     json_object_set_new(root, "hits", hits);
@@ -121,7 +147,21 @@ static void print_dropped(const search_response *res) {
     fprintf(stderr, "%s\n", res->ndropped < res->dropped_total ? ", ..." : "");
 }
 
-static void print_human(const search_response *res, int tty) {
+static void print_explain(const search_explain *e) {
+    fputs("   explain:", stdout);
+    if (e->has_lexical)
+        printf(" lexical #%zu (%.3f)", e->lexical_rank, e->lexical_score);
+    else
+        fputs(" lexical -", stdout);
+    if (e->has_semantic)
+        printf("  semantic #%zu (%.3f)", e->semantic_rank, e->semantic_score);
+    else
+        fputs("  semantic -", stdout);
+    printf("  fused %.5f\n", e->fused);
+}
+
+static void print_human(const search_request *req, const search_response *res, int tty) {
+    if (res->semantic_error[0]) fprintf(stderr, "lore search: %s\n", res->semantic_error);
     if (res->notice[0]) fprintf(stderr, "lore search: %s\n", res->notice);
     print_dropped(res);
     for (size_t i = 0; i < res->n; i++) {
@@ -132,10 +172,11 @@ static void print_human(const search_response *res, int tty) {
         if (h->section && *h->section) printf("   %s\n", h->section);
         if (h->snippet) print_snippet(h, tty);
         if (h->text) printf("   ---\n%s\n   ---\n", h->text);
+        if (req->explain) print_explain(&h->explain);
         printf("   id %s  %s\n", h->doc->id, h->doc->url ? h->doc->url : h->doc->external_id);
     }
-    fprintf(stderr, "%zu hit%s in %.2f ms%s\n", res->n, res->n == 1 ? "" : "s",
-            (double)res->took_us / 1000.0,
+    fprintf(stderr, "%zu hit%s (%s) in %.2f ms%s\n", res->n, res->n == 1 ? "" : "s",
+            search_mode_name(res->mode), (double)res->took_us / 1000.0,
             res->truncated ? " (phrase check budget ran out: some hits may be missing)" : "");
 }
 
@@ -189,7 +230,15 @@ int cmd_search(int argc, char **argv) {
     req.nprincipals = cli_get_all(&a, "as", &req.principals);
     if (req.nprincipals) req.all_access = 0;
     req.with_text = cli_flag(&a, "text");
+    req.explain = cli_flag(&a, "explain");
+    const char *mode = cli_get(&a, "mode");
+    if (mode && search_mode_parse(mode, &req.mode)) {
+        rc =
+            cli_error("search", CLI_USAGE, "--mode %s: expected lexical, semantic or hybrid", mode);
+        goto out;
+    }
     if ((rc = cli_env_open(&e, &a))) goto out;
+    if (req.mode != SEARCH_MODE_LEXICAL && (rc = cli_env_embedders(&e, "search"))) goto out;
     if ((rc = cli_env_open_tenant(&e, cli_get(&a, "tenant"), 0))) goto out;
     if (search_engine_new(e.ctx, &se) != LORE_OK) {
         rc = cli_error("search", CLI_FAIL, "out of memory");
@@ -210,7 +259,7 @@ int cmd_search(int argc, char **argv) {
         print_dropped(&res);
         print_json(&req, &res);
     } else
-        print_human(&res, isatty(1));
+        print_human(&req, &res, isatty(1));
 out:
     search_response_free(&res);
     search_engine_free(se);

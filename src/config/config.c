@@ -137,6 +137,9 @@ static const key_def keys[] = {
     INT(embed_max_input_tokens, 16, 1000000, "8000",
         "embeddings: longest input in estimated tokens; longer texts are cut at a sentence or "
         "word boundary"),
+    INT(embed_backlog_degraded_s, 1, 31536000, "300",
+        "embeddings: /health/ready reports degraded when a chunk has waited this many seconds "
+        "for its embedding"),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 _Static_assert(NKEYS <= sizeof((lore_config *)0)->origin / sizeof(config_origin),

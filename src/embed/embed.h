@@ -95,6 +95,7 @@ typedef struct embed_health {
     embed_error last_error; /* kind EMBED_OK when none */
     uint64_t calls, failures, requests, retries, inputs, prompt_tokens;
     uint64_t latency_ms_sum; /* over successful requests */
+    uint64_t ok_requests;    /* requests answered 200 (what latency_ms_sum sums over) */
 } embed_health;
 
 typedef struct embedder embedder;

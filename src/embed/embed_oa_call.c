@@ -267,6 +267,7 @@ static int finish_batch(oa_call *c, oa_batch *b, CURLcode rc, int64_t t0, embed_
     }
     if (status == 200) {
         c->latency_ms_sum += now - b->started_ms;
+        c->ok_requests++;
         b->state = OA_DONE;
         return take_answer(c, b, err) == LORE_OK ? 1 : -1;
     }

@@ -42,6 +42,7 @@ typedef struct oa_call {
     float *vectors; /* n * dims once dims is known */
     embed_usage usage;
     int64_t latency_ms_sum;
+    uint64_t ok_requests; /* answered 200 */
     uint64_t seed; /* jitter */
     CURLM *m;
 } oa_call;

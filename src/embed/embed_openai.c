@@ -176,6 +176,7 @@ static void account(oa_embedder *e, const oa_call *c, const embed_error *err, em
     e->h.requests += c->usage.requests;
     e->h.retries += c->usage.retries;
     e->h.latency_ms_sum += (uint64_t)c->latency_ms_sum;
+    e->h.ok_requests += c->ok_requests;
     if (err->kind == EMBED_OK) {
         e->h.ok = 1;
         e->h.last_ok_ms = lore_now_ms();

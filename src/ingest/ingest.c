@@ -29,12 +29,13 @@ void ingest_options_default(ingest_options *o) {
     o->batch_bytes = 64u << 20;
 }
 
-lore_status ingest_session_new(const tenant_ctx *ctx, const ingest_options *opt,
+lore_status ingest_session_new(tenant_ctx *ctx, const ingest_options *opt,
                                ingest_session **out) {
     *out = NULL;
     ingest_session *s = calloc(1, sizeof *s);
     if (!s) return LORE_NOMEM;
     s->t = ctx->store;
+    s->ctx = ctx;
     s->lex = ctx->index.lexical.ops;
     s->lex_state = ctx->index.lexical.state;
     s->opt = *opt;
@@ -75,6 +76,7 @@ void ingest_report(ingest_session *s, int is_error, const char *path, const char
 static void rollback(ingest_session *s) {
     if (!s->in_batch) return;
     s->lex->abort(s->lex_state);
+    ingest_embed_abort(s);
     store_rollback(s->t);
     s->in_batch = 0;
 }
@@ -93,6 +95,7 @@ lore_status ingest_open_batch(ingest_session *s) {
     }
     s->in_batch = 1;
     s->batch_docs = s->batch_bytes = 0;
+    ingest_embed_batch_reset(s);
     return LORE_OK;
 }
 
@@ -104,7 +107,8 @@ lore_status ingest_batch_tenant(ingest_session *s, store_tenant **out) {
 
 lore_status ingest_commit(ingest_session *s) {
     if (!s->in_batch) return LORE_OK;
-    lore_status st = s->lex->flush(s->lex_state);
+    lore_status st = ingest_embed_before_commit(s);
+    if (st == LORE_OK) st = s->lex->flush(s->lex_state);
     if (st == LORE_OK) st = store_commit(s->t);
     if (st != LORE_OK) {
         LORE_ERROR("commit failed: %s (%s); the last batch of %zu documents was rolled back",
@@ -147,16 +151,25 @@ static lore_status content_hash(const store_doc *d, char out[65]) {
     return LORE_OK;
 }
 
+typedef struct remove_ctx {
+    ingest_session *s;
+    lore_status st;
+} remove_ctx;
+
 static int remove_chunk(void *ctx, int64_t chunk_id, uint32_t nterms) {
-    ingest_session *s = ctx;
-    return s->lex->remove(s->lex_state, chunk_id, nterms) != LORE_OK;
+    remove_ctx *r = ctx;
+    r->st = r->s->lex->remove(r->s->lex_state, chunk_id, nterms);
+    if (r->st == LORE_OK) r->st = ingest_embed_removed(r->s, chunk_id);
+    return r->st != LORE_OK;
 }
 
 static lore_status remove_from_index(ingest_session *s, int64_t rowid) {
-    /* A removal that the index refuses means index and store disagree; stop
-     * rather than write on top of it. */
-    lore_status st = store_doc_chunks(s->t, rowid, remove_chunk, s);
-    return st;
+    /* A removal that an index refuses means index and store disagree; stop
+     * rather than write on top of it. The chunk's vector and pending row go
+     * with it (ingest_embed.c). */
+    remove_ctx r = {s, LORE_OK};
+    lore_status st = store_doc_chunks(s->t, rowid, remove_chunk, &r);
+    return st != LORE_OK ? st : r.st;
 }
 
 lore_status ingest_remove_doc(ingest_session *s, int64_t rowid) {
@@ -312,6 +325,7 @@ static lore_status ingest_doc(ingest_session *s, const char *path, const parse_d
         if (st != LORE_OK) goto out;
     }
     if ((st = store_doc_put(s->t, &d, s->chunks, cl->n)) != LORE_OK) goto out;
+    if ((st = ingest_embed_added(s, first, cl->n)) != LORE_OK) goto out;
     if (exists)
         s->stats.docs_updated++;
     else

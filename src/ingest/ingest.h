@@ -58,6 +58,17 @@ typedef struct ingest_options {
      * cannot see; a refused document is reported and counted as failed. */
     int (*may_replace)(void *ctx, const store_doc *existing);
     void *cb_ctx;
+    /* This process embeds new chunks (embed_url is set): chunks are queued
+     * for embedding even before the tenant has vectors. Either way they are
+     * queued once the tenant has a vector slot (ingest_embed.h). */
+    int embed_configured;
+    /* Called inside a batch's transaction before it commits, when the batch
+     * queued chunks for embedding (NULL: nobody is told; the rows wait for
+     * the next embed job): queues the job that embeds them, so a crash
+     * after the commit cannot leave them without one. An error rolls the
+     * batch back. ingest_embed_on_pending is the one every writer uses. */
+    lore_status (*on_embed_pending)(void *ctx, store_tenant *t);
+    void *embed_ctx;
 } ingest_options;
 
 typedef struct ingest_session ingest_session;
@@ -65,8 +76,9 @@ typedef struct ingest_session ingest_session;
 void ingest_options_default(ingest_options *o);
 
 /* Starts a session on an open tenant context (borrowed: its store handle
- * and indexes; it must outlive the session). */
-LORE_MUST_CHECK lore_status ingest_session_new(const tenant_ctx *ctx, const ingest_options *opt,
+ * and indexes, and its vector handles, which the session opens to remove
+ * the vectors of chunks it deletes; it must outlive the session). */
+LORE_MUST_CHECK lore_status ingest_session_new(tenant_ctx *ctx, const ingest_options *opt,
                                                ingest_session **out);
 
 /* Ingests a file or, recursively, a directory (hidden entries and symlinked

@@ -41,6 +41,14 @@ struct ingest_session {
     size_t chunks_cap;
     walk_seen seen;    /* this walk's files (reset by each ingest_path) */
     ingest_sync *sync; /* non-NULL while a folder sync walks */
+    /* The pending set and vector removals (ingest_embed.c), per batch. */
+    tenant_ctx *ctx;
+    int emb_checked;              /* the vector slots were read in this batch */
+    int emb_slot;                 /* the tenant has a live or building slot */
+    tenant_index_vector *emb_vec; /* a handle begun in this batch, NULL: none yet */
+    int64_t emb_count;            /* pending rows (read once per batch; -1: not yet) */
+    int64_t emb_added;            /* rows this batch added */
+    int emb_dirty;                /* emb_count changed: write it at commit */
 };
 
 void ingest_report(ingest_session *s, int is_error, const char *path, const char *fmt, ...)
@@ -55,6 +63,22 @@ void ingest_rollback(ingest_session *s);
 LORE_MUST_CHECK lore_status ingest_maybe_commit(ingest_session *s);
 /* Walks a file or directory (the body of ingest_path). */
 LORE_MUST_CHECK lore_status ingest_walk(ingest_session *s, const char *path);
+
+/* ---- the pending set and vector removals (ingest_embed.c) ---- */
+
+/* A batch starts (after store_begin): forget the last batch's view. */
+void ingest_embed_batch_reset(ingest_session *s);
+/* Chunks [first, first + n) were written: queue them for embedding when
+ * this process embeds or the tenant has vectors. */
+LORE_MUST_CHECK lore_status ingest_embed_added(ingest_session *s, int64_t first, size_t n);
+/* A chunk is being deleted: its vector (both slots while a build runs) and
+ * its pending row go in the same transaction. */
+LORE_MUST_CHECK lore_status ingest_embed_removed(ingest_session *s, int64_t chunk_id);
+/* Before store_commit: the counter, the embed job (on_embed_pending), the
+ * vector batch. */
+LORE_MUST_CHECK lore_status ingest_embed_before_commit(ingest_session *s);
+/* Before store_rollback: forgets the vector batch. */
+void ingest_embed_abort(ingest_session *s);
 
 /* ---- folder syncs (ingest_sync.c) ---- */
 

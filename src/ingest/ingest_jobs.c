@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "ingest/ingest_embed.h"
 #include "ingest/ingest_json.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -67,6 +68,7 @@ typedef struct job_ctx {
 typedef struct job_thread {
     job_ctx *ctx;
     store *s;
+    ingest_embed_enqueuer enq; /* queues embed jobs from this thread's batches */
     /* TENANT_CACHE open tenants, each stamped with its created_ms */
     tenant_cache cache;
 } job_thread;
@@ -185,6 +187,8 @@ static void *thread_new(void *ctx, store *s) {
     if (th) {
         th->ctx = ctx;
         th->s = s;
+        th->enq.control = s;
+        th->enq.max_attempts = th->ctx->cfg.embed.max_attempts;
         tenant_cache_init(&th->cache, TENANT_CACHE, &th->ctx->cfg.tenant, NULL);
     }
     return th;
@@ -500,7 +504,7 @@ static json_t *load_blob_json(job_thread *th, const store_job *j) {
  * never taken over. */
 static const ingest_job_kind *extra_kind(const job_ctx *c, const char *kind) {
     static const char *const own[] = {INGEST_JOB_DOCUMENTS, INGEST_JOB_FILE, INGEST_JOB_DELETE,
-                                      INGEST_JOB_REINDEX, INGEST_JOB_PATH};
+                                      INGEST_JOB_REINDEX, INGEST_JOB_PATH, INGEST_JOB_EMBED};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         if (!strcmp(own[i], kind)) return NULL;
     for (size_t i = 0; i < c->cfg.nkinds; i++) {
@@ -584,12 +588,20 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n, qu
         run_reindex(th, ct, &jobs[0], &res[0]);
         return;
     }
+    if (n == 1 && !strcmp(jobs[0].kind, INGEST_JOB_EMBED)) { /* its own transactions */
+        int drop = 0;
+        ingest_embed_job_run(ct->ctx, &th->ctx->cfg.embed, &jobs[0], &res[0], &drop);
+        if (drop) tenant_cache_drop(&th->cache, ct);
+        return;
+    }
     ingest_options opt = th->ctx->cfg.ingest;
     run_state rs = {0};
     opt.on_problem = on_problem;
     opt.may_replace = may_replace;
     opt.cb_ctx = &rs;
     opt.on_progress = NULL;
+    opt.on_embed_pending = ingest_embed_on_pending; /* queued before the batch commits */
+    opt.embed_ctx = &th->enq;
     ingest_session *ss = NULL;
     pthread_mutex_t *lock = tenant_lock(jobs[0].tenant);
     pthread_mutex_lock(lock);
@@ -692,7 +704,9 @@ void ingest_job_settings_from(ingest_job_settings *s, const lore_config *c) {
     o->limits.max_input = (size_t)c->max_file_mb << 20;
     o->limits.pdf_timeout_s = (int)c->pdf_timeout_s;
     o->limits.pdf_memory_mb = (size_t)c->pdf_memory_mb;
+    o->embed_configured = c->embed_url[0] != '\0';
     tenant_settings_from_config(&s->tenant, c);
+    s->embed.max_attempts = (int)c->job_max_attempts;
     s->reindex_step_chunks = 20000;
     s->batch_time_ms = INGEST_JOB_BATCH_TIME_MS;
 }

@@ -12,6 +12,7 @@
  *              is no input: the job writes every problem there, one JSON line
  *              each ({"path", "message", "error"}), kept until the job is purged.
  *   reindex    {}
+ *   embed      {}  (drains the tenant's pending set: ingest_embed.h)
  * V is who asked: {"all": true} or {"principals": [...]}. The handler
  * applies the same permission rule the API checked at the door (a key may
  * not replace or delete a document hidden from it), because the document
@@ -28,6 +29,7 @@
 #include <pthread.h>
 #include "index/lexical/index_lexical.h"
 #include "ingest/ingest.h"
+#include "ingest/ingest_embed.h"
 #include "queue/queue.h"
 #include "store/store.h"
 
@@ -62,6 +64,7 @@ typedef struct ingest_job_settings {
     ingest_options ingest;      /* chunking and parse limits; callbacks are the handler's */
     tenant_settings tenant;     /* how each tenant's indexes are opened */
     size_t reindex_step_chunks; /* chunks per re-index transaction */
+    ingest_embed_settings embed; /* how embed jobs run (ingest_embed.h) */
     /* A batch starts no job after running this long; the rest go back to
      * the queue without an attempt. 0: INGEST_JOB_BATCH_TIME_MS; negative:
      * one job per batch (tests). */

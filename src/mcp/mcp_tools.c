@@ -16,14 +16,16 @@ static const char tools_json[] =
     "["
     /* search */
     "{\"name\":\"search\",\"title\":\"Search company knowledge\","
-    "\"description\":\"Full-text search (BM25) over the documents you may see: messages, issues, "
+    "\"description\":\"Search over the documents you may see: messages, issues, "
     "pages and files. Returns the best passage of each matching document, best first, with its "
     "document id (pass it to fetch for the whole text), title, url, source, section, a "
     "highlighted snippet and the passage text. Query syntax: words (all matter, rarer ones "
     "more), \\\"exact phrases\\\", -excluded words, title:word. Long queries (a pasted "
     "paragraph) are fine: past 256 distinct words the most common ones are left out and "
     "listed in dropped_terms. To find documents similar to one, pass its id as like instead "
-    "of a query.\","
+    "of a query. Modes: lexical matches words (BM25), semantic finds passages by meaning "
+    "even when they share no word with the query, hybrid (the default when the server has an "
+    "embedding model) fuses both.\","
     "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
     "\"query\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":4096,"
     "\"description\":\"What to look for, in words or phrases (required unless like is "
@@ -41,7 +43,11 @@ static const char tools_json[] =
     "when lore indexed it).\"},"
     "\"updated_before\":{\"type\":\"string\",\"description\":\"Only documents updated at or "
     "before this ISO 8601 date or time (a date includes that whole day).\"},"
-    "\"author\":{\"type\":\"string\",\"description\":\"Only documents by this author (exact).\"}"
+    "\"author\":{\"type\":\"string\",\"description\":\"Only documents by this author (exact).\"},"
+    "\"mode\":{\"type\":\"string\",\"enum\":[\"lexical\",\"semantic\",\"hybrid\"],"
+    "\"description\":\"lexical: the words (exact terms, identifiers, error codes); semantic: the "
+    "meaning (a question in your own words); hybrid: both, fused. Default: hybrid when the "
+    "server has an embedding model, else lexical.\"}"
     "},\"additionalProperties\":false},"
     "\"outputSchema\":{\"type\":\"object\",\"properties\":{"
     "\"hits\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
@@ -53,6 +59,9 @@ static const char tools_json[] =
     "\"required\":[\"id\",\"title\",\"url\",\"source\",\"section\",\"snippet\",\"text\","
     "\"score\"]}},"
     "\"more\":{\"type\":\"boolean\"},\"notice\":{\"type\":\"string\"},"
+    "\"mode\":{\"type\":\"string\",\"enum\":[\"lexical\",\"semantic\",\"hybrid\"]},"
+    "\"semantic_error\":{\"type\":\"string\",\"description\":\"The embedding provider failed: "
+    "these hits are the lexical ranking alone.\"},"
     "\"dropped_terms\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
     "\"description\":\"Words of a long query left out as too common (analyzed form), least "
     "selective first; at most 256 listed.\"},"
@@ -217,8 +226,14 @@ static json_t *hit_json(const search_hit *h) {
 static int search_args(json_t *args, search_request *r, const char **sources, char *msg,
                        size_t msglen) {
     static const char *const names[] = {"query",          "limit",  "sources", "updated_after",
-                                        "updated_before", "author", "like"};
-    if (only_keys(args, names, 7, "search", msg, msglen)) return -1;
+                                        "updated_before", "author", "like",    "mode"};
+    if (only_keys(args, names, 8, "search", msg, msglen)) return -1;
+    const char *mode = NULL;
+    if (str_arg(args, "mode", 16, &mode, msg, msglen)) return -1;
+    if (mode && search_mode_parse(mode, &r->mode)) {
+        snprintf(msg, msglen, "mode must be lexical, semantic or hybrid");
+        return -1;
+    }
     if (str_arg(args, "query", MCP_QUERY_MAX, &r->query, msg, msglen) ||
         str_arg(args, "like", 128, &r->like, msg, msglen))
         return -1;
@@ -275,6 +290,15 @@ static mcp_tool_outcome tool_search(const search_scope *sc, json_t *args, json_t
     search_response res;
     char err[256] = "";
     lore_status st = search_run(sc->engine, &r, &res, err, sizeof err);
+    if (st == LORE_UNSUPPORTED) { /* no embedder: a caller's choice of mode to change */
+        snprintf(msg, msglen, "mode: %s", err);
+        return MCP_TOOL_REFUSED;
+    }
+    if (st == LORE_IO && res.semantic_error[0]) {
+        snprintf(msg, msglen, "semantic search is unavailable (try mode lexical or hybrid): %s",
+                 res.semantic_error);
+        return MCP_TOOL_FAILED;
+    }
     if (st == LORE_INVALID || st == LORE_TOO_LARGE || (st == LORE_NOT_FOUND && r.like)) {
         snprintf(msg, msglen, "%s: %s", r.like ? "like" : "query",
                  err[0] ? err : lore_status_message(st));
@@ -289,6 +313,9 @@ static mcp_tool_outcome tool_search(const search_scope *sc, json_t *args, json_t
         json_array_append_new(hits, hit_json(&res.hits[i]));
     json_object_set_new(o, "hits", hits);
     json_object_set_new(o, "more", json_boolean(res.more));
+    json_object_set_new(o, "mode", json_string(search_mode_name(res.mode)));
+    if (res.semantic_error[0])
+        json_object_set_new(o, "semantic_error", json_string(res.semantic_error));
     json_t *dropped = json_array();
     for (size_t i = 0; i < res.ndropped; i++)
         json_array_append_new(dropped, json_string(res.dropped[i]));

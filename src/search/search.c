@@ -297,6 +297,8 @@ out:
 
 /* ---- running ---- */
 
+#define SEARCH_FUSION_DEPTH 101
+
 static lore_status fill_hit(search_engine *e, const search_request *req, const compiled *c,
                             const search_fused *f, search_mode mode, search_hit *h) {
     memset(h, 0, sizeof *h);
@@ -648,6 +650,12 @@ lore_status search_run(search_engine *e, const search_request *req, search_respo
      * the window reaches the deepest page: then each page cuts the same
      * order ([document] + the rest) and none repeats or misses a hit. */
     size_t window = rs.like_rowid ? SEARCH_MAX_LIMIT + 1 : limit + 1;
+    /* Fusion ranks what each retriever returned, so every page of one
+     * search must fuse the same depth, or pages would repeat or skip hits:
+     * the first SEARCH_FUSION_DEPTH hits fuse that many from each side,
+     * deeper pages the deepest page's worth. */
+    if (rs.mode != SEARCH_MODE_LEXICAL)
+        window = window <= SEARCH_FUSION_DEPTH ? SEARCH_FUSION_DEPTH : SEARCH_MAX_LIMIT + 1;
     if ((st = retrieve(e, req, window, &rs, out, err, errlen)) != LORE_OK) goto out;
     st = build_page(e, req, &rs, skip, limit, out, err, errlen);
 out:
