@@ -35,6 +35,7 @@
 #include "config/config.h"
 #include "ingest/ingest_embed.h"
 #include "ingest/ingest_json.h"
+#include "ingest/ingest_reembed.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -504,7 +505,8 @@ static json_t *load_blob_json(job_thread *th, const store_job *j) {
  * never taken over. */
 static const ingest_job_kind *extra_kind(const job_ctx *c, const char *kind) {
     static const char *const own[] = {INGEST_JOB_DOCUMENTS, INGEST_JOB_FILE, INGEST_JOB_DELETE,
-                                      INGEST_JOB_REINDEX, INGEST_JOB_PATH, INGEST_JOB_EMBED};
+                                      INGEST_JOB_REINDEX,   INGEST_JOB_PATH, INGEST_JOB_EMBED,
+                                      INGEST_JOB_REEMBED};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         if (!strcmp(own[i], kind)) return NULL;
     for (size_t i = 0; i < c->cfg.nkinds; i++) {
@@ -591,6 +593,13 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n, qu
     if (n == 1 && !strcmp(jobs[0].kind, INGEST_JOB_EMBED)) { /* its own transactions */
         int drop = 0;
         ingest_embed_job_run(ct->ctx, &th->ctx->cfg.embed, &jobs[0], &res[0], &drop);
+        if (drop) tenant_cache_drop(&th->cache, ct);
+        return;
+    }
+    if (n == 1 && !strcmp(jobs[0].kind, INGEST_JOB_REEMBED)) { /* ingest_reembed.c */
+        int drop = 0;
+        ingest_reembed_run(ct->ctx, th->ctx->cfg.tenant.embedders, th->ctx->cfg.reembed_step_chunks,
+                           &jobs[0], &res[0], &drop);
         if (drop) tenant_cache_drop(&th->cache, ct);
         return;
     }

