@@ -74,7 +74,7 @@ KEY_B=$(new_key other read)
 # Every chunk embedded: the metric drains, and the tenant's administrator
 # finds all five documents by meaning (no test below passes on an empty
 # vector index).
-wait_drained 180
+wait_drained 180 "$W" "$WO"
 ALL=$(printf '%s\n' "${TITLES[@]}" | sort | paste -sd,)
 for _ in $(seq 1 300); do
   rest "$W" "$Q" semantic limit=50

@@ -90,14 +90,14 @@ for i in $(seq 1 300); do
 done
 QSTARS="observing celestial objects in the night sky"
 ID_ATLAS=$(post_id "$W" "$(jq -cn --arg x "$long" '{source: "wiki", id: "atlas", title: "Star atlas", text: $x}')")
-wait_drained 300
+wait_drained 300 "$W"
 first_semantic "$QLEAVE" "Family policy"
 first_semantic "$QSTARS" "Star atlas"
 del "$ID_LEAVE"
 del "$ID_ATLAS"
 never "Family policy" "$QLEAVE" "$LEAVE_TEXT"
 never "Star atlas" "$QSTARS" "Astronomers chart star number 7 through the telescope at night"
-wait_drained 120 # nothing left behind that an embed job could bring back
+wait_drained 120 "$W" # nothing left behind that an embed job could bring back
 never "Family policy" "$QLEAVE"
 never "Star atlas" "$QSTARS"
 
@@ -105,11 +105,11 @@ never "Star atlas" "$QSTARS"
 QBAKE="how to make bread at home"
 QFIRE="molten rock exploding out of a mountain"
 post "$W" '{"source":"wiki","id":"notes","title":"Notes","text":"Lava pours from the erupting mountain and ash buries the villages."}' || exit 1
-wait_drained 120
+wait_drained 120 "$W"
 rest "$W" "$QFIRE" semantic limit=2
 has ",$(ranked <<<"$BODY")," ",Notes," # the old meaning is near before the replacement
 post "$W" '{"source":"wiki","id":"notes","title":"Notes","text":"Knead the dough, let it rise overnight, then bake the loaf until golden."}' || exit 1
-wait_drained 120
+wait_drained 120 "$W"
 first_semantic "$QBAKE" "Notes"
 for mode in semantic hybrid; do
   rest "$W" "$QFIRE" "$mode" limit=50 text=true
@@ -133,7 +133,7 @@ done
 del "$ID_WHALE"
 post "$W" '{"source":"garden","id":"garden","title":"Garden notes","text":"Change the engine oil and check the brake pads of the car every year."}' || exit 1
 embed_control '{"delay_ms": 0}'
-wait_drained 180
+wait_drained 180 "$W"
 QWHALE="marine mammals making music underwater"
 never "Whale song" "$QWHALE" "Humpback whales sing long songs that travel across the ocean."
 first_semantic "servicing a vehicle" "Garden notes"
@@ -144,13 +144,13 @@ mkdir -p "$T/folder"
 printf 'Whistling kettles boil water for a cup of tea.\n' >"$T/folder/kettle.txt"
 printf 'Bicycles have two wheels and a chain.\n' >"$T/folder/bike.txt"
 expect 0 "lore ingest --sync" -- "${L[@]}" ingest --quiet --tenant acme --source folder --sync "$T/folder"
-wait_drained 120
+wait_drained 120 "$W"
 QTEA="preparing a hot drink"
 first_semantic "$QTEA" "kettle"
 rm "$T/folder/kettle.txt"
 expect 0 "lore ingest --sync after removing a file" -- "${L[@]}" ingest --quiet --tenant acme \
   --source folder --sync "$T/folder"
-wait_drained 120
+wait_drained 120 "$W"
 never "kettle" "$QTEA" "Whistling kettles boil water for a cup of tea."
 
 # --- after a restart, none of them comes back

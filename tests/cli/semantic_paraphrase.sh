@@ -46,7 +46,7 @@ for w in $Q; do
     bad "the test's premise: '$w' is in the document"
 done
 
-wait_drained 180
+wait_drained 180 "$W"
 for _ in $(seq 1 300); do
   rest "$R" "$Q" semantic
   [ "$(ranked <<<"$BODY" | cut -d, -f1)" = "$TARGET" ] && break

@@ -12,8 +12,9 @@
 #   embed_control JSON     POST /control (fault injection) to the model server
 #   embed_stop             stops it
 #   serve                  mcp_serve with EMBED_ENV (PORT, URL, ADMIN, SERVE_PID)
-#   wait_drained [SECS]    waits until /metrics shows no chunk waiting for an
-#                          embedding in any tenant (fails the test on timeout)
+#   wait_drained SECS KEY...   waits until no job of the (admin) keys' tenants
+#                          is ready or leased and /metrics shows no chunk
+#                          waiting for an embedding (fails the test on timeout)
 #   rest KEY QUERY MODE [PARAM=V...]   GET /v1/search; sets CODE, BODY
 #   rest_post KEY JSON                 POST /v1/search; sets CODE, BODY
 #   mcp KEY ARGS_JSON                  the MCP search tool (stateless, protocol
@@ -70,25 +71,45 @@ serve() {
   mcp_serve LORE_RATE_ANON_PER_MIN=0 LORE_RATE_READ_PER_MIN=0 LORE_ACCESS_LOG=0 "${EMBED_ENV[@]}" "$@"
 }
 
-# The sum of lore_embed_pending_chunks over the tenants, or "none" when the
-# metric is missing.
+# The sum of lore_embed_pending_chunks over the tenants ("none" when no
+# tenant has a chunk waiting: the server lists only tenants with a backlog).
 pending_chunks() {
   curl -s -m 10 "http://127.0.0.1:$PORT/metrics" |
     awk '/^lore_embed_pending_chunks/ { n++; s += $NF } END { if (n) print s; else print "none" }'
 }
 
-wait_drained() {
-  local secs=${1:-120} p i
-  for i in $(seq 1 $((secs * 5))); do
-    p=$(pending_chunks)
-    [ "$p" = 0 ] && return 0
-    if [ "$p" = none ] && [ "$i" -ge 150 ]; then
-      bad "GET /metrics has no lore_embed_pending_chunks after 30s"
-      return 1
-    fi
-    sleep 0.2
+# jobs_idle KEY: no job of KEY's tenant is ready or leased (KEY: admin)
+jobs_idle() {
+  local st n
+  for st in ready leased; do
+    n=$(curl -s -m 10 "http://127.0.0.1:$PORT/v1/jobs?state=$st&limit=1"       -H "Authorization: Bearer $1" | jq -r '.jobs | length' 2>/dev/null)
+    [ "$n" = 0 ] || return 1
   done
-  bad "chunks still waiting for an embedding after ${secs}s (lore_embed_pending_chunks: $p)"
+}
+
+# wait_drained SECS ADMIN_KEY...: waits until, for 6 s on end (the server
+# caches its backlog figure for 5 s), no job of the keys' tenants is ready
+# or leased and the metric shows no chunk waiting for an embedding.
+wait_drained() {
+  local secs=$1 p k since="" now busy
+  shift
+  local until=$((SECONDS + secs))
+  while [ "$SECONDS" -lt "$until" ]; do
+    p=$(pending_chunks)
+    busy=0
+    [ "$p" = 0 ] || [ "$p" = none ] || busy=1
+    for k in "$@"; do jobs_idle "$k" || busy=1; done
+    now=$(date +%s%N)
+    if [ "$busy" = 1 ]; then
+      since=""
+    elif [ -z "$since" ]; then
+      since=$now
+    elif [ $(((now - since) / 1000000)) -ge 6000 ]; then
+      return 0
+    fi
+    sleep 0.3
+  done
+  bad "jobs or chunks still waiting for an embedding after ${secs}s (lore_embed_pending_chunks: $p)"
   return 1
 }
 
