@@ -25,6 +25,8 @@
 #   titles                 reads a search answer on stdin, prints its hits'
 #                          titles sorted, comma-separated
 #   ranked                 the same in rank order
+#   vector_audit TENANT    "chunks vectors matched pending" from the database
+#   consistent WHAT TENANT checks one vector per live chunk, nothing pending
 source "$(dirname "${BASH_SOURCE[0]}")/../mcp/lib.sh"
 unset LORE_CONFIG LORE_EMBED_URL LORE_EMBED_MODEL LORE_EMBED_DIMENSIONS LORE_EMBED_API_KEY \
   LORE_MCP_URL LORE_JWT_ISSUER LORE_MODE
@@ -171,4 +173,29 @@ new_key() {
   for x in "$@"; do p+=(--principal "$x"); done
   env LORE_DATA_DIR="$T/data" "$LORE" key create --tenant "$tenant" --scope "$scopes" "${p[@]}" \
     2>/dev/null
+}
+
+# vector_audit TENANT: prints "chunks vectors matched pending" read from the
+# tenant's database (as tests/cli/embed_outage.sh does): live chunks, float32
+# vector rows in both slots (namespaces STORE_NS_VECTOR_FLOATS_A/B = 22/25,
+# keyed by chunk id in the store's order-preserving integer encoding), chunks
+# with exactly one such row, and rows of the pending set (namespace 40).
+# Consistent: chunks = vectors = matched, pending 0.
+vector_audit() {
+  sqlite3 -cmd ".timeout 5000" "$T/data/tenants/$1/lore.db" "SELECT (SELECT count(*) FROM chunks),
+    (SELECT count(*) FROM kv WHERE ns IN (22, 25)),
+    (SELECT count(*) FROM chunks c WHERE (SELECT count(*) FROM kv WHERE ns IN (22, 25)
+       AND hex(key) = '8' || substr(printf('%016X', c.id), 2)) = 1),
+    (SELECT count(*) FROM kv WHERE ns = 40);" | tr '|' ' '
+}
+# consistent WHAT TENANT: checks the audit
+consistent() {
+  local a c v m p
+  a=$(vector_audit "$2")
+  read -r c v m p <<<"$a"
+  if [ -n "${p:-}" ] && [ "$c" -gt 0 ] && [ "$c" = "$v" ] && [ "$c" = "$m" ] && [ "$p" = 0 ]; then
+    ok
+  else
+    bad "$1: want one vector per live chunk and nothing pending; chunks vectors matched pending = $a"
+  fi
 }
