@@ -550,7 +550,11 @@ void api_http_app(api *a, http_app *out) {
 static void collect_embed(api *a, api_thread *th) {
     ingest_embed_backlog *b = NULL;
     size_t n = 0;
-    if (ingest_embed_backlog_all(th->control, 5000, &b, &n) == LORE_OK) {
+    /* Reading the backlog opens every tenant: not while one is being deleted. */
+    pthread_rwlock_rdlock(&a->tenants_lock);
+    lore_status st = ingest_embed_backlog_all(th->control, 5000, &b, &n);
+    pthread_rwlock_unlock(&a->tenants_lock);
+    if (st == LORE_OK) {
         metrics_family_clear(a->m_embed_pending);
         metrics_family_clear(a->m_embed_oldest);
         int64_t now = lore_now_ms();
@@ -610,15 +614,15 @@ static lore_status api_embed_metrics_new(api *a) {
                                 "age of the oldest chunk waiting for its embedding, per tenant",
                                 tenant_label, 1, 100, &a->m_embed_oldest)) != LORE_OK ||
         (st = metrics_counter_new(a->metrics, "lore_embed_requests_total",
-                                  "HTTP requests to the embedding provider, retries included",
-                                  NULL, 0, 1, &a->m_embed_requests)) != LORE_OK ||
+                                  "HTTP requests to the embedding provider, retries included", NULL,
+                                  0, 1, &a->m_embed_requests)) != LORE_OK ||
         (st = metrics_counter_new(a->metrics, "lore_embed_errors_total",
                                   "embed job calls to the provider that failed, by kind "
                                   "(retryable: waited and tried again; permanent: job failed)",
                                   kind_label, 1, 2, &a->m_embed_errors)) != LORE_OK ||
         (st = metrics_counter_new(a->metrics, "lore_embed_request_seconds_sum",
-                                  "time the provider took over the requests it answered",
-                                  NULL, 0, 1, &a->m_embed_seconds_sum)) != LORE_OK ||
+                                  "time the provider took over the requests it answered", NULL, 0,
+                                  1, &a->m_embed_seconds_sum)) != LORE_OK ||
         (st = metrics_counter_new(a->metrics, "lore_embed_request_seconds_count",
                                   "requests the provider answered", NULL, 0, 1,
                                   &a->m_embed_seconds_count)) != LORE_OK ||

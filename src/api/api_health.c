@@ -41,8 +41,10 @@ static void embed_reasons(api_req *q, json_t *reasons) {
     }
     ingest_embed_backlog *b = NULL;
     size_t n = 0;
-    if (ingest_embed_backlog_all(q->th->control, API_EMBED_BACKLOG_CACHE_MS, &b, &n) != LORE_OK)
-        return;
+    pthread_rwlock_rdlock(&q->a->tenants_lock); /* it opens tenants: none being deleted */
+    lore_status st = ingest_embed_backlog_all(q->th->control, API_EMBED_BACKLOG_CACHE_MS, &b, &n);
+    pthread_rwlock_unlock(&q->a->tenants_lock);
+    if (st != LORE_OK) return;
     int64_t now = lore_now_ms(), limit = q->a->cfg.embed_backlog_degraded_s * 1000;
     for (size_t i = 0; i < n; i++) {
         int64_t age = b[i].oldest_ms ? now - b[i].oldest_ms : 0;

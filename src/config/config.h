@@ -57,8 +57,8 @@ typedef struct lore_config {
     int64_t embed_dimensions, embed_batch, embed_concurrency, embed_timeout_s;
     int64_t embed_max_input_tokens;
     int64_t embed_backlog_degraded_s; /* /health/ready degraded past this backlog age */
-    config_origin origin[96]; /* per key, indexed like the key table */
-    char file[1024];          /* the config file read, "" if none */
+    config_origin origin[96];         /* per key, indexed like the key table */
+    char file[1024];                  /* the config file read, "" if none */
 } lore_config;
 
 /* Loads defaults, the file (path, or LORE_CONFIG when path is NULL; absent

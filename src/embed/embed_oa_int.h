@@ -43,7 +43,7 @@ typedef struct oa_call {
     embed_usage usage;
     int64_t latency_ms_sum;
     uint64_t ok_requests; /* answered 200 */
-    uint64_t seed; /* jitter */
+    uint64_t seed;        /* jitter */
     CURLM *m;
 } oa_call;
 

@@ -29,8 +29,7 @@ void ingest_options_default(ingest_options *o) {
     o->batch_bytes = 64u << 20;
 }
 
-lore_status ingest_session_new(tenant_ctx *ctx, const ingest_options *opt,
-                               ingest_session **out) {
+lore_status ingest_session_new(tenant_ctx *ctx, const ingest_options *opt, ingest_session **out) {
     *out = NULL;
     ingest_session *s = calloc(1, sizeof *s);
     if (!s) return LORE_NOMEM;

@@ -118,8 +118,7 @@ static lore_status removal_handle(ingest_session *s, tenant_index_vector **out) 
         return st;
     }
     if ((st = v->ops->begin(v->state)) != LORE_OK) {
-        ingest_report(s, 1, store_tenant_name(s->t), "vector index: %s",
-                      v->ops->errmsg(v->state));
+        ingest_report(s, 1, store_tenant_name(s->t), "vector index: %s", v->ops->errmsg(v->state));
         return st;
     }
     *out = s->emb_vec = v;
@@ -130,8 +129,7 @@ lore_status ingest_embed_removed(ingest_session *s, int64_t chunk_id) {
     tenant_index_vector *v = NULL;
     lore_status st = removal_handle(s, &v);
     if (st == LORE_OK && v && (st = v->ops->remove(v->state, chunk_id)) != LORE_OK)
-        ingest_report(s, 1, store_tenant_name(s->t), "vector index: %s",
-                      v->ops->errmsg(v->state));
+        ingest_report(s, 1, store_tenant_name(s->t), "vector index: %s", v->ops->errmsg(v->state));
     if (st == LORE_OK) st = count_load(s);
     if (st != LORE_OK || s->emb_count <= 0) return st;
     uint8_t key[8];
@@ -222,8 +220,7 @@ typedef struct first_row {
     int seen;
 } first_row;
 
-static int take_first(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
-                      size_t vlen) {
+static int take_first(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen) {
     (void)key, (void)klen;
     first_row *f = ctx;
     f->seen = 1;

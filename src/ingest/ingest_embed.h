@@ -46,13 +46,13 @@ _Static_assert(STORE_NS_EMBED_PENDING >= STORE_NS_INGEST_MORE_FIRST &&
 
 /* How the embed job runs (copied into the job handler). */
 typedef struct ingest_embed_settings {
-    size_t step_chunks;      /* chunks embedded per step (one transaction); 0: 256 */
-    size_t step_bytes;       /* text bytes read per step; 0: 4 MiB */
-    int64_t run_ms;          /* a job releases itself after this long (others' turn); 0: 30 s */
-    int64_t retry_min_ms;    /* first wait after a retryable failure; 0: 1 s */
-    int64_t retry_max_ms;    /* longest wait (a Retry-After may ask more, up to 1 h); 0: 120 s */
-    int64_t no_embedder_ms;  /* wait when this process has no embedder; 0: 10 s */
-    int max_attempts;        /* of the jobs queued (job_max_attempts); 0: 5 */
+    size_t step_chunks;     /* chunks embedded per step (one transaction); 0: 256 */
+    size_t step_bytes;      /* text bytes read per step; 0: 4 MiB */
+    int64_t run_ms;         /* a job releases itself after this long (others' turn); 0: 30 s */
+    int64_t retry_min_ms;   /* first wait after a retryable failure; 0: 1 s */
+    int64_t retry_max_ms;   /* longest wait (a Retry-After may ask more, up to 1 h); 0: 120 s */
+    int64_t no_embedder_ms; /* wait when this process has no embedder; 0: 10 s */
+    int max_attempts;       /* of the jobs queued (job_max_attempts); 0: 5 */
 } ingest_embed_settings;
 
 /* The enqueue hook's context (ingest_options.on_embed_pending): the control

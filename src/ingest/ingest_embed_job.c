@@ -111,8 +111,8 @@ static char *compose(const char *title, const char *text, size_t text_len, size_
 }
 
 /* Reads up to cfg->step_chunks pending chunks in one snapshot. */
-static lore_status step_read(tenant_ctx *ctx, const ingest_embed_settings *cfg, step *s,
-                             char *err, size_t errlen) {
+static lore_status step_read(tenant_ctx *ctx, const ingest_embed_settings *cfg, step *s, char *err,
+                             size_t errlen) {
     store_tenant *t = ctx->store;
     lore_status st = store_begin_read(t);
     if (st != LORE_OK) return st;
@@ -144,8 +144,7 @@ static lore_status step_read(tenant_ctx *ctx, const ingest_embed_settings *cfg, 
         store_chunk_owner o;
         cs = store_chunk_owner_get(t, x.ids[i], &o);
         size_t len = 0;
-        char *text =
-            cs == LORE_OK ? compose(o.title, c.text, c.text_len, &len) : NULL;
+        char *text = cs == LORE_OK ? compose(o.title, c.text, c.text_len, &len) : NULL;
         store_chunk_clear(&c);
         if (cs != LORE_OK && cs != LORE_NOT_FOUND) {
             st = cs;
@@ -301,6 +300,32 @@ static void done(queue_result *res, uint64_t chunks, uint64_t dropped, uint64_t 
     res->ok = 1;
 }
 
+/* Embeds the step's texts: *vecs holds s->n vectors of *dims floats, by the
+ * step's order (zeros for chunks that are gone; NULL when all are). */
+static lore_status embed_step(embedder *e, const step *s, float **vecs, uint32_t *dims,
+                              embed_error *ee) {
+    *vecs = NULL;
+    *dims = 0;
+    memset(ee, 0, sizeof *ee);
+    const char **texts = calloc(s->n, sizeof *texts);
+    size_t *lens = calloc(s->n, sizeof *lens), *map = calloc(s->n, sizeof *map), m = 0;
+    float *got = NULL;
+    lore_status st = texts && lens && map ? LORE_OK : LORE_NOMEM;
+    for (size_t i = 0; st == LORE_OK && i < s->n; i++)
+        if (s->texts[i]) { /* rows that outlived their chunk carry no text */
+            texts[m] = s->texts[i];
+            lens[m] = s->lens[i];
+            map[m++] = i;
+        }
+    if (st == LORE_OK && m) st = e->ops->embed(e, texts, lens, m, &got, dims, NULL, ee);
+    if (st == LORE_OK && m && !(*vecs = calloc(s->n * (size_t)*dims, sizeof **vecs)))
+        st = LORE_NOMEM;
+    for (size_t i = 0; st == LORE_OK && *vecs && i < m; i++)
+        memcpy(*vecs + map[i] * *dims, got + i * *dims, (size_t)*dims * sizeof **vecs);
+    free(got), free(texts), free(lens), free(map);
+    return st;
+}
+
 /* The embedder for the step's key; NULL with err when none can serve it. */
 static embedder *pick_embedder(tenant_ctx *ctx, const step *s, char *key, size_t keylen, char *err,
                                size_t errlen) {
@@ -311,8 +336,66 @@ static embedder *pick_embedder(tenant_ctx *ctx, const step *s, char *key, size_t
     return e;
 }
 
-void ingest_embed_job_run(tenant_ctx *ctx, const ingest_embed_settings *cfg_in,
-                          const store_job *j, queue_result *res, int *drop) {
+/* One step past the read: embed s, then write it under the tenant's lock.
+ * 0: it went through (*o says what it did); 1: the job ends here, res and
+ * *drop filled (put back after a retryable error, failed otherwise). */
+static int embed_and_write(tenant_ctx *ctx, const ingest_embed_settings *cfg, const store_job *j,
+                           const step *s, step_out *o, queue_result *res, int *drop) {
+    char key[VEC_MODEL_KEY_MAX + 1], err[768] = "";
+    memset(o, 0, sizeof *o);
+    embedder *e = pick_embedder(ctx, s, key, sizeof key, err, sizeof err);
+    if (!e) {
+        atomic_fetch_add(&n_err_permanent, 1);
+        res->error = dup_printf("embed job of %s: no embedder for the live model %s: %s", j->tenant,
+                                s->key, err);
+        return 1;
+    }
+    float *vecs = NULL;
+    uint32_t dims = 0;
+    embed_error ee;
+    lore_status st = embed_step(e, s, &vecs, &dims, &ee);
+    if (st != LORE_OK && ee.kind == EMBED_RETRYABLE) {
+        atomic_fetch_add(&n_err_retryable, 1);
+        int64_t d = retry_delay(cfg, &ee);
+        LORE_WARN("embed job of %s: %s; %zu chunks wait, trying again in %lld ms (no write is "
+                  "lost; lexical search serves them meanwhile)",
+                  j->tenant, ee.message, s->n, (long long)d);
+        free(vecs);
+        res->release = 1;
+        res->release_delay_ms = d;
+        return 1;
+    }
+    if (st != LORE_OK) {
+        atomic_fetch_add(&n_err_permanent, 1);
+        res->error =
+            dup_printf("embed job of %s: %s; the %zu chunks stay queued for embedding "
+                       "(fix the embed_* settings, then lore jobs retry)",
+                       j->tenant, ee.message[0] ? ee.message : lore_status_message(st), s->n);
+        free(vecs);
+        return 1;
+    }
+    atomic_store(&fail_streak, 0);
+    pthread_mutex_t *lock = ingest_tenant_lock(j->tenant);
+    pthread_mutex_lock(lock);
+    st = step_write(ctx, s, key, dims, vecs, o, err, sizeof err);
+    pthread_mutex_unlock(lock);
+    free(vecs);
+    if (st == LORE_INVALID) { /* the slot refused these vectors: wrong length for it */
+        atomic_fetch_add(&n_err_permanent, 1);
+        res->error = dup_printf("embed job of %s: embedding provider %s: %s", j->tenant,
+                                e->ops->provider(e), err);
+        return 1;
+    }
+    if (st != LORE_OK) {
+        res->error = dup_printf("embed job of %s: %s", j->tenant, err);
+        *drop = 1;
+        return 1;
+    }
+    return 0;
+}
+
+void ingest_embed_job_run(tenant_ctx *ctx, const ingest_embed_settings *cfg_in, const store_job *j,
+                          queue_result *res, int *drop) {
     ingest_embed_settings cfg = *cfg_in;
     settings_fill(&cfg);
     *drop = 0;
@@ -338,8 +421,8 @@ void ingest_embed_job_run(tenant_ctx *ctx, const ingest_embed_settings *cfg_in,
         lore_status st = step_read(ctx, &cfg, &s, err, sizeof err);
         if (st != LORE_OK) {
             step_clear(&s);
-            res->error = dup_printf("embed job of %s: reading the pending chunks: %s",
-                                    j->tenant, err[0] ? err : lore_status_message(st));
+            res->error = dup_printf("embed job of %s: reading the pending chunks: %s", j->tenant,
+                                    err[0] ? err : lore_status_message(st));
             *drop = 1;
             return;
         }
@@ -350,8 +433,8 @@ void ingest_embed_job_run(tenant_ctx *ctx, const ingest_embed_settings *cfg_in,
             st = confirm_empty(ctx, &empty);
             pthread_mutex_unlock(lock);
             if (st != LORE_OK) {
-                res->error = dup_printf("embed job of %s: store: %s", j->tenant,
-                                        lore_status_message(st));
+                res->error =
+                    dup_printf("embed job of %s: store: %s", j->tenant, lore_status_message(st));
                 *drop = 1;
                 return;
             }
@@ -361,78 +444,10 @@ void ingest_embed_job_run(tenant_ctx *ctx, const ingest_embed_settings *cfg_in,
             }
             continue;
         }
-        char key[VEC_MODEL_KEY_MAX + 1];
-        embedder *e = pick_embedder(ctx, &s, key, sizeof key, err, sizeof err);
-        if (!e) {
-            step_clear(&s);
-            atomic_fetch_add(&n_err_permanent, 1);
-            res->error = dup_printf("embed job of %s: no embedder for the live model %s: %s",
-                                    j->tenant, s.key, err);
-            return;
-        }
-        /* Chunks whose row outlived them carry no text: embed the rest. */
-        const char **texts = calloc(s.n, sizeof *texts);
-        size_t *lens = calloc(s.n, sizeof *lens), *map = calloc(s.n, sizeof *map), m = 0;
-        float *got = NULL, *vecs = NULL;
-        uint32_t dims = 0;
-        embed_error ee;
-        memset(&ee, 0, sizeof ee);
-        st = texts && lens && map ? LORE_OK : LORE_NOMEM;
-        for (size_t i = 0; st == LORE_OK && i < s.n; i++)
-            if (s.texts[i]) {
-                texts[m] = s.texts[i];
-                lens[m] = s.lens[i];
-                map[m++] = i;
-            }
-        if (st == LORE_OK && m)
-            st = e->ops->embed(e, texts, lens, m, &got, &dims, NULL, &ee);
-        if (st == LORE_OK && !m) dims = e->ops->dimensions(e);
-        if (st == LORE_OK && dims && !(vecs = calloc(s.n * (size_t)dims, sizeof *vecs)))
-            st = LORE_NOMEM;
-        for (size_t i = 0; st == LORE_OK && vecs && i < m; i++)
-            memcpy(vecs + map[i] * dims, got + i * dims, (size_t)dims * sizeof *vecs);
-        free(got), free(texts), free(lens), free(map);
-        if (st != LORE_OK && ee.kind == EMBED_RETRYABLE) {
-            atomic_fetch_add(&n_err_retryable, 1);
-            int64_t d = retry_delay(&cfg, &ee);
-            LORE_WARN("embed job of %s: %s; %zu chunks wait, trying again in %lld ms (no write "
-                      "is lost; lexical search serves them meanwhile)",
-                      j->tenant, ee.message, s.n, (long long)d);
-            step_clear(&s);
-            free(vecs);
-            res->release = 1;
-            res->release_delay_ms = d;
-            return;
-        }
-        if (st != LORE_OK) {
-            atomic_fetch_add(&n_err_permanent, 1);
-            res->error = dup_printf("embed job of %s: %s; the %zu chunks stay queued for "
-                                    "embedding (fix the embed_* settings, then lore jobs retry)",
-                                    j->tenant, ee.message[0] ? ee.message : lore_status_message(st),
-                                    s.n);
-            step_clear(&s);
-            free(vecs);
-            return;
-        }
-        atomic_store(&fail_streak, 0);
         step_out o;
-        err[0] = 0;
-        pthread_mutex_lock(lock);
-        st = step_write(ctx, &s, key, dims, vecs, &o, err, sizeof err);
-        pthread_mutex_unlock(lock);
-        free(vecs);
+        int stop = embed_and_write(ctx, &cfg, j, &s, &o, res, drop);
         step_clear(&s);
-        if (st == LORE_INVALID) { /* the slot refused these vectors: wrong length for it */
-            atomic_fetch_add(&n_err_permanent, 1);
-            res->error = dup_printf("embed job of %s: embedding provider %s: %s", j->tenant,
-                                    e->ops->provider(e), err);
-            return;
-        }
-        if (st != LORE_OK) {
-            res->error = dup_printf("embed job of %s: %s", j->tenant, err);
-            *drop = 1;
-            return;
-        }
+        if (stop) return;
         if (o.key_changed) continue; /* switched models meanwhile: again with the new one */
         steps++;
         total += o.added;
