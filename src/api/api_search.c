@@ -86,6 +86,52 @@ static json_t *dropped_json(const search_response *res) {
     return a;
 }
 
+/* The problem for a search that failed. */
+static void answer_error(api_req *q, const search_request *req, lore_status st,
+                         const search_response *res, const char *err, const char *qptr) {
+    if (st == LORE_NOT_FOUND && req->like) {
+        /* Hidden and absent documents answer alike. */
+        api_problem(q, 404, "not-found", "Not found", "like: %s", err);
+    } else if (st == LORE_UNSUPPORTED) { /* no embedder for mode semantic or hybrid */
+        api_bad_field(q, "/mode", "%s", err);
+    } else if (st == LORE_IO && res->semantic_error[0]) {
+        api_problem(q, 503, "embedding-provider-unavailable", "Embedding provider unavailable",
+                    "%s (mode hybrid answers with the lexical ranking meanwhile)",
+                    res->semantic_error);
+    } else if (st == LORE_INVALID && req->like && req->mode != SEARCH_MODE_DEFAULT &&
+               req->mode != SEARCH_MODE_LEXICAL) {
+        api_bad_field(q, "/mode", "%s", err);
+    } else if (st == LORE_INVALID || st == LORE_TOO_LARGE) {
+        api_bad_field(q, req->like ? "/like" : qptr, "%s", err[0] ? err : lore_status_message(st));
+    } else {
+        api_internal(q, "search", st);
+    }
+}
+
+/* The answer of a search that ran. */
+static json_t *answer_json(const search_request *req, const search_response *res) {
+    json_t *o = json_object(), *hits = json_array();
+    for (size_t i = 0; i < res->n; i++)
+        json_array_append_new(hits, hit_json(&res->hits[i], req->explain));
+    json_object_set_new(o, "hits", hits);
+    json_object_set_new(o, "mode", json_string(search_mode_name(res->mode)));
+    if (res->more && req->offset + res->n < SEARCH_MAX_LIMIT) {
+        char c[32];
+        snprintf(c, sizeof c, "o%zu", req->offset + res->n);
+        json_object_set_new(o, "next_cursor", json_string(c));
+    } else {
+        json_object_set_new(o, "next_cursor", json_null());
+    }
+    json_object_set_new(o, "took_ms", json_real((double)res->took_us / 1000.0));
+    json_object_set_new(o, "truncated", json_boolean(res->truncated));
+    json_object_set_new(o, "dropped_terms", dropped_json(res));
+    json_object_set_new(o, "dropped_total", json_integer((json_int_t)res->dropped_total));
+    if (res->notice[0]) json_object_set_new(o, "notice", json_string(res->notice));
+    if (res->semantic_error[0])
+        json_object_set_new(o, "semantic_error", json_string(res->semantic_error));
+    return o;
+}
+
 /* qptr: the JSON Pointer of the query ("/q" for GET, "/query" for POST). */
 static void run(api_req *q, search_args *sa, const char *qptr) {
     search_request *req = &sa->req;
@@ -123,56 +169,13 @@ static void run(api_req *q, search_args *sa, const char *qptr) {
     search_response res;
     char err[256];
     lore_status st = search_run(t->search, req, &res, err, sizeof err);
-    if (st == LORE_NOT_FOUND && req->like) {
-        /* Hidden and absent documents answer alike. */
-        api_problem(q, 404, "not-found", "Not found", "like: %s", err);
-        return;
-    }
-    if (st == LORE_UNSUPPORTED) { /* no embedder for mode semantic or hybrid */
-        api_bad_field(q, "/mode", "%s", err);
-        return;
-    }
-    if (st == LORE_IO && res.semantic_error[0]) {
-        api_problem(q, 503, "embedding-provider-unavailable", "Embedding provider unavailable",
-                    "%s (mode hybrid answers with the lexical ranking meanwhile)",
-                    res.semantic_error);
-        return;
-    }
-    if (st == LORE_INVALID && req->like && req->mode != SEARCH_MODE_DEFAULT &&
-        req->mode != SEARCH_MODE_LEXICAL) {
-        api_bad_field(q, "/mode", "%s", err);
-        return;
-    }
-    if (st == LORE_INVALID || st == LORE_TOO_LARGE) {
-        api_bad_field(q, req->like ? "/like" : qptr, "%s", err[0] ? err : lore_status_message(st));
-        return;
-    }
     if (st != LORE_OK) {
-        api_internal(q, "search", st);
+        answer_error(q, req, st, &res, err, qptr);
         return;
     }
     metrics_observe(q->a->m_search, NULL, (double)res.took_us / 1e6);
-    json_t *o = json_object(), *hits = json_array();
-    for (size_t i = 0; i < res.n; i++)
-        json_array_append_new(hits, hit_json(&res.hits[i], req->explain));
-    json_object_set_new(o, "hits", hits);
-    json_object_set_new(o, "mode", json_string(search_mode_name(res.mode)));
-    if (res.more && req->offset + res.n < SEARCH_MAX_LIMIT) {
-        char c[32];
-        snprintf(c, sizeof c, "o%zu", req->offset + res.n);
-        json_object_set_new(o, "next_cursor", json_string(c));
-    } else {
-        json_object_set_new(o, "next_cursor", json_null());
-    }
-    json_object_set_new(o, "took_ms", json_real((double)res.took_us / 1000.0));
-    json_object_set_new(o, "truncated", json_boolean(res.truncated));
-    json_object_set_new(o, "dropped_terms", dropped_json(&res));
-    json_object_set_new(o, "dropped_total", json_integer((json_int_t)res.dropped_total));
-    if (res.notice[0]) json_object_set_new(o, "notice", json_string(res.notice));
-    if (res.semantic_error[0])
-        json_object_set_new(o, "semantic_error", json_string(res.semantic_error));
+    api_json(q, 200, answer_json(req, &res));
     search_response_free(&res);
-    api_json(q, 200, o);
 }
 
 /* ---- GET /v1/search?q=... ---- */
@@ -325,6 +328,38 @@ static int str_list(api_req *q, json_t *v, const char *name, const char **out, s
     return 0;
 }
 
+/* POST "metadata": {key: value, ...}, values strings, integers or booleans. */
+static int metadata_field(api_req *q, search_args *sa, json_t *v) {
+    search_request *r = &sa->req;
+    char ptr[160];
+    if (!json_is_object(v) || json_object_size(v) > MAX_FILTERS) {
+        api_bad_field(q, "/metadata", "metadata must be an object of at most %d key: value pairs",
+                      MAX_FILTERS);
+        return -1;
+    }
+    const char *k;
+    json_t *mv;
+    json_object_foreach(v, k, mv) {
+        size_t i = r->nmeta;
+        snprintf(ptr, sizeof ptr, "/metadata/%.100s", k);
+        if (json_is_string(mv)) {
+            sa->meta_values[i] = json_string_value(mv);
+        } else if (json_is_integer(mv)) {
+            snprintf(sa->value_buf[i], sizeof sa->value_buf[i], "%" JSON_INTEGER_FORMAT,
+                     json_integer_value(mv));
+            sa->meta_values[i] = sa->value_buf[i];
+        } else if (json_is_boolean(mv)) {
+            sa->meta_values[i] = json_is_true(mv) ? "true" : "false";
+        } else {
+            api_bad_field(q, ptr, "a metadata filter value is a string, integer or boolean");
+            return -1;
+        }
+        sa->meta_keys[i] = k;
+        r->nmeta++;
+    }
+    return 0;
+}
+
 static int post_field(api_req *q, search_args *sa, const char *key, json_t *v) {
     search_request *r = &sa->req;
     char ptr[160];
@@ -362,31 +397,7 @@ static int post_field(api_req *q, search_args *sa, const char *key, json_t *v) {
         if (!json_is_string(v)) goto type_string;
         r->author = json_string_value(v);
     } else if (!strcmp(key, "metadata")) {
-        if (!json_is_object(v) || json_object_size(v) > MAX_FILTERS) {
-            api_bad_field(q, ptr, "metadata must be an object of at most %d key: value pairs",
-                          MAX_FILTERS);
-            return -1;
-        }
-        const char *k;
-        json_t *mv;
-        json_object_foreach(v, k, mv) {
-            size_t i = r->nmeta;
-            snprintf(ptr, sizeof ptr, "/metadata/%.100s", k);
-            if (json_is_string(mv)) {
-                sa->meta_values[i] = json_string_value(mv);
-            } else if (json_is_integer(mv)) {
-                snprintf(sa->value_buf[i], sizeof sa->value_buf[i], "%" JSON_INTEGER_FORMAT,
-                         json_integer_value(mv));
-                sa->meta_values[i] = sa->value_buf[i];
-            } else if (json_is_boolean(mv)) {
-                sa->meta_values[i] = json_is_true(mv) ? "true" : "false";
-            } else {
-                api_bad_field(q, ptr, "a metadata filter value is a string, integer or boolean");
-                return -1;
-            }
-            sa->meta_keys[i] = k;
-            r->nmeta++;
-        }
+        return metadata_field(q, sa, v);
     } else if (!strcmp(key, "mode")) {
         if (json_is_null(v)) return 0;
         if (!json_is_string(v) || search_mode_parse(json_string_value(v), &r->mode)) {

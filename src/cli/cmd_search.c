@@ -166,7 +166,7 @@ static void print_human(const search_request *req, const search_response *res, i
     print_dropped(res);
     for (size_t i = 0; i < res->n; i++) {
         const search_hit *h = &res->hits[i];
-        printf("%zu. %s%s%s  [%s]  %.3f\n", i + 1, tty ? "\033[1m" : "",
+        printf("%zu. %s%s%s  [%s]  %.4g\n", i + 1, tty ? "\033[1m" : "",
                h->doc->title ? h->doc->title : h->doc->external_id, tty ? "\033[0m" : "",
                h->doc->source, h->score);
         if (h->section && *h->section) printf("   %s\n", h->section);
@@ -178,6 +178,34 @@ static void print_human(const search_request *req, const search_response *res, i
     fprintf(stderr, "%zu hit%s (%s) in %.2f ms%s\n", res->n, res->n == 1 ? "" : "s",
             search_mode_name(res->mode), (double)res->took_us / 1000.0,
             res->truncated ? " (phrase check budget ran out: some hits may be missing)" : "");
+}
+
+/* The options that shape the request (limit, filters, principals, mode). */
+static int request_options(const cli_args *a, search_request *req) {
+    int rc;
+    const char *lim = cli_get(a, "limit");
+    if (lim) {
+        char *end;
+        long v = strtol(lim, &end, 10);
+        if (*end || v < 1 || v > SEARCH_MAX_LIMIT)
+            return cli_error("search", CLI_USAGE, "--limit %s: expected a number from 1 to %d", lim,
+                             SEARCH_MAX_LIMIT);
+        req->limit = (size_t)v;
+    }
+    req->nsources = cli_get_all(a, "source", &req->sources);
+    if ((rc = parse_date("since", cli_get(a, "since"), &req->since_ms, 0)) ||
+        (rc = parse_date("until", cli_get(a, "until"), &req->until_ms, 1)))
+        return rc;
+    req->author = cli_get(a, "author");
+    req->nprincipals = cli_get_all(a, "as", &req->principals);
+    if (req->nprincipals) req->all_access = 0;
+    req->with_text = cli_flag(a, "text");
+    req->explain = cli_flag(a, "explain");
+    const char *mode = cli_get(a, "mode");
+    if (mode && search_mode_parse(mode, &req->mode))
+        return cli_error("search", CLI_USAGE, "--mode %s: expected lexical, semantic or hybrid",
+                         mode);
+    return CLI_OK;
 }
 
 int cmd_search(int argc, char **argv) {
@@ -211,32 +239,7 @@ int cmd_search(int argc, char **argv) {
     }
     search_request req = {
         .query = like ? NULL : query, .like = like, .snippets = 1, .all_access = 1};
-    const char *lim = cli_get(&a, "limit");
-    if (lim) {
-        char *end;
-        long v = strtol(lim, &end, 10);
-        if (*end || v < 1 || v > SEARCH_MAX_LIMIT) {
-            rc = cli_error("search", CLI_USAGE, "--limit %s: expected a number from 1 to %d", lim,
-                           SEARCH_MAX_LIMIT);
-            goto out;
-        }
-        req.limit = (size_t)v;
-    }
-    req.nsources = cli_get_all(&a, "source", &req.sources);
-    if ((rc = parse_date("since", cli_get(&a, "since"), &req.since_ms, 0)) ||
-        (rc = parse_date("until", cli_get(&a, "until"), &req.until_ms, 1)))
-        goto out;
-    req.author = cli_get(&a, "author");
-    req.nprincipals = cli_get_all(&a, "as", &req.principals);
-    if (req.nprincipals) req.all_access = 0;
-    req.with_text = cli_flag(&a, "text");
-    req.explain = cli_flag(&a, "explain");
-    const char *mode = cli_get(&a, "mode");
-    if (mode && search_mode_parse(mode, &req.mode)) {
-        rc =
-            cli_error("search", CLI_USAGE, "--mode %s: expected lexical, semantic or hybrid", mode);
-        goto out;
-    }
+    if ((rc = request_options(&a, &req))) goto out;
     if ((rc = cli_env_open(&e, &a))) goto out;
     if (req.mode != SEARCH_MODE_LEXICAL && (rc = cli_env_embedders(&e, "search"))) goto out;
     if ((rc = cli_env_open_tenant(&e, cli_get(&a, "tenant"), 0))) goto out;

@@ -7,16 +7,26 @@
  *
  * Query vectors are cached per process (by model key and text, least
  * recently used out), so paging through a result or repeating a question
- * costs no provider call. */
+ * costs no provider call.
+ *
+ * A provider that is down must not make every search wait for it (its
+ * retries take seconds; a hanging one up to embed_timeout_s per attempt):
+ * while the embedder's last call (a query's or an embed job's) failed with
+ * a retryable error, queries fail at once, and one query at most every
+ * SEARCH_PROVIDER_PROBE_MS tries the provider again. A success anywhere
+ * (a probe, an embed job) ends it. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "embed/embed_registry.h"
 #include "search/search_int.h"
+#include "util/timeutil.h"
 
 #define QCACHE_SLOTS 128
+#define SEARCH_PROVIDER_PROBE_MS 3000
 
 typedef struct qcache_entry {
     char *key; /* model key "\n" text; NULL: free */
@@ -73,6 +83,27 @@ static void qcache_put(const char *key, const float *vec, uint32_t dims) {
     pthread_mutex_unlock(&qcache_mu);
 }
 
+/* When the first probe may go (wall clock ms); shared by the process's
+ * embedders (a probe for one only delays the other's a little). */
+static _Atomic int64_t next_probe_ms;
+
+/* 1 when emb is failing and this query should not wait for it; fills why. */
+static int provider_down(embedder *emb, char *why, size_t whylen) {
+    embed_health h;
+    emb->ops->health(emb, &h);
+    if (h.ok || h.last_error.kind != EMBED_RETRYABLE) return 0;
+    int64_t now = lore_now_ms(), at = atomic_load(&next_probe_ms);
+    if (now >= at &&
+        atomic_compare_exchange_strong(&next_probe_ms, &at, now + SEARCH_PROVIDER_PROBE_MS))
+        return 0; /* this query probes */
+    snprintf(why, whylen,
+             "the embedding provider is failing (%.0f s ago: %s); queries try it "
+             "again every %d s",
+             (double)(now - h.last_error_ms) / 1000.0, h.last_error.message,
+             SEARCH_PROVIDER_PROBE_MS / 1000);
+    return 1;
+}
+
 void sem_query_clear(sem_query *q) {
     free(q->vec);
     memset(q, 0, sizeof *q);
@@ -119,6 +150,11 @@ lore_status sem_prepare(search_engine *e, const char *text, sem_query *q, char *
     if (!emb) {
         free(ckey);
         snprintf(semantic_error, selen, "no embedder for the tenant's model: %s", rerr);
+        snprintf(err, errlen, "%s", semantic_error);
+        return LORE_IO;
+    }
+    if (provider_down(emb, semantic_error, selen)) {
+        free(ckey);
         snprintf(err, errlen, "%s", semantic_error);
         return LORE_IO;
     }

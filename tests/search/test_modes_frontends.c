@@ -30,7 +30,7 @@
 #define PARAPHRASE_URL "how+many+days+off+after+having+a+baby"
 
 static embed_server srv;
-static char dir[256], bin[1024], key[256], key_empty[256];
+static char dir[256], bin[1024], key[256], key_empty[256], key_write[256];
 static int port;
 static pid_t serve_pid;
 static char embed_env[512];
@@ -127,6 +127,9 @@ static void make_keys(void) {
     snprintf(cmd, sizeof cmd, "'%s' key create --tenant empty --scope read --name t", bin);
     CHECK_INT(sh(cmd, out, sizeof out, err, sizeof err), 0);
     sscanf(out, "%255s", key_empty);
+    snprintf(cmd, sizeof cmd, "'%s' key create --tenant default --scope write --name w", bin);
+    CHECK_INT(sh(cmd, out, sizeof out, err, sizeof err), 0);
+    sscanf(out, "%255s", key_write);
     CHECK(!strncmp(key, "lore_", 5) && !strncmp(key_empty, "lore_", 5));
 }
 
@@ -143,8 +146,9 @@ static int free_port(void) {
     return ntohs(a.sin_port);
 }
 
-/* Starts `lore serve` (with the embedder when with_embedder). */
-static int serve_start(int with_embedder) {
+/* Starts `lore serve` (with the embedder when with_embedder; with job
+ * workers when workers, else none). */
+static int serve_start(int with_embedder, int workers) {
     port = free_port();
     char listen[64], out[300];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
@@ -154,7 +158,7 @@ static int serve_start(int with_embedder) {
     if (serve_pid == 0) {
         if (!freopen(out, "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(127);
         setenv("LORE_DATA_DIR", dir, 1);
-        setenv("LORE_WORKERS", "-1", 1);
+        setenv("LORE_WORKERS", workers ? "1" : "-1", 1);
         if (with_embedder) {
             setenv("LORE_EMBED_URL", srv.url, 1);
             setenv("LORE_EMBED_MODEL", "use-lite", 1);
@@ -348,6 +352,27 @@ static void rest_without_embedder(void) {
     json_decref(r);
 }
 
+/* A document written through the API is embedded by the embed job and
+ * found by meaning once it is. */
+static void pipeline(void) {
+    long code;
+    json_t *r = http("/v1/documents?wait=30", key_write,
+                     "{\"source\":\"wiki\",\"id\":\"bike\",\"title\":\"Cycling to work\","
+                     "\"text\":\"Employees who commute by bicycle get a monthly allowance.\"}",
+                     &code, NULL);
+    CHECK_INT(code, 200);
+    json_decref(r);
+    int found = 0;
+    for (int i = 0; i < 600 && !found; i++) { /* up to 60 s on a loaded machine */
+        r = http("/v1/search?q=money+for+riding+a+bike+to+the+office&mode=semantic&limit=1", key,
+                 NULL, &code, NULL);
+        found = code == 200 && !strcmp(str(hit(r, 0), "external_id"), "bike");
+        json_decref(r);
+        if (!found) usleep(100000);
+    }
+    CHECK(found);
+}
+
 /* ---- CLI ---- */
 
 static void cli(void) {
@@ -481,15 +506,20 @@ int main(void) {
     unsetenv("LORE_EMBED_URL");
     seed();
     make_keys();
-    if (serve_start(1) == 0) {
+    if (serve_start(1, 0) == 0) {
         rest();
         mcp_http();
     } else {
         CHECK(0);
     }
     serve_stop();
-    if (serve_start(0) == 0)
+    if (serve_start(0, 0) == 0)
         rest_without_embedder();
+    else
+        CHECK(0);
+    serve_stop();
+    if (serve_start(1, 1) == 0)
+        pipeline();
     else
         CHECK(0);
     serve_stop();

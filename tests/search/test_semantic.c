@@ -13,6 +13,7 @@
  * and in hybrid mode, nothing embedded yet). */
 #include <math.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "embed/embed.h"
 #include "embed/embed_registry.h"
@@ -20,6 +21,7 @@
 #include "search/search.h"
 #include "support/embed_server.h"
 #include "test.h"
+#include "util/timeutil.h"
 
 static embed_server srv;
 static store *control;
@@ -289,6 +291,46 @@ static void errors(void) {
     CHECK(res.n > 0);
 }
 
+/* A provider that is down (a retryable error) does not make every query
+ * wait for its retries: after a failure, queries fail at once and one at
+ * most every few seconds tries the provider; once it answers, semantic
+ * search is back. Timing-robust: the allowance grows with the time taken. */
+static void provider_down(void) {
+    CHECK_INT(embed_server_control(&srv, "{\"status\":503,\"count\":1000000}"), 0);
+    search_request r = {.query = "q0 vacation for the birth of a child",
+                        .mode = SEARCH_MODE_SEMANTIC,
+                        .all_access = 1};
+    CHECK_INT(run(&r), LORE_IO);
+    CHECK(strstr(res.semantic_error, "503") != NULL);
+    long long before = embed_server_stat(&srv, "requests");
+    int64_t t0 = lore_mono_ns();
+    char q[64];
+    int fast = 0;
+    for (int i = 1; i <= 20; i++) {
+        snprintf(q, sizeof q, "q%d vacation for the birth of a child", i);
+        r.query = q;
+        CHECK_INT(run(&r), LORE_IO);
+        fast += strstr(res.semantic_error, "try it again") != NULL;
+        r.mode = SEARCH_MODE_HYBRID; /* the lexical hits meanwhile */
+        CHECK_INT(run(&r), LORE_OK);
+        CHECK(res.semantic_error[0] != '\0');
+        r.mode = SEARCH_MODE_SEMANTIC;
+    }
+    long long made = embed_server_stat(&srv, "requests") - before;
+    double secs = (double)(lore_mono_ns() - t0) / 1e9;
+    /* 2 attempts per probe, one probe per 3 s window (without the gate: 80) */
+    CHECK(made <= 2 * (long long)(secs / 3 + 2));
+    CHECK(fast >= 1);
+    fprintf(stderr, "provider down: 40 queries in %.2f s, %lld provider requests\n", secs, made);
+    CHECK_INT(embed_server_control(&srv, "{\"reset\":true}"), 0);
+    lore_status st = LORE_IO;
+    for (int i = 0; i < 100 && st != LORE_OK; i++) { /* the next probe finds it back */
+        st = run(&r);
+        if (st != LORE_OK) usleep(100000);
+    }
+    CHECK_INT(st, LORE_OK);
+}
+
 /* A tenant with nothing embedded yet, and one with no embedder at all. */
 static void no_vectors(const tenant_settings *with) {
     CHECK_INT(store_tenant_create(control, "empty"), LORE_OK);
@@ -424,6 +466,7 @@ int main(void) {
     filters_inside();
     paging();
     errors();
+    provider_down();
     no_vectors(&ts);
 
     search_response_free(&res);

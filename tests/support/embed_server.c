@@ -5,6 +5,7 @@
 #include "tenant/tenant_ctx.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,46 @@ int embed_server_control(const embed_server *s, const char *json) {
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(h);
     return rc == CURLE_OK && code == 200 ? 0 : -1;
+}
+
+typedef struct body {
+    char b[65536];
+    size_t n;
+} body;
+
+static size_t keep(char *p, size_t size, size_t nmemb, void *ud) {
+    body *b = ud;
+    size_t n = size * nmemb, room = sizeof b->b - 1 - b->n;
+    memcpy(b->b + b->n, p, n < room ? n : room);
+    b->n += n < room ? n : room;
+    b->b[b->n] = '\0';
+    return n;
+}
+
+long long embed_server_stat(const embed_server *s, const char *name) {
+    char url[160];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/stats", s->port);
+    body *b = calloc(1, sizeof *b);
+    CURL *h = curl_easy_init();
+    if (!b || !h) {
+        free(b);
+        if (h) curl_easy_cleanup(h);
+        return -1;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    long long v = -1;
+    if (curl_easy_perform(h) == CURLE_OK) {
+        json_t *j = json_loads(b->b, 0, NULL);
+        json_t *x = json_object_get(j, name);
+        if (json_is_integer(x)) v = json_integer_value(x);
+        json_decref(j);
+    }
+    curl_easy_cleanup(h);
+    free(b);
+    return v;
 }
 
 typedef struct chunks {

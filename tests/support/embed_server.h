@@ -21,6 +21,9 @@ void embed_server_stop(embed_server *s);
 /* POSTs a JSON body to /control (fault injection); 0 on HTTP 200. */
 int embed_server_control(const embed_server *s, const char *json);
 
+/* A counter of the server's GET /stats (requests, inputs, ...); -1 on error. */
+long long embed_server_stat(const embed_server *s, const char *name);
+
 struct tenant_ctx;
 struct embed_registry;
 
