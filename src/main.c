@@ -26,6 +26,7 @@ static const command commands[] = {
     {"worker", cmd_worker, "run queued jobs"},
     {"jobs", cmd_jobs, "list, show, retry or purge jobs"},
     {"reindex", cmd_reindex, "rebuild a tenant's index from its documents"},
+    {"reembed", cmd_reembed, "move a tenant's vectors to the configured embedding model"},
     {"mcp", cmd_mcp, "serve MCP over stdio for a local AI agent"},
     {"backup", cmd_backup, "copy the whole store while it serves"},
     {"restore", cmd_restore, "restore a backup into an empty data directory"},

@@ -649,7 +649,7 @@ lore_status api_new(const lore_config *cfg, struct embed_registry *embedders, ap
     pthread_mutex_init(&a->wait_mu, NULL);
     pthread_cond_init(&a->wait_cv, NULL);
     for (size_t i = 0; i < api_route_count && i < API_MAX_ROUTES; i++)
-        a->routes[a->nroutes++] = api_route_table[i].route;
+        if (api_route_table[i].route.method) a->routes[a->nroutes++] = api_route_table[i].route;
     if (pthread_key_create(&a->thread_key, thread_free)) {
         free(a);
         return LORE_NOMEM;

@@ -300,6 +300,9 @@ void api_keys_post(api_req *q);
 void api_keys_get(api_req *q);
 void api_key_delete(api_req *q);
 void api_job_get(api_req *q);
+/* POST and GET /v1/reembed: the model switch (api_reembed.c). */
+void api_reembed_post(api_req *q);
+void api_reembed_get(api_req *q);
 void api_jobs_list(api_req *q);
 void api_job_retry(api_req *q);
 void api_reindex_post(api_req *q);

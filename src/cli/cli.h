@@ -114,6 +114,10 @@ void cli_env_close(cli_env *e);
  * cli_env_open_tenant and before starting workers or the API. Prints the
  * error (naming the setting) and returns CLI_USAGE/CLI_FAIL. */
 int cli_env_embedders(cli_env *e, const char *cmd);
+/* Warns (log) about tenants whose vectors are not of the configured model,
+ * or that have chunks and no vectors, naming `lore reembed` (cmd_reembed.c;
+ * serve and worker call it at start). */
+void cli_reembed_warn(cli_env *e, const char *cmd);
 
 /* A pool of job workers (cli_jobs.c). */
 typedef struct cli_pool {
@@ -144,6 +148,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_reindex(int argc, char **argv);
+int cmd_reembed(int argc, char **argv);
 int cmd_mcp(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);

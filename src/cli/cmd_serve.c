@@ -178,6 +178,7 @@ int cmd_serve(int argc, char **argv) {
     }
     if ((rc = cli_env_secrets(&e, "serve", 1))) goto out;
     if ((rc = cli_env_embedders(&e, "serve"))) goto out;
+    cli_reembed_warn(&e, "serve");
     http_config hc;
     http_config_default(&hc);
     if (http_parse_listen(e.cfg.listen, &hc, err, sizeof err) != LORE_OK) {

@@ -40,6 +40,7 @@ int cmd_worker(int argc, char **argv) {
     }
     if ((rc = cli_env_secrets(&e, "worker", 1))) goto out;
     if ((rc = cli_env_embedders(&e, "worker"))) goto out;
+    cli_reembed_warn(&e, "worker");
     if (e.cfg.workers < 0) {
         rc = cli_error("worker", CLI_USAGE, "--workers must be 0 (one per core) or more");
         goto out;

@@ -137,6 +137,8 @@ static const key_def keys[] = {
     INT(embed_max_input_tokens, 16, 1000000, "8000",
         "embeddings: longest input in estimated tokens; longer texts are cut at a sentence or "
         "word boundary"),
+    INT(embed_reembed_step, 1, 100000, "256",
+        "embeddings: chunks embedded per step (one transaction) of lore reembed's model switch"),
     INT(embed_backlog_degraded_s, 1, 31536000, "300",
         "embeddings: /health/ready reports degraded when a chunk has waited this many seconds "
         "for its embedding"),

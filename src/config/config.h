@@ -57,6 +57,7 @@ typedef struct lore_config {
     int64_t embed_dimensions, embed_batch, embed_concurrency, embed_timeout_s;
     int64_t embed_max_input_tokens;
     int64_t embed_backlog_degraded_s; /* /health/ready degraded past this backlog age */
+    int64_t embed_reembed_step;       /* chunks per step of the model switch (lore reembed) */
     config_origin origin[96];         /* per key, indexed like the key table */
     char file[1024];                  /* the config file read, "" if none */
 } lore_config;

@@ -717,6 +717,7 @@ void ingest_job_settings_from(ingest_job_settings *s, const lore_config *c) {
     tenant_settings_from_config(&s->tenant, c);
     s->embed.max_attempts = (int)c->job_max_attempts;
     s->reindex_step_chunks = 20000;
+    s->reembed_step_chunks = (size_t)c->embed_reembed_step;
     s->batch_time_ms = INGEST_JOB_BATCH_TIME_MS;
 }
 

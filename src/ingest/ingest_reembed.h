@@ -98,4 +98,12 @@ typedef struct vec_audit {
 LORE_MUST_CHECK lore_status ingest_vector_audit(tenant_ctx *ctx, int allow_pending, vec_audit *out,
                                                 char *err, size_t errlen);
 
+/* The JSON of GET /v1/reembed and lore reembed --status --json: {"phase",
+ * "live_model", "build_model", "target_model" (null when absent),
+ * "chunks", "vectors", "pending", "percent", "switch_needed"} and, with an
+ * audit, "audit": {"ok", "chunks", "vectors", "graph_live", "missing",
+ * "missing_pending", "orphans", "not_in_graph"}. NULL when out of memory. */
+struct json_t;
+struct json_t *ingest_reembed_json(const reembed_progress *p, const vec_audit *a);
+
 #endif

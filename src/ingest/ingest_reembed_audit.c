@@ -1,18 +1,14 @@
 /* What the model switch looks like from outside (ingest_reembed.h): its
  * progress, and an audit proving every live chunk has exactly one vector in
  * the live slot and no vector outlives its chunk. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "embed/embed.h"
+#include "ingest/ingest_embed.h"
 #include "ingest/ingest_reembed.h"
-
-/* The embedding job's pending set (ROUND decision, docs/embeddings.md):
- * key = chunk id, 8 bytes big-endian. */
-#ifndef STORE_NS_EMBED_PENDING
-#define STORE_NS_EMBED_PENDING 40
-#endif
 
 #define AUDIT_PAGE 4096
 
@@ -52,8 +48,9 @@ lore_status ingest_reembed_progress(tenant_ctx *ctx, embed_registry *reg, reembe
         if (st != LORE_OK) return st;
     }
     out->pending = out->chunks > out->vectors ? out->chunks - out->vectors : 0;
+    /* tenths, rounded down: 100 only when complete */
     out->percent =
-        out->chunks ? 100.0 * (double)(out->chunks - out->pending) / (double)out->chunks : 100.0;
+        out->chunks ? (double)((out->chunks - out->pending) * 1000 / out->chunks) / 10.0 : 100.0;
     out->switch_needed = out->target_key[0] && (strcmp(out->target_key, out->live_key) != 0 ||
                                                 rs.phase == VEC_REBUILD_COPYING);
     if (out->target_key[0] && !out->live_key[0] && !out->chunks) out->switch_needed = 0;
@@ -98,6 +95,7 @@ static int on_chunk_id(void *ctx, int64_t id, uint32_t nterms, const char *title
     return p->n == AUDIT_PAGE;
 }
 
+/* A pending row's key (ingest_embed.h): the chunk id, 8 bytes big-endian. */
 static void be64(int64_t id, uint8_t k[8]) {
     for (int i = 0; i < 8; i++)
         k[i] = (uint8_t)((uint64_t)id >> (56 - 8 * i));
@@ -188,4 +186,29 @@ lore_status ingest_vector_audit(tenant_ctx *ctx, int allow_pending, vec_audit *a
     int64_t lacking = a->missing - (allow_pending ? a->missing_pending : 0);
     a->ok = lacking == 0 && a->orphans == 0 && a->not_in_graph == 0 && a->graph_live == a->vectors;
     return LORE_OK;
+}
+
+static json_t *key_or_null(const char *k) {
+    return k[0] ? json_string(k) : json_null();
+}
+
+json_t *ingest_reembed_json(const reembed_progress *p, const vec_audit *a) {
+    json_t *o =
+        json_pack("{s:s,s:o,s:o,s:o,s:I,s:I,s:I,s:f,s:b}", "phase", p->phase, "live_model",
+                  key_or_null(p->live_key), "build_model", key_or_null(p->build_key),
+                  "target_model", key_or_null(p->target_key), "chunks", (json_int_t)p->chunks,
+                  "vectors", (json_int_t)p->vectors, "pending", (json_int_t)p->pending, "percent",
+                  p->percent, "switch_needed", p->switch_needed);
+    if (o && a) {
+        json_t *x = json_pack(
+            "{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ok", a->ok, "chunks", (json_int_t)a->chunks,
+            "vectors", (json_int_t)a->vectors, "graph_live", (json_int_t)a->graph_live, "missing",
+            (json_int_t)a->missing, "missing_pending", (json_int_t)a->missing_pending, "orphans",
+            (json_int_t)a->orphans, "not_in_graph", (json_int_t)a->not_in_graph);
+        if (!x || json_object_set_new(o, "audit", x)) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
 }

@@ -38,6 +38,8 @@ static const route_case routes[] = {
     {"GET", "/v1/jobs", NULL, NULL, "admin"},
     {"POST", "/v1/jobs/{job}/retry", NULL, NULL, "admin"},
     {"POST", "/v1/reindex", NULL, NULL, "admin"},
+    {"POST", "/v1/reembed", NULL, NULL, "admin"},
+    {"GET", "/v1/reembed", NULL, NULL, "admin"},
     {"POST", "/v1/connectors", "application/json", "{\"kind\":\"github\"}", "admin"},
     {"GET", "/v1/connectors", NULL, NULL, "admin"},
     {"DELETE", "/v1/connectors/con_00000000000000000000", NULL, NULL, "admin"},

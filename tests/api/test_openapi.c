@@ -13,7 +13,7 @@
 static int route_exists(const char *method, const char *path) {
     for (size_t i = 0; i < api_route_total(); i++) {
         const http_route *r = api_route_at(i);
-        if (!strcasecmp(r->method, method) && !strcmp(r->pattern, path)) return 1;
+        if (r && !strcasecmp(r->method, method) && !strcmp(r->pattern, path)) return 1;
     }
     return 0;
 }
@@ -31,8 +31,11 @@ int main(void) {
     CHECK(json_is_object(paths));
 
     /* table -> document */
+    size_t routes = 0;
     for (size_t i = 0; i < api_route_total(); i++) {
         const api_route_def *d = &api_route_table[i];
+        if (!api_route_at(i)) continue; /* an unused id */
+        routes++;
         char m[16];
         size_t k = 0;
         for (; d->route.method[k] && k < sizeof m - 1; k++)
@@ -84,7 +87,7 @@ int main(void) {
             if (id) json_object_set_new(ids, id, json_true());
         }
     }
-    CHECK_INT(ops, api_route_total());
+    CHECK_INT(ops, routes);
     json_decref(ids);
     json_decref(root);
     return test_summary();
