@@ -4,8 +4,8 @@
 # Lite under Node, 512 dimensions, the OpenAI protocol).
 #
 #   1. the provider alone: texts/s embedding the first SciFact documents
-#      (title + text, as lore embeds a chunk) in batches of 64 with 2
-#      requests in flight (lore's embed_batch and embed_concurrency), so the
+#      (title + text, as lore embeds a chunk), 64 of them in batches of 32
+#      with 2 requests in flight (lore's embed_concurrency), so the
 #      ingest figure below can be read against what the model can do;
 #   2. ingest with embedding: a fresh data directory, `lore serve --workers 2`,
 #      the documents POSTed in batches of 100, timed until no job is left and
@@ -39,6 +39,8 @@ data="${LORE_SCIFACT_DIR:-../shared/data/beir/scifact}"
 ndocs="${LORE_SCIFACT_DOCS:-1000}"
 weights="${LORE_BENCH_WEIGHTS:-0.5 0.25}"
 keep="${LORE_BENCH_KEEP:-0}"
+# lore refuses LORE_* variables it does not know: the bench's own go
+unset LORE_BUILD_DIR LORE_SCIFACT_DIR LORE_SCIFACT_DOCS LORE_BENCH_WEIGHTS LORE_BENCH_KEEP
 unset LORE_CONFIG LORE_EMBED_URL LORE_EMBED_MODEL LORE_EMBED_DIMENSIONS LORE_EMBED_API_KEY \
   LORE_HYBRID_WEIGHT_SEMANTIC LORE_HYBRID_WEIGHT_LEXICAL
 
@@ -114,8 +116,8 @@ embed_url="http://127.0.0.1:$embed_port/v1"
 echo "== subset of $data (LORE_SCIFACT_DOCS=$ndocs)"
 run subset --data "$data" --docs "$ndocs" --out "$tmp/corpus.jsonl"
 
-echo "== 1. the provider alone: 128 documents, batches of 64, 2 in flight"
-run rate --embed "$embed_url" --corpus "$tmp/corpus.jsonl" --count 128 --batch 64 --conns 2
+echo "== 1. the provider alone: 64 documents, batches of 32, 2 in flight"
+run rate --embed "$embed_url" --corpus "$tmp/corpus.jsonl" --count 64 --batch 32 --conns 2
 
 bench_env=(LORE_RATE_WRITE_PER_MIN=0 LORE_RATE_READ_PER_MIN=0 LORE_RATE_ADMIN_PER_MIN=0
   LORE_RATE_ANON_PER_MIN=0 LORE_QUEUE_MAX_PER_TENANT=0 LORE_QUEUE_MAX_TOTAL=0 LORE_ACCESS_LOG=0
