@@ -184,7 +184,8 @@ lore_status ingest_embed_on_pending(void *ctx, store_tenant *t) {
         /* Queued and not started: it runs after this batch commits and
          * decides it is finished only in a write transaction, so it sees
          * these rows. */
-        int waiting = st == LORE_OK && j->state == STORE_JOB_READY;
+        int waiting = st == LORE_OK && j->state == STORE_JOB_READY &&
+                      !strcmp(j->kind, INGEST_JOB_EMBED); /* (a restored control store) */
         store_job_free(j);
         if (st != LORE_OK && st != LORE_NOT_FOUND) return st;
         if (waiting) return LORE_OK;
