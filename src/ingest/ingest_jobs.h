@@ -65,8 +65,8 @@ typedef struct ingest_job_settings {
     ingest_options ingest;       /* chunking and parse limits; callbacks are the handler's */
     tenant_settings tenant;      /* how each tenant's indexes are opened */
     size_t reindex_step_chunks;  /* chunks per re-index transaction */
-    ingest_embed_settings embed; /* how embed jobs run (ingest_embed.h) */
     size_t reembed_step_chunks;  /* chunks per model-switch step (0: REEMBED_STEP_CHUNKS) */
+    ingest_embed_settings embed; /* how embed jobs run (ingest_embed.h) */
     /* A batch starts no job after running this long; the rest go back to
      * the queue without an attempt. 0: INGEST_JOB_BATCH_TIME_MS; negative:
      * one job per batch (tests). */

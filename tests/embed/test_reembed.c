@@ -5,6 +5,8 @@
  *
  *   - backfill: a tenant whose documents came before its embedder gets every
  *     chunk embedded, and a second run changes nothing;
+ *   - the audit: a vector of no chunk and a chunk without its vector are
+ *     found, and the job (its model live) embeds just the missing chunk;
  *   - switch: a job builds the new model's slot beside the live one while
  *     the test searches (answered from the old slot, with the old model,
  *     until the atomic switch, then from the new one), writes a document
@@ -313,6 +315,79 @@ static void test_backfill(embed_registry *a) {
     store_close(s);
 }
 
+typedef struct doc_chunk_ids {
+    int64_t ids[64];
+    size_t n;
+} doc_chunk_ids;
+
+static int on_doc_chunk(void *ctx, int64_t id, uint32_t nterms) {
+    (void)nterms;
+    doc_chunk_ids *l = ctx;
+    if (l->n < 64) l->ids[l->n++] = id;
+    return 0;
+}
+
+/* ---- the audit finds damage, and the job repairs a missing vector ---- */
+
+static int64_t first_chunk(tenant_ctx *c) {
+    int64_t rowid = 0, id = 0;
+    CHECK_INT(store_doc_lookup(c->store, "test", "topic0", &rowid, NULL), LORE_OK);
+    doc_chunk_ids l = {{0}, 0};
+    CHECK_INT(store_doc_chunks(c->store, rowid, on_doc_chunk, &l), LORE_OK);
+    if (l.n) id = l.ids[0];
+    return id;
+}
+
+static void test_audit_damage(embed_registry *a) {
+    store *s = NULL;
+    tenant_ctx *c = open_ctx(&s, a);
+    char err[512];
+    tenant_index_vector *h = NULL;
+    CHECK_INT(tenant_ctx_vector(c, key_of(a), 0, &h, err, sizeof err), LORE_OK);
+    float v[512];
+    for (int i = 0; i < 512; i++)
+        v[i] = 1.0f;
+    const int64_t ghost = 1000000007; /* no chunk has this id */
+    CHECK_INT(store_begin(c->store), LORE_OK);
+    CHECK_INT(h->ops->begin(h->state), LORE_OK);
+    CHECK_INT(h->ops->add(h->state, ghost, v), LORE_OK);
+    CHECK_INT(h->ops->flush(h->state), LORE_OK);
+    CHECK_INT(store_commit(c->store), LORE_OK);
+    vec_audit au;
+    CHECK_INT(ingest_vector_audit(c, 1, &au, err, sizeof err), LORE_OK);
+    CHECK(!au.ok);
+    CHECK_INT(au.orphans, 1);
+    CHECK_INT(au.first_orphan, ghost);
+    CHECK_INT(au.missing, 0);
+    /* the ghost gone, a live chunk's vector removed */
+    int64_t victim = first_chunk(c);
+    CHECK(victim > 0);
+    CHECK_INT(store_begin(c->store), LORE_OK);
+    CHECK_INT(h->ops->begin(h->state), LORE_OK);
+    CHECK_INT(h->ops->remove(h->state, ghost), LORE_OK);
+    CHECK_INT(h->ops->remove(h->state, victim), LORE_OK);
+    CHECK_INT(h->ops->flush(h->state), LORE_OK);
+    CHECK_INT(store_commit(c->store), LORE_OK);
+    CHECK_INT(ingest_vector_audit(c, 0, &au, err, sizeof err), LORE_OK);
+    CHECK(!au.ok);
+    CHECK_INT(au.orphans, 0);
+    CHECK_INT(au.missing, 1);
+    CHECK_INT(au.vectors, nchunks - 1);
+    CHECK_INT(au.graph_live, nchunks - 1);
+    /* the job (the configured model live) embeds just that chunk */
+    queue_result res;
+    run_to_end(c, a, 8, &res);
+    CHECK(res.ok);
+    json_t *r = res.result ? json_loads(res.result, 0, NULL) : NULL;
+    CHECK_INT(json_integer_value(json_object_get(r, "added")), 1);
+    CHECK_INT(json_integer_value(json_object_get(r, "embedded")), 1);
+    json_decref(r);
+    res_clear(&res);
+    check_audit(c, key_of(a), nchunks);
+    tenant_ctx_close(c);
+    store_close(s);
+}
+
 /* ---- the switch, with searches, a write and a delete meanwhile ---- */
 
 typedef struct job_arg {
@@ -559,6 +634,7 @@ int main(void) {
     embed_registry *d = registry("use-lite-mrl", 64);
     test_no_embedder();
     test_backfill(a);
+    test_audit_damage(a);
     test_switch(a, b);
     test_outage(c3);
     test_kill(d);
