@@ -111,6 +111,10 @@ const embedText = (d) => (d.title ? `${d.title}\n\n` : "") + d.text;
 
 async function rate() {
   const texts = readJsonl(opt.corpus).slice(0, opt.count).map(embedText);
+  // One request first, outside the clock: the model's first calls are slow
+  // (TensorFlow.js prepares its kernels), and lore's server met them earlier.
+  const warm = await request("POST", `${opt.embed}/embeddings`, { model: "use-lite", input: texts.slice(0, 4) }, false);
+  if (warm.status !== 200) die(`the provider answered ${warm.status}: ${warm.text.slice(0, 200)}`);
   let next = 0;
   const t0 = performance.now();
   async function worker() {

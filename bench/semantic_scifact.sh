@@ -4,8 +4,9 @@
 # Lite under Node, 512 dimensions, the OpenAI protocol).
 #
 #   1. the provider alone: texts/s embedding the first SciFact documents
-#      (title + text, as lore embeds a chunk), 64 of them in batches of 32
-#      with 2 requests in flight (lore's embed_concurrency), so the
+#      (title + text, as lore embeds a chunk), 128 of them in batches of 64
+#      with 2 requests in flight (lore's embed_batch and embed_concurrency),
+#      after one warm-up request, so the
 #      ingest figure below can be read against what the model can do;
 #   2. ingest with embedding: a fresh data directory, `lore serve --workers 2`,
 #      the documents POSTed in batches of 100, timed until no job is left and
@@ -29,7 +30,8 @@
 #
 # Environment: LORE_BUILD_DIR (default build/release), LORE_SCIFACT_DIR
 # (default ../shared/data/beir/scifact), LORE_SCIFACT_DOCS (default 1000; 0 =
-# all), LORE_BENCH_WEIGHTS (semantic weights of step 4, default "0.5 0.25"),
+# all), LORE_BENCH_WEIGHTS (semantic weights of step 4, default
+# "0.5 0.25 0.1 0.05 0.02"),
 # LORE_BENCH_KEEP=1 keeps the temporary directory. Run from the repository
 # root: bash bench/semantic_scifact.sh
 set -euo pipefail
@@ -37,7 +39,7 @@ set -euo pipefail
 build="${LORE_BUILD_DIR:-build/release}"
 data="${LORE_SCIFACT_DIR:-../shared/data/beir/scifact}"
 ndocs="${LORE_SCIFACT_DOCS:-1000}"
-weights="${LORE_BENCH_WEIGHTS:-0.5 0.25}"
+weights="${LORE_BENCH_WEIGHTS:-0.5 0.25 0.1 0.05 0.02}"
 keep="${LORE_BENCH_KEEP:-0}"
 # lore refuses LORE_* variables it does not know: the bench's own go
 unset LORE_BUILD_DIR LORE_SCIFACT_DIR LORE_SCIFACT_DOCS LORE_BENCH_WEIGHTS LORE_BENCH_KEEP
@@ -116,8 +118,8 @@ embed_url="http://127.0.0.1:$embed_port/v1"
 echo "== subset of $data (LORE_SCIFACT_DOCS=$ndocs)"
 run subset --data "$data" --docs "$ndocs" --out "$tmp/corpus.jsonl"
 
-echo "== 1. the provider alone: 64 documents, batches of 32, 2 in flight"
-run rate --embed "$embed_url" --corpus "$tmp/corpus.jsonl" --count 64 --batch 32 --conns 2
+echo "== 1. the provider alone: 128 documents, batches of 64, 2 in flight (after one warm-up request)"
+run rate --embed "$embed_url" --corpus "$tmp/corpus.jsonl" --count 128 --batch 64 --conns 2
 
 bench_env=(LORE_RATE_WRITE_PER_MIN=0 LORE_RATE_READ_PER_MIN=0 LORE_RATE_ADMIN_PER_MIN=0
   LORE_RATE_ANON_PER_MIN=0 LORE_QUEUE_MAX_PER_TENANT=0 LORE_QUEUE_MAX_TOTAL=0 LORE_ACCESS_LOG=0
