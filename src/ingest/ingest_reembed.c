@@ -36,7 +36,7 @@ typedef struct run {
     size_t step;
     pthread_mutex_t *lock;
     /* totals for the result */
-    int64_t embedded, added, skipped_gone, steps, deleted_steps;
+    int64_t embedded, added, skipped_gone, unusable, steps, deleted_steps;
     int switched;
     char from_key[VEC_MODEL_KEY_MAX + 1];
     char err[768];
@@ -281,7 +281,7 @@ static int write_step(run *r, step_kind kind, const char *key, uint32_t dims, co
             *moved = 1;
         if (kind == STEP_DELETE && rs.phase != VEC_REBUILD_DELETING) *moved = 1;
     }
-    int64_t added = 0, gone = 0;
+    int64_t added = 0, gone = 0, unusable = 0;
     for (size_t i = 0; st == LORE_OK && !*moved && b && i < b->n; i++) {
         int64_t doc = 0;
         lore_status cs = store_chunk_doc(r->t, b->ids[i], &doc);
@@ -290,7 +290,15 @@ static int write_step(run *r, step_kind kind, const char *key, uint32_t dims, co
             continue;
         }
         if ((st = cs) != LORE_OK) break;
-        if ((st = h->ops->add(h->state, b->ids[i], vec + (size_t)i * dims)) == LORE_OK) added++;
+        st = h->ops->add(h->state, b->ids[i], vec + (size_t)i * dims);
+        if (st == LORE_INVALID) { /* a zero or non-finite vector: nothing to search by */
+            LORE_WARN("reembed %s: chunk %lld: %s; left without a vector", store_tenant_name(r->t),
+                      (long long)b->ids[i], h->ops->errmsg(h->state));
+            unusable++;
+            st = LORE_OK;
+            continue;
+        }
+        if (st == LORE_OK) added++;
     }
     int tail = 0;
     if (st == LORE_OK && !*moved && kind != STEP_DELETE) {
@@ -320,6 +328,7 @@ static int write_step(run *r, step_kind kind, const char *key, uint32_t dims, co
     }
     r->added += added;
     r->skipped_gone += gone;
+    r->unusable += unusable;
     if (kind == STEP_DELETE)
         r->deleted_steps++;
     else
@@ -459,6 +468,7 @@ void ingest_reembed_run(tenant_ctx *ctx, embed_registry *reg, size_t step_chunks
                   (json_int_t)r.skipped_gone, "steps", (json_int_t)(r.steps + r.deleted_steps),
                   "switched", r.switched, "seconds", (double)(lore_mono_ns() - t0) / 1e9);
     if (o && r.from_key[0]) json_object_set_new(o, "previous_model", json_string(r.from_key));
+    if (o && r.unusable) json_object_set_new(o, "unusable", json_integer((json_int_t)r.unusable));
     res->result = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     res->ok = 1;

@@ -26,6 +26,7 @@
 //              the next N embedding requests get that status (and header)
 //        {"dimensions": D}    answer vectors cut/padded to D numbers
 //        {"malformed": true}  answer bodies that are not JSON
+//        {"zero": true}       every vector all zeros (nothing to search by)
 //        {"count_mismatch": true}  one embedding fewer than inputs
 //        {"delay_ms": MS}     hold every answer this long
 //        {"max_input_chars": N}  inputs longer get 400 (a context limit)
@@ -179,6 +180,7 @@ async function embeddings(req, res) {
     if (f.malformed) return send(res, 200, '{"object": "list", "data": [{"embedding": [0.1,');
     let data = vectors.map((v, i) => {
       let e = f.dimensions ? v.slice(0, f.dimensions) : v;
+      if (f.zero) e = e.map(() => 0);
       while (e.length < (f.dimensions || 0)) e = e.concat([0]);
       return { object: "embedding", index: i, embedding: q.encoding_format === "base64" ? base64Of(e) : e };
     });

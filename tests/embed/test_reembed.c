@@ -18,6 +18,8 @@
  *     back up, it finishes;
  *   - kill -9: a process running the switch is killed mid-build; another
  *     finishes it from the committed cursor and the audit passes;
+ *   - a vector of zeros: the chunk is left without one, the job finishes,
+ *     a later run embeds it;
  *   - no embedder: the job fails naming embed_url. */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -606,6 +608,41 @@ static void test_kill(embed_registry *d) {
     store_close(s);
 }
 
+/* A vector of zeros cannot be searched by: the chunk is left without one
+ * (the job still finishes), and a later run embeds it. */
+static void test_unusable(embed_registry *d) {
+    store *s = NULL;
+    tenant_ctx *c = open_ctx(&s, d);
+    ingest_options o;
+    ingest_options_default(&o);
+    ingest_session *ss = NULL;
+    CHECK_INT(ingest_session_new(c, &o, &ss), LORE_OK);
+    put_doc(ss, "zeroed", "The library lends projectors for a week.");
+    CHECK_INT(ingest_commit(ss), LORE_OK);
+    ingest_session_free(ss);
+    control("{\"model\":\"use-lite-mrl\",\"zero\":true}");
+    queue_result res;
+    run_to_end(c, d, 4, &res);
+    CHECK(res.ok);
+    json_t *r = res.result ? json_loads(res.result, 0, NULL) : NULL;
+    CHECK_INT(json_integer_value(json_object_get(r, "unusable")), 1);
+    CHECK_INT(json_integer_value(json_object_get(r, "added")), 0);
+    json_decref(r);
+    res_clear(&res);
+    vec_audit au;
+    char err[512];
+    CHECK_INT(ingest_vector_audit(c, 0, &au, err, sizeof err), LORE_OK);
+    CHECK_INT(au.missing, 1);
+    CHECK(!au.ok);
+    control("{\"reset\":true}");
+    run_to_end(c, d, 4, &res);
+    CHECK(res.ok);
+    res_clear(&res);
+    check_audit(c, key_of(d), nchunks + 1);
+    tenant_ctx_close(c);
+    store_close(s);
+}
+
 static void test_no_embedder(void) {
     store *s = NULL;
     tenant_ctx *c = open_ctx(&s, NULL);
@@ -638,6 +675,7 @@ int main(void) {
     test_switch(a, b);
     test_outage(c3);
     test_kill(d);
+    test_unusable(d);
     embed_registry_free(a), embed_registry_free(b), embed_registry_free(c3), embed_registry_free(d);
     kill(server_pid, SIGTERM);
     waitpid(server_pid, NULL, 0);
