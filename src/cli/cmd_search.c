@@ -16,6 +16,8 @@ static const cli_opt opts[] = {
     {"since", 0, "DATE", 0, "only documents updated at or after DATE (YYYY-MM-DD or ISO 8601)"},
     {"until", 0, "DATE", 0, "only documents updated at or before DATE"},
     {"author", 0, "NAME", 0, "only documents by this author"},
+    {"meta", 0, "KEY=VALUE", 1,
+     "only documents whose metadata KEY is VALUE (a dotted KEY reaches into objects)"},
     {"as", 0, "PRINCIPAL", 1, "search as PRINCIPAL (user:EMAIL, group:NAME), honouring ACLs"},
     {"like", 0, "ID", 0, "documents similar to document ID (it comes first), instead of QUERY"},
     {"mode", 'm', "MODE", 0,
@@ -26,7 +28,7 @@ static const cli_opt opts[] = {
 };
 static const cli_help help = {
     "lore search QUERY... [--tenant T] [--mode M] [--limit N] [--source S] [--since DATE] "
-    "[--json]",
+    "[--meta KEY=VALUE] [--json]",
     "Search a tenant. Mode lexical ranks the words of QUERY with BM25 over titles\n"
     "and text; semantic finds the chunks nearest to QUERY's meaning (an embedder\n"
     "must be configured: embed_url); hybrid fuses both rankings. Each document\n"
@@ -48,6 +50,7 @@ static const cli_help help = {
     "  lore search --mode semantic --explain how many days off after having a baby\n"
     "  lore search '\"parental leave\" -draft' --source wiki --limit 5\n"
     "  lore search --json --since 2024-01-01 -- -internal onboarding\n"
+    "  lore search --meta team=hr --meta github.repository=octo/hello leave\n"
     "  lore search --like 3f2a9c...   (an id from a hit)",
 };
 
@@ -130,9 +133,39 @@ static void print_human(const search_request *req, const search_response *res, i
             res->truncated ? " (phrase check budget ran out: some hits may be missing)" : "");
 }
 
-/* --source, --since, --until and --author, through the filter parser REST
- * and MCP use. */
-static int filter_options(const cli_args *a, view_filters *f, search_request *req) {
+/* The filters' storage: the parser's lists and the --meta keys cut out of
+ * KEY=VALUE. */
+typedef struct cli_filters {
+    view_filters f;
+    char keys[VIEW_MAX_FILTERS][256];
+} cli_filters;
+
+/* --meta KEY=VALUE, as meta.KEY=VALUE in REST. */
+static int meta_options(const cli_args *a, cli_filters *cf, search_request *req) {
+    const char *const *v;
+    char err[256];
+    size_t count = cli_get_all(a, "meta", &v);
+    for (size_t i = 0; i < count; i++) {
+        const char *eq = strchr(v[i], '=');
+        size_t klen = eq ? (size_t)(eq - v[i]) : 0;
+        if (!eq || !klen || klen >= sizeof cf->keys[0])
+            return cli_error("search", CLI_USAGE,
+                             "--meta %s: expected KEY=VALUE with a KEY of 1 to %zu bytes", v[i],
+                             sizeof cf->keys[0] - 1);
+        /* Past the cap the parser refuses, whatever the slot holds. */
+        size_t slot = i < VIEW_MAX_FILTERS ? i : VIEW_MAX_FILTERS - 1;
+        memcpy(cf->keys[slot], v[i], klen);
+        cf->keys[slot][klen] = '\0';
+        if (view_filter_meta(&cf->f, req, cf->keys[slot], eq + 1, err, sizeof err))
+            return cli_error("search", CLI_USAGE, "--meta %s: %s", v[i], err);
+    }
+    return CLI_OK;
+}
+
+/* --source, --since, --until, --author and --meta, through the filter
+ * parser REST and MCP use. */
+static int filter_options(const cli_args *a, cli_filters *cf, search_request *req) {
+    view_filters *f = &cf->f;
     static const char *const names[] = {"source", "since", "until", "author"};
     char err[256];
     view_filters_attach(f, req);
@@ -143,11 +176,11 @@ static int filter_options(const cli_args *a, view_filters *f, search_request *re
             if (view_filter_set(f, req, names[n], names[n], v[i], err, sizeof err))
                 return cli_error("search", CLI_USAGE, "--%s %s: %s", names[n], v[i], err);
     }
-    return CLI_OK;
+    return meta_options(a, cf, req);
 }
 
 /* The options that shape the request (limit, filters, principals, mode). */
-static int request_options(const cli_args *a, view_filters *f, search_request *req) {
+static int request_options(const cli_args *a, cli_filters *f, search_request *req) {
     int rc;
     const char *lim = cli_get(a, "limit");
     if (lim) {
@@ -201,7 +234,7 @@ int cmd_search(int argc, char **argv) {
     }
     search_request req = {
         .query = like ? NULL : query, .like = like, .snippets = 1, .all_access = 1};
-    view_filters filters;
+    cli_filters filters;
     if ((rc = request_options(&a, &filters, &req))) goto out;
     if ((rc = cli_env_open(&e, &a))) goto out;
     if (req.mode != SEARCH_MODE_LEXICAL && (rc = cli_env_embedders(&e, "search"))) goto out;

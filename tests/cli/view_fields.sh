@@ -91,6 +91,25 @@ PY
 )
 [ "$RESULT" = same ] && ok || bad "front ends disagree: $RESULT"
 
+# --meta KEY=VALUE in the CLI is meta.KEY=VALUE in REST.
+WK=$("$LORE" key create --tenant acme --scope write 2>/dev/null)
+post_doc "$WK" '{"source":"wiki","id":"meta-1","title":"Otter budget","metadata":{"team":"finance","github":{"repository":"octo/otters"}},"text":"The otters budget for the year."}' && ok || bad "posting meta-1"
+for q in "meta.team=finance" "meta.github.repository=octo%2Fotters"; do
+  r=$(curl -s -H "Authorization: Bearer $KEY_ENG" "$B/v1/search?q=otters&$q")
+  has "$r" '"title":"Otter budget"'
+  [ "$(grep -o '"id":"[0-9a-f]*"' <<<"$r" | wc -l)" = 1 ] && ok || bad "REST $q: one hit wanted: $r"
+done
+expect 0 "lore search --meta" -- "$LORE" search --tenant acme --json --meta team=finance --meta github.repository=octo/otters otters
+has "$OUT" '"title": "Otter budget"'
+[ "$(grep -c '"chunk_id"' <<<"$OUT")" = 1 ] && ok || bad "--meta: one hit wanted: $OUT"
+expect 0 "lore search --meta other value" -- "$LORE" search --tenant acme --json --meta team=hr otters
+hasnt "$OUT" '"chunk_id"'
+expect 1 "lore search --meta without =" -- "$LORE" search --tenant acme --meta team otters
+has "$ERR" "--meta team: expected KEY=VALUE"
+META=(); for i in $(seq 33); do META+=(--meta "k$i=v"); done
+expect 1 "lore search 33 --meta" -- "$LORE" search --tenant acme "${META[@]}" otters
+has "$ERR" "at most 32 metadata filters"
+
 # The filters' errors come from one parser: the same words everywhere.
 curl -s -H "Authorization: Bearer $KEY_ENG" "$B/v1/search?q=otters&since=last+week" >"$T/rest_bad.json"
 has "$(cat "$T/rest_bad.json")" "since must be an ISO 8601 date or time like 2026-01-31"
