@@ -43,7 +43,7 @@ json_t *view_job(const store_job *j);
 /* ---- search filters ---- */
 
 #define VIEW_MAX_FILTERS 32
-#define VIEW_MAX_AUTHOR 512
+#define VIEW_MAX_AUTHOR 1024 /* the longest author ingest keeps (INGEST_MAX_AUTHOR) */
 
 /* The storage a search_request's filter lists point into. The strings
  * themselves are the caller's and must outlive the request. */

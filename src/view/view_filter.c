@@ -3,8 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ingest/ingest.h"
 #include "util/timeutil.h"
 #include "view/view.h"
+
+_Static_assert(VIEW_MAX_AUTHOR == INGEST_MAX_AUTHOR,
+               "an author filter must reach every stored author");
 
 void view_filters_attach(view_filters *f, search_request *r) {
     r->sources = f->sources;
