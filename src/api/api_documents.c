@@ -170,7 +170,7 @@ void api_document_get(api_req *q) {
     if (!t) return;
     store_doc *d = visible_doc(q, t, 1);
     if (!d) return;
-    json_t *o = api_doc_json(d);
+    json_t *o = view_doc(d);
     json_object_set_new(o, "text", json_stringn(d->text ? d->text : "", d->text_len));
     store_doc_free(d);
     api_json(q, 200, o);
@@ -228,7 +228,7 @@ typedef struct list_ctx {
 static int list_one(void *ctx, const store_doc *d) {
     list_ctx *l = ctx;
     if (++l->count > l->limit) return 1;
-    json_array_append_new(l->docs, api_doc_json(d));
+    json_array_append_new(l->docs, view_doc(d));
     l->page_last = d->rowid;
     return 0;
 }

@@ -21,6 +21,7 @@
 #include "search/search.h"
 #include "store/store.h"
 #include "tenant/tenant_ctx.h"
+#include "view/view.h"
 
 /* What a route needs from its caller. */
 typedef enum api_access {
@@ -185,8 +186,6 @@ void api_internal(api_req *q, const char *what, lore_status st);
 void api_not_found(api_req *q, const char *what);
 /* An ISO 8601 time string from Unix ms (json null for 0). */
 json_t *api_time(int64_t ms);
-/* A document's public fields (no text). */
-json_t *api_doc_json(const store_doc *d);
 /* Parses a date/time argument: ISO 8601 or a date (end_of_day stretches a
  * bare date to its last millisecond). 0 on success. */
 int api_parse_time(const char *s, int end_of_day, int64_t *out);
@@ -217,7 +216,6 @@ int api_check_replace(api_req *q, api_tenant *t, const char *source, const char 
  * ("<key id>:<value>", so two keys never share a dedup key); NULL if
  * absent. -1 (answered 400) when malformed. */
 int api_idempotency_key(api_req *q, const char **key);
-json_t *api_job_json(const store_job *j);
 
 /* ---- handlers, one file per area ---- */
 void api_health_live(api_req *q);

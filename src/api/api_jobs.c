@@ -50,35 +50,6 @@ struct api_wait {
     json_t *body; /* the answer under construction */
 };
 
-/* ---- job JSON ---- */
-
-static const char *client_dedup_key(const char *k);
-
-json_t *api_job_json(const store_job *j) {
-    json_t *o = json_object();
-    char url[64];
-    snprintf(url, sizeof url, "/v1/jobs/%s", j->pub);
-    json_object_set_new(o, "id", json_string(j->pub));
-    json_object_set_new(o, "kind", json_string(j->kind));
-    json_object_set_new(o, "state", json_string(queue_state_name(j->state)));
-    json_object_set_new(o, "status_url", json_string(url));
-    json_object_set_new(o, "attempts", json_integer(j->attempts));
-    json_object_set_new(o, "max_attempts", json_integer(j->max_attempts));
-    json_object_set_new(o, "created_at", api_time(j->created_ms));
-    json_object_set_new(o, "updated_at", api_time(j->updated_ms));
-    json_object_set_new(o, "started_at", api_time(j->started_ms));
-    json_object_set_new(o, "finished_at", api_time(j->finished_ms));
-    json_object_set_new(o, "next_attempt_at",
-                        j->state == STORE_JOB_READY && j->attempts ? api_time(j->visible_ms)
-                                                                   : json_null());
-    json_object_set_new(o, "dedup_key",
-                        j->dedup_key ? json_string(client_dedup_key(j->dedup_key)) : json_null());
-    json_object_set_new(o, "error", j->error ? json_string(j->error) : json_null());
-    json_t *res = j->result ? json_loads(j->result, 0, NULL) : NULL;
-    json_object_set_new(o, "result", res ? res : json_null());
-    return o;
-}
-
 /* ---- answering ---- */
 
 /* Fills the answer from the jobs' current states and sends it. */
@@ -90,7 +61,7 @@ static void answer(api_req *q, store_job *const *jobs, size_t n, json_t *body, i
         finished &= jobs[i]->state >= STORE_JOB_DONE;
     }
     if (n == 1) {
-        json_t *j = api_job_json(jobs[0]);
+        json_t *j = view_job(jobs[0]);
         /* A done documents job knows what happened to each document. */
         json_t *docs = json_object_get(json_object_get(j, "result"), "documents");
         if (jobs[0]->state == STORE_JOB_DONE && docs) json_object_set(body, "documents", docs);
@@ -101,7 +72,7 @@ static void answer(api_req *q, store_job *const *jobs, size_t n, json_t *body, i
     } else {
         json_t *list = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(list, api_job_json(jobs[i]));
+            json_array_append_new(list, view_job(jobs[i]));
         json_object_set_new(body, "jobs", list);
     }
     unsigned status = 202;
@@ -289,12 +260,6 @@ int api_idempotency_key(api_req *q, const char **key) {
     snprintf(q->idem, sizeof q->idem, "%s:%s", q->key ? q->key->id : "-", *key);
     *key = q->idem;
     return 0;
-}
-
-/* The dedup key as the client sent it (without the API key scope). */
-static const char *client_dedup_key(const char *k) {
-    const char *colon = k ? strchr(k, ':') : NULL;
-    return colon && colon - k <= STORE_KEY_ID_LEN ? colon + 1 : k;
 }
 
 static int api_parse_wait(api_req *q, int64_t *wait_ms) {
@@ -489,7 +454,7 @@ void api_job_get(api_req *q) {
         api_internal(q, "reading the job", st);
         return;
     }
-    api_json(q, 200, api_job_json(j));
+    api_json(q, 200, view_job(j));
     store_job_free(j);
 }
 
@@ -546,7 +511,7 @@ void api_jobs_list(api_req *q) {
     }
     json_t *list = json_array();
     for (size_t i = 0; i < n && i < limit; i++)
-        json_array_append_new(list, api_job_json(&jobs[i]));
+        json_array_append_new(list, view_job(&jobs[i]));
     json_t *o = json_object();
     json_object_set_new(o, "jobs", list);
     if (n > limit) {
@@ -585,7 +550,7 @@ void api_job_retry(api_req *q) {
         api_internal(q, "reading the job", LORE_INTERNAL);
         return;
     }
-    api_json(q, 200, api_job_json(j));
+    api_json(q, 200, view_job(j));
     store_job_free(j);
 }
 

@@ -13,6 +13,7 @@
 
 #include "util/jsonscan.h"
 #include "util/timeutil.h"
+#include "view/view.h"
 
 void api_problem(api_req *q, unsigned status, const char *type, const char *title, const char *fmt,
                  ...) {
@@ -80,35 +81,7 @@ void api_json(api_req *q, unsigned status, json_t *v) {
 }
 
 json_t *api_time(int64_t ms) {
-    if (!ms) return json_null();
-    char buf[40];
-    lore_format_iso8601(ms, buf, sizeof buf);
-    return json_string(buf);
-}
-
-static json_t *str_or_null(const char *s) {
-    return s ? json_string(s) : json_null();
-}
-
-json_t *api_doc_json(const store_doc *d) {
-    json_t *o = json_object(), *acl = json_array();
-    json_object_set_new(o, "id", json_string(d->id));
-    json_object_set_new(o, "source", json_string(d->source));
-    json_object_set_new(o, "external_id", json_string(d->external_id));
-    json_object_set_new(o, "title", str_or_null(d->title));
-    json_object_set_new(o, "url", str_or_null(d->url));
-    json_object_set_new(o, "author", str_or_null(d->author));
-    json_object_set_new(o, "created_at", api_time(d->created_ms));
-    json_object_set_new(o, "updated_at", api_time(d->updated_ms));
-    json_object_set_new(o, "indexed_at", api_time(d->indexed_ms));
-    json_object_set_new(o, "content_hash", json_string(d->content_hash));
-    json_t *meta = d->metadata_json ? json_loads(d->metadata_json, 0, NULL) : NULL;
-    json_object_set_new(o, "metadata", meta ? meta : json_object());
-    for (size_t i = 0; i < d->nacl; i++)
-        json_array_append_new(acl, json_string(d->acl[i]));
-    json_object_set_new(o, "acl", acl);
-    json_object_set_new(o, "chunks", json_integer(d->nchunks));
-    return o;
+    return view_time(ms);
 }
 
 int api_parse_time(const char *s, int end_of_day, int64_t *out) {

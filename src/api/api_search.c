@@ -16,15 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FILTERS 32
 #define MAX_QUERY 4096
 
 typedef struct search_args {
     search_request req;
-    const char *sources[MAX_FILTERS];
-    const char *meta_keys[MAX_FILTERS], *meta_values[MAX_FILTERS];
-    char meta_key_buf[MAX_FILTERS][128];
-    char value_buf[MAX_FILTERS][32]; /* numbers and booleans as text */
+    view_filters filters;
+    char value_buf[VIEW_MAX_FILTERS][32]; /* numbers and booleans as text */
 } search_args;
 
 static int parse_cursor(api_req *q, const char *c, size_t *offset) {
@@ -36,54 +33,6 @@ static int parse_cursor(api_req *q, const char *c, size_t *offset) {
     }
     *offset = (size_t)v;
     return 0;
-}
-
-static json_t *retriever_json(int has, size_t rank, double score) {
-    if (!has) return json_null();
-    return json_pack("{s:I,s:f}", "rank", (json_int_t)rank, "score", score);
-}
-
-/* One hit of the answer. */
-static json_t *hit_json(const search_hit *h, int explain) {
-    const store_doc *d = h->doc;
-    json_t *x = json_object();
-    json_object_set_new(x, "id", json_string(d->id));
-    json_object_set_new(x, "source", json_string(d->source));
-    json_object_set_new(x, "external_id", json_string(d->external_id));
-    json_object_set_new(x, "title", d->title ? json_string(d->title) : json_null());
-    json_object_set_new(x, "url", d->url ? json_string(d->url) : json_null());
-    json_object_set_new(x, "author", d->author ? json_string(d->author) : json_null());
-    json_object_set_new(x, "updated_at", api_time(d->updated_ms));
-    json_object_set_new(x, "section", json_string(h->section ? h->section : ""));
-    json_object_set_new(x, "chunk_id", json_integer(h->chunk_id));
-    json_object_set_new(x, "score", json_real(h->score));
-    if (h->snippet) {
-        json_t *marks = json_array();
-        for (size_t m = 0; m < h->nmarks; m++)
-            json_array_append_new(marks, json_pack("[I,I]", (json_int_t)h->marks[m].start,
-                                                   (json_int_t)h->marks[m].end));
-        json_object_set_new(x, "snippet", json_string(h->snippet));
-        json_object_set_new(x, "highlights", marks);
-    }
-    if (h->text) json_object_set_new(x, "text", json_string(h->text));
-    if (explain) {
-        const search_explain *e = &h->explain;
-        json_object_set_new(
-            x, "explain",
-            json_pack("{s:o,s:o,s:f}", "lexical",
-                      retriever_json(e->has_lexical, e->lexical_rank, e->lexical_score), "semantic",
-                      retriever_json(e->has_semantic, e->semantic_rank, e->semantic_score), "fused",
-                      e->fused));
-    }
-    return x;
-}
-
-/* The dropped terms of a response (least selective first). */
-static json_t *dropped_json(const search_response *res) {
-    json_t *a = json_array();
-    for (size_t i = 0; i < res->ndropped; i++)
-        json_array_append_new(a, json_string(res->dropped[i]));
-    return a;
 }
 
 /* The problem for a search that failed. */
@@ -108,13 +57,9 @@ static void answer_error(api_req *q, const search_request *req, lore_status st,
     }
 }
 
-/* The answer of a search that ran. */
+/* The answer of a search that ran: the shared answer and the cursor. */
 static json_t *answer_json(const search_request *req, const search_response *res) {
-    json_t *o = json_object(), *hits = json_array();
-    for (size_t i = 0; i < res->n; i++)
-        json_array_append_new(hits, hit_json(&res->hits[i], req->explain));
-    json_object_set_new(o, "hits", hits);
-    json_object_set_new(o, "mode", json_string(search_mode_name(res->mode)));
+    json_t *o = view_search_answer(res, req->explain);
     if (res->more && req->offset + res->n < SEARCH_MAX_LIMIT) {
         char c[32];
         snprintf(c, sizeof c, "o%zu", req->offset + res->n);
@@ -122,13 +67,6 @@ static json_t *answer_json(const search_request *req, const search_response *res
     } else {
         json_object_set_new(o, "next_cursor", json_null());
     }
-    json_object_set_new(o, "took_ms", json_real((double)res->took_us / 1000.0));
-    json_object_set_new(o, "truncated", json_boolean(res->truncated));
-    json_object_set_new(o, "dropped_terms", dropped_json(res));
-    json_object_set_new(o, "dropped_total", json_integer((json_int_t)res->dropped_total));
-    if (res->notice[0]) json_object_set_new(o, "notice", json_string(res->notice));
-    if (res->semantic_error[0])
-        json_object_set_new(o, "semantic_error", json_string(res->semantic_error));
     return o;
 }
 
@@ -217,6 +155,13 @@ static int get_arg(void *ctx, const char *name, const char *value) {
     api_req *q = w->q;
     char ptr[160];
     snprintf(ptr, sizeof ptr, "/%.120s", name);
+    char err[256];
+    int f = view_filter_set(&sa->filters, r, name, NULL, value, err, sizeof err);
+    if (f < 0) {
+        api_bad_field(q, ptr, "%s", err);
+        goto bad;
+    }
+    if (f == 0) return 0;
     if (!strcmp(name, "q")) {
         r->query = value;
     } else if (!strcmp(name, "like")) {
@@ -228,27 +173,6 @@ static int get_arg(void *ctx, const char *name, const char *value) {
         }
     } else if (!strcmp(name, "cursor")) {
         if (parse_cursor(q, value, &r->offset)) goto bad;
-    } else if (!strcmp(name, "source")) {
-        if (r->nsources == MAX_FILTERS) {
-            api_bad_field(q, ptr, "at most %d sources", MAX_FILTERS);
-            goto bad;
-        }
-        sa->sources[r->nsources++] = value;
-    } else if (!strcmp(name, "since") || !strcmp(name, "until")) {
-        int until = name[0] == 'u';
-        if (api_parse_time(value, until, until ? &r->until_ms : &r->since_ms)) {
-            api_bad_field(q, ptr, "%s must be an ISO 8601 date or time", name);
-            goto bad;
-        }
-    } else if (!strcmp(name, "author")) {
-        r->author = value;
-    } else if (!strncmp(name, "meta.", 5) && name[5]) {
-        if (r->nmeta == MAX_FILTERS) {
-            api_bad_field(q, ptr, "at most %d metadata filters", MAX_FILTERS);
-            goto bad;
-        }
-        sa->meta_keys[r->nmeta] = name + 5;
-        sa->meta_values[r->nmeta++] = value;
     } else if (!strcmp(name, "mode")) {
         if (search_mode_parse(value, &r->mode)) {
             api_bad_field(q, ptr, "mode must be lexical, semantic or hybrid");
@@ -278,9 +202,7 @@ bad:
 static void args_init(search_args *sa) {
     memset(sa, 0, sizeof *sa);
     sa->req.snippets = 1;
-    sa->req.sources = sa->sources;
-    sa->req.meta_keys = sa->meta_keys;
-    sa->req.meta_values = sa->meta_values;
+    view_filters_attach(&sa->filters, &sa->req);
 }
 
 void api_search_get(api_req *q) {
@@ -304,26 +226,30 @@ void api_search_get(api_req *q) {
 
 /* ---- POST /v1/search ---- */
 
-static int str_list(api_req *q, json_t *v, const char *name, const char **out, size_t *n) {
-    char ptr[64];
-    snprintf(ptr, sizeof ptr, "/%s", name);
-    if (json_is_string(v)) {
-        out[(*n)++] = json_string_value(v);
-        return 0;
-    }
-    if (!json_is_array(v) || json_array_size(v) > MAX_FILTERS) {
-        api_bad_field(q, ptr, "%s must be a string or an array of at most %d strings", name,
-                      MAX_FILTERS);
+/* POST "sources": a string or an array of strings. */
+static int sources_field(api_req *q, search_args *sa, json_t *v) {
+    char ptr[64], err[256];
+    size_t n = json_is_array(v) ? json_array_size(v) : 1;
+    if (!json_is_string(v) && (!json_is_array(v) || n > VIEW_MAX_FILTERS)) {
+        api_bad_field(q, "/sources", "sources must be a string or an array of at most %d strings",
+                      VIEW_MAX_FILTERS);
         return -1;
     }
-    for (size_t i = 0; i < json_array_size(v); i++) {
-        json_t *s = json_array_get(v, i);
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_is_array(v) ? json_array_get(v, i) : v;
+        if (json_is_array(v))
+            snprintf(ptr, sizeof ptr, "/sources/%zu", i);
+        else
+            snprintf(ptr, sizeof ptr, "/sources");
         if (!json_is_string(s)) {
-            snprintf(ptr, sizeof ptr, "/%s/%zu", name, i);
             api_bad_field(q, ptr, "must be a string");
             return -1;
         }
-        out[(*n)++] = json_string_value(s);
+        if (view_filter_set(&sa->filters, &sa->req, "source", "sources", json_string_value(s), err,
+                            sizeof err)) {
+            api_bad_field(q, ptr, "%s", err);
+            return -1;
+        }
     }
     return 0;
 }
@@ -332,30 +258,34 @@ static int str_list(api_req *q, json_t *v, const char *name, const char **out, s
 static int metadata_field(api_req *q, search_args *sa, json_t *v) {
     search_request *r = &sa->req;
     char ptr[160];
-    if (!json_is_object(v) || json_object_size(v) > MAX_FILTERS) {
+    if (!json_is_object(v) || json_object_size(v) > VIEW_MAX_FILTERS) {
         api_bad_field(q, "/metadata", "metadata must be an object of at most %d key: value pairs",
-                      MAX_FILTERS);
+                      VIEW_MAX_FILTERS);
         return -1;
     }
     const char *k;
     json_t *mv;
     json_object_foreach(v, k, mv) {
         size_t i = r->nmeta;
+        const char *value;
+        char err[256];
         snprintf(ptr, sizeof ptr, "/metadata/%.100s", k);
         if (json_is_string(mv)) {
-            sa->meta_values[i] = json_string_value(mv);
+            value = json_string_value(mv);
         } else if (json_is_integer(mv)) {
             snprintf(sa->value_buf[i], sizeof sa->value_buf[i], "%" JSON_INTEGER_FORMAT,
                      json_integer_value(mv));
-            sa->meta_values[i] = sa->value_buf[i];
+            value = sa->value_buf[i];
         } else if (json_is_boolean(mv)) {
-            sa->meta_values[i] = json_is_true(mv) ? "true" : "false";
+            value = json_is_true(mv) ? "true" : "false";
         } else {
             api_bad_field(q, ptr, "a metadata filter value is a string, integer or boolean");
             return -1;
         }
-        sa->meta_keys[i] = k;
-        r->nmeta++;
+        if (view_filter_meta(&sa->filters, r, k, value, err, sizeof err)) {
+            api_bad_field(q, ptr, "%s", err);
+            return -1;
+        }
     }
     return 0;
 }
@@ -383,19 +313,15 @@ static int post_field(api_req *q, search_args *sa, const char *key, json_t *v) {
         if (!json_is_string(v)) goto type_string;
         return parse_cursor(q, json_string_value(v), &r->offset);
     } else if (!strcmp(key, "sources")) {
-        return str_list(q, v, "sources", sa->sources, &r->nsources);
-    } else if (!strcmp(key, "since") || !strcmp(key, "until")) {
-        int until = key[0] == 'u';
-        if (json_is_null(v)) return 0;
-        if (!json_is_string(v) ||
-            api_parse_time(json_string_value(v), until, until ? &r->until_ms : &r->since_ms)) {
-            api_bad_field(q, ptr, "%s must be an ISO 8601 date or time string", key);
-            return -1;
-        }
-    } else if (!strcmp(key, "author")) {
+        return sources_field(q, sa, v);
+    } else if (!strcmp(key, "since") || !strcmp(key, "until") || !strcmp(key, "author")) {
+        char err[256];
         if (json_is_null(v)) return 0;
         if (!json_is_string(v)) goto type_string;
-        r->author = json_string_value(v);
+        if (view_filter_set(&sa->filters, r, key, NULL, json_string_value(v), err, sizeof err)) {
+            api_bad_field(q, ptr, "%s", err);
+            return -1;
+        }
     } else if (!strcmp(key, "metadata")) {
         return metadata_field(q, sa, v);
     } else if (!strcmp(key, "mode")) {
@@ -465,13 +391,8 @@ void api_sources_get(api_req *q) {
         return;
     }
     json_t *list = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = json_object();
-        json_object_set_new(o, "source", json_string(src[i].source));
-        json_object_set_new(o, "documents", json_integer(src[i].documents));
-        json_object_set_new(o, "last_updated", api_time(src[i].last_updated_ms));
-        json_array_append_new(list, o);
-    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, view_source(&src[i]));
     store_sources_free(src, n);
     json_t *o = json_object();
     json_object_set_new(o, "sources", list);

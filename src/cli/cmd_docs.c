@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "ingest/ingest.h"
 #include "util/timeutil.h"
+#include "view/view.h"
 
 static const cli_opt get_opts[] = {
     {"tenant", 't', "NAME", 0, "tenant of the document (default: setting tenant)"},
@@ -38,34 +39,9 @@ static int valid_id(const char *id) {
     return 1;
 }
 
-static void date_or_null(json_t *o, const char *key, int64_t ms) {
-    char buf[32];
-    if (!ms) {
-        json_object_set_new(o, key, json_null());
-        return;
-    }
-    lore_format_iso8601(ms, buf, sizeof buf);
-    json_object_set_new(o, key, json_string(buf));
-}
-
+/* The document as REST gives it, and its text. */
 static void print_doc_json(const store_doc *d) {
-    json_t *o = json_object(), *acl = json_array();
-    json_object_set_new(o, "id", json_string(d->id));
-    json_object_set_new(o, "source", json_string(d->source));
-    json_object_set_new(o, "external_id", json_string(d->external_id));
-    json_object_set_new(o, "title", d->title ? json_string(d->title) : json_null());
-    json_object_set_new(o, "url", d->url ? json_string(d->url) : json_null());
-    json_object_set_new(o, "author", d->author ? json_string(d->author) : json_null());
-    date_or_null(o, "created", d->created_ms);
-    date_or_null(o, "updated", d->updated_ms);
-    date_or_null(o, "indexed", d->indexed_ms);
-    json_object_set_new(o, "content_hash", json_string(d->content_hash));
-    json_t *meta = d->metadata_json ? json_loads(d->metadata_json, 0, NULL) : NULL;
-    json_object_set_new(o, "metadata", meta ? meta : json_object());
-    for (size_t i = 0; i < d->nacl; i++)
-        json_array_append_new(acl, json_string(d->acl[i]));
-    json_object_set_new(o, "acl", acl);
-    json_object_set_new(o, "chunks", json_integer(d->nchunks));
+    json_t *o = view_doc(d);
     if (d->text) json_object_set_new(o, "text", json_stringn(d->text, d->text_len));
     char *s = json_dumps(o, JSON_INDENT(2));
     if (s) puts(s);

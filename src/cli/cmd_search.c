@@ -7,7 +7,7 @@
 
 #include "cli/cli.h"
 #include "search/search.h"
-#include "util/timeutil.h"
+#include "view/view.h"
 
 static const cli_opt opts[] = {
     {"tenant", 't', "NAME", 0, "tenant to search (default: setting tenant)"},
@@ -16,6 +16,8 @@ static const cli_opt opts[] = {
     {"since", 0, "DATE", 0, "only documents updated at or after DATE (YYYY-MM-DD or ISO 8601)"},
     {"until", 0, "DATE", 0, "only documents updated at or before DATE"},
     {"author", 0, "NAME", 0, "only documents by this author"},
+    {"meta", 0, "KEY=VALUE", 1,
+     "only documents whose metadata KEY is VALUE (a dotted KEY reaches into objects)"},
     {"as", 0, "PRINCIPAL", 1, "search as PRINCIPAL (user:EMAIL, group:NAME), honouring ACLs"},
     {"like", 0, "ID", 0, "documents similar to document ID (it comes first), instead of QUERY"},
     {"mode", 'm', "MODE", 0,
@@ -26,7 +28,7 @@ static const cli_opt opts[] = {
 };
 static const cli_help help = {
     "lore search QUERY... [--tenant T] [--mode M] [--limit N] [--source S] [--since DATE] "
-    "[--json]",
+    "[--meta KEY=VALUE] [--json]",
     "Search a tenant. Mode lexical ranks the words of QUERY with BM25 over titles\n"
     "and text; semantic finds the chunks nearest to QUERY's meaning (an embedder\n"
     "must be configured: embed_url); hybrid fuses both rankings. Each document\n"
@@ -48,73 +50,24 @@ static const cli_help help = {
     "  lore search --mode semantic --explain how many days off after having a baby\n"
     "  lore search '\"parental leave\" -draft' --source wiki --limit 5\n"
     "  lore search --json --since 2024-01-01 -- -internal onboarding\n"
+    "  lore search --meta team=hr --meta github.repository=octo/hello leave\n"
     "  lore search --like 3f2a9c...   (an id from a hit)",
 };
 
-static int parse_date(const char *opt, const char *v, int64_t *out, int end_of_day) {
-    if (!v) return 0;
-    if (lore_parse_iso8601(v, out))
-        return cli_error("search", CLI_USAGE, "--%s %s: expected a date like 2024-05-31", opt, v);
-    if (end_of_day && strlen(v) == 10) *out += 86400000 - 1;
-    return 0;
-}
-
-static json_t *retriever_json(int has, size_t rank, double score) {
-    if (!has) return json_null();
-    return json_pack("{s:I,s:f}", "rank", (json_int_t)rank, "score", score);
-}
-
-static json_t *explain_json(const search_explain *e) {
-    return json_pack("{s:o,s:o,s:f}", "lexical",
-                     retriever_json(e->has_lexical, e->lexical_rank, e->lexical_score), "semantic",
-                     retriever_json(e->has_semantic, e->semantic_rank, e->semantic_score), "fused",
-                     e->fused);
-}
-
+/* The answer as REST gives it, with the query or like= it answers and, on
+ * each hit, the byte range of the passage in the document's text. */
 static void print_json(const search_request *r, const search_response *res) {
-    json_t *root = json_object(), *hits = json_array();
+    json_t *root = json_object();
     json_object_set_new(root, r->like ? "like" : "query",
                         json_string(r->like ? r->like : r->query));
-    json_object_set_new(root, "mode", json_string(search_mode_name(res->mode)));
-    json_object_set_new(root, "took_ms", json_real((double)res->took_us / 1000.0));
-    if (res->semantic_error[0])
-        json_object_set_new(root, "semantic_error", json_string(res->semantic_error));
-    json_object_set_new(root, "truncated", json_boolean(res->truncated));
-    if (res->notice[0]) json_object_set_new(root, "notice", json_string(res->notice));
-    json_t *dropped = json_array();
-    for (size_t i = 0; i < res->ndropped; i++)
-        json_array_append_new(dropped, json_string(res->dropped[i]));
-    json_object_set_new(root, "dropped_terms", dropped);
-    json_object_set_new(root, "dropped_total", json_integer((json_int_t)res->dropped_total));
-    for (size_t i = 0; i < res->n; i++) {
-        const search_hit *h = &res->hits[i];
-        json_t *o = json_object(), *marks = json_array();
-        json_object_set_new(o, "id", json_string(h->doc->id));
-        json_object_set_new(o, "external_id", json_string(h->doc->external_id));
-        json_object_set_new(o, "source", json_string(h->doc->source));
-        json_object_set_new(o, "title", h->doc->title ? json_string(h->doc->title) : json_null());
-        json_object_set_new(o, "url", h->doc->url ? json_string(h->doc->url) : json_null());
-        json_object_set_new(o, "author",
-                            h->doc->author ? json_string(h->doc->author) : json_null());
-        json_object_set_new(o, "section", json_string(h->section ? h->section : ""));
-        json_object_set_new(o, "chunk", json_integer(h->chunk_id));
-        json_object_set_new(o, "range",
-                            json_pack("[ii]", (json_int_t)h->start, (json_int_t)h->end));
-        json_object_set_new(o, "score", json_real(h->score));
-        if (h->snippet) {
-            json_object_set_new(o, "snippet", json_string(h->snippet));
-            for (size_t k = 0; k < h->nmarks; k++)
-                json_array_append_new(marks, json_pack("[ii]", (json_int_t)h->marks[k].start,
-                                                       (json_int_t)h->marks[k].end));
-            json_object_set_new(o, "highlights", marks);
-        } else {
-            json_decref(marks);
-        }
-        if (h->text) json_object_set_new(o, "text", json_string(h->text));
-        if (r->explain) json_object_set_new(o, "explain", explain_json(&h->explain));
-        json_array_append_new(hits, o);
-    }
-    json_object_set_new(root, "hits", hits);
+    json_t *answer = view_search_answer(res, r->explain);
+    json_object_update(root, answer);
+    json_decref(answer);
+    json_t *hits = json_object_get(root, "hits");
+    for (size_t i = 0; i < res->n; i++)
+        json_object_set_new(
+            json_array_get(hits, i), "range",
+            json_pack("[II]", (json_int_t)res->hits[i].start, (json_int_t)res->hits[i].end));
     char *s = json_dumps(root, JSON_INDENT(2));
     if (s) puts(s);
     free(s);
@@ -180,8 +133,54 @@ static void print_human(const search_request *req, const search_response *res, i
             res->truncated ? " (phrase check budget ran out: some hits may be missing)" : "");
 }
 
+/* The filters' storage: the parser's lists and the --meta keys cut out of
+ * KEY=VALUE. */
+typedef struct cli_filters {
+    view_filters f;
+    char keys[VIEW_MAX_FILTERS][256];
+} cli_filters;
+
+/* --meta KEY=VALUE, as meta.KEY=VALUE in REST. */
+static int meta_options(const cli_args *a, cli_filters *cf, search_request *req) {
+    const char *const *v;
+    char err[256];
+    size_t count = cli_get_all(a, "meta", &v);
+    for (size_t i = 0; i < count; i++) {
+        const char *eq = strchr(v[i], '=');
+        size_t klen = eq ? (size_t)(eq - v[i]) : 0;
+        if (!eq || !klen || klen >= sizeof cf->keys[0])
+            return cli_error("search", CLI_USAGE,
+                             "--meta %s: expected KEY=VALUE with a KEY of 1 to %zu bytes", v[i],
+                             sizeof cf->keys[0] - 1);
+        /* Past the cap the parser refuses, whatever the slot holds. */
+        size_t slot = i < VIEW_MAX_FILTERS ? i : VIEW_MAX_FILTERS - 1;
+        memcpy(cf->keys[slot], v[i], klen);
+        cf->keys[slot][klen] = '\0';
+        if (view_filter_meta(&cf->f, req, cf->keys[slot], eq + 1, err, sizeof err))
+            return cli_error("search", CLI_USAGE, "--meta %s: %s", v[i], err);
+    }
+    return CLI_OK;
+}
+
+/* --source, --since, --until, --author and --meta, through the filter
+ * parser REST and MCP use. */
+static int filter_options(const cli_args *a, cli_filters *cf, search_request *req) {
+    view_filters *f = &cf->f;
+    static const char *const names[] = {"source", "since", "until", "author"};
+    char err[256];
+    view_filters_attach(f, req);
+    for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+        const char *const *v;
+        size_t count = cli_get_all(a, names[n], &v);
+        for (size_t i = 0; i < count; i++)
+            if (view_filter_set(f, req, names[n], names[n], v[i], err, sizeof err))
+                return cli_error("search", CLI_USAGE, "--%s %s: %s", names[n], v[i], err);
+    }
+    return meta_options(a, cf, req);
+}
+
 /* The options that shape the request (limit, filters, principals, mode). */
-static int request_options(const cli_args *a, search_request *req) {
+static int request_options(const cli_args *a, cli_filters *f, search_request *req) {
     int rc;
     const char *lim = cli_get(a, "limit");
     if (lim) {
@@ -192,11 +191,7 @@ static int request_options(const cli_args *a, search_request *req) {
                              SEARCH_MAX_LIMIT);
         req->limit = (size_t)v;
     }
-    req->nsources = cli_get_all(a, "source", &req->sources);
-    if ((rc = parse_date("since", cli_get(a, "since"), &req->since_ms, 0)) ||
-        (rc = parse_date("until", cli_get(a, "until"), &req->until_ms, 1)))
-        return rc;
-    req->author = cli_get(a, "author");
+    if ((rc = filter_options(a, f, req))) return rc;
     req->nprincipals = cli_get_all(a, "as", &req->principals);
     if (req->nprincipals) req->all_access = 0;
     req->with_text = cli_flag(a, "text");
@@ -239,7 +234,8 @@ int cmd_search(int argc, char **argv) {
     }
     search_request req = {
         .query = like ? NULL : query, .like = like, .snippets = 1, .all_access = 1};
-    if ((rc = request_options(&a, &req))) goto out;
+    cli_filters filters;
+    if ((rc = request_options(&a, &filters, &req))) goto out;
     if ((rc = cli_env_open(&e, &a))) goto out;
     if (req.mode != SEARCH_MODE_LEXICAL && (rc = cli_env_embedders(&e, "search"))) goto out;
     if ((rc = cli_env_open_tenant(&e, cli_get(&a, "tenant"), 0))) goto out;

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/timeutil.h"
+#include "view/view.h"
 
-#define MAX_SOURCES 32
+#define MAX_SOURCES VIEW_MAX_FILTERS
 
 static const char tools_json[] =
     "["
@@ -53,12 +53,16 @@ static const char tools_json[] =
     "\"hits\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
     "\"id\":{\"type\":\"string\"},\"title\":{\"type\":[\"string\",\"null\"]},"
     "\"url\":{\"type\":[\"string\",\"null\"]},\"source\":{\"type\":\"string\"},"
+    "\"external_id\":{\"type\":\"string\"},\"chunk_id\":{\"type\":\"integer\"},"
     "\"author\":{\"type\":[\"string\",\"null\"]},\"updated_at\":{\"type\":[\"string\",\"null\"]},"
     "\"section\":{\"type\":\"string\"},\"snippet\":{\"type\":\"string\"},"
+    "\"highlights\":{\"type\":\"array\",\"items\":{\"type\":\"array\",\"items\":"
+    "{\"type\":\"integer\"}}},"
     "\"text\":{\"type\":\"string\"},\"score\":{\"type\":\"number\"}},"
     "\"required\":[\"id\",\"title\",\"url\",\"source\",\"section\",\"snippet\",\"text\","
     "\"score\"]}},"
     "\"more\":{\"type\":\"boolean\"},\"notice\":{\"type\":\"string\"},"
+    "\"took_ms\":{\"type\":\"number\"},\"truncated\":{\"type\":\"boolean\"},"
     "\"mode\":{\"type\":\"string\",\"enum\":[\"lexical\",\"semantic\",\"hybrid\"]},"
     "\"semantic_error\":{\"type\":\"string\",\"description\":\"The embedding provider failed: "
     "these hits are the lexical ranking alone.\"},"
@@ -87,7 +91,9 @@ static const char tools_json[] =
     "\"url\":{\"type\":[\"string\",\"null\"]},\"source\":{\"type\":\"string\"},"
     "\"external_id\":{\"type\":\"string\"},\"author\":{\"type\":[\"string\",\"null\"]},"
     "\"created_at\":{\"type\":[\"string\",\"null\"]},\"updated_at\":{\"type\":[\"string\",\"null\"]"
-    "},"
+    "},\"indexed_at\":{\"type\":[\"string\",\"null\"]},\"content_hash\":{\"type\":\"string\"},"
+    "\"acl\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"chunks\":{\"type\":\"integer\"}"
+    ","
     "\"metadata\":{\"type\":\"object\"},\"text\":{\"type\":\"string\"},"
     "\"offset\":{\"type\":\"integer\"},\"total_length\":{\"type\":\"integer\"},"
     "\"next_offset\":{\"type\":[\"integer\",\"null\"]}},"
@@ -124,17 +130,6 @@ json_t *mcp_tools_definitions(void) {
 }
 
 /* ---- helpers ---- */
-
-static json_t *time_or_null(int64_t ms) {
-    if (!ms) return json_null();
-    char buf[40];
-    lore_format_iso8601(ms, buf, sizeof buf);
-    return json_string(buf);
-}
-
-static json_t *str_or_null(const char *s) {
-    return s ? json_string(s) : json_null();
-}
 
 /* Checks that args holds only the named keys; 0 or a refusal in msg. */
 static int only_keys(json_t *args, const char *const *names, size_t n, const char *tool, char *msg,
@@ -189,42 +184,27 @@ static int str_arg(json_t *args, const char *name, size_t max, const char **out,
     return 0;
 }
 
-static int time_arg(json_t *args, const char *name, int end_of_day, int64_t *out, char *msg,
-                    size_t msglen) {
+/* A string argument applied as the search filter filter (view.h). */
+static int filter_arg(json_t *args, const char *name, const char *filter, size_t max,
+                      view_filters *f, search_request *r, char *msg, size_t msglen) {
     const char *s = NULL;
-    if (str_arg(args, name, 64, &s, msg, msglen)) return -1;
+    if (str_arg(args, name, max, &s, msg, msglen)) return -1;
     if (!s) return 0;
-    if (lore_parse_iso8601(s, out)) {
-        snprintf(msg, msglen,
-                 "%s must be an ISO 8601 date or time like 2026-01-31 or "
-                 "2026-01-31T09:00:00Z; got '%.40s'",
-                 name, s);
-        return -1;
-    }
-    if (end_of_day && strlen(s) == 10) *out += 86400000 - 1;
-    return 0;
+    return view_filter_set(f, r, filter, name, s, msg, msglen) ? -1 : 0;
 }
 
 /* ---- search ---- */
 
+/* A hit as REST renders it, with snippet and text always present (the
+ * tool's outputSchema requires them). */
 static json_t *hit_json(const search_hit *h) {
-    const store_doc *d = h->doc;
-    json_t *x = json_object();
-    json_object_set_new(x, "id", json_string(d->id));
-    json_object_set_new(x, "title", str_or_null(d->title));
-    json_object_set_new(x, "url", str_or_null(d->url));
-    json_object_set_new(x, "source", json_string(d->source));
-    json_object_set_new(x, "author", str_or_null(d->author));
-    json_object_set_new(x, "updated_at", time_or_null(d->updated_ms));
-    json_object_set_new(x, "section", json_string(h->section ? h->section : ""));
-    json_object_set_new(x, "snippet", json_string(h->snippet ? h->snippet : ""));
-    json_object_set_new(x, "text", json_string(h->text ? h->text : ""));
-    json_object_set_new(x, "score", json_real(h->score));
+    json_t *x = view_hit(h, 0);
+    if (!json_object_get(x, "snippet")) json_object_set_new(x, "snippet", json_string(""));
+    if (!json_object_get(x, "text")) json_object_set_new(x, "text", json_string(""));
     return x;
 }
 
-static int search_args(json_t *args, search_request *r, const char **sources, char *msg,
-                       size_t msglen) {
+static int search_args(json_t *args, search_request *r, view_filters *f, char *msg, size_t msglen) {
     static const char *const names[] = {"query",          "limit",  "sources", "updated_after",
                                         "updated_before", "author", "like",    "mode"};
     if (only_keys(args, names, 8, "search", msg, msglen)) return -1;
@@ -265,13 +245,13 @@ static int search_args(json_t *args, search_request *r, const char **sources, ch
                 snprintf(msg, msglen, "sources[%zu] must be a string (a source name)", i);
                 return -1;
             }
-            sources[r->nsources++] = json_string_value(s);
+            if (view_filter_set(f, r, "source", "sources", json_string_value(s), msg, msglen))
+                return -1;
         }
-        r->sources = sources;
     }
-    if (time_arg(args, "updated_after", 0, &r->since_ms, msg, msglen) ||
-        time_arg(args, "updated_before", 1, &r->until_ms, msg, msglen) ||
-        str_arg(args, "author", 512, &r->author, msg, msglen))
+    if (filter_arg(args, "updated_after", "since", 64, f, r, msg, msglen) ||
+        filter_arg(args, "updated_before", "until", 64, f, r, msg, msglen) ||
+        filter_arg(args, "author", "author", VIEW_MAX_AUTHOR, f, r, msg, msglen))
         return -1;
     return 0;
 }
@@ -280,8 +260,9 @@ static mcp_tool_outcome tool_search(const search_scope *sc, json_t *args, json_t
                                     size_t msglen) {
     search_request r;
     memset(&r, 0, sizeof r);
-    const char *sources[MAX_SOURCES];
-    if (search_args(args, &r, sources, msg, msglen)) return MCP_TOOL_REFUSED;
+    view_filters f;
+    view_filters_attach(&f, &r);
+    if (search_args(args, &r, &f, msg, msglen)) return MCP_TOOL_REFUSED;
     r.principals = sc->viewer.principals;
     r.nprincipals = sc->viewer.nprincipals;
     r.all_access = sc->viewer.all_access;
@@ -308,20 +289,10 @@ static mcp_tool_outcome tool_search(const search_scope *sc, json_t *args, json_t
         snprintf(msg, msglen, "search failed: %s", lore_status_message(st));
         return MCP_TOOL_FAILED;
     }
-    json_t *o = json_object(), *hits = json_array();
+    json_t *o = view_search_answer(&res, 0), *hits = json_object_get(o, "hits");
     for (size_t i = 0; i < res.n; i++)
-        json_array_append_new(hits, hit_json(&res.hits[i]));
-    json_object_set_new(o, "hits", hits);
+        json_array_set_new(hits, i, hit_json(&res.hits[i]));
     json_object_set_new(o, "more", json_boolean(res.more));
-    json_object_set_new(o, "mode", json_string(search_mode_name(res.mode)));
-    if (res.semantic_error[0])
-        json_object_set_new(o, "semantic_error", json_string(res.semantic_error));
-    json_t *dropped = json_array();
-    for (size_t i = 0; i < res.ndropped; i++)
-        json_array_append_new(dropped, json_string(res.dropped[i]));
-    json_object_set_new(o, "dropped_terms", dropped);
-    json_object_set_new(o, "dropped_total", json_integer((json_int_t)res.dropped_total));
-    if (res.notice[0]) json_object_set_new(o, "notice", json_string(res.notice));
     search_response_free(&res);
     *out = o;
     return MCP_TOOL_OK;
@@ -388,18 +359,7 @@ static mcp_tool_outcome tool_fetch(const search_scope *sc, json_t *args, json_t 
     end = utf8_floor(text, total, end);
     if (end == start && start < total) /* a window shorter than one character */
         end = utf8_floor(text, total, start + 4 < total ? start + 4 : total);
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(d->id));
-    json_object_set_new(o, "title", str_or_null(d->title));
-    json_object_set_new(o, "url", str_or_null(d->url));
-    json_object_set_new(o, "source", json_string(d->source));
-    json_object_set_new(o, "external_id", json_string(d->external_id));
-    json_object_set_new(o, "author", str_or_null(d->author));
-    json_object_set_new(o, "created_at", time_or_null(d->created_ms));
-    json_object_set_new(o, "updated_at", time_or_null(d->updated_ms));
-    json_t *meta = d->metadata_json ? json_loads(d->metadata_json, 0, NULL) : NULL;
-    json_object_set_new(o, "metadata", json_is_object(meta) ? meta : json_object());
-    if (meta && !json_is_object(meta)) json_decref(meta);
+    json_t *o = view_doc(d); /* and the window of text: */
     json_object_set_new(o, "text", json_stringn(text + start, end - start));
     json_object_set_new(o, "offset", json_integer((json_int_t)start));
     json_object_set_new(o, "total_length", json_integer((json_int_t)total));
@@ -469,10 +429,7 @@ static mcp_tool_outcome tool_list_sources(const search_scope *sc, json_t *args, 
     }
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_t *o = json_object();
-        json_object_set_new(o, "source", json_string(src[i].source));
-        json_object_set_new(o, "documents", json_integer(src[i].documents));
-        json_object_set_new(o, "last_updated", time_or_null(src[i].last_updated_ms));
+        json_t *o = view_source(&src[i]);
         json_array_append_new(list, o);
     }
     store_sources_free(src, n);
