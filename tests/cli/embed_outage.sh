@@ -136,6 +136,7 @@ for _ in $(seq 60); do
 done
 check 'echo "$r" | grep -q "\"status\":\"degraded\""' "degraded while the provider is down: $r"
 check 'echo "$r" | grep -q "wait for embeddings"' "the reason names the backlog: $r"
+check 'echo "$r" | grep -q "provider.s last call failed"' "a reason names the failed provider call: $r"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$B/health/ready")
 check '[ "$code" = 200 ]' "degraded still answers 200 (got $code)"
 p=$(pending)
