@@ -117,6 +117,10 @@ lore_status tenant_ctx_vector(tenant_ctx *c, const char *model_key, uint32_t dim
     vec_params p;
     vec_params_default(&p, dims, c->settings.vec_metric);
     p.scope = c->settings.vec_scope;
+    /* Tombstones are repaired in the background of the writes: every
+     * committed vector batch (an embed job step, a removal, a reembed step)
+     * looks at up to this many nodes of its slot (docs/vector-index.md). */
+    p.repair_budget = TENANT_VEC_REPAIR_BUDGET;
     const char *why = NULL;
     const index_vector_ops *ops = &index_vector_hnsw;
     lore_status st = ops->open(c->store, &p, model_key, &victim->state, &why);

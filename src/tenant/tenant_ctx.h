@@ -79,6 +79,10 @@ typedef struct tenant_index_vector {
  * handles by model key, opened on first use (tenant_ctx_vector). A new index
  * kind adds a slot and bumps the version. */
 #define TENANT_INDEX_SET_VERSION 2
+/* Nodes of its slot each vector batch's flush looks at to repair the
+ * tombstones of deleted vectors (vec_params.repair_budget): a pass over
+ * the graph advances with the writes, a bounded cost per batch. */
+#define TENANT_VEC_REPAIR_BUDGET 4096
 typedef struct tenant_index_set {
     int version; /* TENANT_INDEX_SET_VERSION */
     tenant_index_lexical lexical;

@@ -114,6 +114,13 @@ code=$(put_docs a 20 otters)
 check '[ "$code" = 200 ]' "first write done (got $code: $(cat "$T/put.json"))"
 check 'wait_consistent 60' "every chunk of the first write embedded exactly once"
 check 'ready | grep -q "\"status\":\"ready\""' "ready with the provider up: $(ready)"
+# the provider figures: requests, their time and count, tokens embedded
+metric() { curl -s "$B/metrics" | sed -n "s/^$1 \(.*\)\$/\1/p"; }
+for m in lore_embed_requests_total lore_embed_request_seconds_count lore_embed_tokens_total \
+  lore_embed_request_seconds_sum; do
+  v=$(metric "$m")
+  check 'awk -v v="${v:-0}" "BEGIN { exit !(v > 0) }"' "$m counts the drain (got ${v:-none})"
+done
 
 # --- provider stopped: writes land, lexical search serves them, degraded
 model_stop
@@ -129,10 +136,13 @@ for _ in $(seq 60); do
 done
 check 'echo "$r" | grep -q "\"status\":\"degraded\""' "degraded while the provider is down: $r"
 check 'echo "$r" | grep -q "wait for embeddings"' "the reason names the backlog: $r"
+check 'echo "$r" | grep -q "provider.s last call failed"' "a reason names the failed provider call: $r"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$B/health/ready")
 check '[ "$code" = 200 ]' "degraded still answers 200 (got $code)"
 p=$(pending)
 check '[ "$p" -ge 30 ]' "the backlog is in lore_embed_pending_chunks (got $p)"
+o=$(curl -s "$B/metrics" | sed -n 's/^lore_embed_oldest_pending_seconds{tenant="default"} \(.*\)$/\1/p')
+check 'awk -v v="${o:-0}" "BEGIN { exit !(v >= 2) }"' "lore_embed_oldest_pending_seconds is past the 2 s threshold (got ${o:-none})"
 m=$(curl -s "$B/metrics" | grep '^lore_embed_errors_total{kind="retryable"}')
 check 'echo "$m" | grep -q " [1-9]"' "the outage is counted as retryable errors: $m"
 dead=$(curl -s "${H[@]}" "$B/v1/jobs?state=dead" | jq '.jobs | length')

@@ -160,6 +160,35 @@ static void explain(void) {
     CHECK(res.n && !res.hits[0].explain.has_semantic);
 }
 
+/* The tenant's fusion settings (hybrid_rrf_k and the weights, from the
+ * config) reach the search: "leave" is first in both rankings. */
+static void fusion_settings(const tenant_settings *with) {
+    tenant_settings s = *with;
+    s.rrf_k = 10, s.w_lexical = 2, s.w_semantic = 0.5;
+    tenant_ctx *c2 = NULL;
+    CHECK_INT(tenant_ctx_open(control, "t", &s, &c2), LORE_OK);
+    search_engine *s2 = NULL;
+    CHECK_INT(search_engine_new(c2, &s2), LORE_OK);
+    search_request r = {.query = "parental leave weeks",
+                        .mode = SEARCH_MODE_HYBRID,
+                        .principals = bob,
+                        .nprincipals = 1,
+                        .limit = 5,
+                        .explain = 1};
+    search_response x;
+    CHECK_INT(search_run(s2, &r, &x, err, sizeof err), LORE_OK);
+    CHECK(x.n >= 1);
+    if (x.n) {
+        CHECK_STR(x.hits[0].doc->external_id, "leave");
+        CHECK_INT(x.hits[0].explain.lexical_rank, 1);
+        CHECK_INT(x.hits[0].explain.semantic_rank, 1);
+        CHECK(fabs(x.hits[0].explain.fused - (2.0 / 11 + 0.5 / 11)) < 1e-9);
+    }
+    search_response_free(&x);
+    search_engine_free(s2);
+    tenant_ctx_close(c2);
+}
+
 /* Filters and ACLs inside the vector search: a selective filter over a
  * corpus where the nearest chunks are all filtered out still fills the page,
  * or returns every match. */
@@ -463,6 +492,7 @@ int main(void) {
 
     paraphrase();
     explain();
+    fusion_settings(&ts);
     filters_inside();
     paging();
     errors();

@@ -28,6 +28,14 @@ static void settings_from_config(void) {
     CHECK_INT(config_set(&cfg, "title_weight", "5", CONFIG_FLAG, err, sizeof err), LORE_OK);
     tenant_settings s;
     tenant_settings_from_config(&s, &cfg);
+    CHECK(s.rrf_k == 60 && s.w_lexical == 1 && s.w_semantic == 1); /* the defaults */
+    CHECK_INT(config_set(&cfg, "hybrid_rrf_k", "10", CONFIG_FLAG, err, sizeof err), LORE_OK);
+    CHECK_INT(config_set(&cfg, "hybrid_weight_lexical", "2", CONFIG_FLAG, err, sizeof err),
+              LORE_OK);
+    CHECK_INT(config_set(&cfg, "hybrid_weight_semantic", "0.5", CONFIG_FLAG, err, sizeof err),
+              LORE_OK);
+    tenant_settings_from_config(&s, &cfg);
+    CHECK(s.rrf_k == 10 && s.w_lexical == 2 && s.w_semantic == 0.5);
     CHECK(s.lex.k1 > 0.89f && s.lex.k1 < 0.91f);
     CHECK(s.lex.b > 0.49f && s.lex.b < 0.51f);
     CHECK_INT(s.lex.title_weight, 5);

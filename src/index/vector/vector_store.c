@@ -342,9 +342,9 @@ static lore_status vx_flush(void *state) {
         pthread_rwlock_wrlock(&x->own.sh->lock);
         size_t work = 0;
         int fin = 1;
-        hnsw_stats hs;
-        hnsw_get_stats(x->own.sh->h, &hs);
-        if (hs.tombstones) st = hnsw_repair(x->own.sh->h, x->p.repair_budget, &work, &fin);
+        /* returns at once with no tombstone and no pass under way (not
+         * hnsw_get_stats: it walks every slot) */
+        st = hnsw_repair(x->own.sh->h, x->p.repair_budget, &work, &fin);
         if (work) x->own.changed = 1;
         pthread_rwlock_unlock(&x->own.sh->lock);
     }
