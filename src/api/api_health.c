@@ -45,14 +45,26 @@ static void embed_reasons(api_req *q, json_t *reasons) {
     lore_status st = ingest_embed_backlog_all(q->th->control, API_EMBED_BACKLOG_CACHE_MS, &b, &n);
     pthread_rwlock_unlock(&q->a->tenants_lock);
     if (st != LORE_OK) return;
+    /* Summed over the tenants: this route needs no key, so it names no
+     * tenant (with metrics_public = 0 nothing else does to a caller without
+     * a server key), and its answer stays one line however many tenants lag.
+     * Per tenant: lore_embed_pending_chunks in /metrics. */
     int64_t now = lore_now_ms(), limit = q->a->cfg.embed_backlog_degraded_s * 1000;
+    int64_t chunks = 0, oldest = 0;
+    size_t late = 0;
     for (size_t i = 0; i < n; i++) {
         int64_t age = b[i].oldest_ms ? now - b[i].oldest_ms : 0;
         if (age <= limit) continue;
+        late++;
+        chunks += b[i].count;
+        if (age > oldest) oldest = age;
+    }
+    if (late) {
         snprintf(buf, sizeof buf,
-                 "tenant %s: %lld chunks wait for embeddings, the oldest for %lld s "
-                 "(embed_backlog_degraded_s is %lld)",
-                 b[i].tenant, (long long)b[i].count, (long long)(age / 1000),
+                 "%lld chunks in %zu tenant%s wait for embeddings, the oldest for %lld s "
+                 "(embed_backlog_degraded_s is %lld; per tenant: lore_embed_pending_chunks in "
+                 "/metrics)",
+                 (long long)chunks, late, late == 1 ? "" : "s", (long long)(oldest / 1000),
                  (long long)q->a->cfg.embed_backlog_degraded_s);
         json_array_append_new(reasons, json_string(buf));
     }

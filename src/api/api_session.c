@@ -2,8 +2,8 @@
  * (src/web/) never keeps the key in the browser's storage.
  *
  *   POST /v1/session    {"key": "lore_..."} -> Set-Cookie lore_session (HttpOnly,
- *                       SameSite=Strict, Path=/, Secure when the server is
- *                       reached over TLS) and {"csrf_token": ...}
+ *                       SameSite=Strict, Path=/; over TLS Secure and named
+ *                       __Host-lore_session) and {"csrf_token": ...}
  *   GET /v1/session     who the session (or key) is, its CSRF token, and what
  *                       the server offers (semantic search)
  *   DELETE /v1/session  signs out: the session is deleted server-side
@@ -53,17 +53,37 @@ static void sha_hex(const char *label, const char *sid, char out[65]) {
     lore_hex(d, sizeof d, out);
 }
 
+/* Secure when the browser reached the server over TLS: a TLS proxy in
+ * front (X-Forwarded-Proto) or a public_url that says https. */
+static int over_tls(api_req *q) {
+    const char *fp = http_header(q->r, "X-Forwarded-Proto");
+    return (fp && !strcasecmp(fp, "https")) || !strncmp(q->a->cfg.public_url, "https://", 8);
+}
+
+/* The cookie's name. Over TLS it carries the __Host- prefix: a browser
+ * takes such a cookie only from this very host, Secure, Path=/ and without
+ * Domain, so a sibling subdomain (or a plain-http response on the same
+ * name) cannot plant a session of its own choosing for this server (a
+ * planted cookie with a longer Path would be sent first and sign the
+ * victim into the attacker's tenant, CSRF token included, since GET
+ * /v1/session derives it from the cookie). Plain http has no such
+ * guarantee to give. */
+static const char *cookie_name(api_req *q) {
+    return over_tls(q) ? "__Host-" SESSION_COOKIE : SESSION_COOKIE;
+}
+
 /* The session id of the request's cookie into sid, or 0 when there is no
  * well-formed one. */
 static int cookie_sid(api_req *q, char sid[SESSION_ID_HEX + 1]) {
     const char *h = http_header(q->r, "Cookie");
-    const size_t nl = sizeof SESSION_COOKIE - 1;
+    const char *name = cookie_name(q);
+    const size_t nl = strlen(name);
     for (const char *p = h; p && *p;) {
         while (*p == ' ' || *p == ';')
             p++;
         const char *end = strchr(p, ';');
         size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n == nl + 1 + SESSION_ID_HEX && !strncmp(p, SESSION_COOKIE "=", nl + 1)) {
+        if (n == nl + 1 + SESSION_ID_HEX && !strncmp(p, name, nl) && p[nl] == '=') {
             memcpy(sid, p + nl + 1, SESSION_ID_HEX);
             sid[SESSION_ID_HEX] = '\0';
             for (size_t i = 0; i < SESSION_ID_HEX; i++)
@@ -76,17 +96,10 @@ static int cookie_sid(api_req *q, char sid[SESSION_ID_HEX + 1]) {
     return 0;
 }
 
-/* Secure when the browser reached the server over TLS: a TLS proxy in
- * front (X-Forwarded-Proto) or a public_url that says https. */
-static int over_tls(api_req *q) {
-    const char *fp = http_header(q->r, "X-Forwarded-Proto");
-    return (fp && !strcasecmp(fp, "https")) || !strncmp(q->a->cfg.public_url, "https://", 8);
-}
-
 static void set_cookie(api_req *q, const char *sid, int64_t max_age_s) {
     char v[256];
-    snprintf(v, sizeof v, SESSION_COOKIE "=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
-             sid, (long long)max_age_s, over_tls(q) ? "; Secure" : "");
+    snprintf(v, sizeof v, "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
+             cookie_name(q), sid, (long long)max_age_s, over_tls(q) ? "; Secure" : "");
     http_add_header(q->r, "Set-Cookie", v);
 }
 

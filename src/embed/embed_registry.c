@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "util/log.h"
 
 typedef struct other_embedder {
     char *key;
@@ -94,6 +97,20 @@ int embed_key_split(const char *key, char *url, size_t urllen, char *model, size
     return 0;
 }
 
+/* 1 when url (a model key's: "scheme://host[:port]/path") reaches the same
+ * scheme, host and port as the configured embed_url. The API key is the
+ * configured provider's secret: a model on another host (the provider the
+ * settings moved away from) must never be sent it. */
+static int same_origin(const char *url, const char *configured) {
+    const char *a = strstr(url, "://"), *b = strstr(configured, "://");
+    if (!a || !b || a - url != b - configured || strncasecmp(url, configured, (size_t)(a - url)))
+        return 0;
+    char ha[512], hb[512];
+    embed_url_host(url, ha, sizeof ha);
+    embed_url_host(configured, hb, sizeof hb);
+    return !strcasecmp(ha, hb);
+}
+
 embedder *embed_registry_for_key(embed_registry *r, const char *key, char *err, size_t errlen) {
     if (!strcmp(key, r->configured->ops->model_key(r->configured))) return r->configured;
     embedder *found = NULL;
@@ -114,6 +131,13 @@ embedder *embed_registry_for_key(embed_registry *r, const char *key, char *err, 
     }
     embed_settings s = r->settings;
     s.url = url, s.model = model, s.dimensions = dims;
+    if (s.api_key && *s.api_key && !same_origin(url, r->url)) {
+        s.api_key = NULL;
+        LORE_WARN("embedding model %s at %s: not the host of embed_url, so its requests carry no "
+                  "embed_api_key (that key is for embed_url's provider); finish the switch with "
+                  "lore reembed",
+                  model, url);
+    }
     embedder *e = NULL;
     if (r->configured->ops->open(&s, &e, err, errlen) != LORE_OK) goto out;
     char *k = strdup(key);

@@ -6,8 +6,10 @@
  * live. While a tenant's live slot still holds another model's vectors (the
  * settings changed and `lore reembed` has not finished), queries against that
  * slot must be embedded with the old model, so the registry also opens
- * embedders for such keys: the configured settings (API key, batch,
- * timeouts) with the key's URL, model and dimensions.
+ * embedders for such keys: the configured settings (batch, timeouts) with
+ * the key's URL, model and dimensions, and the API key only when the key's
+ * URL has embed_url's scheme, host and port (a key is its provider's
+ * secret: the provider a switch leaves must not receive the new one's).
  *
  * Thread-safe: any thread may look up and use the embedders (embed() is
  * thread-safe); they live until the registry is freed. */

@@ -559,6 +559,12 @@ static lore_status retrieve(search_engine *e, const search_request *req, size_t 
     if (rs->sem.ready) {
         admit_ctx vc;
         admit_init(&vc, e, req, c);
+        /* A filter or ACL that admits little sends the vector index to its
+         * exact fallback, which asks about every chunk of the tenant: a
+         * store read each (and a memo entry). Past the budget the search
+         * answers with what it admitted, flagged truncated. */
+        vc.budget =
+            req->vector_admit_budget ? req->vector_admit_budget : SEARCH_VECTOR_ADMIT_BUDGET;
         st = sem_search(e, &rs->sem, window, &vc, &rs->vec, &rs->nvec, out->notice,
                         sizeof out->notice, err, errlen);
         if (st != LORE_OK) return st;

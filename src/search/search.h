@@ -26,6 +26,11 @@
 
 #define SEARCH_MAX_LIMIT 1000
 #define SEARCH_DEFAULT_LIMIT 10
+/* Most chunks one semantic retrieval asks the filters and ACL about (one
+ * store read each). Only a filter or ACL that admits almost nothing reaches
+ * it: the vector index then falls back to asking about every chunk. Past
+ * it the hits found so far are the answer, with truncated set. */
+#define SEARCH_VECTOR_ADMIT_BUDGET 100000
 /* Most plain (ranked) terms one search evaluates. A longer query keeps its
  * most selective terms (highest idf) and reports the rest as dropped. The
  * figure comes from bench/long_query.c (see bench/README.md). */
@@ -80,6 +85,9 @@ typedef struct search_request {
     /* Plain terms to evaluate at most: 0 = SEARCH_MAX_SCORED_TERMS. Not a
      * user setting: benchmarks and tests move it (up to LEX_MAX_QUERY_TERMS). */
     size_t max_terms;
+    /* Chunks the vector search may ask the filters and ACL about: 0 =
+     * SEARCH_VECTOR_ADMIT_BUDGET. Not a user setting: tests move it. */
+    size_t vector_admit_budget;
     int snippets;  /* build highlighted snippets */
     int with_text; /* include each hit's chunk text */
     /* Which retrievers run (like= always runs lexically). */
@@ -121,8 +129,9 @@ typedef struct search_response {
     uint64_t postings_scored;
     uint64_t postings_total; /* postings of the evaluated terms, scored or skipped */
     int more;                /* hits exist past this page */
-    int truncated;           /* a work budget ran out (phrase checks): hits may be missing */
-    char notice[160];        /* a note for the user, e.g. "only stop words in query" */
+    int truncated;    /* a work budget ran out (phrase checks, vector admissions): hits may be
+                         missing */
+    char notice[160]; /* a note for the user, e.g. "only stop words in query" */
     /* Plain terms left out past SEARCH_MAX_SCORED_TERMS (analyzed form),
      * least selective first; at most SEARCH_MAX_LISTED_DROPPED listed, of
      * dropped_total. Owned. */

@@ -106,6 +106,10 @@ int search_admit(void *ctx, int64_t chunk_id, int64_t *group) {
     admit_ctx *a = ctx;
     const compiled *c = a->c;
     const search_request *req = a->req;
+    if (a->budget && a->checks++ >= a->budget) {
+        a->truncated = 1;
+        return 0;
+    }
     if (a->group_only) {
         /* Nothing to check but which document the chunk belongs to. */
         lore_status gs = store_chunk_doc(a->e->t, chunk_id, group);

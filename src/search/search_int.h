@@ -57,6 +57,7 @@ typedef struct admit_ctx {
     const search_request *req;
     compiled *c;
     size_t phrase_checks;
+    size_t checks, budget; /* chunks asked about; past budget (0: none) all are refused */
     int truncated;
     int group_only; /* no filter, ACL or phrase: only the document is needed */
 } admit_ctx;

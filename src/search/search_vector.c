@@ -5,9 +5,12 @@
  * ACLs apply inside the graph walk (and its exact fallback) and a page is
  * never short because of them.
  *
- * Query vectors are cached per process (by model key and text, least
- * recently used out), so paging through a result or repeating a question
- * costs no provider call.
+ * Query vectors are cached per process (by tenant, model key and text,
+ * least recently used out), so paging through a result or repeating a
+ * question costs no provider call. The tenant is part of the key although
+ * the vector does not depend on it: a hit answers without the provider's
+ * round trip, and a shared entry would let one tenant time whether another
+ * asked the same question lately.
  *
  * A provider that is down must not make every search wait for it (its
  * retries take seconds; a hanging one up to embed_timeout_s per attempt):
@@ -29,7 +32,7 @@
 #define SEARCH_PROVIDER_PROBE_MS 3000
 
 typedef struct qcache_entry {
-    char *key; /* model key "\n" text; NULL: free */
+    char *key; /* tenant "\n" model key "\n" text; NULL: free */
     float *vec;
     uint32_t dims;
     uint64_t used;
@@ -134,12 +137,15 @@ lore_status sem_prepare(search_engine *e, const char *text, sem_query *q, char *
         return LORE_OK;
     }
     snprintf(q->key, sizeof q->key, "%s", vs.live_key);
-    size_t tlen = strlen(text), klen = strlen(q->key);
-    char *ckey = malloc(klen + tlen + 2);
+    const char *tenant = store_tenant_name(e->t);
+    size_t tlen = strlen(text), klen = strlen(q->key), nlen = strlen(tenant);
+    char *ckey = malloc(nlen + klen + tlen + 3);
     if (!ckey) return LORE_NOMEM;
-    memcpy(ckey, q->key, klen);
-    ckey[klen] = '\n';
-    memcpy(ckey + klen + 1, text, tlen + 1);
+    memcpy(ckey, tenant, nlen);
+    ckey[nlen] = '\n';
+    memcpy(ckey + nlen + 1, q->key, klen);
+    ckey[nlen + 1 + klen] = '\n';
+    memcpy(ckey + nlen + klen + 2, text, tlen + 1);
     if (qcache_get(ckey, q)) {
         free(ckey);
         q->ready = 1;

@@ -1,6 +1,7 @@
 /* Browser sessions against a real server (api_session.c): sign in with a
  * key for a cookie and a CSRF token; the cookie's attributes; cookie
- * requests checked like bearer keys (scopes, ACL principals); the CSRF
+ * requests checked like bearer keys (scopes, ACL principals); over TLS the
+ * cookie is __Host-lore_session and a plain-named one is not taken; the CSRF
  * header required on every state-changing request; sign-out, key
  * revocation and key expiry ending a session at its next request; only a
  * hash of the session id in the control database. */
@@ -93,6 +94,18 @@ int main(void) {
         char sc2[512];
         CHECK_INT(sign_in(&s, s.admin_key, NULL, sc2, sizeof sc2, tls), 201);
         CHECK(strstr(sc2, "; Secure") != NULL);
+        /* ... and named __Host-lore_session, the only name taken over TLS:
+         * a plain lore_session cookie there may have been planted by a
+         * sibling subdomain. */
+        CHECK(!strncmp(sc2, "__Host-lore_session=", 20));
+        char host_cookie[160], plain_cookie[160];
+        snprintf(host_cookie, sizeof host_cookie, "Cookie: __Host-lore_session=%.64s", sc2 + 20);
+        snprintf(plain_cookie, sizeof plain_cookie, "Cookie: lore_session=%.64s", sc2 + 20);
+        const char *good[] = {"X-Forwarded-Proto: https", host_cookie, NULL};
+        const char *planted[] = {"X-Forwarded-Proto: https", plain_cookie, NULL};
+        CHECK_INT(status_of(test_http(&s, "GET", "/v1/session", NULL, NULL, NULL, 0, good)), 200);
+        CHECK_INT(status_of(test_http(&s, "GET", "/v1/session", NULL, NULL, NULL, 0, planted)),
+                  401);
     }
 
     /* GET /v1/session tells who is signed in and hands back the token. */

@@ -210,6 +210,17 @@ static void filters_inside(void) {
     CHECK_INT(run(&r), LORE_OK);
     CHECK_INT(res.n, 12);
     CHECK(!res.more);
+    CHECK(!res.truncated);
+    /* A filter admitting little makes the index ask about every chunk
+     * (~340 here): past the admission budget the search stops asking and
+     * says it is truncated, whatever the tenant's size. */
+    r.vector_admit_budget = 40;
+    CHECK_INT(run(&r), LORE_OK);
+    CHECK(res.truncated);
+    CHECK(res.n < 12);
+    for (size_t i = 0; i < res.n; i++)
+        CHECK_STR(res.hits[i].doc->source, "rare");
+    r.vector_admit_budget = 0;
     /* the same through the query syntax, and in hybrid mode */
     search_request q = {.query = "recipes for dinner with vegetables source:rare",
                         .mode = SEARCH_MODE_HYBRID,
@@ -411,6 +422,37 @@ static void no_vectors(const tenant_settings *with) {
     store_tenant_close(t2);
 }
 
+/* The query cache is per tenant: a question another tenant asked lately is
+ * embedded again (a shared entry would answer without the provider's round
+ * trip, and the time saved tells one tenant what another asks). The
+ * provider refuses the key meanwhile, so only a cache hit can succeed. */
+static void cache_per_tenant(const tenant_settings *with) {
+    store_tenant *t2 = NULL;
+    CHECK_INT(store_tenant_open(control, "empty", &t2), LORE_OK);
+    tenant_ctx *c2 = NULL;
+    CHECK_INT(tenant_ctx_attach(t2, with, &c2), LORE_OK);
+    int64_t cursor = 0;
+    CHECK_INT(embed_server_fill(c2, reg, &cursor), 0);
+    search_engine *s2 = NULL;
+    CHECK_INT(search_engine_new(c2, &s2), LORE_OK);
+    search_request r = {
+        .query = "weeks at home with a newborn", .mode = SEARCH_MODE_SEMANTIC, .all_access = 1};
+    search_response x;
+    CHECK_INT(run(&r), LORE_OK); /* tenant t: embedded and cached */
+    CHECK_INT(embed_server_control(&srv, "{\"require_key\":\"another-key\"}"), 0);
+    CHECK_INT(run(&r), LORE_OK);                                 /* t again: from the cache */
+    CHECK_INT(search_run(s2, &r, &x, err, sizeof err), LORE_IO); /* not t's entry */
+    CHECK(strstr(x.semantic_error, "embedding the query failed") != NULL);
+    search_response_free(&x);
+    CHECK_INT(embed_server_control(&srv, "{\"reset\":true}"), 0);
+    CHECK_INT(search_run(s2, &r, &x, err, sizeof err), LORE_OK);
+    CHECK_INT(x.n, 1);
+    search_response_free(&x);
+    search_engine_free(s2);
+    tenant_ctx_close(c2);
+    store_tenant_close(t2);
+}
+
 static void seed(void) {
     put_json_as("hr", "{\"id\":\"leave\",\"title\":\"Parental leave\",\"text\":\"Parental leave "
                       "is 16 weeks for every new parent, paid in full.\",\"updated_at\":"
@@ -498,6 +540,7 @@ int main(void) {
     errors();
     provider_down();
     no_vectors(&ts);
+    cache_per_tenant(&ts);
 
     search_response_free(&res);
     search_engine_free(se);
