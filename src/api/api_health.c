@@ -32,10 +32,13 @@ static void embed_reasons(api_req *q, json_t *reasons) {
         embed_health h;
         e->ops->health(e, &h);
         if (!h.ok) {
+            /* No key is needed here: the provider's own message (its host,
+             * model and words) stays in the log and lore_embed_errors_total. */
             snprintf(buf, sizeof buf,
-                     "the embedding provider's last call failed (%s): new chunks wait for their "
-                     "embeddings; lexical search serves them meanwhile",
-                     h.last_error.message[0] ? h.last_error.message : e->ops->provider(e));
+                     "the embedding provider's last call failed (%s error; the server's log "
+                     "says why): new chunks wait for their embeddings; lexical search serves "
+                     "them meanwhile",
+                     embed_error_kind_name(h.last_error.kind));
             json_array_append_new(reasons, json_string(buf));
         }
     }

@@ -22,7 +22,7 @@
 #include "http/http.h"
 
 #define WEB_CSP                                                                                    \
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "                    \
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 /* 1 when path belongs to the page (`/`, `/index.html`, `/assets/...`). */

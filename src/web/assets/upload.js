@@ -70,5 +70,5 @@ async function track(file, source, list) {
     await new Promise(r => setTimeout(r, wait));
   }
   set(100, 'searchable ', 'done');
-  if (docId) state.append(h('a', { href: `/?view=doc&id=${docId}` }, 'Open'));
+  if (docId) state.append(h('a', { href: `/?${new URLSearchParams({ view: 'doc', id: docId })}` }, 'Open'));
 }
