@@ -71,7 +71,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         die("tenant or key");
     store_key_free(k);
     store_close(s);
-    if (api_new(&cfg, &app_state, err, sizeof err) != LORE_OK) die(err);
+    if (api_new(&cfg, NULL, &app_state, err, sizeof err) != LORE_OK) die(err);
     http_config hc;
     http_config_default(&hc);
     hc.port = 0;
