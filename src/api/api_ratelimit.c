@@ -64,7 +64,6 @@ int api_ratelimit_degraded(const api *a, char *reason, size_t n) {
     ratelimit_redis_stats_get(a->rl_state, &s);
     if (s.up) return 0;
     /* No key is needed here: the address and Redis's words are in the log. */
-    (void)s.reason;
     snprintf(reason, n,
              "rate limits are per node: Redis is unreachable (the server's log says why); "
              "they return to Redis by themselves");

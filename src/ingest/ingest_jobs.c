@@ -58,10 +58,6 @@ pthread_mutex_t *ingest_tenant_lock(const char *name) {
     return &tenant_locks[h % TENANT_LOCKS];
 }
 
-static pthread_mutex_t *tenant_lock(const char *name) {
-    return ingest_tenant_lock(name);
-}
-
 typedef struct job_ctx {
     ingest_job_settings cfg;
 } job_ctx;
@@ -612,7 +608,7 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n, qu
     opt.on_embed_pending = ingest_embed_on_pending; /* queued before the batch commits */
     opt.embed_ctx = &th->enq;
     ingest_session *ss = NULL;
-    pthread_mutex_t *lock = tenant_lock(jobs[0].tenant);
+    pthread_mutex_t *lock = ingest_tenant_lock(jobs[0].tenant);
     pthread_mutex_lock(lock);
     lore_status st = ingest_session_new(ct->ctx, &opt, &ss);
     size_t failed = 0, ran = 0;
@@ -664,7 +660,7 @@ static void run_reindex(job_thread *th, tenant_cache_entry *ct, const store_job 
     uint64_t total = 0, steps = 0;
     int64_t t0 = lore_mono_ns();
     lore_status st = LORE_OK;
-    pthread_mutex_t *lock = tenant_lock(j->tenant);
+    pthread_mutex_t *lock = ingest_tenant_lock(j->tenant);
     while (!finished && st == LORE_OK) {
         uint64_t copied = 0;
         /* One step per turn on the tenant: writes run between steps. */
