@@ -111,6 +111,12 @@ void store_doc_public_id(const char *source, const char *external_id, char *out)
 
 /* ---- store and tenants ---- */
 
+/* store_url picks the backend: "sqlite:DIR" or a plain directory (the
+ * embedded default), "postgres://" or "postgresql://" URLs (libpq's). */
+#define STORE_OPEN_CREATE 1u     /* create the store if absent */
+#define STORE_OPEN_NO_MIGRATE 2u /* leave pending migrations (lore migrate does them) */
+#define STORE_BLOB_NAME_MAX 64   /* bytes of a blob name */
+
 /* Opens (creating if needed) the store under data_dir and applies pending
  * migrations. Returns owned; *out is NULL on failure, with err filled. */
 LORE_MUST_CHECK lore_status store_open(const char *data_dir, store **out, char *err, size_t errlen);
