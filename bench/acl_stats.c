@@ -98,7 +98,8 @@ int main(int argc, char **argv) {
     ingest_options o;
     ingest_options_default(&o);
     static const char *const acl[] = {"group:research"};
-    if (!lat || !total || !scored || store_open(datadir, &st_, err, sizeof err) != LORE_OK ||
+    if (!lat || !total || !scored ||
+        store_open(datadir, STORE_OPEN_CREATE, &st_, err, sizeof err) != LORE_OK ||
         store_tenant_create(st_, TENANT) != LORE_OK ||
         store_tenant_open(st_, TENANT, &t) != LORE_OK ||
         tenant_ctx_attach(t, NULL, &tc) != LORE_OK || ingest_session_new(tc, &o, &ses) != LORE_OK) {

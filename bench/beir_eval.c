@@ -469,7 +469,7 @@ int main(int argc, char **argv) {
         }
         made_tmp = 1;
     }
-    if (store_open(datadir, &st_, err, sizeof err) != LORE_OK) {
+    if (store_open(datadir, STORE_OPEN_CREATE, &st_, err, sizeof err) != LORE_OK) {
         fprintf(stderr, "beir_eval: cannot open the store: %s\n", err);
         goto out;
     }

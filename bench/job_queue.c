@@ -29,8 +29,8 @@ int main(int argc, char **argv) {
     if (!mkdtemp(dir)) return 1;
     store *s = NULL;
     char err[512];
-    if (store_open(dir, &s, err, sizeof err) != LORE_OK || store_tenant_create(s, "a") != LORE_OK ||
-        store_tenant_create(s, "b") != LORE_OK) {
+    if (store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) != LORE_OK ||
+        store_tenant_create(s, "a") != LORE_OK || store_tenant_create(s, "b") != LORE_OK) {
         fprintf(stderr, "cannot set up the store in %s: %s\n", dir, err);
         return 1;
     }

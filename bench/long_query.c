@@ -341,7 +341,7 @@ int main(int argc, char **argv) {
     char *jl = NULL;
     ingest_options o;
     ingest_options_default(&o);
-    if (!q || !like || store_open(datadir, &st_, err, sizeof err) != LORE_OK ||
+    if (!q || !like || store_open(datadir, STORE_OPEN_CREATE, &st_, err, sizeof err) != LORE_OK ||
         store_tenant_create(st_, TENANT) != LORE_OK ||
         store_tenant_open(st_, TENANT, &t) != LORE_OK ||
         tenant_ctx_attach(t, NULL, &tc) != LORE_OK || ingest_session_new(tc, &o, &ses) != LORE_OK ||

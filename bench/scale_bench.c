@@ -459,7 +459,7 @@ static void lore_close(lore_handle *h) {
 static int lore_open(const char *dir, int create, lore_handle *h) {
     char err[512];
     memset(h, 0, sizeof *h);
-    lore_status st = store_open(dir, &h->s, err, sizeof err);
+    lore_status st = store_open(dir, STORE_OPEN_CREATE, &h->s, err, sizeof err);
     if (st != LORE_OK) {
         fprintf(stderr, "scale_bench: cannot open the store in %s: %s\n", dir, err);
         return -1;

@@ -67,7 +67,8 @@ int main(int argc, char **argv) {
     char dir[] = "/tmp/lore-secrets-bench-XXXXXX", err[512], name[32];
     if (!mkdtemp(dir)) return 2;
     store *s = NULL;
-    if (store_open(dir, &s, err, sizeof err) != LORE_OK || store_tenant_create(s, "acme")) {
+    if (store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) != LORE_OK ||
+        store_tenant_create(s, "acme")) {
         fprintf(stderr, "%s\n", err);
         return 2;
     }

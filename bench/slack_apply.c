@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
     ingest_session *ss = NULL;
     ingest_options o;
     ingest_options_default(&o);
-    if (!mkdtemp(dir) || store_open(dir, &st, err, sizeof err) != LORE_OK ||
+    if (!mkdtemp(dir) || store_open(dir, STORE_OPEN_CREATE, &st, err, sizeof err) != LORE_OK ||
         store_tenant_create(st, "b") != LORE_OK || store_tenant_open(st, "b", &t) != LORE_OK ||
         tenant_ctx_attach(t, NULL, &tc) != LORE_OK || ingest_session_new(tc, &o, &ss) != LORE_OK)
         die("opening a store");

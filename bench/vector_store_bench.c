@@ -46,7 +46,7 @@ static void env_open(env *e, const char *dir, uint32_t dims) {
     vec_params p;
     vec_params_default(&p, dims, HNSW_COSINE);
     p.scope = dir;
-    if (store_open(dir, &e->s, err, sizeof err) != LORE_OK) die(err);
+    if (store_open(dir, STORE_OPEN_CREATE, &e->s, err, sizeof err) != LORE_OK) die(err);
     if (store_tenant_open(e->s, "b", &e->t) != LORE_OK) die("tenant open");
     if (ops->open(e->t, &p, "bench|m|d", &e->x, NULL) != LORE_OK) die("index open");
 }
@@ -88,7 +88,8 @@ int main(int argc, char **argv) {
     if (!mkdtemp(dir)) die("mkdtemp");
     char err[256];
     store *s;
-    if (store_open(dir, &s, err, sizeof err) != LORE_OK || store_tenant_create(s, "b") != LORE_OK)
+    if (store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) != LORE_OK ||
+        store_tenant_create(s, "b") != LORE_OK)
         die("store");
     store_close(s);
     float *v = malloc(dims * sizeof *v);

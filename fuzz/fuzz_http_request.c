@@ -62,7 +62,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     cfg.max_upload_mb = 2;
     cfg.max_wait_s = 0; /* no worker runs here: a wait would only time out */
     store *s = NULL;
-    if (store_open(dir, &s, err, sizeof err) != LORE_OK) die(err);
+    if (store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) != LORE_OK) die(err);
     store_key *k = NULL;
     if (store_tenant_create(s, "default") != LORE_OK ||
         apikey_create(s, "default", "fuzz",

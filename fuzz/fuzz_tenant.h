@@ -38,7 +38,8 @@ static void fuzz_tenant_close(void) {
 static void fuzz_tenant_open(const char *name, const char *docs) {
     snprintf(fuzz_t.dir, sizeof fuzz_t.dir, "/tmp/lore-fuzz-%.20s-XXXXXX", name);
     char err[256];
-    if (!mkdtemp(fuzz_t.dir) || store_open(fuzz_t.dir, &fuzz_t.st, err, sizeof err) != LORE_OK ||
+    if (!mkdtemp(fuzz_t.dir) ||
+        store_open(fuzz_t.dir, STORE_OPEN_CREATE, &fuzz_t.st, err, sizeof err) != LORE_OK ||
         store_tenant_create(fuzz_t.st, "f") != LORE_OK ||
         store_tenant_open(fuzz_t.st, "f", &fuzz_t.tenant) != LORE_OK)
         abort();

@@ -58,7 +58,7 @@ api_thread *api_thread_get(api *a) {
     th->a = a;
     tenant_cache_init(&th->tenants, API_TENANTS_PER_THREAD, &a->tenant_settings, tenant_free);
     char err[512];
-    if (store_open(a->cfg.data_dir, &th->control, err, sizeof err) != LORE_OK) {
+    if (store_open(a->cfg.store_url, STORE_OPEN_CREATE, &th->control, err, sizeof err) != LORE_OK) {
         LORE_ERROR("api: cannot open the store: %s", err);
         free(th);
         return NULL;
@@ -660,6 +660,8 @@ lore_status api_new(const lore_config *cfg, struct embed_registry *embedders, ap
     if (!a) return LORE_NOMEM;
     lore_status st = LORE_OK;
     a->cfg = *cfg;
+    if (!a->cfg.store_url[0]) /* not resolved (config_resolve_data_dir): the default */
+        snprintf(a->cfg.store_url, sizeof a->cfg.store_url, "sqlite:%s", cfg->data_dir);
     a->started_ms = lore_now_ms();
     tenant_settings_from_config(&a->tenant_settings, &a->cfg); /* borrows a->cfg's strings */
     a->tenant_settings.embedders = embedders;

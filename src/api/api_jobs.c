@@ -196,7 +196,7 @@ static void *waiter_main(void *arg) {
 
 lore_status api_jobs_init(api *a, char *err, size_t errlen) {
     queue_config_from(&a->qcfg, &a->cfg);
-    lore_status st = store_open(a->cfg.data_dir, &a->waiter_store, err, errlen);
+    lore_status st = store_open(a->cfg.store_url, STORE_OPEN_CREATE, &a->waiter_store, err, errlen);
     if (st != LORE_OK) return st;
     if (pthread_create(&a->waiter, NULL, waiter_main, a) != 0) {
         snprintf(err, errlen, "cannot start the job waiter thread");

@@ -58,8 +58,8 @@ static int open_store(cli_env *e, const cli_args *a, int create) {
     if (rc) return rc;
     const char *cmd = a->cmd ? a->cmd : "store";
     char err[1024];
-    lore_status st = create ? store_open(e->cfg.data_dir, &e->store, err, sizeof err)
-                            : store_open_existing(e->cfg.data_dir, &e->store, err, sizeof err);
+    lore_status st =
+        store_open(e->cfg.store_url, create ? STORE_OPEN_CREATE : 0, &e->store, err, sizeof err);
     if (st == LORE_NOT_FOUND && !create) return no_data(e, cmd, err);
     if (st != LORE_OK) return cli_error(cmd, CLI_FAIL, "%s", err); /* err names the path */
     LORE_DEBUG("data directory %s", e->cfg.data_dir);

@@ -38,7 +38,7 @@ int cli_pool_start(cli_env *e, const char *role, int64_t workers, metrics_regist
     queue_config_from(&qc, &e->cfg);
     char name[64], err[512] = "";
     snprintf(name, sizeof name, "%s:%ld", role, (long)getpid());
-    if (queue_pool_start(e->cfg.data_dir, &qc, n, name, &out->handler, reg, &out->pool, err,
+    if (queue_pool_start(e->cfg.store_url, &qc, n, name, &out->handler, reg, &out->pool, err,
                          sizeof err) != LORE_OK) {
         ingest_job_handler_free(&out->handler);
         return cli_error(role, CLI_FAIL, "cannot start the job workers: %s", err);

@@ -33,9 +33,14 @@ typedef struct key_def {
 
 static const key_def keys[] = {
     STR(data_dir, 0, "",
-        "directory holding control.db and tenants/ (default: $XDG_DATA_HOME/lore, else "
+        "directory of the embedded store (control.db, tenants/, blobs/) and of local files "
+        "(master.key in dev mode, upload spools) (default: $XDG_DATA_HOME/lore, else "
         "~/.local/share/lore; a relative path is taken from the working directory, or in a "
         "config file from the file's directory)"),
+    STR(store_url, 0, "",
+        "the store: sqlite:DIR (the embedded store; the default is sqlite:DATA_DIR) or "
+        "postgres://user@host/db?sslmode=... (a password in it is printed masked; prefer "
+        "PGPASSWORD or ~/.pgpass)"),
     STR(tenant, 0, "default", "tenant used when a command gets no --tenant"),
     STR(log_level, 0, "warn", "debug, info, warn, error or off"),
     STR(mode, 0, "dev", "dev or production (production refuses weak settings)"),
@@ -430,6 +435,29 @@ lore_status config_each_secret(lore_config *c, config_secret_fn fn, void *ctx) {
     return LORE_OK;
 }
 
+/* url with the password masked: the one after "user:" before '@', and a
+ * password= parameter's value. */
+static void mask_url_password(const char *url, char *out, size_t outlen) {
+    snprintf(out, outlen, "%s", url);
+    char *scheme = strstr(out, "://");
+    if (scheme) {
+        char *auth = scheme + 3, *at = strchr(auth, '@'), *end = auth + strcspn(auth, "/?#");
+        char *colon = at && at < end ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon) {
+            char rest[1100];
+            snprintf(rest, sizeof rest, "%s", at);
+            snprintf(colon + 1, outlen - (size_t)(colon + 1 - out), "****%s", rest);
+        }
+    }
+    char *pw = strstr(out, "password=");
+    if (pw) {
+        pw += 9;
+        char rest[1100];
+        snprintf(rest, sizeof rest, "%s", pw + strcspn(pw, "& "));
+        snprintf(pw, outlen - (size_t)(pw - out), "****%s", rest);
+    }
+}
+
 void config_each(const lore_config *c, config_fn fn, void *ctx) {
     for (size_t i = 0; i < NKEYS; i++) {
         const key_def *k = &keys[i];
@@ -437,6 +465,8 @@ void config_each(const lore_config *c, config_fn fn, void *ctx) {
         char val[1100];
         if (k->type == K_STR && k->secret)
             snprintf(val, sizeof val, "%s", *field ? "********" : "(not set)");
+        else if (k->type == K_STR && !strcmp(k->name, "store_url"))
+            mask_url_password(field, val, sizeof val);
         else if (k->type == K_STR)
             snprintf(val, sizeof val, "%s", field);
         else if (k->type == K_INT)

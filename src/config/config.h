@@ -17,10 +17,11 @@ typedef enum config_origin { CONFIG_DEFAULT, CONFIG_FILE, CONFIG_ENV, CONFIG_FLA
 
 typedef struct lore_config {
     char data_dir[1024];
-    char tenant[65];               /* default tenant for commands */
-    char log_level[16];            /* debug, info, warn, error, off */
-    char mode[16];                 /* dev or production */
-    char master_key[256];          /* secret; printed masked */
+    char store_url[1100]; /* "" until resolved: sqlite:DATA_DIR (config_resolve_data_dir) */
+    char tenant[65];      /* default tenant for commands */
+    char log_level[16];   /* debug, info, warn, error, off */
+    char mode[16];        /* dev or production */
+    char master_key[256]; /* secret; printed masked */
     char master_key_previous[256]; /* secret: the key being rotated away from */
     double bm25_k1, bm25_b;
     int64_t title_weight;
@@ -95,6 +96,16 @@ config_origin config_origin_of(const lore_config *c, const char *key);
  * is kept. Idempotent. LORE_INVALID (err says what to set) when no HOME is
  * known, LORE_TOO_LARGE past the field's size. */
 LORE_MUST_CHECK lore_status config_resolve_data_dir(lore_config *c, char *err, size_t errlen);
+/* store_url is resolved with it: empty (the default) becomes
+ * "sqlite:" + data_dir; a sqlite store_url ("sqlite:DIR" or a plain path)
+ * names the data directory (data_dir takes DIR, resolved by the rules
+ * above from where store_url was set; setting data_dir to another
+ * directory too is LORE_INVALID) and is rewritten "sqlite:" + the absolute
+ * path; a postgres:// URL is kept as given (data_dir still holds the
+ * process's local files: master.key in dev mode, upload spools). */
+/* The directory a sqlite store_url names (after "sqlite:", or the whole
+ * plain path), NULL for a URL of another scheme. */
+const char *config_store_url_dir(const char *url);
 /* Where data_dir came from, for messages: "the default data directory",
  * "set by LORE_DATA_DIR", "set by --data-dir", "set by data_dir in FILE". */
 void config_data_dir_source(const lore_config *c, char *out, size_t outlen);

@@ -1,4 +1,5 @@
-/* The data directory as one absolute path; see config.h. */
+/* The data directory as one absolute path, and the store_url that
+ * defaults to it; see config.h. */
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -122,7 +123,38 @@ long_path:
     return LORE_TOO_LARGE;
 }
 
-lore_status config_resolve_data_dir(lore_config *c, char *err, size_t errlen) {
+const char *config_store_url_dir(const char *url) {
+    if (!strncmp(url, "sqlite:", 7)) return url + 7;
+    const char *colon = strchr(url, ':'), *slash = strchr(url, '/');
+    if (colon && colon > url && (!slash || colon < slash)) return NULL; /* another scheme */
+    return url;
+}
+
+/* store_url = sqlite:DIR (or DIR) names the data directory: data_dir takes
+ * DIR (resolved by the same rules, from where store_url was set) unless it
+ * was set too. */
+static lore_status store_url_to_data_dir(lore_config *c, char *err, size_t errlen) {
+    const char *dir = config_store_url_dir(c->store_url);
+    if (!c->store_url[0] || !dir) return LORE_OK;
+    config_origin from = config_origin_of(c, "store_url");
+    if (from == CONFIG_DEFAULT || !strcmp(dir, c->data_dir)) return LORE_OK; /* resolved before */
+    if (config_origin_of(c, "data_dir") != CONFIG_DEFAULT) {
+        snprintf(err, errlen,
+                 "store_url '%s' and data_dir are both set: a sqlite store_url names the data "
+                 "directory, so set only one of them",
+                 c->store_url);
+        return LORE_INVALID;
+    }
+    if (!*dir) {
+        snprintf(err, errlen, "store_url '%s' names no directory (sqlite:DIR)", c->store_url);
+        return LORE_INVALID;
+    }
+    char copy[sizeof c->store_url];
+    snprintf(copy, sizeof copy, "%s", dir);
+    return config_set(c, "data_dir", copy, from, err, errlen);
+}
+
+static lore_status resolve_dir(lore_config *c, char *err, size_t errlen) {
     config_origin from = config_origin_of(c, "data_dir");
     char given[sizeof c->data_dir], base[PATH_MAX];
     lore_status st;
@@ -150,6 +182,18 @@ long_path:
     snprintf(err, errlen, "data_dir: the absolute path is longer than %zu bytes ('%.100s...')",
              sizeof c->data_dir - 1, given);
     return LORE_TOO_LARGE;
+}
+
+lore_status config_resolve_data_dir(lore_config *c, char *err, size_t errlen) {
+    lore_status st = store_url_to_data_dir(c, err, errlen);
+    if (st != LORE_OK) return st;
+    st = resolve_dir(c, err, errlen);
+    if (st != LORE_OK) return st;
+    /* The default store, or the one named by a sqlite store_url: the data
+     * directory, as an absolute path. */
+    if (!c->store_url[0] || config_store_url_dir(c->store_url))
+        snprintf(c->store_url, sizeof c->store_url, "sqlite:%s", c->data_dir);
+    return LORE_OK;
 }
 
 void config_data_dir_source(const lore_config *c, char *out, size_t outlen) {

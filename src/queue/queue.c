@@ -132,7 +132,7 @@ typedef struct worker {
 } worker;
 
 struct queue_pool {
-    char *data_dir;
+    char *store_url;
     queue_config cfg;
     queue_handler h;
     unsigned nworkers;
@@ -299,7 +299,7 @@ static void *worker_main(void *arg) {
     queue_pool *p = w->p;
     store *s = NULL;
     char err[512];
-    if (store_open(p->data_dir, &s, err, sizeof err) != LORE_OK) {
+    if (store_open(p->store_url, STORE_OPEN_CREATE, &s, err, sizeof err) != LORE_OK) {
         lore_log(LORE_LOG_ERROR, "queue: worker %s cannot open the store: %s", w->name, err);
         return NULL;
     }
@@ -481,7 +481,7 @@ static lore_status register_metrics(queue_pool *p, metrics_registry *reg) {
     return metrics_on_collect(reg, collect, p);
 }
 
-lore_status queue_pool_start(const char *data_dir, const queue_config *c, unsigned threads,
+lore_status queue_pool_start(const char *store_url, const queue_config *c, unsigned threads,
                              const char *name, const queue_handler *h, metrics_registry *reg,
                              queue_pool **out, char *err, size_t errlen) {
     *out = NULL;
@@ -498,9 +498,9 @@ lore_status queue_pool_start(const char *data_dir, const queue_config *c, unsign
     pthread_mutex_init(&p->claim_mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     lore_status st = LORE_NOMEM;
-    if (!(p->data_dir = strdup(data_dir)) || !(p->workers = calloc(threads, sizeof *p->workers)))
+    if (!(p->store_url = strdup(store_url)) || !(p->workers = calloc(threads, sizeof *p->workers)))
         goto fail;
-    if ((st = store_open(data_dir, &p->ks, err, errlen)) != LORE_OK) goto fail;
+    if ((st = store_open(store_url, STORE_OPEN_CREATE, &p->ks, err, errlen)) != LORE_OK) goto fail;
     if (reg && (st = register_metrics(p, reg)) != LORE_OK) {
         snprintf(err, errlen, "cannot register queue metrics");
         goto fail;
@@ -551,7 +551,7 @@ void queue_pool_stop(queue_pool *p) {
     if (p->keeper_started) pthread_join(p->keeper, NULL);
     store_close(p->ks);
     free(p->workers);
-    free(p->data_dir);
+    free(p->store_url);
     pthread_mutex_destroy(&p->mu);
     pthread_mutex_destroy(&p->ks_mu);
     pthread_mutex_destroy(&p->claim_mu);

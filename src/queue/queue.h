@@ -84,10 +84,11 @@ typedef struct queue_handler {
 
 typedef struct queue_pool queue_pool;
 
-/* Starts threads workers on the store under data_dir. name identifies the
+/* Starts threads workers on the store store_url names (a data directory
+ * works too: store_open). name identifies the
  * process in job records ("serve:1234", "worker:5678"); each thread adds
  * its number. Metrics are registered in reg when non-NULL. */
-LORE_MUST_CHECK lore_status queue_pool_start(const char *data_dir, const queue_config *c,
+LORE_MUST_CHECK lore_status queue_pool_start(const char *store_url, const queue_config *c,
                                              unsigned threads, const char *name,
                                              const queue_handler *h, metrics_registry *reg,
                                              queue_pool **out, char *err, size_t errlen);

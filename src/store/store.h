@@ -111,26 +111,51 @@ void store_doc_public_id(const char *source, const char *external_id, char *out)
 
 /* ---- store and tenants ---- */
 
-/* store_url picks the backend: "sqlite:DIR" or a plain directory (the
- * embedded default), "postgres://" or "postgresql://" URLs (libpq's). */
-#define STORE_OPEN_CREATE 1u     /* create the store if absent */
-#define STORE_OPEN_NO_MIGRATE 2u /* leave pending migrations (lore migrate does them) */
-#define STORE_BLOB_NAME_MAX 64   /* bytes of a blob name */
+/* Opening a store. url (the store_url setting) picks the backend:
+ * "sqlite:DIR" or a plain directory path (the embedded store, the
+ * default), "postgres://..." or "postgresql://..." (libpq's URL; only
+ * when lore was built with PostgreSQL). */
+#define STORE_OPEN_CREATE 1u /* create the store if absent */
+/* Leave an existing store's pending migrations for `lore migrate`: the
+ * store opens, and so do its tenants that are up to date; a tenant with
+ * migrations pending is refused (LORE_UNSUPPORTED). A store this call
+ * creates is made at the current version. */
+#define STORE_OPEN_NO_MIGRATE 2u
+#define STORE_BLOB_NAME_MAX 64 /* bytes of a blob name */
 
-/* Opens (creating if needed) the store under data_dir and applies pending
- * migrations. Returns owned; *out is NULL on failure, with err filled. */
-LORE_MUST_CHECK lore_status store_open(const char *data_dir, store **out, char *err, size_t errlen);
-/* Opens the store under data_dir only if one is there, creating nothing
- * (for commands that only read; pending migrations still apply). Returns
- * LORE_NOT_FOUND when data_dir does not exist or holds no store, with err
- * saying which in a few words ("the directory does not exist", "the
- * directory holds no control.db"); other failures as store_open. */
-LORE_MUST_CHECK lore_status store_open_existing(const char *data_dir, store **out, char *err,
-                                                size_t errlen);
+/* Opens the store url names and, unless STORE_OPEN_NO_MIGRATE, applies its
+ * pending migrations (the control store's here, a tenant's when it is
+ * opened). Without STORE_OPEN_CREATE nothing is created: LORE_NOT_FOUND
+ * when there is no store, with err saying why in a few words (for sqlite
+ * "the directory does not exist", "the directory holds no control.db").
+ * An unknown scheme is LORE_INVALID, a backend this lore was built without
+ * LORE_UNSUPPORTED. Returns owned; *out is NULL on failure, with err
+ * filled. */
+LORE_MUST_CHECK lore_status store_open(const char *url, unsigned flags, store **out, char *err,
+                                       size_t errlen);
+/* "sqlite" or "postgres": which backend s is. */
+const char *store_backend_name(const store *s);
 void store_close(store *s);
 /* Readiness: the control database answers and its schema is the one this
  * binary expects. err gets the reason otherwise. */
 LORE_MUST_CHECK lore_status store_check(store *s, char *err, size_t errlen);
+
+/* ---- migrations (lore migrate) ---- */
+
+/* Schema versions of one database or schema: the control store's (tenant
+ * "") or a tenant's. */
+typedef struct store_schema_status {
+    char tenant[STORE_NAME_MAX + 1]; /* "" for the control store */
+    int64_t applied;                 /* migrations applied */
+    int64_t known;                   /* migrations this binary has */
+} store_schema_status;
+
+/* The control store first, then every tenant by name. *out owned (free()). */
+LORE_MUST_CHECK lore_status store_migration_status(store *s, store_schema_status **out, size_t *n);
+/* Applies what is pending to the control store and every tenant.
+ * Idempotent, and two runs at once (two processes, two nodes) end with one
+ * applied set. err names the database that failed. */
+LORE_MUST_CHECK lore_status store_migrate(store *s, char *err, size_t errlen);
 
 /* Checks a tenant name: lower-case letters, digits, '-' and '_', starting
  * with a letter or digit, at most STORE_NAME_MAX bytes. */
@@ -661,14 +686,46 @@ LORE_MUST_CHECK lore_status store_job_pending(store *s, const char *tenant, int6
 void store_job_free(store_job *j);
 void store_jobs_free(store_job *j, size_t n);
 
+/* Blocks up to timeout_ms, or until a job may have become runnable anywhere
+ * (enqueued, retried, released), whichever is first. LORE_UNSUPPORTED
+ * when the backend cannot tell (sqlite): the caller polls. */
+LORE_MUST_CHECK lore_status store_job_wait(store *s, int64_t timeout_ms);
+
+/* ---- blobs ----
+ *
+ * Job payloads too big to keep inline (uploads, import archives), kept by
+ * the store under a name it picks, per tenant, deleted with the tenant.
+ * A job names its blob (store_job.blob); the queue removes the blob when
+ * the job is purged. */
+
+typedef struct store_blob_writer store_blob_writer;
+
+/* Starts a new blob of tenant under a fresh name (written into name_out,
+ * STORE_BLOB_NAME_MAX + 1 bytes). Returns the owned writer. */
+LORE_MUST_CHECK lore_status store_blob_create(store *s, const char *tenant, char *name_out,
+                                              store_blob_writer **w);
+/* Appends len bytes. */
+LORE_MUST_CHECK lore_status store_blob_write(store_blob_writer *w, const void *data, size_t len);
+/* keep = 1: makes the blob durable and visible under its name (before the
+ * job that names it is queued); keep = 0: discards it. Frees w either way. */
+LORE_MUST_CHECK lore_status store_blob_finish(store_blob_writer *w, int keep);
+/* Size of a blob; LORE_NOT_FOUND if there is none. */
+LORE_MUST_CHECK lore_status store_blob_size(store *s, const char *tenant, const char *name,
+                                            int64_t *bytes);
+/* Reads up to len bytes at offset into buf; *got is less than len only at
+ * the end (0 past it). LORE_NOT_FOUND if there is no such blob. */
+LORE_MUST_CHECK lore_status store_blob_read(store *s, const char *tenant, const char *name,
+                                            int64_t offset, void *buf, size_t len, size_t *got);
+/* Removes a blob (a store_blob_fn: ctx is the store). Missing is fine. */
+void store_blob_remove(void *store_ctx, const char *tenant, const char *name);
 /* The directory holding a tenant's job blobs (DATA_DIR/blobs/<tenant>),
- * created if needed, into out. */
+ * created if needed, into out. Only for stores whose blobs are files
+ * (LORE_UNSUPPORTED otherwise). */
 LORE_MUST_CHECK lore_status store_blob_dir(store *s, const char *tenant, char *out, size_t outlen);
-/* The path of one blob of a tenant into out. */
+/* The path of one blob of a tenant into out, when blobs are files
+ * (LORE_UNSUPPORTED otherwise: see store_blob_local_path). */
 LORE_MUST_CHECK lore_status store_blob_path(store *s, const char *tenant, const char *blob,
                                             char *out, size_t outlen);
-/* Removes a blob file (a store_blob_fn: ctx is the store). Missing is fine. */
-void store_blob_remove(void *store_ctx, const char *tenant, const char *blob);
 
 /* ---- backup and restore ----
  *

@@ -33,16 +33,12 @@ struct store_tenant {
     const store_backend *be;
 };
 
-/* Schema versions of one database (or schema): the control one (tenant
- * "") or a tenant's. */
-typedef struct store_schema_status {
-    char tenant[STORE_NAME_MAX + 1]; /* "" for the control store */
-    int64_t applied;                 /* migrations applied */
-    int64_t known;                   /* migrations this binary has */
-} store_schema_status;
-
-/* A blob being written (an upload, an import archive). */
-typedef struct store_blob_writer store_blob_writer;
+/* A blob being written (an upload, an import archive): every backend's
+ * writer starts with this header, so store_blob_write/finish find the
+ * table. */
+struct store_blob_writer {
+    const store_backend *be;
+};
 
 struct store_backend {
     int version;      /* STORE_BACKEND_VERSION */
@@ -202,6 +198,19 @@ struct store_backend {
                            const store_backup_report *expect, store_backup_report *out, char *err,
                            size_t errlen);
 };
+
+/* The backend store_url names and the location to hand its open: the
+ * directory of "sqlite:DIR" or of a plain path, a postgres URL whole. An
+ * unknown scheme is LORE_INVALID, a backend this lore was built without
+ * LORE_UNSUPPORTED, err saying which forms are accepted. */
+LORE_MUST_CHECK lore_status store_backend_for_url(const char *url, const store_backend **be,
+                                                  const char **location, char *err, size_t errlen);
+
+/* For backends (store_common.c): free what a record holds and zero it,
+ * the struct itself staying. */
+void store_job_clear(store_job *j);
+void store_key_clear(store_key *k);
+void store_connector_clear(store_connector *c);
 
 /* The backends compiled in. */
 extern const store_backend store_backend_sqlite;

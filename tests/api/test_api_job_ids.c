@@ -117,7 +117,7 @@ static int64_t internal_id(const char *pub) {
     store *st = NULL;
     char err[256];
     int64_t id = 0;
-    if (store_open(s.dir, &st, err, sizeof err) == LORE_OK) {
+    if (store_open(s.dir, STORE_OPEN_CREATE, &st, err, sizeof err) == LORE_OK) {
         store_job *j = NULL;
         if (store_job_find(st, NULL, pub, 0, &j) == LORE_OK) id = j->id;
         store_job_free(j);

@@ -354,7 +354,7 @@ static void test_other_handle(store *server, const char *dir) {
     char key[APIKEY_LEN + 1], err[256];
     store_key *rec = NULL;
     store *cli = NULL;
-    CHECK_INT(store_open(dir, &cli, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &cli, err, sizeof err), LORE_OK);
     if (!cli) return;
     CHECK_INT(store_tenant_create(cli, "gamma"), LORE_OK);
     CHECK_INT(apikey_create(cli, "gamma", NULL, AUTH_SCOPE_READ, NULL, 0, 0, key, &rec), LORE_OK);
@@ -430,7 +430,7 @@ int main(void) {
     char dir[256], err[512];
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
     store *s = NULL;
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     if (!s) return test_summary();
     CHECK_INT(store_tenant_create(s, "acme"), LORE_OK);
     test_scopes();

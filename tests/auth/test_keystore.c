@@ -39,7 +39,8 @@ int main(void) {
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
     make_v1_control(dir);
     store *s = NULL;
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK); /* applies migration 2 */
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err),
+              LORE_OK); /* applies migration 2 */
     if (!s) return test_summary();
     CHECK_INT(store_tenant_create(s, "acme"), LORE_OK);
     CHECK_INT(store_tenant_create(s, "beta"), LORE_OK);
@@ -165,7 +166,7 @@ int main(void) {
     /* the records survive reopening; the control database has every
      * migration this binary knows (tenants, keys, jobs, public job ids,
      * secrets, connectors) */
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_key_get(s, "cccccccccccc", &got), LORE_OK);
     store_key_free(got);
     store_close(s);

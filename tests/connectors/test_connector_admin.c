@@ -183,7 +183,7 @@ static void test_tenant_delete(void) {
 int main(void) {
     char err[256];
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "acme"), LORE_OK);
     CHECK_INT(
         seal_keyring_new("0123456789abcdef0123456789abcdef-test-key", NULL, &k, err, sizeof err),

@@ -251,7 +251,7 @@ static int delivery_seq;
 
 static void open_store(const char *dir) {
     char err[256];
-    CHECK_INT(store_open(dir, &st, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &st, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(st, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(st, "t", &ten), LORE_OK);
     CHECK_INT(tenant_ctx_attach(ten, NULL, &tc), LORE_OK);

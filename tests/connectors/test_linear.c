@@ -580,7 +580,7 @@ int main(void) {
     store *s = NULL;
     char err[512];
     tenant_ctx *tc = NULL;
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(s, "t", &t), LORE_OK);
     CHECK_INT(tenant_ctx_attach(t, NULL, &tc), LORE_OK);

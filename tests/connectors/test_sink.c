@@ -72,7 +72,7 @@ static ingest_session *ing;
 static void open_all(void) {
     char err[256];
     const char *dir = test_tmpdir();
-    CHECK_INT(store_open(dir, &st_, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &st_, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(st_, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(st_, "t", &ten), LORE_OK);
     CHECK_INT(tenant_ctx_attach(ten, NULL, &tc), LORE_OK);

@@ -297,7 +297,7 @@ static void check_documents(void) {
     store *st = NULL;
     store_tenant *t = NULL;
     char err[256];
-    CHECK_INT(store_open(s.dir, &st, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(s.dir, STORE_OPEN_CREATE, &st, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_open(st, "default", &t), LORE_OK);
     if (!t) {
         store_close(st);

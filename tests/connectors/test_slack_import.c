@@ -111,7 +111,7 @@ static void live_message(live *l, const char *channel, int is_private, const jso
 
 static void live_open(live *l, const char *path) {
     char err[256];
-    CHECK_INT(store_open(path, &l->s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(path, STORE_OPEN_CREATE, &l->s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(l->s, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(l->s, "t", &l->t), LORE_OK);
     CHECK_INT(tenant_ctx_attach(l->t, NULL, &l->tc), LORE_OK);
@@ -131,7 +131,7 @@ static void live_close(live *l);
 /* The sink over an existing data directory's tenant (the imported one). */
 static void live_attach(live *l, const char *path) {
     char err[256];
-    CHECK_INT(store_open_existing(path, &l->s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(path, 0, &l->s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_open(l->s, "t", &l->t), LORE_OK);
     CHECK_INT(tenant_ctx_attach(l->t, NULL, &l->tc), LORE_OK);
     ingest_options o;
@@ -426,7 +426,7 @@ int main(void) {
     store *s = NULL;
     store_tenant *t = NULL;
     char err[256];
-    CHECK_INT(store_open_existing(data, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(data, 0, &s, err, sizeof err), LORE_OK);
     if (s) CHECK_INT(store_tenant_open(s, "t", &t), LORE_OK);
     if (t) compare(t, l.t);
     store_tenant_close(t);
@@ -441,7 +441,7 @@ int main(void) {
     CHECK_INT(num(s2, "messages"), num(s1, "messages"));
     json_decref(s2);
     json_decref(s1);
-    CHECK_INT(store_open_existing(data, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(data, 0, &s, err, sizeof err), LORE_OK);
     if (s) CHECK_INT(store_tenant_open(s, "t", &t), LORE_OK);
     if (t) compare(t, l.t);
     store_tenant_close(t);

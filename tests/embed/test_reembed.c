@@ -96,7 +96,7 @@ static const char *const topics[] = {
 
 static tenant_ctx *open_ctx(store **s, embed_registry *reg) {
     char err[256];
-    CHECK_INT(store_open(dir, s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, s, err, sizeof err), LORE_OK);
     tenant_settings ts;
     tenant_settings_default(&ts);
     ts.vec_scope = dir;
@@ -355,7 +355,7 @@ static void *job_thread(void *p) {
     job_arg *a = p;
     store *s = NULL;
     char err[256];
-    if (store_open(dir, &s, err, sizeof err) == LORE_OK) {
+    if (store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) == LORE_OK) {
         tenant_settings ts;
         tenant_settings_default(&ts);
         ts.vec_scope = dir;
@@ -613,7 +613,7 @@ int main(void) {
     CHECK(mkdtemp(dir) != NULL);
     char err[256];
     store *s = NULL;
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "t"), LORE_OK);
     store_close(s);
 

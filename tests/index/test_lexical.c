@@ -290,7 +290,7 @@ int main(void) {
     store *s = NULL;
     store_tenant *t = NULL;
     char err[256];
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "t1"), LORE_OK);
     CHECK_INT(store_tenant_open(s, "t1", &t), LORE_OK);
     const index_lexical_ops *ops = &index_lexical_bm25;

@@ -757,7 +757,7 @@ int main(void) {
     char dir[256];
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
     char err[256];
-    CHECK_INT(store_open(dir, &S, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &S, err, sizeof err), LORE_OK);
     test_empty();
     test_switch();
     test_random("rnd-lost", 1);

@@ -47,7 +47,7 @@ static inline void env_open(env *e, const char *key, uint32_t dims) {
     char err[256];
     vec_params p;
     params(&p, dims);
-    if (store_open(DIR_, &e->s, err, sizeof err) != LORE_OK ||
+    if (store_open(DIR_, STORE_OPEN_CREATE, &e->s, err, sizeof err) != LORE_OK ||
         store_tenant_open(e->s, "t1", &e->t) != LORE_OK ||
         ops->open(e->t, &p, key, &e->x, NULL) != LORE_OK) {
         fprintf(stderr, "env_open failed: %s\n", err);
@@ -117,7 +117,7 @@ static inline void fixture_setup(void) {
     fill(V, N, D);
     char err[256];
     store *s;
-    CHECK_INT(store_open(DIR_, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(DIR_, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "t1"), LORE_OK);
     store_close(s);
 }

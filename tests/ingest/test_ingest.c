@@ -53,7 +53,7 @@ int main(void) {
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
     store *s = NULL;
     char err[512];
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(s, "t", &t), LORE_OK);
     CHECK_INT(tenant_ctx_attach(t, NULL, &tc), LORE_OK);

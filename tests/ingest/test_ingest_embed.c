@@ -543,7 +543,7 @@ int main(void) {
         return test_summary();
     }
     char err[512];
-    CHECK_INT(store_open(dir, &st_store, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &st_store, err, sizeof err), LORE_OK);
     enq.control = st_store;
     enq.max_attempts = 5;
     reg = registry_new();

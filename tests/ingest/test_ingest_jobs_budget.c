@@ -41,7 +41,7 @@ static void enqueue_doc(store *s, const char *tenant, const char *id) {
 static void run_batch(const char *tenant, int64_t budget_ms, queue_result res[3]) {
     char err[256];
     store *s = NULL;
-    CHECK(store_open(dir, &s, err, sizeof err) == LORE_OK);
+    CHECK(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) == LORE_OK);
     if (!s) return;
     for (int i = 0; i < 3; i++) {
         char id[32];
@@ -92,7 +92,7 @@ int main(void) {
     dir = test_tmpdir();
     char err[256];
     store *s = NULL;
-    CHECK(store_open(dir, &s, err, sizeof err) == LORE_OK);
+    CHECK(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) == LORE_OK);
     CHECK(store_tenant_create(s, "over") == LORE_OK);
     CHECK(store_tenant_create(s, "within") == LORE_OK);
     store_close(s);

@@ -89,7 +89,7 @@ static int wait_done(store *s, const char *tenant, int64_t id, int64_t timeout_m
 static void run_case(int a_jobs) {
     char err[256];
     store *s = NULL;
-    CHECK(store_open(dir, &s, err, sizeof err) == LORE_OK);
+    CHECK(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) == LORE_OK);
     if (!s) return;
     gate_open = 0;
     int64_t first_a = 0, last_a = 0;
@@ -129,7 +129,7 @@ int main(void) {
     dir = test_tmpdir();
     char err[256];
     store *s = NULL;
-    CHECK(store_open(dir, &s, err, sizeof err) == LORE_OK);
+    CHECK(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) == LORE_OK);
     CHECK(store_tenant_create(s, "a") == LORE_OK);
     CHECK(store_tenant_create(s, "b") == LORE_OK);
     store_close(s);

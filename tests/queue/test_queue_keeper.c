@@ -32,7 +32,7 @@ static void run(void *ts, store *s, const store_job *jobs, size_t n, queue_resul
         store_job *got = NULL;
         size_t k = 0;
         char err[256];
-        if (store_open(dir, &o, err, sizeof err) == LORE_OK &&
+        if (store_open(dir, STORE_OPEN_CREATE, &o, err, sizeof err) == LORE_OK &&
             store_job_claim(o, "thief", lore_now_ms() + 100000, 100000, 64, 1 << 24, &got, &k) ==
                 LORE_OK)
             store_jobs_free(got, k);
@@ -51,7 +51,7 @@ static void run(void *ts, store *s, const store_job *jobs, size_t n, queue_resul
 static int run_pool(int jobs, int64_t timeout_ms, int *taken_over) {
     char err[256];
     store *s = NULL;
-    CHECK(store_open(dir, &s, err, sizeof err) == LORE_OK);
+    CHECK(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) == LORE_OK);
     if (!s) return -1;
     for (int i = 0; i < jobs; i++) {
         store_job j;
@@ -115,7 +115,7 @@ int main(void) {
     dir = test_tmpdir();
     char err[256];
     store *s = NULL;
-    CHECK(store_open(dir, &s, err, sizeof err) == LORE_OK);
+    CHECK(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) == LORE_OK);
     CHECK(store_tenant_create(s, "t") == LORE_OK);
     store_close(s);
 

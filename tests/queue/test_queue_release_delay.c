@@ -45,7 +45,7 @@ int main(void) {
     const char *dir = test_tmpdir();
     char err[256];
     store *s = NULL;
-    CHECK(store_open(dir, &s, err, sizeof err) == LORE_OK);
+    CHECK(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) == LORE_OK);
     CHECK(store_tenant_create(s, "a") == LORE_OK);
     store_job j;
     memset(&j, 0, sizeof j);

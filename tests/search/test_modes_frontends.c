@@ -80,7 +80,7 @@ static void seed_tenant(store *control, const char *name, embed_registry *reg, i
 static void seed(void) {
     store *control = NULL;
     char err[512];
-    CHECK_INT(store_open(dir, &control, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &control, err, sizeof err), LORE_OK);
     embed_settings es = {.url = srv.url,
                          .model = "use-lite",
                          .batch = 64,

@@ -503,7 +503,7 @@ int main(void) {
     const char *dir = test_tmpdir();
     char dirc[256];
     snprintf(dirc, sizeof dirc, "%s", dir);
-    CHECK_INT(store_open(dirc, &control, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dirc, STORE_OPEN_CREATE, &control, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(control, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(control, "t", &t), LORE_OK);
 

@@ -215,7 +215,7 @@ static void *load_thread(void *arg) {
     load_ctx *c = arg;
     store *s = NULL;
     char err[256], name[32], v[64];
-    if (store_open(c->dir, &s, err, sizeof err) != LORE_OK) {
+    if (store_open(c->dir, STORE_OPEN_CREATE, &s, err, sizeof err) != LORE_OK) {
         c->failures++;
         return NULL;
     }
@@ -342,7 +342,7 @@ int main(void) {
     const char *dir = test_tmpdir();
     store *s = NULL;
     char err[512];
-    CHECK(store_open(dir, &s, err, sizeof err) == LORE_OK);
+    CHECK(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) == LORE_OK);
     CHECK(store_tenant_create(s, "acme") == LORE_OK);
     CHECK(store_tenant_create(s, "bulk") == LORE_OK);
     seal_keyring *a = ring(KEY_A, NULL);

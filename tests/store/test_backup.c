@@ -191,7 +191,7 @@ static void check_restore_held(const char *backup, const store_backup_report *wa
         CHECK(!exists("r7/control.db"));
         CHECK(exists("r7/control.db.restoring") && exists("r7/tenants/acme/lore.db"));
         store *s = NULL;
-        CHECK_INT(store_open_existing(h.data, &s, err, sizeof err), LORE_NOT_FOUND);
+        CHECK_INT(store_open(h.data, 0, &s, err, sizeof err), LORE_NOT_FOUND);
         CHECK(strstr(err, "no control.db") != NULL);
         store_close(s);
         store_backup_report other;
@@ -215,7 +215,7 @@ static void check_restore_held(const char *backup, const store_backup_report *wa
           !exists("r7/control.db.restoring-wal") && !exists("r7/control.db.restoring-journal"));
     store_backup_report_clear(&h.got);
     store *s = NULL;
-    CHECK_INT(store_open_existing(h.data, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(h.data, 0, &s, err, sizeof err), LORE_OK);
     if (s) {
         key_scan ks = count_keys(s, "acme");
         CHECK_INT(ks.n, 10);
@@ -227,7 +227,7 @@ static void test_jobs_and_checks(void) {
     char dir[512], dest[512], err[1024];
     at(dir, sizeof dir, "d1");
     store *s = NULL;
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     if (!s) return;
     CHECK_INT(store_tenant_create(s, "acme"), LORE_OK);
     CHECK_INT(store_tenant_create(s, "zoo"), LORE_OK);
@@ -305,7 +305,7 @@ static void test_jobs_and_checks(void) {
     store_backup_report_clear(&got);
     CHECK(!exists("b1/control.db-wal") && !exists("b1/control.db-shm")); /* only read */
     CHECK_INT(store_restore(dest, data, &r, &got, err, sizeof err), LORE_EXISTS);
-    CHECK_INT(store_open(data, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(data, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     if (s) {
         store_key *key = NULL;
         CHECK_INT(store_key_get(s, "0123456789ab", &key), LORE_OK);
@@ -358,7 +358,7 @@ static void *key_writer(void *arg) {
     store *s = NULL;
     store_tenant *t = NULL;
     char err[256];
-    if (store_open(l->dir, &s, err, sizeof err) != LORE_OK ||
+    if (store_open(l->dir, STORE_OPEN_CREATE, &s, err, sizeof err) != LORE_OK ||
         store_tenant_open(s, "acme", &t) != LORE_OK) {
         store_close(s);
         return NULL;
@@ -381,7 +381,7 @@ static void *job_runner(void *arg) {
     store *s = NULL;
     char err[256], prev[32] = "";
     int64_t prev_id = 0;
-    if (store_open(l->dir, &s, err, sizeof err) != LORE_OK) return NULL;
+    if (store_open(l->dir, STORE_OPEN_CREATE, &s, err, sizeof err) != LORE_OK) return NULL;
     for (unsigned i = 0; !atomic_load(&l->stop) && i < 100000; i++) {
         char name[32], group[32];
         snprintf(name, sizeof name, "b-%u", i);
@@ -407,7 +407,7 @@ static void test_under_writers(void) {
     char err[1024], dest[512], data[512];
     at(l.dir, sizeof l.dir, "d2");
     store *s = NULL;
-    CHECK_INT(store_open(l.dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(l.dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     if (!s) return;
     CHECK_INT(store_tenant_create(s, "acme"), LORE_OK);
     pthread_t a, b;
@@ -447,7 +447,8 @@ static void test_under_writers(void) {
     if (st != LORE_OK) fprintf(stderr, "restore: %s\n", err);
     store_backup_report_clear(&got);
     store_backup_report_clear(&r);
-    if (st != LORE_OK || store_open(data, &s, err, sizeof err) != LORE_OK) return;
+    if (st != LORE_OK || store_open(data, STORE_OPEN_CREATE, &s, err, sizeof err) != LORE_OK)
+        return;
     key_scan ks = count_keys(s, "acme");
     CHECK(!ks.gap);
     CHECK(ks.n >= before && ks.n <= after);

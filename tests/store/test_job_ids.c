@@ -74,7 +74,7 @@ static void test_alternating(void) {
     const char *dir = test_tmpdir();
     store *s = NULL;
     char err[512];
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     if (!s) return;
     CHECK_INT(store_tenant_create(s, "acme"), LORE_OK);
     CHECK_INT(store_tenant_create(s, "beta"), LORE_OK);
@@ -263,7 +263,7 @@ static void test_upgrade(void) {
     CHECK_INT(write_v3(dir), 0);
     store *s = NULL;
     char err[512] = "";
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     if (!s) {
         fprintf(stderr, "%s\n", err);
         return;
@@ -343,7 +343,7 @@ static void test_upgrade(void) {
     store_job_free(dead);
     store_close(s);
     /* reopening applies nothing twice */
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     CHECK(s && found(s, "acme", "1", 1));
     store_close(s);
     test_rmtree(dir);

@@ -1149,7 +1149,7 @@ int main(void) {
     const char *dir = test_tmpdir();
     store *s = NULL;
     char err[512];
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     if (!s) return test_summary();
     CHECK_INT(store_tenant_create(s, "acme"), LORE_OK);
     CHECK_INT(store_tenant_create(s, "beta"), LORE_OK);

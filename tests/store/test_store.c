@@ -116,23 +116,23 @@ static void test_open_existing(void) {
     char dir[300], err[512], path[400];
     store *s = (store *)1;
     snprintf(dir, sizeof dir, "%s/data", base);
-    CHECK_INT(store_open_existing(dir, &s, err, sizeof err), LORE_NOT_FOUND);
+    CHECK_INT(store_open(dir, 0, &s, err, sizeof err), LORE_NOT_FOUND);
     CHECK(s == NULL);
     CHECK_STR(err, "the directory does not exist");
     struct stat sb;
     CHECK(stat(dir, &sb) != 0);
     CHECK(mkdir(dir, 0700) == 0);
-    CHECK_INT(store_open_existing(dir, &s, err, sizeof err), LORE_NOT_FOUND);
+    CHECK_INT(store_open(dir, 0, &s, err, sizeof err), LORE_NOT_FOUND);
     CHECK_STR(err, "the directory holds no control.db");
     snprintf(path, sizeof path, "%s/control.db", dir);
     CHECK(stat(path, &sb) != 0);
     snprintf(path, sizeof path, "%s/tenants", dir);
     CHECK(stat(path, &sb) != 0);
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "acme"), LORE_OK);
     store_close(s);
     s = NULL;
-    CHECK_INT(store_open_existing(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, 0, &s, err, sizeof err), LORE_OK);
     store_tenant *t = NULL;
     CHECK_INT(store_tenant_open(s, "acme", &t), LORE_OK);
     store_tenant_close(t);
@@ -145,7 +145,7 @@ int main(void) {
     const char *dir = test_tmpdir();
     store *s = NULL;
     char err[512];
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
 
     /* tenant names */
     CHECK(store_tenant_name_valid("acme"));
@@ -321,7 +321,7 @@ int main(void) {
     sqlite3_finalize(q);
     CHECK_INT(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES(999, 0)", 0, 0, 0), SQLITE_OK);
     sqlite3_close(db);
-    CHECK_INT(store_open(dir, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_open(s, "acme", &t), LORE_UNSUPPORTED);
     store_close(s);
 
@@ -334,7 +334,7 @@ int main(void) {
     fputs("this is not a database, just some text that is long enough to be read", f);
     fclose(f);
     s = NULL;
-    lore_status st = store_open(dir2c, &s, err, sizeof err);
+    lore_status st = store_open(dir2c, STORE_OPEN_CREATE, &s, err, sizeof err);
     CHECK(st != LORE_OK);
     CHECK(s == NULL);
     CHECK(strstr(err, "control.db") != NULL);

@@ -252,7 +252,7 @@ int main(void) {
     snprintf(dirc, sizeof dirc, "%s", dir);
     store *s = NULL;
     char err[512];
-    CHECK_INT(store_open(dirc, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dirc, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "a"), LORE_OK);
     CHECK_INT(store_tenant_create(s, "b"), LORE_OK);
     CHECK_INT(store_tenant_create(s, "c"), LORE_OK);

@@ -88,7 +88,8 @@ static lore_status step_bound(sqlite3 *db, const char *sql, int64_t id, const ch
  * purged) after the snapshot, and its documents are in the tenants, which
  * are copied after the blobs. The copy takes the job's present state, so a
  * restore does not run it again without its payload. */
-static lore_status settle_job(store *s, sqlite3 *dc, const job_ref *j, store_backup_report *r) {
+static lore_status settle_job(sqlite_store *s, sqlite3 *dc, const job_ref *j,
+                              store_backup_report *r) {
     static const char cols[] =
         "state, attempts, lease_seq, updated_ms, started_ms, finished_ms, worker, error, result";
     char sql[512];
@@ -137,8 +138,8 @@ out:
     return st;
 }
 
-static lore_status backup_blobs(store *s, sqlite3 *dc, const char *dest, store_backup_report *r,
-                                errbuf *e) {
+static lore_status backup_blobs(sqlite_store *s, sqlite3 *dc, const char *dest,
+                                store_backup_report *r, errbuf *e) {
     job_ref *jobs = NULL;
     size_t n = 0, cap = 0;
     lore_status st = blob_jobs(dc, &jobs, &n);
@@ -161,8 +162,8 @@ static lore_status drop_tenant(sqlite3 *dc, const char *dest, const char *name,
                                store_backup_report *r, errbuf *e) {
     char *dir = strdup(dest);
     if (!dir) return bk_fail(e, LORE_NOMEM, "out of memory");
-    store copy = {.data_dir = dir, .control = dc};
-    lore_status st = store_tenant_delete(&copy, name);
+    sqlite_store copy = {.base.be = &store_backend_sqlite, .data_dir = dir, .control = dc};
+    lore_status st = sqlite_tenant_delete(&copy.base, name);
     sqlite_jobs_close(&copy);
     free(dir);
     if (st != LORE_OK)
@@ -180,7 +181,7 @@ static lore_status drop_tenant(sqlite3 *dc, const char *dest, const char *name,
     return LORE_OK;
 }
 
-static lore_status backup_tenants(store *s, sqlite3 *dc, const char *dest, size_t step,
+static lore_status backup_tenants(sqlite_store *s, sqlite3 *dc, const char *dest, size_t step,
                                   store_backup_report *r, errbuf *e) {
     store_backup_report listed = {0};
     lore_status st = bk_list_tenants(dc, &listed);
@@ -199,7 +200,7 @@ static lore_status backup_tenants(store *s, sqlite3 *dc, const char *dest, size_
         strcat(from, "/lore.db");
         int64_t created = 0;
         sqlite3 *src = NULL;
-        st = store_tenant_created(s, t->name, &created);
+        st = sqlite_tenant_created(&s->base, t->name, &created);
         if (st == LORE_OK && created == t->created_ms) st = bk_open_live(from, &src, e);
         if (st == LORE_NOT_FOUND || (st == LORE_OK && created != t->created_ms)) {
             st = drop_tenant(dc, dest, t->name, r, e);
@@ -224,8 +225,8 @@ static lore_status backup_tenants(store *s, sqlite3 *dc, const char *dest, size_
     return st;
 }
 
-static lore_status backup_run(store *s, const char *dest, size_t step, store_backup_report *r,
-                              errbuf *e) {
+static lore_status backup_run(sqlite_store *s, const char *dest, size_t step,
+                              store_backup_report *r, errbuf *e) {
     char from[4096], to[4096];
     if (bk_path_of(from, sizeof from, s->data_dir, "control.db", NULL) ||
         bk_path_of(to, sizeof to, dest, "control.db", NULL))
@@ -267,8 +268,9 @@ out:
     return st;
 }
 
-lore_status store_backup(store *s, const char *dest_dir, size_t step_pages,
-                         store_backup_report *out, char *err, size_t errlen) {
+lore_status sqlite_backup(store *s_, const char *dest_dir, size_t step_pages,
+                          store_backup_report *out, char *err, size_t errlen) {
+    sqlite_store *s = (sqlite_store *)s_;
     errbuf e = {err, errlen};
     memset(out, 0, sizeof *out);
     int created;
@@ -280,13 +282,4 @@ lore_status store_backup(store *s, const char *dest_dir, size_t step_pages,
         bk_empty_dir(dest_dir, created);
     }
     return st;
-}
-
-void store_backup_report_clear(store_backup_report *r) {
-    if (!r) return;
-    for (size_t i = 0; i < r->nblobs; i++)
-        free(r->blobs[i].name);
-    free(r->blobs);
-    free(r->tenants);
-    memset(r, 0, sizeof *r);
 }

@@ -35,26 +35,6 @@ static lore_status check_record(const store_connector *c) {
     return LORE_OK;
 }
 
-static void connector_clear(store_connector *c) {
-    for (size_t i = 0; i < c->nacl; i++)
-        free(c->acl[i]);
-    free(c->acl);
-    memset(c, 0, sizeof *c);
-}
-
-void store_connector_free(store_connector *c) {
-    if (!c) return;
-    connector_clear(c);
-    free(c);
-}
-
-void store_connectors_free(store_connector *c, size_t n) {
-    if (!c) return;
-    for (size_t i = 0; i < n; i++)
-        connector_clear(&c[i]);
-    free(c);
-}
-
 /* Copies a text column into a fixed field; 0 when it does not fit. */
 static int copy_col(sqlite3_stmt *q, int col, char *out, size_t cap) {
     const char *v = (const char *)sqlite3_column_text(q, col);
@@ -73,11 +53,12 @@ static lore_status read_connector(sqlite3_stmt *q, store_connector *c) {
     c->secret_rotated_ms = sqlite3_column_int64(q, 6);
     c->previous_secret_until_ms = sqlite3_column_int64(q, 7);
     lore_status st = sqlite_list_split((const char *)sqlite3_column_text(q, 4), &c->acl, &c->nacl);
-    if (st != LORE_OK) connector_clear(c);
+    if (st != LORE_OK) store_connector_clear(c);
     return st;
 }
 
-lore_status store_connector_put(store *s, const store_connector *c) {
+lore_status sqlite_connector_put(store *s_, const store_connector *c) {
+    sqlite_store *s = (sqlite_store *)s_;
     sqlite3_stmt *q = NULL;
     char *joined = NULL;
     lore_status st = check_record(c);
@@ -109,7 +90,8 @@ lore_status store_connector_put(store *s, const store_connector *c) {
     return st;
 }
 
-lore_status store_connector_get(store *s, const char *id, store_connector **out) {
+lore_status sqlite_connector_get(store *s_, const char *id, store_connector **out) {
+    sqlite_store *s = (sqlite_store *)s_;
     *out = NULL;
     if (!id_valid(id)) return LORE_NOT_FOUND;
     int rc;
@@ -139,7 +121,7 @@ lore_status store_connector_get(store *s, const char *id, store_connector **out)
     return st;
 }
 
-static lore_status tenant_exists(store *s, const char *tenant) {
+static lore_status tenant_exists(sqlite_store *s, const char *tenant) {
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(s->control, "SELECT 1 FROM tenants WHERE name=?", -1, &q, NULL);
     if (rc == SQLITE_OK) {
@@ -150,7 +132,8 @@ static lore_status tenant_exists(store *s, const char *tenant) {
     return rc == SQLITE_ROW ? LORE_OK : rc == SQLITE_DONE ? LORE_NOT_FOUND : sqlite_status(rc);
 }
 
-lore_status store_connector_list(store *s, const char *tenant, store_connector **out, size_t *n) {
+lore_status sqlite_connector_list(store *s_, const char *tenant, store_connector **out, size_t *n) {
+    sqlite_store *s = (sqlite_store *)s_;
     *out = NULL;
     *n = 0;
     store_connector *list = NULL;
@@ -194,7 +177,7 @@ out:
 
 /* Runs an UPDATE or DELETE on one instance; LORE_NOT_FOUND when no row
  * matched. ?1 is the id, ?2 the tenant (NULL: any), ?3 and ?4 the times. */
-static lore_status change_one(store *s, const char *sql, const char *tenant, const char *id,
+static lore_status change_one(sqlite_store *s, const char *sql, const char *tenant, const char *id,
                               int64_t a, int64_t b) {
     if (!id_valid(id)) return LORE_NOT_FOUND;
     sqlite3_stmt *q = NULL;
@@ -217,15 +200,17 @@ static lore_status change_one(store *s, const char *sql, const char *tenant, con
     return st;
 }
 
-lore_status store_connector_rotated(store *s, const char *tenant, const char *id,
-                                    int64_t rotated_ms, int64_t previous_until_ms) {
+lore_status sqlite_connector_rotated(store *s_, const char *tenant, const char *id,
+                                     int64_t rotated_ms, int64_t previous_until_ms) {
+    sqlite_store *s = (sqlite_store *)s_;
     return change_one(s,
                       "UPDATE connectors SET secret_rotated_ms=?3, previous_secret_until_ms=?4"
                       " WHERE id=?1 AND (?2 IS NULL OR tenant=?2)",
                       tenant, id, rotated_ms, previous_until_ms);
 }
 
-lore_status store_connector_delete(store *s, const char *tenant, const char *id) {
+lore_status sqlite_connector_delete(store *s_, const char *tenant, const char *id) {
+    sqlite_store *s = (sqlite_store *)s_;
     return change_one(s, "DELETE FROM connectors WHERE id=?1 AND (?2 IS NULL OR tenant=?2)", tenant,
                       id, 0, 0);
 }

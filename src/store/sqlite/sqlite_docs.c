@@ -94,7 +94,7 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
 };
 
-lore_status sqlite_tenant_prepare(store_tenant *t) {
+lore_status sqlite_tenant_prepare(sqlite_tenant *t) {
     lore_status fst = sqlite_register_functions(t->db);
     if (fst != LORE_OK) return fst;
     for (int i = 0; i < ST_COUNT; i++) {
@@ -125,8 +125,9 @@ static char *col_strdup(sqlite3_stmt *q, int i) {
     return s ? strdup((const char *)s) : NULL;
 }
 
-lore_status store_doc_lookup(store_tenant *t, const char *source, const char *external_id,
-                             int64_t *rowid, char *hash) {
+lore_status sqlite_doc_lookup(store_tenant *t_, const char *source, const char *external_id,
+                              int64_t *rowid, char *hash) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = t->st[ST_DOC_LOOKUP];
     sqlite3_bind_text(q, 1, source, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
@@ -147,29 +148,6 @@ lore_status store_doc_lookup(store_tenant *t, const char *source, const char *ex
     return st;
 }
 
-void store_doc_public_id(const char *source, const char *external_id, char *out) {
-    /* Hashes source "\n" external_id; both are short, so a stack copy is
-     * cheaper than an incremental context. Over-long ids are hashed
-     * incrementally. */
-    uint8_t digest[32];
-    size_t ls = strlen(source), le = strlen(external_id);
-    char joined[1024];
-    if (ls + le + 1 <= sizeof joined) {
-        memcpy(joined, source, ls);
-        joined[ls] = '\n';
-        memcpy(joined + ls + 1, external_id, le);
-        lore_sha256(joined, ls + le + 1, digest);
-    } else {
-        lore_sha256_ctx *c = lore_sha256_new();
-        if (!c) abort(); /* a 200-byte allocation failing: nothing sane to do */
-        lore_sha256_update(c, source, ls);
-        lore_sha256_update(c, "\n", 1);
-        lore_sha256_update(c, external_id, le);
-        lore_sha256_final(c, digest);
-    }
-    lore_hex(digest, STORE_DOC_ID_LEN / 2, out);
-}
-
 char *sqlite_list_join(const char *const *items, size_t n) {
     size_t len = 1;
     for (size_t i = 0; i < n; i++)
@@ -186,7 +164,8 @@ char *sqlite_list_join(const char *const *items, size_t n) {
     return s;
 }
 
-lore_status store_reserve_chunk_ids(store_tenant *t, size_t n, int64_t *first) {
+lore_status sqlite_reserve_chunk_ids(store_tenant *t_, size_t n, int64_t *first) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     if (t->in_tx != 1) return LORE_INVALID;
     if (!t->next_chunk) {
         /* AUTOINCREMENT's high-water mark covers deleted rows too. */
@@ -208,10 +187,12 @@ lore_status store_reserve_chunk_ids(store_tenant *t, size_t n, int64_t *first) {
     return LORE_OK;
 }
 
-lore_status store_doc_put(store_tenant *t, store_doc *doc, const store_chunk_in *chunks, size_t n) {
+lore_status sqlite_doc_put(store_tenant *t_, store_doc *doc, const store_chunk_in *chunks,
+                           size_t n) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     if (t->in_tx != 1 || !doc->source || !doc->external_id || !doc->text) return LORE_INVALID;
     int64_t rowid = 0;
-    lore_status st = store_doc_lookup(t, doc->source, doc->external_id, &rowid, NULL);
+    lore_status st = sqlite_doc_lookup(&t->base, doc->source, doc->external_id, &rowid, NULL);
     if (st != LORE_OK && st != LORE_NOT_FOUND) return st;
     int exists = st == LORE_OK;
     char *acl = sqlite_list_join((const char *const *)doc->acl, doc->nacl);
@@ -260,7 +241,9 @@ lore_status store_doc_put(store_tenant *t, store_doc *doc, const store_chunk_in 
     return LORE_OK;
 }
 
-lore_status store_doc_chunks(store_tenant *t, int64_t doc_rowid, store_chunk_len_fn fn, void *ctx) {
+lore_status sqlite_doc_chunks(store_tenant *t_, int64_t doc_rowid, store_chunk_len_fn fn,
+                              void *ctx) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = t->st[ST_DOC_CHUNK_LENS];
     sqlite3_bind_int64(q, 1, doc_rowid);
     int rc;
@@ -272,7 +255,8 @@ lore_status store_doc_chunks(store_tenant *t, int64_t doc_rowid, store_chunk_len
     return st;
 }
 
-lore_status store_doc_delete(store_tenant *t, int64_t doc_rowid) {
+lore_status sqlite_doc_delete(store_tenant *t_, int64_t doc_rowid) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = t->st[ST_DOC_DELETE];
     sqlite3_bind_int64(q, 1, doc_rowid);
     lore_status st = run(q);
@@ -350,41 +334,20 @@ out:
     return st;
 }
 
-lore_status store_doc_get(store_tenant *t, const char *id, int with_text, store_doc **out) {
+lore_status sqlite_doc_get(store_tenant *t_, const char *id, int with_text, store_doc **out) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = t->st[ST_DOC_GET_ID];
     sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int(q, 2, with_text);
     return read_doc(q, out);
 }
 
-lore_status store_doc_get_rowid(store_tenant *t, int64_t rowid, int with_text, store_doc **out) {
+lore_status sqlite_doc_get_rowid(store_tenant *t_, int64_t rowid, int with_text, store_doc **out) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = t->st[ST_DOC_GET_ROWID];
     sqlite3_bind_int64(q, 1, rowid);
     sqlite3_bind_int(q, 2, with_text);
     return read_doc(q, out);
-}
-
-void store_doc_free(store_doc *d) {
-    if (!d) return;
-    free(d->source);
-    free(d->external_id);
-    free(d->title);
-    free(d->url);
-    free(d->author);
-    free(d->metadata_json);
-    for (size_t i = 0; i < d->nacl; i++)
-        free(d->acl[i]);
-    free(d->acl);
-    free(d->text);
-    free(d);
-}
-
-int store_viewer_sees(const store_viewer *who, char *const *acl, size_t nacl) {
-    if (!who || who->all_access || !nacl) return 1;
-    for (size_t i = 0; i < nacl; i++)
-        for (size_t j = 0; j < who->nprincipals; j++)
-            if (!strcmp(acl[i], who->principals[j])) return 1;
-    return 0;
 }
 
 /* SQL function lore_visible(acl, principals): 1 when acl (principals joined
@@ -432,8 +395,9 @@ static lore_status viewer_join(const store_viewer *who, char **out) {
     return *out ? LORE_OK : LORE_NOMEM;
 }
 
-lore_status store_doc_list(store_tenant *t, const store_viewer *who, const char *source,
-                           int64_t after, size_t limit, store_doc_fn fn, void *ctx) {
+lore_status sqlite_doc_list(store_tenant *t_, const store_viewer *who, const char *source,
+                            int64_t after, size_t limit, store_doc_fn fn, void *ctx) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = NULL;
     char *joined = NULL;
     lore_status st = viewer_join(who, &joined);
@@ -453,7 +417,7 @@ lore_status store_doc_list(store_tenant *t, const store_viewer *who, const char 
     if (joined) sqlite3_bind_text(q, 4, joined, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         store_doc *d = NULL;
-        st = store_doc_get_rowid(t, sqlite3_column_int64(q, 0), 0, &d);
+        st = sqlite_doc_get_rowid(&t->base, sqlite3_column_int64(q, 0), 0, &d);
         if (st != LORE_OK) break;
         int stop = fn(ctx, d);
         store_doc_free(d);
@@ -465,7 +429,8 @@ lore_status store_doc_list(store_tenant *t, const store_viewer *who, const char 
     return st;
 }
 
-lore_status store_chunk_get(store_tenant *t, int64_t chunk_id, store_chunk *out) {
+lore_status sqlite_chunk_get(store_tenant *t_, int64_t chunk_id, store_chunk *out) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     memset(out, 0, sizeof *out);
     sqlite3_stmt *q = t->st[ST_CHUNK_GET];
     sqlite3_bind_int64(q, 1, chunk_id);
@@ -496,13 +461,8 @@ lore_status store_chunk_get(store_tenant *t, int64_t chunk_id, store_chunk *out)
     return st;
 }
 
-void store_chunk_clear(store_chunk *c) {
-    free(c->section);
-    free(c->text);
-    memset(c, 0, sizeof *c);
-}
-
-lore_status store_chunk_owner_get(store_tenant *t, int64_t chunk_id, store_chunk_owner *out) {
+lore_status sqlite_chunk_owner_get(store_tenant *t_, int64_t chunk_id, store_chunk_owner *out) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = t->st[ST_CHUNK_OWNER];
     sqlite3_reset(q); /* releases the strings lent by the previous call */
     sqlite3_bind_int64(q, 1, chunk_id);
@@ -522,7 +482,8 @@ lore_status store_chunk_owner_get(store_tenant *t, int64_t chunk_id, store_chunk
     return LORE_OK;
 }
 
-lore_status store_chunk_doc(store_tenant *t, int64_t chunk_id, int64_t *doc_rowid) {
+lore_status sqlite_chunk_doc(store_tenant *t_, int64_t chunk_id, int64_t *doc_rowid) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = t->st[ST_CHUNK_DOC];
     sqlite3_bind_int64(q, 1, chunk_id);
     int rc = sqlite3_step(q);
@@ -551,8 +512,9 @@ static lore_status scan_doc(sqlite3_stmt *q, int64_t doc, const char **title, si
     return LORE_OK;
 }
 
-lore_status store_chunk_scan(store_tenant *t, int64_t after_id, size_t limit,
-                             store_chunk_scan_fn fn, void *ctx) {
+lore_status sqlite_chunk_scan(store_tenant *t_, int64_t after_id, size_t limit,
+                              store_chunk_scan_fn fn, void *ctx) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = t->st[ST_CHUNK_SCAN], *dq = t->st[ST_CHUNK_SCAN_DOC];
     sqlite3_bind_int64(q, 1, after_id);
     sqlite3_bind_int64(q, 2, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
@@ -583,7 +545,8 @@ lore_status store_chunk_scan(store_tenant *t, int64_t after_id, size_t limit,
     return st;
 }
 
-lore_status store_chunk_set_nterms(store_tenant *t, int64_t chunk_id, uint32_t nterms) {
+lore_status sqlite_chunk_set_nterms(store_tenant *t_, int64_t chunk_id, uint32_t nterms) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     if (t->in_tx != 1) return LORE_INVALID;
     sqlite3_stmt *q = t->st[ST_CHUNK_SET_NTERMS];
     sqlite3_bind_int64(q, 1, nterms);
@@ -593,8 +556,9 @@ lore_status store_chunk_set_nterms(store_tenant *t, int64_t chunk_id, uint32_t n
     return st;
 }
 
-lore_status store_sources(store_tenant *t, const store_viewer *who, store_source_info **out,
-                          size_t *n) {
+lore_status sqlite_sources(store_tenant *t_, const store_viewer *who, store_source_info **out,
+                           size_t *n) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     *out = NULL;
     *n = 0;
     sqlite3_stmt *q = NULL;
@@ -651,13 +615,8 @@ lore_status store_sources(store_tenant *t, const store_viewer *who, store_source
     return LORE_OK;
 }
 
-void store_sources_free(store_source_info *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        free(s[i].source);
-    free(s);
-}
-
-lore_status store_counts(store_tenant *t, int64_t *docs, int64_t *chunks) {
+lore_status sqlite_counts(store_tenant *t_, int64_t *docs, int64_t *chunks) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(
         t->db, "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)", -1, &q,

@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-lore_status store_doc_scan_external(store_tenant *t, const char *source, const char *from,
-                                    const char *below, size_t limit, store_doc_ref_fn fn,
-                                    void *ctx) {
+lore_status sqlite_doc_scan_external(store_tenant *t_, const char *source, const char *from,
+                                     const char *below, size_t limit, store_doc_ref_fn fn,
+                                     void *ctx) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = NULL;
     const char *sql = below ? "SELECT rowid, external_id, content_hash FROM documents"
                               " WHERE source=?1 AND external_id>?2 AND external_id<?3"
@@ -32,7 +33,8 @@ lore_status store_doc_scan_external(store_tenant *t, const char *source, const c
     return st;
 }
 
-lore_status store_doc_rename(store_tenant *t, int64_t doc_rowid, const char *external_id) {
+lore_status sqlite_doc_rename(store_tenant *t_, int64_t doc_rowid, const char *external_id) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     if (t->in_tx != 1 || !external_id || !*external_id) return LORE_INVALID;
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(t->db, "UPDATE documents SET id=?1, external_id=?2 WHERE rowid=?3",

@@ -49,14 +49,14 @@ static lore_status exec_sql(sqlite3 *db, const char *sql) {
     return sqlite_status(sqlite3_exec(db, sql, NULL, NULL, NULL));
 }
 
-lore_status jq_write_begin(store *s) {
+lore_status jq_write_begin(sqlite_store *s) {
     pthread_mutex_lock(&write_lock);
     lore_status st = exec_sql(s->control, "BEGIN IMMEDIATE");
     if (st != LORE_OK) pthread_mutex_unlock(&write_lock);
     return st;
 }
 
-lore_status jq_write_end(store *s, lore_status st) {
+lore_status jq_write_end(sqlite_store *s, lore_status st) {
     if (st == LORE_OK) st = exec_sql(s->control, "COMMIT");
     if (st != LORE_OK) (void)exec_sql(s->control, "ROLLBACK");
     pthread_mutex_unlock(&write_lock);
@@ -64,7 +64,7 @@ lore_status jq_write_end(store *s, lore_status st) {
 }
 
 /* A statement of the queue's hot path, prepared on first use and kept. */
-sqlite3_stmt *jq_stmt(store *s, int which, const char *sql) {
+sqlite3_stmt *jq_stmt(sqlite_store *s, int which, const char *sql) {
     if (!s->job_st[which] && sqlite3_prepare_v3(s->control, sql, -1, SQLITE_PREPARE_PERSISTENT,
                                                 &s->job_st[which], NULL) != SQLITE_OK)
         return NULL;
@@ -93,33 +93,6 @@ static char *dup_col(sqlite3_stmt *q, int i, lore_status *st) {
     char *d = strdup(v);
     if (!d) *st = LORE_NOMEM;
     return d;
-}
-
-static void job_clear(store_job *j) {
-    free(j->dedup_key);
-    for (size_t i = 0; i < j->ngroups; i++)
-        free(j->groups[i]);
-    free(j->groups);
-    free(j->payload);
-    free(j->blob);
-    free(j->worker);
-    free(j->error);
-    free(j->result);
-    free(j->owner);
-    memset(j, 0, sizeof *j);
-}
-
-void store_job_free(store_job *j) {
-    if (!j) return;
-    job_clear(j);
-    free(j);
-}
-
-void store_jobs_free(store_job *j, size_t n) {
-    if (!j) return;
-    for (size_t i = 0; i < n; i++)
-        job_clear(&j[i]);
-    free(j);
 }
 
 /* Fills j from a row selecting JOB_COLUMNS (plus the payload as column 20
@@ -166,11 +139,11 @@ lore_status jq_read_job(sqlite3_stmt *q, int with_payload, store_job *j) {
             j->payload_len = (size_t)len;
         }
     }
-    if (st != LORE_OK) job_clear(j);
+    if (st != LORE_OK) store_job_clear(j);
     return st;
 }
 
-static lore_status tenant_known(store *s, const char *tenant) {
+static lore_status tenant_known(sqlite_store *s, const char *tenant) {
     sqlite3_stmt *q = jq_stmt(s, JST_TENANT, "SELECT 1 FROM tenants WHERE name=?");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
@@ -179,7 +152,7 @@ static lore_status tenant_known(store *s, const char *tenant) {
     return rc == SQLITE_ROW ? LORE_OK : rc == SQLITE_DONE ? LORE_NOT_FOUND : sqlite_status(rc);
 }
 
-lore_status jq_pending_add(store *s, const char *tenant, int64_t delta) {
+lore_status jq_pending_add(sqlite_store *s, const char *tenant, int64_t delta) {
     sqlite3_stmt *q = jq_stmt(s, JST_PENDING_ADD,
                               "INSERT INTO job_pending(tenant, n) VALUES(?1, max(?2, 0))"
                               " ON CONFLICT(tenant) DO UPDATE SET n = max(n + ?2, 0)");
@@ -189,7 +162,7 @@ lore_status jq_pending_add(store *s, const char *tenant, int64_t delta) {
     return jq_step_done(q);
 }
 
-lore_status jq_pending_read(store *s, const char *tenant, int64_t *n) {
+lore_status jq_pending_read(sqlite_store *s, const char *tenant, int64_t *n) {
     sqlite3_stmt *q = jq_stmt(s, JST_PENDING_GET,
                               "SELECT coalesce(sum(n), 0) FROM job_pending"
                               " WHERE ?1 IS NULL OR tenant=?1");
@@ -201,7 +174,7 @@ lore_status jq_pending_read(store *s, const char *tenant, int64_t *n) {
     return rc == SQLITE_ROW ? LORE_OK : sqlite_status(rc);
 }
 
-lore_status jq_groups_insert(store *s, const char *tenant, int64_t id, char *const *groups,
+lore_status jq_groups_insert(sqlite_store *s, const char *tenant, int64_t id, char *const *groups,
                              size_t n) {
     sqlite3_stmt *q = jq_stmt(
         s, JST_GROUP_ADD, "INSERT OR IGNORE INTO job_groups(grp, job) VALUES(?1 || '/' || ?2, ?3)");
@@ -216,14 +189,14 @@ lore_status jq_groups_insert(store *s, const char *tenant, int64_t id, char *con
     return LORE_OK;
 }
 
-static lore_status groups_delete(store *s, int64_t id) {
+static lore_status groups_delete(sqlite_store *s, int64_t id) {
     sqlite3_stmt *q = jq_stmt(s, JST_GROUP_DEL, "DELETE FROM job_groups WHERE job=?");
     if (!q) return LORE_INTERNAL;
     sqlite3_bind_int64(q, 1, id);
     return jq_step_done(q);
 }
 
-lore_status jq_find_dedup(store *s, store_job *job, int *found) {
+lore_status jq_find_dedup(sqlite_store *s, store_job *job, int *found) {
     *found = 0;
     sqlite3_stmt *q =
         jq_stmt(s, JST_DEDUP, "SELECT " JOB_COLUMNS " FROM jobs WHERE tenant=? AND dedup_key=?");
@@ -248,7 +221,7 @@ lore_status jq_find_dedup(store *s, store_job *job, int *found) {
             job->visible_ms = prior.visible_ms;
             job->started_ms = prior.started_ms;
             job->finished_ms = prior.finished_ms;
-            job_clear(&prior);
+            store_job_clear(&prior);
             *found = 1;
         }
     } else if (rc != SQLITE_DONE) {
@@ -294,7 +267,7 @@ static lore_status new_pub(char out[STORE_JOB_PUB_LEN + 1]) {
 /* Counts one more pending job of the tenant and takes its next job
  * sequence number, in one statement (inside the write transaction, so a
  * failed insert gives both back). */
-static lore_status next_seq(store *s, const char *tenant, int64_t *seq) {
+static lore_status next_seq(sqlite_store *s, const char *tenant, int64_t *seq) {
     sqlite3_stmt *q = jq_stmt(s, JST_SEQ,
                               "INSERT INTO job_pending(tenant, n, seq) VALUES(?1, 1, 1)"
                               " ON CONFLICT(tenant) DO UPDATE SET n = max(n + 1, 0), seq = seq + 1"
@@ -310,7 +283,7 @@ static lore_status next_seq(store *s, const char *tenant, int64_t *seq) {
     return jq_step_done(q); /* runs the statement to its end */
 }
 
-static lore_status insert_job(store *s, store_job *job, int64_t now_ms) {
+static lore_status insert_job(sqlite_store *s, store_job *job, int64_t now_ms) {
     int64_t seq = 0;
     lore_status st = next_seq(s, job->tenant, &seq);
     if (st != LORE_OK) return st;
@@ -357,8 +330,9 @@ static lore_status insert_job(store *s, store_job *job, int64_t now_ms) {
     return LORE_OK;
 }
 
-static lore_status enqueue_one(store *s, store_job *job, int64_t max_tenant, int64_t max_total,
-                               int64_t now_ms, size_t adding, store_enqueue_outcome *outcome) {
+static lore_status enqueue_one(sqlite_store *s, store_job *job, int64_t max_tenant,
+                               int64_t max_total, int64_t now_ms, size_t adding,
+                               store_enqueue_outcome *outcome) {
     int found = 0;
     int64_t n = 0;
     lore_status st = tenant_known(s, job->tenant);
@@ -387,8 +361,9 @@ static lore_status enqueue_one(store *s, store_job *job, int64_t max_tenant, int
     return jq_groups_insert(s, job->tenant, job->id, job->groups, job->ngroups);
 }
 
-lore_status store_job_enqueue(store *s, store_job *jobs, size_t n, int64_t max_tenant,
-                              int64_t max_total, int64_t now_ms, store_enqueue_outcome *outcome) {
+lore_status sqlite_job_enqueue(store *s_, store_job *jobs, size_t n, int64_t max_tenant,
+                               int64_t max_total, int64_t now_ms, store_enqueue_outcome *outcome) {
+    sqlite_store *s = (sqlite_store *)s_;
     *outcome = STORE_ENQUEUED;
     for (size_t i = 0; i < n; i++)
         if (!job_valid(&jobs[i])) return LORE_INVALID;
@@ -457,7 +432,7 @@ static lore_status read_candidates(sqlite3_stmt *q, int expired, candidate **c, 
 
 /* Runnable jobs in id order: ready ones past their visible time and leased
  * ones whose lease expired. */
-static lore_status collect(store *s, int64_t now_ms, candidate **out, size_t *n) {
+static lore_status collect(sqlite_store *s, int64_t now_ms, candidate **out, size_t *n) {
     static const char *const sql[2] = {
         "SELECT id, weight, attempts, max_attempts, tenant, kind FROM jobs"
         " WHERE state=0 AND visible_ms<=? ORDER BY id LIMIT " STRINGIFY(CLAIM_SCAN),
@@ -487,8 +462,8 @@ static lore_status collect(store *s, int64_t now_ms, candidate **out, size_t *n)
 
 /* Ready jobs of tenants other than avoid[], in id order: when one tenant's
  * backlog fills the CLAIM_SCAN window, the others' jobs lie past it. */
-static lore_status collect_others(store *s, int64_t now_ms, const char *const *avoid, size_t navoid,
-                                  candidate **out, size_t *n) {
+static lore_status collect_others(sqlite_store *s, int64_t now_ms, const char *const *avoid,
+                                  size_t navoid, candidate **out, size_t *n) {
     char sql[512];
     int len = snprintf(sql, sizeof sql,
                        "SELECT id, weight, attempts, max_attempts, tenant, kind FROM jobs"
@@ -525,7 +500,7 @@ static int cmp_candidate(const void *a, const void *b) {
  * group went ahead; without it the retried job would run alongside the
  * later one. An expired lease does not block (that job waits behind the
  * retried one, as an earlier pending job blocks it). */
-static lore_status blocked(store *s, int64_t id, int64_t now_ms, int *is_blocked) {
+static lore_status blocked(sqlite_store *s, int64_t id, int64_t now_ms, int *is_blocked) {
     sqlite3_stmt *q = jq_stmt(s, JST_BLOCKED,
                               "SELECT 1 FROM job_groups g JOIN job_groups e"
                               " ON e.grp = g.grp AND e.job < g.job WHERE g.job = ? LIMIT 1");
@@ -551,7 +526,7 @@ static lore_status blocked(store *s, int64_t id, int64_t now_ms, int *is_blocked
 
 /* A job whose leases kept expiring (its worker died or hung every time)
  * has used its attempts: it is dead-lettered rather than claimed again. */
-static lore_status bury_expired(store *s, const candidate *c, int64_t now_ms) {
+static lore_status bury_expired(sqlite_store *s, const candidate *c, int64_t now_ms) {
     sqlite3_stmt *q = jq_stmt(s, JST_BURY,
                               "UPDATE jobs SET state=3, finished_ms=?2, updated_ms=?2,"
                               " error='lease expired on every attempt (the worker died or hung)'"
@@ -565,8 +540,8 @@ static lore_status bury_expired(store *s, const candidate *c, int64_t now_ms) {
     return st;
 }
 
-static lore_status lease(store *s, int64_t id, const char *worker, int64_t now_ms, int64_t until_ms,
-                         store_job *out) {
+static lore_status lease(sqlite_store *s, int64_t id, const char *worker, int64_t now_ms,
+                         int64_t until_ms, store_job *out) {
     sqlite3_stmt *q =
         jq_stmt(s, JST_LEASE,
                 "UPDATE jobs SET state=1, attempts=attempts+1, lease_seq=lease_seq+1,"
@@ -595,7 +570,7 @@ static int avoided(const char *tenant, const char *const *avoid, size_t navoid) 
     return 0;
 }
 
-static lore_status claim_from(store *s, const candidate *c, size_t nc, const char *worker,
+static lore_status claim_from(sqlite_store *s, const candidate *c, size_t nc, const char *worker,
                               int64_t now_ms, int64_t lease_ms, size_t max_jobs, int64_t max_weight,
                               const char *const *avoid, size_t navoid, store_job *jobs, size_t *n) {
     const char *tenant = NULL;
@@ -623,15 +598,17 @@ static lore_status claim_from(store *s, const candidate *c, size_t nc, const cha
     return LORE_OK;
 }
 
-lore_status store_job_claim(store *s, const char *worker, int64_t now_ms, int64_t lease_ms,
-                            size_t max_jobs, int64_t max_weight, store_job **out, size_t *n) {
-    return store_job_claim_avoiding(s, worker, now_ms, lease_ms, max_jobs, max_weight, NULL, 0, out,
-                                    n);
+lore_status sqlite_job_claim(store *s_, const char *worker, int64_t now_ms, int64_t lease_ms,
+                             size_t max_jobs, int64_t max_weight, store_job **out, size_t *n) {
+    return sqlite_job_claim_avoiding(s_, worker, now_ms, lease_ms, max_jobs, max_weight, NULL, 0,
+                                     out, n);
 }
 
-lore_status store_job_claim_avoiding(store *s, const char *worker, int64_t now_ms, int64_t lease_ms,
-                                     size_t max_jobs, int64_t max_weight, const char *const *avoid,
-                                     size_t navoid, store_job **out, size_t *n) {
+lore_status sqlite_job_claim_avoiding(store *s_, const char *worker, int64_t now_ms,
+                                      int64_t lease_ms, size_t max_jobs, int64_t max_weight,
+                                      const char *const *avoid, size_t navoid, store_job **out,
+                                      size_t *n) {
+    sqlite_store *s = (sqlite_store *)s_;
     *out = NULL;
     *n = 0;
     if (!max_jobs) return LORE_OK;
@@ -673,7 +650,8 @@ lore_status store_job_claim_avoiding(store *s, const char *worker, int64_t now_m
     return LORE_OK;
 }
 
-lore_status store_job_renew(store *s, int64_t id, int64_t lease_seq, int64_t until_ms) {
+lore_status sqlite_job_renew(store *s_, int64_t id, int64_t lease_seq, int64_t until_ms) {
+    sqlite_store *s = (sqlite_store *)s_;
     lore_status st = jq_write_begin(s);
     if (st != LORE_OK) return st;
     sqlite3_stmt *q = jq_stmt(
@@ -696,7 +674,7 @@ lore_status store_job_renew(store *s, int64_t id, int64_t lease_seq, int64_t unt
 
 /* ---- finishing ---- */
 
-static lore_status finish_one(store *s, store_job_outcome *o, int64_t now_ms) {
+static lore_status finish_one(sqlite_store *s, store_job_outcome *o, int64_t now_ms) {
     sqlite3_stmt *q;
     if (o->state == STORE_JOB_DONE)
         q = jq_stmt(
@@ -735,7 +713,8 @@ static lore_status finish_one(store *s, store_job_outcome *o, int64_t now_ms) {
     return jq_pending_add(s, tenant, -1);
 }
 
-lore_status store_job_finish(store *s, store_job_outcome *o, size_t n, int64_t now_ms) {
+lore_status sqlite_job_finish(store *s_, store_job_outcome *o, size_t n, int64_t now_ms) {
+    sqlite_store *s = (sqlite_store *)s_;
     lore_status st = jq_write_begin(s);
     if (st != LORE_OK) return st;
     for (size_t i = 0; i < n && st == LORE_OK; i++)

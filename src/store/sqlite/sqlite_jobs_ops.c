@@ -14,7 +14,7 @@
 
 /* Reads the one job a WHERE clause picks: ?1 is the id (integer or text),
  * ?2 the tenant (NULL: any). */
-static lore_status get_where(store *s, const char *where, int64_t id, const char *pub,
+static lore_status get_where(sqlite_store *s, const char *where, int64_t id, const char *pub,
                              const char *tenant, int with_payload, store_job **out) {
     *out = NULL;
     char sql[512];
@@ -46,8 +46,9 @@ static lore_status get_where(store *s, const char *where, int64_t id, const char
     return st;
 }
 
-lore_status store_job_get(store *s, const char *tenant, int64_t id, int with_payload,
-                          store_job **out) {
+lore_status sqlite_job_get(store *s_, const char *tenant, int64_t id, int with_payload,
+                           store_job **out) {
+    sqlite_store *s = (sqlite_store *)s_;
     return get_where(s, "id=?1 AND (?2 IS NULL OR tenant=?2)", id, NULL, tenant, with_payload, out);
 }
 
@@ -60,8 +61,9 @@ static int pub_shaped(const char *ref) {
     return 1;
 }
 
-lore_status store_job_find(store *s, const char *tenant, const char *ref, int with_payload,
-                           store_job **out) {
+lore_status sqlite_job_find(store *s_, const char *tenant, const char *ref, int with_payload,
+                            store_job **out) {
+    sqlite_store *s = (sqlite_store *)s_;
     *out = NULL;
     if (!ref || strnlen(ref, STORE_JOB_REF_MAX + 1) > STORE_JOB_REF_MAX) return LORE_NOT_FOUND;
     if (pub_shaped(ref))
@@ -79,8 +81,9 @@ lore_status store_job_find(store *s, const char *tenant, const char *ref, int wi
                      with_payload, out);
 }
 
-lore_status store_job_get_dedup(store *s, const char *tenant, const char *dedup_key,
-                                store_job **out) {
+lore_status sqlite_job_get_dedup(store *s_, const char *tenant, const char *dedup_key,
+                                 store_job **out) {
+    sqlite_store *s = (sqlite_store *)s_;
     *out = NULL;
     store_job probe;
     memset(&probe, 0, sizeof probe);
@@ -89,11 +92,12 @@ lore_status store_job_get_dedup(store *s, const char *tenant, const char *dedup_
     int found = 0;
     lore_status st = jq_find_dedup(s, &probe, &found);
     if (st != LORE_OK) return st;
-    return found ? store_job_get(s, tenant, probe.id, 0, out) : LORE_NOT_FOUND;
+    return found ? sqlite_job_get(&s->base, tenant, probe.id, 0, out) : LORE_NOT_FOUND;
 }
 
-lore_status store_job_list(store *s, const char *tenant, int state, int64_t before, size_t limit,
-                           store_job **out, size_t *n) {
+lore_status sqlite_job_list(store *s_, const char *tenant, int state, int64_t before, size_t limit,
+                            store_job **out, size_t *n) {
+    sqlite_store *s = (sqlite_store *)s_;
     *out = NULL;
     *n = 0;
     if (before > 0 && !tenant) return LORE_INVALID; /* seq counts within one tenant */
@@ -129,11 +133,12 @@ lore_status store_job_list(store *s, const char *tenant, int state, int64_t befo
     return LORE_OK;
 }
 
-lore_status store_job_retry(store *s, const char *tenant, int64_t id, int64_t now_ms) {
+lore_status sqlite_job_retry(store *s_, const char *tenant, int64_t id, int64_t now_ms) {
+    sqlite_store *s = (sqlite_store *)s_;
     store_job *j = NULL;
     lore_status st = jq_write_begin(s);
     if (st != LORE_OK) return st;
-    if ((st = store_job_get(s, tenant, id, 0, &j)) != LORE_OK) goto out;
+    if ((st = sqlite_job_get(&s->base, tenant, id, 0, &j)) != LORE_OK) goto out;
     if (j->state != STORE_JOB_DEAD) {
         st = LORE_INVALID;
         goto out;
@@ -160,8 +165,9 @@ typedef struct blob_ref {
     char *blob;
 } blob_ref;
 
-lore_status store_job_purge(store *s, const char *tenant, int state, int64_t before_ms,
-                            store_blob_fn fn, void *ctx, int64_t *deleted) {
+lore_status sqlite_job_purge(store *s_, const char *tenant, int state, int64_t before_ms,
+                             store_blob_fn fn, void *ctx, int64_t *deleted) {
+    sqlite_store *s = (sqlite_store *)s_;
     *deleted = 0;
     if (state != -1 && state != STORE_JOB_DONE && state != STORE_JOB_DEAD) return LORE_INVALID;
     static const char *const where = " WHERE (?1 IS NULL OR tenant=?1) AND state>=2"
@@ -213,7 +219,8 @@ lore_status store_job_purge(store *s, const char *tenant, int state, int64_t bef
     return st;
 }
 
-lore_status store_job_counts(store *s, store_job_count **out, size_t *n) {
+lore_status sqlite_job_counts(store *s_, store_job_count **out, size_t *n) {
+    sqlite_store *s = (sqlite_store *)s_;
     *out = NULL;
     *n = 0;
     static const int states[3] = {STORE_JOB_READY, STORE_JOB_LEASED, STORE_JOB_DEAD};
@@ -259,8 +266,9 @@ lore_status store_job_counts(store *s, store_job_count **out, size_t *n) {
     return LORE_OK;
 }
 
-lore_status store_job_pending(store *s, const char *tenant, int64_t now_ms,
-                              int64_t *oldest_ready_ms, int64_t *pending) {
+lore_status sqlite_job_pending(store *s_, const char *tenant, int64_t now_ms,
+                               int64_t *oldest_ready_ms, int64_t *pending) {
+    sqlite_store *s = (sqlite_store *)s_;
     *oldest_ready_ms = 0;
     lore_status st = jq_pending_read(s, tenant, pending);
     if (st != LORE_OK) return st;
@@ -276,33 +284,7 @@ lore_status store_job_pending(store *s, const char *tenant, int64_t now_ms,
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? LORE_OK : sqlite_status(rc);
 }
 
-lore_status store_blob_dir(store *s, const char *tenant, char *out, size_t outlen) {
-    if (!store_tenant_name_valid(tenant)) return LORE_INVALID;
-    int len = snprintf(out, outlen, "%s/blobs", s->data_dir);
-    if (len < 0 || (size_t)len >= outlen) return LORE_TOO_LARGE;
-    if (mkdir(out, 0700) != 0 && errno != EEXIST) return LORE_IO;
-    len = snprintf(out, outlen, "%s/blobs/%s", s->data_dir, tenant);
-    if (len < 0 || (size_t)len >= outlen) return LORE_TOO_LARGE;
-    if (mkdir(out, 0700) != 0 && errno != EEXIST) return LORE_IO;
-    return LORE_OK;
-}
-
-lore_status store_blob_path(store *s, const char *tenant, const char *blob, char *out,
-                            size_t outlen) {
-    char dir[3072];
-    lore_status st = store_blob_dir(s, tenant, dir, sizeof dir);
-    if (st != LORE_OK) return st;
-    if (!*blob || strchr(blob, '/') || blob[0] == '.') return LORE_INVALID;
-    int len = snprintf(out, outlen, "%s/%s", dir, blob);
-    return len < 0 || (size_t)len >= outlen ? LORE_TOO_LARGE : LORE_OK;
-}
-
-void store_blob_remove(void *store_ctx, const char *tenant, const char *blob) {
-    char path[4096];
-    if (store_blob_path(store_ctx, tenant, blob, path, sizeof path) == LORE_OK) unlink(path);
-}
-
-lore_status sqlite_jobs_delete_tenant(store *s, const char *tenant) {
+lore_status sqlite_jobs_delete_tenant(sqlite_store *s, const char *tenant) {
     static const char *const sql[] = {
         "DELETE FROM job_groups WHERE job IN (SELECT id FROM jobs WHERE tenant=?)",
         "DELETE FROM jobs WHERE tenant=?",
@@ -321,7 +303,7 @@ lore_status sqlite_jobs_delete_tenant(store *s, const char *tenant) {
     return LORE_OK;
 }
 
-void sqlite_jobs_close(store *s) {
+void sqlite_jobs_close(sqlite_store *s) {
     for (int i = 0; i < JST_COUNT; i++)
         sqlite3_finalize(s->job_st[i]);
 }

@@ -36,27 +36,6 @@ static lore_status check_record(const store_key *k) {
     return LORE_OK;
 }
 
-static void key_clear(store_key *k) {
-    free(k->name);
-    for (size_t i = 0; i < k->nprincipals; i++)
-        free(k->principals[i]);
-    free(k->principals);
-    memset(k, 0, sizeof *k);
-}
-
-void store_key_free(store_key *k) {
-    if (!k) return;
-    key_clear(k);
-    free(k);
-}
-
-void store_keys_free(store_key *k, size_t n) {
-    if (!k) return;
-    for (size_t i = 0; i < n; i++)
-        key_clear(&k[i]);
-    free(k);
-}
-
 /* Fills k from the current row of a statement selecting KEY_COLUMNS. On
  * failure k holds nothing that needs freeing. */
 static lore_status read_key(sqlite3_stmt *q, store_key *k) {
@@ -81,11 +60,12 @@ static lore_status read_key(sqlite3_stmt *q, store_key *k) {
     st =
         sqlite_list_split((const char *)sqlite3_column_text(q, 4), &k->principals, &k->nprincipals);
 out:
-    if (st != LORE_OK) key_clear(k); /* nothing half-filled escapes */
+    if (st != LORE_OK) store_key_clear(k); /* nothing half-filled escapes */
     return st;
 }
 
-lore_status store_key_put(store *s, const store_key *k) {
+lore_status sqlite_key_put(store *s_, const store_key *k) {
+    sqlite_store *s = (sqlite_store *)s_;
     sqlite3_stmt *q = NULL;
     char *joined = NULL;
     int rc = SQLITE_OK;
@@ -124,7 +104,8 @@ out:
     return st; /* on failure nothing was written */
 }
 
-lore_status store_key_get(store *s, const char *id, store_key **out) {
+lore_status sqlite_key_get(store *s_, const char *id, store_key **out) {
+    sqlite_store *s = (sqlite_store *)s_;
     store_key *k = NULL;
     lore_status st = LORE_NOT_FOUND;
     int rc;
@@ -156,7 +137,8 @@ out:
     return st;
 }
 
-lore_status store_key_list(store *s, const char *tenant, store_key **out, size_t *n) {
+lore_status sqlite_key_list(store *s_, const char *tenant, store_key **out, size_t *n) {
+    sqlite_store *s = (sqlite_store *)s_;
     *out = NULL;
     *n = 0;
     store_key *list = NULL;
@@ -215,7 +197,8 @@ out:
     return LORE_OK;
 }
 
-lore_status store_key_revoke(store *s, const char *tenant, const char *id, int64_t now_ms) {
+lore_status sqlite_key_revoke(store *s_, const char *tenant, const char *id, int64_t now_ms) {
+    sqlite_store *s = (sqlite_store *)s_;
     sqlite3_stmt *q = NULL;
     lore_status st = LORE_NOT_FOUND;
     if (!is_lower_hex(id, STORE_KEY_ID_LEN)) goto out;

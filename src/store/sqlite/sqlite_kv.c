@@ -3,8 +3,9 @@
 
 #include <string.h>
 
-lore_status store_kv_put(store_tenant *t, int ns, const void *key, size_t klen, const void *val,
-                         size_t vlen) {
+lore_status sqlite_kv_put(store_tenant *t_, int ns, const void *key, size_t klen, const void *val,
+                          size_t vlen) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     if (klen > 1 << 20 || vlen > (size_t)1 << 30) return LORE_TOO_LARGE;
     sqlite3_stmt *q = t->st[ST_KV_PUT];
     sqlite3_bind_int(q, 1, ns);
@@ -15,7 +16,8 @@ lore_status store_kv_put(store_tenant *t, int ns, const void *key, size_t klen, 
     return sqlite_status(rc);
 }
 
-lore_status store_kv_get(store_tenant *t, int ns, const void *key, size_t klen, lore_buf *val) {
+lore_status sqlite_kv_get(store_tenant *t_, int ns, const void *key, size_t klen, lore_buf *val) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = t->st[ST_KV_GET];
     sqlite3_bind_int(q, 1, ns);
     sqlite3_bind_blob(q, 2, key, (int)klen, SQLITE_STATIC);
@@ -31,7 +33,8 @@ lore_status store_kv_get(store_tenant *t, int ns, const void *key, size_t klen, 
     return st;
 }
 
-lore_status store_kv_delete(store_tenant *t, int ns, const void *key, size_t klen) {
+lore_status sqlite_kv_delete(store_tenant *t_, int ns, const void *key, size_t klen) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = t->st[ST_KV_DELETE];
     sqlite3_bind_int(q, 1, ns);
     sqlite3_bind_blob(q, 2, key, (int)klen, SQLITE_STATIC);
@@ -40,8 +43,9 @@ lore_status store_kv_delete(store_tenant *t, int ns, const void *key, size_t kle
     return sqlite_status(rc);
 }
 
-lore_status store_kv_delete_range(store_tenant *t, int ns, const void *lo, size_t lolen,
-                                  const void *hi, size_t hilen) {
+lore_status sqlite_kv_delete_range(store_tenant *t_, int ns, const void *lo, size_t lolen,
+                                   const void *hi, size_t hilen) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     sqlite3_stmt *q = t->st[hi ? ST_KV_DELETE_RANGE : ST_KV_DELETE_FROM];
     sqlite3_bind_int(q, 1, ns);
     sqlite3_bind_blob(q, 2, lolen ? lo : "", (int)lolen, SQLITE_STATIC);
@@ -51,8 +55,9 @@ lore_status store_kv_delete_range(store_tenant *t, int ns, const void *lo, size_
     return sqlite_status(rc);
 }
 
-lore_status store_kv_scan(store_tenant *t, int ns, const void *lo, size_t lolen, const void *hi,
-                          size_t hilen, store_kv_fn fn, void *ctx) {
+lore_status sqlite_kv_scan(store_tenant *t_, int ns, const void *lo, size_t lolen, const void *hi,
+                           size_t hilen, store_kv_fn fn, void *ctx) {
+    sqlite_tenant *t = (sqlite_tenant *)t_;
     /* A scan may run while the caller writes to the same namespace (a merge
      * reads old segments and writes the new one), so it uses its own
      * statement rather than the shared prepared one. */

@@ -155,9 +155,9 @@ static lore_status restore_run(const char *src_dir, const char *data_dir,
     return restore_commit(data_dir, to, final, e);
 }
 
-lore_status store_restore(const char *src_dir, const char *data_dir,
-                          const store_backup_report *expect, store_backup_report *out, char *err,
-                          size_t errlen) {
+lore_status sqlite_restore(const char *src_dir, const char *data_dir,
+                           const store_backup_report *expect, store_backup_report *out, char *err,
+                           size_t errlen) {
     errbuf e = {err, errlen};
     memset(out, 0, sizeof *out);
     struct stat sb;

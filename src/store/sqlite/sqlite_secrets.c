@@ -39,8 +39,9 @@ static lore_status check_value(const char *key_id, const uint8_t *sealed, size_t
                : LORE_INVALID;
 }
 
-lore_status store_secret_put(store *s, const char *tenant, const char *name, const char *key_id,
-                             const uint8_t *sealed, size_t len, int64_t now_ms) {
+lore_status sqlite_secret_put(store *s_, const char *tenant, const char *name, const char *key_id,
+                              const uint8_t *sealed, size_t len, int64_t now_ms) {
+    sqlite_store *s = (sqlite_store *)s_;
     lore_status st = check_ref(tenant, name);
     if (st == LORE_OK) st = check_value(key_id, sealed, len);
     if (st != LORE_OK) return st;
@@ -71,19 +72,6 @@ lore_status store_secret_put(store *s, const char *tenant, const char *name, con
     return st;
 }
 
-void store_secret_clear(store_secret *x) {
-    if (!x) return;
-    free(x->sealed);
-    memset(x, 0, sizeof *x);
-}
-
-void store_secrets_free(store_secret *x, size_t n) {
-    if (!x) return;
-    for (size_t i = 0; i < n; i++)
-        store_secret_clear(&x[i]);
-    free(x);
-}
-
 /* Fills x from a row of SECRET_COLUMNS; the sealed bytes when asked. */
 static lore_status read_row(sqlite3_stmt *q, int with_sealed, store_secret *x) {
     memset(x, 0, sizeof *x);
@@ -109,7 +97,8 @@ static lore_status read_row(sqlite3_stmt *q, int with_sealed, store_secret *x) {
     return LORE_OK;
 }
 
-lore_status store_secret_get(store *s, const char *tenant, const char *name, store_secret *out) {
+lore_status sqlite_secret_get(store *s_, const char *tenant, const char *name, store_secret *out) {
+    sqlite_store *s = (sqlite_store *)s_;
     memset(out, 0, sizeof *out);
     if (check_ref(tenant, name) != LORE_OK) return LORE_NOT_FOUND;
     sqlite3_stmt *q = NULL;
@@ -131,9 +120,10 @@ lore_status store_secret_get(store *s, const char *tenant, const char *name, sto
     return st;
 }
 
-lore_status store_secret_reseal(store *s, const char *tenant, const char *name,
-                                const char *old_key_id, const uint8_t *old_sealed, size_t old_len,
-                                const char *key_id, const uint8_t *sealed, size_t len) {
+lore_status sqlite_secret_reseal(store *s_, const char *tenant, const char *name,
+                                 const char *old_key_id, const uint8_t *old_sealed, size_t old_len,
+                                 const char *key_id, const uint8_t *sealed, size_t len) {
+    sqlite_store *s = (sqlite_store *)s_;
     lore_status st = check_ref(tenant, name);
     if (st == LORE_OK) st = check_value(old_key_id, old_sealed, old_len);
     if (st == LORE_OK) st = check_value(key_id, sealed, len);
@@ -159,12 +149,13 @@ lore_status store_secret_reseal(store *s, const char *tenant, const char *name,
     /* Nothing matched: the row changed (BUSY: the caller reads it again) or
      * went away. */
     store_secret cur;
-    st = store_secret_get(s, tenant, name, &cur);
+    st = sqlite_secret_get(&s->base, tenant, name, &cur);
     store_secret_clear(&cur);
     return st == LORE_OK ? LORE_BUSY : st;
 }
 
-lore_status store_secret_delete(store *s, const char *tenant, const char *name) {
+lore_status sqlite_secret_delete(store *s_, const char *tenant, const char *name) {
+    sqlite_store *s = (sqlite_store *)s_;
     if (check_ref(tenant, name) != LORE_OK) return LORE_NOT_FOUND;
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(s->control, "DELETE FROM secrets WHERE tenant=? AND name=?", -1, &q,
@@ -180,9 +171,10 @@ lore_status store_secret_delete(store *s, const char *tenant, const char *name) 
     return st;
 }
 
-lore_status store_secret_list(store *s, const char *tenant, const char *after_tenant,
-                              const char *after_name, size_t limit, int with_sealed,
-                              store_secret **out, size_t *n) {
+lore_status sqlite_secret_list(store *s_, const char *tenant, const char *after_tenant,
+                               const char *after_name, size_t limit, int with_sealed,
+                               store_secret **out, size_t *n) {
+    sqlite_store *s = (sqlite_store *)s_;
     *out = NULL;
     *n = 0;
     if (tenant && !tenant_ok(tenant)) return LORE_OK; /* no such tenant has secrets */

@@ -20,7 +20,7 @@ static int is_lower_hex(const char *s, size_t want) {
 }
 
 /* Runs one statement whose only argument is the text a. */
-static lore_status run1(store *s, const char *sql, const char *a) {
+static lore_status run1(sqlite_store *s, const char *sql, const char *a) {
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(s->control, sql, -1, &q, NULL);
     if (rc == SQLITE_OK) {
@@ -31,7 +31,8 @@ static lore_status run1(store *s, const char *sql, const char *a) {
     return sqlite_status(rc);
 }
 
-lore_status store_session_put(store *s, const store_session *x) {
+lore_status sqlite_session_put(store *s_, const store_session *x) {
+    sqlite_store *s = (sqlite_store *)s_;
     if (!is_lower_hex(x->hash, 64) || !is_lower_hex(x->key_id, STORE_KEY_ID_LEN) ||
         !store_tenant_name_valid(x->tenant) || x->created_ms <= 0 || x->expires_ms <= x->created_ms)
         return LORE_INVALID;
@@ -61,7 +62,8 @@ lore_status store_session_put(store *s, const store_session *x) {
     return sqlite_status(rc);
 }
 
-lore_status store_session_get(store *s, const char *hash, store_session *out) {
+lore_status sqlite_session_get(store *s_, const char *hash, store_session *out) {
+    sqlite_store *s = (sqlite_store *)s_;
     memset(out, 0, sizeof *out);
     if (!is_lower_hex(hash, 64)) return LORE_NOT_FOUND;
     sqlite3_stmt *q = NULL;
@@ -93,7 +95,8 @@ lore_status store_session_get(store *s, const char *hash, store_session *out) {
     return st;
 }
 
-lore_status store_session_delete(store *s, const char *hash) {
+lore_status sqlite_session_delete(store *s_, const char *hash) {
+    sqlite_store *s = (sqlite_store *)s_;
     if (!is_lower_hex(hash, 64)) return LORE_NOT_FOUND;
     lore_status st = run1(s, "DELETE FROM sessions WHERE hash=?", hash);
     if (st == LORE_OK && sqlite3_changes(s->control) == 0) st = LORE_NOT_FOUND;

@@ -126,6 +126,7 @@ static const char *const control_migrations[] = {
     "CREATE INDEX sessions_key ON sessions(key_id);"
     "CREATE INDEX sessions_expires ON sessions(expires_ms);",
 };
+#define SQLITE_CONTROL_MIGRATIONS (sizeof control_migrations / sizeof control_migrations[0])
 
 lore_status sqlite_status(int rc) {
     switch (rc & 0xff) {
@@ -155,7 +156,7 @@ lore_status sqlite_status(int rc) {
     }
 }
 
-static lore_status exec(sqlite3 *db, const char *sql, char *err, size_t errlen) {
+lore_status sqlite_exec(sqlite3 *db, const char *sql, char *err, size_t errlen) {
     char *msg = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
@@ -166,46 +167,89 @@ static lore_status exec(sqlite3 *db, const char *sql, char *err, size_t errlen) 
     return LORE_OK;
 }
 
-static lore_status migrate(sqlite3 *db, const char *path, const char *const *migrations, size_t n,
-                           char *err, size_t errlen) {
-    lore_status st = exec(db,
-                          "CREATE TABLE IF NOT EXISTS schema_migrations("
-                          "version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)",
-                          err, errlen);
-    if (st != LORE_OK) return st;
+/* The migrations recorded in db's schema_migrations into *v (0 when the
+ * table is not there yet). */
+static lore_status read_version(sqlite3 *db, int64_t *v) {
+    *v = 0;
     sqlite3_stmt *q = NULL;
-    int64_t current = 0;
-    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(version),0) FROM schema_migrations", -1, &q,
-                           NULL) != SQLITE_OK)
-        goto fail;
-    if (sqlite3_step(q) == SQLITE_ROW) current = sqlite3_column_int64(q, 0);
+    int rc = sqlite3_prepare_v2(
+        db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'", -1, &q,
+        NULL);
+    int present = rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW;
     sqlite3_finalize(q);
+    if (!present) return rc == SQLITE_DONE ? LORE_OK : sqlite_status(rc);
+    q = NULL;
+    rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(version),0) FROM schema_migrations", -1, &q,
+                            NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) *v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW ? LORE_OK : sqlite_status(rc);
+}
+
+lore_status sqlite_db_version(sqlite3 *db, const char *path, int64_t *v, char *err, size_t errlen) {
+    lore_status st = read_version(db, v);
+    if (st != LORE_OK)
+        snprintf(err, errlen, "%s: cannot read the schema version: %s", path, sqlite3_errmsg(db));
+    return st;
+}
+
+/* Applies what is pending, one migration per BEGIN IMMEDIATE transaction
+ * that reads the version again under the write lock: two processes
+ * migrating the same file at once (two `lore migrate`, a migrate and a
+ * tenant open) take turns, and the second finds the work done. */
+static lore_status apply_pending(sqlite3 *db, const char *path, const char *const *migrations,
+                                 size_t n, char *err, size_t errlen) {
+    for (;;) {
+        lore_status st = sqlite_exec(db, "BEGIN IMMEDIATE", err, errlen);
+        if (st != LORE_OK) return st;
+        int64_t v = 0;
+        if ((st = sqlite_exec(db,
+                              "CREATE TABLE IF NOT EXISTS schema_migrations("
+                              "version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)",
+                              err, errlen)) != LORE_OK ||
+            (st = sqlite_db_version(db, path, &v, err, errlen)) != LORE_OK) {
+            (void)sqlite_exec(db, "ROLLBACK", NULL, 0);
+            return st;
+        }
+        if (v >= (int64_t)n) { /* done (or newer: the caller checked before) */
+            (void)sqlite_exec(db, "ROLLBACK", NULL, 0);
+            return LORE_OK;
+        }
+        char rec[128];
+        snprintf(rec, sizeof rec, "INSERT INTO schema_migrations VALUES(%lld, %lld)",
+                 (long long)v + 1, (long long)lore_now_ms());
+        if ((st = sqlite_exec(db, migrations[v], err, errlen)) != LORE_OK ||
+            (st = sqlite_exec(db, rec, err, errlen)) != LORE_OK) {
+            (void)sqlite_exec(db, "ROLLBACK", NULL, 0);
+            return st;
+        }
+        if ((st = sqlite_exec(db, "COMMIT", err, errlen)) != LORE_OK) return st;
+    }
+}
+
+static lore_status migrate(sqlite3 *db, const char *path, const char *const *migrations, size_t n,
+                           int mode, char *err, size_t errlen) {
+    int64_t current = 0;
+    lore_status st = sqlite_db_version(db, path, &current, err, errlen);
+    if (st != LORE_OK) return st;
     if (current > (int64_t)n) {
         snprintf(err, errlen, "%s: schema version %lld is newer than this lore (%zu); upgrade lore",
                  path, (long long)current, n);
         return LORE_UNSUPPORTED;
     }
-    for (size_t v = (size_t)current; v < n; v++) {
-        char rec[128];
-        snprintf(rec, sizeof rec, "INSERT INTO schema_migrations VALUES(%zu, %lld)", v + 1,
-                 (long long)lore_now_ms());
-        if ((st = exec(db, "BEGIN IMMEDIATE", err, errlen)) != LORE_OK) return st;
-        if ((st = exec(db, migrations[v], err, errlen)) != LORE_OK ||
-            (st = exec(db, rec, err, errlen)) != LORE_OK) {
-            (void)exec(db, "ROLLBACK", NULL, 0);
-            return st;
-        }
-        if ((st = exec(db, "COMMIT", err, errlen)) != LORE_OK) return st;
+    if (current == (int64_t)n || mode == SQLITE_MIGRATE_NONE) return LORE_OK;
+    if (mode == SQLITE_MIGRATE_CHECK) {
+        snprintf(err, errlen,
+                 "%s: %lld schema migration(s) pending (at %lld, this lore has %zu); run `lore "
+                 "migrate`",
+                 path, (long long)n - current, (long long)current, n);
+        return LORE_UNSUPPORTED;
     }
-    return LORE_OK;
-fail:
-    snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
-    return LORE_CORRUPT;
+    return apply_pending(db, path, migrations, n, err, errlen);
 }
 
-/* sqlite_open_db; create: make the file when it is missing. */
 static lore_status open_db(const char *path, const char *const *migrations, size_t n, int create,
-                           sqlite3 **out, char *err, size_t errlen) {
+                           int mode, sqlite3 **out, char *err, size_t errlen) {
     *out = NULL;
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(
@@ -222,17 +266,18 @@ static lore_status open_db(const char *path, const char *const *migrations, size
     /* WAL lets readers run beside the one writer; NORMAL sync is durable
      * across process crashes and loses at most the last commits on power
      * loss, the usual trade for WAL. */
-    st = exec(db,
-              "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-              "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;",
-              err, errlen);
+    st = sqlite_exec(
+        db,
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+        "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;",
+        err, errlen);
     if (st != LORE_OK) {
         char tmp[256];
         snprintf(tmp, sizeof tmp, "%s", err);
         snprintf(err, errlen, "%s: %s", path, tmp);
         goto out;
     }
-    st = migrate(db, path, migrations, n, err, errlen);
+    st = migrate(db, path, migrations, n, mode, err, errlen);
 out:
     if (st != LORE_OK) {
         sqlite3_close(db);
@@ -242,9 +287,9 @@ out:
     return LORE_OK;
 }
 
-lore_status sqlite_open_db(const char *path, const char *const *migrations, size_t n, sqlite3 **out,
-                           char *err, size_t errlen) {
-    return open_db(path, migrations, n, 1, out, err, errlen);
+lore_status sqlite_open_db(const char *path, const char *const *migrations, size_t n, int mode,
+                           sqlite3 **out, char *err, size_t errlen) {
+    return open_db(path, migrations, n, mode != SQLITE_MIGRATE_NONE, mode, out, err, errlen);
 }
 
 static lore_status mkdir_p(const char *path) {
@@ -262,32 +307,44 @@ static lore_status mkdir_p(const char *path) {
     return LORE_OK;
 }
 
-/* store_open and store_open_existing (create = 0). */
-static lore_status open_store(const char *data_dir, int create, store **out, char *err,
-                              size_t errlen) {
+/* location: the data directory. Without STORE_OPEN_CREATE nothing is
+ * created (LORE_NOT_FOUND with the reason in err). STORE_OPEN_NO_MIGRATE
+ * leaves pending migrations of an existing control.db (a store this call
+ * creates is made at the current version) and makes tenant opens refuse a
+ * tenant database with pending ones. */
+lore_status sqlite_open(const char *data_dir, unsigned flags, store **out, char *err,
+                        size_t errlen) {
     *out = NULL;
     char path[4096];
-    store *s = calloc(1, sizeof *s);
+    int create = (flags & STORE_OPEN_CREATE) != 0;
+    sqlite_store *s = calloc(1, sizeof *s);
     lore_status st = LORE_NOMEM;
     if (!s || !(s->data_dir = strdup(data_dir))) goto fail;
+    s->base.be = &store_backend_sqlite;
+    s->flags = flags;
+    if (!*data_dir) {
+        snprintf(err, errlen, "no data directory given (sqlite:DIR)");
+        st = LORE_INVALID;
+        goto fail;
+    }
     if ((size_t)snprintf(path, sizeof path, "%s/control.db", data_dir) >= sizeof path) {
         snprintf(err, errlen, "%.200s...: data directory path too long", data_dir);
         st = LORE_TOO_LARGE;
         goto fail;
     }
-    if (!create) {
-        /* Nothing may be created: without SQLITE_OPEN_CREATE a missing
-         * control.db fails to open; this check only names the reason. */
-        struct stat sb;
-        if (stat(path, &sb) != 0 && errno == ENOENT) {
-            snprintf(err, errlen, "%s",
-                     stat(data_dir, &sb) != 0 && errno == ENOENT
-                         ? "the directory does not exist"
-                         : "the directory holds no control.db");
-            st = LORE_NOT_FOUND;
-            goto fail;
-        }
-    } else {
+    /* Without SQLITE_OPEN_CREATE a missing control.db fails to open; this
+     * check names the reason, and tells a store being created (made at the
+     * current version whatever the flags) from one being opened. */
+    struct stat sb;
+    int fresh = stat(path, &sb) != 0 && errno == ENOENT;
+    if (fresh && !create) {
+        snprintf(err, errlen, "%s",
+                 stat(data_dir, &sb) != 0 && errno == ENOENT ? "the directory does not exist"
+                                                             : "the directory holds no control.db");
+        st = LORE_NOT_FOUND;
+        goto fail;
+    }
+    if (create) {
         if ((st = mkdir_p(data_dir)) != LORE_OK) {
             snprintf(err, errlen, "%s: cannot create data directory: %s", data_dir,
                      strerror(errno));
@@ -300,25 +357,20 @@ static lore_status open_store(const char *data_dir, int create, store **out, cha
         }
         snprintf(path, sizeof path, "%s/control.db", data_dir);
     }
-    st = open_db(path, control_migrations, sizeof control_migrations / sizeof control_migrations[0],
-                 create, &s->control, err, errlen);
+    int mode =
+        fresh || !(flags & STORE_OPEN_NO_MIGRATE) ? SQLITE_MIGRATE_APPLY : SQLITE_MIGRATE_NONE;
+    st = open_db(path, control_migrations, SQLITE_CONTROL_MIGRATIONS, create, mode, &s->control,
+                 err, errlen);
     if (st != LORE_OK) goto fail;
-    *out = s;
+    *out = &s->base;
     return LORE_OK;
 fail:
-    store_close(s);
+    if (s) sqlite_close(&s->base);
     return st;
 }
 
-lore_status store_open(const char *data_dir, store **out, char *err, size_t errlen) {
-    return open_store(data_dir, 1, out, err, errlen);
-}
-
-lore_status store_open_existing(const char *data_dir, store **out, char *err, size_t errlen) {
-    return open_store(data_dir, 0, out, err, errlen);
-}
-
-void store_close(store *s) {
+void sqlite_close(store *s_) {
+    sqlite_store *s = (sqlite_store *)s_;
     if (!s) return;
     sqlite3_finalize(s->key_get); /* a live statement would keep the database open */
     sqlite3_finalize(s->connector_get);
@@ -328,7 +380,8 @@ void store_close(store *s) {
     free(s);
 }
 
-lore_status store_check(store *s, char *err, size_t errlen) {
+lore_status sqlite_check(store *s_, char *err, size_t errlen) {
+    sqlite_store *s = (sqlite_store *)s_;
     sqlite3_stmt *q = NULL;
     int64_t version = -1;
     int rc = sqlite3_prepare_v2(
@@ -336,76 +389,18 @@ lore_status store_check(store *s, char *err, size_t errlen) {
     if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW)
         version = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
-    int64_t want = (int64_t)(sizeof control_migrations / sizeof control_migrations[0]);
+    int64_t want = (int64_t)SQLITE_CONTROL_MIGRATIONS;
     if (version < 0) {
         snprintf(err, errlen, "control database unreadable: %s", sqlite3_errmsg(s->control));
         return sqlite_status(rc) == LORE_OK ? LORE_IO : sqlite_status(rc);
     }
     if (version != want) {
-        snprintf(err, errlen, "control database at schema %lld, this lore expects %lld",
-                 (long long)version, (long long)want);
+        snprintf(err, errlen, "control database at schema %lld, this lore expects %lld%s",
+                 (long long)version, (long long)want,
+                 version < want ? " (run `lore migrate`)" : "");
         return LORE_UNSUPPORTED;
     }
     return LORE_OK;
-}
-
-int store_tenant_name_valid(const char *name) {
-    size_t n = strlen(name);
-    if (n == 0 || n > STORE_NAME_MAX) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        int ok =
-            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '-' || c == '_'));
-        if (!ok) return 0;
-    }
-    return 1;
-}
-
-static void tenant_path(const store *s, const char *name, const char *file, char *out,
-                        size_t outlen) {
-    if (file)
-        snprintf(out, outlen, "%s/tenants/%s/%s", s->data_dir, name, file);
-    else
-        snprintf(out, outlen, "%s/tenants/%s", s->data_dir, name);
-}
-
-static int tenant_exists(store *s, const char *name) {
-    sqlite3_stmt *q = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(s->control, "SELECT 1 FROM tenants WHERE name=?", -1, &q, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-        found = sqlite3_step(q) == SQLITE_ROW;
-    }
-    sqlite3_finalize(q);
-    return found;
-}
-
-lore_status store_tenant_create(store *s, const char *name) {
-    if (!store_tenant_name_valid(name)) return LORE_INVALID;
-    if (tenant_exists(s, name)) return LORE_EXISTS;
-    char path[4096];
-    tenant_path(s, name, NULL, path, sizeof path);
-    lore_status st = mkdir_p(path);
-    if (st != LORE_OK) return st;
-    /* Create the tenant database first, so a tenant row never points at a
-     * database that could not be made. */
-    tenant_path(s, name, "lore.db", path, sizeof path);
-    sqlite3 *db = NULL;
-    char err[256];
-    st = sqlite_open_db(path, sqlite_tenant_migrations, sqlite_tenant_migration_count, &db, err,
-                        sizeof err);
-    sqlite3_close(db);
-    if (st != LORE_OK) return st;
-    sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(s->control, "INSERT INTO tenants VALUES(?, ?)", -1, &q, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 2, lore_now_ms());
-        rc = sqlite3_step(q);
-    }
-    sqlite3_finalize(q);
-    return sqlite_status(rc);
 }
 
 static lore_status remove_tree(const char *path) {
@@ -429,208 +424,96 @@ static lore_status remove_tree(const char *path) {
     return st;
 }
 
-/* Runs one statement with the tenant name bound to ?1. */
-static lore_status run_named(sqlite3 *db, const char *sql, const char *name) {
-    sqlite3_stmt *q = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &q, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-        rc = sqlite3_step(q);
-    }
-    sqlite3_finalize(q);
-    return sqlite_status(rc);
-}
-
-lore_status store_tenant_delete(store *s, const char *name) {
-    if (!store_tenant_name_valid(name)) return LORE_INVALID;
-    if (!tenant_exists(s, name)) return LORE_NOT_FOUND;
-    /* The keys go in the same transaction as the row: a tenant created
-     * later under this name must never inherit a key of this one. They are
-     * deleted by name rather than left to the foreign-key cascade, which only
-     * runs on connections that turned foreign keys on. */
-    lore_status st = exec(s->control, "BEGIN IMMEDIATE", NULL, 0);
-    if (st != LORE_OK) return st;
-    if ((st = run_named(s->control, "DELETE FROM api_keys WHERE tenant=?", name)) != LORE_OK ||
-        (st = run_named(s->control, "DELETE FROM secrets WHERE tenant=?", name)) != LORE_OK ||
-        (st = run_named(s->control, "DELETE FROM connectors WHERE tenant=?", name)) != LORE_OK ||
-        (st = run_named(s->control, "DELETE FROM sessions WHERE tenant=?", name)) != LORE_OK ||
-        (st = sqlite_jobs_delete_tenant(s, name)) != LORE_OK ||
-        (st = run_named(s->control, "DELETE FROM tenants WHERE name=?", name)) != LORE_OK ||
-        (st = exec(s->control, "COMMIT", NULL, 0)) != LORE_OK) {
-        (void)exec(s->control, "ROLLBACK", NULL, 0); /* nothing deleted */
-        return st;
-    }
-    /* The row is gone first: a crash between the two steps leaves an orphan
-     * directory (harmless, removed by the next create of that name) rather
-     * than a tenant whose data is half deleted. */
-    char path[4096];
-    snprintf(path, sizeof path, "%s/blobs/%s", s->data_dir, name);
-    lore_status blobs = remove_tree(path);
-    tenant_path(s, name, NULL, path, sizeof path);
-    st = remove_tree(path);
-    return st != LORE_OK ? st : blobs;
-}
-
-lore_status store_tenant_list(store *s, store_tenant_info **out, size_t *n) {
+/* The tenants' names, by name; *out owned (free()). */
+static lore_status tenant_names(sqlite_store *s, char (**out)[STORE_NAME_MAX + 1], size_t *n) {
     *out = NULL;
     *n = 0;
     sqlite3_stmt *q = NULL;
     size_t cap = 0;
-    store_tenant_info *list = NULL;
-    lore_status st = LORE_OK;
-    int rc = sqlite3_prepare_v2(s->control, "SELECT name, created_ms FROM tenants ORDER BY name",
-                                -1, &q, NULL);
+    char(*list)[STORE_NAME_MAX + 1] = NULL;
+    int rc = sqlite3_prepare_v2(s->control, "SELECT name FROM tenants ORDER BY name", -1, &q, NULL);
     while (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            store_tenant_info *nl = realloc(list, cap * sizeof *nl);
+            cap = cap ? cap * 2 : 16;
+            void *nl = realloc(list, cap * sizeof *list);
             if (!nl) {
-                st = LORE_NOMEM;
-                goto out;
+                rc = SQLITE_NOMEM;
+                break;
             }
             list = nl;
         }
-        store_tenant_info *ti = &list[(*n)++];
-        memset(ti, 0, sizeof *ti);
-        snprintf(ti->name, sizeof ti->name, "%s", (const char *)sqlite3_column_text(q, 0));
-        ti->created_ms = sqlite3_column_int64(q, 1);
-        store_tenant *t = NULL;
-        if (store_tenant_open(s, ti->name, &t) == LORE_OK) {
-            if (store_counts(t, &ti->documents, &ti->chunks) != LORE_OK)
-                ti->documents = ti->chunks = -1;
-            store_tenant_close(t);
-        }
+        snprintf(list[(*n)++], sizeof *list, "%s", (const char *)sqlite3_column_text(q, 0));
         rc = SQLITE_OK;
     }
-    if (rc != SQLITE_DONE) st = sqlite_status(rc);
-out:
     sqlite3_finalize(q);
-    if (st != LORE_OK) {
+    if (rc != SQLITE_DONE) {
         free(list);
         *n = 0;
-        return st;
+        return sqlite_status(rc);
     }
     *out = list;
     return LORE_OK;
 }
 
-lore_status store_tenant_open(store *s, const char *name, store_tenant **out) {
+lore_status sqlite_schema_status(store *s_, store_schema_status **out, size_t *n) {
+    sqlite_store *s = (sqlite_store *)s_;
     *out = NULL;
-    if (!store_tenant_name_valid(name)) return LORE_INVALID;
-    if (!tenant_exists(s, name)) return LORE_NOT_FOUND;
-    store_tenant *t = calloc(1, sizeof *t);
-    if (!t) return LORE_NOMEM;
-    t->owner = s;
-    snprintf(t->name, sizeof t->name, "%s", name);
-    char path[4096], err[512];
-    tenant_path(s, name, "lore.db", path, sizeof path);
-    lore_status st = LORE_NOMEM;
-    if (!(t->path = strdup(path))) goto fail;
-    st = sqlite_open_db(path, sqlite_tenant_migrations, sqlite_tenant_migration_count, &t->db, err,
-                        sizeof err);
-    if (st != LORE_OK) goto fail;
-    if ((st = sqlite_tenant_prepare(t)) != LORE_OK) goto fail;
-    *out = t;
-    return LORE_OK;
-fail:
-    store_tenant_close(t);
-    return st;
-}
-
-lore_status store_tenant_created(store *s, const char *name, int64_t *created_ms) {
-    *created_ms = 0;
-    sqlite3_stmt *q = NULL;
-    int rc =
-        sqlite3_prepare_v2(s->control, "SELECT created_ms FROM tenants WHERE name=?", -1, &q, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-        rc = sqlite3_step(q);
-        if (rc == SQLITE_ROW) *created_ms = sqlite3_column_int64(q, 0);
+    *n = 0;
+    char(*names)[STORE_NAME_MAX + 1] = NULL;
+    size_t nt = 0;
+    char err[512];
+    lore_status st = tenant_names(s, &names, &nt);
+    if (st != LORE_OK) return st;
+    store_schema_status *list = calloc(nt + 1, sizeof *list);
+    if (!list) {
+        free(names);
+        return LORE_NOMEM;
     }
-    sqlite3_finalize(q);
-    return rc == SQLITE_ROW ? LORE_OK : rc == SQLITE_DONE ? LORE_NOT_FOUND : sqlite_status(rc);
-}
-
-void store_tenant_close(store_tenant *t) {
-    if (!t) return;
-    if (t->in_tx) store_rollback(t);
-    for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_finalize(t->st[i]);
-    sqlite3_close(t->db);
-    free(t->path);
-    free(t);
-}
-
-const char *store_tenant_name(const store_tenant *t) {
-    return t->name;
-}
-
-const char *store_tenant_errmsg(store_tenant *t) {
-    return t && t->db ? sqlite3_errmsg(t->db) : "no database";
-}
-
-static lore_status step_reset(sqlite3_stmt *q) {
-    int rc = sqlite3_step(q);
-    sqlite3_reset(q);
-    return sqlite_status(rc);
-}
-
-/* Statements that lend strings to the caller (store_chunk_owner_get) stay
- * un-reset after their call, and an un-reset SELECT keeps its read snapshot
- * open past COMMIT. A connection holding a stale snapshot cannot start a
- * write (SQLite answers BUSY at once, without waiting), so transactions
- * begin and read snapshots end with every statement reset. */
-static void reset_all(store_tenant *t) {
-    for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_reset(t->st[i]);
-}
-
-lore_status store_begin(store_tenant *t) {
-    if (t->in_tx) return LORE_INVALID;
-    reset_all(t);
-    lore_status st = step_reset(t->st[ST_BEGIN]);
-    t->next_chunk = 0;
-    if (st == LORE_OK) t->in_tx = 1;
-    return st;
-}
-
-lore_status store_commit(store_tenant *t) {
-    if (t->in_tx != 1) return LORE_INVALID;
-    lore_status st = step_reset(t->st[ST_COMMIT]);
-    if (st == LORE_OK) t->in_tx = 0;
-    return st;
-}
-
-void store_rollback(store_tenant *t) {
-    if (!t->in_tx) return;
-    (void)step_reset(t->st[ST_ROLLBACK]);
-    t->in_tx = 0;
-}
-
-lore_status store_begin_read(store_tenant *t) {
-    if (t->in_tx) return LORE_INVALID;
-    lore_status st = step_reset(t->st[ST_BEGIN_READ]);
-    if (st == LORE_OK) t->in_tx = 2;
-    return st;
-}
-
-void store_end_read(store_tenant *t) {
-    if (t->in_tx != 2) return;
-    reset_all(t);
-    (void)step_reset(t->st[ST_COMMIT]);
-    t->in_tx = 0;
-}
-
-lore_status store_disk_bytes(store_tenant *t, int64_t *bytes) {
-    static const char *const files[] = {"lore.db", "lore.db-wal"};
-    *bytes = 0;
-    for (size_t i = 0; i < 2; i++) {
+    list[0].known = (int64_t)SQLITE_CONTROL_MIGRATIONS;
+    st = sqlite_db_version(s->control, "control.db", &list[0].applied, err, sizeof err);
+    for (size_t i = 0; st == LORE_OK && i < nt; i++) {
+        store_schema_status *e = &list[i + 1];
+        snprintf(e->tenant, sizeof e->tenant, "%s", names[i]);
+        e->known = (int64_t)sqlite_tenant_migration_count;
         char path[4096];
-        tenant_path(t->owner, t->name, files[i], path, sizeof path);
-        struct stat sb;
-        if (stat(path, &sb) == 0) *bytes += sb.st_size;
+        sqlite_tenant_path(s, names[i], "lore.db", path, sizeof path);
+        sqlite3 *db = NULL;
+        /* A tenant database that cannot be opened (missing, or newer than
+         * this lore) shows as nothing applied; lore migrate says why. */
+        if (sqlite_open_db(path, sqlite_tenant_migrations, sqlite_tenant_migration_count,
+                           SQLITE_MIGRATE_NONE, &db, err, sizeof err) == LORE_OK)
+            st = sqlite_db_version(db, path, &e->applied, err, sizeof err);
+        sqlite3_close(db);
     }
+    free(names);
+    if (st != LORE_OK) {
+        free(list);
+        return st;
+    }
+    *out = list;
+    *n = nt + 1;
     return LORE_OK;
+}
+
+lore_status sqlite_migrate(store *s_, char *err, size_t errlen) {
+    sqlite_store *s = (sqlite_store *)s_;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/control.db", s->data_dir);
+    lore_status st = migrate(s->control, path, control_migrations, SQLITE_CONTROL_MIGRATIONS,
+                             SQLITE_MIGRATE_APPLY, err, errlen);
+    char(*names)[STORE_NAME_MAX + 1] = NULL;
+    size_t nt = 0;
+    if (st == LORE_OK && (st = tenant_names(s, &names, &nt)) != LORE_OK)
+        snprintf(err, errlen, "cannot list the tenants: %s", sqlite3_errmsg(s->control));
+    for (size_t i = 0; st == LORE_OK && i < nt; i++) {
+        sqlite3 *db = NULL;
+        sqlite_tenant_path(s, names[i], "lore.db", path, sizeof path);
+        st = sqlite_open_db(path, sqlite_tenant_migrations, sqlite_tenant_migration_count,
+                            SQLITE_MIGRATE_APPLY, &db, err, errlen);
+        sqlite3_close(db);
+    }
+    free(names);
+    return st;
 }
 
 /* For the backup (sqlite_backup.c). */
@@ -643,6 +526,6 @@ lore_status sqlite_remove_tree(const char *path) {
 }
 
 void store_schema_versions(int64_t *control, int64_t *tenant) {
-    *control = (int64_t)(sizeof control_migrations / sizeof control_migrations[0]);
+    *control = (int64_t)SQLITE_CONTROL_MIGRATIONS;
     *tenant = (int64_t)sqlite_tenant_migration_count;
 }
