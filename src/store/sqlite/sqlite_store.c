@@ -189,7 +189,8 @@ static lore_status read_version(sqlite3 *db, int64_t *v) {
 lore_status sqlite_db_version(sqlite3 *db, const char *path, int64_t *v, char *err, size_t errlen) {
     lore_status st = read_version(db, v);
     if (st != LORE_OK)
-        snprintf(err, errlen, "%s: cannot read the schema version: %s", path, sqlite3_errmsg(db));
+        snprintf(err, errlen, "%.300s: cannot read the schema version: %.200s", path,
+                 sqlite3_errmsg(db));
     return st;
 }
 
@@ -240,7 +241,7 @@ static lore_status migrate(sqlite3 *db, const char *path, const char *const *mig
     if (current == (int64_t)n || mode == SQLITE_MIGRATE_NONE) return LORE_OK;
     if (mode == SQLITE_MIGRATE_CHECK) {
         snprintf(err, errlen,
-                 "%s: %lld schema migration(s) pending (at %lld, this lore has %zu); run `lore "
+                 "%.300s: %lld schema migration(s) pending (at %lld, this lore has %zu); run `lore "
                  "migrate`",
                  path, (long long)n - current, (long long)current, n);
         return LORE_UNSUPPORTED;
@@ -461,7 +462,7 @@ lore_status sqlite_schema_status(store *s_, store_schema_status **out, size_t *n
     *n = 0;
     char(*names)[STORE_NAME_MAX + 1] = NULL;
     size_t nt = 0;
-    char err[512];
+    char err[1024];
     lore_status st = tenant_names(s, &names, &nt);
     if (st != LORE_OK) return st;
     store_schema_status *list = calloc(nt + 1, sizeof *list);
