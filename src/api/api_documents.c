@@ -129,7 +129,7 @@ void api_documents_post(api_req *q) {
     job.groups = groups;
     job.ngroups = n;
     job.weight = (int64_t)strlen(payload);
-    char blob[64];
+    char blob[STORE_BLOB_NAME_MAX + 1];
     if (api_job_payload(q, &job, payload, blob, sizeof blob)) goto out;
     json_t *ans = json_object();
     json_object_set_new(ans, "documents", docs);

@@ -49,32 +49,22 @@ void api_files_begin(api_req *q) {
     api_upload_begin(q, &files_route, sizeof(upload));
 }
 
-/* Moves the spooled files into the tenant's blob directory and describes
+/* Copies the spooled files into blobs of the tenant and describes
  * one job per file; 0 on success, -1 answered. */
 static int make_jobs(api_req *q, upload *u, const char *source, const char *key, store_job *jobs,
                      char (*ids)[STORE_DOC_ID_LEN + 1], char (*dedup)[256], char **groups,
                      json_t *files) {
-    char dir[2048];
-    lore_status st = store_blob_dir(q->th->control, q->tenant_name, dir, sizeof dir);
-    if (st != LORE_OK) {
-        api_problem(q, 503, "unavailable", "Service unavailable", "cannot store the upload: %s",
-                    lore_status_message(st));
-        return -1;
-    }
     for (size_t i = 0; i < u->up.nfiles; i++) {
         api_upload_file *f = &u->up.files[i];
         const char *ext = u->has_id ? u->id : f->name;
         store_doc_public_id(source, ext, ids[i]);
-        char blob_path[2400];
-        snprintf(f->blob, sizeof f->blob, "%s", strrchr(f->path, '/') + 1);
-        snprintf(blob_path, sizeof blob_path, "%s/%s", dir, f->blob);
-        if (rename(f->path, blob_path) != 0) {
+        int64_t bytes = 0;
+        lore_status st = api_upload_keep(q, f, &bytes);
+        if (st != LORE_OK) {
             api_problem(q, 503, "unavailable", "Service unavailable", "cannot store the upload: %s",
-                        strerror(errno));
+                        lore_status_message(st));
             return -1;
         }
-        snprintf(f->path, sizeof f->path, "%s", blob_path); /* cleanup removes it if unqueued */
-        struct stat sb;
         store_job *j = &jobs[i];
         memset(j, 0, sizeof *j);
         snprintf(j->kind, sizeof j->kind, "%s", INGEST_JOB_FILE);
@@ -82,7 +72,7 @@ static int make_jobs(api_req *q, upload *u, const char *source, const char *key,
         j->groups = &groups[i];
         j->ngroups = 1;
         j->blob = f->blob;
-        j->weight = stat(blob_path, &sb) == 0 ? (int64_t)sb.st_size : 0;
+        j->weight = bytes;
         char *payload =
             ingest_job_file_payload(&q->viewer, f->name, source, u->has_id ? u->id : NULL,
                                     (const char *const *)u->up.acl, u->up.nacl);

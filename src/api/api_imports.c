@@ -88,20 +88,13 @@ void api_imports_post(api_req *q) {
     if (api_idempotency_key(q, &key)) return;
     /* On disk before the job that names it is committed. */
     int bad = api_upload_sync(f) != 0;
-    char dir[2048], blob_path[2400];
-    lore_status st =
-        bad ? LORE_IO : store_blob_dir(q->th->control, q->tenant_name, dir, sizeof dir);
-    if (st == LORE_OK) {
-        snprintf(f->blob, sizeof f->blob, "%s", strrchr(f->path, '/') + 1);
-        snprintf(blob_path, sizeof blob_path, "%s/%s", dir, f->blob);
-        if (rename(f->path, blob_path) != 0) st = LORE_IO;
-    }
+    int64_t bytes = 0;
+    lore_status st = bad ? LORE_IO : api_upload_keep(q, f, &bytes);
     if (st != LORE_OK) {
         api_problem(q, 503, "unavailable", "Service unavailable", "cannot store the upload: %s",
-                    bad || st == LORE_IO ? strerror(errno) : lore_status_message(st));
+                    bad ? strerror(errno) : lore_status_message(st));
         return;
     }
-    snprintf(f->path, sizeof f->path, "%s", blob_path); /* cleanup removes it if unqueued */
     char *payload = slack_export_job_payload(f->name, u->up.has_source ? u->up.source : NULL,
                                              u->has_connector ? u->connector : NULL,
                                              (const char *const *)u->up.acl, u->up.nacl);

@@ -202,7 +202,8 @@ void api_jobs_free(api *a);
  * caller removes blobs of jobs that were not. */
 int api_enqueue(api_req *q, store_job *jobs, size_t n, json_t *body);
 /* Puts a payload in the job: inline up to API_INLINE_PAYLOAD bytes, else
- * in a blob file (fsynced) whose name goes into blob. -1 when answered. */
+ * in a blob (store_blob_put) whose name goes into blob (at least
+ * STORE_BLOB_NAME_MAX + 1 bytes). -1 when answered. */
 #define API_INLINE_PAYLOAD (256 * 1024)
 int api_job_payload(api_req *q, store_job *job, const char *payload, char *blob, size_t bloblen);
 /* Seconds a writer refused for a full queue should wait (1..60), from the
@@ -262,8 +263,8 @@ typedef struct api_upload_route {
 } api_upload_route;
 
 typedef struct api_upload_file {
-    char name[256]; /* safe base name */
-    char blob[32];  /* the spooled file's own name, kept as the job's blob */
+    char name[256];                     /* safe base name */
+    char blob[STORE_BLOB_NAME_MAX + 1]; /* the blob the spool file was copied into, "" none */
     char path[2400];
     int fd;
 } api_upload_file;
@@ -292,6 +293,10 @@ void api_upload_begin(api_req *q, const api_upload_route *rt, size_t size);
 api_upload *api_upload_done(api_req *q);
 /* Flushes a spool file to disk and closes it: 0, or -1 with errno. */
 int api_upload_sync(api_upload_file *f);
+/* Copies a synced spool file into a new blob of the caller's tenant (name
+ * into f->blob) and removes the spool file; *bytes gets the size. The
+ * cleanup removes the blob unless the file is kept (nfiles_kept). */
+lore_status api_upload_keep(api_req *q, api_upload_file *f, int64_t *bytes);
 void api_upload_cleanup(api_req *q);
 /* Removes the upload spool files in dir left by stopped servers (a kill -9
  * leaves them; a live server's are kept). Returns how many it removed. */

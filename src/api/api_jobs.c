@@ -399,30 +399,15 @@ int api_job_payload(api_req *q, store_job *job, const char *payload, char *blob,
         job->payload_len = len;
         return 0;
     }
-    char dir[2048], path[2200];
-    lore_status st = store_blob_dir(q->th->control, q->tenant_name, dir, sizeof dir);
-    int fd = -1;
-    if (st == LORE_OK) {
-        snprintf(path, sizeof path, "%s/doc-XXXXXX", dir);
-        fd = mkostemp(path, O_CLOEXEC);
-    }
-    int ok = fd >= 0;
-    for (size_t off = 0; ok && off < len;) {
-        ssize_t w = write(fd, payload + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        ok = w > 0;
-        if (ok) off += (size_t)w;
-    }
-    /* On disk before the job that names it is committed. */
-    if (ok) ok = fsync(fd) == 0;
-    if (fd >= 0 && close(fd) != 0) ok = 0;
-    if (!ok) {
-        if (fd >= 0) unlink(path);
+    /* Durable before the job that names it is committed (blob_finish). */
+    lore_status st = bloblen > STORE_BLOB_NAME_MAX
+                         ? store_blob_put(q->th->control, q->tenant_name, payload, len, blob)
+                         : LORE_TOO_LARGE;
+    if (st != LORE_OK) {
         api_problem(q, 503, "unavailable", "Service unavailable", "cannot store the payload: %s",
-                    strerror(errno));
+                    lore_status_message(st));
         return -1;
     }
-    snprintf(blob, bloblen, "%s", strrchr(path, '/') + 1);
     job->blob = blob;
     return 0;
 }

@@ -168,12 +168,21 @@ int api_upload_sync(api_upload_file *f) {
     return bad ? -1 : 0;
 }
 
+lore_status api_upload_keep(api_req *q, api_upload_file *f, int64_t *bytes) {
+    lore_status st = store_blob_put_file(q->th->control, q->tenant_name, f->path, f->blob, bytes);
+    if (st != LORE_OK) f->blob[0] = '\0';
+    if (st == LORE_OK) unlink(f->path); /* the blob has it now */
+    return st;
+}
+
 void api_upload_cleanup(api_req *q) {
     api_upload *u = q->stream;
     if (!u) return;
     for (size_t i = 0; i < u->nfiles; i++) {
         if (u->files[i].fd >= 0) close(u->files[i].fd);
-        if (i >= u->nfiles_kept) unlink(u->files[i].path);
+        unlink(u->files[i].path); /* gone already once copied */
+        if (i >= u->nfiles_kept && u->files[i].blob[0])
+            store_blob_remove(q->th->control, q->tenant_name, u->files[i].blob);
     }
     for (size_t i = 0; i < u->nacl; i++)
         free(u->acl[i]);

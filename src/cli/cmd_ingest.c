@@ -87,9 +87,13 @@ static void report(cli_env *e, const store_job *j, int quiet, totals *t) {
     uint64_t shown_notes = 0, hidden_notes = 0, listed = 0;
     FILE *f = NULL;
     char path[4096];
+    int temp = 0;
     if (j->blob && json_object_get(r, "problems_recorded") &&
-        store_blob_path(e->store, j->tenant, j->blob, path, sizeof path) == LORE_OK)
+        store_blob_local_path(e->store, j->tenant, j->blob, NULL, path, sizeof path, &temp) ==
+            LORE_OK) {
         f = fopen(path, "re");
+        if (temp) unlink(path);
+    }
     json_t *p = json_object_get(r, "problems");
     size_t n = f ? 0 : json_array_size(p);
     char *line = NULL;

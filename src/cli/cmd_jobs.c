@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "util/timeutil.h"
@@ -76,10 +77,13 @@ static int parse_id(const char *s) {
  * page. The file is read line by line: memory stays one line. */
 static int show_problems(cli_env *e, const store_job *j, size_t page, size_t per) {
     char path[4096];
+    int temp = 0;
     if (!j->blob || strcmp(j->kind, "path") || !j->result ||
-        store_blob_path(e->store, j->tenant, j->blob, path, sizeof path) != LORE_OK)
+        store_blob_local_path(e->store, j->tenant, j->blob, NULL, path, sizeof path, &temp) !=
+            LORE_OK)
         return CLI_OK;
     FILE *f = fopen(path, "re");
+    if (temp) unlink(path); /* open or not, the copy is not needed past here */
     if (!f) {
         if (j->state == STORE_JOB_DONE)
             printf("problems:     none recorded (%s)\n", strerror(errno));

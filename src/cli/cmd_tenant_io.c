@@ -260,7 +260,7 @@ static void line_error(importer *im, uint64_t line, const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
-/* Puts a payload into the job, inline or as a fsynced blob file. */
+/* Puts a payload into the job, inline or as a blob. */
 static int job_payload(importer *im, store_job *j, const char *payload, char *blob,
                        size_t bloblen) {
     size_t len = strlen(payload);
@@ -269,25 +269,13 @@ static int job_payload(importer *im, store_job *j, const char *payload, char *bl
         j->payload_len = len;
         return CLI_OK;
     }
-    char dir[2048], path[2200];
-    if (store_blob_dir(im->e->store, im->tenant, dir, sizeof dir) != LORE_OK)
-        return cli_error("tenant", CLI_FAIL, "cannot create the blob directory of %s", im->tenant);
-    snprintf(path, sizeof path, "%s/import-XXXXXX", dir);
-    int fd = mkostemp(path, O_CLOEXEC), ok = fd >= 0;
-    for (size_t off = 0; ok && off < len;) {
-        ssize_t w = write(fd, payload + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        ok = w > 0;
-        if (ok) off += (size_t)w;
-    }
-    if (ok) ok = fsync(fd) == 0; /* on disk before the job that names it */
-    if (fd >= 0 && close(fd) != 0) ok = 0;
-    if (!ok) {
-        int err = errno;
-        if (fd >= 0) unlink(path);
-        return cli_error("tenant", CLI_FAIL, "%s: cannot write: %s", path, strerror(err));
-    }
-    snprintf(blob, bloblen, "%s", strrchr(path, '/') + 1);
+    /* Durable before the job that names it (store_blob_finish). */
+    lore_status st = bloblen > STORE_BLOB_NAME_MAX
+                         ? store_blob_put(im->e->store, im->tenant, payload, len, blob)
+                         : LORE_TOO_LARGE;
+    if (st != LORE_OK)
+        return cli_error("tenant", CLI_FAIL, "cannot store a payload of %s: %s", im->tenant,
+                         lore_status_message(st));
     j->blob = blob;
     j->weight = (int64_t)len;
     return CLI_OK;
@@ -360,7 +348,7 @@ static int flush(importer *im) {
     j.ngroups = n;
     j.weight = (int64_t)strlen(payload);
     j.max_attempts = (int)im->e->cfg.job_max_attempts;
-    char blob[64];
+    char blob[STORE_BLOB_NAME_MAX + 1];
     rc = job_payload(im, &j, payload, blob, sizeof blob);
     store_enqueue_outcome o;
     lore_status st = rc ? LORE_OK : store_job_enqueue(im->e->store, &j, 1, 0, 0, lore_now_ms(), &o);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "connectors/connector_admin.h"
 #include "connectors/slack_export.h"
@@ -120,7 +121,9 @@ int slack_export_job_run(const ingest_job_kind *self, store *control, ingest_ses
             return -1;
         }
     char path[4096];
-    lore_status s = store_blob_path(control, job->tenant, job->blob, path, sizeof path);
+    int temp = 0;
+    lore_status s =
+        store_blob_local_path(control, job->tenant, job->blob, NULL, path, sizeof path, &temp);
     if (s != LORE_OK) {
         *st = s;
         return -1;
@@ -129,6 +132,7 @@ int slack_export_job_run(const ingest_job_kind *self, store *control, ingest_ses
     store_connector *holder = NULL;
     s = slack_export_instance(control, job->tenant, source, conn, acl, nacl, &inst, &holder, err,
                               sizeof err);
+    if (s != LORE_OK && temp) unlink(path);
     if (s == LORE_NOT_FOUND || s == LORE_INVALID) {
         *error = strdup(err);
         return -1;
@@ -146,6 +150,7 @@ int slack_export_job_run(const ingest_job_kind *self, store *control, ingest_ses
     ingest_stats before = *ingest_session_stats(ss);
     ingest_set_source_acl(ss, inst.source, NULL, 0); /* the sink gives each document its ACL */
     s = slack_export_import(ss, &inst, path, &o, &stats, err, sizeof err);
+    if (temp) unlink(path); /* a copy of the blob (stores whose blobs are not files) */
     ingest_set_source_acl(ss, "files", NULL, 0);
     int rc = -1;
     if (s == LORE_OK) {

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "ingest/ingest_embed.h"
@@ -348,12 +349,14 @@ static int run_file(job_thread *th, const store_job *j, ingest_session *ss, run_
     for (size_t i = 0; i < nacl; i++)
         list[i] = json_string_value(json_array_get(acl, i));
     char path[4096];
-    *st = store_blob_path(th->s, j->tenant, j->blob, path, sizeof path);
+    int temp = 0;
+    *st = store_blob_local_path(th->s, j->tenant, j->blob, NULL, path, sizeof path, &temp);
     const ingest_stats before = *ingest_session_stats(ss);
     ingest_set_source_acl(ss, source, list, nacl);
     rs->problem[0] = 0;
     rs->problems = 0;
     if (*st == LORE_OK) *st = ingest_named_file(ss, path, name, ext);
+    if (temp) unlink(path);
     ingest_set_source_acl(ss, "files", NULL, 0);
     free(list);
     if (*st != LORE_OK) return -1;
@@ -378,7 +381,9 @@ static int run_file(job_thread *th, const store_job *j, ingest_session *ss, run_
     return 0;
 }
 
-/* Opens the file a path job records every problem in (its blob), or NULL. */
+/* Opens the file a path job records every problem in (its blob), or NULL:
+ * written in place, so only where blobs are files (store_blob_path); on
+ * other stores the result keeps the first problems and the counts. */
 static FILE *problems_open(job_thread *th, const store_job *j) {
     char path[4096];
     if (!j->blob || store_blob_path(th->s, j->tenant, j->blob, path, sizeof path) != LORE_OK)
@@ -490,11 +495,17 @@ static int run_delete(tenant_cache_entry *ct, ingest_session *ss, const job_view
     return *st == LORE_OK ? 0 : -1;
 }
 
+/* A job's payload kept as a blob: at most INGEST_BLOB_JSON_MAX bytes. */
+#define INGEST_BLOB_JSON_MAX ((size_t)1 << 30)
 static json_t *load_blob_json(job_thread *th, const store_job *j) {
-    char path[4096];
-    if (store_blob_path(th->s, j->tenant, j->blob, path, sizeof path) != LORE_OK) return NULL;
+    char *text = NULL;
+    size_t len = 0;
+    if (store_blob_load(th->s, j->tenant, j->blob, INGEST_BLOB_JSON_MAX, &text, &len) != LORE_OK)
+        return NULL;
     json_error_t jerr;
-    return json_load_file(path, 0, &jerr);
+    json_t *v = json_loadb(text, len, 0, &jerr);
+    free(text);
+    return v;
 }
 
 /* The registered extra kind named kind, or NULL. lore's own kinds are

@@ -436,13 +436,6 @@ lore_status store_backup(store *s, const char *dest_dir, size_t step_pages,
 
 /* ---- blobs ---- */
 
-lore_status store_blob_dir(store *s, const char *tenant, char *out, size_t outlen) {
-    /* Only a backend whose blobs are files has a directory of them. */
-    lore_status st = store_blob_path(s, tenant, "x", out, outlen);
-    if (st == LORE_OK) out[strlen(out) - 2] = '\0';
-    return st;
-}
-
 lore_status store_blob_path(store *s, const char *tenant, const char *name, char *out,
                             size_t outlen) {
     if (!s->be->blob_path) return LORE_UNSUPPORTED;

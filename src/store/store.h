@@ -718,14 +718,35 @@ LORE_MUST_CHECK lore_status store_blob_read(store *s, const char *tenant, const 
                                             int64_t offset, void *buf, size_t len, size_t *got);
 /* Removes a blob (a store_blob_fn: ctx is the store). Missing is fine. */
 void store_blob_remove(void *store_ctx, const char *tenant, const char *name);
-/* The directory holding a tenant's job blobs (DATA_DIR/blobs/<tenant>),
- * created if needed, into out. Only for stores whose blobs are files
- * (LORE_UNSUPPORTED otherwise). */
-LORE_MUST_CHECK lore_status store_blob_dir(store *s, const char *tenant, char *out, size_t outlen);
-/* The path of one blob of a tenant into out, when blobs are files
- * (LORE_UNSUPPORTED otherwise: see store_blob_local_path). */
+/* The path of one blob of a tenant, for backends that keep blobs as files
+ * (LORE_UNSUPPORTED otherwise). Only for a file the job itself rewrites
+ * while it runs (the problems file of a path job); anything that reads a
+ * blob uses store_blob_read or store_blob_local_path. */
 LORE_MUST_CHECK lore_status store_blob_path(store *s, const char *tenant, const char *blob,
                                             char *out, size_t outlen);
+
+/* Helpers over the calls above (store_common.c), for every backend. */
+
+/* A new blob of tenant holding data[0, len) (create, write, finish; the
+ * name into name_out as store_blob_create). */
+LORE_MUST_CHECK lore_status store_blob_put(store *s, const char *tenant, const void *data,
+                                           size_t len, char *name_out);
+/* A new blob of tenant holding a copy of the file at path (an upload's
+ * spool file); *bytes gets its size. */
+LORE_MUST_CHECK lore_status store_blob_put_file(store *s, const char *tenant, const char *path,
+                                                char *name_out, int64_t *bytes);
+/* The whole blob in memory (at most max bytes: LORE_TOO_LARGE past it);
+ * *out owned (free()), NUL-terminated after *len bytes. */
+LORE_MUST_CHECK lore_status store_blob_load(store *s, const char *tenant, const char *name,
+                                            size_t max, char **out, size_t *len);
+/* A local file holding the blob, for parsers that need one (pdftotext,
+ * libzip): the blob itself when the backend keeps blobs as files
+ * (*is_temp 0), else a copy made in tmpdir (NULL: $TMPDIR, else /tmp),
+ * which the caller unlinks (*is_temp 1). LORE_NOT_FOUND if there is no
+ * such blob. */
+LORE_MUST_CHECK lore_status store_blob_local_path(store *s, const char *tenant, const char *name,
+                                                  const char *tmpdir, char *out, size_t outlen,
+                                                  int *is_temp);
 
 /* ---- backup and restore ----
  *

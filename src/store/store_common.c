@@ -1,10 +1,14 @@
 /* What every store backend shares: the frees of the records store.h hands
- * out, tenant name checks, public document ids, ACL checks. Nothing here
- * touches a database. */
+ * out, tenant name checks, public document ids, ACL checks, and the blob
+ * helpers built on the blob calls. Nothing here touches a database. */
 #include "store/store_backend.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/sha256.h"
 
@@ -166,4 +170,107 @@ void store_backup_report_clear(store_backup_report *r) {
     free(r->blobs);
     free(r->tenants);
     memset(r, 0, sizeof *r);
+}
+
+/* ---- blob helpers ---- */
+
+lore_status store_blob_put(store *s, const char *tenant, const void *data, size_t len,
+                           char *name_out) {
+    store_blob_writer *w = NULL;
+    lore_status st = store_blob_create(s, tenant, name_out, &w);
+    if (st != LORE_OK) return st;
+    st = store_blob_write(w, data, len);
+    lore_status fin = store_blob_finish(w, st == LORE_OK);
+    return st != LORE_OK ? st : fin;
+}
+
+lore_status store_blob_put_file(store *s, const char *tenant, const char *path, char *name_out,
+                                int64_t *bytes) {
+    *bytes = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return LORE_IO;
+    store_blob_writer *w = NULL;
+    lore_status st = store_blob_create(s, tenant, name_out, &w);
+    if (st != LORE_OK) {
+        close(fd);
+        return st;
+    }
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) st = LORE_IO;
+        if (n <= 0) break;
+        if ((st = store_blob_write(w, buf, (size_t)n)) != LORE_OK) break;
+        *bytes += n;
+    }
+    close(fd);
+    lore_status fin = store_blob_finish(w, st == LORE_OK);
+    return st != LORE_OK ? st : fin;
+}
+
+lore_status store_blob_load(store *s, const char *tenant, const char *name, size_t max, char **out,
+                            size_t *len) {
+    *out = NULL;
+    *len = 0;
+    int64_t size = 0;
+    lore_status st = store_blob_size(s, tenant, name, &size);
+    if (st != LORE_OK) return st;
+    if (size < 0 || (uint64_t)size > max) return LORE_TOO_LARGE;
+    char *buf = malloc((size_t)size + 1);
+    if (!buf) return LORE_NOMEM;
+    size_t got = 0;
+    while (st == LORE_OK && got < (size_t)size) {
+        size_t n = 0;
+        st = store_blob_read(s, tenant, name, (int64_t)got, buf + got, (size_t)size - got, &n);
+        if (st == LORE_OK && !n) st = LORE_CORRUPT; /* shorter than its size */
+        got += n;
+    }
+    if (st != LORE_OK) {
+        free(buf);
+        return st;
+    }
+    buf[got] = '\0';
+    *out = buf;
+    *len = got;
+    return LORE_OK;
+}
+
+lore_status store_blob_local_path(store *s, const char *tenant, const char *name,
+                                  const char *tmpdir, char *out, size_t outlen, int *is_temp) {
+    *is_temp = 0;
+    lore_status st = store_blob_path(s, tenant, name, out, outlen);
+    if (st == LORE_OK) return access(out, R_OK) == 0 ? LORE_OK : LORE_NOT_FOUND;
+    if (st != LORE_UNSUPPORTED) return st;
+    int64_t size = 0;
+    if ((st = store_blob_size(s, tenant, name, &size)) != LORE_OK) return st;
+    if (!tmpdir) tmpdir = getenv("TMPDIR");
+    if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
+    int n = snprintf(out, outlen, "%s/lore-blob-XXXXXX", tmpdir);
+    if (n < 0 || (size_t)n >= outlen) return LORE_TOO_LARGE;
+    int fd = mkostemp(out, O_CLOEXEC);
+    if (fd < 0) return LORE_IO;
+    char buf[65536];
+    int64_t off = 0;
+    while (st == LORE_OK && off < size) {
+        size_t got = 0;
+        st = store_blob_read(s, tenant, name, off, buf, sizeof buf, &got);
+        if (st == LORE_OK && !got) st = LORE_CORRUPT;
+        for (size_t done = 0; st == LORE_OK && done < got;) {
+            ssize_t w = write(fd, buf + done, got - done);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0)
+                st = LORE_IO;
+            else
+                done += (size_t)w;
+        }
+        off += (int64_t)got;
+    }
+    if (close(fd) != 0 && st == LORE_OK) st = LORE_IO;
+    if (st != LORE_OK) {
+        unlink(out);
+        return st;
+    }
+    *is_temp = 1;
+    return LORE_OK;
 }
