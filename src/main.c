@@ -31,6 +31,7 @@ static const command commands[] = {
     {"backup", cmd_backup, "copy the whole store while it serves"},
     {"restore", cmd_restore, "restore a backup into an empty data directory"},
     {"secrets", cmd_secrets, "set, list, delete or rotate sealed secrets"},
+    {"migrate", cmd_migrate, "apply or list the store's schema migrations"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

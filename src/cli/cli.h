@@ -90,6 +90,16 @@ int cli_env_open(cli_env *e, const cli_args *a);
  * control.db if missing: only for commands that create data (tenant create,
  * ingest, serve). */
 int cli_env_open_create(cli_env *e, const cli_args *a);
+/* cli_env_load, then opens the store with exactly these STORE_OPEN_* flags
+ * (lore migrate: STORE_OPEN_NO_MIGRATE). The other two open with
+ * STORE_OPEN_NO_MIGRATE in production mode and refuse a control store with
+ * migrations pending (the message names `lore migrate`); in dev mode they
+ * apply pending migrations on the way in. */
+int cli_env_open_flags(cli_env *e, const cli_args *a, unsigned flags);
+/* Production mode only: CLI_FAIL (printed) unless every database of the
+ * store is migrated, naming `lore migrate` (serve and worker call it at
+ * start). CLI_OK in dev mode. */
+int cli_env_require_migrated(cli_env *e, const char *cmd);
 /* Opens a tenant (the --tenant value, else the configured default) and its
  * index. create_default: create the configured default tenant if missing.
  * A missing tenant is CLI_FAIL naming the data directory. */
@@ -153,6 +163,7 @@ int cmd_mcp(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_secrets(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 /* lore tenant export|import (cmd_tenant_io.c): argv as cmd_tenant's. */
 int cmd_tenant_export(int argc, char **argv);

@@ -53,25 +53,65 @@ static int no_data(const cli_env *e, const char *cmd, const char *why) {
                      e->cfg.data_dir, why, source, hint);
 }
 
-static int open_store(cli_env *e, const cli_args *a, int create) {
+static int production(const cli_env *e) {
+    return !strcmp(e->cfg.mode, "production");
+}
+
+/* explicit: the caller chose the flags (lore migrate), nothing is checked. */
+static int open_store(cli_env *e, const cli_args *a, unsigned flags, int explicit) {
     int rc = cli_env_load(e, a);
     if (rc) return rc;
     const char *cmd = a->cmd ? a->cmd : "store";
     char err[1024];
-    lore_status st =
-        store_open(e->cfg.store_url, create ? STORE_OPEN_CREATE : 0, &e->store, err, sizeof err);
-    if (st == LORE_NOT_FOUND && !create) return no_data(e, cmd, err);
+    /* Production never migrates on the way in: `lore migrate` does. */
+    if (production(e)) flags |= STORE_OPEN_NO_MIGRATE;
+    lore_status st = store_open(e->cfg.store_url, flags, &e->store, err, sizeof err);
+    if (st == LORE_NOT_FOUND && !(flags & STORE_OPEN_CREATE)) return no_data(e, cmd, err);
     if (st != LORE_OK) return cli_error(cmd, CLI_FAIL, "%s", err); /* err names the path */
-    LORE_DEBUG("data directory %s", e->cfg.data_dir);
+    if (!explicit && production(e) && (st = store_check(e->store, err, sizeof err)) != LORE_OK)
+        return cli_error(cmd, CLI_FAIL, "production mode migrates nothing by itself: %s",
+                         err); /* pending: err names lore migrate */
+    LORE_DEBUG("store %s (data directory %s)", store_backend_name(e->store), e->cfg.data_dir);
     return CLI_OK;
 }
 
 int cli_env_open(cli_env *e, const cli_args *a) {
-    return open_store(e, a, 0);
+    return open_store(e, a, 0, 0);
 }
 
 int cli_env_open_create(cli_env *e, const cli_args *a) {
-    return open_store(e, a, 1);
+    return open_store(e, a, STORE_OPEN_CREATE, 0);
+}
+
+int cli_env_open_flags(cli_env *e, const cli_args *a, unsigned flags) {
+    return open_store(e, a, flags, 1);
+}
+
+int cli_env_require_migrated(cli_env *e, const char *cmd) {
+    if (!production(e)) return CLI_OK;
+    store_schema_status *list = NULL;
+    size_t n = 0;
+    lore_status st = store_migration_status(e->store, &list, &n);
+    if (st != LORE_OK)
+        return cli_error(cmd, CLI_FAIL, "cannot read the store's schema versions: %s",
+                         lore_status_message(st));
+    int64_t pending = 0;
+    size_t dbs = 0;
+    char first[STORE_NAME_MAX + 16] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].applied >= list[i].known) continue;
+        pending += list[i].known - list[i].applied;
+        if (!dbs++)
+            snprintf(first, sizeof first, "%s%s", list[i].tenant[0] ? "tenant " : "control",
+                     list[i].tenant);
+    }
+    free(list);
+    if (!pending) return CLI_OK;
+    return cli_error(cmd, CLI_FAIL,
+                     "refusing to start in production mode: the store has %lld schema "
+                     "migration(s) pending in %zu database(s) (%s%s); run `lore migrate` "
+                     "(lore migrate --status lists them), then start again",
+                     (long long)pending, dbs, first, dbs > 1 ? ", ..." : "");
 }
 
 int cli_env_open_tenant(cli_env *e, const char *tenant, int create_default) {

@@ -166,6 +166,7 @@ int cmd_serve(int argc, char **argv) {
         goto out;
     }
     if ((rc = cli_env_open_create(&e, &a))) goto out;
+    if ((rc = cli_env_require_migrated(&e, "serve"))) goto out;
     if ((rc = cli_mcp_fixtures_allowed("serve", &e.cfg))) goto out;
     static const char *const flag_keys[][2] = {
         {"listen", "listen"}, {"threads", "http_threads"}, {"workers", "workers"}};

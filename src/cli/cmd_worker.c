@@ -33,6 +33,7 @@ int cmd_worker(int argc, char **argv) {
         goto out;
     }
     if ((rc = cli_env_open(&e, &a))) goto out;
+    if ((rc = cli_env_require_migrated(&e, "worker"))) goto out;
     const char *w = cli_get(&a, "workers");
     if (w && config_set(&e.cfg, "workers", w, CONFIG_FLAG, err, sizeof err) != LORE_OK) {
         rc = cli_error("worker", CLI_USAGE, "%s", err);

@@ -43,7 +43,9 @@ static const key_def keys[] = {
         "PGPASSWORD or ~/.pgpass)"),
     STR(tenant, 0, "default", "tenant used when a command gets no --tenant"),
     STR(log_level, 0, "warn", "debug, info, warn, error or off"),
-    STR(mode, 0, "dev", "dev or production (production refuses weak settings)"),
+    STR(mode, 0, "dev",
+        "dev or production (production refuses weak settings and migrates nothing by itself: "
+        "lore migrate)"),
     STR(master_key, 1, "",
         "key that seals secrets at rest, at least 32 characters (required in production; in dev "
         "mode a random one is kept in DATA_DIR/master.key)"),
