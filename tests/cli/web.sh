@@ -18,7 +18,7 @@ fi
 WDIR="$BUILD/web-node"
 bash "$(dirname "$0")/../web/setup.sh" "$WDIR" || exit 1
 SHOTS="$BUILD/web-shots"
-rm -rf "$SHOTS" && mkdir -p "$SHOTS"
+mkdir -p "$SHOTS" && rm -f "$SHOTS"/*.png # web_semantic.sh keeps its own in semantic/
 
 mcp_serve LORE_JOB_MAX_ATTEMPTS=1 LORE_RATE_ANON_PER_MIN=0 || exit 1
 B="http://127.0.0.1:$PORT"
