@@ -2,88 +2,14 @@
 // (started and seeded by tests/cli/web.sh). Environment: BASE (the
 // server's URL), ADMIN (an admin key), BOB_DOC (the id of a document only
 // user:bob may see), XSS_DOC (a document full of markup), DEAD_JOB (a dead
-// job's id), SHOTS (where screenshots go). Prints "N passed, N failed".
+// job's id), SHOTS (where screenshots go), SRC (the source tree, for a
+// sample DOCX). Prints "N passed, N failed".
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import { launch } from './browser.mjs';
+import { capture, finish, hitTitles, newPage, ok, rest, signIn } from './lib.mjs';
 
-const { BASE, ADMIN, BOB_DOC, XSS_DOC, DEAD_JOB, SHOTS } = process.env;
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-let pass = 0, fail = 0;
-const ok = (cond, what) => { if (cond) pass++; else { fail++; console.error(`FAIL: ${what}`); } };
-
-async function rest(method, path, key, json) {
-  const r = await fetch(BASE + path, {
-    method,
-    headers: { Authorization: `Bearer ${key}`, ...(json ? { 'Content-Type': 'application/json' } : {}) },
-    body: json ? JSON.stringify(json) : undefined,
-  });
-  return { status: r.status, body: r.status === 204 ? null : await r.json().catch(() => null) };
-}
-
-// Everything a page does that it should not: dialogs, CSP violations,
-// console errors, requests off this server or to markup's URLs.
-function watch(page, log) {
-  page.on('dialog', d => {
-    if (log.accept && d.type() === 'confirm') { log.accept = false; d.accept().catch(() => {}); return; }
-    log.dialogs.push(d.message());
-    d.dismiss().catch(() => {});
-  });
-  page.on('console', m => { if (m.type() === 'error') log.errors.push(m.text()); });
-  page.on('pageerror', e => log.errors.push(String(e)));
-  page.on('request', r => {
-    const u = r.url();
-    if (!u.startsWith(BASE) || /\/(x|steal|evil)/.test(new URL(u).pathname)) log.stray.push(u);
-  });
-}
-
-async function newPage(ctx) {
-  const page = await ctx.newPage();
-  const log = { dialogs: [], errors: [], stray: [] };
-  watch(page, log);
-  await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', e => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  return { page, log };
-}
-
-async function axeCheck(page, name) {
-  await page.evaluate(AXE); // through the debugger protocol: the page's CSP does not apply to it
-  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical');
-  for (const v of bad) console.error(`axe ${name}: ${v.id} (${v.impact}): ${v.nodes.map(n => n.target.join(' ')).slice(0, 3).join('; ')}`);
-  ok(bad.length === 0, `axe: no serious or critical violation on ${name}`);
-}
-
-// Screenshots of the page in both themes, and axe in both (contrast differs).
-// The theme follows the system setting: the page's colours differ.
-async function capture(page, name) {
-  const colours = {};
-  for (const scheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme: scheme });
-    colours[scheme] = await page.evaluate(() => { const c = getComputedStyle(document.body); return `${c.backgroundColor} ${c.color}`; });
-    await page.screenshot({ path: `${SHOTS}/${name}-${scheme}.png`, fullPage: true });
-    await axeCheck(page, `${name} (${scheme})`);
-  }
-  ok(colours.light !== colours.dark, `${name}: light and dark themes differ (${colours.light} / ${colours.dark})`);
-  await page.emulateMedia({ colorScheme: 'light' });
-}
-
-async function signIn(page, key) {
-  await page.goto(BASE + '/');
-  await page.fill('#key', key);
-  await page.click('form.signin button[type=submit]');
-  await page.waitForSelector('#bar:not([hidden])');
-}
-
-async function hitTitles(page) {
-  await page.waitForSelector('#results .summary');
-  return page.$$eval('a.hit-title', as => as.map(a => a.textContent));
-}
-
+const { BASE, ADMIN, BOB_DOC, XSS_DOC, DEAD_JOB, SRC } = process.env;
 async function main() {
   const browser = await launch();
   const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 }, permissions: ['clipboard-read', 'clipboard-write'] });
@@ -278,13 +204,15 @@ async function main() {
   await page.goto(BASE + '/?view=upload');
   await page.waitForSelector('.dropzone');
   await capture(page, 'upload-empty');
-  await page.evaluate(() => {
+  const docx = readFileSync(`${SRC}/tests/parse/samples/docx_basic.docx`).toString('base64');
+  await page.evaluate(docx => {
     const dt = new DataTransfer();
     dt.items.add(new File(['# Quokka notes\n\nThe quokkamd word lives here.\n'], 'quokka.md', { type: 'text/markdown' }));
     dt.items.add(new File(['<html><head><title>Quokka page</title></head><body><p>The quokkahtml word.</p></body></html>'], 'quokka.html', { type: 'text/html' }));
-    dt.items.add(new File(['Plain quokkatxt words in a text file.\n'], 'quokka.txt', { type: 'text/plain' }));
+    dt.items.add(new File([Uint8Array.from(atob(docx), c => c.charCodeAt(0))], 'report.docx',
+      { type: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' }));
     document.querySelector('.dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-  });
+  }, docx);
   await page.waitForFunction(() => document.querySelectorAll('.upload.done, .upload.failed').length === 3, null, { timeout: 60000 });
   ok((await page.$$('.upload.done')).length === 3, 'three uploads become searchable');
   ok((await page.$$eval('.upload progress', ps => ps.every(p => p.value === 100))), 'each has its own progress bar, full');
@@ -292,7 +220,7 @@ async function main() {
   const links = await page.$$eval('.upload.done .name a', as => as.map(a => a.getAttribute('href')));
   ok(links.length === 3 && links.every(u => /^\/\?view=doc&id=[0-9a-f]{16}$/.test(u)), `each file's name links to its document (${links})`);
   await capture(page, 'upload');
-  for (const w of ['quokkamd', 'quokkahtml', 'quokkatxt']) {
+  for (const w of ['quokkamd', 'quokkahtml', 'quarterly']) {
     await page.goto(`${BASE}/?q=${w}`);
     ok((await hitTitles(page)).length === 1, `the uploaded ${w} is found`);
   }
@@ -474,8 +402,6 @@ async function main() {
 try {
   await main();
 } catch (e) {
-  fail++;
-  console.error(`FAIL: ${e.stack || e}`);
+  finish(e);
 }
-console.log(`${pass} passed, ${fail} failed`);
-process.exit(fail ? 1 : 0);
+finish();
