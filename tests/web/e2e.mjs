@@ -3,13 +3,15 @@
 // server's URL), ADMIN (an admin key), BOB_DOC (the id of a document only
 // user:bob may see), XSS_DOC (a document full of markup), DEAD_JOB (a dead
 // job's id), SHOTS (where screenshots go), SRC (the source tree, for a
-// sample DOCX). Prints "N passed, N failed".
+// sample DOCX), DATA (the server's data directory). Prints "N passed, N failed".
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { launch } from './browser.mjs';
 import { capture, finish, hitTitles, newPage, ok, rest, signIn } from './lib.mjs';
 
-const { BASE, ADMIN, BOB_DOC, XSS_DOC, DEAD_JOB, SRC } = process.env;
+const { BASE, ADMIN, BOB_DOC, XSS_DOC, DEAD_JOB, SRC, DATA } = process.env;
 async function main() {
   const browser = await launch();
   const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 }, permissions: ['clipboard-read', 'clipboard-write'] });
@@ -385,15 +387,44 @@ async function main() {
   ok(!(await ctx.cookies()).some(c => c.name === 'lore_session' && c.value), 'sign-out clears the cookie');
   ok(await withCookie() === 401, 'and the session is gone on the server (a copied cookie no longer works)');
 
+  // ---- a session past its end (session_ttl_minutes, at least a minute,
+  // is too long to wait for here): its row in the control database is
+  // moved into the past, and the open page's next request signs it out
+  {
+    const ectx = await browser.newContext();
+    const { page: pe } = await newPage(ectx);
+    await signIn(pe, ADMIN);
+    await pe.goto(`${BASE}/?q=otters`);
+    await hitTitles(pe);
+    const esid = (await ectx.cookies()).find(c => c.name === 'lore_session').value;
+    const hash = createHash('sha256').update(esid).digest('hex');
+    const changed = execFileSync('sqlite3', ['-cmd', '.timeout 5000', `${DATA}/control.db`,
+      `UPDATE sessions SET expires_ms = 1 WHERE hash = '${hash}'; SELECT changes();`]).toString().trim();
+    ok(changed === '1', `the session's row is found by the hash of its id (${changed})`);
+    await pe.fill('#q', 'otter handbook');
+    await pe.waitForSelector('#key');
+    ok((await pe.textContent('#signin-msg')).includes('expired'), 'an expired session is signed out at its next request, and told why');
+    await ectx.close();
+  }
+
   // ---- a phone-sized screen
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const { page: pp } = await newPage(phone);
   await signIn(pp, ADMIN);
   await pp.goto(`${BASE}/?q=otters`);
   await hitTitles(pp);
-  const wide = await pp.evaluate(() => document.documentElement.scrollWidth <= innerWidth + 1);
-  ok(wide, 'no sideways scrolling on a phone');
+  const narrow = () => pp.evaluate(() => document.documentElement.scrollWidth <= innerWidth + 1);
+  ok(await narrow(), 'no sideways scrolling on a phone: search');
   await capture(pp, 'phone-search');
+  for (const [name, url, sel] of [
+    ['document', `/?view=doc&id=${XSS_DOC}`, 'article.doc'], ['upload', '/?view=upload', '.dropzone'],
+    ['admin-keys', '/?view=admin&tab=keys', 'section.tab table'], ['admin-jobs', '/?view=admin&tab=jobs', '#job-counts dd'],
+  ]) {
+    await pp.goto(BASE + url);
+    await pp.waitForSelector(sel);
+    ok(await narrow(), `no sideways scrolling on a phone: ${name} (wide tables scroll in their own box)`);
+    await capture(pp, `phone-${name}`);
+  }
 
   ok(log.errors.filter(e => !/401|403|404|400/.test(e)).length === 0, `no script errors (${log.errors})`);
   await browser.close();
