@@ -96,6 +96,14 @@ async function main() {
     await p2.close();
   }
   ok(await page.isHidden('.mode'), 'no mode switch on a server without semantic search');
+  // a link made where semantic search exists, opened here: searched the
+  // server's own way, the switch still hidden, the passage still found
+  await page.goto(`${BASE}/?q=${encodeURIComponent('otters rivers')}&mode=semantic`);
+  ok(JSON.stringify(await hitTitles(page)) === JSON.stringify(titles) && await page.isHidden('.mode'), 'a semantic link without an embedder gives the lexical results, no switch');
+  const hid = new URL(await page.$eval('a.hit-title', a => a.href)).searchParams.get('id');
+  await page.goto(`${BASE}/?view=doc&id=${hid}&q=${encodeURIComponent('otters rivers')}&mode=semantic`);
+  await page.waitForSelector('article.doc');
+  ok(await page.$('mark.passage') !== null && await page.$('main .error') === null, 'and a semantic document link shows its passage');
   // paging: 13 walrus documents, 10 a page; the URL carries the page
   await page.goto(`${BASE}/?q=walrus`);
   ok((await hitTitles(page)).length === 10, 'the first page holds 10 results');

@@ -49,10 +49,18 @@ export async function show(main, ctx) {
 
 // The search hit of this document for q in that mode (its snippet and
 // highlights): a semantic hit's passage may share no word with q.
+// A link made on a server with semantic search, opened on one without,
+// falls back to the server's own mode.
 async function findHit(q, mode, id) {
   const p = new URLSearchParams({ q, limit: '100' });
   if (mode) p.set('mode', mode);
-  const r = await api('GET', `/v1/search?${p}`);
+  let r;
+  try {
+    r = await api('GET', `/v1/search?${p}`);
+  } catch (e) {
+    if (!mode || e.status !== 400 || !e.problem || e.problem.pointer !== '/mode') throw e;
+    return findHit(q, '', id);
+  }
   return (r.hits || []).find(x => x.id === id) || null;
 }
 
