@@ -38,6 +38,16 @@ post "$ADMIN" '{"source":"hr","id":"leave","title":"Family policy","text":"Paren
   post "$ADMIN" '{"source":"wiki","id":"volcano","title":"Volcanoes","text":"Magma erupts from the crater and lava flows down the slopes."}' ||
   exit 1
 wait_drained 180 "$ADMIN" || exit 1
+# The premise, through REST: semantic search ranks the answer first.
+for _ in $(seq 1 300); do
+  rest "$ADMIN" "$Q" semantic
+  [ "$(ranked <<<"$BODY" | cut -d, -f1)" = "Family policy" ] && break
+  sleep 0.2
+done
+if [ "$(ranked <<<"$BODY" | cut -d, -f1)" != "Family policy" ]; then
+  echo "FAIL: the test's premise: REST semantic search does not rank the answer first: $BODY" >&2
+  exit 1
+fi
 
 BASE="http://127.0.0.1:$PORT" ADMIN="$ADMIN" SHOTS="$SHOTS" QUESTION="$Q" TARGET="Family policy" \
   TARGET_PASSAGE="Parental leave" LEXICAL_HIT="Expense rules" timeout 300 node "$WDIR/semantic.mjs"
