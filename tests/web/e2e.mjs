@@ -116,6 +116,33 @@ async function main() {
   await page.waitForFunction(() => document.querySelectorAll('a.hit-title').length === 10);
   await page.goto(page2);
   ok((await hitTitles(page)).length === 3, 'a page\'s URL opens that page');
+  // focus order: skip link, the bar, the search box, the filters, the results
+  await page.goto(`${BASE}/?q=otters`);
+  await hitTitles(page);
+  await page.focus('a.skip');
+  const order = [];
+  for (let i = 0; i < 40 && !order.includes('hit'); i++) {
+    await page.keyboard.press('Tab');
+    order.push(await page.evaluate(() => {
+      const e = document.activeElement;
+      if (e.classList.contains('hit-title')) return 'hit';
+      if (e.closest('.facet')) return 'facet';
+      if (e.closest('#bar')) return 'bar';
+      return e.id || e.tagName.toLowerCase();
+    }));
+  }
+  const at = x => order.indexOf(x);
+  ok(at('bar') === 0 && at('bar') < at('q') && at('q') < at('facet') && at('facet') < at('since') && at('since') < at('until') && at('until') < at('hit'),
+    `Tab goes through the bar, the box, the filters, then the results (${order})`);
+  await page.focus('a.skip');
+  const reqs = [];
+  const onSkip = r => reqs.push(r.url());
+  page.on('request', onSkip);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement.id === 'main');
+  page.off('request', onSkip);
+  ok(reqs.length === 0, `the skip link moves focus to the content without reloading the view (${reqs})`);
+
   // facets and date range filter
   await page.goto(shared);
   await hitTitles(page);
