@@ -50,7 +50,8 @@ if [ "$(ranked <<<"$BODY" | cut -d, -f1)" != "Family policy" ]; then
 fi
 
 BASE="http://127.0.0.1:$PORT" ADMIN="$ADMIN" SHOTS="$SHOTS" QUESTION="$Q" TARGET="Family policy" \
-  TARGET_PASSAGE="Parental leave" LEXICAL_HIT="Expense rules" timeout 300 node "$WDIR/semantic.mjs"
+  TARGET_PASSAGE="Parental leave" LEXICAL_HIT="Expense rules" \
+  EMBED_CONTROL="http://127.0.0.1:$EMBED_PORT/control" timeout 300 node "$WDIR/semantic.mjs"
 rc=$?
 echo "screenshots: $SHOTS"
 exit $rc

@@ -7,12 +7,13 @@
 // document view although no word of the question is in it, and the
 // document's links keep the mode. Environment:
 // BASE, ADMIN, SHOTS, QUESTION, TARGET (the answer's title), TARGET_PASSAGE
-// (words of its text), LEXICAL_HIT (a title lexical search does find).
+// (words of its text), LEXICAL_HIT (a title lexical search does find),
+// EMBED_CONTROL (the embedding server's fault-injection URL).
 // Prints "N passed, N failed".
 import { launch } from './browser.mjs';
 import { capture, finish, hitTitles, newPage, ok, rest, signIn } from './lib.mjs';
 
-const { BASE, ADMIN, QUESTION, TARGET, TARGET_PASSAGE, LEXICAL_HIT } = process.env;
+const { BASE, ADMIN, QUESTION, TARGET, TARGET_PASSAGE, LEXICAL_HIT, EMBED_CONTROL } = process.env;
 
 // Waits for the results of the search the page's URL now names.
 async function resultsFor(page, mode) {
@@ -85,6 +86,26 @@ async function main() {
   ok(back === 'semantic', 'Back to results keeps the mode');
   await capture(page, 'document-semantic');
 
+  // the embedding provider failing: hybrid shows the lexical results and
+  // says why, semantic shows the server's error
+  const control = body => fetch(EMBED_CONTROL, { method: 'POST', body: JSON.stringify(body) });
+  await control({ status: 500, count: 100000 });
+  try {
+    const q2 = 'receipts within thirty days'; // not asked before: no cached query vector
+    await page.goto(`${BASE}/?q=${encodeURIComponent(q2)}`);
+    titles = await resultsFor(page, 'hybrid');
+    const notice = (await page.$$eval('#results .notice', ns => ns.map(n => n.textContent))).join(' | ');
+    ok(titles.includes(LEXICAL_HIT) && /Semantic search failed, lexical results shown/.test(notice), `provider down, hybrid: lexical results and a notice (${titles}; ${notice})`);
+    await page.selectOption('#mode', 'semantic');
+    await page.waitForSelector('#results .error');
+    const err = await page.textContent('#results .error');
+    const direct = await rest('GET', `/v1/search?${new URLSearchParams({ q: q2, mode: 'semantic' })}`, ADMIN);
+    ok(direct.status === 503 && err === direct.body.detail, `provider down, semantic: the server's message (${direct.status}: ${err})`);
+    await capture(page, 'search-semantic-outage');
+  } finally {
+    await control({ reset: true });
+  }
+
   // the tenant page: semantic search configured, nothing waiting
   const stats = (await rest('GET', '/v1/stats', ADMIN)).body;
   ok(stats.embeddings && stats.embeddings.pending === 0, `no chunk waits for an embedding (${JSON.stringify(stats.embeddings)})`);
@@ -94,8 +115,9 @@ async function main() {
   ok(await page.textContent('dd[data-figure=embeddings]') === '0 chunks', 'and shows the embedding backlog');
   await capture(page, 'admin-tenant-semantic');
 
-  // (the console logs the 401 of the session check before signing in)
-  ok(log.errors.filter(e => !/401/.test(e)).length === 0, `no script errors (${log.errors})`);
+  // (the console logs the 401 of the session check before signing in, and
+  // the 503 of the outage)
+  ok(log.errors.filter(e => !/401|503/.test(e)).length === 0, `no script errors (${log.errors})`);
   ok(log.dialogs.length === 0 && log.stray.length === 0, 'no dialog, no stray request');
   await browser.close();
 }
