@@ -45,7 +45,7 @@ if [ -z "$BOB_DOC" ] || [ -z "$XSS_DOC" ] || [ -z "$DEAD_JOB" ]; then
 fi
 
 SRC="$(cd "$(dirname "$0")/../.." && pwd)" DATA="$T/data" BASE="$B" ADMIN="$ADMIN" BOB_DOC="$BOB_DOC" XSS_DOC="$XSS_DOC" DEAD_JOB="$DEAD_JOB" SHOTS="$SHOTS" \
-  timeout 300 node "$WDIR/e2e.mjs"
+  timeout 480 node "$WDIR/e2e.mjs"
 rc=$?
 echo "screenshots: $SHOTS"
 exit $rc

@@ -51,7 +51,7 @@ fi
 
 BASE="http://127.0.0.1:$PORT" ADMIN="$ADMIN" SHOTS="$SHOTS" QUESTION="$Q" TARGET="Family policy" \
   TARGET_PASSAGE="Parental leave" LEXICAL_HIT="Expense rules" \
-  EMBED_CONTROL="http://127.0.0.1:$EMBED_PORT/control" timeout 300 node "$WDIR/semantic.mjs"
+  EMBED_CONTROL="http://127.0.0.1:$EMBED_PORT/control" timeout 480 node "$WDIR/semantic.mjs"
 rc=$?
 echo "screenshots: $SHOTS"
 exit $rc

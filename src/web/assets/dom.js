@@ -51,7 +51,7 @@ export function clear(el, ...children) {
 
 // Only http(s) and mailto links, and this site's own paths; anything else
 // (javascript:, data:, vbscript:) is dropped. A site path is one slash
-// then not a slash or backslash (browsers read "/\\host" as "//host").
+// then not a slash or backslash (browsers read "/\evil" as "//evil").
 export function safeUrl(u) {
   if (typeof u !== 'string' || !u) return null;
   if (/^\/(?![\/\\])/.test(u)) return u;
