@@ -3,15 +3,16 @@
 // server's URL), ADMIN (an admin key), BOB_DOC (the id of a document only
 // user:bob may see), XSS_DOC (a document full of markup), DEAD_JOB (a dead
 // job's id), SHOTS (where screenshots go), SRC (the source tree, for a
-// sample DOCX), DATA (the server's data directory). Prints "N passed, N failed".
-import { execFileSync } from 'node:child_process';
+// sample DOCX), DATA (the server's data directory); BASE2, ADMIN2, DATA2:
+// a second server, without workers; LORE (the binary, for `lore worker`). Prints "N passed, N failed".
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { launch } from './browser.mjs';
 import { capture, finish, hitTitles, newPage, ok, rest, signIn } from './lib.mjs';
 
-const { BASE, ADMIN, BOB_DOC, XSS_DOC, DEAD_JOB, SRC, DATA } = process.env;
+const { BASE, ADMIN, BOB_DOC, XSS_DOC, DEAD_JOB, SRC, DATA, BASE2, ADMIN2, DATA2, LORE } = process.env;
 async function main() {
   const browser = await launch();
   const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 }, permissions: ['clipboard-read', 'clipboard-write'] });
@@ -270,6 +271,37 @@ async function main() {
   ok(new URL(page.url()).searchParams.get('view') === 'doc', 'and the URL is the document\'s');
   await page.goto(`${BASE}/?q=wombatmd`);
   ok((await hitTitles(page)).length === 1, 'and it is found by search');
+  // the progress follows the job: on a server without workers the file
+  // waits queued (half the bar); a `lore worker` started then runs it, and
+  // the page opens the document
+  {
+    const qctx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const qp = await qctx.newPage();
+    await qp.goto(BASE2 + '/');
+    await qp.fill('#key', ADMIN2);
+    await qp.click('form.signin button[type=submit]');
+    await qp.waitForSelector('#bar:not([hidden])');
+    await qp.goto(BASE2 + '/?view=upload');
+    await qp.waitForSelector('.dropzone');
+    await qp.setInputFiles('#files', { name: 'numbat.txt', mimeType: 'text/plain', buffer: Buffer.from('The numbatword lives in a queued file.\n') });
+    await qp.waitForFunction(() => /queued \(attempt 1\)/.test(document.querySelector('.upload .state').textContent));
+    const mid = await qp.$eval('.upload progress', p => p.value);
+    ok(mid === 50 && !(await qp.$('.upload.done')), `a queued job holds the bar at half (${mid})`);
+    const jp = await qctx.newPage();
+    await jp.goto(BASE2 + '/?view=admin&tab=jobs');
+    await jp.waitForSelector('dd[data-state=ready]');
+    ok(await jp.textContent('dd[data-state=ready]') === '1', 'the jobs page counts it queued');
+    await jp.close();
+    const worker = spawn(LORE, ['worker', '--data-dir', DATA2], { stdio: 'ignore' });
+    try {
+      await qp.waitForSelector('article.doc', { timeout: 60000 });
+      ok((await qp.textContent('.doctext')).includes('numbatword'), 'once a worker ran the job, the page opened the document');
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise(r => worker.exitCode !== null ? r() : worker.once('exit', r));
+    }
+    await qctx.close();
+  }
   // a file whose job fails shows the job's error, from the server
   await page.goto(BASE + '/?view=upload');
   await page.waitForSelector('.dropzone');
