@@ -38,10 +38,12 @@ const typed = [];
 for (let i = 0; i < n; i++) {
   const q = `otters paragraph ${i + 1}`;
   await page.fill('#q', '');
-  await page.waitForSelector('#results .muted');
+  await page.waitForFunction(() => !document.querySelector('a.hit-title'));
   const t0 = performance.now();
   await page.fill('#q', q);
-  await page.waitForFunction(w => new URL(location.href).searchParams.get('q') === w && document.querySelector('a.hit-title'), q);
+  // the results of this query, not the previous ones still on screen
+  await page.waitForFunction(w => new URL(location.href).searchParams.get('q') === w &&
+    document.querySelector('#results:not([aria-busy]) a.hit-title'), q);
   typed.push(performance.now() - t0);
 }
 const opened = [];

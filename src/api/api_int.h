@@ -318,6 +318,8 @@ void api_reembed_get(api_req *q);
 void api_jobs_list(api_req *q);
 void api_job_retry(api_req *q);
 void api_reindex_post(api_req *q);
+/* GET /v1/stats: the tenant's figures (api_stats.c). */
+void api_stats_get(api_req *q);
 lore_status api_hooks_init(api *a);
 void api_hook_post(api_req *q);
 /* After a webhook request is answered: logs and counts a body the server

@@ -56,6 +56,7 @@ const api_route_def api_route_table[] = {
     [40] = R(40, "POST", "/v1/session", ACCESS_PUBLIC, BODY_JSON, api_session_post),
     [41] = R(41, "GET", "/v1/session", ACCESS_ANY, BODY_NO, api_session_get),
     [42] = R(42, "DELETE", "/v1/session", ACCESS_ANY, BODY_NO, api_session_delete),
+    [43] = R(43, "GET", "/v1/stats", ACCESS_ADMIN, BODY_NO, api_stats_get),
 };
 const size_t api_route_count = sizeof api_route_table / sizeof api_route_table[0];
 _Static_assert(sizeof api_route_table / sizeof api_route_table[0] <= API_MAX_ROUTES,

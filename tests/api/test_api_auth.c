@@ -40,6 +40,7 @@ static const route_case routes[] = {
     {"POST", "/v1/reindex", NULL, NULL, "admin"},
     {"POST", "/v1/reembed", NULL, NULL, "admin"},
     {"GET", "/v1/reembed", NULL, NULL, "admin"},
+    {"GET", "/v1/stats", NULL, NULL, "admin"},
     {"POST", "/v1/connectors", "application/json", "{\"kind\":\"github\"}", "admin"},
     {"GET", "/v1/connectors", NULL, NULL, "admin"},
     {"DELETE", "/v1/connectors/con_00000000000000000000", NULL, NULL, "admin"},

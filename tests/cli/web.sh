@@ -8,7 +8,12 @@ LORE=$(cd "$(dirname "$LORE")" && pwd)/$(basename "$LORE")
 BUILD=$(dirname "$LORE")
 T=$(mktemp -d /tmp/lore-web-XXXXXX)
 source "$(dirname "$0")/../mcp/lib.sh"
-cleanup() { mcp_stop; rm -rf "$T"; }
+S2_PID=
+cleanup() {
+  mcp_stop
+  if [ -n "$S2_PID" ]; then kill "$S2_PID" 2>/dev/null; wait "$S2_PID" 2>/dev/null; fi
+  rm -rf "$T"
+}
 trap cleanup EXIT
 
 if [ ! -x "${LORE_CHROMIUM:-/usr/bin/chromium}" ]; then
@@ -18,7 +23,7 @@ fi
 WDIR="$BUILD/web-node"
 bash "$(dirname "$0")/../web/setup.sh" "$WDIR" || exit 1
 SHOTS="$BUILD/web-shots"
-rm -rf "$SHOTS" && mkdir -p "$SHOTS"
+mkdir -p "$SHOTS" && rm -f "$SHOTS"/*.png # web_semantic.sh keeps its own in semantic/
 
 mcp_serve LORE_JOB_MAX_ATTEMPTS=1 LORE_RATE_ANON_PER_MIN=0 || exit 1
 B="http://127.0.0.1:$PORT"
@@ -44,8 +49,25 @@ if [ -z "$BOB_DOC" ] || [ -z "$XSS_DOC" ] || [ -z "$DEAD_JOB" ]; then
   exit 1
 fi
 
-BASE="$B" ADMIN="$ADMIN" BOB_DOC="$BOB_DOC" XSS_DOC="$XSS_DOC" DEAD_JOB="$DEAD_JOB" SHOTS="$SHOTS" \
-  timeout 300 node "$WDIR/e2e.mjs"
+# A second server without workers (its own data directory): its jobs wait
+# in the queue until the test starts a `lore worker`.
+P2=$(free_port)
+env LORE_DATA_DIR="$T/data2" LORE_WORKERS=-1 LORE_RATE_ANON_PER_MIN=0 "$LORE" serve \
+  --listen "127.0.0.1:$P2" >"$T/s2.out" 2>"$T/s2.err" &
+S2_PID=$!
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$T/s2.out" 2>/dev/null && break
+  sleep 0.05
+done
+ADMIN2=$(grep -o 'lore_[A-Za-z0-9_-]*' "$T/s2.out" | head -1)
+if [ -z "$ADMIN2" ]; then
+  echo "web.sh: the server without workers did not start: $(cat "$T/s2.out" "$T/s2.err")" >&2
+  exit 1
+fi
+
+LORE="$LORE" BASE2="http://127.0.0.1:$P2" ADMIN2="$ADMIN2" DATA2="$T/data2" \
+  SRC="$(cd "$(dirname "$0")/../.." && pwd)" DATA="$T/data" BASE="$B" ADMIN="$ADMIN" BOB_DOC="$BOB_DOC" XSS_DOC="$XSS_DOC" DEAD_JOB="$DEAD_JOB" SHOTS="$SHOTS" \
+  timeout 480 node "$WDIR/e2e.mjs"
 rc=$?
 echo "screenshots: $SHOTS"
 exit $rc

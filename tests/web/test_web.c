@@ -1,8 +1,10 @@
 /* The embedded web page (src/web/): every file of src/web/assets/ is
  * embedded and served; the page's security headers (a strict CSP without
  * inline script or style, no framing); caching (ETag, 304, immutable
- * versioned assets, a stale version refused); gzip when accepted; and no
- * asset that could turn server text into HTML (innerHTML and friends). */
+ * versioned assets, a stale version refused); gzip when accepted; no
+ * asset that could turn server text into HTML (innerHTML and friends); and
+ * elements made only by dom.js's h() (its allow-lists are tested in the
+ * browser, tests/web/e2e.mjs). */
 #include <dirent.h>
 
 #include "api/api_test.h"
@@ -62,6 +64,24 @@ static void check_assets(void) {
                 fprintf(stderr, "%s uses %s\n", e->d_name, banned[i]);
                 CHECK(0);
             }
+        /* Elements and attributes go through dom.js's h() and its
+         * allow-lists; elsewhere only fixed aria-* attributes are set. */
+        size_t nl = strlen(e->d_name);
+        if (nl > 3 && !strcmp(e->d_name + nl - 3, ".js") && strcmp(e->d_name, "dom.js")) {
+            static const char *const outside[] = {"createElement", ".src", "srcdoc",
+                                                  ".href =", ".setAttributeNS"};
+            for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++)
+                if (strstr(b, outside[i])) {
+                    fprintf(stderr, "%s uses %s (make elements with h())\n", e->d_name, outside[i]);
+                    CHECK(0);
+                }
+            for (const char *s = b; (s = strstr(s, "setAttribute(")); s++)
+                if (strncmp(s + 13, "'aria-", 6)) {
+                    fprintf(stderr, "%s sets an attribute other than aria-* (%.40s)\n", e->d_name,
+                            s);
+                    CHECK(0);
+                }
+        }
         if (!strcmp(e->d_name, "index.html")) {
             CHECK(!strstr(b, "<style"));
             /* every script is loaded from a file */

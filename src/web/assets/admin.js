@@ -114,32 +114,43 @@ function createKeyForm(out, done) {
 
 // ---- jobs ----
 
-const STATES = ['ready', 'leased', 'done', 'dead']; // queued, running, done, dead-lettered
-
+// Exact counts by state from GET /v1/stats (done jobs are not counted by
+// the server: they are purged after job_retention_days).
 async function jobsTab(body) {
-  const counts = h('dl', { class: 'figures' });
+  const counts = h('dl', { class: 'figures', id: 'job-counts' });
   const dead = h('div');
   body.append(counts, h('h3', null, 'Dead letters'), dead);
   await refreshJobs(counts, dead);
 }
 
+function ago(s) {
+  if (s === null || s === undefined) return '';
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 3600)} h`;
+}
+
 async function refreshJobs(counts, dead) {
-  const pages = await Promise.all(STATES.map(s => api('GET', `/v1/jobs?state=${s}&limit=100`)));
-  const label = { ready: 'queued', leased: 'running', done: 'done', dead: 'dead' };
-  clear(counts, STATES.map((s, i) => [h('dt', null, label[s]),
-    h('dd', null, `${pages[i].jobs.length}${pages[i].next_cursor ? '+' : ''}`)]));
-  const jobs = pages[3].jobs;
+  const [stats, page] = await Promise.all([api('GET', '/v1/stats'), api('GET', '/v1/jobs?state=dead&limit=100')]);
+  const j = stats.jobs;
+  clear(counts,
+    h('dt', null, 'queued'), h('dd', { 'data-state': 'ready' }, String(j.ready)),
+    h('dt', null, 'running'), h('dd', { 'data-state': 'leased' }, String(j.leased)),
+    h('dt', null, 'dead'), h('dd', { 'data-state': 'dead' }, String(j.dead)),
+    j.oldest_ready_age_s !== null ? [h('dt', null, 'oldest queued'), h('dd', null, ago(j.oldest_ready_age_s))] : null);
+  const jobs = page.jobs;
   if (!jobs.length) { clear(dead, h('p', { class: 'muted' }, 'No dead jobs.')); return; }
-  clear(dead, table(['Job', 'Kind', 'Attempts', 'Failed', 'Error', ''], jobs.map(j => {
-    const retry = h('button', { type: 'button', 'aria-label': `Retry job ${j.id}` }, 'Retry');
-    retry.addEventListener('click', async () => {
-      try { await api('POST', `/v1/jobs/${j.id}/retry`); announce(`Job ${j.id} queued again`); await refreshJobs(counts, dead); }
-      catch (e) { dead.prepend(errorBox(e)); }
-    });
-    return h('tr', { 'data-job': j.id }, h('td', null, h('code', null, j.id)), h('td', null, j.kind),
-      h('td', null, `${j.attempts}/${j.max_attempts}`), h('td', null, fmtDate(j.finished_at)),
-      h('td', { class: 'err' }, j.error || ''), h('td', null, retry));
-  })));
+  clear(dead, j.dead > jobs.length ? h('p', { class: 'muted' }, `The newest ${jobs.length} of ${j.dead}.`) : null,
+    table(['Job', 'Kind', 'Attempts', 'Failed', 'Error', ''], jobs.map(x => {
+      const retry = h('button', { type: 'button', 'aria-label': `Retry job ${x.id}` }, 'Retry');
+      retry.addEventListener('click', async () => {
+        try { await api('POST', `/v1/jobs/${x.id}/retry`); announce(`Job ${x.id} queued again`); await refreshJobs(counts, dead); }
+        catch (e) { dead.prepend(errorBox(e)); }
+      });
+      return h('tr', { 'data-job': x.id }, h('td', null, h('code', null, x.id)), h('td', null, x.kind),
+        h('td', null, `${x.attempts}/${x.max_attempts}`), h('td', null, fmtDate(x.finished_at)),
+        h('td', { class: 'err' }, x.error || ''), h('td', null, retry));
+    })));
 }
 
 // ---- connectors ----
@@ -158,18 +169,30 @@ async function connectorsTab(body) {
 
 // ---- tenant ----
 
+function bytes(n) {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0, v = n;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return i ? `${v.toFixed(1)} ${units[i]}` : `${n} bytes`;
+}
+
 async function tenantTab(body) {
-  const [src, keys, cons] = await Promise.all([
-    api('GET', '/v1/sources'), api('GET', '/v1/keys'), api('GET', '/v1/connectors')]);
-  const docs = src.sources.reduce((n, s) => n + s.documents, 0);
-  const live = keys.keys.filter(k => !k.revoked_at).length;
+  const [st, src, keys, cons] = await Promise.all([
+    api('GET', '/v1/stats'), api('GET', '/v1/sources'), api('GET', '/v1/keys'), api('GET', '/v1/connectors')]);
+  const live = keys.keys.filter(k => !k.revoked_at && !(k.expires_at && new Date(k.expires_at) <= new Date())).length;
+  const fig = (id, label, value) => [h('dt', null, label), h('dd', { 'data-figure': id }, value)];
+  const emb = st.embeddings;
   body.append(h('dl', { class: 'figures' },
-    h('dt', null, 'Tenant'), h('dd', null, session.tenant),
-    h('dt', null, 'Documents'), h('dd', null, String(docs)),
-    h('dt', null, 'Sources'), h('dd', null, String(src.sources.length)),
-    h('dt', null, 'Keys (live)'), h('dd', null, `${keys.keys.length} (${live})`),
-    h('dt', null, 'Connectors'), h('dd', null, String(cons.connectors.length)),
-    h('dt', null, 'Semantic search'), h('dd', null, session.features && session.features.semantic ? 'configured' : 'not configured')),
+    fig('tenant', 'Tenant', st.tenant),
+    fig('documents', 'Documents', String(st.documents)),
+    fig('chunks', 'Chunks', String(st.chunks)),
+    fig('disk', 'On disk', bytes(st.disk_bytes)),
+    fig('sources', 'Sources', String(st.sources)),
+    fig('keys', 'Keys (live)', `${keys.keys.length} (${live})`),
+    fig('connectors', 'Connectors', String(cons.connectors.length)),
+    fig('semantic', 'Semantic search', emb ? 'configured' : 'not configured'),
+    emb ? fig('embeddings', 'Waiting for embeddings', `${emb.pending} chunks${emb.pending ? `, oldest ${ago(emb.oldest_pending_age_s)}` : ''}`) : null,
+    fig('jobs', 'Jobs queued / running / dead', `${st.jobs.ready} / ${st.jobs.leased} / ${st.jobs.dead}`)),
   h('h3', null, 'Documents by source'),
   table(['Source', 'Documents', 'Last updated'], src.sources.map(s =>
     h('tr', null, h('td', null, s.source), h('td', null, String(s.documents)), h('td', null, fmtDate(s.last_updated))))));

@@ -88,6 +88,12 @@ function showSignIn(reason) {
 document.addEventListener('click', ev => {
   const a = ev.target.closest && ev.target.closest('a[href]');
   if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey) return;
+  const href = a.getAttribute('href');
+  if (href.startsWith('#')) { // in-page (the skip link): focus the target, no new view
+    const target = document.getElementById(href.slice(1));
+    if (target) { ev.preventDefault(); target.focus(); }
+    return;
+  }
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || (url.pathname !== '/' && url.pathname !== '/index.html')) return;
   ev.preventDefault();

@@ -1,25 +1,26 @@
 // One document: its fields, its full text, and, when opened from a search,
 // the passage that matched highlighted and scrolled to. The passage is found
-// again from the URL (the query and the document id), so a shared link
-// shows the same thing.
+// again from the URL (the query, the search mode and the document id), so
+// a shared link shows the same thing.
 import { api } from './api.js';
 import { clear, errorBox, fmtDate, h, marked, safeUrl } from './dom.js';
 
 export async function show(main, ctx) {
   const id = ctx.params.get('id') || '';
   const q = ctx.params.get('q') || '';
+  const mode = ctx.params.get('mode') || '';
   if (!/^[0-9a-f]{16}$/.test(id)) { clear(main, errorBox('This link names no document.')); return; }
   clear(main, h('p', { class: 'muted' }, 'Loading…'));
   let doc, hit = null;
   try {
     doc = await api('GET', `/v1/documents/${id}`);
-    if (q) hit = await findHit(q, id);
+    if (q) hit = await findHit(q, mode, id);
   } catch (e) {
     clear(main, errorBox(e.status === 404 ? 'No such document (or you may not see it).' : e));
     return;
   }
   document.title = `${doc.title || doc.external_id} · lore`;
-  const back = q ? h('a', { href: `/?${new URLSearchParams({ q })}`, class: 'back' }, '← Back to results') : null;
+  const back = q ? h('a', { href: `/?${new URLSearchParams(mode ? { q, mode } : { q })}`, class: 'back' }, '← Back to results') : null;
   // A link only to http(s) and mailto URLs; any other scheme is shown as text.
   const link = !doc.url ? null : safeUrl(doc.url)
     ? h('a', { href: doc.url, rel: 'noopener noreferrer', target: '_blank' }, doc.url) : h('span', null, doc.url);
@@ -46,10 +47,20 @@ export async function show(main, ctx) {
   }
 }
 
-// The search hit of this document for q (its snippet and highlights).
-async function findHit(q, id) {
+// The search hit of this document for q in that mode (its snippet and
+// highlights): a semantic hit's passage may share no word with q.
+// A link made on a server with semantic search, opened on one without,
+// falls back to the server's own mode.
+async function findHit(q, mode, id) {
   const p = new URLSearchParams({ q, limit: '100' });
-  const r = await api('GET', `/v1/search?${p}`);
+  if (mode) p.set('mode', mode);
+  let r;
+  try {
+    r = await api('GET', `/v1/search?${p}`);
+  } catch (e) {
+    if (!mode || e.status !== 400 || !e.problem || e.problem.pointer !== '/mode') throw e;
+    return findHit(q, '', id);
+  }
   return (r.hits || []).find(x => x.id === id) || null;
 }
 

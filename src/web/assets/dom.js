@@ -2,16 +2,36 @@
 // text, snippets, metadata, errors) goes into the page as text nodes, never
 // as HTML: nothing in this page parses a string as markup
 
+// Elements and attributes are from allow-lists: no tag that runs or loads
+// anything (script, iframe, object, ...), no event-handler attribute
+// (on*: listeners are added with addEventListener), no style (the CSP
+// forbids inline style), no src, action or srcdoc; href goes through
+// safeUrl (a javascript: or data: URL is dropped). A name outside the lists
+// is a programming error and throws, so it is caught by the tests rather
+// than quietly turned into an attribute.
+const TAGS = new Set(('a article aside button code dd details div dl dt fieldset form h1 h2 h3 input ' +
+  'label legend li main mark nav ol option p pre progress section select span strong summary ' +
+  'table tbody td th thead tr ul').split(' '));
+const ATTRS = new Set(('id class type name value placeholder autocomplete spellcheck required checked ' +
+  'selected disabled hidden multiple for href target rel tabindex role scope start max min ' +
+  'maxlength title lang').split(' '));
+
+export function allowedAttr(k) {
+  return ATTRS.has(k) || /^(aria|data)-[a-z][a-z0-9-]*$/.test(k);
+}
+
 export function h(tag, attrs, ...children) {
+  if (!TAGS.has(tag)) throw new Error(`h: element <${tag}> is not allowed`);
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'text') { el.textContent = String(v); continue; }
+    if (!allowedAttr(k)) throw new Error(`h: attribute ${k} is not allowed`);
     if (v === null || v === undefined || v === false) continue;
     if (k === 'class') el.className = v;
-    else if (k === 'text') el.textContent = String(v);
-    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
     else if (k === 'href') { const u = safeUrl(v); if (u) el.setAttribute('href', u); }
     else el.setAttribute(k, v === true ? '' : String(v));
   }
+  if (el.getAttribute('target') === '_blank') el.setAttribute('rel', 'noopener noreferrer');
   append(el, children);
   return el;
 }
@@ -30,10 +50,11 @@ export function clear(el, ...children) {
 }
 
 // Only http(s) and mailto links, and this site's own paths; anything else
-// (javascript:, data:, vbscript:) is dropped.
+// (javascript:, data:, vbscript:) is dropped. A site path is one slash
+// then not a slash or backslash (browsers read "/\evil" as "//evil").
 export function safeUrl(u) {
   if (typeof u !== 'string' || !u) return null;
-  if (u.startsWith('/') && !u.startsWith('//')) return u;
+  if (/^\/(?![\/\\])/.test(u)) return u;
   try {
     const p = new URL(u, location.origin);
     return ['http:', 'https:', 'mailto:'].includes(p.protocol) ? p.href : null;

@@ -183,6 +183,7 @@ async function search(state, results, pager, ctx) {
 
 function hitItem(x, i, state) {
   const p = new URLSearchParams({ view: 'doc', id: x.id, q: state.q });
+  if (state.mode && modeSupported !== false) p.set('mode', state.mode);
   if (x.chunk_id !== undefined) p.set('chunk', String(x.chunk_id));
   const meta = [x.source, x.author, fmtDate(x.updated_at), x.section].filter(Boolean).join(' · ');
   return h('li', { class: 'hit' },

@@ -1,10 +1,13 @@
 // Upload: drop (or pick) several files; each is sent on its own with a
 // progress bar for the bytes, then followed through its job until it is
-// searchable (or failed, with the server's message).
+// searchable (or failed, with the server's message). One file dropped
+// alone is opened (the document view) once it is searchable; of several,
+// each file's name becomes a link to its document as it gets there, and
+// the page stays so every progress bar can be watched.
 import { api, uploadFile } from './api.js';
 import { clear, errorBox, h } from './dom.js';
 
-export async function show(main) {
+export async function show(main, ctx) {
   document.title = 'Upload · lore';
   const picker = h('input', { type: 'file', id: 'files', multiple: true });
   const source = h('input', { type: 'text', id: 'source', value: 'upload', autocomplete: 'off' });
@@ -14,7 +17,12 @@ export async function show(main) {
     h('p', { id: 'drop-help', class: 'muted' }, 'PDF, Word (DOCX), Markdown, HTML, plain text and JSON; up to 32 at once.'),
     picker);
   picker.setAttribute('aria-describedby', 'drop-help');
-  const start = files => { for (const f of files) track(f, source.value.trim(), list); };
+  const start = files => {
+    // not while other uploads on the page are still being followed
+    const busy = () => list.querySelector('.upload:not(.done):not(.failed)');
+    const open = files.length === 1 ? url => { if (list.isConnected && !busy()) ctx.go(url); } : null;
+    for (const f of files) track(f, source.value.trim(), list, open);
+  };
   picker.addEventListener('change', () => { start([...picker.files]); picker.value = ''; });
   zone.addEventListener('dragover', ev => { ev.preventDefault(); zone.classList.add('over'); });
   zone.addEventListener('dragleave', () => zone.classList.remove('over'));
@@ -28,10 +36,11 @@ export async function show(main) {
     zone, list);
 }
 
-async function track(file, source, list) {
+async function track(file, source, list, open) {
   const bar = h('progress', { max: '100', value: '0', 'aria-label': `${file.name} progress` });
   const state = h('span', { class: 'state' }, 'uploading');
-  const item = h('li', { class: 'upload' }, h('span', { class: 'name' }, file.name), bar, state);
+  const name = h('span', { class: 'name' }, file.name);
+  const item = h('li', { class: 'upload' }, name, bar, state);
   list.append(item);
   const set = (pct, text, cls) => {
     bar.value = pct;
@@ -69,6 +78,9 @@ async function track(file, source, list) {
     set(running ? 75 : 50, running ? 'indexing' : `queued (attempt ${j.attempts + 1})`);
     await new Promise(r => setTimeout(r, wait));
   }
-  set(100, 'searchable ', 'done');
-  if (docId) state.append(h('a', { href: `/?${new URLSearchParams({ view: 'doc', id: docId })}` }, 'Open'));
+  set(100, 'searchable', 'done');
+  if (!docId) return;
+  const url = `/?${new URLSearchParams({ view: 'doc', id: docId })}`;
+  clear(name, h('a', { href: url }, file.name));
+  if (open) open(url);
 }
