@@ -6,6 +6,7 @@
  * attempts), retry, purge, counts and tenant deletion; then a randomized
  * run checks every claim against a model of the FIFO rule. */
 #include "store/store.h"
+#include "support/store_fixture.h"
 #include "test.h"
 
 #define T0 1000000 /* simulated "now" at the start, ms */
@@ -1146,11 +1147,13 @@ static void random_test(store *s) {
 }
 
 int main(void) {
-    const char *dir = test_tmpdir();
+    printf("backend %s\n", store_fixture_backend());
+    store_fixture f;
     store *s = NULL;
-    char err[512];
-    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
-    if (!s) return test_summary();
+    if (store_fixture_init(&f) || store_fixture_open(&f, STORE_OPEN_CREATE, &s) != LORE_OK) {
+        CHECK(0);
+        return test_summary();
+    }
     CHECK_INT(store_tenant_create(s, "acme"), LORE_OK);
     CHECK_INT(store_tenant_create(s, "beta"), LORE_OK);
     test_basic(s);
@@ -1167,6 +1170,6 @@ int main(void) {
     test_batching(s);
     random_test(s);
     store_close(s);
-    test_rmtree(dir);
+    store_fixture_done(&f);
     return test_summary();
 }

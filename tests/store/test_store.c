@@ -1,9 +1,9 @@
-/* The SQLite store: tenants, migrations, documents and chunks, the
- * key-value space, transactions and chunk id reservation. */
-#include <sqlite3.h>
-#include <sys/stat.h>
-
+/* The store contract, on the backend LORE_TEST_STORE_URL names
+ * (support/store_fixture.h): tenants, documents and chunks, the key-value
+ * space, transactions and chunk id reservation. What only SQLite has (its
+ * files, its migrations table) is in test_store_sqlite.c. */
 #include "store/store.h"
+#include "support/store_fixture.h"
 #include "test.h"
 
 static store_doc make_doc(const char *ext, const char *text) {
@@ -109,43 +109,14 @@ static void check_chunk_scan(store_tenant *t, int64_t before) {
     CHECK_INT(store_commit(t), LORE_OK);
 }
 
-/* store_open_existing creates nothing, says why nothing was found, and
- * opens what store_open made. */
-static void test_open_existing(void) {
-    const char *base = test_tmpdir();
-    char dir[300], err[512], path[400];
-    store *s = (store *)1;
-    snprintf(dir, sizeof dir, "%s/data", base);
-    CHECK_INT(store_open(dir, 0, &s, err, sizeof err), LORE_NOT_FOUND);
-    CHECK(s == NULL);
-    CHECK_STR(err, "the directory does not exist");
-    struct stat sb;
-    CHECK(stat(dir, &sb) != 0);
-    CHECK(mkdir(dir, 0700) == 0);
-    CHECK_INT(store_open(dir, 0, &s, err, sizeof err), LORE_NOT_FOUND);
-    CHECK_STR(err, "the directory holds no control.db");
-    snprintf(path, sizeof path, "%s/control.db", dir);
-    CHECK(stat(path, &sb) != 0);
-    snprintf(path, sizeof path, "%s/tenants", dir);
-    CHECK(stat(path, &sb) != 0);
-    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
-    CHECK_INT(store_tenant_create(s, "acme"), LORE_OK);
-    store_close(s);
-    s = NULL;
-    CHECK_INT(store_open(dir, 0, &s, err, sizeof err), LORE_OK);
-    store_tenant *t = NULL;
-    CHECK_INT(store_tenant_open(s, "acme", &t), LORE_OK);
-    store_tenant_close(t);
-    store_close(s);
-    test_rmtree(base);
-}
-
 int main(void) {
-    test_open_existing();
-    const char *dir = test_tmpdir();
+    printf("backend %s\n", store_fixture_backend());
+    store_fixture f;
     store *s = NULL;
-    char err[512];
-    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
+    if (store_fixture_init(&f) || store_fixture_open(&f, STORE_OPEN_CREATE, &s) != LORE_OK) {
+        CHECK(0);
+        return test_summary();
+    }
 
     /* tenant names */
     CHECK(store_tenant_name_valid("acme"));
@@ -295,50 +266,16 @@ int main(void) {
     lore_buf_free(&v);
     store_tenant_close(t);
 
-    /* deleting a tenant removes its files and leaves others intact */
+    /* deleting a tenant leaves the others intact (its files: test_store_sqlite) */
     CHECK_INT(store_tenant_delete(s, "beta"), LORE_OK);
     CHECK_INT(store_tenant_delete(s, "beta"), LORE_NOT_FOUND);
-    char path[512];
-    snprintf(path, sizeof path, "%s/tenants/beta", dir);
-    FILE *f = fopen(path, "r");
-    CHECK(f == NULL);
-    if (f) fclose(f);
+    CHECK_INT(store_tenant_open(s, "beta", &t), LORE_NOT_FOUND);
     CHECK_INT(store_tenant_open(s, "acme", &t), LORE_OK);
     CHECK_INT(store_counts(t, &docs, &chunks), LORE_OK);
     CHECK_INT(docs, 1);
     store_tenant_close(t);
     store_close(s);
 
-    /* migrations are recorded; a database from a newer lore is refused */
-    snprintf(path, sizeof path, "%s/tenants/acme/lore.db", dir);
-    sqlite3 *db;
-    CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *q;
-    CHECK_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM schema_migrations", -1, &q, NULL),
-              SQLITE_OK);
-    CHECK_INT(sqlite3_step(q), SQLITE_ROW);
-    CHECK(sqlite3_column_int(q, 0) >= 1);
-    sqlite3_finalize(q);
-    CHECK_INT(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES(999, 0)", 0, 0, 0), SQLITE_OK);
-    sqlite3_close(db);
-    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
-    CHECK_INT(store_tenant_open(s, "acme", &t), LORE_UNSUPPORTED);
-    store_close(s);
-
-    /* garbage where the control database should be */
-    const char *dir2 = test_tmpdir();
-    char dir2c[256];
-    snprintf(dir2c, sizeof dir2c, "%s", dir2);
-    snprintf(path, sizeof path, "%s/control.db", dir2c);
-    f = fopen(path, "w");
-    fputs("this is not a database, just some text that is long enough to be read", f);
-    fclose(f);
-    s = NULL;
-    lore_status st = store_open(dir2c, STORE_OPEN_CREATE, &s, err, sizeof err);
-    CHECK(st != LORE_OK);
-    CHECK(s == NULL);
-    CHECK(strstr(err, "control.db") != NULL);
-    test_rmtree(dir2c);
-    test_rmtree(dir);
+    store_fixture_done(&f);
     return test_summary();
 }

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs one store contract test (tests/store/) against a throwaway PostgreSQL:
+# tests/support/pg.sh starts one and runs its arguments with LORE_TEST_PG_URL
+# exported (a role that may CREATE DATABASE); the test's fixture
+# (support/store_fixture.h) reads LORE_TEST_STORE_URL and makes a fresh
+# database per store under it. CMake registers it as <test>_pg.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+exec bash "$here/pg.sh" bash -c 'LORE_TEST_STORE_URL=$LORE_TEST_PG_URL exec "$@"' store_pg "$@"
