@@ -114,7 +114,14 @@ int main(void) {
                        "{\"id\":\"sec\",\"title\":\"Hidden\",\"text\":\"zebra secret\","
                        "\"acl\":[\"user:bob\"]}");
     CHECK_INT(r.status, 200);
+    /* its id (the route takes lore's id, not the external one) */
+    char sec_path[64];
+    snprintf(sec_path, sizeof sec_path, "/v1/documents/%.16s",
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(r.json, "documents"), 0), "id")));
+    CHECK_INT(strlen(sec_path), 30);
     test_resp_free(&r);
+    CHECK_INT(status_of(test_http(&s, "GET", sec_path, s.admin_key, NULL, NULL, 0, NULL)), 200);
 
     /* Bad sign-ins. */
     r = test_post_json(&s, "/v1/session", NULL, "{\"key\": 5}");
@@ -215,7 +222,7 @@ int main(void) {
     CHECK_INT(json_array_size(json_object_get(r.json, "hits")), 1);
     CHECK(r.body && !strstr(r.body, "secret"));
     test_resp_free(&r);
-    CHECK_INT(status_of(with(&s, &rd, 0, "GET", "/v1/documents/sec", NULL)), 404);
+    CHECK_INT(status_of(with(&s, &rd, 0, "GET", sec_path, NULL)), 404);
     r = with(&s, &rd, 0, "GET", "/v1/keys", NULL);
     CHECK_INT(r.status, 403);
     CHECK_STR(test_problem_type(&r), "insufficient-scope");
