@@ -23,7 +23,11 @@
  * sweep of expired sessions at each sign-in). Every method other than
  * GET and HEAD must also carry X-CSRF-Token: the hex SHA-256 of a fixed
  * label and the session id, which a page can only learn from POST or GET
- * /v1/session (same-origin JSON); without it the answer is 403. */
+ * /v1/session (same-origin JSON); without it the answer is 403.
+ *
+ * Sign-ins are limited per key (session_signins_per_min, signin_allowed),
+ * which bounds the rows a key's holder can make; a sign-in from a browser
+ * that holds a session deletes that one. */
 #include "api/api_int.h"
 
 #include <openssl/crypto.h>
@@ -199,6 +203,36 @@ static json_t *session_json(api_req *q, const store_key *k, const char *csrf, in
     return o;
 }
 
+/* Each session is a row of the control database, so a key's holder (any
+ * scope) must not be able to make them without end: sign-ins are limited
+ * per key, session_signins_per_min after a burst of ten times as many, in
+ * the shared limiter (every node counts the same sign-ins). A key's live
+ * sessions are so bounded by about session_signins_per_min times (10 +
+ * session_ttl_minutes), 730 by default, however many addresses sign in
+ * with it. Only a verified key is charged: guessing cannot lock out its
+ * owner. 1 when it may go on; else answered 429. */
+static int signin_allowed(api_req *q, const store_key *k) {
+    uint32_t per = (uint32_t)q->a->cfg.session_signins_per_min;
+    if (!per) return 1;
+    ratelimit_rule rule = {per, per * 10};
+    ratelimit_decision d;
+    char bucket[64];
+    snprintf(bucket, sizeof bucket, "signin:%s", k->id);
+    if (q->a->rl->take(q->a->rl_state, bucket, strlen(bucket), &rule, lore_now_ms(), &d) !=
+            LORE_OK ||
+        d.allowed)
+        return 1; /* the limiter failing must not stop sign-ins */
+    char v[16];
+    snprintf(v, sizeof v, "%u", d.retry_after_s ? d.retry_after_s : 1);
+    http_add_header(q->r, "Retry-After", v);
+    metrics_add(q->a->m_rate_limited, NULL, 1);
+    api_problem(q, 429, "rate-limited", "Too many requests",
+                "too many sign-ins with this key (session_signins_per_min is %u); retry after "
+                "%s s",
+                per, v);
+    return 0;
+}
+
 void api_session_post(api_req *q) {
     json_t *body = api_json_body(q);
     if (!body) return;
@@ -225,9 +259,22 @@ void api_session_post(api_req *q) {
                     auth_result_message(ar));
         return;
     }
+    if (!signin_allowed(q, k)) {
+        store_key_free(k);
+        return;
+    }
     uint8_t rnd[32];
     char sid[SESSION_ID_HEX + 1], csrf[65];
     store_session se = {0};
+    /* A new sign-in replaces the browser's session, if it holds one: the
+     * old id is never reused, and its row does not wait for its expiry. */
+    if (cookie_sid(q, sid)) {
+        sha_hex("", sid, se.hash);
+        lore_status ds = store_session_delete(q->th->control, se.hash);
+        if (ds != LORE_OK && ds != LORE_NOT_FOUND) {
+            /* it expires on its own and is swept then */
+        }
+    }
     if (RAND_bytes(rnd, sizeof rnd) != 1) {
         store_key_free(k);
         api_internal(q, "drawing a session id", LORE_INTERNAL);

@@ -102,6 +102,10 @@ static const key_def keys[] = {
         "memory limits and Redis is retried every 2 s"),
     INT(session_ttl_minutes, 1, 525600, "720",
         "a browser session (POST /v1/session) ends this many minutes after sign-in"),
+    INT(session_signins_per_min, 0, 100000, "1",
+        "sign-ins (POST /v1/session) per minute per key, after a burst of ten times as many; "
+        "a key's live sessions are so bounded by about this times (10 + session_ttl_minutes) "
+        "(0 = no limit)"),
     INT(hook_max_body_kb, 1, 1048576, "25600",
         "largest webhook delivery (POST /v1/hooks/{id}), in KiB (GitHub sends up to 25 MB)"),
     INT(hook_inflight_mb, 0, 1048576, "512",

@@ -44,7 +44,8 @@ typedef struct lore_config {
     char redis_url[1024]; /* secret; printed masked */
     char redis_tls_ca_file[1024];
     int64_t redis_timeout_ms;
-    int64_t session_ttl_minutes; /* browser sessions (api_session.c) */
+    int64_t session_ttl_minutes;     /* browser sessions (api_session.c) */
+    int64_t session_signins_per_min; /* per key: bounds a key's live sessions */
     /* webhooks (connectors) */
     int64_t hook_max_body_kb, hook_rate_per_min, hook_inflight_mb;
     char public_url[512]; /* https://lore.example.com: webhook URLs printed in full */

@@ -345,12 +345,18 @@ static enum MHD_Result queue(http_server *s, http_request *r) {
     MHD_add_response_header(resp, "X-Request-Id", r->id);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-    int has_cache = 0;
+    int has_cache = 0, has_csp = 0;
     for (size_t i = 0; i < r->nhdr; i++) {
         if (!strcasecmp(r->hdr_name[i], "Cache-Control")) has_cache = 1;
+        if (!strcasecmp(r->hdr_name[i], "Content-Security-Policy")) has_csp = 1;
         MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
     }
     if (!has_cache) MHD_add_response_header(resp, "Cache-Control", "no-store");
+    /* Every answer but the web page's own (src/web/ sets its policy) is
+     * data: opened in a browser it may load nothing and sit in no frame. */
+    if (!has_csp)
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'");
     const char *origin = cors_allowed(s, http_header(r, "Origin"));
     if (origin) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);

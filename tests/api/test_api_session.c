@@ -4,7 +4,10 @@
  * cookie is __Host-lore_session and a plain-named one is not taken; the CSRF
  * header required on every state-changing request; sign-out, key
  * revocation and key expiry ending a session at its next request; only a
- * hash of the session id in the control database. */
+ * hash of the session id in the control database. Every state-changing
+ * route of the table (uploads, keys, jobs, sign-out...) refused without the
+ * token; no answer carrying a token or a secret cached; a sign-in replacing
+ * the browser's previous session; sign-ins limited per key. */
 #include "api/api_int.h"
 #include "api/api_test.h"
 
@@ -50,10 +53,56 @@ static long status_of(test_resp r) {
     return st;
 }
 
+/* Every route of the table that changes something, called with the
+ * session's cookie and no CSRF token, is refused 403 csrf before anything
+ * else (its path parameters need not name anything: the check comes
+ * first). Bodies as a browser's form or page would send them. */
+static void csrf_every_route(const test_server *s, const session *se) {
+    size_t n = 0;
+    for (size_t i = 0; i < api_route_count; i++) {
+        const api_route_def *d = &api_route_table[i];
+        const char *m = d->route.method;
+        if (!m || !strcmp(m, "GET") || !strcmp(m, "HEAD") || d->access < ACCESS_READ) continue;
+        char path[256], *w = path;
+        for (const char *p = d->route.pattern; *p && w < path + sizeof path - 8; p++) {
+            if (*p != '{') {
+                *w++ = *p;
+                continue;
+            }
+            w += snprintf(w, 8, "x1");
+            while (*p && *p != '}')
+                p++;
+        }
+        *w = '\0';
+        static const char multipart[] = "--b\r\nContent-Disposition: form-data; name=\"files\"; "
+                                        "filename=\"a.txt\"\r\n\r\nplanted\r\n--b--\r\n";
+        const char *type = d->body == BODY_MULTIPART ? "multipart/form-data; boundary=b"
+                           : d->body == BODY_NO      ? NULL
+                                                     : "application/json";
+        const char *body = d->body == BODY_MULTIPART ? multipart : type ? "{}" : NULL;
+        const char *extra[2] = {se->cookie, NULL};
+        test_resp r = test_http(s, m, path, NULL, type, body, body ? strlen(body) : 0, extra);
+        if (r.status != 403 || strcmp(test_problem_type(&r), "csrf"))
+            fprintf(stderr, "%s %s without the CSRF token: %ld\n", m, path, r.status);
+        CHECK_INT(r.status, 403);
+        CHECK_STR(test_problem_type(&r), "csrf");
+        test_resp_free(&r);
+        n++;
+    }
+    CHECK(n >= 15); /* documents, files, keys, jobs, connectors, session, ... */
+}
+
+/* An answer that must not be kept by a cache (a CSRF token, a new key). */
+static void check_no_store(test_resp *r) {
+    char cc[128] = "";
+    CHECK(test_resp_header(r, "Cache-Control", cc, sizeof cc) && !strcmp(cc, "no-store"));
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_ALL);
     test_server s;
-    const char *env[] = {"LORE_RATE_ANON_PER_MIN=0", "LORE_SESSION_TTL_MINUTES=30", NULL};
+    const char *env[] = {"LORE_RATE_ANON_PER_MIN=0", "LORE_SESSION_TTL_MINUTES=30",
+                         "LORE_SESSION_SIGNINS_PER_MIN=1", NULL};
     if (test_server_start(&s, NULL, env)) return 1;
 
     /* Documents: one public, one only user:bob may see. */
@@ -65,7 +114,14 @@ int main(void) {
                        "{\"id\":\"sec\",\"title\":\"Hidden\",\"text\":\"zebra secret\","
                        "\"acl\":[\"user:bob\"]}");
     CHECK_INT(r.status, 200);
+    /* its id (the route takes lore's id, not the external one) */
+    char sec_path[64];
+    snprintf(sec_path, sizeof sec_path, "/v1/documents/%.16s",
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(r.json, "documents"), 0), "id")));
+    CHECK_INT(strlen(sec_path), 30);
     test_resp_free(&r);
+    CHECK_INT(status_of(test_http(&s, "GET", sec_path, s.admin_key, NULL, NULL, 0, NULL)), 200);
 
     /* Bad sign-ins. */
     r = test_post_json(&s, "/v1/session", NULL, "{\"key\": 5}");
@@ -111,6 +167,7 @@ int main(void) {
     /* GET /v1/session tells who is signed in and hands back the token. */
     r = with(&s, &adm, 0, "GET", "/v1/session", NULL);
     CHECK_INT(r.status, 200);
+    check_no_store(&r);
     CHECK(!strcmp(adm.csrf + 14, json_string_value(json_object_get(r.json, "csrf_token"))));
     CHECK(json_is_false(json_object_get(json_object_get(r.json, "features"), "semantic")));
     test_resp_free(&r);
@@ -140,6 +197,12 @@ int main(void) {
         test_resp_free(&r);
     }
     CHECK_INT(status_of(with(&s, &adm, 1, "POST", "/v1/documents", doc)), 202);
+    csrf_every_route(&s, &adm);
+    /* The answer holding a new key's secret is not cached. */
+    r = with(&s, &adm, 1, "POST", "/v1/keys", "{\"scopes\":[\"read\"]}");
+    CHECK_INT(r.status, 201);
+    check_no_store(&r);
+    test_resp_free(&r);
     /* A cookie that names no session, or a malformed one, is refused. */
     {
         session none = adm;
@@ -159,7 +222,7 @@ int main(void) {
     CHECK_INT(json_array_size(json_object_get(r.json, "hits")), 1);
     CHECK(r.body && !strstr(r.body, "secret"));
     test_resp_free(&r);
-    CHECK_INT(status_of(with(&s, &rd, 0, "GET", "/v1/documents/sec", NULL)), 404);
+    CHECK_INT(status_of(with(&s, &rd, 0, "GET", sec_path, NULL)), 404);
     r = with(&s, &rd, 0, "GET", "/v1/keys", NULL);
     CHECK_INT(r.status, 403);
     CHECK_STR(test_problem_type(&r), "insufficient-scope");
@@ -198,6 +261,52 @@ int main(void) {
         CHECK_INT(status_of(with(&s, &ex, 0, "GET", "/v1/session", NULL)), 200);
         sleep(3);
         CHECK_INT(status_of(with(&s, &ex, 0, "GET", "/v1/session", NULL)), 401);
+    }
+
+    /* Signing in from a browser that holds a session replaces it: the old
+     * one is deleted, and the sign-in answer is not cached. */
+    {
+        session again = {0};
+        const char *extra[2] = {adm.cookie, NULL};
+        char body[256];
+        snprintf(body, sizeof body, "{\"key\": \"%s\"}", s.admin_key);
+        r = test_http(&s, "POST", "/v1/session", NULL, "application/json", body, strlen(body),
+                      extra);
+        CHECK_INT(r.status, 201);
+        check_no_store(&r);
+        CHECK(test_resp_header(&r, "Set-Cookie", sc, sizeof sc));
+        snprintf(again.sid, sizeof again.sid, "%.64s", sc + 13);
+        snprintf(again.cookie, sizeof again.cookie, "Cookie: lore_session=%s", again.sid);
+        test_resp_free(&r);
+        CHECK(strcmp(again.sid, adm.sid));
+        CHECK_INT(status_of(with(&s, &adm, 0, "GET", "/v1/session", NULL)), 401);
+        CHECK_INT(status_of(with(&s, &again, 0, "GET", "/v1/session", NULL)), 200);
+        adm = again; /* its token is fetched again below */
+        r = with(&s, &adm, 0, "GET", "/v1/session", NULL);
+        snprintf(adm.csrf, sizeof adm.csrf, "X-CSRF-Token: %s",
+                 json_string_value(json_object_get(r.json, "csrf_token")));
+        test_resp_free(&r);
+    }
+
+    /* Sign-ins are limited per key (session_signins_per_min = 1: a burst
+     * of 10), so a key cannot fill the control database with sessions;
+     * other keys sign in still. */
+    {
+        char kmany[96], kother[96];
+        CHECK(!test_make_key(&s, s.admin_key, "[\"read\"]", NULL, kmany, sizeof kmany));
+        CHECK(!test_make_key(&s, s.admin_key, "[\"read\"]", NULL, kother, sizeof kother));
+        for (int i = 0; i < 10; i++)
+            CHECK_INT(sign_in(&s, kmany, NULL, NULL, 0, NULL), 201);
+        char body[256];
+        snprintf(body, sizeof body, "{\"key\": \"%s\"}", kmany);
+        r = test_http(&s, "POST", "/v1/session", NULL, "application/json", body, strlen(body),
+                      NULL);
+        CHECK_INT(r.status, 429);
+        CHECK(!test_resp_header(&r, "Set-Cookie", sc, sizeof sc));
+        CHECK(test_resp_header(&r, "Retry-After", sc, sizeof sc));
+        CHECK(r.body && strstr(r.body, "too many sign-ins with this key"));
+        test_resp_free(&r);
+        CHECK_INT(sign_in(&s, kother, NULL, NULL, 0, NULL), 201);
     }
 
     /* Sign-out needs the token, deletes the session, clears the cookie. */

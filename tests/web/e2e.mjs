@@ -384,6 +384,14 @@ async function main() {
   await page.waitForFunction(() => document.querySelector('.secretbox button').textContent === 'Copied');
   ok(await page.evaluate(() => navigator.clipboard.readText()) === secret, 'the copy button puts the secret on the clipboard');
   await capture(page, 'admin-keys-created');
+  // leaving the view (within the page, no reload) drops the secret from the DOM
+  await page.click('nav.tabs a[href$="tab=jobs"]');
+  await page.waitForSelector('#job-counts');
+  ok(!(await page.evaluate(s => document.body.textContent.includes(s) || document.documentElement.outerHTML.includes(s), secret.slice(18))),
+    'the secret is gone from the page once its view is left');
+  await page.goBack();
+  await page.waitForSelector(`button[aria-label="Revoke key ${kid}"]`);
+  ok(await page.$('#new-secret') === null, 'and coming back does not show it again');
   await page.reload();
   await page.waitForSelector(`button[aria-label="Revoke key ${kid}"]`);
   ok(await page.$('#new-secret') === null && !(await page.textContent('main')).includes(secret.slice(18)), 'the secret is not shown again');
@@ -453,6 +461,17 @@ async function main() {
   await page.waitForSelector('#key');
   ok(!(await ctx.cookies()).some(c => c.name === 'lore_session' && c.value), 'sign-out clears the cookie');
   ok(await withCookie() === 401, 'and the session is gone on the server (a copied cookie no longer works)');
+  // another key signed in on the same page (no reload) is shown its own
+  // source facets, not those the previous session's key could see
+  const carol = (await rest('POST', '/v1/keys', ADMIN, { scopes: ['read'], principals: ['user:carol@acme.test'] })).body.key;
+  await page.fill('#key', carol);
+  await page.click('form.signin button[type=submit]');
+  await page.waitForSelector('.facet');
+  const carolFacets = await page.$$eval('.facet label', ls => ls.map(l => l.textContent));
+  ok(carolFacets.some(f => f.startsWith('wiki')) && !carolFacets.some(f => f.startsWith('notes')),
+    `a key that may see no note has no notes facet after an admin's session on the same page (${carolFacets})`);
+  await page.click('#signout');
+  await page.waitForSelector('#key');
 
   // ---- a session past its end (session_ttl_minutes, at least a minute,
   // is too long to wait for here): its row in the control database is

@@ -105,6 +105,15 @@ static void check_security(const test_resp *r) {
     CHECK(test_resp_header(r, "Referrer-Policy", v, sizeof v) && !strcmp(v, "no-referrer"));
 }
 
+/* Any other answer of lore (the API's JSON, its errors) is data: a browser
+ * opening it may load nothing from it and frame it nowhere. */
+static void check_data_policy(const test_resp *r) {
+    char v[512];
+    CHECK(test_resp_header(r, "Content-Security-Policy", v, sizeof v) &&
+          !strcmp(v, "default-src 'none'; frame-ancestors 'none'"));
+    CHECK(test_resp_header(r, "X-Content-Type-Options", v, sizeof v) && !strcmp(v, "nosniff"));
+}
+
 int main(void) {
     check_assets();
     curl_global_init(CURL_GLOBAL_ALL);
@@ -131,6 +140,7 @@ int main(void) {
     r = test_http(&s, "GET", "/", NULL, NULL, NULL, 0, cond);
     CHECK_INT(r.status, 304);
     CHECK_INT(r.len, 0);
+    check_security(&r);
     test_resp_free(&r);
 
     /* An asset: a year of cache, gzip when asked for, 304 by ETag. */
@@ -181,6 +191,12 @@ int main(void) {
     for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
         r = test_get(&s, missing[i], NULL);
         CHECK_INT(r.status, 404);
+        /* error answers too: a browser shows them. "/x/../../../etc/passwd"
+         * is sent as /etc/passwd, an API path: data, with a policy of its own */
+        if (strstr(missing[i], ".."))
+            check_data_policy(&r);
+        else
+            check_security(&r);
         test_resp_free(&r);
     }
     snprintf(path, sizeof path, "/assets/%s/index.html", web_version());
@@ -193,7 +209,17 @@ int main(void) {
     test_resp_free(&r);
     r = test_http(&s, "POST", "/", NULL, "application/x-www-form-urlencoded", "a=b", 3, NULL);
     CHECK_INT(r.status, 405);
+    check_security(&r);
     CHECK(test_resp_header(&r, "Allow", v, sizeof v) && !strcmp(v, "GET, HEAD"));
+    test_resp_free(&r);
+
+    r = test_get(&s, "/v1/openapi.json", NULL);
+    CHECK_INT(r.status, 200);
+    check_data_policy(&r);
+    test_resp_free(&r);
+    r = test_get(&s, "/v1/documents", NULL);
+    CHECK_INT(r.status, 401);
+    check_data_policy(&r);
     test_resp_free(&r);
 
     CHECK_INT(test_server_stop(&s, SIGTERM), 0);

@@ -5,7 +5,8 @@ import { api, session } from './api.js';
 import { announce, clear, debounce, errorBox, fmtDate, h, marked } from './dom.js';
 
 const LIMIT = 10;
-let sources = null; // [{source, documents}], loaded once per page
+let sources = null; // [{source, documents}], loaded once per session
+let sourcesOf = null; // the key they were loaded for: another key may see others
 let modeSupported = null; // null: not asked yet; false: the server refused mode=
 let seq = 0;
 let ctl = null;
@@ -115,7 +116,12 @@ export function leave() { ctl = null; }
 
 async function loadFacets(box, state, changed) {
   try {
-    if (!sources) sources = (await api('GET', '/v1/sources')).sources || [];
+    const key = session && session.key_id;
+    if (!sources || sourcesOf !== key) {
+      sources = null;
+      sources = (await api('GET', '/v1/sources')).sources || [];
+      sourcesOf = key;
+    }
   } catch (e) {
     box.append(errorBox(e));
     return;

@@ -77,6 +77,7 @@ async function track(file, source, list, open) {
     const running = j.state === 'leased';
     set(running ? 75 : 50, running ? 'indexing' : `queued (attempt ${j.attempts + 1})`);
     await new Promise(r => setTimeout(r, wait));
+    if (!list.isConnected) return; // the view was left: nothing shows the bar any more
   }
   set(100, 'searchable', 'done');
   if (!docId) return;
