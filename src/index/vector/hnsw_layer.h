@@ -25,22 +25,29 @@ LAYER_ATTR static lore_status LAYER_NAME(hnsw_walk *w, uint32_t ep, uint32_t ef,
     tag[ep] = gen;
     lore_status st = heap_push(&w->cand, d0, ep); /* min-heap: closest first */
     if (st == LORE_OK) st = offer(w, ep, d0, ef);
+    const size_t l0_stride = h->l0_stride;
+    const uint32_t *link0 = h->link0;
+    uint32_t todo[2 * HNSW_MAX_M];
     while (st == LORE_OK && w->cand.n) {
         hnsw_cand c = heap_pop(&w->cand);
         if (w->res.n >= ef && c.d > w->res.v[0].d) break;
+        /* The next candidate is most often the heap's new top: fetch its
+         * links while this one's neighbours are scored. */
+        if (lc == 0 && w->cand.n) __builtin_prefetch(link0 + (size_t)w->cand.v[0].node * l0_stride);
         const uint32_t *l = hnsw_links(h, c.node, lc);
-        uint32_t cnt = l[0];
-        for (uint32_t i = 0; i < cnt; i++)
-            __builtin_prefetch(tag + l[1 + i]);
-        if (cnt) __builtin_prefetch(vd + (size_t)l[1] * stride);
+        uint32_t cnt = l[0], nt = 0;
+        /* First the unvisited neighbours, their rows requested all at once
+         * (the walk waits on memory, not on arithmetic), then the scores. */
         for (uint32_t i = 0; i < cnt; i++) {
             uint32_t n = l[1 + i];
-            if (i + 1 < cnt) {
-                __builtin_prefetch(vd + (size_t)l[2 + i] * stride);
-                __builtin_prefetch(vd + (size_t)l[2 + i] * stride + 64);
-            }
             if (n >= h->slots || tag[n] == gen) continue;
             tag[n] = gen;
+            todo[nt++] = n;
+            __builtin_prefetch(vd + (size_t)n * stride);
+            if (stride > 64) __builtin_prefetch(vd + (size_t)n * stride + 64);
+        }
+        for (uint32_t i = 0; i < nt; i++) {
+            uint32_t n = todo[i];
             const uint8_t *nd = vd + (size_t)n * stride;
             memcpy(&scale, nd, 4);
             float d = -(qs * scale * (float)LAYER_DOT(q, (const int8_t *)(nd + 4), dims));

@@ -46,6 +46,22 @@ static inline hnsw_cand heap_pop(hnsw_heap *hp) {
     return top;
 }
 
+/* Replaces the top with (d, node) and sifts it down: a pop and a push in
+ * one pass. */
+static inline void heap_replace_top(hnsw_heap *hp, float d, uint32_t node) {
+    hnsw_cand c = {d, node};
+    size_t i = 0, n = hp->n;
+    for (;;) {
+        size_t k = 2 * i + 1;
+        if (k >= n) break;
+        if (k + 1 < n && cand_before(hp, &hp->v[k + 1], &hp->v[k])) k++;
+        if (!cand_before(hp, &hp->v[k], &c)) break;
+        hp->v[i] = hp->v[k];
+        i = k;
+    }
+    hp->v[i] = c;
+}
+
 void hnsw_heap_free(hnsw_heap *hp) {
     free(hp->v);
     hp->v = NULL, hp->n = hp->cap = 0;
@@ -146,10 +162,7 @@ static inline __attribute__((always_inline)) lore_status offer(hnsw_walk *w, uin
                                                                uint32_t ef) {
     if (!admitted(w, n)) return LORE_OK;
     if (w->res.n < ef) return heap_push(&w->res, d, n);
-    if (d < w->res.v[0].d) {
-        heap_pop(&w->res);
-        return heap_push(&w->res, d, n);
-    }
+    if (d < w->res.v[0].d) heap_replace_top(&w->res, d, n);
     return LORE_OK;
 }
 
