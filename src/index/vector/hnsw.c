@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void hnsw_params_default(hnsw_params *p, uint32_t dims, hnsw_metric metric) {
     memset(p, 0, sizeof *p);
@@ -83,13 +84,25 @@ static int grow_array(void **p, size_t elem, size_t old_n, size_t new_n, int zer
     return 0;
 }
 
-/* Grows the vector rows, 64-byte aligned (realloc keeps only 16). */
-static int grow_rows(hnsw *h, size_t nc) {
+/* The arrays the walk reads at random (vector rows, level-0 links): from
+ * HNSW_HUGE_MIN bytes on they are aligned to 2 MiB and marked for
+ * transparent huge pages, so a walk's random reads miss the TLB far less
+ * (where the kernel leaves THP to madvise, as Debian's does). Smaller ones
+ * are 64-byte aligned (realloc keeps only 16) so rows start on cache lines. */
+#define HNSW_HUGE_MIN ((size_t)4 << 20)
+#define HNSW_HUGE_ALIGN ((size_t)2 << 20)
+
+static int grow_hot(void **p, size_t old_bytes, size_t new_bytes) {
     void *np = NULL;
-    if (posix_memalign(&np, 64, nc * h->vstride) != 0) return -1;
-    if (h->vdata) memcpy(np, h->vdata, (size_t)h->cap * h->vstride);
-    free(h->vdata);
-    h->vdata = np;
+    size_t align = new_bytes >= HNSW_HUGE_MIN ? HNSW_HUGE_ALIGN : 64;
+    if (posix_memalign(&np, align, new_bytes) != 0) return -1;
+#ifdef MADV_HUGEPAGE
+    if (align == HNSW_HUGE_ALIGN) /* advice only: no huge pages is no error */
+        (void)madvise(np, new_bytes & ~(HNSW_HUGE_ALIGN - 1), MADV_HUGEPAGE);
+#endif
+    if (*p) memcpy(np, *p, old_bytes);
+    free(*p);
+    *p = np;
     return 0;
 }
 
@@ -101,7 +114,8 @@ lore_status hnsw_grow(hnsw *h, uint32_t want) {
     if (nc < want) nc = want;
     if (nc > HNSW_MAX_NODES) nc = HNSW_MAX_NODES;
     size_t d = h->p.dims, oc = h->cap;
-    if (grow_rows(h, nc) || grow_array((void **)&h->link0, 4 * h->l0_stride, oc, nc, 0) ||
+    if (grow_hot((void **)&h->vdata, oc * h->vstride, nc * h->vstride) ||
+        grow_hot((void **)&h->link0, oc * 4 * h->l0_stride, nc * 4 * h->l0_stride) ||
         grow_array((void **)&h->upper, sizeof(uint32_t *), oc, nc, 1) ||
         grow_array((void **)&h->ids, 8, oc, nc, 0) ||
         grow_array((void **)&h->level, 1, oc, nc, 1) ||

@@ -27,12 +27,13 @@ typedef struct hnsw_heap {
     int max;
 } hnsw_heap;
 
-/* A walk's scratch: a visited set (one tag per slot; each layer search bumps
+/* A walk's scratch: a visited set (one byte tag per slot, 1/2 the footprint
+ * of a u16 so more of it stays in cache; each layer search bumps
  * the generation) and the heaps' buffers, pooled across searches. */
 typedef struct hnsw_visited {
-    uint16_t *tag;
+    uint8_t *tag;
     size_t cap;
-    uint16_t gen;
+    uint8_t gen;
     hnsw_heap cand, res;
 } hnsw_visited;
 
@@ -134,6 +135,8 @@ void hnsw_release_slot(hnsw *h, uint32_t n);
 
 /* hnsw_walk.c */
 void hnsw_heap_free(hnsw_heap *hp);
+/* Pops until at most keep are left (the best keep of a max-heap). */
+void hnsw_heap_trim(hnsw_heap *hp, size_t keep);
 lore_status hnsw_walk_begin(hnsw_walk *w, const hnsw *h, const int8_t *q, float qscale);
 void hnsw_walk_end(hnsw_walk *w);
 uint32_t hnsw_greedy(hnsw_walk *w, uint32_t ep, int lc);

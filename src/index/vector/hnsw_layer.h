@@ -11,12 +11,12 @@ LAYER_ATTR static lore_status LAYER_NAME(hnsw_walk *w, uint32_t ep, uint32_t ef,
     const uint8_t *vd = h->vdata;
     const int8_t *q = w->q;
     const float qs = w->qscale;
-    uint16_t *tag = w->vis->tag;
+    uint8_t *tag = w->vis->tag;
     if (++w->vis->gen == 0) { /* a fresh generation per layer */
         memset(tag, 0, w->vis->cap * sizeof *tag);
         w->vis->gen = 1;
     }
-    const uint16_t gen = w->vis->gen;
+    const uint8_t gen = w->vis->gen;
     w->cand.n = w->res.n = 0;
     w->plain = !w->admit && !h->n_tomb; /* every node enters the results */
     float scale;

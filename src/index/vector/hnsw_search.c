@@ -97,8 +97,8 @@ static lore_status walk(const scorer *s, uint32_t ef, hnsw_hit *out, size_t *n_o
         /* Re-rank the best of the int8 order exactly: past 4k (at least
          * HNSW_RERANK_MIN) a candidate almost never enters the top k. */
         size_t nr = w.res.n, keep = 4 * s->q->k < HNSW_RERANK_MIN ? HNSW_RERANK_MIN : 4 * s->q->k;
-        if (nr > keep) {
-            qsort(w.res.v, nr, sizeof *w.res.v, hnsw_cand_cmp);
+        if (nr > keep) { /* res is a max-heap: drop its worst */
+            hnsw_heap_trim(&w.res, keep);
             nr = keep;
         }
         for (size_t i = 0; i < nr; i++) {

@@ -62,6 +62,11 @@ static inline void heap_replace_top(hnsw_heap *hp, float d, uint32_t node) {
     hp->v[i] = c;
 }
 
+void hnsw_heap_trim(hnsw_heap *hp, size_t keep) {
+    while (hp->n > keep)
+        (void)heap_pop(hp);
+}
+
 void hnsw_heap_free(hnsw_heap *hp) {
     free(hp->v);
     hp->v = NULL, hp->n = hp->cap = 0;
@@ -82,7 +87,7 @@ static hnsw_visited *visited_get(const hnsw *hc) {
     if (!v && !(v = calloc(1, sizeof *v))) return NULL;
     if (v->cap < h->slots) {
         size_t nc = h->cap > h->slots ? h->cap : h->slots;
-        uint16_t *nt = calloc(nc, sizeof *nt);
+        uint8_t *nt = calloc(nc, sizeof *nt);
         if (!nt) {
             hnsw_heap_free(&v->cand), hnsw_heap_free(&v->res);
             free(v->tag), free(v);
