@@ -42,8 +42,9 @@ lore_status hnsw_new(const hnsw_params *p, hnsw **out, const char **err) {
     h->p.keep_float = p->keep_float ? 1 : 0;
     h->m0 = 2 * p->M;
     h->l0_stride = 1 + (size_t)h->m0;
+    h->d8 = (p->dims + 15) & ~15u;
     /* Rows start on cache lines when that costs at most a quarter more. */
-    size_t row = 4 + (((size_t)p->dims + 3) & ~(size_t)3), lines = (row + 63) & ~(size_t)63;
+    size_t row = (size_t)h->d8 + 4, lines = (row + 63) & ~(size_t)63;
     h->vstride = (lines - row) * 4 <= row ? lines : row;
     h->entry = HNSW_NONE;
     h->rng = p->seed ? p->seed : 0x9e3779b97f4a7c15ull;
@@ -365,6 +366,7 @@ lore_status hnsw_insert(hnsw *h, int64_t id, const float *vec) {
     h->ids[n] = id;
     float sc;
     hnsw_quantize(v, h->p.dims, hnsw_vec8(h, n), &sc);
+    hnsw_pad8(h, n);
     hnsw_set_scale(h, n, sc);
     if (h->p.keep_float) {
         memcpy(h->vecf + (size_t)n * h->p.dims, v, h->p.dims * sizeof *v);

@@ -44,8 +44,11 @@ struct hnsw {
     uint32_t m0;         /* links at level 0 (2*M) */
     size_t l0_stride;    /* uint32 per node in link0: count + m0 */
     uint32_t slots, cap; /* node indexes < slots; arrays sized cap */
-    uint8_t *vdata;      /* cap * vstride: per node the f32 scale, then the int8 vector */
+    /* cap * vstride: per node the int8 vector zero-padded to d8 bytes (so
+     * the kernels run without a scalar tail), then the f32 scale */
+    uint8_t *vdata;
     size_t vstride;
+    uint32_t d8;      /* dims rounded up to 16 */
     uint32_t *link0;  /* cap * l0_stride */
     uint32_t **upper; /* cap; levels 1..L, each count + M */
     int64_t *ids;     /* cap */
@@ -79,7 +82,7 @@ struct hnsw {
  * and who may enter the result set. */
 typedef struct hnsw_walk {
     const hnsw *h;
-    const int8_t *q;
+    const int8_t *q; /* d8 bytes, zero-padded like the rows */
     float qscale;
     hnsw_visited *vis;
     hnsw_heap cand, res;
@@ -98,28 +101,33 @@ static inline uint32_t hnsw_max_links(const hnsw *h, int lc) {
 }
 
 static inline int8_t *hnsw_vec8(const hnsw *h, uint32_t n) {
-    return (int8_t *)(h->vdata + (size_t)n * h->vstride + 4);
+    return (int8_t *)(h->vdata + (size_t)n * h->vstride);
+}
+
+/* Zeroes the padding after node n's int8 vector (after writing it). */
+static inline void hnsw_pad8(hnsw *h, uint32_t n) {
+    memset(hnsw_vec8(h, n) + h->p.dims, 0, h->d8 - h->p.dims);
 }
 
 static inline float hnsw_scale(const hnsw *h, uint32_t n) {
     float f;
-    memcpy(&f, h->vdata + (size_t)n * h->vstride, 4);
+    memcpy(&f, h->vdata + (size_t)n * h->vstride + h->d8, 4);
     return f;
 }
 
 static inline void hnsw_set_scale(hnsw *h, uint32_t n, float f) {
-    memcpy(h->vdata + (size_t)n * h->vstride, &f, 4);
+    memcpy(h->vdata + (size_t)n * h->vstride + h->d8, &f, 4);
 }
 
-/* Distance from node a to node b (int8). */
+/* Distance from node a to node b (int8; the zero padding adds nothing). */
 static inline float hnsw_node_dist(const hnsw *h, uint32_t a, uint32_t b) {
     return -(hnsw_scale(h, a) * hnsw_scale(h, b) *
-             (float)vdist_dot_i8(hnsw_vec8(h, a), hnsw_vec8(h, b), h->p.dims));
+             (float)vdist_dot_i8(hnsw_vec8(h, a), hnsw_vec8(h, b), h->d8));
 }
 
 static inline float hnsw_query_dist(const hnsw_walk *w, uint32_t n) {
     return -(w->qscale * hnsw_scale(w->h, n) *
-             (float)vdist_dot_i8(w->q, hnsw_vec8(w->h, n), w->h->p.dims));
+             (float)vdist_dot_i8(w->q, hnsw_vec8(w->h, n), w->h->d8));
 }
 
 /* hnsw.c */

@@ -7,7 +7,7 @@
  * hot loop reads no flags. */
 LAYER_ATTR static lore_status LAYER_NAME(hnsw_walk *w, uint32_t ep, uint32_t ef, int lc) {
     const hnsw *h = w->h;
-    const size_t dims = h->p.dims, stride = h->vstride;
+    const size_t dims = h->d8, stride = h->vstride; /* rows and query zero-padded */
     const uint8_t *vd = h->vdata;
     const int8_t *q = w->q;
     const float qs = w->qscale;
@@ -20,8 +20,8 @@ LAYER_ATTR static lore_status LAYER_NAME(hnsw_walk *w, uint32_t ep, uint32_t ef,
     w->cand.n = w->res.n = 0;
     w->plain = !w->admit && !h->n_tomb; /* every node enters the results */
     float scale;
-    memcpy(&scale, vd + ep * stride, 4);
-    float d0 = -(qs * scale * (float)LAYER_DOT(q, (const int8_t *)(vd + ep * stride + 4), dims));
+    memcpy(&scale, vd + ep * stride + dims, 4);
+    float d0 = -(qs * scale * (float)LAYER_DOT(q, (const int8_t *)(vd + ep * stride), dims));
     tag[ep] = gen;
     lore_status st = heap_push(&w->cand, d0, ep); /* min-heap: closest first */
     if (st == LORE_OK) st = offer(w, ep, d0, ef);
@@ -49,8 +49,8 @@ LAYER_ATTR static lore_status LAYER_NAME(hnsw_walk *w, uint32_t ep, uint32_t ef,
         for (uint32_t i = 0; i < nt; i++) {
             uint32_t n = todo[i];
             const uint8_t *nd = vd + (size_t)n * stride;
-            memcpy(&scale, nd, 4);
-            float d = -(qs * scale * (float)LAYER_DOT(q, (const int8_t *)(nd + 4), dims));
+            memcpy(&scale, nd + dims, 4);
+            float d = -(qs * scale * (float)LAYER_DOT(q, (const int8_t *)nd, dims));
             if (w->res.n >= ef && d >= w->res.v[0].d) continue;
             st = heap_push(&w->cand, d, n);
             if (st == LORE_OK) st = offer(w, n, d, ef);

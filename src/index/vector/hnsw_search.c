@@ -124,7 +124,8 @@ lore_status hnsw_search(const hnsw *h, const hnsw_query *q, hnsw_hit *out, size_
     lore_status st = query_check(h, q);
     if (st != LORE_OK) return st;
     uint32_t d = h->p.dims;
-    float *qf = malloc(2 * (size_t)d * sizeof *qf + d);
+    /* qf, buf (d floats each), then q8 (d8 bytes, zero-padded like the rows) */
+    float *qf = calloc(1, 2 * (size_t)d * sizeof *qf + h->d8);
     if (!qf) return LORE_NOMEM;
     scorer s = {.h = h, .q = q, .qf = qf, .buf = qf + d, .q8 = (int8_t *)(qf + 2 * (size_t)d)};
     if ((st = hnsw_prepare(h, q->vec, qf)) != LORE_OK) goto out;
