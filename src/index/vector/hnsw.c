@@ -59,7 +59,7 @@ void hnsw_free(hnsw *h) {
     for (uint32_t i = 0; i < h->slots; i++)
         free(h->upper[i]);
     free(h->vdata), free(h->link0), free(h->upper), free(h->ids);
-    free(h->level), free(h->flags), free(h->vecf), free(h->map_keys), free(h->map_vals);
+    free(h->level), free(h->flags), free(h->vecf), free(h->map_vals);
     free(h->free_list), free(h->dirty);
     for (int i = 0; i < h->n_pool; i++) {
         hnsw_heap_free(&h->pool[i]->cand), hnsw_heap_free(&h->pool[i]->res);
@@ -135,8 +135,9 @@ static size_t map_slot(int64_t id, size_t cap) {
 uint32_t hnsw_node_of(const hnsw *h, int64_t id) {
     if (!h->map_cap) return HNSW_NONE;
     for (size_t i = map_slot(id, h->map_cap);; i = (i + 1) & (h->map_cap - 1)) {
-        if (h->map_vals[i] == HNSW_NONE) return HNSW_NONE;
-        if (h->map_keys[i] == id) return h->map_vals[i];
+        uint32_t v = h->map_vals[i];
+        if (v == HNSW_NONE) return HNSW_NONE;
+        if (h->ids[v] == id) return v;
     }
 }
 
@@ -145,22 +146,19 @@ int hnsw_contains(const hnsw *h, int64_t id) {
 }
 
 static int map_rehash(hnsw *h, size_t ncap) {
-    int64_t *nk = malloc(ncap * sizeof *nk);
     uint32_t *nv = malloc(ncap * sizeof *nv);
-    if (!nk || !nv) {
-        free(nk), free(nv);
-        return -1;
-    }
+    if (!nv) return -1;
     memset(nv, 0xff, ncap * sizeof *nv);
     for (size_t i = 0; i < h->map_cap; i++) {
-        if (h->map_vals[i] == HNSW_NONE) continue;
-        size_t j = map_slot(h->map_keys[i], ncap);
+        uint32_t v = h->map_vals[i];
+        if (v == HNSW_NONE) continue;
+        size_t j = map_slot(h->ids[v], ncap);
         while (nv[j] != HNSW_NONE)
             j = (j + 1) & (ncap - 1);
-        nk[j] = h->map_keys[i], nv[j] = h->map_vals[i];
+        nv[j] = v;
     }
-    free(h->map_keys), free(h->map_vals);
-    h->map_keys = nk, h->map_vals = nv, h->map_cap = ncap;
+    free(h->map_vals);
+    h->map_vals = nv, h->map_cap = ncap;
     return 0;
 }
 
@@ -170,8 +168,8 @@ int hnsw_map_put(hnsw *h, int64_t id, uint32_t node) {
         return -1;
     size_t i = map_slot(id, h->map_cap);
     for (; h->map_vals[i] != HNSW_NONE; i = (i + 1) & (h->map_cap - 1))
-        if (h->map_keys[i] == id) return 1;
-    h->map_keys[i] = id, h->map_vals[i] = node;
+        if (h->ids[h->map_vals[i]] == id) return 1;
+    h->map_vals[i] = node;
     h->map_used++;
     return 0;
 }
@@ -181,13 +179,13 @@ void hnsw_map_del(hnsw *h, int64_t id) {
     size_t mask = h->map_cap - 1, i = map_slot(id, h->map_cap);
     for (;; i = (i + 1) & mask) {
         if (h->map_vals[i] == HNSW_NONE) return;
-        if (h->map_keys[i] == id) break;
+        if (h->ids[h->map_vals[i]] == id) break;
     }
     /* Backward-shift deletion keeps every probe chain unbroken. */
     for (size_t j = (i + 1) & mask; h->map_vals[j] != HNSW_NONE; j = (j + 1) & mask) {
-        size_t home = map_slot(h->map_keys[j], h->map_cap);
+        size_t home = map_slot(h->ids[h->map_vals[j]], h->map_cap);
         if (((j - home) & mask) >= ((j - i) & mask)) {
-            h->map_keys[i] = h->map_keys[j], h->map_vals[i] = h->map_vals[j];
+            h->map_vals[i] = h->map_vals[j];
             i = j;
         }
     }
@@ -358,12 +356,12 @@ lore_status hnsw_insert(hnsw *h, int64_t id, const float *vec) {
     lore_status st = hnsw_prepare(h, vec, v);
     uint32_t n = HNSW_NONE;
     if (st == LORE_OK) st = node_alloc(h, draw_level(h), &n);
+    if (st == LORE_OK) h->ids[n] = id; /* the id map reads keys from ids */
     if (st == LORE_OK && hnsw_map_put(h, id, n) < 0) {
         hnsw_release_slot(h, n);
         st = LORE_NOMEM;
     }
     if (st != LORE_OK) goto out;
-    h->ids[n] = id;
     float sc;
     hnsw_quantize(v, h->p.dims, hnsw_vec8(h, n), &sc);
     hnsw_pad8(h, n);
@@ -403,7 +401,7 @@ void hnsw_get_stats(const hnsw *h, hnsw_stats *st) {
     size_t b = sizeof *h + (size_t)h->slots * per;
     for (uint32_t i = 0; i < h->slots; i++)
         if (h->upper[i]) b += (size_t)h->level[i] * (h->p.M + 1) * 4 + 16; /* malloc header */
-    b += h->map_cap * 12 + h->free_cap * 4 + h->dirty_cap * 4;
+    b += h->map_cap * 4 + h->free_cap * 4 + h->dirty_cap * 4;
     st->graph_bytes = b;
     st->float_bytes = h->p.keep_float ? (size_t)h->slots * h->p.dims * 4 : 0;
     size_t nodes = h->n_live + h->n_tomb;

@@ -60,8 +60,7 @@ struct hnsw {
     uint64_t rng;
     double mult; /* level draw: floor(-ln(U) * mult) */
     /* id -> node, open addressing, linear probing, backward-shift delete */
-    int64_t *map_keys;
-    uint32_t *map_vals; /* HNSW_NONE: empty */
+    uint32_t *map_vals; /* HNSW_NONE: empty; the key is ids[val] (4 bytes a slot, not 12) */
     size_t map_cap, map_used;
     uint32_t *free_list;
     size_t n_free, free_cap;
@@ -132,6 +131,7 @@ static inline float hnsw_query_dist(const hnsw_walk *w, uint32_t n) {
 
 /* hnsw.c */
 void hnsw_mark_dirty(hnsw *h, uint32_t n);
+/* id must already be in h->ids[node]. */
 int hnsw_map_put(hnsw *h, int64_t id, uint32_t node);
 void hnsw_map_del(hnsw *h, int64_t id);
 /* Quantizes v (dims floats) into q and *scale; 0 for a zero vector. */
