@@ -7,8 +7,11 @@
 #
 # Environment: ANN_BUILD (build dir with ann_bench, default build/release),
 # ANN_M (16), ANN_EFC (200), ANN_EFS (ef sweep), ANN_RANDOM_N (1000000),
-# ANN_RANDOM_NQ (1000), ANN_SEED (13). Data and ground truth are cached in
-# build/ann/ (the ground truth is computed once per data set).
+# ANN_RANDOM_NQ (1000), ANN_SEED (13), ANN_GRAPH (1: keep each side's built
+# graph in build/ann/ and load it in later runs instead of building: for
+# iterating on search speed; build times are then not measured). Data and
+# ground truth are cached in build/ann/ (the ground truth is computed once
+# per data set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHAT=${1:-all}
@@ -35,8 +38,12 @@ BENCH=$BUILD/ann_bench
 
 side_by_side() { # name base query gt
     echo "== $1: M=$M efConstruction=$EFC, one thread"
-    "$BENCH" run "$2" "$3" "$4" "$M" "$EFC" "$EFS"
-    "$PY" bench/ann_hnswlib.py run "$2" "$3" "$4" "$M" "$EFC" "$EFS"
+    local g=() h=()
+    if [ "${ANN_GRAPH:-0}" = 1 ]; then
+        g=("${2%.base.f32}.M$M-efc$EFC.lore.graph") h=("${2%.base.f32}.M$M-efc$EFC.hnswlib.graph")
+    fi
+    "$BENCH" run "$2" "$3" "$4" "$M" "$EFC" "$EFS" "${g[@]}"
+    "$PY" bench/ann_hnswlib.py run "$2" "$3" "$4" "$M" "$EFC" "$EFS" "${h[@]}"
 }
 
 glove() {

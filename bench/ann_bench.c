@@ -5,6 +5,12 @@
  *                                       xorshift64* + Box-Muller)
  *   ann_bench gt BASE QUERY K OUT       exact top K by cosine (brute force)
  *   ann_bench run BASE QUERY GT M EFC EF[,EF...]
+ *   ann_bench run BASE QUERY GT M EFC EF[,EF...] GRAPH
+ *                                       the same, and saves the built graph
+ *                                       to GRAPH, or loads it from GRAPH
+ *                                       instead of building when it exists
+ *                                       (for iterating on search speed; the
+ *                                       file holds the index's own records)
  *
  * Vector files: u32 n, u32 d, then n*d float32; ground truth: u32 n, u32 k,
  * then n*k int32 (row numbers of BASE), all little-endian. `run` builds the
@@ -12,7 +18,10 @@
  * and re-ranking reads the float32 vectors from BASE, mapped (the "separate
  * array the caller may page"). It prints build time, bytes per vector
  * (the index's own account, and the resident memory the build added), then
- * one line per ef: recall@10 and queries/s (one query at a time). */
+ * one line per ef: recall@10 and queries/s (one query at a time).
+ *
+ * Graph file: the 40-byte header record (hnsw_header_encode), u32 slots,
+ * then per slot u32 length (0: free) and the node record (hnsw.h). */
 #include "index/vector/hnsw.h"
 #include "index/vector/vector_dist.h"
 
@@ -36,6 +45,12 @@ typedef struct vecfile {
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_now(void) { /* this process's CPU time: steadier on a shared machine */
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -152,7 +167,7 @@ static void sweep(const hnsw *h, const vecfile *q, const int32_t *gt, uint32_t g
         uint32_t ef = (uint32_t)strtoul(tok, NULL, 10);
         hnsw_hit hits[10];
         size_t found = 0, n = 0;
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         for (uint32_t i = 0; i < q->n; i++) {
             hnsw_query hq = {.vec = q->v + (size_t)i * q->d, .k = 10, .ef = ef, .fetch = fetch_row};
             if (hnsw_search(h, &hq, hits, &n) != LORE_OK) die("search failed", NULL);
@@ -163,16 +178,66 @@ static void sweep(const hnsw *h, const vecfile *q, const int32_t *gt, uint32_t g
                         break;
                     }
         }
-        double dt = now() - t0;
-        printf("lore ef=%u recall@10=%.4f qps=%.0f\n", ef, (double)found / (10.0 * q->n),
-               q->n / dt);
+        double dt = now() - t0, dc = cpu_now() - c0;
+        printf("lore ef=%u recall@10=%.4f qps=%.0f cpu_qps=%.0f\n", ef,
+               (double)found / (10.0 * q->n), q->n / dt, q->n / dc);
         fflush(stdout);
     }
     free(list);
 }
 
-static int cmd_run(char **argv) {
-    vecfile b, q, g;
+static void graph_save(const hnsw *h, const char *path) {
+    FILE *f = fopen(path, "wb");
+    uint8_t hdr[HNSW_HEADER_BYTES];
+    hnsw_stats st;
+    hnsw_get_stats(h, &st);
+    uint32_t slots = (uint32_t)st.slots;
+    hnsw_header_encode(h, hdr);
+    if (!f || fwrite(hdr, 1, sizeof hdr, f) != sizeof hdr || fwrite(&slots, 4, 1, f) != 1)
+        die("cannot write graph", path);
+    uint8_t *rec = NULL;
+    for (uint32_t i = 0; i < slots; i++) {
+        size_t cap = hnsw_node_record_size(h, i), len = 0;
+        if (cap && !(rec = realloc(rec, cap))) die("out of memory", NULL);
+        if (cap && hnsw_node_encode(h, i, rec, cap, &len) != LORE_OK) die("encode failed", NULL);
+        uint32_t l32 = (uint32_t)len;
+        if (fwrite(&l32, 4, 1, f) != 1 || fwrite(rec, 1, len, f) != len)
+            die("cannot write graph", path);
+    }
+    free(rec);
+    if (fclose(f) != 0) die("cannot write graph", path);
+}
+
+/* NULL when path does not exist; dies on a damaged file. */
+static hnsw *graph_load(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    uint8_t hdr[HNSW_HEADER_BYTES];
+    uint32_t slots;
+    hnsw *h = NULL;
+    if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || fread(&slots, 4, 1, f) != 1 ||
+        hnsw_load_begin(hdr, sizeof hdr, 0, &h) != LORE_OK)
+        die("bad graph file", path);
+    uint8_t *rec = NULL;
+    for (uint32_t i = 0; i < slots; i++) {
+        uint32_t len;
+        if (fread(&len, 4, 1, f) != 1 || len > (1u << 24)) die("bad graph file", path);
+        if (!len) {
+            if (hnsw_load_free(h, i) != LORE_OK) die("bad graph file", path);
+            continue;
+        }
+        if (!(rec = realloc(rec, len))) die("out of memory", NULL);
+        if (fread(rec, 1, len, f) != len || hnsw_load_node(h, i, rec, len) != LORE_OK)
+            die("bad graph file", path);
+    }
+    free(rec);
+    fclose(f);
+    if (hnsw_load_finish(h) != LORE_OK) die("bad graph file", path);
+    return h;
+}
+
+static int cmd_run(char **argv, const char *graph) {
+    vecfile b, q;
     vf_open(argv[0], &b), vf_open(argv[1], &q);
     int fd = open(argv[2], O_RDONLY);
     uint32_t gh[2];
@@ -182,7 +247,6 @@ static int cmd_run(char **argv) {
     if (read(fd, gt, (size_t)gh[0] * gh[1] * 4) != (ssize_t)((size_t)gh[0] * gh[1] * 4))
         die("short ground truth", argv[2]);
     close(fd);
-    (void)g;
     hnsw_params p;
     hnsw_params_default(&p, b.d, HNSW_COSINE);
     p.M = (uint32_t)strtoul(argv[3], NULL, 10);
@@ -191,16 +255,27 @@ static int cmd_run(char **argv) {
     fetch_base = &b;
     hnsw *h = NULL;
     const char *err = NULL;
-    if (hnsw_new(&p, &h, &err) != LORE_OK) die("bad parameters", err);
     size_t rss0 = rss_bytes();
-    double t0 = now();
-    for (uint32_t i = 0; i < b.n; i++)
-        if (hnsw_insert(h, i, b.v + (size_t)i * b.d) != LORE_OK) die("insert failed", NULL);
-    double build = now() - t0;
+    double t0 = now(), build = -1;
+    if (graph && (h = graph_load(graph))) {
+        const hnsw_params *lp = hnsw_get_params(h);
+        if (lp->dims != b.d || lp->M != p.M || lp->ef_construction != p.ef_construction)
+            die("the saved graph has other dims, M or efConstruction", graph);
+    } else {
+        if (hnsw_new(&p, &h, &err) != LORE_OK) die("bad parameters", err);
+        for (uint32_t i = 0; i < b.n; i++)
+            if (hnsw_insert(h, i, b.v + (size_t)i * b.d) != LORE_OK) die("insert failed", NULL);
+        build = now() - t0;
+        if (graph) graph_save(h, graph);
+    }
     hnsw_stats st;
     hnsw_get_stats(h, &st);
-    printf("lore kernels=%s n=%u d=%u M=%u efc=%u build_s=%.1f\n", vdist_kernel_name(), b.n, b.d,
-           p.M, p.ef_construction, build);
+    if (build >= 0)
+        printf("lore kernels=%s n=%u d=%u M=%u efc=%u build_s=%.1f\n", vdist_kernel_name(), b.n,
+               b.d, p.M, p.ef_construction, build);
+    else
+        printf("lore kernels=%s n=%u d=%u M=%u efc=%u loaded from %s\n", vdist_kernel_name(), b.n,
+               b.d, p.M, p.ef_construction, graph);
     printf("lore bytes_per_vector=%.0f (index account) rss_per_vector=%.0f float32_paged=%u\n",
            st.bytes_per_vector, (double)(rss_bytes() - rss0) / b.n, b.d * 4);
     fflush(stdout);
@@ -213,8 +288,9 @@ static int cmd_run(char **argv) {
 int main(int argc, char **argv) {
     if (argc == 6 && strcmp(argv[1], "gen") == 0) return cmd_gen(argv + 2);
     if (argc == 6 && strcmp(argv[1], "gt") == 0) return cmd_gt(argv + 2);
-    if (argc == 8 && strcmp(argv[1], "run") == 0) return cmd_run(argv + 2);
+    if ((argc == 8 || argc == 9) && strcmp(argv[1], "run") == 0)
+        return cmd_run(argv + 2, argc == 9 ? argv[8] : NULL);
     fprintf(stderr, "usage: ann_bench gen N D SEED OUT | gt BASE QUERY K OUT |\n"
-                    "       ann_bench run BASE QUERY GT M EFC EF[,EF...]\n");
+                    "       ann_bench run BASE QUERY GT M EFC EF[,EF...] [GRAPH]\n");
     return 2;
 }

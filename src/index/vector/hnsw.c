@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void hnsw_params_default(hnsw_params *p, uint32_t dims, hnsw_metric metric) {
     memset(p, 0, sizeof *p);
@@ -41,8 +42,9 @@ lore_status hnsw_new(const hnsw_params *p, hnsw **out, const char **err) {
     h->p.keep_float = p->keep_float ? 1 : 0;
     h->m0 = 2 * p->M;
     h->l0_stride = 1 + (size_t)h->m0;
+    h->d8 = (p->dims + 15) & ~15u;
     /* Rows start on cache lines when that costs at most a quarter more. */
-    size_t row = 4 + (((size_t)p->dims + 3) & ~(size_t)3), lines = (row + 63) & ~(size_t)63;
+    size_t row = (size_t)h->d8 + 4, lines = (row + 63) & ~(size_t)63;
     h->vstride = (lines - row) * 4 <= row ? lines : row;
     h->entry = HNSW_NONE;
     h->rng = p->seed ? p->seed : 0x9e3779b97f4a7c15ull;
@@ -57,7 +59,7 @@ void hnsw_free(hnsw *h) {
     for (uint32_t i = 0; i < h->slots; i++)
         free(h->upper[i]);
     free(h->vdata), free(h->link0), free(h->upper), free(h->ids);
-    free(h->level), free(h->flags), free(h->vecf), free(h->map_keys), free(h->map_vals);
+    free(h->level), free(h->flags), free(h->vecf), free(h->map_vals);
     free(h->free_list), free(h->dirty);
     for (int i = 0; i < h->n_pool; i++) {
         hnsw_heap_free(&h->pool[i]->cand), hnsw_heap_free(&h->pool[i]->res);
@@ -83,13 +85,25 @@ static int grow_array(void **p, size_t elem, size_t old_n, size_t new_n, int zer
     return 0;
 }
 
-/* Grows the vector rows, 64-byte aligned (realloc keeps only 16). */
-static int grow_rows(hnsw *h, size_t nc) {
+/* The arrays the walk reads at random (vector rows, level-0 links): from
+ * HNSW_HUGE_MIN bytes on they are aligned to 2 MiB and marked for
+ * transparent huge pages, so a walk's random reads miss the TLB far less
+ * (where the kernel leaves THP to madvise, as Debian's does). Smaller ones
+ * are 64-byte aligned (realloc keeps only 16) so rows start on cache lines. */
+#define HNSW_HUGE_MIN ((size_t)4 << 20)
+#define HNSW_HUGE_ALIGN ((size_t)2 << 20)
+
+static int grow_hot(void **p, size_t old_bytes, size_t new_bytes) {
     void *np = NULL;
-    if (posix_memalign(&np, 64, nc * h->vstride) != 0) return -1;
-    if (h->vdata) memcpy(np, h->vdata, (size_t)h->cap * h->vstride);
-    free(h->vdata);
-    h->vdata = np;
+    size_t align = new_bytes >= HNSW_HUGE_MIN ? HNSW_HUGE_ALIGN : 64;
+    if (posix_memalign(&np, align, new_bytes) != 0) return -1;
+#ifdef MADV_HUGEPAGE
+    if (align == HNSW_HUGE_ALIGN) /* advice only: no huge pages is no error */
+        (void)madvise(np, new_bytes & ~(HNSW_HUGE_ALIGN - 1), MADV_HUGEPAGE);
+#endif
+    if (*p) memcpy(np, *p, old_bytes);
+    free(*p);
+    *p = np;
     return 0;
 }
 
@@ -101,7 +115,8 @@ lore_status hnsw_grow(hnsw *h, uint32_t want) {
     if (nc < want) nc = want;
     if (nc > HNSW_MAX_NODES) nc = HNSW_MAX_NODES;
     size_t d = h->p.dims, oc = h->cap;
-    if (grow_rows(h, nc) || grow_array((void **)&h->link0, 4 * h->l0_stride, oc, nc, 0) ||
+    if (grow_hot((void **)&h->vdata, oc * h->vstride, nc * h->vstride) ||
+        grow_hot((void **)&h->link0, oc * 4 * h->l0_stride, nc * 4 * h->l0_stride) ||
         grow_array((void **)&h->upper, sizeof(uint32_t *), oc, nc, 1) ||
         grow_array((void **)&h->ids, 8, oc, nc, 0) ||
         grow_array((void **)&h->level, 1, oc, nc, 1) ||
@@ -120,8 +135,9 @@ static size_t map_slot(int64_t id, size_t cap) {
 uint32_t hnsw_node_of(const hnsw *h, int64_t id) {
     if (!h->map_cap) return HNSW_NONE;
     for (size_t i = map_slot(id, h->map_cap);; i = (i + 1) & (h->map_cap - 1)) {
-        if (h->map_vals[i] == HNSW_NONE) return HNSW_NONE;
-        if (h->map_keys[i] == id) return h->map_vals[i];
+        uint32_t v = h->map_vals[i];
+        if (v == HNSW_NONE) return HNSW_NONE;
+        if (h->ids[v] == id) return v;
     }
 }
 
@@ -130,22 +146,19 @@ int hnsw_contains(const hnsw *h, int64_t id) {
 }
 
 static int map_rehash(hnsw *h, size_t ncap) {
-    int64_t *nk = malloc(ncap * sizeof *nk);
     uint32_t *nv = malloc(ncap * sizeof *nv);
-    if (!nk || !nv) {
-        free(nk), free(nv);
-        return -1;
-    }
+    if (!nv) return -1;
     memset(nv, 0xff, ncap * sizeof *nv);
     for (size_t i = 0; i < h->map_cap; i++) {
-        if (h->map_vals[i] == HNSW_NONE) continue;
-        size_t j = map_slot(h->map_keys[i], ncap);
+        uint32_t v = h->map_vals[i];
+        if (v == HNSW_NONE) continue;
+        size_t j = map_slot(h->ids[v], ncap);
         while (nv[j] != HNSW_NONE)
             j = (j + 1) & (ncap - 1);
-        nk[j] = h->map_keys[i], nv[j] = h->map_vals[i];
+        nv[j] = v;
     }
-    free(h->map_keys), free(h->map_vals);
-    h->map_keys = nk, h->map_vals = nv, h->map_cap = ncap;
+    free(h->map_vals);
+    h->map_vals = nv, h->map_cap = ncap;
     return 0;
 }
 
@@ -155,8 +168,8 @@ int hnsw_map_put(hnsw *h, int64_t id, uint32_t node) {
         return -1;
     size_t i = map_slot(id, h->map_cap);
     for (; h->map_vals[i] != HNSW_NONE; i = (i + 1) & (h->map_cap - 1))
-        if (h->map_keys[i] == id) return 1;
-    h->map_keys[i] = id, h->map_vals[i] = node;
+        if (h->ids[h->map_vals[i]] == id) return 1;
+    h->map_vals[i] = node;
     h->map_used++;
     return 0;
 }
@@ -166,13 +179,13 @@ void hnsw_map_del(hnsw *h, int64_t id) {
     size_t mask = h->map_cap - 1, i = map_slot(id, h->map_cap);
     for (;; i = (i + 1) & mask) {
         if (h->map_vals[i] == HNSW_NONE) return;
-        if (h->map_keys[i] == id) break;
+        if (h->ids[h->map_vals[i]] == id) break;
     }
     /* Backward-shift deletion keeps every probe chain unbroken. */
     for (size_t j = (i + 1) & mask; h->map_vals[j] != HNSW_NONE; j = (j + 1) & mask) {
-        size_t home = map_slot(h->map_keys[j], h->map_cap);
+        size_t home = map_slot(h->ids[h->map_vals[j]], h->map_cap);
         if (((j - home) & mask) >= ((j - i) & mask)) {
-            h->map_keys[i] = h->map_keys[j], h->map_vals[i] = h->map_vals[j];
+            h->map_vals[i] = h->map_vals[j];
             i = j;
         }
     }
@@ -343,14 +356,15 @@ lore_status hnsw_insert(hnsw *h, int64_t id, const float *vec) {
     lore_status st = hnsw_prepare(h, vec, v);
     uint32_t n = HNSW_NONE;
     if (st == LORE_OK) st = node_alloc(h, draw_level(h), &n);
+    if (st == LORE_OK) h->ids[n] = id; /* the id map reads keys from ids */
     if (st == LORE_OK && hnsw_map_put(h, id, n) < 0) {
         hnsw_release_slot(h, n);
         st = LORE_NOMEM;
     }
     if (st != LORE_OK) goto out;
-    h->ids[n] = id;
     float sc;
     hnsw_quantize(v, h->p.dims, hnsw_vec8(h, n), &sc);
+    hnsw_pad8(h, n);
     hnsw_set_scale(h, n, sc);
     if (h->p.keep_float) {
         memcpy(h->vecf + (size_t)n * h->p.dims, v, h->p.dims * sizeof *v);
@@ -387,7 +401,7 @@ void hnsw_get_stats(const hnsw *h, hnsw_stats *st) {
     size_t b = sizeof *h + (size_t)h->slots * per;
     for (uint32_t i = 0; i < h->slots; i++)
         if (h->upper[i]) b += (size_t)h->level[i] * (h->p.M + 1) * 4 + 16; /* malloc header */
-    b += h->map_cap * 12 + h->free_cap * 4 + h->dirty_cap * 4;
+    b += h->map_cap * 4 + h->free_cap * 4 + h->dirty_cap * 4;
     st->graph_bytes = b;
     st->float_bytes = h->p.keep_float ? (size_t)h->slots * h->p.dims * 4 : 0;
     size_t nodes = h->n_live + h->n_tomb;

@@ -27,12 +27,13 @@ typedef struct hnsw_heap {
     int max;
 } hnsw_heap;
 
-/* A walk's scratch: a visited set (one tag per slot; each layer search bumps
+/* A walk's scratch: a visited set (one byte tag per slot, 1/2 the footprint
+ * of a u16 so more of it stays in cache; each layer search bumps
  * the generation) and the heaps' buffers, pooled across searches. */
 typedef struct hnsw_visited {
-    uint16_t *tag;
+    uint8_t *tag;
     size_t cap;
-    uint16_t gen;
+    uint8_t gen;
     hnsw_heap cand, res;
 } hnsw_visited;
 
@@ -43,8 +44,11 @@ struct hnsw {
     uint32_t m0;         /* links at level 0 (2*M) */
     size_t l0_stride;    /* uint32 per node in link0: count + m0 */
     uint32_t slots, cap; /* node indexes < slots; arrays sized cap */
-    uint8_t *vdata;      /* cap * vstride: per node the f32 scale, then the int8 vector */
+    /* cap * vstride: per node the int8 vector zero-padded to d8 bytes (so
+     * the kernels run without a scalar tail), then the f32 scale */
+    uint8_t *vdata;
     size_t vstride;
+    uint32_t d8;      /* dims rounded up to 16 */
     uint32_t *link0;  /* cap * l0_stride */
     uint32_t **upper; /* cap; levels 1..L, each count + M */
     int64_t *ids;     /* cap */
@@ -56,8 +60,7 @@ struct hnsw {
     uint64_t rng;
     double mult; /* level draw: floor(-ln(U) * mult) */
     /* id -> node, open addressing, linear probing, backward-shift delete */
-    int64_t *map_keys;
-    uint32_t *map_vals; /* HNSW_NONE: empty */
+    uint32_t *map_vals; /* HNSW_NONE: empty; the key is ids[val] (4 bytes a slot, not 12) */
     size_t map_cap, map_used;
     uint32_t *free_list;
     size_t n_free, free_cap;
@@ -78,7 +81,7 @@ struct hnsw {
  * and who may enter the result set. */
 typedef struct hnsw_walk {
     const hnsw *h;
-    const int8_t *q;
+    const int8_t *q; /* d8 bytes, zero-padded like the rows */
     float qscale;
     hnsw_visited *vis;
     hnsw_heap cand, res;
@@ -97,32 +100,38 @@ static inline uint32_t hnsw_max_links(const hnsw *h, int lc) {
 }
 
 static inline int8_t *hnsw_vec8(const hnsw *h, uint32_t n) {
-    return (int8_t *)(h->vdata + (size_t)n * h->vstride + 4);
+    return (int8_t *)(h->vdata + (size_t)n * h->vstride);
+}
+
+/* Zeroes the padding after node n's int8 vector (after writing it). */
+static inline void hnsw_pad8(hnsw *h, uint32_t n) {
+    memset(hnsw_vec8(h, n) + h->p.dims, 0, h->d8 - h->p.dims);
 }
 
 static inline float hnsw_scale(const hnsw *h, uint32_t n) {
     float f;
-    memcpy(&f, h->vdata + (size_t)n * h->vstride, 4);
+    memcpy(&f, h->vdata + (size_t)n * h->vstride + h->d8, 4);
     return f;
 }
 
 static inline void hnsw_set_scale(hnsw *h, uint32_t n, float f) {
-    memcpy(h->vdata + (size_t)n * h->vstride, &f, 4);
+    memcpy(h->vdata + (size_t)n * h->vstride + h->d8, &f, 4);
 }
 
-/* Distance from node a to node b (int8). */
+/* Distance from node a to node b (int8; the zero padding adds nothing). */
 static inline float hnsw_node_dist(const hnsw *h, uint32_t a, uint32_t b) {
     return -(hnsw_scale(h, a) * hnsw_scale(h, b) *
-             (float)vdist_dot_i8(hnsw_vec8(h, a), hnsw_vec8(h, b), h->p.dims));
+             (float)vdist_dot_i8(hnsw_vec8(h, a), hnsw_vec8(h, b), h->d8));
 }
 
 static inline float hnsw_query_dist(const hnsw_walk *w, uint32_t n) {
     return -(w->qscale * hnsw_scale(w->h, n) *
-             (float)vdist_dot_i8(w->q, hnsw_vec8(w->h, n), w->h->p.dims));
+             (float)vdist_dot_i8(w->q, hnsw_vec8(w->h, n), w->h->d8));
 }
 
 /* hnsw.c */
 void hnsw_mark_dirty(hnsw *h, uint32_t n);
+/* id must already be in h->ids[node]. */
 int hnsw_map_put(hnsw *h, int64_t id, uint32_t node);
 void hnsw_map_del(hnsw *h, int64_t id);
 /* Quantizes v (dims floats) into q and *scale; 0 for a zero vector. */
@@ -134,6 +143,8 @@ void hnsw_release_slot(hnsw *h, uint32_t n);
 
 /* hnsw_walk.c */
 void hnsw_heap_free(hnsw_heap *hp);
+/* Pops until at most keep are left (the best keep of a max-heap). */
+void hnsw_heap_trim(hnsw_heap *hp, size_t keep);
 lore_status hnsw_walk_begin(hnsw_walk *w, const hnsw *h, const int8_t *q, float qscale);
 void hnsw_walk_end(hnsw_walk *w);
 uint32_t hnsw_greedy(hnsw_walk *w, uint32_t ep, int lc);

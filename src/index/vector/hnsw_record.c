@@ -179,6 +179,7 @@ lore_status hnsw_load_node(hnsw *h, uint32_t node, const uint8_t *rec, size_t le
             l[1 + i] = get32(p);
     }
     memcpy(hnsw_vec8(h, node), p, h->p.dims);
+    hnsw_pad8(h, node);
     return LORE_OK;
 }
 

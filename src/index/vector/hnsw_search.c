@@ -97,8 +97,8 @@ static lore_status walk(const scorer *s, uint32_t ef, hnsw_hit *out, size_t *n_o
         /* Re-rank the best of the int8 order exactly: past 4k (at least
          * HNSW_RERANK_MIN) a candidate almost never enters the top k. */
         size_t nr = w.res.n, keep = 4 * s->q->k < HNSW_RERANK_MIN ? HNSW_RERANK_MIN : 4 * s->q->k;
-        if (nr > keep) {
-            qsort(w.res.v, nr, sizeof *w.res.v, hnsw_cand_cmp);
+        if (nr > keep) { /* res is a max-heap: drop its worst */
+            hnsw_heap_trim(&w.res, keep);
             nr = keep;
         }
         for (size_t i = 0; i < nr; i++) {
@@ -124,7 +124,8 @@ lore_status hnsw_search(const hnsw *h, const hnsw_query *q, hnsw_hit *out, size_
     lore_status st = query_check(h, q);
     if (st != LORE_OK) return st;
     uint32_t d = h->p.dims;
-    float *qf = malloc(2 * (size_t)d * sizeof *qf + d);
+    /* qf, buf (d floats each), then q8 (d8 bytes, zero-padded like the rows) */
+    float *qf = calloc(1, 2 * (size_t)d * sizeof *qf + h->d8);
     if (!qf) return LORE_NOMEM;
     scorer s = {.h = h, .q = q, .qf = qf, .buf = qf + d, .q8 = (int8_t *)(qf + 2 * (size_t)d)};
     if ((st = hnsw_prepare(h, q->vec, qf)) != LORE_OK) goto out;

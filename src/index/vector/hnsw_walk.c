@@ -46,6 +46,27 @@ static inline hnsw_cand heap_pop(hnsw_heap *hp) {
     return top;
 }
 
+/* Replaces the top with (d, node) and sifts it down: a pop and a push in
+ * one pass. */
+static inline void heap_replace_top(hnsw_heap *hp, float d, uint32_t node) {
+    hnsw_cand c = {d, node};
+    size_t i = 0, n = hp->n;
+    for (;;) {
+        size_t k = 2 * i + 1;
+        if (k >= n) break;
+        if (k + 1 < n && cand_before(hp, &hp->v[k + 1], &hp->v[k])) k++;
+        if (!cand_before(hp, &hp->v[k], &c)) break;
+        hp->v[i] = hp->v[k];
+        i = k;
+    }
+    hp->v[i] = c;
+}
+
+void hnsw_heap_trim(hnsw_heap *hp, size_t keep) {
+    while (hp->n > keep)
+        (void)heap_pop(hp);
+}
+
 void hnsw_heap_free(hnsw_heap *hp) {
     free(hp->v);
     hp->v = NULL, hp->n = hp->cap = 0;
@@ -66,7 +87,7 @@ static hnsw_visited *visited_get(const hnsw *hc) {
     if (!v && !(v = calloc(1, sizeof *v))) return NULL;
     if (v->cap < h->slots) {
         size_t nc = h->cap > h->slots ? h->cap : h->slots;
-        uint16_t *nt = calloc(nc, sizeof *nt);
+        uint8_t *nt = calloc(nc, sizeof *nt);
         if (!nt) {
             hnsw_heap_free(&v->cand), hnsw_heap_free(&v->res);
             free(v->tag), free(v);
@@ -146,10 +167,7 @@ static inline __attribute__((always_inline)) lore_status offer(hnsw_walk *w, uin
                                                                uint32_t ef) {
     if (!admitted(w, n)) return LORE_OK;
     if (w->res.n < ef) return heap_push(&w->res, d, n);
-    if (d < w->res.v[0].d) {
-        heap_pop(&w->res);
-        return heap_push(&w->res, d, n);
-    }
+    if (d < w->res.v[0].d) heap_replace_top(&w->res, d, n);
     return LORE_OK;
 }
 
