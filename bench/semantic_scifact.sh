@@ -31,7 +31,7 @@
 # Environment: LORE_BUILD_DIR (default build/release), LORE_SCIFACT_DIR
 # (default ../shared/data/beir/scifact), LORE_SCIFACT_DOCS (default 1000; 0 =
 # all), LORE_BENCH_WEIGHTS (semantic weights of step 4, default
-# "0.5 0.25 0.1 0.05 0.02"),
+# "0.5 0.25 0.1 0.05 0.02 0.01"),
 # LORE_BENCH_KEEP=1 keeps the temporary directory. Run from the repository
 # root: bash bench/semantic_scifact.sh
 set -euo pipefail
@@ -39,7 +39,7 @@ set -euo pipefail
 build="${LORE_BUILD_DIR:-build/release}"
 data="${LORE_SCIFACT_DIR:-../shared/data/beir/scifact}"
 ndocs="${LORE_SCIFACT_DOCS:-1000}"
-weights="${LORE_BENCH_WEIGHTS:-0.5 0.25 0.1 0.05 0.02}"
+weights="${LORE_BENCH_WEIGHTS:-0.5 0.25 0.1 0.05 0.02 0.01}"
 keep="${LORE_BENCH_KEEP:-0}"
 # lore refuses LORE_* variables it does not know: the bench's own go
 unset LORE_BUILD_DIR LORE_SCIFACT_DIR LORE_SCIFACT_DOCS LORE_BENCH_WEIGHTS LORE_BENCH_KEEP
