@@ -31,7 +31,7 @@
 # Environment: LORE_BUILD_DIR (default build/release), LORE_SCIFACT_DIR
 # (default ../shared/data/beir/scifact), LORE_SCIFACT_DOCS (default 1000; 0 =
 # all), LORE_BENCH_WEIGHTS (semantic weights of step 4, default
-# "0.5 0.25 0.1 0.05 0.02"),
+# "0.5 0.25 0.1 0.05 0.02 0.01"),
 # LORE_BENCH_KEEP=1 keeps the temporary directory. Run from the repository
 # root: bash bench/semantic_scifact.sh
 set -euo pipefail
@@ -39,81 +39,34 @@ set -euo pipefail
 build="${LORE_BUILD_DIR:-build/release}"
 data="${LORE_SCIFACT_DIR:-../shared/data/beir/scifact}"
 ndocs="${LORE_SCIFACT_DOCS:-1000}"
-weights="${LORE_BENCH_WEIGHTS:-0.5 0.25 0.1 0.05 0.02}"
+weights="${LORE_BENCH_WEIGHTS:-0.5 0.25 0.1 0.05 0.02 0.01}"
 keep="${LORE_BENCH_KEEP:-0}"
 # lore refuses LORE_* variables it does not know: the bench's own go
 unset LORE_BUILD_DIR LORE_SCIFACT_DIR LORE_SCIFACT_DOCS LORE_BENCH_WEIGHTS LORE_BENCH_KEEP
-unset LORE_CONFIG LORE_EMBED_URL LORE_EMBED_MODEL LORE_EMBED_DIMENSIONS LORE_EMBED_API_KEY \
-  LORE_HYBRID_WEIGHT_SEMANTIC LORE_HYBRID_WEIGHT_LEXICAL
-
-die() {
-  echo "semantic_scifact.sh: $*" >&2
-  exit 1
-}
-[[ -f CMakeLists.txt && -f bench/semantic_eval.mjs ]] ||
-  die "run from the repository root (bench/semantic_eval.mjs not found)"
+unset LORE_HYBRID_WEIGHT_SEMANTIC LORE_HYBRID_WEIGHT_LEXICAL
+bench_name=semantic_scifact.sh
+# shellcheck source=bench/lib/servers.sh
+source "$(dirname "$0")/lib/servers.sh"
 [[ -f "$data/corpus.jsonl" && -f "$data/qrels/test.tsv" ]] ||
-  die "$data/corpus.jsonl or qrels/test.tsv not found (set LORE_SCIFACT_DIR)"
-command -v node >/dev/null || die "node (18 or later) is needed"
-[[ "$ndocs" =~ ^[0-9]+$ ]] || die "LORE_SCIFACT_DOCS must be a number (0 = the whole corpus)"
+  bench_die "$data/corpus.jsonl or qrels/test.tsv not found (set LORE_SCIFACT_DIR)"
+command -v node >/dev/null || bench_die "node (18 or later) is needed"
+[[ "$ndocs" =~ ^[0-9]+$ ]] || bench_die "LORE_SCIFACT_DOCS must be a number (0 = the whole corpus)"
 
-tmp=""
-lore_pid=""
-embed_pid=""
-stop_lore() {
-  if [[ -n "$lore_pid" ]]; then
-    kill -TERM "$lore_pid" 2>/dev/null || true
-    wait "$lore_pid" 2>/dev/null || true
-    lore_pid=""
-  fi
-}
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_lore
-  if [[ -n "$embed_pid" ]]; then
-    kill -TERM "$embed_pid" 2>/dev/null || true
-    wait "$embed_pid" 2>/dev/null || true
-  fi
-  if [[ -n "$tmp" && -d "$tmp" ]]; then
-    if [[ "$keep" == 1 ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-echo "== building Release ($build)"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j2 --target lore >/dev/null
-lore="$(cd "$build" && pwd)/lore"
-tmp="$(mktemp -d /tmp/lore-semscifact.XXXXXX)"
+bench_tmp semscifact
+bench_build "$build"
 results="$tmp/results.txt"
 : >"$results"
 
 run() { # run ARGS...: the helper, its result lines kept
   BENCH_KEY="${lore_key:-}" node bench/semantic_eval.mjs "$@" >"$tmp/step.out" || {
     cat "$tmp/step.out" >&2
-    die "bench/semantic_eval.mjs $1 failed"
+    bench_die "bench/semantic_eval.mjs $1 failed"
   }
   sed -n 's/^result //p' "$tmp/step.out" | tee -a "$results" | sed 's/^/   /'
 }
 val() { awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$results"; }
 
-echo "== the model server (tests/embed/setup.sh)"
-model_dir="$(cd "$build" && pwd)/embed-node"
-bash tests/embed/setup.sh "$model_dir"
-(cd "$model_dir" && exec node server.mjs 0 >"$tmp/embed.out" 2>"$tmp/embed.err") &
-embed_pid=$!
-for _ in $(seq 1 1200); do
-  grep -q '^port ' "$tmp/embed.out" 2>/dev/null && break
-  kill -0 "$embed_pid" 2>/dev/null || die "the model server exited: $(cat "$tmp/embed.err")"
-  sleep 0.1
-done
-embed_port="$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/embed.out")"
-[[ -n "$embed_port" ]] || die "the model server did not start"
-embed_url="http://127.0.0.1:$embed_port/v1"
+bench_embed_start "$build"
 
 echo "== subset of $data (LORE_SCIFACT_DOCS=$ndocs)"
 run subset --data "$data" --docs "$ndocs" --out "$tmp/corpus.jsonl"
@@ -121,29 +74,8 @@ run subset --data "$data" --docs "$ndocs" --out "$tmp/corpus.jsonl"
 echo "== 1. the provider alone: 128 documents, batches of 64, 2 in flight (after one warm-up request)"
 run rate --embed "$embed_url" --corpus "$tmp/corpus.jsonl" --count 128 --batch 64 --conns 2
 
-bench_env=(LORE_RATE_WRITE_PER_MIN=0 LORE_RATE_READ_PER_MIN=0 LORE_RATE_ADMIN_PER_MIN=0
-  LORE_RATE_ANON_PER_MIN=0 LORE_QUEUE_MAX_PER_TENANT=0 LORE_QUEUE_MAX_TOTAL=0 LORE_ACCESS_LOG=0
-  LORE_EMBED_URL="$embed_url" LORE_EMBED_MODEL=use-lite)
-# start_lore [VAR=V...]: lore serve on the bench's data directory
-start_lore() {
-  : >"$tmp/lore.out"
-  env "${bench_env[@]}" "$@" "$lore" serve --listen 127.0.0.1:0 --data-dir "$tmp/data" \
-    --workers 2 >"$tmp/lore.out" 2>>"$tmp/lore.err" &
-  lore_pid=$!
-  for _ in $(seq 1 400); do
-    grep -q ' listening on http://' "$tmp/lore.out" && break
-    kill -0 "$lore_pid" 2>/dev/null || { lore_pid=""; return 1; }
-    sleep 0.05
-  done
-  lore_port="$(sed -n 's|.* listening on http://127\.0\.0\.1:\([0-9][0-9]*\) .*|\1|p' "$tmp/lore.out")"
-  [[ -n "$lore_port" ]] || die "lore serve printed no listening line"
-  local k
-  k="$(sed -n 's/^admin key (shown once, keep it): //p' "$tmp/lore.out")"
-  [[ -n "$k" ]] && lore_key="$k"
-  [[ -n "${lore_key:-}" ]] || die "lore serve printed no admin key (not a fresh data directory?)"
-}
-start_lore || die "lore serve did not start: $(tail -3 "$tmp/lore.err")"
-url="http://127.0.0.1:$lore_port"
+bench_lore_start "$tmp/data" || bench_die "lore serve did not start: $(tail -3 "$tmp/lore.err")"
+url="$lore_url"
 
 docs="$(val docs)"
 echo "== 2. ingest with embedding: $docs documents, batches of 100, 2 connections, 2 workers"
@@ -156,15 +88,15 @@ done
 
 echo "== 4. hybrid with lower semantic weights (restarts on the same data)"
 for w in $weights; do
-  stop_lore
-  if ! start_lore LORE_HYBRID_WEIGHT_SEMANTIC="$w"; then
+  bench_lore_stop
+  if ! bench_lore_start "$tmp/data" LORE_HYBRID_WEIGHT_SEMANTIC="$w"; then
     echo "   lore serve refused hybrid_weight_semantic=$w: $(tail -1 "$tmp/lore.err")"
     continue
   fi
-  url="http://127.0.0.1:$lore_port"
+  url="$lore_url"
   run eval --url "$url" --data "$data" --mode hybrid --label "hybrid_ws$w"
 done
-stop_lore
+bench_lore_stop
 
 echo
 echo "== SciFact, $docs of $(val corpus_docs) documents ($(val judged_docs) judged), USE-Lite (512 d) on $(nproc) cores"

@@ -8,67 +8,19 @@
 # the live slot and the pending set is empty (checked in the tenant's
 # database with sqlite3).
 set -uo pipefail
-LORE=${1:?usage: embed_outage.sh path/to/lore}
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-NODE_DIR="$(cd "$(dirname "$LORE")" && pwd)/embed-node"
-T=$(mktemp -d /tmp/lore-embedq-XXXXXX)
-PID= MPID=
-cleanup() {
-  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-  [ -n "$MPID" ] && kill "$MPID" 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+source "$(dirname "$0")/../support/semantic.sh"
 check() { if eval "$1"; then ok; else bad "$2"; fi; }
-
-if ! bash "$SRC/tests/embed/setup.sh" "$NODE_DIR"; then
-  echo "embed_outage.sh: cannot install the test model (tests/embed/setup.sh)" >&2
-  exit 1
-fi
-
-# The model server: on port $1 (0: any); sets MPID and MPORT.
-model_start() {
-  (cd "$NODE_DIR" && exec node server.mjs "$1") >"$T/model.out" 2>"$T/model.err" &
-  MPID=$!
-  MPORT=
-  for _ in $(seq 600); do
-    MPORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$T/model.out")
-    [ -n "$MPORT" ] && break
-    sleep 0.1
-  done
-}
-model_stop() { kill "$MPID" 2>/dev/null; wait "$MPID" 2>/dev/null; MPID=; }
-model_control() { curl -s -o /dev/null -X POST "http://127.0.0.1:$MPORT/control" -d "$1"; }
-
-model_start 0
-check '[ -n "$MPORT" ]' "the model server started: $(cat "$T/model.err")"
-
-export LORE_DATA_DIR="$T/data"
-export LORE_EMBED_URL="http://127.0.0.1:$MPORT/v1"
-export LORE_EMBED_MODEL=use-lite
-export LORE_EMBED_BATCH=16
-export LORE_EMBED_BACKLOG_DEGRADED_S=2
-export LORE_WORKERS=2
-export LORE_JOB_LEASE_S=5
-unset LORE_CONFIG
-
-start() {
-  : >"$T/out"
-  "$LORE" serve --listen 127.0.0.1:0 >"$T/out" 2>>"$T/err" &
-  PID=$!
-  for _ in $(seq 200); do
-    grep -q "listening on" "$T/out" && break
-    sleep 0.05
-  done
-  PORT=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/out")
+# lore serve with the model server: small embedding batches, degraded after
+# 2 s of backlog, 2 workers, short leases (a killed server's jobs come back)
+OUTAGE_ENV=(LORE_EMBED_BATCH=16 LORE_EMBED_BACKLOG_DEGRADED_S=2 LORE_WORKERS=2 LORE_JOB_LEASE_S=5)
+semantic_begin embedq "${1:-}" "${OUTAGE_ENV[@]}"
+B="http://127.0.0.1:$PORT"
+start() { # again after a kill -9 (a new port)
+  serve "${OUTAGE_ENV[@]}"
   B="http://127.0.0.1:$PORT"
 }
-start
-KEY=$(sed -n 's/^admin key (shown once, keep it): //p' "$T/out")
-check '[ -n "$KEY" ]' "serve started with a key: $(cat "$T/err")"
+KEY=$ADMIN
+check '[ -n "$KEY" ]' "serve started with a key: $(cat "$T/serve.err")"
 H=(-H "Authorization: Bearer $KEY")
 
 # Writes n documents prefix0..prefix(n-1), waiting for their job.
@@ -123,7 +75,7 @@ for m in lore_embed_requests_total lore_embed_request_seconds_count lore_embed_t
 done
 
 # --- provider stopped: writes land, lexical search serves them, degraded
-model_stop
+embed_stop
 code=$(put_docs b 30 badgers)
 check '[ "$code" = 200 ]' "a write while the provider is down is done (got $code)"
 hits=$(curl -s "${H[@]}" "$B/v1/search?q=badgers&limit=50" | jq '.hits | length')
@@ -149,7 +101,7 @@ dead=$(curl -s "${H[@]}" "$B/v1/jobs?state=dead" | jq '.jobs | length')
 check '[ "$dead" = 0 ]' "no job is dead-lettered by the outage (got $dead)"
 
 # --- provider back (same port): the backlog drains, health ready again
-model_start "$MPORT"
+embed_start "$EMBED_PORT" || bad "the model server did not restart on port $EMBED_PORT"
 check 'wait_consistent 200' "every chunk embedded once the provider is back"
 for _ in $(seq 80); do ready | grep -q '"status":"ready"' && break; sleep 0.25; done
 check 'ready | grep -q "\"status\":\"ready\""' "ready again once drained: $(ready)"
@@ -163,25 +115,25 @@ check '[ "$code" = 200 ]' "delete done (got $code)"
 check 'wait_consistent 60' "after replace and delete: one vector per live chunk, none for gone ones"
 
 # --- kill -9 while embedding, restart: complete and consistent
-model_control '{"reset": true}'
-model_control '{"delay_ms": 500}'
+embed_control '{"reset": true}'
+embed_control '{"delay_ms": 500}'
 code=$(put_docs c 60 weasels)
 check '[ "$code" = 200 ]' "write before the crash done"
 inflight=0
 for _ in $(seq 100); do
-  inflight=$(curl -s "http://127.0.0.1:$MPORT/stats" | jq .in_flight)
+  inflight=$(curl -s "http://127.0.0.1:$EMBED_PORT/stats" | jq .in_flight)
   [ "$inflight" -gt 0 ] 2>/dev/null && break
   sleep 0.05
 done
 check '[ "$inflight" -gt 0 ]' "the server was embedding when it was killed"
-kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=
+kill -9 "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null; SERVE_PID=
 a=$(audit)
 left=$(echo "$a" | awk '{print $4}')
 check '[ "${left:-0}" -gt 0 ]' "chunks were still pending at the crash (audit: $a)"
-model_control '{"reset": true}'
+embed_control '{"reset": true}'
 start
 check 'wait_consistent 200' "after kill -9 and a restart every chunk has exactly one vector"
-kill -TERM "$PID"; wait "$PID"; PID=
+mcp_stop
 
 echo "embed_outage.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

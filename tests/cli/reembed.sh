@@ -18,30 +18,16 @@
 #      lore reembed --status agrees; a second switch request changes nothing.
 # Usage: reembed.sh LORE_BINARY
 set -u
-LORE="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 HERE="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../support/semantic.sh
+. "$HERE/../support/semantic.sh"
+LORE="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T=$(mktemp -d)
-MODEL_PID=
-cleanup() {
-  [ -n "${SERVE_PID:-}" ] && kill -9 "$SERVE_PID" 2>/dev/null
-  [ -n "$MODEL_PID" ] && kill "$MODEL_PID" 2>/dev/null
-  wait 2>/dev/null
-  rm -rf "$T"
-}
-trap cleanup EXIT
-# shellcheck source=../mcp/lib.sh
-. "$HERE/../mcp/lib.sh"
-
-# ---- the model server ----
-NDIR="$(dirname "$LORE")/embed-node"
-bash "$HERE/../embed/setup.sh" "$NDIR" || { echo "cannot install the test model" >&2; exit 1; }
-(cd "$NDIR" && exec node server.mjs 0 >"$T/model.out" 2>"$T/model.err") &
-MODEL_PID=$!
-for _ in $(seq 1 600); do grep -q '^port ' "$T/model.out" 2>/dev/null && break; sleep 0.1; done
-MPORT=$(sed -n 's/^port //p' "$T/model.out")
-[ -n "$MPORT" ] || { echo "the model server did not start" >&2; cat "$T/model.err" >&2; exit 1; }
-EMB="http://127.0.0.1:$MPORT/v1"
-control() { curl -sS -X POST "http://127.0.0.1:$MPORT/control" -d "$1" >/dev/null; }
+trap semantic_cleanup EXIT
+embed_start || { echo "the model server did not start" >&2; exit 1; }
+EMB=$EMBED_URL
+MPORT=$EMBED_PORT
+control() { embed_control "$1"; }
 KEY_A="$EMB|use-lite|native"
 KEY_B="$EMB|use-lite-mrl|128"
 

@@ -15,20 +15,8 @@
 #     the key may see;
 #   - tenant B's key sees only B's document, tenant A's keys never see it.
 set -uo pipefail
-LORE=${1:?usage: semantic_acl.sh path/to/lore}
-LORE=$(cd "$(dirname "$LORE")" && pwd)/$(basename "$LORE")
-T=$(mktemp -d /tmp/lore-semacl-XXXXXX)
-cleanup() {
-  mcp_stop
-  embed_stop
-  rm -rf "$T"
-}
-trap cleanup EXIT
 source "$(dirname "$0")/../support/semantic.sh"
-
-embed_start || { echo "FAIL: the embedding server did not start" >&2; exit 1; }
-serve || exit 1
-L=(env LORE_DATA_DIR="$T/data" "$LORE")
+semantic_begin semacl "${1:-}"
 "${L[@]}" tenant create acme >/dev/null 2>&1
 "${L[@]}" tenant create other >/dev/null 2>&1
 W=$(new_key acme read,write,admin)

@@ -18,21 +18,8 @@
 #     live chunk and nothing pending (the search drops a hit whose chunk is
 #     gone, so a vector left behind is only seen there).
 set -uo pipefail
-LORE=${1:?usage: semantic_delete.sh path/to/lore}
-LORE=$(cd "$(dirname "$LORE")" && pwd)/$(basename "$LORE")
-T=$(mktemp -d /tmp/lore-semdel-XXXXXX)
-T=$(cd "$T" && pwd -P)
-cleanup() {
-  mcp_stop
-  embed_stop
-  rm -rf "$T"
-}
-trap cleanup EXIT
 source "$(dirname "$0")/../support/semantic.sh"
-
-embed_start || { echo "FAIL: the embedding server did not start" >&2; exit 1; }
-serve LORE_WORKERS=2 || exit 1
-L=(env LORE_DATA_DIR="$T/data" "$LORE")
+semantic_begin semdel "${1:-}" LORE_WORKERS=2
 "${L[@]}" tenant create acme >/dev/null 2>&1
 W=$(new_key acme read,write,admin)
 [[ "$W" =~ ^lore_ ]] || { echo "FAIL: cannot create keys" >&2; exit 1; }

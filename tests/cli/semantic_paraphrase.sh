@@ -12,20 +12,8 @@
 #   - `lore search --mode semantic` without an embedder is a clear error
 #     naming embed_url.
 set -uo pipefail
-LORE=${1:?usage: semantic_paraphrase.sh path/to/lore}
-LORE=$(cd "$(dirname "$LORE")" && pwd)/$(basename "$LORE")
-T=$(mktemp -d /tmp/lore-sempara-XXXXXX)
-cleanup() {
-  mcp_stop
-  embed_stop
-  rm -rf "$T"
-}
-trap cleanup EXIT
 source "$(dirname "$0")/../support/semantic.sh"
-
-embed_start || { echo "FAIL: the embedding server did not start" >&2; exit 1; }
-serve || exit 1
-L=(env LORE_DATA_DIR="$T/data" "$LORE")
+semantic_begin sempara "${1:-}"
 "${L[@]}" tenant create acme >/dev/null 2>&1
 W=$(new_key acme read,write,admin)
 R=$(new_key acme read)

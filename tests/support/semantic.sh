@@ -5,10 +5,17 @@
 # tests/mcp/lib.sh (ok/bad/has/hasnt/expect/finish, mcp_serve, mcp_stop,
 # free_port).
 #
-#   embed_start            installs the model (tests/embed/setup.sh, into
+#   semantic_begin NAME LORE [ENV=V...]   the start-up the semantic tests
+#                          share: LORE made absolute, T a fresh temporary
+#                          directory (/tmp/lore-NAME-XXXXXX), removed on exit
+#                          with both servers stopped, the model server
+#                          (embed_start) and `lore serve` (serve ENV...); sets
+#                          L (the CLI on $T/data); exits 1 if either fails
+#   embed_start [PORT]     installs the model (tests/embed/setup.sh, into
 #                          <build dir>/embed-node, as the C tests do) and starts
-#                          the server; sets EMBED_URL, EMBED_PORT, EMBED_PID and
-#                          EMBED_ENV (the settings lore needs, as VAR=value words)
+#                          the server on PORT (default 0: any free port); sets
+#                          EMBED_URL, EMBED_PORT, EMBED_PID and EMBED_ENV (the
+#                          settings lore needs, as VAR=value words)
 #   embed_control JSON     POST /control (fault injection) to the model server
 #   embed_stop             stops it
 #   serve                  mcp_serve with EMBED_ENV (PORT, URL, ADMIN, SERVE_PID)
@@ -39,7 +46,7 @@ embed_start() {
     echo "cannot install the test model (tests/embed/setup.sh)" >&2
     return 1
   fi
-  (cd "$dir" && exec node server.mjs 0 >"$T/embed.out" 2>"$T/embed.err") &
+  (cd "$dir" && exec node server.mjs "${1:-0}" >"$T/embed.out" 2>"$T/embed.err") &
   EMBED_PID=$!
   # Loading the model takes seconds, more on a loaded machine.
   for _ in $(seq 1 1200); do
@@ -71,6 +78,25 @@ embed_stop() {
 
 serve() {
   mcp_serve LORE_RATE_ANON_PER_MIN=0 LORE_RATE_READ_PER_MIN=0 LORE_ACCESS_LOG=0 "${EMBED_ENV[@]}" "$@"
+}
+
+semantic_cleanup() {
+  mcp_stop
+  embed_stop
+  [ -n "${T:-}" ] && rm -rf "$T"
+}
+
+semantic_begin() {
+  local name=$1
+  LORE=${2:?usage: $(basename "$0") path/to/lore}
+  shift 2
+  LORE=$(cd "$(dirname "$LORE")" && pwd)/$(basename "$LORE")
+  T=$(mktemp -d "/tmp/lore-$name-XXXXXX")
+  T=$(cd "$T" && pwd -P)
+  trap semantic_cleanup EXIT
+  embed_start || { echo "FAIL: the embedding server did not start" >&2; exit 1; }
+  serve "$@" || exit 1
+  L=(env LORE_DATA_DIR="$T/data" "$LORE")
 }
 
 # The sum of lore_embed_pending_chunks over the tenants ("none" when no
