@@ -36,6 +36,11 @@ int cli_env_load(cli_env *e, const cli_args *a) {
 /* The message for a data directory without a store: where it is, why it
  * is that one, and the two ways out. */
 static int no_data(const cli_env *e, const char *cmd, const char *why) {
+    if (!config_store_url_dir(e->cfg.store_url)) /* another backend: no directory to name */
+        return cli_error(cmd, CLI_FAIL,
+                         "no lore store where store_url points: %s; check store_url, or start "
+                         "one there with: lore tenant create NAME",
+                         why);
     char source[1200], hint[1200] = "";
     config_data_dir_source(&e->cfg, source, sizeof source);
     /* Before the per-user default, lore used ./lore-data; say so when one
