@@ -84,9 +84,12 @@ static void test_open_and_migrate(void) {
     CHECK_INT(pg_open(url, 0, &s, err, sizeof err), LORE_NOT_FOUND);
     CHECK(s == NULL);
     CHECK(strstr(err, "no lore schema") != NULL);
-    /* NO_MIGRATE opens it as it is: check and status say what is pending */
-    CHECK_INT(pg_open(url, STORE_OPEN_CREATE | STORE_OPEN_NO_MIGRATE, &s, err, sizeof err),
-              LORE_OK);
+    /* NO_MIGRATE opens an existing store as it is (here one at version 0):
+     * check and status say what is pending */
+    CHECK_INT(pg_open(url, STORE_OPEN_NO_MIGRATE, &s, err, sizeof err), LORE_NOT_FOUND);
+    CHECK(sql_ok(url, "CREATE SCHEMA lore; CREATE TABLE lore.schema_migrations("
+                      "version bigint PRIMARY KEY, applied_ms bigint NOT NULL)"));
+    CHECK_INT(pg_open(url, STORE_OPEN_NO_MIGRATE, &s, err, sizeof err), LORE_OK);
     CHECK_INT(pg_check(s, err, sizeof err), LORE_UNSUPPORTED);
     CHECK(strstr(err, "lore migrate") != NULL);
     store_schema_status *ss = NULL;
@@ -115,11 +118,23 @@ static void test_open_and_migrate(void) {
     CHECK_INT(pg_schema_status(s, &ss, &n), LORE_OK);
     CHECK_INT(ss[1].applied, 0);
     free(ss);
+    store_tenant *t = NULL; /* pending: refused until migrated */
+    CHECK_INT(pg_tenant_open(s, "acme", &t), LORE_UNSUPPORTED);
     CHECK_INT(pg_migrate(s, err, sizeof err), LORE_OK);
     CHECK_INT(pg_schema_status(s, &ss, &n), LORE_OK);
     CHECK_INT(ss[1].applied, (int64_t)pg_tenant_migration_count);
     free(ss);
+    CHECK_INT(pg_tenant_open(s, "acme", &t), LORE_OK);
+    pg_tenant_close(t);
     pg_close(s);
+    /* without NO_MIGRATE, opening a tenant behind brings it up to date */
+    CHECK(sql_ok(url, "UPDATE lore.tenants SET schema_version = 0"));
+    CHECK_INT(pg_open(url, 0, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(pg_tenant_open(s, "acme", &t), LORE_OK);
+    pg_tenant_close(t);
+    pg_close(s);
+    CHECK_INT(sql_num(url, "SELECT schema_version FROM lore.tenants"),
+              (long long)pg_tenant_migration_count);
     /* a schema newer than this binary is refused, not misread */
     CHECK(sql_ok(url, "INSERT INTO lore.schema_migrations VALUES (999, 0)"));
     CHECK_INT(pg_open(url, 0, &s, err, sizeof err), LORE_UNSUPPORTED);
@@ -174,7 +189,14 @@ static int two_migrates(const char *url) {
 static void test_concurrent_migrate(void) {
     char url[512], err[256];
     fresh_db(url, sizeof url);
-    CHECK(two_migrates(url));
+    CHECK(two_migrates(url)); /* from nothing: both create it, once */
+    char url2[512];
+    fresh_db(url2, sizeof url2); /* from an existing store at version 0 */
+    CHECK(sql_ok(url2, "CREATE SCHEMA lore; CREATE TABLE lore.schema_migrations("
+                       "version bigint PRIMARY KEY, applied_ms bigint NOT NULL)"));
+    CHECK(two_migrates(url2));
+    CHECK_INT(sql_num(url2, "SELECT count(*) FROM lore.schema_migrations"),
+              sql_num(url, "SELECT count(*) FROM lore.schema_migrations"));
     store *s = NULL;
     CHECK_INT(pg_open(url, 0, &s, err, sizeof err), LORE_OK);
     store_schema_status *ss = NULL;

@@ -126,8 +126,9 @@ lore_status pg_tenant_migrate_on(PGconn *c, const pg_tenant *t, int64_t *applied
 lore_status pg_tenant_load(pg_store *s, PGconn *c, const char *name, pg_tenant *t,
                            int64_t *schema_version);
 /* What tenant_open does with a tenant at schema version: LORE_OK when it
- * is current (or older and the store was opened with NO_MIGRATE), after
- * migrating it when older; LORE_UNSUPPORTED when newer than this lore. */
+ * is current, or after migrating it when older; LORE_UNSUPPORTED when
+ * newer than this lore, or older and the store was opened with
+ * STORE_OPEN_NO_MIGRATE (store.h). */
 lore_status pg_tenant_schema_check(pg_store *s, const char *name, int64_t version);
 /* Wakes job_wait everywhere (NOTIFY lore_jobs), inside c's transaction. */
 lore_status pg_jobs_notify(PGconn *c);

@@ -293,7 +293,10 @@ lore_status pg_tenant_schema_check(pg_store *s, const char *name, int64_t versio
                  name, (long long)version);
         return LORE_UNSUPPORTED;
     }
-    if (s->flags & STORE_OPEN_NO_MIGRATE) return LORE_OK; /* lore migrate's business */
+    if (s->flags & STORE_OPEN_NO_MIGRATE) { /* lore migrate's business */
+        lore_log(LORE_LOG_ERROR, "store: tenant %s has migrations pending: run lore migrate", name);
+        return LORE_UNSUPPORTED;
+    }
     char err[256];
     PGconn *c = pg_pool_get(s->pool, err, sizeof err);
     if (!c) return LORE_BUSY;
@@ -348,7 +351,9 @@ lore_status pg_open(const char *location, unsigned flags, store **out, char *err
         st = LORE_NOT_FOUND;
         goto fail;
     }
-    if (!(flags & STORE_OPEN_NO_MIGRATE)) {
+    /* A store this call creates is made at the current version, even with
+     * NO_MIGRATE (store.h): only an existing store's are left pending. */
+    if (!(flags & STORE_OPEN_NO_MIGRATE) || !exists) {
         if ((st = migrate_control(c, err, errlen)) != LORE_OK) goto fail;
         exists = 1;
     }
