@@ -483,6 +483,23 @@ static int cmp_candidate(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* The FIFO rule of blocked() (below) as a condition on jobs j with the
+ * time in $1: candidates are read with it, so a claim looks at jobs that
+ * can run rather than walking a backlog blocked behind its groups one round
+ * trip at a time (the SQLite backend reads its candidates in-process and
+ * filters them there). An earlier job that this claim will bury (its last
+ * lease expired) does not count: it stops blocking in the same claim, as
+ * the SQLite backend's scan finds. A taken candidate is checked again
+ * under its lock. */
+#define NOT_BLOCKED                                                                                \
+    " AND NOT EXISTS(SELECT 1 FROM lore.job_groups g JOIN lore.job_groups e"                       \
+    " ON e.grp = g.grp AND e.job < g.job WHERE g.job = j.id AND NOT EXISTS("                       \
+    "SELECT 1 FROM lore.jobs x WHERE x.id = e.job AND x.state = 1 AND x.visible_ms <= $1"          \
+    " AND x.attempts >= x.max_attempts))"                                                          \
+    " AND NOT EXISTS(SELECT 1 FROM lore.job_groups g JOIN lore.job_groups e"                       \
+    " ON e.grp = g.grp AND e.job > g.job JOIN lore.jobs l ON l.id = e.job"                         \
+    " WHERE g.job = j.id AND l.state = 1 AND l.visible_ms > $1)"
+
 /* Runnable jobs in id order: ready ones past their visible time and leased
  * ones whose lease expired. */
 static lore_status collect(pgjq *q, int64_t now_ms, candidate **out, size_t *n) {
@@ -490,15 +507,16 @@ static lore_status collect(pgjq *q, int64_t now_ms, candidate **out, size_t *n) 
     pg_param_i64(&p, now_ms);
     *out = NULL;
     *n = 0;
-    lore_status st =
-        read_candidates(q,
-                        "SELECT id, weight, tenant FROM lore.jobs"
-                        " WHERE state=0 AND visible_ms<=$1 ORDER BY id LIMIT " CLAIM_SCAN,
-                        &p, 0, out, n);
+    lore_status st = read_candidates(q,
+                                     "SELECT id, weight, tenant FROM lore.jobs j"
+                                     " WHERE state=0 AND visible_ms<=$1" NOT_BLOCKED
+                                     " ORDER BY id LIMIT " CLAIM_SCAN,
+                                     &p, 0, out, n);
     if (st == LORE_OK)
         st = read_candidates(q,
-                             "SELECT id, weight, tenant FROM lore.jobs"
-                             " WHERE state=1 AND visible_ms<=$1 ORDER BY id LIMIT " CLAIM_SCAN,
+                             "SELECT id, weight, tenant FROM lore.jobs j"
+                             " WHERE state=1 AND visible_ms<=$1" NOT_BLOCKED
+                             " ORDER BY id LIMIT " CLAIM_SCAN,
                              &p, 1, out, n);
     if (st == LORE_OK && *n > 1) qsort(*out, *n, sizeof **out, cmp_candidate);
     return st;
@@ -522,9 +540,9 @@ static lore_status collect_others(pgjq *q, int64_t now_ms, const char *const *av
     *out = NULL;
     *n = 0;
     lore_status st = read_candidates(q,
-                                     "SELECT id, weight, tenant FROM lore.jobs"
+                                     "SELECT id, weight, tenant FROM lore.jobs j"
                                      " WHERE state=0 AND visible_ms<=$1"
-                                     " AND tenant <> ALL(string_to_array($2, E'\\n'))"
+                                     " AND tenant <> ALL(string_to_array($2, E'\\n'))" NOT_BLOCKED
                                      " ORDER BY id LIMIT " CLAIM_SCAN,
                                      &p, 0, out, n);
     free(joined);
@@ -742,7 +760,7 @@ static lore_status finish_one(pgjq *q, store_job_outcome *o, int64_t now_ms, del
     } else if (o->release) {
         pg_param_i64(&p, o->visible_ms);
         sql = "UPDATE lore.jobs SET state=0, attempts=greatest(attempts-1, 0),"
-              " visible_ms=greatest($3, $4), updated_ms=$3"
+              " visible_ms=greatest($3::bigint, $4::bigint), updated_ms=$3"
               " WHERE id=$1 AND lease_seq=$2 AND state=1 RETURNING tenant";
     } else {
         pg_param_text(&p, o->error);
