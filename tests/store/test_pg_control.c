@@ -644,6 +644,15 @@ static void test_jobs(void) {
     CHECK_INT(claim_one(s, 3000, 1000, &seq_b), b.id);
     finish(s, b.id, seq_b, STORE_JOB_READY, 3000, NULL); /* failed: again from 3000 */
     CHECK_INT(claim_one(s, 3000, 1000, &seq_b), b.id);
+    /* released: put back without counting the attempt, runnable at once */
+    store_job_outcome rel = {
+        .id = b.id, .lease_seq = seq_b, .state = STORE_JOB_READY, .release = 1, .visible_ms = 0};
+    CHECK_INT(pg_job_finish(s, &rel, 1, 3000), LORE_OK);
+    CHECK_INT(rel.lost, 0);
+    CHECK_INT(pg_job_get(s, NULL, b.id, 0, &g), LORE_OK);
+    if (g) CHECK_INT(g->attempts, 1);
+    store_job_free(g);
+    CHECK_INT(claim_one(s, 3000, 1000, &seq_b), b.id);
     finish(s, b.id, seq_b, STORE_JOB_DONE, 3100, NULL);
     /* list pages by seq */
     store_job *list = NULL;
