@@ -12,7 +12,9 @@
  * closed instead of pooled. A caller waiting while the cap is out gives up
  * after PG_POOL_WAIT_S with LORE_BUSY rather than forever: a thread that
  * holds a tenant's transaction and asks for a second connection (a job
- * queued before the commit) must not hang the process. */
+ * queued before the commit) must not hang the process. A child forked
+ * after a pool was made never shares its sockets: it gets a pool of its
+ * own. */
 #include "store/postgres/pg_int.h"
 
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PG_POOL_DEFAULT_CAP 16
 #define PG_POOL_MAX_CAP 1000
@@ -34,6 +37,7 @@ struct pg_pool {
     int nidle; /* idle[0, nidle) */
     PGconn **idle;
     pthread_cond_t freed;
+    pid_t pid; /* the process that made it: a forked child makes its own */
 };
 
 static pthread_mutex_t pools_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -45,7 +49,7 @@ lore_status pg_pool_new(const char *conninfo, int cap, pg_pool **out, char *err,
     if (cap > PG_POOL_MAX_CAP) cap = PG_POOL_MAX_CAP;
     pthread_mutex_lock(&pools_lock);
     for (pg_pool *p = pools; p; p = p->next)
-        if (!strcmp(p->conninfo, conninfo)) {
+        if (p->pid == getpid() && !strcmp(p->conninfo, conninfo)) {
             p->refs++;
             /* The first store's cap holds: a process has one budget. */
             pthread_mutex_unlock(&pools_lock);
@@ -66,6 +70,7 @@ lore_status pg_pool_new(const char *conninfo, int cap, pg_pool **out, char *err,
     }
     p->refs = 1;
     p->cap = cap;
+    p->pid = getpid();
     pthread_cond_init(&p->freed, NULL);
     p->next = pools;
     pools = p;
