@@ -50,13 +50,14 @@ typedef struct pg_tenant {
     int in_tx;                  /* 0 none, 1 write, 2 read snapshot */
     int64_t next_chunk;         /* next reservable chunk id in this write, 0 = unknown */
     char errmsg[256];           /* the last error, for store_tenant_errmsg */
-    /* pgtenant's own state (pg_tx.c, pg_docs.c, pg_kv.c); zero at open,
+    /* pgtenant's own state (pg_tx.c, pg_docs*.c, pg_kv.c); zero at open,
      * released by pg_tenant_release: */
-    PGresult *lent;    /* the row store_chunk_owner_get lends strings from */
+    PGresult *lent;    /* the row store_chunk_owner_get lends strings from, */
+    char *lent_copy;   /* or its copy when the answer came from the cache */
     int broken;        /* the held connection failed: closed, not pooled, at the end */
-    int kv_dirty;      /* the transaction wrote kv rows: bump the kv generation */
-    int64_t kv_gen;    /* kv generation of the read snapshot (valid when in_tx == 2) */
-    char kv_nonce[33]; /* the schema's kv cache identity, "" until read */
+    int dirty;         /* the transaction wrote: bump the cache generation at commit */
+    int64_t gen;       /* cache generation of the read snapshot (valid when in_tx == 2) */
+    char nonce_id[33]; /* the schema's cache identity (its nonce), "" until read */
 } pg_tenant;
 
 /* ---- pg_pool.c ---- */
@@ -202,7 +203,7 @@ extern const char *const pg_tenant_migrations[];
 extern const size_t pg_tenant_migration_count;
 
 /* ==== pgtenant: a tenant's data (pg_tenant_schema.c, pg_tx.c, pg_docs.c,
- * pg_kv.c, pg_blobs.c) ==== */
+ * pg_docs_read.c, pg_kv.c, pg_blobs.c) ==== */
 
 /* What tenant_close must call before freeing t: rolls back an open
  * transaction and frees what the tenant functions keep on it. */
@@ -216,7 +217,7 @@ void pg_tenant_release(pg_tenant *t);
 extern const char pg_blob_migration[];
 
 /* Parameters of one statement (PQexecParams): text, decimal integers, or
- * binary bytea. At most PG_PARAMS_MAX. */
+ * binary bytea. At most PG_PARAMS_MAX. (These helpers are pg_util.c's.) */
 #define PG_PARAMS_MAX 16
 typedef struct pg_params {
     int n;
@@ -243,19 +244,47 @@ char *pg_get_strdup(const PGresult *r, int row, int col, int *nomem);
 typedef struct pg_call {
     pg_tenant *t;
     PGconn *c;
-    int own; /* the call opened (and pg_call_end closes) the transaction */
+    int own;   /* the call has (and pg_call_end ends) a transaction of its own */
+    int write; /* own: the call writes */
+    int state; /* own: 0 not begun, 1 open, 2 ended (committed or rolled back) */
 } pg_call;
-/* write: a call outside a transaction that writes gets READ COMMITTED (one
- * statement, waits for row locks instead of failing); a read REPEATABLE
- * READ. */
+/* write: the call writes rows (its transaction then bumps the cache
+ * generation when it commits). A call outside a transaction that writes
+ * gets READ COMMITTED (waits for row locks instead of failing); a read
+ * REPEATABLE READ. */
 lore_status pg_call_begin(pg_tenant *t, pg_call *k, int write);
-/* Ends the call: an own transaction commits when st is LORE_OK (bumping the
- * kv generation if kv rows were written) and rolls back otherwise. Returns
- * st, or the commit's failure. */
+/* Ends the call: an own transaction still open commits when st is LORE_OK
+ * (bumping the cache generation if the call wrote) and rolls back
+ * otherwise. Returns st, or the commit's failure. */
 lore_status pg_call_end(pg_call *k, lore_status st);
 /* Runs sql with p (NULL: none), binary results. NULL with *st set (and the
  * tenant's errmsg filled) on failure; the caller PQclears a result. */
 PGresult *pg_call_exec(pg_call *k, const char *sql, const pg_params *p, lore_status *st);
+/* The same for the call's last statement: an own transaction then commits
+ * in the same round trip (so whatever the caller makes of the rows, the
+ * call's writes are committed once this returns them). */
+PGresult *pg_call_exec_last(pg_call *k, const char *sql, const pg_params *p, lore_status *st);
+
+/* pg_call_end for a call whose LORE_NOT_FOUND is an answer, not a
+ * failure: the own transaction still commits, and st is returned. */
+lore_status pg_call_end_found(pg_call *k, lore_status st);
+
+/* One row of a result, or of its copy in the cache (pg_docs_read.c). */
+#define PG_ROW_MAX 16
+typedef struct pg_row {
+    int n;
+    const char *val[PG_ROW_MAX]; /* NULL: SQL NULL; else followed by a NUL */
+    size_t len[PG_ROW_MAX];
+} pg_row;
+void pg_row_of(pg_row *w, const PGresult *r, int i);
+int64_t pg_row_i64(const pg_row *w, int col);
+/* The columns pg_doc_from_row reads (documents d); the text, when wanted,
+ * is selected after them. */
+#define PG_DOC_COLS                                                                                \
+    "d.rowid, d.id, d.source, d.external_id, d.title, d.url, d.author, d.created_ms,"              \
+    " d.updated_ms, d.indexed_ms, d.content_hash, d.metadata, d.acl,"                              \
+    " (SELECT count(*) FROM chunks c WHERE c.doc = d.rowid)"
+lore_status pg_doc_from_row(const pg_row *w, store_doc **out);
 
 /* The functions of the backend table (store_backend.h has the contract). */
 lore_status pg_begin(store_tenant *t);
@@ -263,6 +292,7 @@ lore_status pg_commit(store_tenant *t);
 void pg_rollback(store_tenant *t);
 lore_status pg_begin_read(store_tenant *t);
 void pg_end_read(store_tenant *t);
+/* The server's message of the tenant calls' last failure. */
 const char *pg_tenant_errmsg(store_tenant *t);
 
 lore_status pg_doc_lookup(store_tenant *t, const char *source, const char *external_id,
@@ -297,6 +327,29 @@ lore_status pg_kv_delete_range(store_tenant *t, int ns, const void *lo, size_t l
                                const void *hi, size_t hilen);
 lore_status pg_kv_scan(store_tenant *t, int ns, const void *lo, size_t lolen, const void *hi,
                        size_t hilen, store_kv_fn fn, void *ctx);
+
+/* pg_kv.c's per-process cache of what read snapshots read (kv values,
+ * chunks' documents and owners; see there): its byte cap (default 64 MiB;
+ * 0 turns it off) and its figures. */
+typedef struct pg_kv_cache_stats {
+    int64_t hits, misses, evictions;
+    int64_t entries, bytes;
+} pg_kv_cache_stats;
+void pg_kv_cache_set_cap(size_t bytes);
+void pg_kv_cache_get_stats(pg_kv_cache_stats *out);
+/* The cache for other readers of pg_docs.c, under their own namespaces
+ * (negative: never a kv namespace). pg_cache_get answers a hit (0: val
+ * filled, *st LORE_OK or LORE_NOT_FOUND for a cached absence) or a miss
+ * (-1; *slot then says where pg_cache_put may fill, -1: nowhere). val NULL
+ * on put: the key is absent. */
+#define PG_CACHE_CHUNK_DOC (-1)
+#define PG_CACHE_CHUNK_OWNER (-2)
+#define PG_CACHE_DOC (-3)
+#define PG_CACHE_CHUNK (-4)
+int pg_cache_get(const pg_tenant *t, int ns, const void *key, size_t klen, lore_buf *val,
+                 lore_status *st, int *slot);
+void pg_cache_put(const pg_tenant *t, int slot, int ns, const void *key, size_t klen,
+                  const void *val, size_t vlen);
 
 lore_status pg_blob_create(store *s, const char *tenant, char *name_out, store_blob_writer **w);
 lore_status pg_blob_write(store_blob_writer *w, const void *data, size_t len);
