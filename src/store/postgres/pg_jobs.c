@@ -1,0 +1,797 @@
+/* PostgreSQL backend: the durable job queue's hot path (enqueue, claim,
+ * renew, finish). pg_jobs_ops.c reads and operates the queue; the tables
+ * (lore.jobs, lore.job_groups, lore.job_pending) are the SQLite backend's
+ * (sqlite_jobs.c describes them) and so are the semantics: docs/jobs.md.
+ *
+ * Concurrency is PostgreSQL's, not a process mutex: any number of
+ * processes claim at once.
+ *   - A claim reads the runnable candidates without locking, then takes
+ *     each one it wants with SELECT ... FOR UPDATE SKIP LOCKED, which
+ *     re-checks the row's state and passes over a row another claimer
+ *     holds, then checks its groups (a pending job's group rows exist from
+ *     enqueue to finish, so an earlier pending job blocks it whether or not
+ *     that job's claim has committed). One transaction per claim batch.
+ *   - Enqueues of one tenant serialize on its job_pending row (locked
+ *     first), so the dedup check, the per-tenant cap and the tenant's job
+ *     sequence see every earlier enqueue; with an overall cap, enqueues
+ *     also take a transaction advisory lock so the total is exact.
+ *   - Every transaction locks job rows before job_pending rows, and
+ *     job_pending rows in tenant order (the changes to the counters are
+ *     gathered and applied at the end), so transactions never wait on each
+ *     other in a cycle.
+ *   - Enqueue, retry and finish NOTIFY lore_jobs in their transaction; a
+ *     notification is delivered at commit, and job_wait (pg_jobs_wait.c)
+ *     LISTENs for it. */
+#include "store/postgres/pg_jobs_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+/* Candidates examined per claim, as the SQLite backend. */
+#define CLAIM_SCAN "1024"
+#define CLAIM_SCAN_N 1024
+/* The advisory lock key of enqueues under an overall cap ("lorequeu"). */
+#define ENQUEUE_LOCK "7813302536433779061"
+
+/* ---- the transaction ---- */
+
+lore_status pgjq_begin(pg_store *s, pgjq *q) {
+    memset(q, 0, sizeof *q);
+    q->s = s;
+    if (!(q->c = pg_pool_get(s->pool, q->err, sizeof q->err))) return LORE_BUSY;
+    lore_status st = pg_exec(q->c, "BEGIN", q->err, sizeof q->err);
+    if (st != LORE_OK) {
+        pg_pool_put(s->pool, q->c, 1);
+        q->c = NULL;
+    }
+    return st;
+}
+
+lore_status pgjq_end(pgjq *q, lore_status st) {
+    if (st == LORE_OK && q->notify) st = pg_exec(q->c, "NOTIFY lore_jobs", q->err, sizeof q->err);
+    if (st == LORE_OK) st = pg_exec(q->c, "COMMIT", q->err, sizeof q->err);
+    if (st != LORE_OK) (void)pg_exec(q->c, "ROLLBACK", NULL, 0);
+    pg_pool_put(q->s->pool, q->c, PQstatus(q->c) != CONNECTION_OK);
+    q->c = NULL;
+    return st;
+}
+
+PGresult *pgjq_run(pgjq *q, const char *sql, const pg_params *p, lore_status *st) {
+    return pg_run(q->c, sql, p, st, q->err, sizeof q->err);
+}
+
+lore_status pgjq_cmd(pgjq *q, const char *sql, const pg_params *p, int64_t *affected) {
+    return pg_run_cmd(q->c, sql, p, affected, q->err, sizeof q->err);
+}
+
+lore_status pg_jobs_notify(PGconn *c) {
+    return pg_exec(c, "NOTIFY lore_jobs", NULL, 0);
+}
+
+/* ---- reading rows ---- */
+
+void pgjq_job_clear(store_job *j) {
+    free(j->dedup_key);
+    for (size_t i = 0; i < j->ngroups; i++)
+        free(j->groups[i]);
+    free(j->groups);
+    free(j->payload);
+    free(j->blob);
+    free(j->worker);
+    free(j->error);
+    free(j->result);
+    free(j->owner);
+    memset(j, 0, sizeof *j);
+}
+
+lore_status pgjq_read_job(const PGresult *r, int i, int with_payload, store_job *j) {
+    memset(j, 0, sizeof *j);
+    const char *tenant = pg_get_bytes(r, i, 1, NULL), *kind = pg_get_bytes(r, i, 2, NULL);
+    if (!tenant || !kind || strlen(tenant) > STORE_NAME_MAX || strlen(kind) > STORE_JOB_KIND_MAX)
+        return LORE_CORRUPT;
+    int nomem = 0;
+    j->id = pg_get_i64(r, i, 0);
+    snprintf(j->tenant, sizeof j->tenant, "%s", tenant);
+    snprintf(j->kind, sizeof j->kind, "%s", kind);
+    j->dedup_key = pg_get_strdup(r, i, 3, &nomem);
+    lore_status st = pg_list_split(pg_get_bytes(r, i, 4, NULL), &j->groups, &j->ngroups);
+    j->blob = pg_get_strdup(r, i, 5, &nomem);
+    j->weight = pg_get_i64(r, i, 6);
+    j->state = (int)pg_get_i64(r, i, 7);
+    j->attempts = (int)pg_get_i64(r, i, 8);
+    j->max_attempts = (int)pg_get_i64(r, i, 9);
+    j->lease_seq = pg_get_i64(r, i, 10);
+    j->created_ms = pg_get_i64(r, i, 11);
+    j->updated_ms = pg_get_i64(r, i, 12);
+    j->visible_ms = pg_get_i64(r, i, 13);
+    j->started_ms = pg_get_i64(r, i, 14);
+    j->finished_ms = pg_get_i64(r, i, 15);
+    j->worker = pg_get_strdup(r, i, 16, &nomem);
+    j->error = pg_get_strdup(r, i, 17, &nomem);
+    j->result = pg_get_strdup(r, i, 18, &nomem);
+    j->owner = pg_get_strdup(r, i, 19, &nomem);
+    const char *pub = pg_get_bytes(r, i, 20, NULL);
+    if (pub && strlen(pub) == STORE_JOB_PUB_LEN) memcpy(j->pub, pub, STORE_JOB_PUB_LEN + 1);
+    j->seq = pg_get_i64(r, i, 21);
+    if (st == LORE_OK && nomem) st = LORE_NOMEM;
+    if (with_payload && st == LORE_OK && !PQgetisnull(r, i, JOB_COL_PAYLOAD)) {
+        size_t len = 0;
+        const char *p = pg_get_bytes(r, i, JOB_COL_PAYLOAD, &len);
+        if (!(j->payload = malloc(len + 1))) {
+            st = LORE_NOMEM;
+        } else {
+            if (len) memcpy(j->payload, p, len);
+            j->payload[len] = 0; /* payloads are JSON: callers may treat them as strings */
+            j->payload_len = len;
+        }
+    }
+    if (st != LORE_OK) pgjq_job_clear(j);
+    return st;
+}
+
+lore_status pgjq_find_dedup(pgjq *q, store_job *job, int *found) {
+    *found = 0;
+    pg_params p = {0};
+    pg_param_text(&p, job->tenant);
+    pg_param_text(&p, job->dedup_key);
+    lore_status st;
+    PGresult *r = pgjq_run(
+        q, "SELECT " JOB_COLUMNS " FROM lore.jobs WHERE tenant=$1 AND dedup_key=$2", &p, &st);
+    if (!r) return st;
+    if (PQntuples(r)) {
+        store_job prior;
+        if ((st = pgjq_read_job(r, 0, 0, &prior)) == LORE_OK) {
+            /* The caller's strings are its own: only the numbers change. */
+            job->id = prior.id;
+            memcpy(job->pub, prior.pub, sizeof job->pub);
+            job->seq = prior.seq;
+            job->state = prior.state;
+            job->attempts = prior.attempts;
+            job->max_attempts = prior.max_attempts;
+            job->lease_seq = prior.lease_seq;
+            job->created_ms = prior.created_ms;
+            job->updated_ms = prior.updated_ms;
+            job->visible_ms = prior.visible_ms;
+            job->started_ms = prior.started_ms;
+            job->finished_ms = prior.finished_ms;
+            pgjq_job_clear(&prior);
+            *found = 1;
+        }
+    }
+    PQclear(r);
+    return st;
+}
+
+lore_status pgjq_groups_insert(pgjq *q, const char *tenant, int64_t id, char *const *groups,
+                               size_t n) {
+    if (!n) return LORE_OK;
+    char *joined = pg_list_join((const char *const *)groups, n);
+    if (!joined) return LORE_NOMEM;
+    pg_params p = {0};
+    pg_param_text(&p, tenant);
+    pg_param_text(&p, joined);
+    pg_param_i64(&p, id);
+    lore_status st =
+        pgjq_cmd(q,
+                 "INSERT INTO lore.job_groups(grp, job)"
+                 " SELECT $1 || '/' || g, $3 FROM unnest(string_to_array($2, E'\\n')) g"
+                 " ON CONFLICT DO NOTHING",
+                 &p, NULL);
+    free(joined);
+    return st;
+}
+
+/* ---- counters of pending jobs, changed at the end of a transaction ---- */
+
+typedef struct pending_delta {
+    char tenant[STORE_NAME_MAX + 1];
+    int64_t delta;
+} pending_delta;
+
+typedef struct deltas {
+    pending_delta *d;
+    size_t n, cap;
+} deltas;
+
+static lore_status delta_add(deltas *ds, const char *tenant, int64_t delta) {
+    for (size_t i = 0; i < ds->n; i++)
+        if (!strcmp(ds->d[i].tenant, tenant)) {
+            ds->d[i].delta += delta;
+            return LORE_OK;
+        }
+    if (ds->n == ds->cap) {
+        size_t ncap = ds->cap ? ds->cap * 2 : 4;
+        pending_delta *nd = realloc(ds->d, ncap * sizeof *nd);
+        if (!nd) return LORE_NOMEM;
+        ds->d = nd;
+        ds->cap = ncap;
+    }
+    snprintf(ds->d[ds->n].tenant, sizeof ds->d[ds->n].tenant, "%s", tenant);
+    ds->d[ds->n++].delta = delta;
+    return LORE_OK;
+}
+
+static int cmp_delta(const void *a, const void *b) {
+    return strcmp(((const pending_delta *)a)->tenant, ((const pending_delta *)b)->tenant);
+}
+
+/* Applies the gathered changes in tenant order and frees them. */
+static lore_status deltas_apply(pgjq *q, deltas *ds, lore_status st) {
+    if (ds->n > 1) qsort(ds->d, ds->n, sizeof *ds->d, cmp_delta);
+    for (size_t i = 0; i < ds->n && st == LORE_OK; i++) {
+        if (!ds->d[i].delta) continue;
+        pg_params p = {0};
+        pg_param_text(&p, ds->d[i].tenant);
+        pg_param_i64(&p, ds->d[i].delta);
+        st = pgjq_cmd(q,
+                      "INSERT INTO lore.job_pending(tenant, n) VALUES($1, greatest($2::bigint, 0))"
+                      " ON CONFLICT(tenant) DO UPDATE SET n = greatest(lore.job_pending.n + $2, 0)",
+                      &p, NULL);
+    }
+    free(ds->d);
+    memset(ds, 0, sizeof *ds);
+    return st;
+}
+
+/* ---- enqueue ---- */
+
+static int job_valid(const store_job *j) {
+    if (!store_tenant_name_valid(j->tenant) || !j->kind[0] || j->max_attempts < 1) return 0;
+    if (j->dedup_key && (!*j->dedup_key || strlen(j->dedup_key) > STORE_JOB_DEDUP_MAX)) return 0;
+    if (j->ngroups && !j->groups) return 0;
+    for (size_t i = 0; i < j->ngroups; i++)
+        if (!j->groups[i] || !*j->groups[i] || strlen(j->groups[i]) > STORE_JOB_GROUP_MAX ||
+            strchr(j->groups[i], '\n'))
+            return 0;
+    if (j->blob && (!*j->blob || strchr(j->blob, '/') || j->blob[0] == '.')) return 0;
+    return 1;
+}
+
+/* A fresh public id: "job_" and 96 random bits in hex. */
+static lore_status new_pub(char out[STORE_JOB_PUB_LEN + 1]) {
+    static const char hex[] = "0123456789abcdef";
+    uint8_t r[12];
+    size_t got = 0;
+    while (got < sizeof r) {
+        ssize_t n = getrandom(r + got, sizeof r - got, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return LORE_IO;
+        got += (size_t)n;
+    }
+    size_t k = strlen(STORE_JOB_PUB_PREFIX);
+    memcpy(out, STORE_JOB_PUB_PREFIX, k);
+    for (size_t i = 0; i < sizeof r; i++) {
+        out[k++] = hex[r[i] >> 4];
+        out[k++] = hex[r[i] & 15];
+    }
+    out[k] = '\0';
+    return LORE_OK;
+}
+
+/* Locks the tenant's job_pending row (made if missing) after checking the
+ * tenant exists (FOR SHARE: a concurrent delete waits for this enqueue, or
+ * this enqueue finds the tenant gone). */
+static lore_status lock_tenant(pgjq *q, const char *tenant) {
+    pg_params p = {0};
+    pg_param_text(&p, tenant);
+    lore_status st;
+    PGresult *r = pgjq_run(q,
+                           "INSERT INTO lore.job_pending(tenant, n, seq) SELECT $1, 0, 0"
+                           " WHERE EXISTS(SELECT 1 FROM lore.tenants WHERE name=$1 FOR SHARE)"
+                           " ON CONFLICT(tenant) DO UPDATE SET n = lore.job_pending.n RETURNING n",
+                           &p, &st);
+    if (!r) return st;
+    st = PQntuples(r) ? LORE_OK : LORE_NOT_FOUND;
+    PQclear(r);
+    return st;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Locks every tenant of the batch, in name order. */
+static lore_status lock_tenants(pgjq *q, const store_job *jobs, size_t n) {
+    const char **names = malloc(n * sizeof *names);
+    if (!names) return LORE_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        names[i] = jobs[i].tenant;
+    qsort(names, n, sizeof *names, cmp_str);
+    lore_status st = LORE_OK;
+    for (size_t i = 0; i < n && st == LORE_OK; i++)
+        if (!i || strcmp(names[i], names[i - 1])) st = lock_tenant(q, names[i]);
+    free(names);
+    return st;
+}
+
+static lore_status pending_read(pgjq *q, const char *tenant, int64_t *n) {
+    pg_params p = {0};
+    pg_param_text(&p, tenant);
+    lore_status st;
+    PGresult *r = pgjq_run(q,
+                           "SELECT coalesce(sum(n), 0)::bigint FROM lore.job_pending"
+                           " WHERE $1::text IS NULL OR tenant=$1",
+                           &p, &st);
+    if (!r) return st;
+    *n = pg_get_i64(r, 0, 0);
+    PQclear(r);
+    return LORE_OK;
+}
+
+static lore_status insert_job(pgjq *q, store_job *job, int64_t now_ms) {
+    pg_params sp = {0};
+    pg_param_text(&sp, job->tenant);
+    lore_status st;
+    /* One more pending job of the tenant and its next sequence number (the
+     * row is locked: lock_tenant). */
+    PGresult *r = pgjq_run(q,
+                           "UPDATE lore.job_pending SET n = greatest(n + 1, 0), seq = seq + 1"
+                           " WHERE tenant=$1 RETURNING seq",
+                           &sp, &st);
+    if (!r) return st;
+    int64_t seq = PQntuples(r) ? pg_get_i64(r, 0, 0) : 0;
+    PQclear(r);
+    if (!seq) return LORE_INTERNAL;
+    char *groups = pg_list_join((const char *const *)job->groups, job->ngroups);
+    if (!groups) return LORE_NOMEM;
+    int64_t visible = job->visible_ms > now_ms ? job->visible_ms : now_ms;
+    /* 96 random bits collide with another job's only by freak chance; the
+     * row is then not inserted and a new draw is taken. */
+    int64_t id = 0;
+    for (int draw = 0; draw < 4 && !id; draw++) {
+        if ((st = new_pub(job->pub)) != LORE_OK) break;
+        pg_params p = {0};
+        pg_param_text(&p, job->tenant);
+        pg_param_text(&p, job->kind);
+        pg_param_text(&p, job->dedup_key);
+        pg_param_text(&p, groups);
+        if (job->payload)
+            pg_param_bytes(&p, job->payload, job->payload_len);
+        else
+            pg_param_text(&p, NULL);
+        pg_param_text(&p, job->blob);
+        pg_param_i64(&p, job->weight);
+        pg_param_i64(&p, job->max_attempts);
+        pg_param_i64(&p, now_ms);
+        pg_param_i64(&p, visible);
+        pg_param_text(&p, job->owner);
+        pg_param_text(&p, job->pub);
+        pg_param_i64(&p, seq);
+        r = pgjq_run(
+            q,
+            "INSERT INTO lore.jobs(tenant, kind, dedup_key, groups, payload, blob, weight,"
+            " state, attempts, max_attempts, lease_seq, created_ms, updated_ms, visible_ms,"
+            " owner, pub, seq) VALUES($1, $2, $3, $4, $5::bytea, $6, $7, 0, 0, $8, 0, $9,"
+            " $9, $10, $11, $12, $13) ON CONFLICT(pub) DO NOTHING RETURNING id",
+            &p, &st);
+        if (!r) break;
+        if (PQntuples(r)) id = pg_get_i64(r, 0, 0);
+        PQclear(r);
+    }
+    free(groups);
+    if (st != LORE_OK) return st;
+    if (!id) return LORE_EXISTS;
+    job->id = id;
+    job->seq = seq;
+    job->state = STORE_JOB_READY;
+    job->attempts = 0;
+    job->lease_seq = 0;
+    job->created_ms = job->updated_ms = now_ms;
+    job->visible_ms = visible;
+    return pgjq_groups_insert(q, job->tenant, id, job->groups, job->ngroups);
+}
+
+static lore_status enqueue_one(pgjq *q, store_job *job, int64_t max_tenant, int64_t max_total,
+                               int64_t now_ms, size_t adding, store_enqueue_outcome *outcome) {
+    int found = 0;
+    int64_t n = 0;
+    lore_status st;
+    if (job->dedup_key && (st = pgjq_find_dedup(q, job, &found)) != LORE_OK) return st;
+    if (found) {
+        *outcome = STORE_ENQUEUE_DUPLICATE;
+        return LORE_OK;
+    }
+    if (max_tenant > 0) {
+        if ((st = pending_read(q, job->tenant, &n)) != LORE_OK) return st;
+        if (n + (int64_t)adding > max_tenant) {
+            *outcome = STORE_ENQUEUE_TENANT_FULL;
+            return LORE_OK;
+        }
+    }
+    if (max_total > 0) {
+        if ((st = pending_read(q, NULL, &n)) != LORE_OK) return st;
+        if (n + (int64_t)adding > max_total) {
+            *outcome = STORE_ENQUEUE_QUEUE_FULL;
+            return LORE_OK;
+        }
+    }
+    return insert_job(q, job, now_ms);
+}
+
+lore_status pg_job_enqueue(store *base, store_job *jobs, size_t n, int64_t max_tenant,
+                           int64_t max_total, int64_t now_ms, store_enqueue_outcome *outcome) {
+    pg_store *s = (pg_store *)base;
+    *outcome = STORE_ENQUEUED;
+    for (size_t i = 0; i < n; i++)
+        if (!job_valid(&jobs[i])) return LORE_INVALID;
+    if (!n) return LORE_OK;
+    pgjq q;
+    lore_status st = pgjq_begin(s, &q);
+    if (st != LORE_OK) return st;
+    if (max_total > 0)
+        st = pgjq_cmd(&q, "SELECT pg_advisory_xact_lock(" ENQUEUE_LOCK ")", NULL, NULL);
+    if (st == LORE_OK) st = lock_tenants(&q, jobs, n);
+    store_enqueue_outcome worst = STORE_ENQUEUED;
+    for (size_t i = 0; i < n && st == LORE_OK; i++) {
+        store_enqueue_outcome o = STORE_ENQUEUED;
+        /* Every job still to add counts against the caps, so a request is
+         * refused whole rather than half queued. */
+        st = enqueue_one(&q, &jobs[i], max_tenant, max_total, now_ms, i == 0 ? n : 1, &o);
+        if (o == STORE_ENQUEUE_TENANT_FULL || o == STORE_ENQUEUE_QUEUE_FULL) {
+            worst = o;
+            break;
+        }
+        if (o == STORE_ENQUEUE_DUPLICATE)
+            worst = o;
+        else
+            q.notify = 1;
+    }
+    *outcome = worst;
+    if (worst == STORE_ENQUEUE_TENANT_FULL || worst == STORE_ENQUEUE_QUEUE_FULL) {
+        (void)pgjq_end(&q, st == LORE_OK ? LORE_BUSY : st); /* roll back whatever was added */
+        return st;
+    }
+    return pgjq_end(&q, st);
+}
+
+/* ---- claiming ---- */
+
+typedef struct candidate {
+    int64_t id, weight;
+    int expired;
+    char tenant[STORE_NAME_MAX + 1];
+} candidate;
+
+static lore_status read_candidates(pgjq *q, const char *sql, const pg_params *p, int expired,
+                                   candidate **c, size_t *count) {
+    lore_status st;
+    PGresult *r = pgjq_run(q, sql, p, &st);
+    if (!r) return st;
+    size_t rows = (size_t)PQntuples(r);
+    candidate *nc = rows ? realloc(*c, (*count + rows) * sizeof *nc) : *c;
+    if (rows && !nc) {
+        PQclear(r);
+        return LORE_NOMEM;
+    }
+    *c = nc;
+    for (size_t i = 0; i < rows; i++) {
+        candidate *x = &nc[(*count)++];
+        x->id = pg_get_i64(r, (int)i, 0);
+        x->weight = pg_get_i64(r, (int)i, 1);
+        x->expired = expired;
+        snprintf(x->tenant, sizeof x->tenant, "%s", pg_get_bytes(r, (int)i, 2, NULL));
+    }
+    PQclear(r);
+    return LORE_OK;
+}
+
+static int cmp_candidate(const void *a, const void *b) {
+    int64_t x = ((const candidate *)a)->id, y = ((const candidate *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* The FIFO rule of blocked() (below) as a condition on jobs j with the
+ * time in $1: candidates are read with it, so a claim looks at jobs that
+ * can run rather than walking a backlog blocked behind its groups one round
+ * trip at a time (the SQLite backend reads its candidates in-process and
+ * filters them there). An earlier job that this claim will bury (its last
+ * lease expired) does not count: it stops blocking in the same claim, as
+ * the SQLite backend's scan finds. A taken candidate is checked again
+ * under its lock. */
+#define NOT_BLOCKED                                                                                \
+    " AND NOT EXISTS(SELECT 1 FROM lore.job_groups g JOIN lore.job_groups e"                       \
+    " ON e.grp = g.grp AND e.job < g.job WHERE g.job = j.id AND NOT EXISTS("                       \
+    "SELECT 1 FROM lore.jobs x WHERE x.id = e.job AND x.state = 1 AND x.visible_ms <= $1"          \
+    " AND x.attempts >= x.max_attempts))"                                                          \
+    " AND NOT EXISTS(SELECT 1 FROM lore.job_groups g JOIN lore.job_groups e"                       \
+    " ON e.grp = g.grp AND e.job > g.job JOIN lore.jobs l ON l.id = e.job"                         \
+    " WHERE g.job = j.id AND l.state = 1 AND l.visible_ms > $1)"
+
+/* Runnable jobs in id order: ready ones past their visible time and leased
+ * ones whose lease expired. */
+static lore_status collect(pgjq *q, int64_t now_ms, candidate **out, size_t *n) {
+    pg_params p = {0};
+    pg_param_i64(&p, now_ms);
+    *out = NULL;
+    *n = 0;
+    lore_status st = read_candidates(q,
+                                     "SELECT id, weight, tenant FROM lore.jobs j"
+                                     " WHERE state=0 AND visible_ms<=$1" NOT_BLOCKED
+                                     " ORDER BY id LIMIT " CLAIM_SCAN,
+                                     &p, 0, out, n);
+    if (st == LORE_OK)
+        st = read_candidates(q,
+                             "SELECT id, weight, tenant FROM lore.jobs j"
+                             " WHERE state=1 AND visible_ms<=$1" NOT_BLOCKED
+                             " ORDER BY id LIMIT " CLAIM_SCAN,
+                             &p, 1, out, n);
+    if (st == LORE_OK && *n > 1) qsort(*out, *n, sizeof **out, cmp_candidate);
+    return st;
+}
+
+/* Ready jobs of tenants other than avoid[], in id order: when one tenant's
+ * backlog fills the CLAIM_SCAN window, the others' jobs lie past it. */
+static lore_status collect_others(pgjq *q, int64_t now_ms, const char *const *avoid, size_t navoid,
+                                  candidate **out, size_t *n) {
+    const char **names = calloc(navoid ? navoid : 1, sizeof *names);
+    if (!names) return LORE_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < navoid; i++)
+        if (avoid[i]) names[k++] = avoid[i];
+    char *joined = pg_list_join(names, k);
+    free(names);
+    if (!joined) return LORE_NOMEM;
+    pg_params p = {0};
+    pg_param_i64(&p, now_ms);
+    pg_param_text(&p, joined);
+    *out = NULL;
+    *n = 0;
+    lore_status st = read_candidates(q,
+                                     "SELECT id, weight, tenant FROM lore.jobs j"
+                                     " WHERE state=0 AND visible_ms<=$1"
+                                     " AND tenant <> ALL(string_to_array($2, E'\\n'))" NOT_BLOCKED
+                                     " ORDER BY id LIMIT " CLAIM_SCAN,
+                                     &p, 0, out, n);
+    free(joined);
+    return st;
+}
+
+/* Takes the row of a candidate if it is still runnable and no other
+ * claimer holds it: *attempts and *max_attempts from the locked row;
+ * *taken 0 when it was passed over. */
+static lore_status take(pgjq *q, const candidate *c, int64_t now_ms, int *taken, int *attempts,
+                        int *max_attempts) {
+    pg_params p = {0};
+    pg_param_i64(&p, c->id);
+    pg_param_i64(&p, c->expired ? 1 : 0);
+    pg_param_i64(&p, now_ms);
+    lore_status st;
+    PGresult *r = pgjq_run(q,
+                           "SELECT attempts, max_attempts FROM lore.jobs WHERE id=$1 AND state=$2"
+                           " AND visible_ms<=$3 FOR UPDATE SKIP LOCKED",
+                           &p, &st);
+    if (!r) return st;
+    *taken = PQntuples(r) > 0;
+    if (*taken) {
+        *attempts = (int)pg_get_i64(r, 0, 0);
+        *max_attempts = (int)pg_get_i64(r, 0, 1);
+    }
+    PQclear(r);
+    return LORE_OK;
+}
+
+/* Whether the job must wait: an earlier pending job shares a group with
+ * it, or a later job of one of its groups holds a live lease (a retried
+ * dead job whose later jobs went ahead; sqlite_jobs.c explains). */
+static lore_status blocked(pgjq *q, int64_t id, int64_t now_ms, int *is_blocked) {
+    pg_params p = {0};
+    pg_param_i64(&p, id);
+    pg_param_i64(&p, now_ms);
+    lore_status st;
+    PGresult *r = pgjq_run(q,
+                           "SELECT EXISTS(SELECT 1 FROM lore.job_groups g JOIN lore.job_groups e"
+                           " ON e.grp = g.grp AND e.job < g.job WHERE g.job = $1)"
+                           " OR EXISTS(SELECT 1 FROM lore.job_groups g JOIN lore.job_groups e"
+                           " ON e.grp = g.grp AND e.job > g.job JOIN lore.jobs j ON j.id = e.job"
+                           " WHERE g.job = $1 AND j.state = 1 AND j.visible_ms > $2)",
+                           &p, &st);
+    if (!r) return st;
+    *is_blocked = (int)pg_get_i64(r, 0, 0);
+    PQclear(r);
+    return LORE_OK;
+}
+
+/* A job whose leases kept expiring has used its attempts: dead-lettered
+ * rather than claimed again. */
+static lore_status bury_expired(pgjq *q, const candidate *c, int64_t now_ms, deltas *ds) {
+    pg_params p = {0};
+    pg_param_i64(&p, c->id);
+    pg_param_i64(&p, now_ms);
+    lore_status st = pgjq_cmd(q,
+                              "UPDATE lore.jobs SET state=3, finished_ms=$2, updated_ms=$2,"
+                              " error='lease expired on every attempt (the worker died or hung)'"
+                              " WHERE id=$1 AND state=1",
+                              &p, NULL);
+    pg_params g = {0};
+    pg_param_i64(&g, c->id);
+    if (st == LORE_OK) st = pgjq_cmd(q, "DELETE FROM lore.job_groups WHERE job=$1", &g, NULL);
+    if (st == LORE_OK) st = delta_add(ds, c->tenant, -1);
+    q->notify = 1; /* its groups no longer block */
+    return st;
+}
+
+static lore_status lease(pgjq *q, int64_t id, const char *worker, int64_t now_ms, int64_t until_ms,
+                         store_job *out) {
+    pg_params p = {0};
+    pg_param_i64(&p, id);
+    pg_param_text(&p, worker);
+    pg_param_i64(&p, now_ms);
+    pg_param_i64(&p, until_ms);
+    lore_status st;
+    PGresult *r =
+        pgjq_run(q,
+                 "UPDATE lore.jobs SET state=1, attempts=attempts+1, lease_seq=lease_seq+1,"
+                 " worker=$2, started_ms=$3, updated_ms=$3, visible_ms=$4 WHERE id=$1"
+                 " RETURNING " JOB_COLUMNS ", payload",
+                 &p, &st);
+    if (!r) return st;
+    st = PQntuples(r) ? pgjq_read_job(r, 0, 1, out) : LORE_CORRUPT;
+    PQclear(r);
+    return st;
+}
+
+static int avoided(const char *tenant, const char *const *avoid, size_t navoid) {
+    for (size_t i = 0; i < navoid; i++)
+        if (avoid[i] && !strcmp(tenant, avoid[i])) return 1;
+    return 0;
+}
+
+typedef struct claim_args {
+    const char *worker;
+    int64_t now_ms, lease_ms;
+    size_t max_jobs;
+    int64_t max_weight;
+} claim_args;
+
+static lore_status claim_from(pgjq *q, const candidate *c, size_t nc, const claim_args *a,
+                              const char *const *avoid, size_t navoid, deltas *ds, store_job *jobs,
+                              size_t *n) {
+    const char *tenant = NULL;
+    int64_t weight = 0;
+    lore_status st = LORE_OK;
+    for (size_t i = 0; i < nc && *n < a->max_jobs; i++) {
+        if (tenant && strcmp(c[i].tenant, tenant)) continue;
+        if (!tenant && avoided(c[i].tenant, avoid, navoid)) continue;
+        int alone = c[i].weight >= STORE_JOB_ALONE;
+        if (*n && (alone || weight + c[i].weight > a->max_weight)) continue;
+        int taken = 0, attempts = 0, max_attempts = 0, b = 0;
+        if ((st = take(q, &c[i], a->now_ms, &taken, &attempts, &max_attempts)) != LORE_OK)
+            return st;
+        if (!taken) continue; /* another claimer's, or no longer runnable */
+        if ((st = blocked(q, c[i].id, a->now_ms, &b)) != LORE_OK) return st;
+        if (b) continue;
+        if (c[i].expired && attempts >= max_attempts) {
+            if ((st = bury_expired(q, &c[i], a->now_ms, ds)) != LORE_OK) return st;
+            continue;
+        }
+        if ((st = lease(q, c[i].id, a->worker, a->now_ms, a->now_ms + a->lease_ms, &jobs[*n])) !=
+            LORE_OK)
+            return st;
+        (*n)++;
+        tenant = c[i].tenant;
+        weight += c[i].weight;
+        if (alone) break;
+    }
+    return LORE_OK;
+}
+
+lore_status pg_job_claim(store *s, const char *worker, int64_t now_ms, int64_t lease_ms,
+                         size_t max_jobs, int64_t max_weight, store_job **out, size_t *n) {
+    return pg_job_claim_avoiding(s, worker, now_ms, lease_ms, max_jobs, max_weight, NULL, 0, out,
+                                 n);
+}
+
+lore_status pg_job_claim_avoiding(store *base, const char *worker, int64_t now_ms, int64_t lease_ms,
+                                  size_t max_jobs, int64_t max_weight, const char *const *avoid,
+                                  size_t navoid, store_job **out, size_t *n) {
+    pg_store *s = (pg_store *)base;
+    *out = NULL;
+    *n = 0;
+    if (!max_jobs) return LORE_OK;
+    store_job *jobs = calloc(max_jobs, sizeof *jobs);
+    if (!jobs) return LORE_NOMEM;
+    candidate *c = NULL;
+    size_t nc = 0, got = 0;
+    deltas ds = {0};
+    claim_args a = {worker, now_ms, lease_ms, max_jobs, max_weight};
+    pgjq q;
+    lore_status st = pgjq_begin(s, &q);
+    if (st != LORE_OK) {
+        free(jobs);
+        return st;
+    }
+    if ((st = collect(&q, now_ms, &c, &nc)) == LORE_OK) {
+        st = claim_from(&q, c, nc, &a, avoid, navoid, &ds, jobs, &got);
+        if (st == LORE_OK && !got && navoid && nc >= CLAIM_SCAN_N) {
+            /* the window held only avoided tenants: look past it */
+            candidate *o = NULL;
+            size_t no = 0;
+            st = collect_others(&q, now_ms, avoid, navoid, &o, &no);
+            if (st == LORE_OK) st = claim_from(&q, o, no, &a, NULL, 0, &ds, jobs, &got);
+            free(o);
+        }
+        if (st == LORE_OK && !got && navoid) /* only avoided tenants have work: take it */
+            st = claim_from(&q, c, nc, &a, NULL, 0, &ds, jobs, &got);
+    }
+    free(c);
+    st = deltas_apply(&q, &ds, st);
+    st = pgjq_end(&q, st);
+    if (st != LORE_OK || !got) {
+        store_jobs_free(jobs, got);
+        return st;
+    }
+    *out = jobs;
+    *n = got;
+    return LORE_OK;
+}
+
+lore_status pg_job_renew(store *base, int64_t id, int64_t lease_seq, int64_t until_ms) {
+    pg_params p = {0};
+    pg_param_i64(&p, id);
+    pg_param_i64(&p, lease_seq);
+    pg_param_i64(&p, until_ms);
+    int64_t changed = 0;
+    lore_status st =
+        pg_store_cmd((pg_store *)base,
+                     "UPDATE lore.jobs SET visible_ms=$3 WHERE id=$1 AND lease_seq=$2 AND state=1",
+                     &p, &changed);
+    return st == LORE_OK && !changed ? LORE_NOT_FOUND : st;
+}
+
+/* ---- finishing ---- */
+
+static lore_status finish_one(pgjq *q, store_job_outcome *o, int64_t now_ms, deltas *ds) {
+    pg_params p = {0};
+    pg_param_i64(&p, o->id);
+    pg_param_i64(&p, o->lease_seq);
+    pg_param_i64(&p, now_ms);
+    const char *sql;
+    if (o->state == STORE_JOB_DONE) {
+        pg_param_text(&p, o->result);
+        sql = "UPDATE lore.jobs SET state=2, finished_ms=$3, updated_ms=$3, result=$4,"
+              " payload=NULL WHERE id=$1 AND lease_seq=$2 AND state=1 RETURNING tenant";
+    } else if (o->state == STORE_JOB_DEAD) {
+        pg_param_text(&p, o->error);
+        sql = "UPDATE lore.jobs SET state=3, finished_ms=$3, updated_ms=$3, error=$4"
+              " WHERE id=$1 AND lease_seq=$2 AND state=1 RETURNING tenant";
+    } else if (o->release) {
+        pg_param_i64(&p, o->visible_ms);
+        sql = "UPDATE lore.jobs SET state=0, attempts=greatest(attempts-1, 0),"
+              " visible_ms=greatest($3::bigint, $4::bigint), updated_ms=$3"
+              " WHERE id=$1 AND lease_seq=$2 AND state=1 RETURNING tenant";
+    } else {
+        pg_param_text(&p, o->error);
+        pg_param_i64(&p, o->visible_ms);
+        sql = "UPDATE lore.jobs SET state=0, visible_ms=$5, updated_ms=$3, error=$4"
+              " WHERE id=$1 AND lease_seq=$2 AND state=1 RETURNING tenant";
+    }
+    lore_status st;
+    PGresult *r = pgjq_run(q, sql, &p, &st);
+    if (!r) return st;
+    char tenant[STORE_NAME_MAX + 1] = "";
+    if (PQntuples(r)) snprintf(tenant, sizeof tenant, "%s", pg_get_bytes(r, 0, 0, NULL));
+    PQclear(r);
+    o->lost = !tenant[0];
+    if (o->lost) return LORE_OK;
+    q->notify = 1; /* runnable again, or its groups no longer block */
+    if (o->state == STORE_JOB_READY) return LORE_OK;
+    pg_params g = {0};
+    pg_param_i64(&g, o->id);
+    if ((st = pgjq_cmd(q, "DELETE FROM lore.job_groups WHERE job=$1", &g, NULL)) != LORE_OK)
+        return st;
+    return delta_add(ds, tenant, -1);
+}
+
+lore_status pg_job_finish(store *base, store_job_outcome *o, size_t n, int64_t now_ms) {
+    pgjq q;
+    deltas ds = {0};
+    lore_status st = pgjq_begin((pg_store *)base, &q);
+    if (st != LORE_OK) return st;
+    for (size_t i = 0; i < n && st == LORE_OK; i++)
+        st = finish_one(&q, &o[i], now_ms, &ds);
+    st = deltas_apply(&q, &ds, st);
+    return pgjq_end(&q, st);
+}

@@ -1,0 +1,379 @@
+/* PostgreSQL backend: the key-value space indexes keep their blocks in
+ * (kv(ns, key bytea, val bytea), primary key (ns, key): bytea compares
+ * bytewise, so scans come back in store.h's key order), and a per-process
+ * cache of what read snapshots read.
+ *
+ * The cache. A search reads the same index blocks again and again, and
+ * asks for the document of every candidate chunk; each is a round trip
+ * here where SQLite reads a page it has mapped. So what is read inside a
+ * read snapshot (kv values; chunk -> document and chunk -> owner fields
+ * for pg_docs.c, under namespaces of their own) is kept in memory for every
+ * tenant handle of the process, keyed by (the schema's nonce, ns, key). An
+ * entry is valid for one generation of its schema: every transaction that
+ * writes (documents, chunks or kv rows) bumps cache_gen.gen in the round
+ * trip that commits it (pg_tx.c), whichever process or node it runs in, and
+ * a read snapshot reads the generation it sees in the round trip that opens
+ * it. A snapshot of generation G uses and fills only entries of G; seeing a
+ * newer G the cache forgets the schema's older entries (lazily: each is
+ * dropped when next met, or aged out); an older snapshot (a long read
+ * overtaken by a newer one) neither reads nor fills. The nonce (random per
+ * schema, made at migration) keeps two databases or a re-created schema
+ * from ever sharing entries. Reads outside a read snapshot, and inside a
+ * write transaction, go to the server (they may see uncommitted writes of
+ * their own). Absent keys are cached too (lexical lookups of terms not in a
+ * block, chunks deleted since the index scored them). Memory is capped
+ * (LRU by bytes; no entry above an eighth of the cap). */
+#include "store/postgres/pg_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KV_KEY_MAX ((size_t)1 << 20)
+#define KV_VAL_MAX ((size_t)1 << 30)
+#define SCAN_FIRST_ROWS 64         /* a scan's first page; many stop early */
+#define SCAN_MAX_ROWS 1024         /* pages double up to this many rows */
+#define SCAN_PAGE_BYTES (8u << 20) /* while a page stays under this */
+
+/* ---- the cache ---- */
+
+typedef struct kv_space {
+    char nonce[33];
+    int64_t gen; /* the newest generation a snapshot saw */
+} kv_space;
+
+typedef struct kv_entry {
+    struct kv_entry *hnext;       /* hash chain */
+    struct kv_entry *prev, *next; /* LRU list, most recent first */
+    uint64_t hash;
+    int space; /* index into spaces */
+    int ns;
+    int64_t gen;
+    int absent; /* the key has no row */
+    size_t klen, vlen;
+    uint8_t data[]; /* key, then value */
+} kv_entry;
+
+static struct {
+    pthread_mutex_t mu;
+    kv_entry **buckets;
+    size_t nbuckets;
+    size_t count;
+    kv_entry head; /* LRU sentinel */
+    size_t bytes, cap;
+    kv_space *spaces;
+    int nspaces;
+    pg_kv_cache_stats stats;
+} cache = {.mu = PTHREAD_MUTEX_INITIALIZER, .cap = (size_t)64 << 20};
+
+static uint64_t hash_key(int space, int ns, const void *key, size_t klen) {
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)space * 0x9e3779b97f4a7c15ull ^ (uint32_t)ns;
+    const uint8_t *p = key;
+    for (size_t i = 0; i < klen; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h ^ h >> 29;
+}
+
+static size_t entry_bytes(const kv_entry *e) {
+    return sizeof *e + e->klen + e->vlen;
+}
+
+static void lru_unlink(kv_entry *e) {
+    e->prev->next = e->next;
+    e->next->prev = e->prev;
+}
+
+static void lru_front(kv_entry *e) {
+    e->next = cache.head.next;
+    e->prev = &cache.head;
+    cache.head.next->prev = e;
+    cache.head.next = e;
+}
+
+static void entry_drop(kv_entry *e) {
+    kv_entry **pp = &cache.buckets[e->hash % cache.nbuckets];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    lru_unlink(e);
+    cache.bytes -= entry_bytes(e);
+    cache.count--;
+    free(e);
+}
+
+static void cache_init_locked(void) {
+    if (!cache.head.next) cache.head.next = cache.head.prev = &cache.head;
+}
+
+/* The space of a nonce, added when new (-1: out of memory). */
+static int space_of(const char *nonce) {
+    for (int i = 0; i < cache.nspaces; i++)
+        if (!strcmp(cache.spaces[i].nonce, nonce)) return i;
+    kv_space *ns = realloc(cache.spaces, (size_t)(cache.nspaces + 1) * sizeof *ns);
+    if (!ns) return -1;
+    cache.spaces = ns;
+    snprintf(ns[cache.nspaces].nonce, sizeof ns->nonce, "%s", nonce);
+    ns[cache.nspaces].gen = -1;
+    return cache.nspaces++;
+}
+
+/* The space a snapshot may use, or -1 (not in a read snapshot, or an older
+ * generation than the cache's). Advances the space to the snapshot's. */
+static int usable_space(const pg_tenant *t) {
+    if (t->in_tx != 2 || !t->nonce_id[0] || !cache.cap) return -1;
+    int sp = space_of(t->nonce_id);
+    if (sp < 0) return -1;
+    if (cache.spaces[sp].gen < t->gen) cache.spaces[sp].gen = t->gen;
+    return cache.spaces[sp].gen == t->gen ? sp : -1;
+}
+
+static kv_entry *find(int sp, int ns, const void *key, size_t klen, uint64_t h) {
+    if (!cache.nbuckets) return NULL;
+    for (kv_entry *e = cache.buckets[h % cache.nbuckets]; e; e = e->hnext)
+        if (e->hash == h && e->space == sp && e->ns == ns && e->klen == klen &&
+            !memcmp(e->data, key, klen))
+            return e;
+    return NULL;
+}
+
+static void grow_buckets(void) {
+    size_t nb = cache.nbuckets ? cache.nbuckets * 2 : 1024;
+    kv_entry **b = calloc(nb, sizeof *b);
+    if (!b) return; /* longer chains, still correct */
+    for (size_t i = 0; i < cache.nbuckets; i++)
+        for (kv_entry *e = cache.buckets[i], *n; e; e = n) {
+            n = e->hnext;
+            e->hnext = b[e->hash % nb];
+            b[e->hash % nb] = e;
+        }
+    free(cache.buckets);
+    cache.buckets = b;
+    cache.nbuckets = nb;
+}
+
+int pg_cache_get(const pg_tenant *t, int ns, const void *key, size_t klen, lore_buf *val,
+                 lore_status *st, int *sp_out) {
+    pthread_mutex_lock(&cache.mu);
+    cache_init_locked();
+    int sp = usable_space(t), hit = 0;
+    *sp_out = sp;
+    if (sp >= 0) {
+        uint64_t h = hash_key(sp, ns, key, klen);
+        kv_entry *e = find(sp, ns, key, klen, h);
+        if (e && e->gen != t->gen) {
+            entry_drop(e);
+            e = NULL;
+        }
+        if (e) {
+            hit = 1;
+            lru_unlink(e);
+            lru_front(e);
+            cache.stats.hits++;
+            if (e->absent) {
+                *st = LORE_NOT_FOUND;
+            } else {
+                lore_buf_reset(val);
+                *st = lore_buf_append(val, e->data + e->klen, e->vlen);
+            }
+        } else {
+            cache.stats.misses++;
+        }
+    }
+    pthread_mutex_unlock(&cache.mu);
+    return hit ? 0 : -1;
+}
+
+void pg_cache_put(const pg_tenant *t, int sp, int ns, const void *key, size_t klen, const void *val,
+                  size_t vlen) {
+    int absent = val == NULL;
+    if (sp < 0 || sizeof(kv_entry) + klen + vlen > cache.cap / 8) return;
+    kv_entry *e = malloc(sizeof *e + klen + vlen);
+    if (!e) return;
+    e->hash = hash_key(sp, ns, key, klen);
+    e->space = sp;
+    e->ns = ns;
+    e->gen = t->gen;
+    e->absent = absent;
+    e->klen = klen;
+    e->vlen = vlen;
+    memcpy(e->data, key, klen);
+    if (vlen) memcpy(e->data + klen, val, vlen);
+    pthread_mutex_lock(&cache.mu);
+    cache_init_locked();
+    /* Only while the space is still at this snapshot's generation: a newer
+     * snapshot may have moved it on while this one read. */
+    kv_entry *old = NULL;
+    if (cache.spaces[sp].gen != t->gen) {
+        free(e);
+        e = NULL;
+    } else if ((old = find(sp, ns, key, klen, e->hash))) {
+        entry_drop(old);
+    }
+    if (e) {
+        if (cache.count >= cache.nbuckets) grow_buckets();
+        if (!cache.nbuckets) {
+            free(e);
+        } else {
+            e->hnext = cache.buckets[e->hash % cache.nbuckets];
+            cache.buckets[e->hash % cache.nbuckets] = e;
+            lru_front(e);
+            cache.bytes += entry_bytes(e);
+            cache.count++;
+            while (cache.bytes > cache.cap && cache.head.prev != &cache.head) {
+                entry_drop(cache.head.prev);
+                cache.stats.evictions++;
+            }
+        }
+    }
+    pthread_mutex_unlock(&cache.mu);
+}
+
+void pg_kv_cache_set_cap(size_t bytes) {
+    pthread_mutex_lock(&cache.mu);
+    cache_init_locked();
+    cache.cap = bytes;
+    while (cache.bytes > cache.cap && cache.head.prev != &cache.head)
+        entry_drop(cache.head.prev);
+    pthread_mutex_unlock(&cache.mu);
+}
+
+void pg_kv_cache_get_stats(pg_kv_cache_stats *out) {
+    pthread_mutex_lock(&cache.mu);
+    *out = cache.stats;
+    out->bytes = (int64_t)cache.bytes;
+    out->entries = (int64_t)cache.count;
+    pthread_mutex_unlock(&cache.mu);
+}
+
+/* ---- the statements ---- */
+
+static lore_status kv_write(pg_tenant *t, const char *sql, pg_params *p) {
+    pg_call k;
+    lore_status st = pg_call_begin(t, &k, 1);
+    if (st != LORE_OK) return st;
+    PGresult *r = pg_call_exec_last(&k, sql, p, &st);
+    PQclear(r);
+    return pg_call_end(&k, st);
+}
+
+lore_status pg_kv_put(store_tenant *base, int ns, const void *key, size_t klen, const void *val,
+                      size_t vlen) {
+    if (klen > KV_KEY_MAX || vlen > KV_VAL_MAX) return LORE_TOO_LARGE;
+    pg_params p = {0};
+    pg_param_i64(&p, ns);
+    pg_param_bytes(&p, key, klen);
+    pg_param_bytes(&p, val, vlen);
+    return kv_write((pg_tenant *)base,
+                    "INSERT INTO kv(ns, key, val) VALUES($1, $2::bytea, $3::bytea)"
+                    " ON CONFLICT (ns, key) DO UPDATE SET val = excluded.val",
+                    &p);
+}
+
+lore_status pg_kv_get(store_tenant *base, int ns, const void *key, size_t klen, lore_buf *val) {
+    pg_tenant *t = (pg_tenant *)base;
+    if (klen > KV_KEY_MAX) return LORE_NOT_FOUND;
+    lore_status st = LORE_OK;
+    int sp;
+    if (pg_cache_get(t, ns, key, klen, val, &st, &sp) == 0) return st;
+    pg_call k;
+    if ((st = pg_call_begin(t, &k, 0)) != LORE_OK) return st;
+    pg_params p = {0};
+    pg_param_i64(&p, ns);
+    pg_param_bytes(&p, key, klen);
+    PGresult *r =
+        pg_call_exec_last(&k, "SELECT val FROM kv WHERE ns=$1 AND key=$2::bytea", &p, &st);
+    if (r) {
+        if (PQntuples(r) == 1) {
+            size_t len;
+            const char *v = pg_get_bytes(r, 0, 0, &len);
+            lore_buf_reset(val);
+            st = lore_buf_append(val, v, len);
+            if (st == LORE_OK) pg_cache_put(t, sp, ns, key, klen, v ? v : "", len);
+        } else {
+            st = LORE_NOT_FOUND;
+            pg_cache_put(t, sp, ns, key, klen, NULL, 0);
+        }
+        PQclear(r);
+    }
+    lore_status end = pg_call_end(&k, st == LORE_NOT_FOUND ? LORE_OK : st);
+    return end != LORE_OK ? end : st;
+}
+
+lore_status pg_kv_delete(store_tenant *base, int ns, const void *key, size_t klen) {
+    if (klen > KV_KEY_MAX) return LORE_OK; /* no such key can exist */
+    pg_params p = {0};
+    pg_param_i64(&p, ns);
+    pg_param_bytes(&p, key, klen);
+    return kv_write((pg_tenant *)base, "DELETE FROM kv WHERE ns=$1 AND key=$2::bytea", &p);
+}
+
+lore_status pg_kv_delete_range(store_tenant *base, int ns, const void *lo, size_t lolen,
+                               const void *hi, size_t hilen) {
+    pg_params p = {0};
+    pg_param_i64(&p, ns);
+    pg_param_bytes(&p, lo, lolen);
+    if (hi) pg_param_bytes(&p, hi, hilen);
+    return kv_write((pg_tenant *)base,
+                    hi ? "DELETE FROM kv WHERE ns=$1 AND key >= $2::bytea AND key < $3::bytea"
+                       : "DELETE FROM kv WHERE ns=$1 AND key >= $2::bytea",
+                    &p);
+}
+
+lore_status pg_kv_scan(store_tenant *base, int ns, const void *lo, size_t lolen, const void *hi,
+                       size_t hilen, store_kv_fn fn, void *ctx) {
+    pg_tenant *t = (pg_tenant *)base;
+    pg_call k;
+    lore_status st = pg_call_begin(t, &k, 0);
+    if (st != LORE_OK) return st;
+    /* Pages with a cursor: the first from lo (inclusive), the next after
+     * the last key seen. The callback may read and write the store between
+     * pages (a merge writes its new segment while reading the old ones). */
+    lore_buf cursor;
+    lore_buf_init(&cursor, KV_KEY_MAX);
+    int first = 1, stop = 0;
+    size_t rows_want = SCAN_FIRST_ROWS;
+    while (st == LORE_OK && !stop) {
+        pg_params p = {0};
+        pg_param_i64(&p, ns);
+        if (first)
+            pg_param_bytes(&p, lo, lolen);
+        else
+            pg_param_bytes(&p, cursor.data, cursor.len);
+        pg_param_i64(&p, (int64_t)rows_want);
+        if (hi) pg_param_bytes(&p, hi, hilen);
+        const char *sql;
+        if (first)
+            sql = hi ? "SELECT key, val FROM kv WHERE ns=$1 AND key >= $2::bytea"
+                       " AND key < $4::bytea ORDER BY key LIMIT $3"
+                     : "SELECT key, val FROM kv WHERE ns=$1 AND key >= $2::bytea"
+                       " ORDER BY key LIMIT $3";
+        else
+            sql = hi ? "SELECT key, val FROM kv WHERE ns=$1 AND key > $2::bytea"
+                       " AND key < $4::bytea ORDER BY key LIMIT $3"
+                     : "SELECT key, val FROM kv WHERE ns=$1 AND key > $2::bytea"
+                       " ORDER BY key LIMIT $3";
+        PGresult *r = pg_call_exec(&k, sql, &p, &st);
+        if (!r) break;
+        int rows = PQntuples(r);
+        size_t page_bytes = 0;
+        for (int i = 0; i < rows && !stop; i++) {
+            size_t kl, vl;
+            const char *kk = pg_get_bytes(r, i, 0, &kl);
+            const char *vv = pg_get_bytes(r, i, 1, &vl);
+            page_bytes += kl + vl;
+            stop = fn(ctx, (const uint8_t *)kk, kl, (const uint8_t *)vv, vl);
+        }
+        if (!stop && rows) {
+            size_t kl;
+            const char *last = pg_get_bytes(r, rows - 1, 0, &kl);
+            lore_buf_reset(&cursor);
+            st = lore_buf_append(&cursor, last, kl);
+        }
+        PQclear(r);
+        if ((size_t)rows < rows_want) break;
+        first = 0;
+        if (rows_want < SCAN_MAX_ROWS && page_bytes < SCAN_PAGE_BYTES) rows_want *= 2;
+    }
+    lore_buf_free(&cursor);
+    return pg_call_end(&k, st);
+}
