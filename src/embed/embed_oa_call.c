@@ -13,6 +13,7 @@
 
 #include "chunk/chunk.h"
 #include "embed/embed_int.h"
+#include "util/log.h"
 #include "util/timeutil.h"
 
 static int64_t mono_ms(void) {
@@ -81,7 +82,8 @@ lore_status oa_call_init(oa_call *c, const oa_request *r, const char *const *tex
     c->n = n;
     c->dims = dims;
     c->seed = (uint64_t)lore_mono_ns() ^ ((uint64_t)(uintptr_t)c << 16) ^ 0x9e3779b97f4a7c15u;
-    size_t per = (size_t)r->s->batch;
+    int now_per = r->per_request ? atomic_load(r->per_request) : r->s->batch;
+    size_t per = (size_t)(now_per >= 1 && now_per <= r->s->batch ? now_per : r->s->batch);
     c->nb = (n + per - 1) / per;
     c->b = calloc(c->nb, sizeof *c->b);
     if (!c->b || (dims && !(c->vectors = malloc(n * dims * sizeof(float))))) {
@@ -247,6 +249,38 @@ static int64_t backoff_ms(oa_call *c, const oa_batch *b) {
     return b->retry_after_ms > wait ? b->retry_after_ms : wait;
 }
 
+/* A request ran past embed_timeout_s: later calls send at most half as many
+ * inputs per request (the job retries this call's inputs after its delay). */
+static void shrink_requests(oa_call *c, const oa_batch *b) {
+    c->timed_out = 1;
+    if (!c->r->per_request) return;
+    int want = b->count / 2 >= 1 ? (int)(b->count / 2) : 1;
+    int cur = atomic_load(c->r->per_request);
+    while (want < cur && !atomic_compare_exchange_weak(c->r->per_request, &cur, want)) {
+    }
+    if (want < cur)
+        lore_log(LORE_LOG_WARN,
+                 "embedding provider %s: a request of %zu inputs took longer than "
+                 "embed_timeout_s (%lld s); sending at most %d per request from now on",
+                 c->r->provider, b->count, (long long)c->r->s->timeout_s, want);
+}
+
+/* After a call: OA_GROW_AFTER calls in a row without a timeout double the
+ * inputs per request again, up to embed_batch. */
+static void settle_requests(oa_call *c) {
+    if (!c->r->per_request) return;
+    if (c->timed_out) {
+        atomic_store(c->r->ok_streak, 0);
+        return;
+    }
+    int cur = atomic_load(c->r->per_request);
+    if (cur >= c->r->s->batch) return;
+    if (atomic_fetch_add(c->r->ok_streak, 1) + 1 < OA_GROW_AFTER) return;
+    atomic_store(c->r->ok_streak, 0);
+    int grown = cur * 2 < c->r->s->batch ? cur * 2 : c->r->s->batch;
+    atomic_compare_exchange_strong(c->r->per_request, &cur, grown);
+}
+
 /* A request ended: 1 = done, 0 = scheduled again, -1 = the call fails. */
 static int finish_batch(oa_call *c, oa_batch *b, CURLcode rc, int64_t t0, embed_error *err) {
     long status = 0;
@@ -260,6 +294,7 @@ static int finish_batch(oa_call *c, oa_batch *b, CURLcode rc, int64_t t0, embed_
         fail(c, err, EMBED_PERMANENT, (int)status, "answer over %zu bytes", b->resp.cap);
         return -1;
     }
+    if (rc == CURLE_OPERATION_TIMEDOUT) shrink_requests(c, b);
     if (rc != CURLE_OK) { /* not retried here: the caller waits longer */
         fail(c, err, retryable_curl(rc) ? EMBED_RETRYABLE : EMBED_PERMANENT, 0, "%s",
              b->ebuf[0] ? b->ebuf : curl_easy_strerror(rc));
@@ -339,5 +374,6 @@ lore_status oa_call_run(oa_call *c, embed_error *err) {
         curl_multi_poll(c->m, NULL, 0, wait > 0 ? wait : 0, NULL);
     }
     if (st == LORE_OK) err->kind = EMBED_OK;
+    settle_requests(c);
     return st;
 }

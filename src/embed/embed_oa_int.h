@@ -5,6 +5,7 @@
 #define LORE_EMBED_OA_INT_H
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "embed/embed.h"
@@ -17,7 +18,16 @@ typedef struct oa_request {
     const char *api_key;     /* redacted from every message */
     const char *provider;    /* "host (model m)" */
     const embed_settings *s;
+    /* Inputs per request now: embed_batch, halved after each request that
+     * timed out (a provider too slow for a full batch within
+     * embed_timeout_s would otherwise fail the same way forever), doubled
+     * back after OA_GROW_AFTER calls in a row that had no timeout. Shared by
+     * the embedder's calls. */
+    _Atomic int *per_request;
+    _Atomic int *ok_streak;
 } oa_request;
+
+#define OA_GROW_AFTER 16
 
 typedef enum { OA_WAITING, OA_RUNNING, OA_DONE } oa_state;
 
@@ -44,6 +54,7 @@ typedef struct oa_call {
     int64_t latency_ms_sum;
     uint64_t ok_requests; /* answered 200 */
     uint64_t seed;        /* jitter */
+    int timed_out;        /* a request of this call ran past embed_timeout_s */
     CURLM *m;
 } oa_call;
 

@@ -28,6 +28,8 @@ typedef struct oa_embedder {
     char *api_key;     /* for redaction */
     embed_settings s;  /* ints only; the strings above are our copies */
     _Atomic uint32_t dims;
+    _Atomic int per_request; /* inputs per request now (embed_oa_int.h) */
+    _Atomic int ok_streak;
     char provider[512];
     char key[EMBED_MODEL_KEY_MAX];
     pthread_mutex_t mu;
@@ -139,6 +141,8 @@ static lore_status oa_open(const embed_settings *s, embedder **out, char *err, s
         return LORE_NOMEM;
     }
     atomic_store(&e->dims, (uint32_t)s->dimensions);
+    atomic_store(&e->per_request, s->batch);
+    atomic_store(&e->ok_streak, 0);
     char host[256];
     embed_url_host(s->url, host, sizeof host);
     snprintf(e->provider, sizeof e->provider, "%.255s (model %.200s)", host, e->model);
@@ -211,7 +215,8 @@ static lore_status oa_embed(embedder *base, const char *const *texts, const size
     *dims = atomic_load(&e->dims);
     if (n == 0) return LORE_OK;
     oa_call c;
-    oa_request req = {e->endpoint, e->model, e->auth_header, e->api_key, e->provider, &e->s};
+    oa_request req = {e->endpoint, e->model, e->auth_header,  e->api_key,
+                      e->provider, &e->s,    &e->per_request, &e->ok_streak};
     lore_status st = oa_call_init(&c, &req, texts, lens, n, atomic_load(&e->dims), err);
     if (st == LORE_OK) st = oa_call_run(&c, err);
     if (st == LORE_OK) {

@@ -29,6 +29,7 @@
 //        {"zero": true}       every vector all zeros (nothing to search by)
 //        {"count_mismatch": true}  one embedding fewer than inputs
 //        {"delay_ms": MS}     hold every answer this long
+//        {"delay_per_input_ms": MS}  and this long for each input it has
 //        {"max_input_chars": N}  inputs longer get 400 (a context limit)
 //        {"require_key": "K"} 401 unless "Authorization: Bearer K"
 //        {"down": true, "for_ms": MS}  stop listening (for MS, else for good)
@@ -95,6 +96,15 @@ function shorten(v, d) {
 }
 
 // The model a request names, read before anything else (its faults).
+function inputCount(body) {
+  try {
+    const q = JSON.parse(body);
+    return Array.isArray(q?.input) ? q.input.length : 1;
+  } catch {
+    return 1;
+  }
+}
+
 function modelOf(body) {
   try {
     const q = JSON.parse(body);
@@ -151,6 +161,7 @@ async function embeddings(req, res) {
       return;
     }
     if (f.delay_ms) await sleep(f.delay_ms);
+    if (f.delay_per_input_ms) await sleep(f.delay_per_input_ms * inputCount(body));
     if (f.require_key && req.headers.authorization !== `Bearer ${f.require_key}`)
       return apiError(res, 401, "Incorrect API key provided", "invalid_request_error");
     const counter = own && own.count !== undefined ? own : faults;

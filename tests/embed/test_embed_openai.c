@@ -402,6 +402,43 @@ static void test_concurrency(void) {
     control("{\"reset\":true}");
 }
 
+/* A provider that needs longer than embed_timeout_s for a full batch: each
+ * timed-out call halves the inputs per request, so a call (retried as the
+ * embed job retries it) soon goes through instead of timing out forever. */
+static void test_timeout_shrinks_requests(void) {
+    control("{\"reset\":true}");
+    control("{\"delay_per_input_ms\":500}");
+    embed_settings s;
+    settings(&s);
+    s.batch = 8;
+    s.concurrency = 1;
+    s.timeout_s = 1;
+    embedder *e = open_with(&s);
+    const char *texts[8] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+    float *v = NULL;
+    uint32_t d = 0;
+    embed_error err;
+    int calls = 0, timeouts = 0;
+    lore_status st = LORE_IO;
+    while (st != LORE_OK && calls < 8) {
+        calls++;
+        st = embed_texts(e, texts, 8, &v, &d, NULL, &err);
+        if (st != LORE_OK) {
+            CHECK_INT(err.kind, EMBED_RETRYABLE);
+            timeouts++;
+        }
+    }
+    printf("8 inputs at 500 ms each, embed_timeout_s 1: %d timed-out calls, then %s "
+           "(largest request %lld inputs)\n",
+           timeouts, st == LORE_OK ? "embedded" : "still failing", stat_int("max_batch"));
+    CHECK_INT(st, LORE_OK);
+    CHECK(timeouts >= 1); /* the first call's 8-input request cannot finish in 1 s */
+    CHECK(d > 0 && v != NULL);
+    free(v);
+    embed_close(e);
+    control("{\"reset\":true}");
+}
+
 static void test_provider_down(void) {
     control("{\"reset\":true}");
     control("{\"down\":true,\"for_ms\":3000}");
@@ -599,6 +636,7 @@ int main(void) {
     test_api_key();
     test_long_inputs_cut();
     test_concurrency();
+    test_timeout_shrinks_requests();
     test_provider_down();
     stop_server();
     curl_global_cleanup();
