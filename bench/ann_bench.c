@@ -213,14 +213,14 @@ static hnsw *graph_load(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     uint8_t hdr[HNSW_HEADER_BYTES];
-    uint32_t slots;
+    uint32_t slots = 0;
     hnsw *h = NULL;
     if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr || fread(&slots, 4, 1, f) != 1 ||
         hnsw_load_begin(hdr, sizeof hdr, 0, &h) != LORE_OK)
         die("bad graph file", path);
     uint8_t *rec = NULL;
     for (uint32_t i = 0; i < slots; i++) {
-        uint32_t len;
+        uint32_t len = 0;
         if (fread(&len, 4, 1, f) != 1 || len > (1u << 24)) die("bad graph file", path);
         if (!len) {
             if (hnsw_load_free(h, i) != LORE_OK) die("bad graph file", path);

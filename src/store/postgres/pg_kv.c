@@ -59,11 +59,11 @@ static struct {
     kv_entry **buckets;
     size_t nbuckets;
     size_t count;
-    kv_entry head; /* LRU sentinel */
     size_t bytes, cap;
     kv_space *spaces;
     int nspaces;
     pg_kv_cache_stats stats;
+    kv_entry head; /* LRU sentinel; last, as its type ends in a flexible array */
 } cache = {.mu = PTHREAD_MUTEX_INITIALIZER, .cap = (size_t)64 << 20};
 
 static uint64_t hash_key(int space, int ns, const void *key, size_t klen) {
