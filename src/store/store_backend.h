@@ -212,6 +212,22 @@ void store_job_clear(store_job *j);
 void store_key_clear(store_key *k);
 void store_connector_clear(store_connector *c);
 
+/* The contract's checks of records handed to a backend (store_check.c):
+ * LORE_INVALID (or 0) when a field breaks store.h's limits or formats. */
+lore_status store_key_check(const store_key *k);
+lore_status store_connector_check(const store_connector *c);
+/* A connector instance id: [a-z0-9_], 1 to STORE_CONNECTOR_ID_MAX bytes. */
+int store_connector_id_valid(const char *id);
+lore_status store_secret_check_ref(const char *tenant, const char *name);
+lore_status store_secret_check_value(const char *key_id, const uint8_t *sealed, size_t len);
+/* A secret's tenant: "" (the server's) or a valid tenant name. */
+int store_secret_tenant_ok(const char *tenant);
+int store_job_valid(const store_job *j);
+/* s is exactly want lower-case hex digits. */
+int store_is_lower_hex(const char *s, size_t want);
+/* A fresh public job id ("job_" and 96 random bits in hex). */
+lore_status store_job_new_pub(char out[STORE_JOB_PUB_LEN + 1]);
+
 /* The backends compiled in. */
 extern const store_backend store_backend_sqlite;
 extern const store_backend store_backend_postgres;

@@ -11,23 +11,6 @@
 #define CONNECTOR_COLUMNS                                                                          \
     "id, tenant, kind, source, acl, created_ms, secret_rotated_ms, previous_secret_until_ms"
 
-static int id_valid(const char *id) {
-    size_t n = 0;
-    for (; id[n]; n++)
-        if (!((id[n] >= 'a' && id[n] <= 'z') || (id[n] >= '0' && id[n] <= '9') || id[n] == '_'))
-            return 0;
-    return n >= 1 && n <= STORE_CONNECTOR_ID_MAX;
-}
-
-static lore_status check_record(const store_connector *c) {
-    if (!id_valid(c->id) || !store_tenant_name_valid(c->tenant) || !c->kind[0] || !c->source[0] ||
-        c->created_ms < 0 || (c->nacl && !c->acl))
-        return LORE_INVALID;
-    for (size_t i = 0; i < c->nacl; i++)
-        if (!c->acl[i] || !*c->acl[i] || strchr(c->acl[i], '\n')) return LORE_INVALID;
-    return LORE_OK;
-}
-
 /* Copies a text column into a fixed field; 0 when it does not fit. */
 static int copy_col(const PGresult *r, int i, int col, char *out, size_t cap) {
     size_t n = 0;
@@ -54,7 +37,7 @@ static lore_status read_connector(const PGresult *r, int i, store_connector *c) 
 
 lore_status pg_connector_put(store *base, const store_connector *c) {
     pg_store *s = (pg_store *)base;
-    lore_status st = check_record(c);
+    lore_status st = store_connector_check(c);
     if (st != LORE_OK) return st;
     char *joined = pg_list_join((const char *const *)c->acl, c->nacl);
     if (!joined) return LORE_NOMEM;
@@ -83,7 +66,7 @@ lore_status pg_connector_put(store *base, const store_connector *c) {
 lore_status pg_connector_get(store *base, const char *id, store_connector **out) {
     pg_store *s = (pg_store *)base;
     *out = NULL;
-    if (!id_valid(id)) return LORE_NOT_FOUND;
+    if (!store_connector_id_valid(id)) return LORE_NOT_FOUND;
     pg_params p = {0};
     pg_param_text(&p, id);
     lore_status st;
@@ -145,7 +128,7 @@ lore_status pg_connector_list(store *base, const char *tenant, store_connector *
 lore_status pg_connector_rotated(store *base, const char *tenant, const char *id,
                                  int64_t rotated_ms, int64_t previous_until_ms) {
     pg_store *s = (pg_store *)base;
-    if (!id_valid(id)) return LORE_NOT_FOUND;
+    if (!store_connector_id_valid(id)) return LORE_NOT_FOUND;
     pg_params p = {0};
     pg_param_text(&p, id);
     pg_param_text(&p, tenant);
@@ -162,7 +145,7 @@ lore_status pg_connector_rotated(store *base, const char *tenant, const char *id
 
 lore_status pg_connector_delete(store *base, const char *tenant, const char *id) {
     pg_store *s = (pg_store *)base;
-    if (!id_valid(id)) return LORE_NOT_FOUND;
+    if (!store_connector_id_valid(id)) return LORE_NOT_FOUND;
     pg_params p = {0};
     pg_param_text(&p, id);
     pg_param_text(&p, tenant);

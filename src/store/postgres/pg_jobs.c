@@ -238,39 +238,6 @@ static lore_status deltas_apply(pgjq *q, deltas *ds, lore_status st) {
 
 /* ---- enqueue ---- */
 
-static int job_valid(const store_job *j) {
-    if (!store_tenant_name_valid(j->tenant) || !j->kind[0] || j->max_attempts < 1) return 0;
-    if (j->dedup_key && (!*j->dedup_key || strlen(j->dedup_key) > STORE_JOB_DEDUP_MAX)) return 0;
-    if (j->ngroups && !j->groups) return 0;
-    for (size_t i = 0; i < j->ngroups; i++)
-        if (!j->groups[i] || !*j->groups[i] || strlen(j->groups[i]) > STORE_JOB_GROUP_MAX ||
-            strchr(j->groups[i], '\n'))
-            return 0;
-    if (j->blob && (!*j->blob || strchr(j->blob, '/') || j->blob[0] == '.')) return 0;
-    return 1;
-}
-
-/* A fresh public id: "job_" and 96 random bits in hex. */
-static lore_status new_pub(char out[STORE_JOB_PUB_LEN + 1]) {
-    static const char hex[] = "0123456789abcdef";
-    uint8_t r[12];
-    size_t got = 0;
-    while (got < sizeof r) {
-        ssize_t n = getrandom(r + got, sizeof r - got, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return LORE_IO;
-        got += (size_t)n;
-    }
-    size_t k = strlen(STORE_JOB_PUB_PREFIX);
-    memcpy(out, STORE_JOB_PUB_PREFIX, k);
-    for (size_t i = 0; i < sizeof r; i++) {
-        out[k++] = hex[r[i] >> 4];
-        out[k++] = hex[r[i] & 15];
-    }
-    out[k] = '\0';
-    return LORE_OK;
-}
-
 /* Locks the tenant's job_pending row (made if missing) after checking the
  * tenant exists (FOR SHARE: a concurrent delete waits for this enqueue, or
  * this enqueue finds the tenant gone). */
@@ -342,7 +309,7 @@ static lore_status insert_job(pgjq *q, store_job *job, int64_t now_ms) {
      * row is then not inserted and a new draw is taken. */
     int64_t id = 0;
     for (int draw = 0; draw < 4 && !id; draw++) {
-        if ((st = new_pub(job->pub)) != LORE_OK) break;
+        if ((st = store_job_new_pub(job->pub)) != LORE_OK) break;
         pg_params p = {0};
         pg_param_text(&p, job->tenant);
         pg_param_text(&p, job->kind);
@@ -416,7 +383,7 @@ lore_status pg_job_enqueue(store *base, store_job *jobs, size_t n, int64_t max_t
     pg_store *s = (pg_store *)base;
     *outcome = STORE_ENQUEUED;
     for (size_t i = 0; i < n; i++)
-        if (!job_valid(&jobs[i])) return LORE_INVALID;
+        if (!store_job_valid(&jobs[i])) return LORE_INVALID;
     if (!n) return LORE_OK;
     pgjq q;
     lore_status st = pgjq_begin(s, &q);

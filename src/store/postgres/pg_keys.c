@@ -13,24 +13,6 @@
 
 #define KEY_COLUMNS "id, tenant, name, scopes, principals, hash, created_ms, expires_ms, revoked_ms"
 
-static int is_lower_hex(const char *s, size_t want) {
-    size_t i = 0;
-    for (; s[i]; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
-    return i == want;
-}
-
-static lore_status check_record(const store_key *k) {
-    if (!is_lower_hex(k->id, STORE_KEY_ID_LEN) || !is_lower_hex(k->hash, 64) ||
-        !store_tenant_name_valid(k->tenant) || k->created_ms < 0 || k->expires_ms < 0 ||
-        k->revoked_ms < 0 || (k->nprincipals && !k->principals))
-        return LORE_INVALID;
-    for (size_t i = 0; i < k->nprincipals; i++)
-        if (!k->principals[i] || !*k->principals[i] || strchr(k->principals[i], '\n'))
-            return LORE_INVALID;
-    return LORE_OK;
-}
-
 /* Fills k from row i of a result of KEY_COLUMNS; on failure k holds
  * nothing to free. */
 static lore_status read_key(const PGresult *r, int i, store_key *k) {
@@ -62,7 +44,7 @@ static lore_status read_key(const PGresult *r, int i, store_key *k) {
 
 lore_status pg_key_put(store *base, const store_key *k) {
     pg_store *s = (pg_store *)base;
-    lore_status st = check_record(k);
+    lore_status st = store_key_check(k);
     if (st != LORE_OK) return st;
     char *joined = pg_list_join((const char *const *)k->principals, k->nprincipals);
     if (!joined) return LORE_NOMEM;
@@ -102,7 +84,7 @@ lore_status pg_key_put(store *base, const store_key *k) {
 lore_status pg_key_get(store *base, const char *id, store_key **out) {
     pg_store *s = (pg_store *)base;
     *out = NULL;
-    if (!is_lower_hex(id, STORE_KEY_ID_LEN)) return LORE_NOT_FOUND;
+    if (!store_is_lower_hex(id, STORE_KEY_ID_LEN)) return LORE_NOT_FOUND;
     pg_params p = {0};
     pg_param_text(&p, id);
     lore_status st;
@@ -166,7 +148,7 @@ lore_status pg_key_list(store *base, const char *tenant, store_key **out, size_t
 
 lore_status pg_key_revoke(store *base, const char *tenant, const char *id, int64_t now_ms) {
     pg_store *s = (pg_store *)base;
-    if (!is_lower_hex(id, STORE_KEY_ID_LEN)) return LORE_NOT_FOUND;
+    if (!store_is_lower_hex(id, STORE_KEY_ID_LEN)) return LORE_NOT_FOUND;
     pg_params p = {0};
     pg_param_text(&p, id);
     pg_param_text(&p, tenant);
@@ -186,7 +168,7 @@ lore_status pg_key_revoke(store *base, const char *tenant, const char *id, int64
 
 lore_status pg_session_put(store *base, const store_session *x) {
     pg_store *s = (pg_store *)base;
-    if (!is_lower_hex(x->hash, 64) || !is_lower_hex(x->key_id, STORE_KEY_ID_LEN) ||
+    if (!store_is_lower_hex(x->hash, 64) || !store_is_lower_hex(x->key_id, STORE_KEY_ID_LEN) ||
         !store_tenant_name_valid(x->tenant) || x->created_ms <= 0 || x->expires_ms <= x->created_ms)
         return LORE_INVALID;
     pg_params p = {0};
@@ -208,7 +190,7 @@ lore_status pg_session_put(store *base, const store_session *x) {
 lore_status pg_session_get(store *base, const char *hash, store_session *out) {
     pg_store *s = (pg_store *)base;
     memset(out, 0, sizeof *out);
-    if (!is_lower_hex(hash, 64)) return LORE_NOT_FOUND;
+    if (!store_is_lower_hex(hash, 64)) return LORE_NOT_FOUND;
     pg_params p = {0};
     pg_param_text(&p, hash);
     lore_status st;
@@ -236,7 +218,7 @@ lore_status pg_session_get(store *base, const char *hash, store_session *out) {
 
 lore_status pg_session_delete(store *base, const char *hash) {
     pg_store *s = (pg_store *)base;
-    if (!is_lower_hex(hash, 64)) return LORE_NOT_FOUND;
+    if (!store_is_lower_hex(hash, 64)) return LORE_NOT_FOUND;
     pg_params p = {0};
     pg_param_text(&p, hash);
     int64_t n = 0;

@@ -12,32 +12,11 @@
 
 #define SECRET_COLUMNS "tenant, name, key_id, created_ms, updated_ms, sealed"
 
-static int text_ok(const char *s, size_t max, int may_be_empty) {
-    if (!s) return 0;
-    size_t n = strnlen(s, max + 1);
-    return n <= max && (n > 0 || may_be_empty);
-}
-
-static int tenant_ok(const char *tenant) {
-    return tenant && (!*tenant || store_tenant_name_valid(tenant));
-}
-
-static lore_status check_ref(const char *tenant, const char *name) {
-    return tenant_ok(tenant) && text_ok(name, STORE_SECRET_NAME_MAX, 0) ? LORE_OK : LORE_INVALID;
-}
-
-static lore_status check_value(const char *key_id, const uint8_t *sealed, size_t len) {
-    return text_ok(key_id, STORE_SECRET_KEY_ID_MAX, 0) && sealed && len > 0 &&
-                   len <= STORE_SECRET_SEALED_MAX
-               ? LORE_OK
-               : LORE_INVALID;
-}
-
 lore_status pg_secret_put(store *base, const char *tenant, const char *name, const char *key_id,
                           const uint8_t *sealed, size_t len, int64_t now_ms) {
     pg_store *s = (pg_store *)base;
-    lore_status st = check_ref(tenant, name);
-    if (st == LORE_OK) st = check_value(key_id, sealed, len);
+    lore_status st = store_secret_check_ref(tenant, name);
+    if (st == LORE_OK) st = store_secret_check_value(key_id, sealed, len);
     if (st != LORE_OK) return st;
     pg_params p = {0};
     pg_param_text(&p, tenant);
@@ -87,7 +66,7 @@ static lore_status read_row(const PGresult *r, int i, int with_sealed, store_sec
 lore_status pg_secret_get(store *base, const char *tenant, const char *name, store_secret *out) {
     pg_store *s = (pg_store *)base;
     memset(out, 0, sizeof *out);
-    if (check_ref(tenant, name) != LORE_OK) return LORE_NOT_FOUND;
+    if (store_secret_check_ref(tenant, name) != LORE_OK) return LORE_NOT_FOUND;
     pg_params p = {0};
     pg_param_text(&p, tenant);
     pg_param_text(&p, name);
@@ -105,9 +84,9 @@ lore_status pg_secret_reseal(store *base, const char *tenant, const char *name,
                              const char *old_key_id, const uint8_t *old_sealed, size_t old_len,
                              const char *key_id, const uint8_t *sealed, size_t len) {
     pg_store *s = (pg_store *)base;
-    lore_status st = check_ref(tenant, name);
-    if (st == LORE_OK) st = check_value(old_key_id, old_sealed, old_len);
-    if (st == LORE_OK) st = check_value(key_id, sealed, len);
+    lore_status st = store_secret_check_ref(tenant, name);
+    if (st == LORE_OK) st = store_secret_check_value(old_key_id, old_sealed, old_len);
+    if (st == LORE_OK) st = store_secret_check_value(key_id, sealed, len);
     if (st != LORE_OK) return st;
     pg_params p = {0};
     pg_param_text(&p, tenant);
@@ -132,7 +111,7 @@ lore_status pg_secret_reseal(store *base, const char *tenant, const char *name,
 
 lore_status pg_secret_delete(store *base, const char *tenant, const char *name) {
     pg_store *s = (pg_store *)base;
-    if (check_ref(tenant, name) != LORE_OK) return LORE_NOT_FOUND;
+    if (store_secret_check_ref(tenant, name) != LORE_OK) return LORE_NOT_FOUND;
     pg_params p = {0};
     pg_param_text(&p, tenant);
     pg_param_text(&p, name);
@@ -148,7 +127,7 @@ lore_status pg_secret_list(store *base, const char *tenant, const char *after_te
     pg_store *s = (pg_store *)base;
     *out = NULL;
     *n = 0;
-    if (tenant && !tenant_ok(tenant)) return LORE_OK; /* no such tenant has secrets */
+    if (tenant && !store_secret_tenant_ok(tenant)) return LORE_OK; /* no such tenant has secrets */
     if (limit == 0) return LORE_OK;
     if (limit > 100000) limit = 100000;
     pg_params p = {0};

@@ -18,23 +18,6 @@
 #define CONNECTOR_COLUMNS                                                                          \
     "id, tenant, kind, source, acl, created_ms, secret_rotated_ms, previous_secret_until_ms"
 
-static int id_valid(const char *id) {
-    size_t n = 0;
-    for (; id[n]; n++)
-        if (!((id[n] >= 'a' && id[n] <= 'z') || (id[n] >= '0' && id[n] <= '9') || id[n] == '_'))
-            return 0;
-    return n >= 1 && n <= STORE_CONNECTOR_ID_MAX;
-}
-
-static lore_status check_record(const store_connector *c) {
-    if (!id_valid(c->id) || !store_tenant_name_valid(c->tenant) || !c->kind[0] || !c->source[0] ||
-        c->created_ms < 0 || (c->nacl && !c->acl))
-        return LORE_INVALID;
-    for (size_t i = 0; i < c->nacl; i++)
-        if (!c->acl[i] || !*c->acl[i] || strchr(c->acl[i], '\n')) return LORE_INVALID;
-    return LORE_OK;
-}
-
 /* Copies a text column into a fixed field; 0 when it does not fit. */
 static int copy_col(sqlite3_stmt *q, int col, char *out, size_t cap) {
     const char *v = (const char *)sqlite3_column_text(q, col);
@@ -61,7 +44,7 @@ lore_status sqlite_connector_put(store *s_, const store_connector *c) {
     sqlite_store *s = (sqlite_store *)s_;
     sqlite3_stmt *q = NULL;
     char *joined = NULL;
-    lore_status st = check_record(c);
+    lore_status st = store_connector_check(c);
     if (st != LORE_OK) return st;
     if (!(joined = sqlite_list_join((const char *const *)c->acl, c->nacl))) return LORE_NOMEM;
     int rc = sqlite3_prepare_v2(
@@ -93,7 +76,7 @@ lore_status sqlite_connector_put(store *s_, const store_connector *c) {
 lore_status sqlite_connector_get(store *s_, const char *id, store_connector **out) {
     sqlite_store *s = (sqlite_store *)s_;
     *out = NULL;
-    if (!id_valid(id)) return LORE_NOT_FOUND;
+    if (!store_connector_id_valid(id)) return LORE_NOT_FOUND;
     int rc;
     if (!s->connector_get) {
         rc = sqlite3_prepare_v3(s->control,
@@ -179,7 +162,7 @@ out:
  * matched. ?1 is the id, ?2 the tenant (NULL: any), ?3 and ?4 the times. */
 static lore_status change_one(sqlite_store *s, const char *sql, const char *tenant, const char *id,
                               int64_t a, int64_t b) {
-    if (!id_valid(id)) return LORE_NOT_FOUND;
+    if (!store_connector_id_valid(id)) return LORE_NOT_FOUND;
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(s->control, sql, -1, &q, NULL);
     if (rc == SQLITE_OK) {

@@ -231,39 +231,6 @@ lore_status jq_find_dedup(sqlite_store *s, store_job *job, int *found) {
     return st;
 }
 
-static int job_valid(const store_job *j) {
-    if (!store_tenant_name_valid(j->tenant) || !j->kind[0] || j->max_attempts < 1) return 0;
-    if (j->dedup_key && (!*j->dedup_key || strlen(j->dedup_key) > STORE_JOB_DEDUP_MAX)) return 0;
-    if (j->ngroups && !j->groups) return 0;
-    for (size_t i = 0; i < j->ngroups; i++)
-        if (!j->groups[i] || !*j->groups[i] || strlen(j->groups[i]) > STORE_JOB_GROUP_MAX ||
-            strchr(j->groups[i], '\n'))
-            return 0;
-    if (j->blob && (!*j->blob || strchr(j->blob, '/') || j->blob[0] == '.')) return 0;
-    return 1;
-}
-
-/* A fresh public id: "job_" and 96 random bits in hex. */
-static lore_status new_pub(char out[STORE_JOB_PUB_LEN + 1]) {
-    static const char hex[] = "0123456789abcdef";
-    uint8_t r[12];
-    size_t got = 0;
-    while (got < sizeof r) {
-        ssize_t n = getrandom(r + got, sizeof r - got, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return LORE_IO;
-        got += (size_t)n;
-    }
-    size_t k = strlen(STORE_JOB_PUB_PREFIX);
-    memcpy(out, STORE_JOB_PUB_PREFIX, k);
-    for (size_t i = 0; i < sizeof r; i++) {
-        out[k++] = hex[r[i] >> 4];
-        out[k++] = hex[r[i] & 15];
-    }
-    out[k] = '\0';
-    return LORE_OK;
-}
-
 /* Counts one more pending job of the tenant and takes its next job
  * sequence number, in one statement (inside the write transaction, so a
  * failed insert gives both back). */
@@ -297,7 +264,7 @@ static lore_status insert_job(sqlite_store *s, store_job *job, int64_t now_ms) {
     /* 96 random bits collide with another job's only by freak chance; the
      * unique index refuses it and a new draw is taken. */
     for (int draw = 0; draw < 4; draw++) {
-        st = q ? new_pub(job->pub) : LORE_INTERNAL;
+        st = q ? store_job_new_pub(job->pub) : LORE_INTERNAL;
         if (st != LORE_OK) break;
         sqlite3_bind_text(q, 1, job->tenant, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 2, job->kind, -1, SQLITE_STATIC);
@@ -366,7 +333,7 @@ lore_status sqlite_job_enqueue(store *s_, store_job *jobs, size_t n, int64_t max
     sqlite_store *s = (sqlite_store *)s_;
     *outcome = STORE_ENQUEUED;
     for (size_t i = 0; i < n; i++)
-        if (!job_valid(&jobs[i])) return LORE_INVALID;
+        if (!store_job_valid(&jobs[i])) return LORE_INVALID;
     lore_status st = jq_write_begin(s);
     if (st != LORE_OK) return st;
     store_enqueue_outcome worst = STORE_ENQUEUED;

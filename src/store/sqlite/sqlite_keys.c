@@ -18,24 +18,6 @@
 
 #define KEY_COLUMNS "id, tenant, name, scopes, principals, hash, created_ms, expires_ms, revoked_ms"
 
-static int is_lower_hex(const char *s, size_t want) {
-    size_t i = 0;
-    for (; s[i]; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
-    return i == want;
-}
-
-static lore_status check_record(const store_key *k) {
-    if (!is_lower_hex(k->id, STORE_KEY_ID_LEN) || !is_lower_hex(k->hash, 64) ||
-        !store_tenant_name_valid(k->tenant) || k->created_ms < 0 || k->expires_ms < 0 ||
-        k->revoked_ms < 0 || (k->nprincipals && !k->principals))
-        return LORE_INVALID;
-    for (size_t i = 0; i < k->nprincipals; i++)
-        if (!k->principals[i] || !*k->principals[i] || strchr(k->principals[i], '\n'))
-            return LORE_INVALID;
-    return LORE_OK;
-}
-
 /* Fills k from the current row of a statement selecting KEY_COLUMNS. On
  * failure k holds nothing that needs freeing. */
 static lore_status read_key(sqlite3_stmt *q, store_key *k) {
@@ -69,7 +51,7 @@ lore_status sqlite_key_put(store *s_, const store_key *k) {
     sqlite3_stmt *q = NULL;
     char *joined = NULL;
     int rc = SQLITE_OK;
-    lore_status st = check_record(k);
+    lore_status st = store_key_check(k);
     if (st != LORE_OK) goto out;
     st = LORE_NOMEM;
     if (!(joined = sqlite_list_join((const char *const *)k->principals, k->nprincipals))) goto out;
@@ -109,7 +91,7 @@ lore_status sqlite_key_get(store *s_, const char *id, store_key **out) {
     store_key *k = NULL;
     lore_status st = LORE_NOT_FOUND;
     int rc;
-    if (!is_lower_hex(id, STORE_KEY_ID_LEN)) goto out;
+    if (!store_is_lower_hex(id, STORE_KEY_ID_LEN)) goto out;
     if (!s->key_get) {
         rc = sqlite3_prepare_v3(s->control, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id=?", -1,
                                 SQLITE_PREPARE_PERSISTENT, &s->key_get, NULL);
@@ -201,7 +183,7 @@ lore_status sqlite_key_revoke(store *s_, const char *tenant, const char *id, int
     sqlite_store *s = (sqlite_store *)s_;
     sqlite3_stmt *q = NULL;
     lore_status st = LORE_NOT_FOUND;
-    if (!is_lower_hex(id, STORE_KEY_ID_LEN)) goto out;
+    if (!store_is_lower_hex(id, STORE_KEY_ID_LEN)) goto out;
     /* Every matching row counts as changed, revoked already or not, so
      * sqlite3_changes() tells "no such key" apart; the CASE keeps the first
      * revocation time. */

@@ -18,32 +18,11 @@
 
 #define SECRET_COLUMNS "tenant, name, key_id, created_ms, updated_ms, sealed"
 
-static int text_ok(const char *s, size_t max, int may_be_empty) {
-    if (!s) return 0;
-    size_t n = strnlen(s, max + 1);
-    return n <= max && (n > 0 || may_be_empty);
-}
-
-static int tenant_ok(const char *tenant) {
-    return tenant && (!*tenant || store_tenant_name_valid(tenant));
-}
-
-static lore_status check_ref(const char *tenant, const char *name) {
-    return tenant_ok(tenant) && text_ok(name, STORE_SECRET_NAME_MAX, 0) ? LORE_OK : LORE_INVALID;
-}
-
-static lore_status check_value(const char *key_id, const uint8_t *sealed, size_t len) {
-    return text_ok(key_id, STORE_SECRET_KEY_ID_MAX, 0) && sealed && len > 0 &&
-                   len <= STORE_SECRET_SEALED_MAX
-               ? LORE_OK
-               : LORE_INVALID;
-}
-
 lore_status sqlite_secret_put(store *s_, const char *tenant, const char *name, const char *key_id,
                               const uint8_t *sealed, size_t len, int64_t now_ms) {
     sqlite_store *s = (sqlite_store *)s_;
-    lore_status st = check_ref(tenant, name);
-    if (st == LORE_OK) st = check_value(key_id, sealed, len);
+    lore_status st = store_secret_check_ref(tenant, name);
+    if (st == LORE_OK) st = store_secret_check_value(key_id, sealed, len);
     if (st != LORE_OK) return st;
     /* The tenant check and the write are one statement: a tenant deleted
      * meanwhile cannot be left with a row (its delete removes the rows in
@@ -100,7 +79,7 @@ static lore_status read_row(sqlite3_stmt *q, int with_sealed, store_secret *x) {
 lore_status sqlite_secret_get(store *s_, const char *tenant, const char *name, store_secret *out) {
     sqlite_store *s = (sqlite_store *)s_;
     memset(out, 0, sizeof *out);
-    if (check_ref(tenant, name) != LORE_OK) return LORE_NOT_FOUND;
+    if (store_secret_check_ref(tenant, name) != LORE_OK) return LORE_NOT_FOUND;
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(s->control,
                                 "SELECT " SECRET_COLUMNS " FROM secrets WHERE tenant=? AND name=?",
@@ -124,9 +103,9 @@ lore_status sqlite_secret_reseal(store *s_, const char *tenant, const char *name
                                  const char *old_key_id, const uint8_t *old_sealed, size_t old_len,
                                  const char *key_id, const uint8_t *sealed, size_t len) {
     sqlite_store *s = (sqlite_store *)s_;
-    lore_status st = check_ref(tenant, name);
-    if (st == LORE_OK) st = check_value(old_key_id, old_sealed, old_len);
-    if (st == LORE_OK) st = check_value(key_id, sealed, len);
+    lore_status st = store_secret_check_ref(tenant, name);
+    if (st == LORE_OK) st = store_secret_check_value(old_key_id, old_sealed, old_len);
+    if (st == LORE_OK) st = store_secret_check_value(key_id, sealed, len);
     if (st != LORE_OK) return st;
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(s->control,
@@ -156,7 +135,7 @@ lore_status sqlite_secret_reseal(store *s_, const char *tenant, const char *name
 
 lore_status sqlite_secret_delete(store *s_, const char *tenant, const char *name) {
     sqlite_store *s = (sqlite_store *)s_;
-    if (check_ref(tenant, name) != LORE_OK) return LORE_NOT_FOUND;
+    if (store_secret_check_ref(tenant, name) != LORE_OK) return LORE_NOT_FOUND;
     sqlite3_stmt *q = NULL;
     int rc = sqlite3_prepare_v2(s->control, "DELETE FROM secrets WHERE tenant=? AND name=?", -1, &q,
                                 NULL);
@@ -177,7 +156,7 @@ lore_status sqlite_secret_list(store *s_, const char *tenant, const char *after_
     sqlite_store *s = (sqlite_store *)s_;
     *out = NULL;
     *n = 0;
-    if (tenant && !tenant_ok(tenant)) return LORE_OK; /* no such tenant has secrets */
+    if (tenant && !store_secret_tenant_ok(tenant)) return LORE_OK; /* no such tenant has secrets */
     if (limit == 0) return LORE_OK;
     if (limit > 100000) limit = 100000;
     sqlite3_stmt *q = NULL;

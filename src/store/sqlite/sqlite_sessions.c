@@ -12,13 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int is_lower_hex(const char *s, size_t want) {
-    size_t i = 0;
-    for (; s[i]; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
-    return i == want;
-}
-
 /* Runs one statement whose only argument is the text a. */
 static lore_status run1(sqlite_store *s, const char *sql, const char *a) {
     sqlite3_stmt *q = NULL;
@@ -33,7 +26,7 @@ static lore_status run1(sqlite_store *s, const char *sql, const char *a) {
 
 lore_status sqlite_session_put(store *s_, const store_session *x) {
     sqlite_store *s = (sqlite_store *)s_;
-    if (!is_lower_hex(x->hash, 64) || !is_lower_hex(x->key_id, STORE_KEY_ID_LEN) ||
+    if (!store_is_lower_hex(x->hash, 64) || !store_is_lower_hex(x->key_id, STORE_KEY_ID_LEN) ||
         !store_tenant_name_valid(x->tenant) || x->created_ms <= 0 || x->expires_ms <= x->created_ms)
         return LORE_INVALID;
     sqlite3_stmt *q = NULL;
@@ -65,7 +58,7 @@ lore_status sqlite_session_put(store *s_, const store_session *x) {
 lore_status sqlite_session_get(store *s_, const char *hash, store_session *out) {
     sqlite_store *s = (sqlite_store *)s_;
     memset(out, 0, sizeof *out);
-    if (!is_lower_hex(hash, 64)) return LORE_NOT_FOUND;
+    if (!store_is_lower_hex(hash, 64)) return LORE_NOT_FOUND;
     sqlite3_stmt *q = NULL;
     lore_status st;
     int rc = sqlite3_prepare_v2(
@@ -97,7 +90,7 @@ lore_status sqlite_session_get(store *s_, const char *hash, store_session *out) 
 
 lore_status sqlite_session_delete(store *s_, const char *hash) {
     sqlite_store *s = (sqlite_store *)s_;
-    if (!is_lower_hex(hash, 64)) return LORE_NOT_FOUND;
+    if (!store_is_lower_hex(hash, 64)) return LORE_NOT_FOUND;
     lore_status st = run1(s, "DELETE FROM sessions WHERE hash=?", hash);
     if (st == LORE_OK && sqlite3_changes(s->control) == 0) st = LORE_NOT_FOUND;
     return st;
