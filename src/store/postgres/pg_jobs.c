@@ -73,20 +73,6 @@ lore_status pg_jobs_notify(PGconn *c) {
 
 /* ---- reading rows ---- */
 
-void pgjq_job_clear(store_job *j) {
-    free(j->dedup_key);
-    for (size_t i = 0; i < j->ngroups; i++)
-        free(j->groups[i]);
-    free(j->groups);
-    free(j->payload);
-    free(j->blob);
-    free(j->worker);
-    free(j->error);
-    free(j->result);
-    free(j->owner);
-    memset(j, 0, sizeof *j);
-}
-
 lore_status pgjq_read_job(const PGresult *r, int i, int with_payload, store_job *j) {
     memset(j, 0, sizeof *j);
     const char *tenant = pg_get_bytes(r, i, 1, NULL), *kind = pg_get_bytes(r, i, 2, NULL);
@@ -128,7 +114,7 @@ lore_status pgjq_read_job(const PGresult *r, int i, int with_payload, store_job 
             j->payload_len = len;
         }
     }
-    if (st != LORE_OK) pgjq_job_clear(j);
+    if (st != LORE_OK) store_job_clear(j);
     return st;
 }
 
@@ -157,7 +143,7 @@ lore_status pgjq_find_dedup(pgjq *q, store_job *job, int *found) {
             job->visible_ms = prior.visible_ms;
             job->started_ms = prior.started_ms;
             job->finished_ms = prior.finished_ms;
-            pgjq_job_clear(&prior);
+            store_job_clear(&prior);
             *found = 1;
         }
     }

@@ -31,8 +31,6 @@ lore_status pgjq_cmd(pgjq *q, const char *sql, const pg_params *p, int64_t *affe
 /* Fills j from row i of a result of JOB_COLUMNS (plus the payload at
  * JOB_COL_PAYLOAD when with_payload). */
 lore_status pgjq_read_job(const PGresult *r, int i, int with_payload, store_job *j);
-/* Frees what j holds and zeroes it. */
-void pgjq_job_clear(store_job *j);
 /* The job of the tenant with that dedup key: copies its numbers into job
  * (strings stay the caller's), *found 1; *found 0 when there is none. */
 lore_status pgjq_find_dedup(pgjq *q, store_job *job, int *found);

@@ -181,7 +181,7 @@ lore_status pg_job_retry(store *base, const char *tenant, int64_t id, int64_t no
                       &d, NULL);
     }
     q.notify = 1;
-    pgjq_job_clear(&j);
+    store_job_clear(&j);
     return pgjq_end(&q, st);
 }
 
