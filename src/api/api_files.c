@@ -142,6 +142,7 @@ void api_files_post(api_req *q) {
         if (api_enqueue(q, jobs, u->up.nfiles, o))
             u->up.nfiles_kept = u->up.nfiles; /* the blobs belong to the jobs now */
     }
+    api_upload_drop_unkept(q, &u->up);
     for (size_t i = 0; i < u->up.nfiles; i++)
         free(jobs[i].payload);
     json_decref(files);

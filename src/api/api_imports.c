@@ -123,5 +123,6 @@ void api_imports_post(api_req *q) {
     }
     json_t *o = json_pack("{s:s}", "name", f->name);
     if (api_enqueue(q, &j, 1, o)) u->up.nfiles_kept = 1; /* the blob belongs to the job now */
+    api_upload_drop_unkept(q, &u->up);
     free(payload);
 }

@@ -297,6 +297,10 @@ int api_upload_sync(api_upload_file *f);
  * into f->blob) and removes the spool file; *bytes gets the size. The
  * cleanup removes the blob unless the file is kept (nfiles_kept). */
 lore_status api_upload_keep(api_req *q, api_upload_file *f, int64_t *bytes);
+/* Removes the blobs of the files no job took (i >= nfiles_kept), before
+ * the route's answer goes out, so a refused upload leaves nothing behind
+ * once its client has the answer. */
+void api_upload_drop_unkept(api_req *q, api_upload *up);
 void api_upload_cleanup(api_req *q);
 /* Removes the upload spool files in dir left by stopped servers (a kill -9
  * leaves them; a live server's are kept). Returns how many it removed. */

@@ -175,6 +175,15 @@ lore_status api_upload_keep(api_req *q, api_upload_file *f, int64_t *bytes) {
     return st;
 }
 
+void api_upload_drop_unkept(api_req *q, api_upload *up) {
+    for (size_t i = up->nfiles_kept; i < up->nfiles; i++) {
+        api_upload_file *f = &up->files[i];
+        if (!f->blob[0]) continue;
+        store_blob_remove(q->th->control, q->tenant_name, f->blob);
+        f->blob[0] = '\0';
+    }
+}
+
 void api_upload_cleanup(api_req *q) {
     api_upload *u = q->stream;
     if (!u) return;
