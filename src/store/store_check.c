@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "crypto/sha256.h"
 #include "store/store_backend.h"
 
 static int text_ok(const char *s, size_t max, int may_be_empty) {
@@ -78,7 +79,6 @@ int store_job_valid(const store_job *j) {
 
 /* A fresh public id: "job_" and 96 random bits in hex. */
 lore_status store_job_new_pub(char out[STORE_JOB_PUB_LEN + 1]) {
-    static const char hex[] = "0123456789abcdef";
     uint8_t r[12];
     size_t got = 0;
     while (got < sizeof r) {
@@ -89,10 +89,6 @@ lore_status store_job_new_pub(char out[STORE_JOB_PUB_LEN + 1]) {
     }
     size_t k = strlen(STORE_JOB_PUB_PREFIX);
     memcpy(out, STORE_JOB_PUB_PREFIX, k);
-    for (size_t i = 0; i < sizeof r; i++) {
-        out[k++] = hex[r[i] >> 4];
-        out[k++] = hex[r[i] & 15];
-    }
-    out[k] = '\0';
+    lore_hex(r, sizeof r, out + k);
     return LORE_OK;
 }
