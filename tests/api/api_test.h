@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/test_store.h"
 #include "test.h"
 
 typedef struct test_server {
@@ -46,6 +47,8 @@ static inline int test_server_start(test_server *s, const char *reuse_dir, const
     memset(s, 0, sizeof *s);
     snprintf(s->admin_key, sizeof s->admin_key, "%s", keep);
     snprintf(s->dir, sizeof s->dir, "%s", reuse_dir ? reuse_dir : test_tmpdir());
+    char store_url[1200];
+    if (test_store_url(s->dir, store_url, sizeof store_url)) return -1;
     int out[2];
     if (pipe(out)) return -1;
     pid_t pid = fork();
@@ -57,6 +60,7 @@ static inline int test_server_start(test_server *s, const char *reuse_dir, const
         dup2(out[1], 1);
         if (lf >= 0) dup2(lf, 2);
         close(out[0]);
+        test_store_env(s->dir);
         for (const char *const *e = env; e && *e; e++)
             putenv((char *)*e);
         execl(bin, bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", s->dir, (char *)NULL);
@@ -124,6 +128,7 @@ static inline pid_t test_worker_start(const char *dir, const char *const *env) {
         dup2(out[1], 1);
         if (lf >= 0) dup2(lf, 2);
         close(out[0]);
+        test_store_env(dir);
         for (const char *const *e = env; e && *e; e++)
             putenv((char *)*e);
         execl(bin, bin, "worker", "--data-dir", dir, (char *)NULL);

@@ -333,7 +333,7 @@ static long long pending_in(const char *dir) {
     store *st = NULL;
     char err[256];
     int64_t oldest = 0, n = -1;
-    if (store_open(dir, STORE_OPEN_CREATE, &st, err, sizeof err) != LORE_OK) return -1;
+    if (test_store_open(dir, STORE_OPEN_CREATE, &st, err, sizeof err) != LORE_OK) return -1;
     if (store_job_pending(st, NULL, lore_now_ms(), &oldest, &n) != LORE_OK) n = -1;
     store_close(st);
     return n;

@@ -117,7 +117,7 @@ static int64_t internal_id(const char *pub) {
     store *st = NULL;
     char err[256];
     int64_t id = 0;
-    if (store_open(s.dir, STORE_OPEN_CREATE, &st, err, sizeof err) == LORE_OK) {
+    if (test_store_open(s.dir, STORE_OPEN_CREATE, &st, err, sizeof err) == LORE_OK) {
         store_job *j = NULL;
         if (store_job_find(st, NULL, pub, 0, &j) == LORE_OK) id = j->id;
         store_job_free(j);
@@ -195,7 +195,19 @@ static void cursors_are_own(void) {
 
 /* Marks a job as queued before opaque ids, as the upgrade does (the store
  * test proves the migration marks such jobs). */
+/* Marks job id as one copied from a store made before public ids (its
+ * number then answers too), in the store itself: sqlite3 on control.db, or
+ * psql on PostgreSQL's lore.jobs. */
 static int mark_legacy(const char *dir, int64_t id) {
+    if (!store_fixture_sqlite()) {
+        char url[1200], cmd[1600];
+        if (test_store_url(dir, url, sizeof url)) return -1;
+        snprintf(cmd, sizeof cmd,
+                 "psql -AtX -v ON_ERROR_STOP=1 '%s' -c 'UPDATE lore.jobs SET legacy = true "
+                 "WHERE id = %lld' | grep -qx 'UPDATE 1'",
+                 url, (long long)id);
+        return system(cmd) == 0 ? 0 : -1;
+    }
     char path[600];
     snprintf(path, sizeof path, "%s/control.db", dir);
     sqlite3 *db = NULL;

@@ -84,8 +84,10 @@ static inline test_job_ref jt_job_id(const test_resp *r) {
 static inline int jt_cli(const char *dir, char *out, size_t outlen, const char *args) {
     const char *bin = getenv("LORE_TEST_BIN");
     if (!bin) return -1;
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' %s --data-dir '%s' 2>&1", bin, args, dir);
+    char cmd[4096], url[1200] = "";
+    if (!store_fixture_sqlite() && test_store_url(dir, url, sizeof url)) return -1;
+    snprintf(cmd, sizeof cmd, "%s%s%s'%s' %s --data-dir '%s' 2>&1",
+             url[0] ? "LORE_STORE_URL='" : "", url, url[0] ? "' " : "", bin, args, dir);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     size_t n = 0;
@@ -118,6 +120,7 @@ static inline pid_t jt_worker_start(const char *dir, int threads, const char *lo
         dup2(fd, 1);
         dup2(fd, 2);
     }
+    test_store_env(dir);
     for (const char *const *e = env; e && *e; e++)
         putenv((char *)*e);
     snprintf(n, sizeof n, "%d", threads);

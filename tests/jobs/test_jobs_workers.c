@@ -212,7 +212,7 @@ static long long internal_id(store *st, const test_job_ref *ref) {
 static void resolve_ids(const char *dir) {
     store *st = NULL;
     char err[256];
-    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &st, err, sizeof err), LORE_OK);
+    CHECK_INT(test_store_open(dir, STORE_OPEN_CREATE, &st, err, sizeof err), LORE_OK);
     if (!st) return;
     for (int i = 0; i < NDOCS; i++) {
         create_job[i] = internal_id(st, &create_ref[i]);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "support/mcp_fixtures.h"
+#include "support/test_store.h"
 #include "ingest/ingest.h"
 #include "mcp/mcp.h"
 #include "mcp/mcp_tools.h"
@@ -662,7 +663,7 @@ int main(void) {
     ingest_session *ing = NULL;
     search_engine *se = NULL;
     char err[512];
-    CHECK_INT(store_open(dirc, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
+    CHECK_INT(test_store_open(dirc, STORE_OPEN_CREATE, &s, err, sizeof err), LORE_OK);
     CHECK_INT(store_tenant_create(s, "t"), LORE_OK);
     CHECK_INT(store_tenant_open(s, "t", &t), LORE_OK);
     CHECK_INT(tenant_ctx_attach(t, NULL, &tc), LORE_OK);
