@@ -12,7 +12,9 @@
  * still held: the test checks b's job is done before it releases a's.
  *
  * Nothing depends on timing: b's job is done only if a worker other than
- * the blocked one claimed it; the 20 s wait only bounds a failure. A
+ * the blocked one claimed it, and the failure shows itself at once as a
+ * second worker waiting on a's mutex (the handler notes it), so the test
+ * waits for one or the other; the 240 s cap only bounds a hang. A
  * second case checks that a tenant's backlog past the claim scan window
  * (1,024 jobs) does not hide another tenant's job either. */
 #include <pthread.h>
@@ -32,12 +34,16 @@ static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
 static int gate_open;
 static int64_t slow_job; /* the job that blocks until the gate opens */
+static int a_contended;  /* a second worker waited on a's mutex (atomic) */
 
 static void run(void *ts, store *s, const store_job *jobs, size_t n, queue_result *res) {
     (void)ts;
     (void)s;
     pthread_mutex_t *mu = &tenant_mu[jobs[0].tenant[0] == 'b'];
-    pthread_mutex_lock(mu);
+    if (pthread_mutex_trylock(mu) != 0) {
+        if (jobs[0].tenant[0] == 'a') __atomic_store_n(&a_contended, 1, __ATOMIC_SEQ_CST);
+        pthread_mutex_lock(mu);
+    }
     for (size_t i = 0; i < n; i++) {
         if (jobs[i].id == slow_job) {
             pthread_mutex_lock(&gate_mu);
@@ -76,11 +82,14 @@ static int job_state(store *s, const char *tenant, int64_t id) {
     return state;
 }
 
-/* Waits up to timeout_ms for the job to be done. */
-static int wait_done(store *s, const char *tenant, int64_t id, int64_t timeout_ms) {
+/* Waits up to timeout_ms for the job to be done; gives up early (0) when
+ * stop_on_contention and a second worker has waited on a's mutex. */
+static int wait_done(store *s, const char *tenant, int64_t id, int64_t timeout_ms,
+                     int stop_on_contention) {
     int64_t until = lore_now_ms() + timeout_ms;
     while (lore_now_ms() < until) {
         if (job_state(s, tenant, id) == STORE_JOB_DONE) return 1;
+        if (stop_on_contention && __atomic_load_n(&a_contended, __ATOMIC_SEQ_CST)) return 0;
         usleep(10 * 1000);
     }
     return 0;
@@ -92,6 +101,7 @@ static void run_case(int a_jobs) {
     CHECK(store_open(dir, STORE_OPEN_CREATE, &s, err, sizeof err) == LORE_OK);
     if (!s) return;
     gate_open = 0;
+    a_contended = 0;
     int64_t first_a = 0, last_a = 0;
     for (int i = 0; i < a_jobs; i++) {
         last_a = enqueue(s, "a", i);
@@ -109,18 +119,19 @@ static void run_case(int a_jobs) {
     queue_pool *p = NULL;
     CHECK(queue_pool_start(dir, &c, 2, "fair", &h, NULL, &p, err, sizeof err) == LORE_OK);
 
-    int b_done = wait_done(s, "b", b, 20000);
+    int b_done = wait_done(s, "b", b, 240000, 1);
     /* a's first job cannot have finished: the gate is still closed */
     CHECK_INT(job_state(s, "a", first_a), STORE_JOB_LEASED);
     pthread_mutex_lock(&gate_mu);
     gate_open = 1;
     pthread_cond_broadcast(&gate_cv);
     pthread_mutex_unlock(&gate_mu);
-    fprintf(stderr, "  %d jobs of a: b's job %s while a's first job was held\n", a_jobs,
-            b_done ? "done" : "NOT done");
+    fprintf(stderr, "  %d jobs of a: b's job %s while a's first job was held%s\n", a_jobs,
+            b_done ? "done" : "NOT done",
+            a_contended ? " (a second worker waited on a's mutex)" : "");
     CHECK(b_done);
-    CHECK(wait_done(s, "a", last_a, 60000));
-    CHECK(wait_done(s, "a", first_a, 60000));
+    CHECK(wait_done(s, "a", last_a, 240000, 0));
+    CHECK(wait_done(s, "a", first_a, 240000, 0));
     queue_pool_stop(p);
     store_close(s);
 }
