@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "search/query.h"
 #include "search/search_int.h"
@@ -180,6 +181,21 @@ void compiled_free(compiled *c) {
     memset(c, 0, sizeof *c);
 }
 
+/* 1 when text has a letter or a digit: a clause the analyzer emptied was
+ * stop words then, else only symbols, emoji or punctuation. */
+static int has_word_char(const char *text) {
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)text;
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t n;
+    while (*p && (n = utf8proc_iterate(p, -1, &cp)) > 0) {
+        utf8proc_category_t cat = utf8proc_category(cp);
+        if (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) return 1;
+        if (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO) return 1;
+        p += n;
+    }
+    return 0;
+}
+
 static lore_status compile(search_engine *e, const query_ast *ast, compiled *c, char *err,
                            size_t errlen) {
     tok_list l = {0};
@@ -200,7 +216,10 @@ static lore_status compile(search_engine *e, const query_ast *ast, compiled *c, 
         }
         if ((st = analyze(e, c, q->text, &l)) != LORE_OK) break;
         if (!l.n) {
-            c->stopped += !q->negated; /* stop words only */
+            if (!q->negated && has_word_char(q->text))
+                c->stopped++; /* stop words only */
+            else if (!q->negated)
+                c->symbols++;
             continue;
         }
         if (q->kind == QUERY_WORDS && !q->negated) {
@@ -512,7 +531,10 @@ static lore_status plan(search_engine *e, const search_request *req, const query
             snprintf(out->notice, sizeof out->notice,
                      "the document has no words to search by (only very common ones)");
         } else if (!c->stopped) {
-            snprintf(err, errlen, "the query needs at least one word to search for");
+            snprintf(err, errlen, "%s",
+                     c->symbols ? "the query has no words to search for, only symbols, emoji or "
+                                  "punctuation (they are not indexed)"
+                                : "the query needs at least one word to search for");
             st = LORE_INVALID;
         } else {
             snprintf(out->notice, sizeof out->notice,

@@ -37,6 +37,7 @@ typedef struct compiled {
     char **sources, **not_sources, **authors, **not_authors;
     size_t nsources, nnot_sources, nauthors, nnot_authors;
     size_t stopped; /* positive clauses that were all stop words */
+    size_t symbols; /* positive clauses with no letter or digit (emoji, punctuation) */
 } compiled;
 
 void compiled_free(compiled *c);

@@ -351,6 +351,10 @@ int main(void) {
     CHECK(!strncmp(q("source:files"), "ERROR the query needs", 21));
     CHECK_STR(q("the -leave"), ""); /* a stop word and an exclusion: empty, no error */
     CHECK_STR(q("the of and"), ""); /* stop words only: empty with a notice */
+    /* emoji or punctuation alone: not "only stop words", and it says why */
+    CHECK(!strncmp(q("\xf0\x9f\xa6\xa6"), "ERROR the query has no words to search for, only", 48));
+    CHECK(!strncmp(q("?! \xe2\x80\x94"), "ERROR the query has no words to search for, only", 48));
+    CHECK_STR(q("the \xf0\x9f\xa6\xa6"), ""); /* a stop word beside: the stop-word notice */
     search_request big = {.all_access = 1};
     char *huge = malloc(10000);
     memset(huge, 'x', 9999);
