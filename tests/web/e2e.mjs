@@ -181,6 +181,38 @@ async function main() {
   ok(log.stray.length === 0, `no request off the page's own (${log.stray})`);
   ok((await page.evaluate(() => window.__csp)).length === 0, 'the CSP reports nothing');
   await capture(page, 'document-xss');
+  // Bidirectional overrides in a document's strings reorder those strings
+  // only: the hit's meta line keeps its order and its date reads 2026-05-04,
+  // not 40-50-6202, whatever an author's right-to-left override.
+  {
+    const rlo = '\u202e';
+    const put = await rest('POST', '/v1/documents?wait=10', ADMIN, { source: 'wiki', id: 'bidi', title: `${rlo}gnirts desrever bidi`, author: `Mallory${rlo}`, updated_at: '2026-05-04T10:00:00Z', text: 'bidiprobe text of the override document' });
+    ok(put.status === 200 || put.status === 201, `the bidi document is stored (${put.status})`);
+    await page.goto(`${BASE}/?q=bidiprobe`);
+    await hitTitles(page);
+    const order = await page.$eval('#results .hit-meta', m => {
+      // where a substring of the line is drawn, whatever elements hold it
+      const at = word => {
+        const w = document.createTreeWalker(m, NodeFilter.SHOW_TEXT);
+        for (let n = w.nextNode(); n; n = w.nextNode()) {
+          const i = n.data.indexOf(word);
+          if (i < 0) continue;
+          const r = document.createRange();
+          r.setStart(n, i);
+          r.setEnd(n, i + word.length);
+          return r.getBoundingClientRect().left;
+        }
+        return null;
+      };
+      return { author: at('Mallory'), year: at('2026'), day: at('05-04') };
+    });
+    ok(order.author !== null && order.year > order.author && order.day > order.year, `an override in the author neither moves nor reverses the date after it (${JSON.stringify(order)})`);
+    ok(await page.$('#results a.hit-title bdi') !== null, 'the hit title is an isolated run');
+    await page.click('#results a.hit-title');
+    await page.waitForSelector('article.doc');
+    ok(await page.$$eval('article.doc h1 bdi, dl.fields dd bdi', b => b.length >= 3), 'the document\'s title and fields are isolated runs');
+    ok((await page.title()).startsWith('\u2068') && (await page.title()).includes('\u2069 · lore'), 'the page title isolates the document title');
+  }
   // The watch is live: markup put into a page the way an HTML-parsing bug
   // would (an inline script, an inline handler) is blocked by the CSP and
   // reported. Done in a page of its own, closed after.

@@ -3,7 +3,7 @@
 // again from the URL (the query, the search mode and the document id), so
 // a shared link shows the same thing.
 import { api } from './api.js';
-import { clear, errorBox, fmtDate, h, marked, safeUrl } from './dom.js';
+import { clear, errorBox, fmtDate, h, iso, isoTitle, marked, safeUrl } from './dom.js';
 
 export async function show(main, ctx) {
   const id = ctx.params.get('id') || '';
@@ -19,7 +19,7 @@ export async function show(main, ctx) {
     clear(main, errorBox(e.status === 404 ? 'No such document (or you may not see it).' : e));
     return;
   }
-  document.title = `${doc.title || doc.external_id} · lore`;
+  document.title = isoTitle(doc.title || doc.external_id, ' · lore');
   const back = q ? h('a', { href: `/?${new URLSearchParams(mode ? { q, mode } : { q })}`, class: 'back' }, '← Back to results') : null;
   // A link only to http(s) and mailto URLs; any other scheme is shown as text.
   const link = !doc.url ? null : safeUrl(doc.url)
@@ -31,14 +31,14 @@ export async function show(main, ctx) {
     ['Chunks', doc.chunks],
   ].filter(r => r[1] !== null && r[1] !== undefined && r[1] !== '');
   const fields = h('dl', { class: 'fields' },
-    rows.map(([k, v]) => [h('dt', null, k), h('dd', null, String(v))]),
+    rows.map(([k, v]) => [h('dt', null, k), h('dd', null, iso(String(v)))]),
     link ? [h('dt', null, 'Link'), h('dd', null, link)] : null,
     doc.metadata && Object.keys(doc.metadata).length
       ? [h('dt', null, 'Metadata'), h('dd', null, h('code', null, JSON.stringify(doc.metadata)))] : null);
   const text = h('div', { class: 'doctext', tabindex: '0', 'aria-label': 'Document text' });
   const passage = fillText(text, doc.text || '', hit);
   clear(main, back, h('article', { class: 'doc' },
-    h('h1', null, doc.title || doc.external_id || doc.id), fields,
+    h('h1', null, iso(doc.title || doc.external_id || doc.id)), fields,
     hit && !passage ? h('p', { class: 'notice' }, 'The matching passage is not in the text shown.') : null,
     text));
   if (passage) {

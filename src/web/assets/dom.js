@@ -9,7 +9,7 @@
 // safeUrl (a javascript: or data: URL is dropped). A name outside the lists
 // is a programming error and throws, so it is caught by the tests rather
 // than quietly turned into an attribute.
-const TAGS = new Set(('a article aside button code dd details div dl dt fieldset form h1 h2 h3 input ' +
+const TAGS = new Set(('a article aside bdi button code dd details div dl dt fieldset form h1 h2 h3 input ' +
   'label legend li main mark nav ol option p pre progress section select span strong summary ' +
   'table tbody td th thead tr ul').split(' '));
 const ATTRS = new Set(('id class type name value placeholder autocomplete spellcheck required checked ' +
@@ -34,6 +34,19 @@ export function h(tag, attrs, ...children) {
   if (el.getAttribute('target') === '_blank') el.setAttribute('rel', 'noopener noreferrer');
   append(el, children);
   return el;
+}
+
+// A document's own string (title, author, source, field) as an isolated
+// run: a right-to-left mark or override inside it reorders that string
+// only, never the page's text beside it (the separators, the date).
+export function iso(text) {
+  return h('bdi', null, text);
+}
+
+// A page title made with a document's string: isolated the same way, with
+// Unicode's first-strong isolate and pop (no element can go in a title).
+export function isoTitle(text, rest) {
+  return `\u2068${text}\u2069${rest}`;
 }
 
 export function append(el, children) {

@@ -2,7 +2,7 @@
 // a date range, the mode switch when the server has semantic search, and
 // paging. The URL carries the whole search, so it can be shared.
 import { api, session } from './api.js';
-import { announce, clear, debounce, errorBox, fmtDate, h, marked } from './dom.js';
+import { announce, clear, debounce, errorBox, fmtDate, h, iso, isoTitle, marked } from './dom.js';
 
 const LIMIT = 10;
 let sources = null; // [{source, documents}], loaded once per session
@@ -48,7 +48,7 @@ function apiQuery(s) {
 
 export async function show(main, ctx) {
   const s = paramsFromUrl(ctx.params);
-  document.title = s.q ? `${s.q} · lore` : 'Search · lore';
+  document.title = s.q ? isoTitle(s.q, ' · lore') : 'Search · lore';
   const input = h('input', {
     id: 'q', type: 'search', name: 'q', value: s.q, autocomplete: 'off',
     'aria-describedby': 'syntax', 'aria-controls': 'results', placeholder: 'Search…',
@@ -76,7 +76,7 @@ export async function show(main, ctx) {
     const url = urlOf(state);
     if (push === 'push') history.pushState(null, '', url);
     else history.replaceState(null, '', url);
-    document.title = state.q ? `${state.q} · lore` : 'Search · lore';
+    document.title = state.q ? isoTitle(state.q, ' · lore') : 'Search · lore';
     await search(state, results, pager, ctx);
   };
   const typed = debounce(() => run('replace'), 200);
@@ -135,7 +135,7 @@ async function loadFacets(box, state, changed) {
       changed();
     });
     box.append(h('div', { class: 'facet' }, cb,
-      h('label', { for: id }, x.source, ' ', h('span', { class: 'count' }, String(x.documents)))));
+      h('label', { for: id }, iso(x.source), ' ', h('span', { class: 'count' }, String(x.documents)))));
   });
 }
 
@@ -191,9 +191,10 @@ function hitItem(x, i, state) {
   const p = new URLSearchParams({ view: 'doc', id: x.id, q: state.q });
   if (state.mode && modeSupported !== false) p.set('mode', state.mode);
   if (x.chunk_id !== undefined) p.set('chunk', String(x.chunk_id));
-  const meta = [x.source, x.author, fmtDate(x.updated_at), x.section].filter(Boolean).join(' · ');
+  const meta = [x.source, x.author, fmtDate(x.updated_at), x.section].filter(Boolean)
+    .flatMap((m, k) => k ? [' · ', iso(m)] : [iso(m)]);
   return h('li', { class: 'hit' },
-    h('a', { href: `/?${p}`, class: 'hit-title', 'data-index': String(i) }, x.title || x.external_id || x.id),
+    h('a', { href: `/?${p}`, class: 'hit-title', 'data-index': String(i) }, iso(x.title || x.external_id || x.id)),
     h('div', { class: 'hit-meta muted' }, meta),
     x.snippet ? h('p', { class: 'snippet' }, marked(x.snippet, x.highlights)) : null);
 }
