@@ -1,5 +1,6 @@
-/* Ingest internals shared by ingest.c, ingest_sync.c (folder syncs) and
- * ingest_gzip.c (compressed files). Not part of the module's contract. */
+/* Ingest internals shared by ingest.c, ingest_files.c (files and walks),
+ * ingest_sync.c (folder syncs) and ingest_gzip.c (compressed files). Not part of the module's
+ * contract. */
 #ifndef LORE_INGEST_INGEST_INT_H
 #define LORE_INGEST_INGEST_INT_H
 
@@ -53,6 +54,11 @@ struct ingest_session {
 
 void ingest_report(ingest_session *s, int is_error, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Writes one parsed document (ingest.c). Document-level problems are
+ * reported and return LORE_OK; store and index failures are returned. */
+LORE_MUST_CHECK lore_status ingest_doc(ingest_session *s, const char *path, const parse_doc *pd,
+                                       const char *source, const char *external_id,
+                                       int64_t mtime_ms);
 /* Opens the batch transaction if none is open. */
 LORE_MUST_CHECK lore_status ingest_open_batch(ingest_session *s);
 /* Deletes a document (index entries, chunks, row) in the open batch. */
@@ -61,6 +67,8 @@ LORE_MUST_CHECK lore_status ingest_remove_doc(ingest_session *s, int64_t rowid);
 void ingest_rollback(ingest_session *s);
 /* Commits when the batch is full. */
 LORE_MUST_CHECK lore_status ingest_maybe_commit(ingest_session *s);
+/* Frees a walk's set of files seen (ingest_files.c). */
+void walk_seen_free(walk_seen *w);
 /* Walks a file or directory (the body of ingest_path). */
 LORE_MUST_CHECK lore_status ingest_walk(ingest_session *s, const char *path);
 
