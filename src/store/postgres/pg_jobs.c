@@ -337,32 +337,24 @@ static lore_status insert_job(pgjq *q, store_job *job, int64_t now_ms) {
     return pgjq_groups_insert(q, job->tenant, id, job->groups, job->ngroups);
 }
 
-static lore_status enqueue_one(pgjq *q, store_job *job, int64_t max_tenant, int64_t max_total,
-                               int64_t now_ms, size_t adding, store_enqueue_outcome *outcome) {
-    int found = 0;
-    int64_t n = 0;
-    lore_status st;
-    if (job->dedup_key && (st = pgjq_find_dedup(q, job, &found)) != LORE_OK) return st;
-    if (found) {
-        *outcome = STORE_ENQUEUE_DUPLICATE;
-        return LORE_OK;
-    }
-    if (max_tenant > 0) {
-        if ((st = pending_read(q, job->tenant, &n)) != LORE_OK) return st;
-        if (n + (int64_t)adding > max_tenant) {
-            *outcome = STORE_ENQUEUE_TENANT_FULL;
-            return LORE_OK;
-        }
-    }
-    if (max_total > 0) {
-        if ((st = pending_read(q, NULL, &n)) != LORE_OK) return st;
-        if (n + (int64_t)adding > max_total) {
-            *outcome = STORE_ENQUEUE_QUEUE_FULL;
-            return LORE_OK;
-        }
-    }
+/* The queries of the enqueue policy (store_enqueue_apply, store_check.c);
+ * the tenants exist and are locked already (lock_tenants). */
+static lore_status enq_find_dedup(void *q, store_job *job, int *found) {
+    return pgjq_find_dedup(q, job, found);
+}
+
+static lore_status enq_pending(void *q, const char *tenant, int64_t *n) {
+    return pending_read(q, tenant, n);
+}
+
+static lore_status enq_insert(void *q_, store_job *job, int64_t now_ms) {
+    pgjq *q = q_;
+    q->notify = 1;
     return insert_job(q, job, now_ms);
 }
+
+static const store_enqueue_ops enqueue_ops = {
+    .find_dedup = enq_find_dedup, .pending = enq_pending, .insert = enq_insert};
 
 lore_status pg_job_enqueue(store *base, store_job *jobs, size_t n, int64_t max_tenant,
                            int64_t max_total, int64_t now_ms, store_enqueue_outcome *outcome) {
@@ -377,23 +369,9 @@ lore_status pg_job_enqueue(store *base, store_job *jobs, size_t n, int64_t max_t
     if (max_total > 0)
         st = pgjq_cmd(&q, "SELECT pg_advisory_xact_lock(" ENQUEUE_LOCK ")", NULL, NULL);
     if (st == LORE_OK) st = lock_tenants(&q, jobs, n);
-    store_enqueue_outcome worst = STORE_ENQUEUED;
-    for (size_t i = 0; i < n && st == LORE_OK; i++) {
-        store_enqueue_outcome o = STORE_ENQUEUED;
-        /* Every job still to add counts against the caps, so a request is
-         * refused whole rather than half queued. */
-        st = enqueue_one(&q, &jobs[i], max_tenant, max_total, now_ms, i == 0 ? n : 1, &o);
-        if (o == STORE_ENQUEUE_TENANT_FULL || o == STORE_ENQUEUE_QUEUE_FULL) {
-            worst = o;
-            break;
-        }
-        if (o == STORE_ENQUEUE_DUPLICATE)
-            worst = o;
-        else
-            q.notify = 1;
-    }
-    *outcome = worst;
-    if (worst == STORE_ENQUEUE_TENANT_FULL || worst == STORE_ENQUEUE_QUEUE_FULL) {
+    store_enqueue_caps caps = {max_tenant, max_total, now_ms};
+    if (st == LORE_OK) st = store_enqueue_apply(&enqueue_ops, &q, jobs, n, &caps, outcome);
+    if (store_enqueue_refused(*outcome)) {
         (void)pgjq_end(&q, st == LORE_OK ? LORE_BUSY : st); /* roll back whatever was added */
         return st;
     }
