@@ -153,7 +153,6 @@ struct api_req {
     char tenant_buf[STORE_NAME_MAX + 1]; /* tenant_name of a keyless route that found one */
     uint64_t hook_reserved;              /* bytes of a->hook_inflight this webhook body holds */
     store_viewer viewer;
-    int tenant_locked;
     char idem[STORE_JOB_DEDUP_MAX + 1]; /* the Idempotency-Key, scoped to the key */
     void *stream;                       /* the streaming route's state */
 };

@@ -14,8 +14,8 @@
  * The `embed` job drains the pending set in steps: the pending chunks, their
  * titles and texts are read in a read snapshot, embedded with the embedder of
  * the tenant's live model key (the configured one while nothing is live)
- * with no lock held, then, under ingest_tenant_lock and in one transaction,
- * the chunks still pending get their vectors and lose their rows. Chunk ids
+ * with no lock held, then, in one write transaction (the tenant's writer
+ * lock, store_begin), the chunks still pending get their vectors and lose their rows. Chunk ids
  * are never reused, so an embedding of a chunk deleted or replaced meanwhile
  * is dropped at commit (no row any more): a stale vector can never overwrite
  * a newer one. A provider that cannot answer now puts the job back with a
@@ -69,8 +69,8 @@ typedef struct ingest_embed_enqueuer {
  * one). ctx is an ingest_embed_enqueuer. */
 LORE_MUST_CHECK lore_status ingest_embed_on_pending(void *ctx, store_tenant *t);
 
-/* Runs one embed job on the tenant's context (job handler thread; the
- * tenant's lock is taken around each transaction). Fills res: done with a
+/* Runs one embed job on the tenant's context (job handler thread; each
+ * write is a transaction of its own, never open across a network call). Fills res: done with a
  * result, released with a delay (provider unavailable, no embedder here, or
  * its time is up), or failed with an error naming the provider. *drop is
  * set when the context's handles failed and must not be trusted again. */

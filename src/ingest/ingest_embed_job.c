@@ -3,15 +3,13 @@
  * Each step: (1) in a read snapshot, the slot state and up to step_chunks
  * pending chunks with their titles and texts; (2) with no lock and no
  * transaction, the texts ("title\n\ntext") embedded by the embedder of the
- * live model key (the configured one while nothing is live); (3) under the
- * tenant's lock, in one transaction: the slot state again (a model switch in
- * between: the step is done again with the new key), then each chunk that
- * still has its pending row gets its vector and loses the row, the counter,
- * flush, commit. Every row read in (1) is consumed in (3) (embedded, or
- * dropped because its chunk is gone), so the steps move forward. The job is
- * finished when a write transaction finds the set empty: a batch that
- * skipped queueing a job because this one was still queued commits before
- * that transaction, so its rows are seen. */
+ * live model key (the configured one while nothing is live); (3) in one
+ * write transaction (the tenant's writer lock, store_begin): the slot state again (a model switch
+ * in between: the step is done again with the new key), then each chunk that still has its pending
+ * row gets its vector and loses the row, the counter, flush, commit. Every row read in (1) is
+ * consumed in (3) (embedded, or dropped because its chunk is gone), so the steps move forward. The
+ * job is finished when a write transaction finds the set empty: a batch that skipped queueing a job
+ * because this one was still queued commits before that transaction, so its rows are seen. */
 #include "ingest/ingest_embed.h"
 
 #include <pthread.h>
@@ -160,7 +158,7 @@ typedef struct step_out {
     int64_t left;    /* pending rows after the step */
 } step_out;
 
-/* Under the tenant's lock: adds the vectors of the chunks still pending. */
+/* In one write transaction: adds the vectors of the chunks still pending. */
 static lore_status step_write(tenant_ctx *ctx, const step *s, const char *key, uint32_t dims,
                               const float *vecs, step_out *out, char *err, size_t errlen) {
     store_tenant *t = ctx->store;
@@ -325,7 +323,7 @@ static embedder *pick_embedder(tenant_ctx *ctx, const step *s, char *key, size_t
     return e;
 }
 
-/* One step past the read: embed s, then write it under the tenant's lock.
+/* One step past the read: embed s, then write it in one transaction.
  * 0: it went through (*o says what it did); 1: the job ends here, res and
  * *drop filled (put back after a retryable error, failed otherwise). */
 static int embed_and_write(tenant_ctx *ctx, const ingest_embed_settings *cfg, const store_job *j,
@@ -364,10 +362,7 @@ static int embed_and_write(tenant_ctx *ctx, const ingest_embed_settings *cfg, co
         return 1;
     }
     atomic_store(&fail_streak, 0);
-    pthread_mutex_t *lock = ingest_tenant_lock(j->tenant);
-    pthread_mutex_lock(lock);
     st = step_write(ctx, s, key, dims, vecs, o, err, sizeof err);
-    pthread_mutex_unlock(lock);
     free(vecs);
     if (st == LORE_INVALID) { /* the slot refused these vectors: wrong length for it */
         atomic_fetch_add(&n_err_permanent, 1);
@@ -396,7 +391,6 @@ void ingest_embed_job_run(tenant_ctx *ctx, const ingest_embed_settings *cfg_in, 
         res->release_delay_ms = cfg.no_embedder_ms;
         return;
     }
-    pthread_mutex_t *lock = ingest_tenant_lock(j->tenant);
     int64_t t0 = lore_mono_ns();
     uint64_t total = 0, dropped = 0, steps = 0;
     char err[768] = "";
@@ -418,9 +412,7 @@ void ingest_embed_job_run(tenant_ctx *ctx, const ingest_embed_settings *cfg_in, 
         if (!s.n) {
             step_clear(&s);
             int empty = 0;
-            pthread_mutex_lock(lock);
             st = confirm_empty(ctx, &empty);
-            pthread_mutex_unlock(lock);
             if (st != LORE_OK) {
                 res->error =
                     dup_printf("embed job of %s: store: %s", j->tenant, lore_status_message(st));

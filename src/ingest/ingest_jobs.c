@@ -10,22 +10,20 @@
  * the rest are released the same way, so a slow job (a large file) delays
  * its neighbours by its own time only.
  *
- * Workers of one process take turns on a tenant (a mutex per tenant name,
- * striped) before they open its write transaction. A tenant's database has
- * one writer at a time anyway; left to SQLite, the others wait in its busy
- * handler, which sleeps in steps of up to 100 ms, so the worker that just
- * committed takes the lock again and again while they sleep, and one that
- * waits out the busy timeout (10 s) fails its whole batch with "database is
- * locked": an attempt counted against valid writes, up to dead-lettering
- * them (bench/ingest.sh: 283 of 2,000 jobs retried with 8 workers on one
- * tenant; waits up to 8 s with 4). Two tenants may share a mutex, which
- * costs them parallelism, never correctness. Other processes (lore worker)
- * still meet at SQLite's lock. */
+ * Workers take turns on a tenant inside the store: a write transaction
+ * (store_begin) waits for the tenant's writer lock, which on SQLite queues
+ * the threads of the process (sqlite_writers.c) and on PostgreSQL is an
+ * advisory lock (pg_tx.c). Left to SQLite's busy handler, which sleeps in
+ * steps of up to 100 ms, the worker that just committed took the lock again
+ * and again while the others slept, and one that waited out the busy
+ * timeout (10 s) failed its whole batch with "database is locked": an
+ * attempt counted against valid writes, up to dead-lettering them
+ * (bench/ingest.sh: 283 of 2,000 jobs retried with 8 workers on one tenant;
+ * waits up to 8 s with 4). */
 #include "ingest/ingest_jobs.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <utf8proc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,23 +39,6 @@
 #include "util/timeutil.h"
 
 #define TENANT_CACHE 4
-#define TENANT_LOCKS 256
-
-static pthread_mutex_t tenant_locks[TENANT_LOCKS];
-static pthread_once_t tenant_locks_once = PTHREAD_ONCE_INIT;
-
-static void tenant_locks_init(void) {
-    for (size_t i = 0; i < TENANT_LOCKS; i++)
-        pthread_mutex_init(&tenant_locks[i], NULL);
-}
-
-pthread_mutex_t *ingest_tenant_lock(const char *name) {
-    pthread_once(&tenant_locks_once, tenant_locks_init);
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-        h = (h ^ *c) * 16777619u;
-    return &tenant_locks[h % TENANT_LOCKS];
-}
 
 typedef struct job_ctx {
     ingest_job_settings cfg;
@@ -619,8 +600,6 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n, qu
     opt.on_embed_pending = ingest_embed_on_pending; /* queued before the batch commits */
     opt.embed_ctx = &th->enq;
     ingest_session *ss = NULL;
-    pthread_mutex_t *lock = ingest_tenant_lock(jobs[0].tenant);
-    pthread_mutex_lock(lock);
     lore_status st = ingest_session_new(ct->ctx, &opt, &ss);
     size_t failed = 0, ran = 0;
     int64_t budget_ms = th->ctx->cfg.batch_time_ms, t0 = lore_mono_ns();
@@ -635,7 +614,6 @@ static void run_batch(void *state, store *s, const store_job *jobs, size_t n, qu
     }
     if (st == LORE_OK && !failed) st = ingest_commit(ss);
     ingest_session_free(ss); /* rolls back whatever was not committed */
-    pthread_mutex_unlock(lock);
     if (st != LORE_OK) {
         snprintf(err, sizeof err, "store: %s (%s)", lore_status_message(st),
                  store_tenant_errmsg(ct->ctx->store));
@@ -671,15 +649,11 @@ static void run_reindex(job_thread *th, tenant_cache_entry *ct, const store_job 
     uint64_t total = 0, steps = 0;
     int64_t t0 = lore_mono_ns();
     lore_status st = LORE_OK;
-    pthread_mutex_t *lock = ingest_tenant_lock(j->tenant);
     while (!finished && st == LORE_OK) {
         uint64_t copied = 0;
-        /* One step per turn on the tenant: writes run between steps. */
-        pthread_mutex_lock(lock);
-        if ((st = store_begin(t)) != LORE_OK) {
-            pthread_mutex_unlock(lock);
-            break;
-        }
+        /* One step per transaction: the tenant's other writers (queued on
+         * its writer lock, see docs/storage.md) run between steps. */
+        if ((st = store_begin(t)) != LORE_OK) break;
         if ((st = lex->begin(ls)) == LORE_OK && first) st = lex->rebuild_start(ls);
         if (st == LORE_OK)
             st = lex->rebuild_step(ls, th->ctx->cfg.reindex_step_chunks, &finished, &copied);
@@ -689,7 +663,6 @@ static void run_reindex(job_thread *th, tenant_cache_entry *ct, const store_job 
             lex->abort(ls);
             store_rollback(t);
         }
-        pthread_mutex_unlock(lock);
         if (st != LORE_OK) break;
         first = 0;
         total += copied;

@@ -27,7 +27,6 @@
 #define LORE_INGEST_INGEST_JOBS_H
 
 #include <jansson.h>
-#include <pthread.h>
 #include "index/lexical/index_lexical.h"
 #include "ingest/ingest.h"
 #include "ingest/ingest_embed.h"
@@ -78,13 +77,6 @@ typedef struct ingest_job_settings {
 } ingest_job_settings;
 
 #define INGEST_JOB_BATCH_TIME_MS 1000
-
-/* The mutex a tenant's writers take turns on in this process (the store's
- * own lock serializes processes; this one keeps a process's threads from
- * waiting on it with a transaction open). A job that runs its own
- * transactions (reindex, embed, reembed) holds it around each one, never
- * around a call to the network. */
-pthread_mutex_t *ingest_tenant_lock(const char *tenant);
 
 /* The settings from the configuration (chunk sizes, parse limits, the
  * tenants' settings: tenant_settings_from_config). */

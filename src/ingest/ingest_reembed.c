@@ -5,7 +5,6 @@
 #include "ingest/ingest_reembed.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +33,6 @@ typedef struct run {
     store_tenant *t;
     embed_registry *reg;
     size_t step;
-    pthread_mutex_t *lock;
     /* totals for the result */
     int64_t embedded, added, skipped_gone, unusable, steps, deleted_steps;
     int switched;
@@ -248,7 +246,7 @@ static int has_chunk(void *ctx, int64_t id, uint32_t nterms, const char *title, 
 
 typedef enum step_kind { STEP_FILL, STEP_START, STEP_BUILD, STEP_DELETE } step_kind;
 
-/* One transaction under the tenant lock: adds the batch's vectors of the
+/* One write transaction: adds the batch's vectors of the
  * chunks still alive to key's slot and, for a build, records the cursor
  * (switching when nothing is left past it) or deletes old rows.
  * *finished: the build switched and the old slot is gone (or, filling,
@@ -260,10 +258,8 @@ static int write_step(run *r, step_kind kind, const char *key, uint32_t dims, co
     *moved = 0;
     char err[512] = "";
     tenant_index_vector *h = NULL;
-    pthread_mutex_lock(r->lock);
     lore_status st = store_begin(r->t);
     if (st != LORE_OK) {
-        pthread_mutex_unlock(r->lock);
         return store_fail(r, "starting a transaction", st, store_tenant_errmsg(r->t));
     }
     st = tenant_ctx_vector(r->ctx, key, dims, &h, err, sizeof err);
@@ -321,7 +317,6 @@ static int write_step(run *r, step_kind kind, const char *key, uint32_t dims, co
         if (began) h->ops->abort(h->state);
         store_rollback(r->t);
     }
-    pthread_mutex_unlock(r->lock);
     if (st != LORE_OK) {
         if (st == LORE_INVALID && err[0]) return fail(r, "model %s: %s", key, err);
         return store_fail(r, "writing vectors", st, err[0] ? err : store_tenant_errmsg(r->t));
@@ -436,7 +431,6 @@ void ingest_reembed_run(tenant_ctx *ctx, embed_registry *reg, size_t step_chunks
     memset(&r, 0, sizeof r);
     r.ctx = ctx, r.t = ctx->store, r.reg = reg;
     r.step = step_chunks ? step_chunks : REEMBED_STEP_CHUNKS;
-    r.lock = ingest_tenant_lock(j->tenant);
     r.retry_ms = -1;
     int64_t t0 = lore_mono_ns(), deadline = t0 / 1000000 + REEMBED_RUN_MS;
     int timeout = 0;

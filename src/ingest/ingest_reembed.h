@@ -18,8 +18,8 @@
  *     again): it finishes that build first, with that model, then starts
  *     the configured one.
  * A step reads the chunks after the cursor in a read snapshot, embeds them
- * with no lock held, then, holding ingest_tenant_lock, adds in one
- * transaction the vectors of the chunks still alive and records the
+ * with no lock held, then adds in one write transaction (the tenant's
+ * writer lock, store_begin) the vectors of the chunks still alive and records the
  * cursor. A crash or kill -9 leaves the last committed step; the job run
  * again continues from it. A provider outage puts the job back with a
  * delay and no attempt used (never dead-lettered); a job runs at most

@@ -228,6 +228,34 @@ int store_is_lower_hex(const char *s, size_t want);
 /* A fresh public job id ("job_" and 96 random bits in hex). */
 lore_status store_job_new_pub(char out[STORE_JOB_PUB_LEN + 1]);
 
+/* The enqueue policy of store_job_enqueue, one copy for every backend
+ * (store_check.c): each job in order goes through check (optional: what
+ * the backend must know first, e.g. that the tenant exists), then is a
+ * DUPLICATE if find_dedup finds a pending job with its dedup key, then
+ * must keep the tenant's pending jobs (pending(tenant)) and all pending
+ * jobs (pending(NULL)) within the caps, counting the request's jobs still
+ * to add; else insert adds it (with its group rows, counted pending). The
+ * backend runs it inside its write transaction and gives only the queries.
+ * *outcome: the first cap passed (the request stops there; the backend
+ * rolls back and answers LORE_OK), else DUPLICATE if any was, else
+ * ENQUEUED. Returns the first failure of a query. */
+typedef struct store_enqueue_caps {
+    int64_t max_tenant, max_total; /* 0: no cap */
+    int64_t now_ms;
+} store_enqueue_caps;
+typedef struct store_enqueue_ops {
+    lore_status (*check)(void *ctx, const store_job *job);
+    lore_status (*find_dedup)(void *ctx, store_job *job, int *found);
+    lore_status (*pending)(void *ctx, const char *tenant, int64_t *n);
+    lore_status (*insert)(void *ctx, store_job *job, int64_t now_ms);
+} store_enqueue_ops;
+LORE_MUST_CHECK lore_status store_enqueue_apply(const store_enqueue_ops *ops, void *ctx,
+                                                store_job *jobs, size_t n,
+                                                const store_enqueue_caps *caps,
+                                                store_enqueue_outcome *outcome);
+/* 1 for the outcomes that refuse the whole request (a cap). */
+int store_enqueue_refused(store_enqueue_outcome o);
+
 /* The backends compiled in. */
 extern const store_backend store_backend_sqlite;
 extern const store_backend store_backend_postgres;

@@ -1,6 +1,7 @@
 /* The store contract's checks of what callers hand a backend (store.h's
- * limits and formats) and the public job id: shared by every backend, so
- * SQLite and PostgreSQL refuse exactly the same records. */
+ * limits and formats), the public job id and the enqueue policy: shared by
+ * every backend, so SQLite and PostgreSQL refuse exactly the same records
+ * and queue exactly the same jobs. */
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
@@ -91,4 +92,58 @@ lore_status store_job_new_pub(char out[STORE_JOB_PUB_LEN + 1]) {
     memcpy(out, STORE_JOB_PUB_PREFIX, k);
     lore_hex(r, sizeof r, out + k);
     return LORE_OK;
+}
+
+/* One job of a request: the backend's own check, then a pending job with
+ * the same dedup key makes it a duplicate (nothing added), then the caps,
+ * counting every job of the request still to add (adding), so a request is
+ * refused whole rather than half queued. */
+static lore_status enqueue_one(const store_enqueue_ops *ops, void *ctx, store_job *job,
+                               const store_enqueue_caps *caps, size_t adding,
+                               store_enqueue_outcome *outcome) {
+    int found = 0;
+    int64_t n = 0;
+    lore_status st;
+    if (ops->check && (st = ops->check(ctx, job)) != LORE_OK) return st;
+    if (job->dedup_key && (st = ops->find_dedup(ctx, job, &found)) != LORE_OK) return st;
+    if (found) {
+        *outcome = STORE_ENQUEUE_DUPLICATE;
+        return LORE_OK;
+    }
+    if (caps->max_tenant > 0) {
+        if ((st = ops->pending(ctx, job->tenant, &n)) != LORE_OK) return st;
+        if (n + (int64_t)adding > caps->max_tenant) {
+            *outcome = STORE_ENQUEUE_TENANT_FULL;
+            return LORE_OK;
+        }
+    }
+    if (caps->max_total > 0) {
+        if ((st = ops->pending(ctx, NULL, &n)) != LORE_OK) return st;
+        if (n + (int64_t)adding > caps->max_total) {
+            *outcome = STORE_ENQUEUE_QUEUE_FULL;
+            return LORE_OK;
+        }
+    }
+    return ops->insert(ctx, job, caps->now_ms);
+}
+
+lore_status store_enqueue_apply(const store_enqueue_ops *ops, void *ctx, store_job *jobs, size_t n,
+                                const store_enqueue_caps *caps, store_enqueue_outcome *outcome) {
+    lore_status st = LORE_OK;
+    store_enqueue_outcome worst = STORE_ENQUEUED;
+    for (size_t i = 0; i < n && st == LORE_OK; i++) {
+        store_enqueue_outcome o = STORE_ENQUEUED;
+        st = enqueue_one(ops, ctx, &jobs[i], caps, i == 0 ? n : 1, &o);
+        if (store_enqueue_refused(o)) {
+            worst = o;
+            break;
+        }
+        if (o == STORE_ENQUEUE_DUPLICATE) worst = o;
+    }
+    *outcome = worst;
+    return st;
+}
+
+int store_enqueue_refused(store_enqueue_outcome o) {
+    return o == STORE_ENQUEUE_TENANT_FULL || o == STORE_ENQUEUE_QUEUE_FULL;
 }

@@ -395,10 +395,17 @@ static void test_caps(store *s) {
     CHECK_INT(o, STORE_ENQUEUE_TENANT_FULL);
     CHECK_INT(count_jobs(s, NULL, -1), before + 2);
     CHECK_INT(pending(s, "acme"), 2);
-    CHECK_INT(enqueue_specs(s, two, 1, 3, 0, now, &o, NULL), LORE_OK); /* 3 fits */
+    job_spec keyed = {.groups = "c1", .dedup = "cap-key"};
+    int64_t keyed_id = 0, id = 0;
+    CHECK_INT(enqueue_specs(s, &keyed, 1, 3, 0, now, &o, &keyed_id), LORE_OK); /* 3 fits */
     CHECK_INT(o, STORE_ENQUEUED);
     CHECK_INT(enqueue_specs(s, two, 1, 3, 0, now, &o, NULL), LORE_OK);
     CHECK_INT(o, STORE_ENQUEUE_TENANT_FULL);
+    /* a key already used answers with its job, full or not (the key comes
+     * before the caps) */
+    CHECK_INT(enqueue_specs(s, &keyed, 1, 3, 0, now, &o, &id), LORE_OK);
+    CHECK_INT(o, STORE_ENQUEUE_DUPLICATE);
+    CHECK_INT(id, keyed_id);
     /* the cap is per tenant: beta still has room */
     job_spec b2[2] = {{.tenant = "beta", .groups = "c1"}, {.tenant = "beta", .groups = "c2"}};
     CHECK_INT(enqueue_specs(s, b2, 2, 3, 0, now, &o, NULL), LORE_OK);
@@ -412,6 +419,13 @@ static void test_caps(store *s) {
     CHECK_INT(o, STORE_ENQUEUED);
     CHECK_INT(enqueue_specs(s, three + 2, 1, 0, 7, now, &o, NULL), LORE_OK);
     CHECK_INT(o, STORE_ENQUEUE_QUEUE_FULL);
+    CHECK_INT(enqueue_specs(s, &keyed, 1, 0, 7, now, &o, &id), LORE_OK);
+    CHECK_INT(o, STORE_ENQUEUE_DUPLICATE);
+    CHECK_INT(id, keyed_id);
+    /* both caps passed: the tenant's is the one named */
+    CHECK_INT(enqueue_specs(s, three + 2, 1, 3, 7, now, &o, NULL), LORE_OK);
+    CHECK_INT(o, STORE_ENQUEUE_TENANT_FULL);
+    CHECK_INT(count_jobs(s, NULL, -1), before + 7);
     /* leased jobs still count; done ones free their place */
     store_job *c = NULL;
     size_t n = claim(s, "w1", now, 1, &c);

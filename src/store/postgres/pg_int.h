@@ -138,7 +138,7 @@ lore_status pg_jobs_delete_tenant(PGconn *c, const char *tenant, char *err, size
 
 /* The members of store_backend_postgres that pgcontrol writes (pg_store.c,
  * pg_tenants.c, pg_keys.c, pg_secrets.c, pg_connectors.c, pg_jobs.c,
- * pg_jobs_ops.c, pg_jobs_wait.c): store.h's contract of store_<name>. */
+ * pg_jobs_lease.c, pg_jobs_ops.c, pg_jobs_wait.c): store.h's contract of store_<name>. */
 lore_status pg_open(const char *location, unsigned flags, store **out, char *err, size_t errlen);
 void pg_close(store *s);
 lore_status pg_check(store *s, char *err, size_t errlen);

@@ -1,5 +1,6 @@
-/* PostgreSQL backend: what the job queue's files share (pg_jobs.c: the hot
- * path; pg_jobs_ops.c: reading and operating; pg_jobs_wait.c: waking). */
+/* PostgreSQL backend: what the job queue's files share (pg_jobs.c: the
+ * transaction and enqueue; pg_jobs_lease.c: claim, renew, finish;
+ * pg_jobs_ops.c: reading and operating; pg_jobs_wait.c: waking). */
 #ifndef LORE_STORE_POSTGRES_PG_JOBS_INT_H
 #define LORE_STORE_POSTGRES_PG_JOBS_INT_H
 

@@ -78,6 +78,13 @@ typedef struct sqlite_store {
     sqlite3_stmt *job_st[JST_COUNT];
 } sqlite_store;
 
+/* How long a connection waits in SQLite's busy handler for another
+ * connection's lock (every database lore opens). */
+#define SQLITE_BUSY_TIMEOUT_MS 10000
+
+/* The writer lock of a tenant database in this process (sqlite_writers.c). */
+typedef struct sqlite_writer sqlite_writer;
+
 typedef struct sqlite_tenant {
     store_tenant base; /* base.be = &store_backend_sqlite */
     sqlite_store *owner;
@@ -85,8 +92,10 @@ typedef struct sqlite_tenant {
     char *path;
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
-    int in_tx;          /* 0 none, 1 write, 2 read snapshot */
-    int64_t next_chunk; /* next reservable chunk id in this write, 0 = unknown */
+    sqlite_writer *writer; /* held from store_begin to commit or rollback */
+    int in_tx;             /* 0 none, 1 write, 2 read snapshot */
+    int64_t next_chunk;    /* next reservable chunk id in this write, 0 = unknown */
+    char lock_err[256];    /* why the last begin got no writer lock ('' if it did) */
 } sqlite_tenant;
 
 /* The members of store_backend_sqlite (sqlite_backend.c), one per file of
@@ -266,6 +275,21 @@ lore_status jq_find_dedup(sqlite_store *s, store_job *job, int *found);
 lore_status sqlite_jobs_delete_tenant(sqlite_store *s, const char *tenant);
 /* Finalizes the queue's statements (store_close). */
 void sqlite_jobs_close(sqlite_store *s);
+
+/* The writer lock of each tenant database (sqlite_writers.c): the threads
+ * of a process writing one tenant queue on it, so that only one of them at
+ * a time waits in SQLite's busy handler (for other processes).
+ * get finds or makes the lock of the database file at path, keyed by its
+ * device and inode (every handle on the file shares it); put drops the
+ * reference. take waits for it up to SQLITE_WRITER_WAIT_MS, then answers
+ * LORE_BUSY with err; it answers LORE_BUSY at once in the thread that holds
+ * it already (a nested begin through a second handle). release hands it to
+ * the next waiter; any thread may release. */
+#define SQLITE_WRITER_WAIT_MS (6 * SQLITE_BUSY_TIMEOUT_MS)
+lore_status sqlite_writer_get(const char *path, sqlite_writer **out);
+void sqlite_writer_put(sqlite_writer *w);
+lore_status sqlite_writer_take(sqlite_writer *w, const char *tenant, char *err, size_t errlen);
+void sqlite_writer_release(sqlite_writer *w);
 
 /* Directories (sqlite_store.c): mkdir -p with mode 0700; rm -r (a missing
  * path is fine). */

@@ -297,36 +297,29 @@ static lore_status insert_job(sqlite_store *s, store_job *job, int64_t now_ms) {
     return LORE_OK;
 }
 
-static lore_status enqueue_one(sqlite_store *s, store_job *job, int64_t max_tenant,
-                               int64_t max_total, int64_t now_ms, size_t adding,
-                               store_enqueue_outcome *outcome) {
-    int found = 0;
-    int64_t n = 0;
-    lore_status st = tenant_known(s, job->tenant);
+/* The queries of the enqueue policy (store_enqueue_apply, store_check.c). */
+static lore_status enq_check(void *s, const store_job *job) {
+    return tenant_known(s, job->tenant);
+}
+
+static lore_status enq_find_dedup(void *s, store_job *job, int *found) {
+    return jq_find_dedup(s, job, found);
+}
+
+static lore_status enq_pending(void *s, const char *tenant, int64_t *n) {
+    return jq_pending_read(s, tenant, n);
+}
+
+static lore_status enq_insert(void *s_, store_job *job, int64_t now_ms) {
+    sqlite_store *s = s_;
+    lore_status st = insert_job(s, job, now_ms);
     if (st != LORE_OK) return st;
-    if (job->dedup_key && (st = jq_find_dedup(s, job, &found)) != LORE_OK) return st;
-    if (found) {
-        *outcome = STORE_ENQUEUE_DUPLICATE;
-        return LORE_OK;
-    }
-    if (max_tenant > 0) {
-        if ((st = jq_pending_read(s, job->tenant, &n)) != LORE_OK) return st;
-        if (n + (int64_t)adding > max_tenant) {
-            *outcome = STORE_ENQUEUE_TENANT_FULL;
-            return LORE_OK;
-        }
-    }
-    if (max_total > 0) {
-        if ((st = jq_pending_read(s, NULL, &n)) != LORE_OK) return st;
-        if (n + (int64_t)adding > max_total) {
-            *outcome = STORE_ENQUEUE_QUEUE_FULL;
-            return LORE_OK;
-        }
-    }
-    if ((st = insert_job(s, job, now_ms)) != LORE_OK) return st;
     /* insert_job counted the job pending (next_seq) */
     return jq_groups_insert(s, job->tenant, job->id, job->groups, job->ngroups);
 }
+
+static const store_enqueue_ops enqueue_ops = {
+    .check = enq_check, .find_dedup = enq_find_dedup, .pending = enq_pending, .insert = enq_insert};
 
 lore_status sqlite_job_enqueue(store *s_, store_job *jobs, size_t n, int64_t max_tenant,
                                int64_t max_total, int64_t now_ms, store_enqueue_outcome *outcome) {
@@ -336,22 +329,10 @@ lore_status sqlite_job_enqueue(store *s_, store_job *jobs, size_t n, int64_t max
         if (!store_job_valid(&jobs[i])) return LORE_INVALID;
     lore_status st = jq_write_begin(s);
     if (st != LORE_OK) return st;
-    store_enqueue_outcome worst = STORE_ENQUEUED;
-    for (size_t i = 0; i < n && st == LORE_OK; i++) {
-        store_enqueue_outcome o = STORE_ENQUEUED;
-        /* Every job still to add counts against the caps, so a request is
-         * refused whole rather than half queued. */
-        st = enqueue_one(s, &jobs[i], max_tenant, max_total, now_ms, i == 0 ? n : 1, &o);
-        if (o == STORE_ENQUEUE_TENANT_FULL || o == STORE_ENQUEUE_QUEUE_FULL) {
-            worst = o;
-            break;
-        }
-        if (o == STORE_ENQUEUE_DUPLICATE) worst = o;
-    }
-    *outcome = worst;
-    if (worst == STORE_ENQUEUE_TENANT_FULL || worst == STORE_ENQUEUE_QUEUE_FULL) {
-        if (st == LORE_OK) st = LORE_BUSY; /* roll back whatever was added */
-        (void)jq_write_end(s, st);
+    store_enqueue_caps caps = {max_tenant, max_total, now_ms};
+    st = store_enqueue_apply(&enqueue_ops, s, jobs, n, &caps, outcome);
+    if (store_enqueue_refused(*outcome)) {
+        (void)jq_write_end(s, LORE_BUSY); /* roll back whatever was added */
         return LORE_OK;
     }
     return jq_write_end(s, st);

@@ -263,7 +263,7 @@ static lore_status open_db(const char *path, const char *const *migrations, size
         st = sqlite_status(rc);
         goto out;
     }
-    sqlite3_busy_timeout(db, 10000);
+    sqlite3_busy_timeout(db, SQLITE_BUSY_TIMEOUT_MS);
     /* WAL lets readers run beside the one writer; NORMAL sync is durable
      * across process crashes and loses at most the last commits on power
      * loss, the usual trade for WAL. */

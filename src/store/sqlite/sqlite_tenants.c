@@ -167,6 +167,7 @@ lore_status sqlite_tenant_open(store *s_, const char *name, store_tenant **out) 
                         sqlite_tenant_migrate_mode(s), &t->db, err, sizeof err);
     if (st != LORE_OK) goto fail;
     if ((st = sqlite_tenant_prepare(t)) != LORE_OK) goto fail;
+    if ((st = sqlite_writer_get(path, &t->writer)) != LORE_OK) goto fail;
     *out = &t->base;
     return LORE_OK;
 fail:
@@ -196,6 +197,7 @@ void sqlite_tenant_close(store_tenant *t_) {
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(t->st[i]);
     sqlite3_close(t->db);
+    sqlite_writer_put(t->writer);
     free(t->path);
     free(t);
 }
@@ -207,6 +209,7 @@ const char *sqlite_tenant_name(const store_tenant *t_) {
 
 const char *sqlite_tenant_errmsg(store_tenant *t_) {
     sqlite_tenant *t = (sqlite_tenant *)t_;
+    if (t && t->lock_err[0]) return t->lock_err;
     return t && t->db ? sqlite3_errmsg(t->db) : "no database";
 }
 
@@ -226,13 +229,23 @@ static void reset_all(sqlite_tenant *t) {
         sqlite3_reset(t->st[i]);
 }
 
+/* A write transaction holds the tenant's writer lock (sqlite_writers.c)
+ * from before BEGIN IMMEDIATE until COMMIT or ROLLBACK, so the threads of
+ * this process take turns on it and only other processes meet SQLite's
+ * busy handler. */
 lore_status sqlite_begin(store_tenant *t_) {
     sqlite_tenant *t = (sqlite_tenant *)t_;
     if (t->in_tx) return LORE_INVALID;
+    t->lock_err[0] = '\0';
+    lore_status st = sqlite_writer_take(t->writer, t->name, t->lock_err, sizeof t->lock_err);
+    if (st != LORE_OK) return st;
     reset_all(t);
-    lore_status st = step_reset(t->st[ST_BEGIN]);
+    st = step_reset(t->st[ST_BEGIN]);
     t->next_chunk = 0;
-    if (st == LORE_OK) t->in_tx = 1;
+    if (st == LORE_OK)
+        t->in_tx = 1;
+    else
+        sqlite_writer_release(t->writer);
     return st;
 }
 
@@ -240,20 +253,25 @@ lore_status sqlite_commit(store_tenant *t_) {
     sqlite_tenant *t = (sqlite_tenant *)t_;
     if (t->in_tx != 1) return LORE_INVALID;
     lore_status st = step_reset(t->st[ST_COMMIT]);
-    if (st == LORE_OK) t->in_tx = 0;
-    return st;
+    if (st == LORE_OK) {
+        t->in_tx = 0;
+        sqlite_writer_release(t->writer);
+    }
+    return st; /* failed: still in the transaction, which the caller rolls back */
 }
 
 void sqlite_rollback(store_tenant *t_) {
     sqlite_tenant *t = (sqlite_tenant *)t_;
     if (!t->in_tx) return;
     (void)step_reset(t->st[ST_ROLLBACK]);
+    if (t->in_tx == 1) sqlite_writer_release(t->writer);
     t->in_tx = 0;
 }
 
 lore_status sqlite_begin_read(store_tenant *t_) {
     sqlite_tenant *t = (sqlite_tenant *)t_;
     if (t->in_tx) return LORE_INVALID;
+    t->lock_err[0] = '\0';
     lore_status st = step_reset(t->st[ST_BEGIN_READ]);
     if (st == LORE_OK) t->in_tx = 2;
     return st;
