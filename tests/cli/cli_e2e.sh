@@ -157,9 +157,11 @@ expect 0 "search other tenant" -- "$LORE" search --tenant beta parental; hasnt "
 expect 0 "tenant list" -- "$LORE" tenant list; has "$OUT" "acme"; has "$OUT" "beta"
 expect 0 "tenant delete" -- "$LORE" tenant delete beta --yes
 expect 0 "acme intact" -- "$LORE" search --tenant acme parental; has "$OUT" "1."
-if lore_store_pg; then # acme's schema is the only tenant schema left
+if lore_store_pg; then # acme's schema and role are the only tenant ones left
   n=$(lore_store_sql "$LORE_DATA_DIR" "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'lore\_tenant\_%'")
   [ "$n" = 1 ] && ok || bad "tenant schemas after the delete: $n, want 1 (acme's)"
+  n=$(lore_store_sql "$LORE_DATA_DIR" "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'lore\_%\_t%'")
+  [ "$n" = 1 ] && ok || bad "tenant roles after the delete: $n, want 1 (acme's)"
 else
   [ ! -e "$LORE_DATA_DIR/tenants/beta" ] && ok || bad "tenant directory left behind"
 fi
