@@ -65,8 +65,8 @@ _lore_store_db() {
   printf 'lore_sh_%s\n' "$(printf '%s' "$abs" | md5sum | cut -c1-20)"
 }
 
-_lore_store_psql() { # URL SQL
-  psql -qtAX -v ON_ERROR_STOP=1 -F '|' -d "$1" -c "$2"
+_lore_store_psql() { # URL SQL (no NOTICE of a DROP ... IF EXISTS that had nothing to drop)
+  PGOPTIONS="-c client_min_messages=warning" psql -qtAX -v ON_ERROR_STOP=1 -F '|' -d "$1" -c "$2"
 }
 
 lore_store_url() {
