@@ -30,6 +30,7 @@
 
 #include "embed/embed_registry.h"
 #include "ingest/ingest_embed.h"
+#include "util/dirutil.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "web/web.h"
@@ -674,8 +675,10 @@ lore_status api_new(const lore_config *cfg, struct embed_registry *embedders, ap
         free(a);
         return LORE_NOMEM;
     }
+    /* -p: on SQLite the store made the data directory; on PostgreSQL
+     * nothing else does, and it need not exist before the first start. */
     snprintf(a->upload_dir, sizeof a->upload_dir, "%s/tmp", cfg->data_dir);
-    if (mkdir(a->upload_dir, 0700) && errno != EEXIST) {
+    if (lore_mkdir_p(a->upload_dir)) {
         snprintf(err, errlen, "cannot create %s: %s", a->upload_dir, strerror(errno));
         st = LORE_IO;
         goto out;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "crypto/sha256.h"
+#include "util/dirutil.h"
 #include "util/log.h"
 
 #define MASTER_FILE "master.key"
@@ -117,6 +118,11 @@ static lore_status dev_master(const lore_config *cfg, char *key, size_t size, ch
     }
     lore_status st = read_master_file(path, key, size, err, errlen);
     if (st != LORE_NOT_FOUND) return st;
+    /* With a PostgreSQL store the data directory may not exist yet. */
+    if (lore_mkdir_p(cfg->data_dir)) {
+        snprintf(err, errlen, "cannot create %s: %s", cfg->data_dir, strerror(errno));
+        return LORE_IO;
+    }
     st = create_master_file(cfg->data_dir, path, err, errlen);
     if (st == LORE_OK)
         LORE_WARN("dev mode: made a new master key in %s (set master_key in production; "

@@ -2,7 +2,9 @@
 #include "util/dirutil.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int lore_dir_empty(const char *dir) {
     DIR *d = opendir(dir);
@@ -13,4 +15,21 @@ int lore_dir_empty(const char *dir) {
         empty = !strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..");
     closedir(d);
     return empty;
+}
+
+int lore_mkdir_p(const char *path) {
+    char tmp[4096];
+    size_t len = strlen(path);
+    if (len >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(tmp, path, len + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }

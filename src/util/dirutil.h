@@ -6,4 +6,8 @@
  * one, -1 when it cannot be opened (errno says why: ENOENT, ENOTDIR, ...). */
 int lore_dir_empty(const char *dir);
 
+/* mkdir -p with mode 0700 for the directories it makes: 0, or -1 with
+ * errno set (ENAMETOOLONG past 4095 bytes). */
+int lore_mkdir_p(const char *path);
+
 #endif

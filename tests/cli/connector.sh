@@ -10,6 +10,8 @@ trap 'rm -rf "$T"' EXIT
 export LORE_DATA_DIR="$T/data"
 unset LORE_CONFIG LORE_PUBLIC_URL
 source "$(dirname "$0")/../support/check.sh"
+source "$(dirname "$0")/../support/store.sh"
+lore_store_for "$LORE_DATA_DIR" # PostgreSQL runs: its own database
 ID_RE='con_[0-9a-f]\{20\}'
 
 # --- help and usage errors (exit 1)
@@ -28,8 +30,8 @@ expect 1 "acl on rotate" -- "$LORE" connector rotate-secret con_0123456789abcdef
 has "$ERR" "add only"
 expect 1 "bad tenant name" -- "$LORE" connector list --tenant "Bad/Name"; has "$ERR" "not a valid tenant name"
 # --- no store yet: runtime error, nothing created
-expect 2 "no store" -- "$LORE" connector list; has "$ERR" "no lore data"
-[ ! -e "$T/data" ] && ok || bad "connector list created the data directory"
+expect 2 "no store" -- "$LORE" connector list; has "$ERR" "$(lore_store_none "$T/data")"
+lore_store_untouched "$T/data" && ok || bad "connector list created the data directory"
 
 expect 0 "tenant create" -- "$LORE" tenant create acme
 expect 1 "add without tenant" -- "$LORE" connector add github; has "$ERR" "needs --tenant"
@@ -68,18 +70,26 @@ expect 0 "list json" -- "$LORE" connector list --json
 has "$OUT" "\"id\":\"$ID1\""; hasnt "$OUT" "secret\":"
 # --- the control database holds no secret in clear
 # scan_all: every secret seen so far, generated and given, in control.db
-# and its WAL (their bytes).
+# and its WAL (their bytes); on PostgreSQL in a dump of the database.
 SEEN=("$SECRET1" from-a-file)
+holds() {
+  if lore_store_pg; then
+    lore_store_holds "$T/data" "$1"
+  else
+    grep -qa -- "$1" "$T/data/control.db" "$T/data/control.db-wal" 2>/dev/null
+  fi
+}
 scan_all() {
   local v found=0
   for v in "${SEEN[@]}"; do
-    if grep -qa -- "$v" "$T/data/control.db" "$T/data/control.db-wal" 2>/dev/null; then
+    if holds "$v"; then
       found=1; bad "the secret $v is in clear in control.db"
     fi
   done
   [ "$found" -eq 0 ] && ok
 }
 scan_all
+holds team-slack && ok || bad "the scan finds nothing, not even a connector's source"
 
 # --- rotate-secret
 expect 0 "rotate" -- "$LORE" connector rotate-secret "$ID1" --grace 60

@@ -6,7 +6,7 @@
 # health is ready; kill -9 of the server while it embeds, then a restart,
 # ends complete and consistent: every live chunk has exactly one vector in
 # the live slot and the pending set is empty (checked in the tenant's
-# database with sqlite3).
+# database: vector_audit of tests/support/semantic.sh).
 set -uo pipefail
 source "$(dirname "$0")/../support/semantic.sh"
 check() { if eval "$1"; then ok; else bad "$2"; fi; }
@@ -38,14 +38,7 @@ pending() { # the metric lore_embed_pending_chunks of tenant default (0 when abs
   v=$(curl -s "$B/metrics" | sed -n 's/^lore_embed_pending_chunks{tenant="default"} \(.*\)$/\1/p')
   echo "${v:-0}"
 }
-DB="$T/data/tenants/default/lore.db"
-audit() { # prints "chunks vectors matched pending_rows"
-  sqlite3 -cmd ".timeout 5000" "$DB" "SELECT (SELECT count(*) FROM chunks),
-    (SELECT count(*) FROM kv WHERE ns IN (22, 25)),
-    (SELECT count(*) FROM chunks c WHERE (SELECT count(*) FROM kv WHERE ns IN (22, 25)
-       AND hex(key) = '8' || substr(printf('%016X', c.id), 2)) = 1),
-    (SELECT count(*) FROM kv WHERE ns = 40);" | tr '|' ' '
-}
+audit() { vector_audit default; } # prints "chunks vectors matched pending_rows"
 # Waits up to $1 s for the pending set to drain and the audit to match.
 wait_consistent() {
   local a

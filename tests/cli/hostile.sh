@@ -11,6 +11,8 @@ trap 'rm -rf "$T"' EXIT
 export LORE_DATA_DIR="$T/data"
 unset LORE_CONFIG
 source "$(dirname "$0")/../support/check.sh"
+source "$(dirname "$0")/../support/store.sh"
+lore_store_for "$LORE_DATA_DIR" # PostgreSQL runs: its own database
 times() { head -c "$2" /dev/zero | tr '\0' "$1"; }
 
 mkdir -p "$T/in"

@@ -11,6 +11,8 @@ trap 'rm -rf "$T"' EXIT
 export LORE_DATA_DIR="$T/data"
 unset LORE_CONFIG
 source "$(dirname "$0")/../support/check.sh"
+source "$(dirname "$0")/../support/store.sh"
+lore_store_for "$LORE_DATA_DIR" # PostgreSQL runs: its own database
 
 expect 0 "lore --help lists import" -- "$LORE" --help
 has "$OUT" "^  import .*Slack workspace export"
@@ -30,8 +32,8 @@ expect 1 "connector with source" -- "$LORE" import slack a.zip --connector con_0
 has "$ERR" "do not add --source or --acl"
 expect 2 "unreadable export" -- "$LORE" import slack "$T/nope.zip"; has "$ERR" "$T/nope.zip: cannot read it"
 printf 'not a zip\n' >"$T/notzip.zip"
-expect 2 "no store" -- "$LORE" import slack "$T/notzip.zip" --tenant acme; has "$ERR" "no lore data"
-[ ! -e "$T/data" ] && ok || bad "lore import created the data directory"
+expect 2 "no store" -- "$LORE" import slack "$T/notzip.zip" --tenant acme; has "$ERR" "$(lore_store_none "$T/data")"
+lore_store_untouched "$T/data" && ok || bad "lore import created the data directory"
 expect 0 "tenant" -- "$LORE" tenant create acme
 expect 2 "not a ZIP" -- "$LORE" import slack "$T/notzip.zip" --tenant acme; has "$ERR" "not a ZIP archive"
 has "$ERR" "notzip.zip"

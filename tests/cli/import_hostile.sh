@@ -10,6 +10,8 @@ trap 'rm -rf "$T"' EXIT
 export LORE_DATA_DIR="$T/data"
 unset LORE_CONFIG
 source "$(dirname "$0")/../support/check.sh"
+source "$(dirname "$0")/../support/store.sh"
+lore_store_for "$LORE_DATA_DIR" # PostgreSQL runs: its own database
 
 python3 - "$T/evil.zip" <<'PY'
 import sys, zipfile

@@ -8,6 +8,8 @@ trap 'rm -rf "$T"' EXIT
 export LORE_DATA_DIR="$T/data"
 unset LORE_CONFIG
 source "$(dirname "$0")/../support/check.sh"
+source "$(dirname "$0")/../support/store.sh"
+lore_store_for "$LORE_DATA_DIR" # PostgreSQL runs: its own database
 KEY_RE='^lore_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$'
 
 # --- help and usage errors (exit 1, nothing opened)
@@ -41,13 +43,13 @@ expect 1 "json on revoke" -- "$LORE" key revoke 0123456789ab --json; has "$ERR" 
 expect 1 "list with argument" -- "$LORE" key list acme; has "$ERR" "takes no arguments"
 expect 1 "revoke without id" -- "$LORE" key revoke; has "$ERR" "exactly one key id"
 expect 1 "revoke bad id" -- "$LORE" key revoke xyz; has "$ERR" "'xyz' is not a key id"
-[ ! -e "$LORE_DATA_DIR" ] && ok || bad "a usage error created the data directory"
+lore_store_untouched "$LORE_DATA_DIR" && ok || bad "a usage error created the data directory"
 
 # --- runtime errors (exit 2)
-expect 2 "list without data" -- "$LORE" key list; has "$ERR" "no lore data at $LORE_DATA_DIR"
+expect 2 "list without data" -- "$LORE" key list; has "$ERR" "$(lore_store_none "$LORE_DATA_DIR")"
 expect 2 "create without data" -- "$LORE" key create --tenant acme --scope read
-has "$ERR" "no lore data at $LORE_DATA_DIR"
-[ ! -e "$LORE_DATA_DIR" ] && ok || bad "a command that only reads created the data directory"
+has "$ERR" "$(lore_store_none "$LORE_DATA_DIR")"
+lore_store_untouched "$LORE_DATA_DIR" && ok || bad "a command that only reads created the data directory"
 expect 0 "a data directory" -- "$LORE" tenant create other
 expect 2 "create unknown tenant" -- "$LORE" key create --tenant acme --scope read
 has "$ERR" "tenant 'acme' does not exist"; [ -z "$OUT" ] && ok || bad "printed a key: $OUT"
@@ -84,9 +86,15 @@ has "$OUT" "{\"id\":\"$ID1\",\"tenant\":\"acme\",\"name\":\"ci bot\",\"scopes\":
 has "$OUT" "\"expires\":\"2099-01-01T00:00:00Z\",\"revoked\":null"
 hasnt "$OUT" "$SECRET1"; hasnt "$OUT" "$HASH1"
 [ "$(wc -l <<<"$OUT")" -eq 2 ] && ok || bad "list --json: want 2 lines: $OUT"
-# the store has the hash and nowhere the key
-if grep -rqa -- "$SECRET1" "$LORE_DATA_DIR"; then bad "the secret is in the data directory"; else ok; fi
-if grep -rqa -- "$HASH1" "$LORE_DATA_DIR"; then ok; else bad "the key's hash is not stored"; fi
+# the store has the hash and nowhere the key (on PostgreSQL: in a dump of
+# its database; the data directory must not hold the key either)
+if grep -rqa -- "$SECRET1" "$LORE_DATA_DIR" 2>/dev/null; then bad "the secret is in the data directory"; else ok; fi
+if lore_store_pg; then
+  if lore_store_holds "$LORE_DATA_DIR" "$SECRET1"; then bad "the secret is in the database"; else ok; fi
+  if lore_store_holds "$LORE_DATA_DIR" "$HASH1"; then ok; else bad "the key's hash is not stored"; fi
+else
+  if grep -rqa -- "$HASH1" "$LORE_DATA_DIR"; then ok; else bad "the key's hash is not stored"; fi
+fi
 
 # --- revoke
 expect 1 "revoke whole key" -- "$LORE" key revoke "$K1"; has "$ERR" "whole key"; hasnt "$ERR" "$SECRET1"

@@ -12,6 +12,8 @@ trap 'rm -rf "$T"' EXIT
 export LORE_DATA_DIR="$T/data"
 unset LORE_CONFIG
 source "$(dirname "$0")/../support/check.sh"
+source "$(dirname "$0")/../support/store.sh"
+lore_store_for "$LORE_DATA_DIR" # PostgreSQL runs: its own database
 want() { if [ "$2" = "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
 py() { python3 -c "import json,sys; r=json.loads(sys.stdin.read()); $1" <<<"$OUT" 2>&1; }
 

@@ -20,6 +20,7 @@ trap 'exit 130' INT TERM
 unset LORE_CONFIG LORE_MCP_KEY LORE_MCP_PRINCIPALS LORE_TENANT LORE_MCP_MAX_BODY_KB
 # shellcheck source=tests/mcp/lib.sh
 source "$(dirname "$0")/../mcp/lib.sh"
+lore_store_for "$T/data" # PostgreSQL runs: its own database
 
 if ! mcp_node_setup; then
   echo "mcp_clients.sh: cannot install the npm clients (tests/mcp/setup.sh)" >&2
@@ -62,6 +63,9 @@ clients() {
   [ "$n" -gt 0 ] || bad "clients.mjs $1 ${*:2:6}: no checks ran: $(head -c 1500 "$T/node.err")"
 }
 STDIO=(--stdio "$LORE" --arg mcp --env "LORE_DATA_DIR=$DATA" --env LORE_LOG_LEVEL=info)
+# The clients hand a stdio server a few variables only: the store's URL too.
+STORE_ENV=$(lore_store_env "$DATA")
+[ -n "$STORE_ENV" ] && STDIO+=(--env "$STORE_ENV")
 AS_ALICE=(--see public-1,alice-1 --sources wiki:1,notes:1 --hidden "$ID_ENG,$ID_OTHER")
 AS_ENG=(--see public-1,eng-1 --sources wiki:1,github:1 --hidden "$ID_ALICE,$ID_OTHER")
 AS_NOONE=(--see public-1 --sources wiki:1 --hidden "$ID_ALICE,$ID_ENG,$ID_OTHER")
@@ -259,6 +263,7 @@ inspector() { # ARGS...: stdout to $T/insp.out; sets IRC
 insp_tools='import json,sys; print(",".join(t["name"] for t in json.load(sys.stdin)["result"]["tools"]))'
 insp_hits='import json,sys; r=json.load(sys.stdin)["result"]; print(r["isError"], ",".join(sorted(h["title"] for h in r["structuredContent"]["hits"])))'
 IENV=(-e "LORE_DATA_DIR=$DATA" -e "LORE_MCP_KEY=$KEY_ALICE")
+[ -n "$STORE_ENV" ] && IENV+=(-e "$STORE_ENV")
 inspector "${IENV[@]}" --format json --method tools/list -- "$LORE" mcp
 want "inspector stdio tools/list: exit" "$IRC" 0
 want "inspector stdio tools/list" "$(python3 -c "$insp_tools" <<<"$INSP" 2>&1)" "search,fetch,list_sources"

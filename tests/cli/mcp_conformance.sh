@@ -27,6 +27,7 @@ unset LORE_CONFIG LORE_MODE LORE_MASTER_KEY LORE_TEST_MCP_FIXTURES LORE_MCP_URL 
   LORE_MCP_ALLOWED_HOSTS LORE_MCP_ALLOWED_ORIGINS LORE_CORS_ORIGINS
 HERE="$(cd "$(dirname "$0")/../mcp" && pwd)"
 source "$HERE/lib.sh"
+lore_store_for "$T/data" # PostgreSQL runs: its own database
 mcp_node_setup || { echo "FAIL: cannot set up the node clients" >&2; exit 1; }
 CONFORMANCE="$NDIR/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 MASTER=0123456789abcdef0123456789abcdef-master
@@ -45,12 +46,14 @@ PROMPTS='{"jsonrpc":"2.0","id":2,"method":"prompts/list"}'
 
 # --- production mode refuses the fixture switch (serve and stdio)
 expect 1 "production serve with LORE_TEST_MCP_FIXTURES=1" -- env LORE_DATA_DIR="$T/prod" \
+  $(lore_store_env "$T/prod") \
   LORE_MODE=production LORE_MASTER_KEY=$MASTER LORE_TEST_MCP_FIXTURES=1 \
   timeout 10 "$LORE" serve --listen 127.0.0.1:0
 has "$ERR" "LORE_TEST_MCP_FIXTURES"
 has "$ERR" "production"
 hasnt "$OUT" "listening on"
 expect 1 "production mcp (stdio) with LORE_TEST_MCP_FIXTURES=1" -- env LORE_DATA_DIR="$T/prod" \
+  $(lore_store_env "$T/prod") \
   LORE_MODE=production LORE_MASTER_KEY=$MASTER LORE_TEST_MCP_FIXTURES=1 \
   timeout 10 "$LORE" mcp </dev/null
 has "$ERR" "LORE_TEST_MCP_FIXTURES"
@@ -63,7 +66,7 @@ fi
 mcp_stop
 
 # --- without the switch: lore's own tools only, no fixture methods
-rm -rf "$T/data"
+rm -rf "$T/data" && lore_store_reset "$T/data"
 mcp_serve || exit 1
 rpc "$ADMIN" "$LIST"
 [ "$CODE" = 200 ] && ok || bad "tools/list without fixtures: HTTP $CODE: $BODY"
@@ -75,7 +78,7 @@ has "$BODY" '"code":-32601'
 mcp_stop
 
 # --- with the switch: the fixtures, a read key, the proxy in front
-rm -rf "$T/data"
+rm -rf "$T/data" && lore_store_reset "$T/data"
 mcp_serve LORE_TEST_MCP_FIXTURES=1 || exit 1
 has "$(cat "$T/serve.err")" "LORE_TEST_MCP_FIXTURES"  # the warning that fixtures are on
 KEY=$(env LORE_DATA_DIR="$T/data" "$LORE" key create --tenant default --scope read 2>"$T/err")

@@ -26,6 +26,7 @@ trap cleanup EXIT
 unset LORE_CONFIG LORE_MCP_URL LORE_JWT_ISSUER LORE_JWT_JWKS_URL LORE_JWT_TENANT LORE_JWT_SCOPE \
   LORE_JWT_GROUPS_CLAIM LORE_MODE LORE_TEST_MCP_FIXTURES
 source "$(dirname "$0")/../mcp/lib.sh"
+lore_store_for "$T/data" # PostgreSQL runs: its own database
 mcp_node_setup || { echo "FAIL: cannot set up the node clients" >&2; exit 1; }
 
 ISS=https://idp.test
@@ -49,11 +50,13 @@ SEARCH='{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"search",
 SEARCH_H=(-H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -H 'Mcp-Name: search')
 
 # --- jwt_issuer without mcp_url / jwt_jwks_url: no start, a clear error
-expect 1 "jwt_issuer without mcp_url" -- env LORE_DATA_DIR="$T/cfgdata" LORE_JWT_ISSUER=$ISS \
+expect 1 "jwt_issuer without mcp_url" -- env LORE_DATA_DIR="$T/cfgdata" \
+  $(lore_store_env "$T/cfgdata") LORE_JWT_ISSUER=$ISS \
   LORE_JWT_JWKS_URL=http://127.0.0.1:9/jwks timeout 10 "$LORE" serve --listen 127.0.0.1:0
 has "$ERR" "mcp_url"
 hasnt "$OUT" "listening on"
-expect 1 "jwt_issuer without jwt_jwks_url" -- env LORE_DATA_DIR="$T/cfgdata" LORE_JWT_ISSUER=$ISS \
+expect 1 "jwt_issuer without jwt_jwks_url" -- env LORE_DATA_DIR="$T/cfgdata" \
+  $(lore_store_env "$T/cfgdata") LORE_JWT_ISSUER=$ISS \
   LORE_MCP_URL=http://127.0.0.1:1/mcp timeout 10 "$LORE" serve --listen 127.0.0.1:0
 has "$ERR" "jwt_jwks_url"
 

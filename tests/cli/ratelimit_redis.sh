@@ -20,6 +20,8 @@ cleanup() {
 trap cleanup EXIT
 unset LORE_CONFIG
 export LORE_DATA_DIR="$T/data" LORE_ACCESS_LOG=0 LORE_WORKERS=-1
+source "$(dirname "$0")/../support/store.sh"
+lore_store_for "$LORE_DATA_DIR" # PostgreSQL runs: one database for both nodes
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }

@@ -24,6 +24,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 LORE="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 T=$(mktemp -d)
 trap semantic_cleanup EXIT
+lore_store_for "$T/data" # PostgreSQL runs: its own database
 embed_start || { echo "the model server did not start" >&2; exit 1; }
 EMB=$EMBED_URL
 MPORT=$EMBED_PORT

@@ -10,6 +10,8 @@ trap '[ -n "$WPID" ] && kill -9 $WPID 2>/dev/null; rm -rf "$T"' EXIT
 export LORE_DATA_DIR="$T/data"
 unset LORE_CONFIG
 source "$(dirname "$0")/../support/check.sh"
+source "$(dirname "$0")/../support/store.sh"
+lore_store_for "$LORE_DATA_DIR" # PostgreSQL runs: its own database
 
 expect 0 "reindex --help" -- "$LORE" reindex --help; has "$OUT" "usage: lore reindex"
 expect 1 "all and tenant" -- "$LORE" reindex --all --tenant x; has "$ERR" "exclude each other"

@@ -23,6 +23,8 @@ trap cleanup EXIT
 unset LORE_CONFIG LORE_MASTER_KEY LORE_MASTER_KEY_PREVIOUS LORE_MODE LORE_MCP_KEY
 export LORE_DATA_DIR="$T/data"
 source "$(dirname "$0")/../support/check.sh"
+source "$(dirname "$0")/../support/store.sh"
+lore_store_for "$LORE_DATA_DIR" # PostgreSQL runs: its own database
 KEY_A=key-A-0123456789abcdef0123456789abcdef
 KEY_B=key-B-0123456789abcdef0123456789abcdef
 KEY_C=key-C-0123456789abcdef0123456789abcdef
@@ -31,9 +33,16 @@ CLEAR2=clear-value-TWO-$RANDOM$RANDOM
 CLEAR3=clear-value-THREE-$RANDOM$RANDOM
 
 # scan VALUE: fails when a file of the data directory's control database
-# holds VALUE's bytes anywhere.
+# holds VALUE's bytes anywhere (on PostgreSQL: a dump of the database, and
+# the data directory's files).
 scan() {
   local f found=0
+  if lore_store_pg && lore_store_holds "$LORE_DATA_DIR" "$1"; then
+    found=1; bad "the database holds the clear value $1"
+  fi
+  if lore_store_pg && grep -rqaF -- "$1" "$LORE_DATA_DIR" 2>/dev/null; then
+    found=1; bad "the data directory holds the clear value $1"
+  fi
   for f in "$LORE_DATA_DIR"/control.db "$LORE_DATA_DIR"/control.db-wal; do
     [ -e "$f" ] || continue
     if grep -qaF -- "$1" "$f"; then found=1; bad "$f holds the clear value $1"; fi
@@ -55,8 +64,8 @@ has "$ERR" "exclude each other"
 expect 1 "bad name" -- "$LORE" secrets set 'bad/name' --server <<<"$CLEAR1"; has "$ERR" "not a secret name"
 expect 1 "json on set" -- "$LORE" secrets set gh --server --json <<<"$CLEAR1"; has "$ERR" "list only"
 expect 1 "rotate with tenant" -- "$LORE" secrets rotate --tenant acme; has "$ERR" "takes no --tenant"
-[ ! -e "$LORE_DATA_DIR" ] && ok || bad "a usage error created the data directory"
-expect 2 "list without data" -- "$LORE" secrets list; has "$ERR" "no lore data at"
+lore_store_untouched "$LORE_DATA_DIR" && ok || bad "a usage error created the data directory"
+expect 2 "list without data" -- "$LORE" secrets list; has "$ERR" "$(lore_store_none "$LORE_DATA_DIR")"
 
 # --- dev mode: master.key made once (0600), reused
 expect 0 "set a server secret" -- "$LORE" secrets set gh.server --server <<<"$CLEAR1"
@@ -95,8 +104,11 @@ has "$OUT" "github"
 expect 0 "list the server's" -- "$LORE" secrets list --server; hasnt "$OUT" "github"
 expect 2 "list an unknown tenant" -- "$LORE" secrets list --tenant nope; has "$ERR" "does not exist"
 for v in "$CLEAR1" "$CLEAR2" "$CLEAR3"; do scan "$v"; done
-grep -qaF "gh.server" "$LORE_DATA_DIR/control.db" "$LORE_DATA_DIR/control.db-wal" 2>/dev/null &&
-  ok || bad "the scan finds nothing, not even a secret's name"
+if lore_store_pg; then
+  lore_store_holds "$LORE_DATA_DIR" gh.server
+else
+  grep -qaF "gh.server" "$LORE_DATA_DIR/control.db" "$LORE_DATA_DIR/control.db-wal" 2>/dev/null
+fi && ok || bad "the scan finds nothing, not even a secret's name"
 
 # --- delete
 expect 0 "delete" -- "$LORE" secrets delete slack --tenant acme; has "$OUT" "deleted secret acme/slack"
@@ -166,8 +178,9 @@ start_until "listening on" LORE_MODE=dev LORE_MASTER_KEY=$KEY_C && ok ||
   bad "dev serve with a wrong key did not start: $(cat "$T/s.err")"
 grep -q "secrets cannot be opened" "$T/s.err" && ok || bad "dev serve did not warn: $(cat "$T/s.err")"
 # No secret, nothing to open: a worker makes no master.key.
-expect 0 "a fresh directory" -- env LORE_DATA_DIR="$T/fresh" "$LORE" tenant create x
-start_until -c worker "job workers on" LORE_MODE=dev LORE_MASTER_KEY= LORE_DATA_DIR="$T/fresh" &&
+FRESH=(LORE_DATA_DIR="$T/fresh" $(lore_store_env "$T/fresh")) # PostgreSQL: a database of its own
+expect 0 "a fresh directory" -- env "${FRESH[@]}" "$LORE" tenant create x
+start_until -c worker "job workers on" LORE_MODE=dev LORE_MASTER_KEY= "${FRESH[@]}" &&
   ok || bad "dev worker on a fresh directory did not start: $(cat "$T/s.err")"
 [ ! -e "$T/fresh/master.key" ] && ok || bad "a worker without secrets made a master.key"
 start_until -c worker "job workers on" LORE_MASTER_KEY=$KEY_B && ok ||
@@ -193,10 +206,22 @@ hasnt "$OUT" "secret:mcp.key"; hasnt "$OUT" "$KEY_A"; hasnt "$OUT" "$KEY_B"; has
 scan "${KEY_MADE:18}"
 
 # --- backup and restore keep the secrets; the tenant takes its own along
-expect 0 "backup" -- "$LORE" backup "$T/bk"
-expect 0 "restore" -- "$LORE" restore "$T/bk" --data-dir "$T/restored"
-expect 0 "restored secrets open" -- env LORE_DATA_DIR="$T/restored" "$LORE" secrets rotate
+# (PostgreSQL's backup is the operator's: pg_dump, then pg_restore into
+# another database, which the restored directory's lore is pointed at.)
+if lore_store_pg; then
+  expect 2 "backup" -- "$LORE" backup "$T/bk"; has "$ERR" "no backup of its own"
+  lore_store_copy "$LORE_DATA_DIR" "$T/restored" && ok || bad "pg_dump | pg_restore failed"
+else
+  expect 0 "backup" -- "$LORE" backup "$T/bk"
+  expect 0 "restore" -- "$LORE" restore "$T/bk" --data-dir "$T/restored"
+fi
+expect 0 "restored secrets open" -- env LORE_DATA_DIR="$T/restored" $(lore_store_env "$T/restored") \
+  "$LORE" secrets rotate
 has "$OUT" "resealed 0, current 4, unreadable 0"
+# A copy on the same PostgreSQL server shares the tenant roles (cluster
+# objects, named after the copied install id): the original cannot drop a
+# tenant's role while the copy's schema still belongs to it (docs/storage.md).
+lore_store_drop "$T/restored"
 expect 0 "tenant delete" -- "$LORE" tenant delete acme --yes
 expect 0 "list after tenant delete" -- "$LORE" secrets list; hasnt "$OUT" "github"; has "$OUT" "gh.server"
 expect 0 "tenant again" -- "$LORE" tenant create acme

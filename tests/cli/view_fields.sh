@@ -13,6 +13,7 @@ source "$(dirname "$0")/../mcp/lib.sh"
 cleanup() { mcp_stop; rm -rf "$T"; }
 trap cleanup EXIT
 export LORE_DATA_DIR="$T/data"
+lore_store_for "$LORE_DATA_DIR" # PostgreSQL runs: its own database
 unset LORE_CONFIG LORE_EMBED_URL
 
 mcp_serve || { echo "FAIL: lore serve did not start"; exit 1; }

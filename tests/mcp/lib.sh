@@ -15,12 +15,16 @@
 #                         KEY_OTHER (tenant other, read), KEY_WRITE (acme,
 #                         write only)
 #   ok / bad / expect / has   counting assertions, as in the other CLI tests
+#   lore_store_*          tests/support/store.sh: a test on $T/data calls
+#                         `lore_store_for "$T/data"` once T is set, so that a
+#                         PostgreSQL run (cli_<name>_pg) gives it a database
 #
 # Documents of mcp_seed (all mention "otters"):
 #   acme  public-1  no ACL               title "Otter handbook"
 #   acme  alice-1   ACL user:alice@acme.test   title "Alice otter notes"
 #   acme  eng-1     ACL group:eng        title "Engineering otter design"
 #   other other-1   no ACL               title "Other tenant otters"
+source "$(dirname "${BASH_SOURCE[0]}")/../support/store.sh"
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }

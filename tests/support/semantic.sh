@@ -94,6 +94,7 @@ semantic_begin() {
   T=$(mktemp -d "/tmp/lore-$name-XXXXXX")
   T=$(cd "$T" && pwd -P)
   trap semantic_cleanup EXIT
+  lore_store_for "$T/data" # PostgreSQL runs: its own database
   embed_start || { echo "FAIL: the embedding server did not start" >&2; exit 1; }
   serve "$@" || exit 1
   L=(env LORE_DATA_DIR="$T/data" "$LORE")
@@ -206,8 +207,17 @@ new_key() {
 # vector rows in both slots (namespaces STORE_NS_VECTOR_FLOATS_A/B = 22/25,
 # keyed by chunk id in the store's order-preserving integer encoding), chunks
 # with exactly one such row, and rows of the pending set (namespace 40).
-# Consistent: chunks = vectors = matched, pending 0.
+# Consistent: chunks = vectors = matched, pending 0. On PostgreSQL the same
+# count in the tenant's schema (the key's hex built with to_hex).
 vector_audit() {
+  if lore_store_pg; then
+    lore_store_tenant_sql "$T/data" "$1" "SELECT (SELECT count(*) FROM chunks),
+      (SELECT count(*) FROM kv WHERE ns IN (22, 25)),
+      (SELECT count(*) FROM chunks c WHERE (SELECT count(*) FROM kv WHERE ns IN (22, 25)
+         AND key = decode('8' || substr(lpad(to_hex(c.id), 16, '0'), 2), 'hex')) = 1),
+      (SELECT count(*) FROM kv WHERE ns = 40);" | tr '|' ' '
+    return
+  fi
   sqlite3 -cmd ".timeout 5000" "$T/data/tenants/$1/lore.db" "SELECT (SELECT count(*) FROM chunks),
     (SELECT count(*) FROM kv WHERE ns IN (22, 25)),
     (SELECT count(*) FROM chunks c WHERE (SELECT count(*) FROM kv WHERE ns IN (22, 25)
