@@ -346,6 +346,7 @@ void pg_kv_cache_get_stats(pg_kv_cache_stats *out);
 #define PG_CACHE_CHUNK_OWNER (-2)
 #define PG_CACHE_DOC (-3)
 #define PG_CACHE_CHUNK (-4)
+#define PG_CACHE_KV_SCAN (-5) /* pages of pg_kv_scan */
 int pg_cache_get(const pg_tenant *t, int ns, const void *key, size_t klen, lore_buf *val,
                  lore_status *st, int *slot);
 void pg_cache_put(const pg_tenant *t, int slot, int ns, const void *key, size_t klen,
