@@ -1,8 +1,10 @@
-/* The PostgreSQL backend's read path (pg_kv.c) against a real PostgreSQL:
- * kv scans in a read snapshot served a page at a time from the
- * per-process cache, the same rows as the server's (several pages, a scan
- * stopped early), a write committed by another process seen by the next
- * snapshot, a write transaction seeing its own rows.
+/* The PostgreSQL backend's read path (pg_kv.c, pg_tx.c, pg_pool.c) against
+ * a real PostgreSQL: kv scans in a read snapshot served a page at a time
+ * from the per-process cache, the same rows as the server's (several
+ * pages, a scan stopped early), a write committed by another process seen
+ * by the next snapshot, a write transaction seeing its own rows; and a
+ * snapshot's end (its ROLLBACK not waited for) handing the same connection
+ * to the next snapshot, which works.
  *
  * Run through tests/support/pg.sh (CMake does), which starts a throwaway
  * server and sets LORE_TEST_PG_URL. */
@@ -150,6 +152,40 @@ static void test_scan_cache(void) {
     pg_tenant_close(T(t));
 }
 
+/* A snapshot's end sends ROLLBACK without waiting: the connection goes back
+ * to the pool as it is, and the next snapshot gets it (the same server
+ * process), reads its answer and runs. */
+static void test_snapshot_end(void) {
+    pg_tenant *t = open_tenant("c1");
+    lore_buf b;
+    lore_buf_init(&b, 64);
+    CHECK_INT(pg_begin_read(T(t)), LORE_OK);
+    int pid = PQbackendPID(t->conn);
+    pg_end_read(T(t));
+    for (int i = 0; i < 50; i++) {
+        CHECK_INT(pg_begin_read(T(t)), LORE_OK);
+        CHECK_INT(PQbackendPID(t->conn), pid);
+        CHECK_INT(PQtransactionStatus(t->conn), PQTRANS_INTRANS);
+        CHECK_INT(pg_kv_get(T(t), NS, "k001", 4, &b), LORE_OK);
+        pg_end_read(T(t));
+    }
+    CHECK_STR(b.data, "v1");
+    /* A write and a read outside snapshots after it, on the same connection. */
+    put(t, "k001", "v1b");
+    CHECK_INT(pg_kv_get(T(t), NS, "k001", 4, &b), LORE_OK);
+    CHECK_STR(b.data, "v1b");
+    /* A snapshot whose statement failed ends as well. */
+    CHECK_INT(pg_begin_read(T(t)), LORE_OK);
+    CHECK(pg_kv_put(T(t), NS, "x", 1, "y", 1) != LORE_OK); /* read only */
+    pg_end_read(T(t));
+    CHECK_INT(pg_begin_read(T(t)), LORE_OK);
+    CHECK_INT(pg_kv_get(T(t), NS, "k001", 4, &b), LORE_OK);
+    pg_end_read(T(t));
+    CHECK_STR(b.data, "v1b");
+    lore_buf_free(&b);
+    pg_tenant_close(T(t));
+}
+
 int main(int argc, char **argv) {
     url = getenv("LORE_TEST_PG_URL");
     if (!url) {
@@ -163,6 +199,7 @@ int main(int argc, char **argv) {
         return ok ? 0 : 1;
     }
     test_scan_cache();
+    test_snapshot_end();
     pg_close(S);
     return test_summary();
 }

@@ -71,6 +71,9 @@ PGconn *pg_pool_get(pg_pool *p, char *err, size_t errlen);
 void pg_quiet_notices(PGconn *c);
 /* Gives it back; broken (or a connection left inside a transaction) is closed. */
 void pg_pool_put(pg_pool *p, PGconn *c, int broken);
+/* Pools c, just sent a command nobody waits for (a read snapshot's
+ * ROLLBACK): pg_pool_get reads its answer before handing c out again. */
+void pg_pool_put_pending(pg_pool *p, PGconn *c);
 
 /* ---- pg_util.c ---- */
 
