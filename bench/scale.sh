@@ -63,6 +63,7 @@ for engine in "${engines[@]}"; do
     case "$engine" in
     pg) # scale_bench lore against a throwaway PostgreSQL's empty database
         rm -f "$hold_file"
+        # shellcheck disable=SC2016 # expanded by the inner bash
         run=(bash tests/support/pg.sh bash -c '"$@" "$LORE_TEST_PG_URL" || exit
             if [[ '"$hold"' == 1 ]]; then
                 echo "$LORE_TEST_PG_URL" >'"$hold_file"'
