@@ -10,9 +10,10 @@
 // previous one is answered (closed loop). The clock starts before the first
 // request; "accepted" is the last 202, "done" the first poll after it that
 // finds no job ready or leased (GET /v1/jobs?state=ready|leased&limit=1 every
-// --poll-ms). Then it checks that no job is dead, that the tenant holds the
-// expected number of documents (GET /v1/sources) and, for generated
-// documents, that a search for a few documents' unique tokens finds them.
+// --poll-ms) and every job of the run done (GET /v1/jobs/ID). Then it checks
+// that no job is dead, that the tenant holds the expected number of documents
+// (GET /v1/sources) and, for generated documents, that a search for a few
+// documents' unique tokens finds them.
 //
 // latency: --count single-document POSTs at --rate per second on a fixed
 // schedule (open loop: a request is sent on time whether or not the previous
@@ -276,7 +277,19 @@ async function bulk() {
     }
     await Promise.all(Array.from({ length: opt.conns }, sender));
     const tAccept = performance.now();
-    while (await pending(pollAg)) await sleep(opt["poll-ms"]);
+    // Listings of ready and leased jobs have been seen empty (on SQLite, at
+    // load average 13) while jobs of the run were still leased: done also
+    // needs each of this run's jobs to read as done, checked in order from
+    // the first one not seen done yet.
+    let checked = 0;
+    const allDone = async () => {
+        for (; checked < jobs.length; checked++) {
+            const j = await getJSON(pollAg, `/v1/jobs/${jobs[checked]}`);
+            if (j.state !== "done") return false;
+        }
+        return true;
+    };
+    while ((await pending(pollAg)) || !(await allDone())) await sleep(opt["poll-ms"]);
     const tDone = performance.now();
     const c1 = cpuSnap();
     if (failures) {

@@ -8,6 +8,8 @@
  *   scale_bench gen FILE [N]          write N documents (default 1,000,000, or
  *                                     $LORE_SCALE_DOCS) as JSON Lines
  *   scale_bench lore FILE DIR [--batch-docs N]
+ *   scale_bench lore FILE postgres://... [--batch-docs N]
+ *   scale_bench query DIR|postgres://... [PASSES]
  *   scale_bench fts5 FILE DIR
  *
  * The corpus is deterministic (xorshift64*, fixed seeds): a vocabulary of
@@ -39,7 +41,17 @@
  * synchronous=NORMAL, 64 MiB page cache, 1 GiB mmap) and write 2,000
  * documents per transaction (lore's default batch; --batch-docs changes
  * lore's, to show what the batch size costs). Sizes are the sum of the files in DIR after the
- * database is closed (which checkpoints the WAL into the main file). */
+ * database is closed (which checkpoints the WAL into the main file).
+ *
+ * lore's store may be PostgreSQL instead: a postgres:// or postgresql:// URL
+ * in place of DIR (an empty database; bench/scale.sh --pg starts a throwaway
+ * one). Its size is the tenant schema's tables with their indexes and TOAST
+ * (pg_total_relation_size), read before the store is closed.
+ *
+ * query runs lore's queries again on a store that a lore run left (the
+ * same 200 queries of each set; the first pass warms the caches and is not
+ * timed, then PASSES timed passes, default 1): to compare builds, or the
+ * two backends, without ingesting again. */
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -456,6 +468,11 @@ static void lore_close(lore_handle *h) {
     memset(h, 0, sizeof *h);
 }
 
+static int is_pg_url(const char *loc) {
+    return !strncmp(loc, "postgres://", 11) || !strncmp(loc, "postgresql://", 13);
+}
+
+/* dir: a data directory or a PostgreSQL URL (store_open takes either). */
 static int lore_open(const char *dir, int create, lore_handle *h) {
     char err[512];
     memset(h, 0, sizeof *h);
@@ -475,7 +492,7 @@ fail:
     return -1;
 }
 
-static int run_lore_queries(const char *dir, bench_query *sets[3]) {
+static int run_lore_queries(const char *dir, bench_query *sets[3], int passes) {
     lore_handle h;
     search_engine *se = NULL;
     sample_set *ss = malloc(sizeof *ss);
@@ -490,8 +507,8 @@ static int run_lore_queries(const char *dir, bench_query *sets[3]) {
         printf("lore  index: %lld chunks, average length %.1f terms, %u segments, %lld "
                "tombstones\n",
                (long long)ls.chunks, ls.avg_len, ls.segments, (long long)ls.deleted);
-    /* pass 0 warms the caches, pass 1 is timed */
-    for (int pass = 0; pass < 2; pass++) {
+    /* pass 0 warms the caches, the others are timed */
+    for (int pass = 0; pass <= passes; pass++) {
         for (size_t k = 0; k < 3; k++) {
             ss->hits = ss->postings = 0;
             for (size_t i = 0; i < QUERIES_PER_SET; i++) {
@@ -561,7 +578,8 @@ static int mode_lore(const char *file, const char *dir, size_t batch_docs) {
     lore_handle h = {0};
     ingest_session *s = NULL;
     int rc = 2;
-    if (check_file(file, &sb) || fresh_dir(dir)) return 2;
+    int pg = is_pg_url(dir);
+    if (check_file(file, &sb) || (!pg && fresh_dir(dir))) return 2;
     if (model_init(&m)) return 2;
     if (queries_init(&m, sets)) goto out;
     if (lore_open(dir, 1, &h)) goto out;
@@ -603,7 +621,7 @@ static int mode_lore(const char *file, const char *dir, size_t batch_docs) {
     int64_t t1 = lore_mono_ns();
     lore_close(&h); /* the last connection's close checkpoints the WAL */
     double close_s = (double)(lore_mono_ns() - t1) / 1e9;
-    int64_t disk = dir_bytes(dir);
+    int64_t disk = pg ? tenant_bytes : dir_bytes(dir);
 
     printf("lore  ingest (ingest_path, batches of %zu): %llu docs, %llu chunks, %.1f MB in %.1f s: "
            "%.0f docs/s, %.2f "
@@ -611,21 +629,32 @@ static int mode_lore(const char *file, const char *dir, size_t batch_docs) {
            o.batch_docs, (unsigned long long)docs, (unsigned long long)chunks,
            (double)sb.st_size / 1e6, ingest_s, (double)docs / ingest_s,
            (double)sb.st_size / 1e6 / ingest_s, close_s);
-    printf("lore  disk: %.1f MB (tenant lore.db+wal before close %.1f MB); peak RSS during "
+    printf("lore  disk: %.1f MB (tenant %s before close %.1f MB); peak RSS during "
            "ingest %.0f MB\n",
-           (double)disk / 1e6, (double)tenant_bytes / 1e6, rss_ingest);
+           (double)disk / 1e6, pg ? "schema" : "lore.db+wal", (double)tenant_bytes / 1e6,
+           rss_ingest);
     printf("result docs %llu\nresult chunks %llu\nresult ingest_s %.2f\nresult docs_per_s %.0f\n"
            "result disk_mb %.1f\nresult rss_ingest_mb %.0f\n",
            (unsigned long long)docs, (unsigned long long)chunks, ingest_s, (double)docs / ingest_s,
            (double)disk / 1e6, rss_ingest);
     fflush(stdout);
-    if (run_lore_queries(dir, sets)) goto out;
+    if (run_lore_queries(dir, sets, 1)) goto out;
     printf("lore  peak RSS (whole run) %.0f MB\nresult rss_peak_mb %.0f\n", peak_rss_mb(),
            peak_rss_mb());
     rc = 0;
 out:
     ingest_session_free(s);
     lore_close(&h);
+    queries_free(sets);
+    model_free(&m);
+    return rc;
+}
+
+static int mode_query(const char *dir, int passes) {
+    corpus_model m;
+    bench_query *sets[3] = {0};
+    if (model_init(&m)) return 2;
+    int rc = queries_init(&m, sets) || run_lore_queries(dir, sets, passes) ? 2 : 0;
     queries_free(sets);
     model_free(&m);
     return rc;
@@ -827,8 +856,10 @@ static void usage(FILE *f) {
         "usage: scale_bench gen FILE [N]              write the corpus (N documents, default\n"
         "                                             $LORE_SCALE_DOCS or 1000000)\n"
         "       scale_bench lore FILE DIR [--batch-docs N]  ingest into lore in DIR, then query\n"
+        "       scale_bench lore FILE postgres://... [--batch-docs N]  the same on PostgreSQL\n"
         "       scale_bench fts5 FILE DIR             ingest into SQLite FTS5 in DIR, then query\n"
-        "DIR must be empty or absent. See bench/README.md.\n",
+        "       scale_bench query DIR|URL [PASSES]    lore's queries again on a lore run's store\n"
+        "DIR must be empty or absent; the PostgreSQL database empty. See bench/README.md.\n",
         f);
 }
 
@@ -873,6 +904,11 @@ int main(int argc, char **argv) {
         return mode_lore(argv[2], argv[3], batch);
     }
     if (argc == 4 && !strcmp(argv[1], "fts5")) return mode_fts5(argv[2], argv[3]);
+    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "query")) {
+        size_t passes = 1;
+        if (argc == 4 && parse_count(argv[3], &passes)) return 1;
+        return mode_query(argv[2], (int)passes);
+    }
     usage(stderr);
     return 1;
 }

@@ -71,6 +71,9 @@ PGconn *pg_pool_get(pg_pool *p, char *err, size_t errlen);
 void pg_quiet_notices(PGconn *c);
 /* Gives it back; broken (or a connection left inside a transaction) is closed. */
 void pg_pool_put(pg_pool *p, PGconn *c, int broken);
+/* Pools c, just sent a command nobody waits for (a read snapshot's
+ * ROLLBACK): pg_pool_get reads its answer before handing c out again. */
+void pg_pool_put_pending(pg_pool *p, PGconn *c);
 
 /* ---- pg_util.c ---- */
 
@@ -346,6 +349,7 @@ void pg_kv_cache_get_stats(pg_kv_cache_stats *out);
 #define PG_CACHE_CHUNK_OWNER (-2)
 #define PG_CACHE_DOC (-3)
 #define PG_CACHE_CHUNK (-4)
+#define PG_CACHE_KV_SCAN (-5) /* pages of pg_kv_scan */
 int pg_cache_get(const pg_tenant *t, int ns, const void *key, size_t klen, lore_buf *val,
                  lore_status *st, int *slot);
 void pg_cache_put(const pg_tenant *t, int slot, int ns, const void *key, size_t klen,

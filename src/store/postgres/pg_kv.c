@@ -20,9 +20,10 @@
  * schema, made at migration) keeps two databases or a re-created schema
  * from ever sharing entries. Reads outside a read snapshot, and inside a
  * write transaction, go to the server (they may see uncommitted writes of
- * their own). Absent keys are cached too (lexical lookups of terms not in a
- * block, chunks deleted since the index scored them). Memory is capped
- * (LRU by bytes; no entry above an eighth of the cap). */
+ * their own). kv scans are cached a page at a time, keyed by the page's
+ * bounds and row limit (PG_CACHE_KV_SCAN). Absent keys are cached too (lexical lookups of terms not
+ * in a block, chunks deleted since the index scored them). Memory is capped (LRU by bytes; no entry
+ * above an eighth of the cap). */
 #include "store/postgres/pg_int.h"
 
 #include <stdio.h>
@@ -319,6 +320,70 @@ lore_status pg_kv_delete_range(store_tenant *base, int ns, const void *lo, size_
                     &p);
 }
 
+/* A scan page's rows, from the server's result or from a cached copy of
+ * it (rows of: key length, key, value length, value; lengths as uint32). */
+typedef struct scan_rows {
+    PGresult *r;
+    int i, n;
+    const uint8_t *buf;
+    size_t len, off;
+} scan_rows;
+
+static int rows_next(scan_rows *s, const uint8_t **k, size_t *kl, const uint8_t **v, size_t *vl) {
+    if (s->r) {
+        if (s->i >= s->n) return 0;
+        *k = (const uint8_t *)pg_get_bytes(s->r, s->i, 0, kl);
+        *v = (const uint8_t *)pg_get_bytes(s->r, s->i, 1, vl);
+        s->i++;
+        return 1;
+    }
+    uint32_t len;
+    if (s->len - s->off < sizeof len) return 0;
+    memcpy(&len, s->buf + s->off, sizeof len);
+    *k = s->buf + s->off + sizeof len, *kl = len;
+    s->off += sizeof len + len;
+    memcpy(&len, s->buf + s->off, sizeof len);
+    *v = s->buf + s->off + sizeof len, *vl = len;
+    s->off += sizeof len + len;
+    return 1;
+}
+
+/* A page's cache key: everything its rows depend on (the query shape, its
+ * bounds and row limit), under the kv namespace's own cache namespace. */
+static lore_status page_key(lore_buf *key, int ns, int first, const void *from, size_t fromlen,
+                            const void *hi, size_t hilen, size_t rows_want) {
+    uint32_t head[5] = {(uint32_t)ns, (uint32_t)first, hi != NULL, (uint32_t)rows_want,
+                        (uint32_t)fromlen};
+    lore_buf_reset(key);
+    lore_status st = lore_buf_append(key, head, sizeof head);
+    if (st == LORE_OK && fromlen) st = lore_buf_append(key, from, fromlen);
+    if (st == LORE_OK && hi && hilen) st = lore_buf_append(key, hi, hilen);
+    return st;
+}
+
+/* Keeps a page the server returned, when it fits the cache. */
+static void page_put(pg_tenant *t, int slot, const lore_buf *key, PGresult *r) {
+    if (slot < 0) return;
+    size_t total = 0;
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++)
+        total += 8 + (size_t)PQgetlength(r, i, 0) + (size_t)PQgetlength(r, i, 1);
+    if (total > SCAN_PAGE_BYTES) return;
+    uint8_t *buf = malloc(total ? total : 1), *p = buf;
+    if (!buf) return;
+    for (int i = 0; i < n; i++)
+        for (int f = 0; f < 2; f++) {
+            size_t len;
+            const char *v = pg_get_bytes(r, i, f, &len);
+            uint32_t l32 = (uint32_t)len;
+            memcpy(p, &l32, sizeof l32);
+            if (len) memcpy(p + sizeof l32, v, len);
+            p += sizeof l32 + len;
+        }
+    pg_cache_put(t, slot, PG_CACHE_KV_SCAN, key->data, key->len, buf, total);
+    free(buf);
+}
+
 lore_status pg_kv_scan(store_tenant *base, int ns, const void *lo, size_t lolen, const void *hi,
                        size_t hilen, store_kv_fn fn, void *ctx) {
     pg_tenant *t = (pg_tenant *)base;
@@ -327,53 +392,65 @@ lore_status pg_kv_scan(store_tenant *base, int ns, const void *lo, size_t lolen,
     if (st != LORE_OK) return st;
     /* Pages with a cursor: the first from lo (inclusive), the next after
      * the last key seen. The callback may read and write the store between
-     * pages (a merge writes its new segment while reading the old ones). */
-    lore_buf cursor;
+     * pages (a merge writes its new segment while reading the old ones).
+     * In a read snapshot each page is cached as kv values are (an index
+     * lists its segments with a scan on every search). */
+    lore_buf cursor, key, cached;
     lore_buf_init(&cursor, KV_KEY_MAX);
+    lore_buf_init(&key, 2 * KV_KEY_MAX + 64);
+    lore_buf_init(&cached, SCAN_PAGE_BYTES);
     int first = 1, stop = 0;
     size_t rows_want = SCAN_FIRST_ROWS;
     while (st == LORE_OK && !stop) {
-        pg_params p = {0};
-        pg_param_i64(&p, ns);
-        if (first)
-            pg_param_bytes(&p, lo, lolen);
-        else
-            pg_param_bytes(&p, cursor.data, cursor.len);
-        pg_param_i64(&p, (int64_t)rows_want);
-        if (hi) pg_param_bytes(&p, hi, hilen);
-        const char *sql;
-        if (first)
-            sql = hi ? "SELECT key, val FROM kv WHERE ns=$1 AND key >= $2::bytea"
-                       " AND key < $4::bytea ORDER BY key LIMIT $3"
-                     : "SELECT key, val FROM kv WHERE ns=$1 AND key >= $2::bytea"
-                       " ORDER BY key LIMIT $3";
-        else
-            sql = hi ? "SELECT key, val FROM kv WHERE ns=$1 AND key > $2::bytea"
-                       " AND key < $4::bytea ORDER BY key LIMIT $3"
-                     : "SELECT key, val FROM kv WHERE ns=$1 AND key > $2::bytea"
-                       " ORDER BY key LIMIT $3";
-        PGresult *r = pg_call_exec(&k, sql, &p, &st);
-        if (!r) break;
-        int rows = PQntuples(r);
-        size_t page_bytes = 0;
-        for (int i = 0; i < rows && !stop; i++) {
-            size_t kl, vl;
-            const char *kk = pg_get_bytes(r, i, 0, &kl);
-            const char *vv = pg_get_bytes(r, i, 1, &vl);
+        const void *from = first ? lo : cursor.data;
+        size_t fromlen = first ? lolen : cursor.len;
+        scan_rows rows = {0};
+        int slot = -1;
+        lore_status cst = LORE_OK;
+        if ((st = page_key(&key, ns, first, from, fromlen, hi, hilen, rows_want)) != LORE_OK) break;
+        if (pg_cache_get(t, PG_CACHE_KV_SCAN, key.data, key.len, &cached, &cst, &slot) == 0) {
+            if ((st = cst) != LORE_OK) break;
+            rows.buf = (const uint8_t *)cached.data;
+            rows.len = cached.len;
+        } else {
+            pg_params p = {0};
+            pg_param_i64(&p, ns);
+            pg_param_bytes(&p, from, fromlen);
+            pg_param_i64(&p, (int64_t)rows_want);
+            if (hi) pg_param_bytes(&p, hi, hilen);
+            const char *sql;
+            if (first)
+                sql = hi ? "SELECT key, val FROM kv WHERE ns=$1 AND key >= $2::bytea"
+                           " AND key < $4::bytea ORDER BY key LIMIT $3"
+                         : "SELECT key, val FROM kv WHERE ns=$1 AND key >= $2::bytea"
+                           " ORDER BY key LIMIT $3";
+            else
+                sql = hi ? "SELECT key, val FROM kv WHERE ns=$1 AND key > $2::bytea"
+                           " AND key < $4::bytea ORDER BY key LIMIT $3"
+                         : "SELECT key, val FROM kv WHERE ns=$1 AND key > $2::bytea"
+                           " ORDER BY key LIMIT $3";
+            if (!(rows.r = pg_call_exec(&k, sql, &p, &st))) break;
+            rows.n = PQntuples(rows.r);
+            page_put(t, slot, &key, rows.r);
+        }
+        size_t page_bytes = 0, nrows = 0, kl = 0, vl;
+        const uint8_t *kk = NULL, *vv;
+        while (!stop && rows_next(&rows, &kk, &kl, &vv, &vl)) {
+            nrows++;
             page_bytes += kl + vl;
-            stop = fn(ctx, (const uint8_t *)kk, kl, (const uint8_t *)vv, vl);
+            stop = fn(ctx, kk, kl, vv, vl);
         }
-        if (!stop && rows) {
-            size_t kl;
-            const char *last = pg_get_bytes(r, rows - 1, 0, &kl);
+        if (!stop && nrows) {
             lore_buf_reset(&cursor);
-            st = lore_buf_append(&cursor, last, kl);
+            st = lore_buf_append(&cursor, kk, kl);
         }
-        PQclear(r);
-        if ((size_t)rows < rows_want) break;
+        PQclear(rows.r);
+        if (nrows < rows_want) break;
         first = 0;
         if (rows_want < SCAN_MAX_ROWS && page_bytes < SCAN_PAGE_BYTES) rows_want *= 2;
     }
     lore_buf_free(&cursor);
+    lore_buf_free(&key);
+    lore_buf_free(&cached);
     return pg_call_end(&k, st);
 }

@@ -9,7 +9,10 @@
  *
  * A connection is handed out whole (one thread at a time) and comes back
  * idle: one still inside a transaction, or one whose socket broke, is
- * closed instead of pooled. A caller waiting while the cap is out gives up
+ * closed instead of pooled. The one exception is a read snapshot's end: its
+ * ROLLBACK is sent and the connection pooled without waiting for the
+ * answer (pg_pool_put_pending), which the next taker reads first; so a
+ * snapshot costs one round trip, its BEGIN, not two. A caller waiting while the cap is out gives up
  * after PG_POOL_WAIT_S with LORE_BUSY rather than forever: a thread that
  * holds a tenant's transaction and asks for a second connection (a job
  * queued before the commit) must not hang the process. A child forked
@@ -127,6 +130,19 @@ static PGconn *connect_one(const char *conninfo, char *err, size_t errlen) {
     return c;
 }
 
+/* Reads what is left of the last command on a pooled connection (a read
+ * snapshot's ROLLBACK, sent by pg_pool_put_pending); nothing on any other.
+ * False when the connection is not fit to hand out. */
+static int settle(PGconn *c) {
+    int ok = PQstatus(c) == CONNECTION_OK;
+    PGresult *r;
+    while ((r = PQgetResult(c))) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) ok = 0;
+        PQclear(r);
+    }
+    return ok && PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE;
+}
+
 PGconn *pg_pool_get(pg_pool *p, char *err, size_t errlen) {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -135,12 +151,13 @@ PGconn *pg_pool_get(pg_pool *p, char *err, size_t errlen) {
     for (;;) {
         while (p->nidle > 0) {
             PGconn *c = p->idle[--p->nidle];
-            if (PQstatus(c) == CONNECTION_OK) {
-                p->out++;
-                pthread_mutex_unlock(&pools_lock);
-                return c;
-            }
-            PQfinish(c); /* the server closed it while idle */
+            p->out++;
+            /* Outside the lock: settling may wait for the server. */
+            pthread_mutex_unlock(&pools_lock);
+            if (settle(c)) return c;
+            PQfinish(c); /* the server closed it while idle, or the ROLLBACK failed */
+            pthread_mutex_lock(&pools_lock);
+            p->out--;
         }
         if (p->out < p->cap) break;
         if (pthread_cond_timedwait(&p->freed, &pools_lock, &until) == ETIMEDOUT) {
@@ -162,9 +179,13 @@ PGconn *pg_pool_get(pg_pool *p, char *err, size_t errlen) {
     return c;
 }
 
-void pg_pool_put(pg_pool *p, PGconn *c, int broken) {
+/* Pools c (closes it when broken, or when the pool is full). pending: c
+ * has just been sent a command whose answer nobody waits for (a read
+ * snapshot's ROLLBACK); the next pg_pool_get reads it before handing c out. */
+static void put(pg_pool *p, PGconn *c, int broken, int pending) {
     if (!c) return;
-    if (!broken && (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE))
+    if (!broken &&
+        (PQstatus(c) != CONNECTION_OK || (!pending && PQtransactionStatus(c) != PQTRANS_IDLE)))
         broken = 1;
     pthread_mutex_lock(&pools_lock);
     p->out--;
@@ -175,4 +196,12 @@ void pg_pool_put(pg_pool *p, PGconn *c, int broken) {
     pthread_cond_signal(&p->freed);
     pthread_mutex_unlock(&pools_lock);
     PQfinish(c); /* NULL: pooled */
+}
+
+void pg_pool_put(pg_pool *p, PGconn *c, int broken) {
+    put(p, c, broken, 0);
+}
+
+void pg_pool_put_pending(pg_pool *p, PGconn *c) {
+    put(p, c, 0, 1);
 }

@@ -360,8 +360,20 @@ lore_status pg_begin_read(store_tenant *base) {
 void pg_end_read(store_tenant *base) {
     pg_tenant *t = (pg_tenant *)base;
     if (t->in_tx != 2) return;
-    rollback_on(t, t->conn); /* read only: nothing to keep */
-    give_conn(t, t->conn);
+    /* Read only: nothing to keep, and nothing to wait for. The ROLLBACK is
+     * sent and the connection pooled at once; its next taker reads the
+     * answer first (pg_pool_get), which has usually arrived by then. */
+    PGconn *c = t->conn;
+    PGTransactionStatusType ts = PQtransactionStatus(c);
+    if (!t->broken && (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) &&
+        PQpipelineStatus(c) == PQ_PIPELINE_OFF && PQsendQuery(c, "ROLLBACK")) {
+        pg_pool_put_pending(t->owner->pool, c);
+    } else {
+        rollback_on(t, c);
+        give_conn(t, c);
+    }
+    t->dirty = 0;
+    t->broken = 0;
     t->conn = NULL;
     t->in_tx = 0;
 }
