@@ -694,7 +694,8 @@ void store_jobs_free(store_job *j, size_t n);
  * one, so the caller looks. LORE_IO at once when the backend cannot listen
  * now (its connection failed; logged): the caller polls and calls again
  * later, which reconnects. LORE_UNSUPPORTED when the backend cannot tell at
- * all (sqlite; postgres with listen=off): the caller polls. */
+ * all (sqlite; postgres with listen=off, or whose LISTEN proved deaf, as
+ * behind a transaction-mode PgBouncer): the caller polls. */
 LORE_MUST_CHECK lore_status store_job_wait(store *s, int64_t timeout_ms, int cancel_fd);
 
 /* ---- blobs ----

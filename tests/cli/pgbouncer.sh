@@ -11,7 +11,9 @@
 #     then up to date;
 #   - lore serve (no workers) takes writes, a lore worker runs them, and
 #     every document is searchable; both were clients of the pgbouncer, and
-#     the worker did not LISTEN.
+#     the worker did not LISTEN;
+#   - a worker without listen=off finds its LISTEN deaf (lore's probe never
+#     comes back), says so, and polls: the next writes are run too.
 set -uo pipefail
 LORE=${1:?usage: pgbouncer.sh path/to/lore}
 if [ -z "${LORE_TEST_PG_URL:-}" ]; then
@@ -129,16 +131,17 @@ B="http://127.0.0.1:$PORT"
 H=(-H "Authorization: Bearer $KEY")
 
 N=0
-for batch in 1 2 3 4 5; do
-  docs=""
+put_batch() { # ten more documents, d(N+1)..d(N+10), about walrus<n>
+  local docs="" i
   for i in 1 2 3 4 5 6 7 8 9 10; do
     N=$((N + 1))
-    docs+="${docs:+,}{\"id\":\"d$N\",\"title\":\"doc $N\",\"text\":\"Batch $batch note $N about walrus$N and the tide.\"}"
+    docs+="${docs:+,}{\"id\":\"d$N\",\"title\":\"doc $N\",\"text\":\"Note $N about walrus$N and the tide.\"}"
   done
   code=$(curl -s -o "$T/put.json" -w '%{http_code}' "${H[@]}" -H 'Content-Type: application/json' \
     -X POST "$B/v1/documents" -d "{\"documents\":[$docs]}")
-  [ "$code" = 202 ] && ok || bad "batch $batch: $code $(cat "$T/put.json")"
-done
+  [ "$code" = 202 ] && ok || bad "write up to d$N: $code $(cat "$T/put.json")"
+}
+for _ in 1 2 3 4 5; do put_batch; done
 total() { curl -s "${H[@]}" "$B/v1/stats" | jq -e ".documents == $N" >/dev/null; }
 wait_for total && ok || bad "not all $N documents ingested: $(curl -s "${H[@]}" "$B/v1/stats")"
 for n in 1 17 50; do
@@ -151,12 +154,29 @@ clients=$(bouncer_sql "SHOW CLIENTS" | awk -F'|' '$3 == "lore"' | wc -l)
 # leave them deaf, waiting job_wake_poll_s between looks).
 hasnt "$(cat "$T/worker.err")" "woken by the store"
 
+kill -TERM "$WPID"
+wait "$WPID"; rw=$?
+WPID=
+[ "$rw" = 0 ] && ok || bad "worker exit $rw"
+
+# --- without listen=off the LISTEN would be deaf: lore's probe (a NOTIFY
+# to a channel of the listener's own) never comes back, so the worker says
+# so and polls; the writes are still run.
+LORE_STORE_URL="$BOUNCER/lore?pool_max=12" LORE_LOG_LEVEL=info \
+  "$LORE" worker --workers 1 >"$T/deaf.out" 2>"$T/deaf.err" &
+WPID=$!
+wait_for grep -qs "job wake-ups are off" "$T/deaf.err" && ok ||
+  bad "no word of the deaf LISTEN: $(cat "$T/deaf.err")"
+hasnt "$(cat "$T/deaf.err")" "woken by the store"
+put_batch
+wait_for total && ok || bad "the polling worker did not run d$N: $(curl -s "${H[@]}" "$B/v1/stats")"
+
 kill -TERM "$SPID" "$WPID"
 wait "$SPID"; rs=$?
 wait "$WPID"; rw=$?
 SPID= WPID=
 [ "$rs" = 0 ] && [ "$rw" = 0 ] && ok || bad "serve exit $rs, worker exit $rw"
-for f in serve worker; do
+for f in serve worker deaf; do
   grep -q "error:\|ERROR\|AddressSanitizer" "$T/$f.err" && bad "$f errors: $(cat "$T/$f.err")" || ok
 done
 finish
