@@ -13,11 +13,12 @@ PACKAGES=(
   libmicrohttpd-dev libcurl4-openssl-dev curl libssl-dev openssl jq
   redis-server
   chromium
-  libpq-dev postgresql
+  libpq-dev postgresql pgbouncer
 )
 # postgresql, libpq-dev: the PostgreSQL store backend (built when pkg-config
 # finds libpq) and its tests, which start a throwaway server
-# (tests/support/pg.sh; Debian 12's postgresql is 15).
+# (tests/support/pg.sh; Debian 12's postgresql is 15). pgbouncer: lore through
+# PgBouncer in transaction mode (tests/cli/pgbouncer.sh starts its own).
 # chromium: the web page's end-to-end tests (tests/cli/web.sh) drive Debian's
 # build with playwright-core from npm (tests/web/setup.sh).
 

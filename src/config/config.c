@@ -124,6 +124,12 @@ static const key_def keys[] = {
     INT(job_backoff_ms, 1, 3600000, "1000", "wait before a failed job's second attempt (doubles)"),
     INT(job_backoff_max_s, 1, 86400, "300", "longest wait between two attempts of a job"),
     INT(job_retention_days, 0, 3650, "14", "days done and dead jobs (and dedup keys) are kept"),
+    INT(job_poll_ms, 1, 86400000, "100",
+        "idle workers look for jobs of other processes this often when the store cannot wake "
+        "them (SQLite; PostgreSQL with listen=off or while its LISTEN connection is down)"),
+    INT(job_wake_poll_s, 1, 86400, "5",
+        "idle workers look for jobs this often when the store wakes them (PostgreSQL LISTEN): "
+        "for what no notification announces, as an expired lease of a dead node"),
     INT(queue_max_per_tenant, 0, 1000000000, "10000",
         "pending jobs per tenant before writes get 429 (0 = no cap)"),
     INT(queue_max_total, 0, 1000000000, "100000",

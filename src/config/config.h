@@ -52,6 +52,7 @@ typedef struct lore_config {
     /* jobs */
     int64_t workers; /* -1 = none, 0 = one per core */
     int64_t job_lease_s, job_max_attempts, job_backoff_ms, job_backoff_max_s, job_retention_days;
+    int64_t job_poll_ms, job_wake_poll_s; /* idle workers' look for other processes' jobs */
     int64_t queue_max_per_tenant, queue_max_total, max_wait_s;
     /* MCP */
     char mcp_url[512], mcp_allowed_hosts[1024], mcp_allowed_origins[1024];

@@ -6,8 +6,15 @@
  * another has work: fair_claim), runs
  * it through the handler, and commits every job's outcome in one store
  * transaction; between batches it sleeps on a condition variable that
- * queue_pool_notify signals (jobs enqueued by this process start at once)
- * and wakes every poll_ms anyway for jobs enqueued by other processes.
+ * queue_pool_notify signals (jobs enqueued by this process start at once).
+ * Jobs of other processes: when the store can say that a job may have
+ * become runnable (PostgreSQL's LISTEN), the pool's listener
+ * (queue_wake.c) calls queue_pool_notify for each sign, and idle workers
+ * look on their own only every wake_poll_ms, for what no notification
+ * announces (a dead node's lease expiring); otherwise, and while the
+ * listener's connection is down, every poll_ms. A job this pool retried or
+ * released with a delay is looked for when the delay ends (the earliest
+ * QUEUE_DUE_MAX such times are kept; the poll finds the others).
  *
  * The keeper renews the leases of batches in flight every third of the
  * lease, purges finished jobs past their retention (and their blobs), and
@@ -32,6 +39,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "queue/queue_wake.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -46,6 +54,7 @@ void queue_config_default(queue_config *c) {
     c->claim_max_jobs = 64;
     c->claim_max_weight = 16 << 20;
     c->poll_ms = 100;
+    c->wake_poll_ms = 5000;
 }
 
 void queue_config_from(queue_config *q, const lore_config *c) {
@@ -58,6 +67,8 @@ void queue_config_from(queue_config *q, const lore_config *c) {
     q->retention_ms = c->job_retention_days * 24 * 3600 * 1000;
     q->max_pending_tenant = c->queue_max_per_tenant;
     q->max_pending_total = c->queue_max_total;
+    q->poll_ms = c->job_poll_ms;
+    q->wake_poll_ms = c->job_wake_poll_s * 1000;
 }
 
 int64_t queue_backoff_ms(const queue_config *c, int attempts, uint64_t random) {
@@ -108,6 +119,7 @@ int queue_state_parse(const char *name) {
 /* ---- the pool ---- */
 
 #define MAX_WORKERS 256
+#define QUEUE_DUE_MAX 16
 
 typedef struct inflight {
     int64_t id, lease_seq;
@@ -144,6 +156,10 @@ struct queue_pool {
     pthread_cond_t cv;        /* workers and keeper sleep on it */
     uint64_t wake;            /* bumped by notify */
     int stop;
+    queue_wake *waker; /* NULL: the store cannot wake workers, they poll */
+    /* When jobs this pool delayed become runnable (epoch ms), under mu. */
+    int64_t due[QUEUE_DUE_MAX];
+    size_t ndue;
     atomic_uint_fast64_t finished;
     /* The keeper's store handle, shared with the metrics collector. */
     store *ks;
@@ -161,6 +177,38 @@ static uint64_t rand64(void) {
 static void observe(queue_pool *p, const store_job *jobs, const queue_result *res, size_t n,
                     const char *who, int64_t t0) {
     if (p->h.observe) p->h.observe(p->h.observe_ctx, jobs, res, n, who, t0);
+}
+
+/* Keeps when a job this pool delayed becomes runnable: the earliest
+ * QUEUE_DUE_MAX times (when full, a sooner one replaces the latest). */
+static void note_due(queue_pool *p, int64_t at) {
+    pthread_mutex_lock(&p->mu);
+    if (p->ndue < QUEUE_DUE_MAX) {
+        p->due[p->ndue++] = at;
+    } else {
+        size_t last = 0;
+        for (size_t i = 1; i < p->ndue; i++)
+            if (p->due[i] > p->due[last]) last = i;
+        if (at < p->due[last]) p->due[last] = at;
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Under p->mu: how long an idle worker whose claim (begun at claimed_ms)
+ * found nothing sleeps. Due times that claim already saw are dropped; one
+ * that passed since is looked for at once. */
+static int64_t idle_ms(queue_pool *p, int64_t claimed_ms) {
+    int64_t ms = queue_wake_listening(p->waker) ? p->cfg.wake_poll_ms : p->cfg.poll_ms;
+    int64_t now = lore_now_ms();
+    for (size_t i = 0; i < p->ndue;) {
+        if (p->due[i] <= claimed_ms) {
+            p->due[i] = p->due[--p->ndue];
+            continue;
+        }
+        if (p->due[i] - now < ms) ms = p->due[i] > now ? p->due[i] - now : 0;
+        i++;
+    }
+    return ms;
 }
 
 /* Runs one claimed batch and commits its outcomes. */
@@ -218,6 +266,8 @@ static lore_status run_batch(queue_pool *p, worker *w, void *ts, store *s, store
         if (out[i].state == STORE_JOB_DONE && jobs[i].blob && !res[i].keep_blob)
             store_blob_remove(s, jobs[i].tenant, jobs[i].blob);
         if (out[i].state != STORE_JOB_READY) atomic_fetch_add(&p->finished, 1);
+        if (out[i].state == STORE_JOB_READY && out[i].visible_ms > now)
+            note_due(p, out[i].visible_ms);
         if (!p->m_jobs) continue; /* no registry (lore worker, lore ingest) */
         metrics_observe(p->m_duration, kind, secs);
         if (out[i].state == STORE_JOB_READY && !out[i].release) metrics_add(p->m_retries, kind, 1);
@@ -312,6 +362,7 @@ static void *worker_main(void *arg) {
         if (stop) break;
         store_job *jobs = NULL;
         size_t n = 0;
+        int64_t claimed_ms = lore_now_ms();
         lore_status st = fair_claim(p, w, s, &jobs, &n);
         if (st != LORE_OK)
             lore_log(LORE_LOG_WARN, "queue: worker %s: claim failed: %s", w->name,
@@ -327,12 +378,13 @@ static void *worker_main(void *arg) {
             continue;
         }
         w->last_tenant[0] = '\0'; /* idle: nothing to pass over next time */
+        pthread_mutex_lock(&p->mu);
+        int64_t ms = idle_ms(p, claimed_ms);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        int64_t ns = until.tv_nsec + (p->cfg.poll_ms % 1000) * 1000000;
-        until.tv_sec += p->cfg.poll_ms / 1000 + ns / 1000000000;
+        int64_t ns = until.tv_nsec + (ms % 1000) * 1000000;
+        until.tv_sec += (time_t)(ms / 1000 + ns / 1000000000);
         until.tv_nsec = ns % 1000000000;
-        pthread_mutex_lock(&p->mu);
         while (!p->stop && p->wake == seen)
             if (pthread_cond_timedwait(&p->cv, &p->mu, &until) != 0) break;
         pthread_mutex_unlock(&p->mu);
@@ -481,6 +533,10 @@ static lore_status register_metrics(queue_pool *p, metrics_registry *reg) {
     return metrics_on_collect(reg, collect, p);
 }
 
+static void wake_pool(void *ctx) {
+    queue_pool_notify(ctx);
+}
+
 lore_status queue_pool_start(const char *store_url, const queue_config *c, unsigned threads,
                              const char *name, const queue_handler *h, metrics_registry *reg,
                              queue_pool **out, char *err, size_t errlen) {
@@ -505,6 +561,8 @@ lore_status queue_pool_start(const char *store_url, const queue_config *c, unsig
         snprintf(err, errlen, "cannot register queue metrics");
         goto fail;
     }
+    if ((st = queue_wake_start(store_url, wake_pool, p, &p->waker, err, errlen)) != LORE_OK)
+        goto fail;
     for (unsigned i = 0; i < threads; i++) {
         worker *w = &p->workers[i];
         w->p = p;
@@ -549,6 +607,7 @@ void queue_pool_stop(queue_pool *p) {
         free(p->workers[i].jobs);
     }
     if (p->keeper_started) pthread_join(p->keeper, NULL);
+    queue_wake_stop(p->waker); /* after the workers: they read its state */
     store_close(p->ks);
     free(p->workers);
     free(p->store_url);

@@ -30,6 +30,7 @@ typedef struct queue_config {
     size_t claim_max_jobs;      /* jobs a worker takes at once (one transaction) */
     int64_t claim_max_weight;   /* payload bytes a worker takes at once */
     int64_t poll_ms;            /* idle workers look for jobs from other processes */
+    int64_t wake_poll_ms;       /* ... this often instead while the store wakes them */
 } queue_config;
 
 void queue_config_default(queue_config *c);
@@ -85,7 +86,10 @@ typedef struct queue_handler {
 typedef struct queue_pool queue_pool;
 
 /* Starts threads workers on the store store_url names (a data directory
- * works too: store_open). name identifies the
+ * works too: store_open), and a listener (queue_wake.h) when the store can
+ * wake idle workers: while it listens they look every wake_poll_ms, else
+ * every poll_ms, and at the end of a delay this pool gave a job it retried
+ * or released. name identifies the
  * process in job records ("serve:1234", "worker:5678"); each thread adds
  * its number. Metrics are registered in reg when non-NULL. */
 LORE_MUST_CHECK lore_status queue_pool_start(const char *store_url, const queue_config *c,

@@ -397,9 +397,9 @@ lore_status store_job_pending(store *s, const char *tenant, int64_t now_ms,
     return s->be->job_pending(s, tenant, now_ms, oldest_ready_ms, pending);
 }
 
-lore_status store_job_wait(store *s, int64_t timeout_ms) {
+lore_status store_job_wait(store *s, int64_t timeout_ms, int cancel_fd) {
     if (!s->be->job_wait) return LORE_UNSUPPORTED;
-    return s->be->job_wait(s, timeout_ms);
+    return s->be->job_wait(s, timeout_ms, cancel_fd);
 }
 
 lore_status store_blob_create(store *s, const char *tenant, char *name_out, store_blob_writer **w) {

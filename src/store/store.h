@@ -686,10 +686,17 @@ LORE_MUST_CHECK lore_status store_job_pending(store *s, const char *tenant, int6
 void store_job_free(store_job *j);
 void store_jobs_free(store_job *j, size_t n);
 
-/* Blocks up to timeout_ms, or until a job may have become runnable anywhere
- * (enqueued, retried, released), whichever is first. LORE_UNSUPPORTED
- * when the backend cannot tell (sqlite): the caller polls. */
-LORE_MUST_CHECK lore_status store_job_wait(store *s, int64_t timeout_ms);
+/* Waits for a sign that a job may have become runnable anywhere (enqueued,
+ * retried, released, by any process): LORE_OK when one came, LORE_TIMEOUT
+ * when timeout_ms passed or cancel_fd (-1: none) became readable first (the
+ * caller knows why). LORE_OK also marks the start of listening, at the first
+ * wait and after a reconnect: a job enqueued while no one listened woke no
+ * one, so the caller looks. LORE_IO at once when the backend cannot listen
+ * now (its connection failed; logged): the caller polls and calls again
+ * later, which reconnects. LORE_UNSUPPORTED when the backend cannot tell at
+ * all (sqlite; postgres with listen=off, or whose LISTEN proved deaf, as
+ * behind a transaction-mode PgBouncer): the caller polls. */
+LORE_MUST_CHECK lore_status store_job_wait(store *s, int64_t timeout_ms, int cancel_fd);
 
 /* ---- blobs ----
  *

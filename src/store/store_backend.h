@@ -166,10 +166,9 @@ struct store_backend {
     lore_status (*job_counts)(store *s, store_job_count **out, size_t *n);
     lore_status (*job_pending)(store *s, const char *tenant, int64_t now_ms,
                                int64_t *oldest_ready_ms, int64_t *pending);
-    /* optional: blocks up to timeout_ms or until a job may have become
-     * runnable (enqueued, retried, released) anywhere, whichever is first;
-     * postgres waits on LISTEN. NULL: the queue polls. */
-    lore_status (*job_wait)(store *s, int64_t timeout_ms);
+    /* optional, as store_job_wait (store.h): postgres waits on LISTEN.
+     * NULL: LORE_UNSUPPORTED, the queue polls. */
+    lore_status (*job_wait)(store *s, int64_t timeout_ms, int cancel_fd);
 
     /* ---- blobs: job payloads too big to keep inline (uploads, archives)
      * blob_create starts a new blob of a tenant under a fresh name (written

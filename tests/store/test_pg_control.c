@@ -145,6 +145,9 @@ static void test_open_and_migrate(void) {
     CHECK_INT(pg_open(bad, 0, &s, err, sizeof err), LORE_INVALID);
     snprintf(bad, sizeof bad, "%s?pool_max=x", url);
     CHECK_INT(pg_open(bad, 0, &s, err, sizeof err), LORE_INVALID);
+    snprintf(bad, sizeof bad, "%s?listen=no", url);
+    CHECK_INT(pg_open(bad, 0, &s, err, sizeof err), LORE_INVALID);
+    CHECK(strstr(err, "listen must be on or off") != NULL);
     CHECK(sql_ok(url, "DELETE FROM lore.schema_migrations WHERE version = 999"));
     snprintf(bad, sizeof bad, "%s?connect_timeout=5&pool_max=2", url);
     CHECK_INT(pg_open(bad, 0, &s, err, sizeof err), LORE_OK);
@@ -717,7 +720,7 @@ static void test_jobs_concurrent(void) {
                     _exit(3);
                 if (!n) {
                     idle++;
-                    (void)pg_job_wait(w, 20);
+                    (void)pg_job_wait(w, 20, -1);
                     continue;
                 }
                 idle = 0;
@@ -763,14 +766,28 @@ static void test_jobs_concurrent(void) {
     CHECK_INT(sql_num(url, "SELECT count(*) FROM public.claimed"), NJOBS);
 }
 
-/* job_wait returns when another store enqueues (NOTIFY), long before its
- * timeout. */
+/* job_wait answers LORE_OK once listening starts, LORE_TIMEOUT when
+ * nothing happened or its cancel fd is readable, LORE_OK when another store
+ * enqueues (NOTIFY), long before its timeout; with listen=off it is
+ * unsupported. */
 static void test_job_wait(void) {
-    char url[512], err[256];
+    char url[512], err[256], off[600];
     store *s = open_fresh(url, sizeof url);
     if (!s) return;
     CHECK_INT(pg_tenant_create(s, "acme"), LORE_OK);
-    CHECK_INT(pg_job_wait(s, 0), LORE_OK); /* LISTENs from now on */
+    CHECK_INT(pg_job_wait(s, 120000, -1), LORE_OK); /* listening from now on */
+    CHECK_INT(pg_job_wait(s, 1, -1), LORE_TIMEOUT);
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    CHECK(write(fds[1], "x", 1) == 1);
+    CHECK_INT(pg_job_wait(s, 120000, fds[0]), LORE_TIMEOUT); /* at once: cancelled */
+    close(fds[0]);
+    close(fds[1]);
+    store *quiet = NULL;
+    snprintf(off, sizeof off, "%s?listen=off", url);
+    CHECK_INT(pg_open(off, 0, &quiet, err, sizeof err), LORE_OK);
+    CHECK_INT(pg_job_wait(quiet, 120000, -1), LORE_UNSUPPORTED);
+    pg_close(quiet);
     pid_t kid = fork();
     if (kid == 0) {
         store *e = NULL;
@@ -781,7 +798,7 @@ static void test_job_wait(void) {
         _exit(st == LORE_OK ? 0 : 1);
     }
     int64_t t0 = lore_now_ms();
-    CHECK_INT(pg_job_wait(s, 120000), LORE_OK);
+    CHECK_INT(pg_job_wait(s, 120000, -1), LORE_OK);
     /* woken, not timed out (the margin is two minutes, not a speed claim) */
     CHECK(lore_now_ms() - t0 < 120000);
     int status = 0;

@@ -33,9 +33,16 @@ typedef struct pg_store {
     store base; /* base.be = &store_backend_postgres */
     char *conninfo;
     pg_pool *pool;
-    PGconn *listen;   /* LISTEN lore_jobs, for job_wait; NULL until first used */
-    unsigned flags;   /* STORE_OPEN_* it was opened with */
-    char install[16]; /* lore.install's id: the tenant role names' prefix */
+    PGconn *listen;      /* LISTEN lore_jobs, for job_wait; NULL until first used */
+    int listen_state;    /* pg_jobs_wait.c's: connecting, LISTEN sent, probing, listening */
+    int listen_events;   /* while connecting: the poll() events libpq asked for last */
+    int listen_off;      /* the URL's listen=off: job_wait answers LORE_UNSUPPORTED */
+    int listen_lost;     /* a failure was logged: the next success is logged too */
+    int listen_deaf;     /* the probe never came back (PgBouncer): waiting is off */
+    char probe[32];      /* lore_probe_<random>: the channel that checks that LISTEN hears */
+    int64_t probe_until; /* while probing: when to give up */
+    unsigned flags;      /* STORE_OPEN_* it was opened with */
+    char install[16];    /* lore.install's id: the tenant role names' prefix */
 } pg_store;
 
 typedef struct pg_tenant {
@@ -198,7 +205,7 @@ lore_status pg_job_purge(store *s, const char *tenant, int state, int64_t before
 lore_status pg_job_counts(store *s, store_job_count **out, size_t *n);
 lore_status pg_job_pending(store *s, const char *tenant, int64_t now_ms, int64_t *oldest_ready_ms,
                            int64_t *pending);
-lore_status pg_job_wait(store *s, int64_t timeout_ms);
+lore_status pg_job_wait(store *s, int64_t timeout_ms, int cancel_fd);
 
 /* ---- the tenant schema (pg_tenant_schema.c) ----
  * Migrations of a tenant schema, applied with search_path set to it. */

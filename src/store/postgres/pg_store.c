@@ -122,10 +122,13 @@ static const char *const control_migrations[] = {
 /* ---- the URL ---- */
 
 /* Copies the URL into a conninfo libpq takes, without lore's own query
- * parameter pool_max (connections per process), which it reads into *cap.
- * Returns owned, NULL on a malformed pool_max (err filled) or no memory. */
-static char *parse_url(const char *url, int *cap, char *err, size_t errlen) {
+ * parameters: pool_max (connections per process), read into *cap, and
+ * listen=on|off (job wake-ups by LISTEN, off behind a transaction-mode
+ * PgBouncer: pg_jobs_wait.c), read into *listen_off. Returns owned, NULL on
+ * a malformed one (err filled) or no memory. */
+static char *parse_url(const char *url, int *cap, int *listen_off, char *err, size_t errlen) {
     *cap = 0;
+    *listen_off = 0;
     size_t len = strlen(url);
     char *out = malloc(len + 1);
     if (!out) {
@@ -153,6 +156,16 @@ static char *parse_url(const char *url, int *cap, char *err, size_t errlen) {
                 }
                 if (d >= sizeof num || *cap < 1 || *cap > 1000) {
                     snprintf(err, errlen, "store_url: pool_max must be a number from 1 to 1000");
+                    free(out);
+                    return NULL;
+                }
+            } else if (k >= 7 && !strncmp(p, "listen=", 7)) {
+                if (k == 9 && !strncmp(p + 7, "on", 2)) {
+                    *listen_off = 0;
+                } else if (k == 10 && !strncmp(p + 7, "off", 3)) {
+                    *listen_off = 1;
+                } else {
+                    snprintf(err, errlen, "store_url: listen must be on or off");
                     free(out);
                     return NULL;
                 }
@@ -336,7 +349,7 @@ lore_status pg_open(const char *location, unsigned flags, store **out, char *err
     }
     s->base.be = &store_backend_postgres;
     s->flags = flags;
-    if (!(s->conninfo = parse_url(location, &cap, err, errlen))) {
+    if (!(s->conninfo = parse_url(location, &cap, &s->listen_off, err, errlen))) {
         st = LORE_INVALID;
         goto fail;
     }
