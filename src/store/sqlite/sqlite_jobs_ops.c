@@ -226,7 +226,10 @@ lore_status sqlite_job_counts(store *s_, store_job_count **out, size_t *n) {
     static const int states[3] = {STORE_JOB_READY, STORE_JOB_LEASED, STORE_JOB_DEAD};
     store_job_count *list = NULL;
     size_t count = 0, cap = 0;
-    lore_status st = LORE_OK;
+    /* One read transaction: the three counts are of one moment, so a job
+     * moving between states (a claim, a retry) is counted once, not in
+     * neither (a caller waiting for "nothing ready or leased" relies on it). */
+    lore_status st = sqlite_status(sqlite3_exec(s->control, "BEGIN", NULL, NULL, NULL));
     for (int i = 0; i < 3 && st == LORE_OK; i++) {
         /* One query per state so each reads its partial index. */
         sqlite3_stmt *q = jq_stmt(s, JST_COUNT_READY + i,
@@ -236,7 +239,10 @@ lore_status sqlite_job_counts(store *s_, store_job_count **out, size_t *n) {
                                              " GROUP BY tenant, kind"
                                            : "SELECT tenant, kind, count(*) FROM jobs WHERE state=3"
                                              " GROUP BY tenant, kind");
-        if (!q) return LORE_INTERNAL;
+        if (!q) {
+            st = LORE_INTERNAL;
+            break;
+        }
         int rc;
         while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
             if (count == cap) {
@@ -257,6 +263,8 @@ lore_status sqlite_job_counts(store *s_, store_job_count **out, size_t *n) {
         if (st == LORE_OK && rc != SQLITE_DONE) st = sqlite_status(rc);
         sqlite3_reset(q);
     }
+    if (!sqlite3_get_autocommit(s->control))
+        (void)sqlite3_exec(s->control, "COMMIT", NULL, NULL, NULL); /* read only */
     if (st != LORE_OK) {
         free(list);
         return st;
