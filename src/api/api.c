@@ -661,6 +661,21 @@ static lore_status api_embed_metrics_new(api *a) {
 
 /* ---- lifecycle ---- */
 
+/* mkdir -p with mode 0700: the data directory (a store other than SQLite
+ * does not make it; lore serve promises to) and the upload spool in it.
+ * 0, or -1 with errno set. */
+static int make_dirs(const char *path) {
+    char p[sizeof((api *)0)->upload_dir];
+    snprintf(p, sizeof p, "%s", path);
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/') continue;
+        *c = '\0';
+        if (mkdir(p, 0700) && errno != EEXIST) return -1;
+        *c = '/';
+    }
+    return mkdir(p, 0700) && errno != EEXIST ? -1 : 0;
+}
+
 lore_status api_new(const lore_config *cfg, struct embed_registry *embedders, api **out, char *err,
                     size_t errlen) {
     *out = NULL;
@@ -683,7 +698,7 @@ lore_status api_new(const lore_config *cfg, struct embed_registry *embedders, ap
         return LORE_NOMEM;
     }
     snprintf(a->upload_dir, sizeof a->upload_dir, "%s/tmp", cfg->data_dir);
-    if (mkdir(a->upload_dir, 0700) && errno != EEXIST) {
+    if (make_dirs(a->upload_dir)) {
         snprintf(err, errlen, "cannot create %s: %s", a->upload_dir, strerror(errno));
         st = LORE_IO;
         goto out;

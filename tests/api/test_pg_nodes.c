@@ -10,6 +10,8 @@
  *     writes through B are run by W; deleted and created again through A,
  *     B serves the new one at once;
  *   - a key revoked through B is refused by A at its next request;
+ *   - one Idempotency-Key sent through A and B at once is one job; an
+ *     update through A and a delete through B, back to back, end deleted;
  *   - under a write and search load (writers round-robin on A and B, each
  *     document with a token of its own; searchers on both), W and then A
  *     are killed with SIGKILL while jobs are queued and leased; writers go
@@ -18,7 +20,8 @@
  *     once (listed once, one chunk, read by its id, one search hit for its
  *     token), the writes A never answered are there at most once, the jobs
  *     W held ran again and nothing is dead;
- *   - two more nodes with a read limit share one key's budget in Redis.
+ *   - two more nodes with a read limit share one key's budget in Redis (one
+ *     of them on a data directory that does not exist yet: serve makes it).
  *
  * Run by tests/support/pg.sh (LORE_TEST_PG_URL). LORE_TEST_SEED replays the
  * writers' and searchers' choices. */
@@ -151,6 +154,43 @@ static int node_start(test_server *s, const char *redis_url, const char *extra) 
     return 0;
 }
 
+/* `lore serve` as node_start, but on a data directory that does not exist
+ * yet (DIR/new/data under a new DIR): lore serve makes it. */
+static int node_start_new_dir(test_server *s, const char *extra) {
+    char url[1200];
+    if (test_store_url(A.dir, url, sizeof url)) return -1;
+    memset(s, 0, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "%s/new/data", test_tmpdir());
+    if (nmade < 16)
+        snprintf(made_dirs[nmade++], sizeof made_dirs[0], "%.*s",
+                 (int)(strlen(s->dir) - strlen("/new/data")), s->dir);
+    snprintf(s->admin_key, sizeof s->admin_key, "%s", A.admin_key);
+    int out[2];
+    if (pipe(out)) return -1;
+    if ((s->pid = fork()) == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        setenv("LORE_STORE_URL", url, 1);
+        setenv("LORE_WORKERS", "-1", 1);
+        putenv(redis_env);
+        putenv((char *)extra);
+        execl(getenv("LORE_TEST_BIN"), "lore", "serve", "--listen", "127.0.0.1:0", "--data-dir",
+              s->dir, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[512];
+    while (f && !s->port && fgets(line, sizeof line, f)) {
+        char *u = strstr(line, "listening on http://");
+        if (u) s->port = atoi(strrchr(u, ':') + 1);
+    }
+    if (f) fclose(f);
+    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
+    if (!s->port) test_server_stop(s, SIGKILL);
+    return s->port ? 0 : -1;
+}
+
 static pid_t worker_start(void) {
     const char *dir = dir_on_store_of(A.dir);
     const char *env[] = {"LORE_WORKERS=2", redis_env, NULL};
@@ -259,6 +299,74 @@ static void check_revocation(void) {
     CHECK_INT(status_of(&B, "DELETE", path, T.admin_key, NULL), 204);
     CHECK_INT(status_of(&A, "GET", "/v1/sources", key, NULL), 401);
     printf("key revoked through B: refused by A at its next request\n");
+}
+
+/* ---- one queue across nodes: dedup keys and FIFO ---- */
+
+#define NDEDUP 8
+
+static const char dedup_body[] = "{\"id\":\"dedup\",\"text\":\"sent eight times\"}";
+static char dedup_job[NDEDUP][48];
+static long dedup_status[NDEDUP];
+static pthread_barrier_t dedup_go;
+
+/* One of NDEDUP senders of one request with one Idempotency-Key, half
+ * through A and half through B, all let go at once. */
+static void *dedup_sender(void *arg) {
+    int k = (int)(intptr_t)arg;
+    const char *extra[] = {"Idempotency-Key: nodes-dedup-1", NULL};
+    pthread_barrier_wait(&dedup_go);
+    test_resp r = test_http(k % 2 ? &B : &A, "POST", "/v1/documents", T.admin_key,
+                            "application/json", dedup_body, strlen(dedup_body), extra);
+    dedup_status[k] = r.status;
+    snprintf(dedup_job[k], sizeof dedup_job[k], "%s", test_job_id(&r).s);
+    test_resp_free(&r);
+    return NULL;
+}
+
+/* The same Idempotency-Key sent through both servers at once is one job;
+ * an update through A and a delete through B, back to back, end deleted. */
+static void check_one_queue(void) {
+    pthread_t t[NDEDUP];
+    pthread_barrier_init(&dedup_go, NULL, NDEDUP);
+    for (intptr_t k = 0; k < NDEDUP; k++)
+        pthread_create(&t[k], NULL, dedup_sender, (void *)k);
+    int same = 0;
+    for (int k = 0; k < NDEDUP; k++) {
+        pthread_join(t[k], NULL);
+        same += dedup_status[k] == 202 && dedup_job[k][0] && !strcmp(dedup_job[k], dedup_job[0]);
+    }
+    pthread_barrier_destroy(&dedup_go);
+    CHECK_INT(same, NDEDUP);
+
+    enum { NORDER = 20 };
+    char body[160], path[64], id[STORE_DOC_ID_LEN + 1], ext[16];
+    for (int i = 0; i < NORDER; i++) {
+        snprintf(body, sizeof body, "{\"id\":\"order-%d\",\"text\":\"first\"}", i);
+        CHECK_INT(status_of(&B, "POST", "/v1/documents?wait=30", T.admin_key, body), 200);
+    }
+    int queued = 0;
+    for (int i = 0; i < NORDER; i++) {
+        snprintf(body, sizeof body, "{\"id\":\"order-%d\",\"text\":\"second\"}", i);
+        snprintf(ext, sizeof ext, "order-%d", i);
+        store_doc_public_id("api", ext, id);
+        snprintf(path, sizeof path, "/v1/documents/%s", id);
+        queued += status_of(&A, "POST", "/v1/documents", T.admin_key, body) == 202;
+        queued += status_of(&B, "DELETE", path, T.admin_key, NULL) == 202;
+    }
+    CHECK_INT(queued, 2 * NORDER);
+    CHECK_INT(jt_wait_idle(&T, 120000), 0);
+    int gone = 0;
+    for (int i = 0; i < NORDER; i++) {
+        snprintf(ext, sizeof ext, "order-%d", i);
+        store_doc_public_id("api", ext, id);
+        snprintf(path, sizeof path, "/v1/documents/%s", id);
+        gone += status_of(&A, "GET", path, T.admin_key, NULL) == 404;
+    }
+    CHECK_INT(gone, NORDER);
+    printf("one queue: %d of %d senders of one Idempotency-Key got one job; %d of %d documents "
+           "updated through A and deleted through B end deleted\n",
+           same, NDEDUP, gone, NORDER);
 }
 
 /* ---- the load ---- */
@@ -370,7 +478,8 @@ static int listing_check(int *unanswered_landed) {
             json_t *d = json_array_get(docs, k);
             int i = ext_index(jt_str(d, "external_id"));
             if (i < 0) {
-                strangers += strcmp(jt_str(d, "external_id"), "hello") != 0;
+                strangers += strcmp(jt_str(d, "external_id"), "hello") &&
+                             strcmp(jt_str(d, "external_id"), "dedup");
                 continue;
             }
             dups += seen[i]++ > 0;
@@ -518,7 +627,7 @@ static void load_and_kill(pid_t *w) {
 
 static void check_shared_budget(void) {
     test_server C, D;
-    CHECK_INT(node_start(&C, redis_env, "LORE_RATE_READ_PER_MIN=6"), 0);
+    CHECK_INT(node_start_new_dir(&C, "LORE_RATE_READ_PER_MIN=6"), 0);
     CHECK_INT(node_start(&D, redis_env, "LORE_RATE_READ_PER_MIN=6"), 0);
     char key[128];
     CHECK_INT(test_make_key(&C, T.admin_key, "[\"read\"]", NULL, key, sizeof key), 0);
@@ -583,6 +692,7 @@ int main(void) {
     check_tenant_at_once();
     check_tenant_recreated();
     check_revocation();
+    check_one_queue();
     load_and_kill(&w);
     check_shared_budget();
 
