@@ -263,10 +263,11 @@ int main(void) {
     CHECK_INT(jt_cli(s.dir, out, sizeof out, "tenant delete tenant-b --yes"), 0);
     CHECK_INT(jt_cli(s.dir, out, sizeof out, "tenant create tenant-b"), 0);
     CHECK_INT(jt_cli(s.dir, out, sizeof out, "key create --tenant tenant-b --scope read"), 0);
-    out[strcspn(out, "\r\n")] = '\0';
+    char kb2[128];
+    snprintf(kb2, sizeof kb2, "%.*s", (int)strcspn(out, "\r\n"), out); /* the key's line */
     int fresh = 0;
     for (int i = 0; i < 16; i++) {
-        r = test_get(&s, "/v1/search?q=zebra", out);
+        r = test_get(&s, "/v1/search?q=zebra", kb2);
         fresh += r.status == 200 && json_array_size(json_object_get(r.json, "hits")) == 0;
         test_resp_free(&r);
     }

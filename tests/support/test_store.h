@@ -55,7 +55,7 @@ static inline lore_status test_store_open(const char *dir, unsigned flags, store
                                           size_t errlen) {
     char url[1200];
     if (test_store_url(dir, url, sizeof url)) {
-        snprintf(err, errlen, "no test store for %s", dir);
+        snprintf(err, errlen, "no test store for %.200s", dir);
         return LORE_IO;
     }
     return store_open(url, flags, out, err, errlen);
