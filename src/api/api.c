@@ -86,8 +86,19 @@ api_tenant *api_tenant_get(api_req *q) {
         tenant_cache_clear(&th->tenants);
         th->gen = gen;
     }
+    /* Another process (a node on the same store, the CLI) may have deleted
+     * the tenant and created it again since this thread opened it, which
+     * tenant_gen cannot tell: the tenant's creation time, read on every
+     * request, reopens it then, as the job workers do (tenant_get in
+     * ingest/ingest_jobs.c). A key brings it from its own lookup; a JWT or
+     * a webhook costs one more read of the control store. */
     tenant_cache_entry *e = NULL;
-    lore_status st = tenant_cache_get(&th->tenants, th->control, q->tenant_name, 0, &e);
+    int64_t created = 0;
+    lore_status st = LORE_OK;
+    if (q->key && !strcmp(q->key->tenant, q->tenant_name)) created = q->key->tenant_created_ms;
+    if (!created) st = store_tenant_created(th->control, q->tenant_name, &created);
+    if (st == LORE_OK)
+        st = tenant_cache_get(&th->tenants, th->control, q->tenant_name, created, &e);
     if (st == LORE_OK && !e->user) {
         api_tenant *t = calloc(1, sizeof *t);
         if (!t) {

@@ -367,6 +367,11 @@ typedef struct store_key {
     int64_t created_ms;
     int64_t expires_ms; /* 0 = never */
     int64_t revoked_ms; /* 0 = live */
+    /* Filled by store_key_get only (0 elsewhere, or if unknown): the
+     * creation time of the key's tenant, as store_tenant_created gives it,
+     * read in the same statement, so a server can tell a tenant deleted and
+     * created again by another process from the one it has open. */
+    int64_t tenant_created_ms;
 } store_key;
 
 /* Stores a new key record. The id must be 12 lower-case hex digits, the hash

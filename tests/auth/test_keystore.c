@@ -87,6 +87,10 @@ int main(void) {
         CHECK_INT(got->created_ms, 1000);
         CHECK_INT(got->expires_ms, 99999);
         CHECK_INT(got->revoked_ms, 0);
+        int64_t made = 0; /* the tenant's creation, read with the key */
+        CHECK_INT(store_tenant_created(s, "acme", &made), LORE_OK);
+        CHECK(made > 0);
+        CHECK_INT(got->tenant_created_ms, made);
     }
     store_key_free(got);
     CHECK_INT(store_key_get(s, "ffffffffffff", &got), LORE_NOT_FOUND);

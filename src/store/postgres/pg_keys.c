@@ -88,7 +88,10 @@ lore_status pg_key_get(store *base, const char *id, store_key **out) {
     pg_params p = {0};
     pg_param_text(&p, id);
     lore_status st;
-    PGresult *r = pg_store_run(s, "SELECT " KEY_COLUMNS " FROM lore.api_keys WHERE id=$1", &p, &st);
+    PGresult *r = pg_store_run(s,
+                               "SELECT " KEY_COLUMNS ", (SELECT t.created_ms FROM lore.tenants t"
+                               " WHERE t.name = api_keys.tenant) FROM lore.api_keys WHERE id=$1",
+                               &p, &st);
     if (!r) return st;
     store_key *k = NULL;
     if (!PQntuples(r))
@@ -98,6 +101,8 @@ lore_status pg_key_get(store *base, const char *id, store_key **out) {
     else if ((st = read_key(r, 0, k)) != LORE_OK) {
         free(k);
         k = NULL;
+    } else {
+        k->tenant_created_ms = pg_get_i64(r, 0, 9);
     }
     PQclear(r);
     *out = k;

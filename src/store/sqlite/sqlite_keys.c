@@ -93,8 +93,10 @@ lore_status sqlite_key_get(store *s_, const char *id, store_key **out) {
     int rc;
     if (!store_is_lower_hex(id, STORE_KEY_ID_LEN)) goto out;
     if (!s->key_get) {
-        rc = sqlite3_prepare_v3(s->control, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id=?", -1,
-                                SQLITE_PREPARE_PERSISTENT, &s->key_get, NULL);
+        rc = sqlite3_prepare_v3(s->control,
+                                "SELECT " KEY_COLUMNS ", (SELECT t.created_ms FROM tenants t"
+                                " WHERE t.name = api_keys.tenant) FROM api_keys WHERE id=?",
+                                -1, SQLITE_PREPARE_PERSISTENT, &s->key_get, NULL);
         if (rc != SQLITE_OK) {
             st = sqlite_status(rc);
             goto out;
@@ -109,6 +111,8 @@ lore_status sqlite_key_get(store *s_, const char *id, store_key **out) {
     } else if ((st = read_key(s->key_get, k)) != LORE_OK) {
         free(k);
         k = NULL;
+    } else {
+        k->tenant_created_ms = sqlite3_column_int64(s->key_get, 9);
     }
     /* Reset at once: a statement left on a row would hold a read snapshot
      * until the next request and hide revocations committed meanwhile. */
