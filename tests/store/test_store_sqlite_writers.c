@@ -145,6 +145,49 @@ static void test_nested_begin(const char *link, store_tenant *t) {
     store_close(s2);
 }
 
+/* First come, first served: a thread that ends its transaction and begins
+ * again queues behind the writer already waiting. A holds the lock, B
+ * queues, A releases and takes again at once: B must have had its turn
+ * first, every time (a lock that let the releasing thread take it straight
+ * back gave A the turn in 153 of 200 hand-overs, measured). */
+typedef struct handover {
+    sqlite_writer *w;
+    char order[2];
+    int n; /* under the writer lock */
+} handover;
+
+static void *second_writer(void *arg) {
+    handover *h = arg;
+    char err[256];
+    if (sqlite_writer_take(h->w, "acme", err, sizeof err) == LORE_OK) {
+        h->order[h->n++] = 'B';
+        sqlite_writer_release(h->w);
+    }
+    return NULL;
+}
+
+static void test_fifo_handover(store_tenant *t) {
+    sqlite_writer *w = ((sqlite_tenant *)t)->writer;
+    char err[256];
+    int lost = 0;
+    for (int i = 0; i < 200; i++) {
+        handover h = {.w = w};
+        CHECK_INT(sqlite_writer_take(w, "acme", err, sizeof err), LORE_OK);
+        pthread_t b;
+        CHECK(pthread_create(&b, NULL, second_writer, &h) == 0);
+        while (sqlite_writer_waiting(w) == 0) /* B queued: however long it takes */
+            usleep(200);
+        sqlite_writer_release(w);
+        CHECK_INT(sqlite_writer_take(w, "acme", err, sizeof err), LORE_OK);
+        h.order[h.n++] = 'A';
+        sqlite_writer_release(w);
+        pthread_join(b, NULL);
+        lost += h.n != 2 || h.order[0] != 'B';
+    }
+    if (lost) fprintf(stderr, "the waiting writer lost its turn in %d of 200 hand-overs\n", lost);
+    CHECK_INT(lost, 0);
+}
+
 int main(void) {
     const char *base = test_tmpdir();
     char dir[300], link[300], err[512];
@@ -159,6 +202,7 @@ int main(void) {
     CHECK(symlink(dir, link) == 0);
     test_concurrent_writers(dir, link, t);
     test_nested_begin(link, t);
+    test_fifo_handover(t);
     store_tenant_close(t);
     store_close(s);
     test_rmtree(base);

@@ -284,12 +284,15 @@ void sqlite_jobs_close(sqlite_store *s);
  * reference. take waits for it up to SQLITE_WRITER_WAIT_MS, then answers
  * LORE_BUSY with err; it answers LORE_BUSY at once in the thread that holds
  * it already (a nested begin through a second handle). release hands it to
- * the next waiter; any thread may release. */
+ * the first waiter (first come, first served: a thread that releases and
+ * takes again queues behind the waiting ones); any thread may release. */
 #define SQLITE_WRITER_WAIT_MS (6 * SQLITE_BUSY_TIMEOUT_MS)
 lore_status sqlite_writer_get(const char *path, sqlite_writer **out);
 void sqlite_writer_put(sqlite_writer *w);
 lore_status sqlite_writer_take(sqlite_writer *w, const char *tenant, char *err, size_t errlen);
 void sqlite_writer_release(sqlite_writer *w);
+/* Threads waiting for it now (for tests). */
+size_t sqlite_writer_waiting(sqlite_writer *w);
 
 /* Directories (sqlite_store.c): mkdir -p with mode 0700; rm -r (a missing
  * path is fine). */

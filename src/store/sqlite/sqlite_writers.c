@@ -29,17 +29,25 @@
 #include <sys/stat.h>
 #include <time.h>
 
+/* A thread waiting for the lock: a node of the lock's queue, on the
+ * waiter's stack, with a condition of its own so that a release wakes the
+ * one thread it hands the lock to. */
+typedef struct writer_wait {
+    pthread_cond_t cv; /* CLOCK_MONOTONIC */
+    pthread_t thread;
+    int granted; /* the lock is this waiter's: set by release, under mu */
+    struct writer_wait *next;
+} writer_wait;
+
 struct sqlite_writer {
     dev_t dev;
     ino_t ino;
     int refs; /* handles on it; under registry_lock */
     struct sqlite_writer *next;
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* CLOCK_MONOTONIC */
     int held;
-    pthread_t owner; /* while held */
-    int waiters;     /* threads in sqlite_writer_take's wait */
-    int granted;     /* held, handed to one of the waiters, not yet taken */
+    pthread_t owner;          /* while held */
+    writer_wait *head, *tail; /* the waiters, first come first */
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -54,11 +62,6 @@ lore_status sqlite_writer_get(const char *path, sqlite_writer **out) {
     while (w && !(w->dev == sb.st_dev && w->ino == sb.st_ino))
         w = w->next;
     if (!w && (w = calloc(1, sizeof *w)) != NULL) {
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&w->cv, &ca);
-        pthread_condattr_destroy(&ca);
         pthread_mutex_init(&w->mu, NULL);
         w->dev = sb.st_dev;
         w->ino = sb.st_ino;
@@ -83,20 +86,30 @@ void sqlite_writer_put(sqlite_writer *w) {
     }
     pthread_mutex_unlock(&registry_lock);
     if (!last) return;
-    pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
     free(w);
 }
 
+static void unlink_wait(sqlite_writer *w, writer_wait *me) {
+    writer_wait **p = &w->head, *prev = NULL;
+    while (*p && *p != me) {
+        prev = *p;
+        p = &(*p)->next;
+    }
+    if (!*p) return;
+    *p = me->next;
+    if (w->tail == me) w->tail = prev;
+}
+
 lore_status sqlite_writer_take(sqlite_writer *w, const char *tenant, char *err, size_t errlen) {
     pthread_mutex_lock(&w->mu);
-    if (!w->held) {
+    if (!w->held) { /* free means nobody waits either: release hands it on */
         w->held = 1;
         w->owner = pthread_self();
         pthread_mutex_unlock(&w->mu);
         return LORE_OK;
     }
-    if (!w->granted && pthread_equal(w->owner, pthread_self())) {
+    if (pthread_equal(w->owner, pthread_self())) {
         pthread_mutex_unlock(&w->mu);
         snprintf(err, errlen,
                  "tenant %s: this thread already holds a write transaction on it (through "
@@ -112,18 +125,24 @@ lore_status sqlite_writer_take(sqlite_writer *w, const char *tenant, char *err, 
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    w->waiters++;
+    writer_wait me = {.thread = pthread_self()};
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&me.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (w->tail)
+        w->tail->next = &me;
+    else
+        w->head = &me;
+    w->tail = &me;
     int rc = 0;
-    while (!w->granted && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
-    w->waiters--;
-    int got = w->granted;
-    if (got) {
-        w->granted = 0; /* held stays set: it passes from the last owner to this thread */
-        w->owner = pthread_self();
-    }
+    while (!me.granted && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&me.cv, &w->mu, &until);
+    if (!me.granted) unlink_wait(w, &me); /* granted: release took it off the queue */
     pthread_mutex_unlock(&w->mu);
-    if (got) return LORE_OK;
+    pthread_cond_destroy(&me.cv);
+    if (me.granted) return LORE_OK;
     snprintf(err, errlen,
              "tenant %s: other writers of this process held its write transaction for %d s "
              "without a turn for this one",
@@ -133,14 +152,27 @@ lore_status sqlite_writer_take(sqlite_writer *w, const char *tenant, char *err, 
 
 void sqlite_writer_release(sqlite_writer *w) {
     pthread_mutex_lock(&w->mu);
-    if (w->waiters) {
-        /* Handed over, not freed: a thread arriving now queues behind the
-         * ones waiting. One waiter takes it; a waiter leaves only with it
-         * or after its time, and looks for it first. */
-        w->granted = 1;
-        pthread_cond_signal(&w->cv);
+    writer_wait *next = w->head;
+    if (next) {
+        /* Handed to the first waiter, never freed in between: a thread
+         * arriving now (the one that just released, beginning again)
+         * queues behind the ones already waiting. */
+        w->head = next->next;
+        if (!w->head) w->tail = NULL;
+        next->granted = 1;
+        w->owner = next->thread;
+        pthread_cond_signal(&next->cv);
     } else {
         w->held = 0;
     }
     pthread_mutex_unlock(&w->mu);
+}
+
+size_t sqlite_writer_waiting(sqlite_writer *w) {
+    pthread_mutex_lock(&w->mu);
+    size_t n = 0;
+    for (writer_wait *q = w->head; q; q = q->next)
+        n++;
+    pthread_mutex_unlock(&w->mu);
+    return n;
 }
