@@ -89,7 +89,11 @@ static int wait_done(store *s, const char *tenant, int64_t id, int64_t timeout_m
     int64_t until = lore_now_ms() + timeout_ms;
     while (lore_now_ms() < until) {
         if (job_state(s, tenant, id) == STORE_JOB_DONE) return 1;
-        if (stop_on_contention && __atomic_load_n(&a_contended, __ATOMIC_SEQ_CST)) return 0;
+        /* Contention after b's job is fine (the free worker may fall back
+         * to a's jobs once b's is done): b's state read after seeing it
+         * decides. */
+        if (stop_on_contention && __atomic_load_n(&a_contended, __ATOMIC_SEQ_CST))
+            return job_state(s, tenant, id) == STORE_JOB_DONE;
         usleep(10 * 1000);
     }
     return 0;
