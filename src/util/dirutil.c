@@ -31,5 +31,12 @@ int lore_mkdir_p(const char *path) {
         if (mkdir(tmp, 0700) != 0 && errno != EEXIST) return -1;
         *p = '/';
     }
-    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
+    if (mkdir(tmp, 0700) == 0) return 0;
+    struct stat sb;
+    if (errno != EEXIST || stat(tmp, &sb) != 0) return -1;
+    if (!S_ISDIR(sb.st_mode)) { /* a file by that name: say so now, not at its first use */
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
 }

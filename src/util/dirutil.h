@@ -7,7 +7,7 @@
 int lore_dir_empty(const char *dir);
 
 /* mkdir -p with mode 0700 for the directories it makes: 0, or -1 with
- * errno set (ENAMETOOLONG past 4095 bytes). */
+ * errno set (ENAMETOOLONG past 4095 bytes, ENOTDIR when path is a file). */
 int lore_mkdir_p(const char *path);
 
 #endif
