@@ -232,8 +232,10 @@ fail:
     return NULL;
 }
 
-lore_status apikey_create(store *s, const char *tenant, const char *name, unsigned scopes,
-                          const char *const *principals, size_t n, int64_t expires_ms,
+/* apikey_create, or with first set apikey_create_first: the key's id is
+ * APIKEY_FIRST_ID and a taken id is the answer (LORE_EXISTS), not a retry. */
+static lore_status create(store *s, const char *tenant, const char *name, unsigned scopes,
+                          const char *const *principals, size_t n, int64_t expires_ms, int first,
                           char key_out[APIKEY_LEN + 1], store_key **rec_out) {
     lore_status st = LORE_INVALID;
     store_key *k = NULL;
@@ -266,14 +268,17 @@ lore_status apikey_create(store *s, const char *tenant, const char *name, unsign
             goto out;
         }
         memcpy(key, APIKEY_PREFIX, APIKEY_PREFIX_LEN);
-        lore_hex(rnd, ID_BYTES, key + APIKEY_PREFIX_LEN); /* writes a terminator, overwritten */
+        if (first)
+            memcpy(key + APIKEY_PREFIX_LEN, APIKEY_FIRST_ID, STORE_KEY_ID_LEN);
+        else
+            lore_hex(rnd, ID_BYTES, key + APIKEY_PREFIX_LEN); /* a terminator, overwritten */
         key[APIKEY_PREFIX_LEN + STORE_KEY_ID_LEN] = '_';
         b64url_encode(rnd + ID_BYTES, SECRET_BYTES, key + APIKEY_PREFIX_LEN + STORE_KEY_ID_LEN + 1);
         key[APIKEY_LEN] = '\0';
         memcpy(k->id, key + APIKEY_PREFIX_LEN, STORE_KEY_ID_LEN);
         k->id[STORE_KEY_ID_LEN] = '\0';
         hash_hex(key, APIKEY_LEN, k->hash);
-        if ((st = store_key_put(s, k)) != LORE_EXISTS) break;
+        if ((st = store_key_put(s, k)) != LORE_EXISTS || first) break;
     }
     if (st != LORE_OK) goto out;
     memcpy(key_out, key, APIKEY_LEN + 1);
@@ -288,6 +293,17 @@ out:
     OPENSSL_cleanse(key, sizeof key);
     store_key_free(k);
     return st;
+}
+
+lore_status apikey_create(store *s, const char *tenant, const char *name, unsigned scopes,
+                          const char *const *principals, size_t n, int64_t expires_ms,
+                          char key_out[APIKEY_LEN + 1], store_key **rec_out) {
+    return create(s, tenant, name, scopes, principals, n, expires_ms, 0, key_out, rec_out);
+}
+
+lore_status apikey_create_first(store *s, const char *tenant, const char *name, unsigned scopes,
+                                char key_out[APIKEY_LEN + 1], store_key **rec_out) {
+    return create(s, tenant, name, scopes, NULL, 0, 0, 1, key_out, rec_out);
 }
 
 auth_result apikey_verify(store *s, const char *token, size_t len, int64_t now_ms,

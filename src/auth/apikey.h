@@ -108,6 +108,16 @@ LORE_MUST_CHECK lore_status apikey_create(store *s, const char *tenant, const ch
                                           int64_t expires_ms, char key_out[APIKEY_LEN + 1],
                                           store_key **rec_out);
 
+/* The id of the key a first start makes (apikey_create_first). */
+#define APIKEY_FIRST_ID "000000000001"
+/* The first start's key: as apikey_create (no principals, no expiry), with
+ * the fixed id APIKEY_FIRST_ID, so that of several servers starting at once
+ * on one empty store exactly one makes it: the others get LORE_EXISTS (the
+ * store refuses a second key with that id) and print nothing. */
+LORE_MUST_CHECK lore_status apikey_create_first(store *s, const char *tenant, const char *name,
+                                                unsigned scopes, char key_out[APIKEY_LEN + 1],
+                                                store_key **rec_out);
+
 /* Authenticates a presented key (len bytes, need not be NUL-terminated) at
  * now_ms. On AUTH_OK *out (if out is non-NULL) receives the key's record,
  * owned; on any other result *out is NULL. A key expires at expires_ms

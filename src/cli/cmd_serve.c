@@ -44,7 +44,8 @@ static const cli_help help = {
 };
 
 /* Creates the default tenant and, when no key exists at all, a server
- * administrator key printed once. */
+ * administrator key printed once: by one server only when several start at
+ * once on an empty store (apikey_create_first). */
 static int first_start(cli_env *e) {
     lore_status st = store_tenant_create(e->store, e->cfg.tenant);
     if (st != LORE_OK && st != LORE_EXISTS)
@@ -58,9 +59,14 @@ static int first_start(cli_env *e) {
     if (n) return CLI_OK;
     char secret[APIKEY_LEN + 1];
     store_key *k = NULL;
-    st = apikey_create(e->store, e->cfg.tenant, "server admin (first start)",
-                       AUTH_SCOPE_READ | AUTH_SCOPE_WRITE | AUTH_SCOPE_ADMIN | AUTH_SCOPE_SERVER,
-                       NULL, 0, 0, secret, &k);
+    st = apikey_create_first(
+        e->store, e->cfg.tenant, "server admin (first start)",
+        AUTH_SCOPE_READ | AUTH_SCOPE_WRITE | AUTH_SCOPE_ADMIN | AUTH_SCOPE_SERVER, secret, &k);
+    if (st == LORE_EXISTS) { /* another server started on this store at the same time */
+        LORE_INFO("the first start's admin key was made by another server starting on this "
+                  "store; it printed the key");
+        return CLI_OK;
+    }
     if (st != LORE_OK)
         return cli_error("serve", CLI_FAIL, "cannot create the admin key: %s",
                          lore_status_message(st));

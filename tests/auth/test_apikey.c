@@ -426,6 +426,37 @@ static void test_verify_cost(store *s) {
     CHECK(us < 300); /* loose: sanitizer builds are several times slower */
 }
 
+/* Two servers starting at once on one empty store both find no key; only
+ * one first-start key is made (the store refuses the second with its fixed
+ * id), and it works. */
+static void test_first_start(void) {
+    char dir[256], err[512], k1[APIKEY_LEN + 1], k2[APIKEY_LEN + 1];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir());
+    store *a = NULL, *b = NULL;
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &a, err, sizeof err), LORE_OK);
+    CHECK_INT(store_open(dir, STORE_OPEN_CREATE, &b, err, sizeof err), LORE_OK);
+    if (!a || !b) return;
+    CHECK_INT(store_tenant_create(a, "default"), LORE_OK);
+    unsigned all = AUTH_SCOPE_READ | AUTH_SCOPE_WRITE | AUTH_SCOPE_ADMIN | AUTH_SCOPE_SERVER;
+    CHECK_INT(apikey_create_first(a, "default", "first", all, k1, NULL), LORE_OK);
+    CHECK_INT(apikey_create_first(b, "default", "first", all, k2, NULL), LORE_EXISTS);
+    CHECK_STR(k2, "");
+    CHECK(
+        !strncmp(k1, APIKEY_PREFIX APIKEY_FIRST_ID "_", APIKEY_PREFIX_LEN + STORE_KEY_ID_LEN + 1));
+    store_key *rec = NULL;
+    CHECK_INT(apikey_verify(b, k1, strlen(k1), lore_now_ms(), &rec), AUTH_OK);
+    CHECK(rec && rec->scopes == all);
+    store_key_free(rec);
+    store_key *keys = NULL;
+    size_t n = 0;
+    CHECK_INT(store_key_list(b, NULL, &keys, &n), LORE_OK);
+    CHECK_INT(n, 1);
+    store_keys_free(keys, n);
+    store_close(a);
+    store_close(b);
+    test_rmtree(dir);
+}
+
 int main(void) {
     char dir[256], err[512];
     snprintf(dir, sizeof dir, "%s", test_tmpdir());
@@ -442,6 +473,7 @@ int main(void) {
     test_other_handle(s, dir);
     test_randomness(s);
     test_verify_cost(s);
+    test_first_start();
     store_close(s);
     test_rmtree(dir);
     return test_summary();
