@@ -706,7 +706,8 @@ static void test_cache(void) {
 }
 
 /* Chunks' documents and owners are cached in snapshots too, and a write
- * (here: the document replaced, its old chunks gone) moves them on. */
+ * (here: the document replaced, its old chunks gone) moves them on; a
+ * write transaction reads them from the cache until it writes. */
 static void test_cache_rows(void) {
     pg_tenant *t = make_tenant("t7");
     pg_tenant *w = open_tenant("t7");
@@ -767,6 +768,33 @@ static void test_cache_rows(void) {
     store_doc *d = NULL;
     CHECK_INT(pg_doc_get_rowid(T(t), rowid, 0, &d), LORE_OK);
     if (d) CHECK_INT(d->nacl, 0);
+    store_doc_free(d);
+    pg_end_read(T(t));
+    /* A write transaction reads them through the cache until it writes
+     * (here: the document deleted), then from the server; the next snapshot
+     * sees the deletion. */
+    CHECK_INT(pg_begin(T(t)), LORE_OK);
+    pg_kv_cache_get_stats(&s0);
+    CHECK_INT(pg_chunk_owner_get(T(t), first2, &o), LORE_OK);
+    CHECK_INT(pg_chunk_doc(T(t), first2 + 1, &r), LORE_OK);
+    CHECK_INT(pg_chunk_doc(T(t), first2 + 1, &r), LORE_OK);
+    d = NULL;
+    CHECK_INT(pg_doc_get_rowid(T(t), rowid, 0, &d), LORE_OK);
+    store_doc_free(d);
+    pg_kv_cache_get_stats(&s1);
+    CHECK_INT(s1.hits - s0.hits, 3);
+    CHECK_INT(pg_doc_delete(T(t), rowid), LORE_OK);
+    CHECK_INT(pg_chunk_owner_get(T(t), first2, &o), LORE_NOT_FOUND);
+    CHECK_INT(pg_chunk_doc(T(t), first2 + 1, &r), LORE_NOT_FOUND);
+    d = NULL;
+    CHECK_INT(pg_doc_get_rowid(T(t), rowid, 0, &d), LORE_NOT_FOUND);
+    store_doc_free(d);
+    CHECK_INT(pg_commit(T(t)), LORE_OK);
+    CHECK_INT(pg_begin_read(T(t)), LORE_OK);
+    CHECK_INT(pg_chunk_owner_get(T(t), first2, &o), LORE_NOT_FOUND);
+    CHECK_INT(pg_chunk_doc(T(t), first2 + 1, &r), LORE_NOT_FOUND);
+    d = NULL;
+    CHECK_INT(pg_doc_get_rowid(T(t), rowid, 0, &d), LORE_NOT_FOUND);
     store_doc_free(d);
     pg_end_read(T(t));
     close_tenant(t);

@@ -84,7 +84,7 @@ lore_status pg_call_end_found(pg_call *k, lore_status st) {
 }
 
 /* A row read by one statement, with at most one row: from the cache
- * (ns != 0, inside a read snapshot) or from the server, filling the cache.
+ * (ns != 0, inside a transaction, pg_kv.c) or from the server, filling it.
  * w then points into *res (PQclear it) or into *held (lore_buf_free it);
  * LORE_NOT_FOUND when there is no row. */
 static lore_status read_row(pg_tenant *t, int ns, int64_t id, const char *sql, const pg_params *p,

@@ -59,12 +59,13 @@ typedef struct pg_tenant {
     char errmsg[256];           /* the last error, for store_tenant_errmsg */
     /* pgtenant's own state (pg_tx.c, pg_docs*.c, pg_kv.c); zero at open,
      * released by pg_tenant_release: */
-    PGresult *lent;    /* the row store_chunk_owner_get lends strings from, */
-    char *lent_copy;   /* or its copy when the answer came from the cache */
-    int broken;        /* the held connection failed: closed, not pooled, at the end */
-    int dirty;         /* the transaction wrote: bump the cache generation at commit */
-    int64_t gen;       /* cache generation of the read snapshot (valid when in_tx == 2) */
-    char nonce_id[33]; /* the schema's cache identity (its nonce), "" until read */
+    PGresult *lent;       /* the row store_chunk_owner_get lends strings from, */
+    char *lent_copy;      /* or its copy when the answer came from the cache */
+    int broken;           /* the held connection failed: closed, not pooled, at the end */
+    int dirty;            /* the transaction wrote: bump the cache generation at commit */
+    int64_t gen;          /* cache generation the transaction began at (in_tx 1 or 2) */
+    char nonce_id[33];    /* the schema's cache identity (its nonce), "" until read */
+    struct pg_wset *wset; /* a write transaction's cache state (pg_kv.c), or NULL */
 } pg_tenant;
 
 /* ---- pg_pool.c ---- */
@@ -259,9 +260,13 @@ typedef struct pg_call {
     int state; /* own: 0 not begun, 1 open, 2 ended (committed or rolled back) */
 } pg_call;
 /* write: the call writes rows (its transaction then bumps the cache
- * generation when it commits). A call outside a transaction that writes
+ * generation when it commits): 1 any rows, after which a write
+ * transaction reads documents and chunks from the server, not the cache;
+ * PG_WRITE_KV kv rows only, whose caller tells the cache which
+ * (pg_cache_tx_wrote). A call outside a transaction that writes
  * gets READ COMMITTED (waits for row locks instead of failing); a read
  * REPEATABLE READ. */
+#define PG_WRITE_KV 2
 lore_status pg_call_begin(pg_tenant *t, pg_call *k, int write);
 /* Ends the call: an own transaction still open commits when st is LORE_OK
  * (bumping the cache generation if the call wrote) and rolls back
@@ -338,7 +343,7 @@ lore_status pg_kv_delete_range(store_tenant *t, int ns, const void *lo, size_t l
 lore_status pg_kv_scan(store_tenant *t, int ns, const void *lo, size_t lolen, const void *hi,
                        size_t hilen, store_kv_fn fn, void *ctx);
 
-/* pg_kv.c's per-process cache of what read snapshots read (kv values,
+/* pg_kv.c's per-process cache of what transactions read (kv values,
  * chunks' documents and owners; see there): its byte cap (default 64 MiB;
  * 0 turns it off) and its figures. */
 typedef struct pg_kv_cache_stats {
@@ -361,6 +366,18 @@ int pg_cache_get(const pg_tenant *t, int ns, const void *key, size_t klen, lore_
                  lore_status *st, int *slot);
 void pg_cache_put(const pg_tenant *t, int slot, int ns, const void *key, size_t klen,
                   const void *val, size_t vlen);
+/* A write transaction's use of the cache (see pg_kv.c): begun at generation
+ * t->gen (read under the writer lock). What it writes is read from the
+ * server afterwards: kv writes as pg_cache_tx_wrote says (range 0: the key
+ * lo; 1: the keys in [lo, hi), hi NULL: no upper bound), documents and
+ * chunks once pg_cache_tx_write_docs (pg_call_begin) said so. It ends
+ * committed at generation new_gen (-1: not known) or not (committed 0);
+ * the cache moves on only from t->gen to t->gen + 1. */
+void pg_cache_tx_begin(pg_tenant *t);
+void pg_cache_tx_wrote(pg_tenant *t, int ns, const void *lo, size_t lolen, const void *hi,
+                       size_t hilen, int range);
+void pg_cache_tx_write_docs(pg_tenant *t);
+void pg_cache_tx_end(pg_tenant *t, int committed, int64_t new_gen);
 
 lore_status pg_blob_create(store *s, const char *tenant, char *name_out, store_blob_writer **w);
 lore_status pg_blob_write(store_blob_writer *w, const void *data, size_t len);

@@ -1,15 +1,16 @@
 /* PostgreSQL backend: the key-value space indexes keep their blocks in
  * (kv(ns, key bytea, val bytea), primary key (ns, key): bytea compares
  * bytewise, so scans come back in store.h's key order), and a per-process
- * cache of what read snapshots read.
+ * cache of what transactions read.
  *
  * The cache. A search reads the same index blocks again and again, and
  * asks for the document of every candidate chunk; each is a round trip
  * here where SQLite reads a page it has mapped. So what is read inside a
- * read snapshot (kv values; chunk -> document and chunk -> owner fields
+ * transaction (kv values; chunk -> document and chunk -> owner fields
  * for pg_docs.c, under namespaces of their own) is kept in memory for every
  * tenant handle of the process, keyed by (the schema's nonce, ns, key). An
- * entry is valid for one generation of its schema: every transaction that
+ * entry is valid for the generation of its schema it was read at (and those
+ * a write transaction carries it to, below): every transaction that
  * writes (documents, chunks or kv rows) bumps cache_gen.gen in the round
  * trip that commits it (pg_tx.c), whichever process or node it runs in, and
  * a read snapshot reads the generation it sees in the round trip that opens
@@ -18,9 +19,22 @@
  * dropped when next met, or aged out); an older snapshot (a long read
  * overtaken by a newer one) neither reads nor fills. The nonce (random per
  * schema, made at migration) keeps two databases or a re-created schema
- * from ever sharing entries. Reads outside a read snapshot, and inside a
- * write transaction, go to the server (they may see uncommitted writes of
- * their own). kv scans are cached a page at a time, keyed by the page's
+ * from ever sharing entries. Reads outside a transaction go to the server.
+ *
+ * A write transaction holds the tenant's writer lock, and reads the
+ * generation G after the lock is granted (pg_tx.c). What it reads of what
+ * it has not written is what was committed at G, so it uses the entries of
+ * G, and fills entries of its own (private: another snapshot of G does not
+ * see them: a single-call write outside a transaction does not take the
+ * lock, and may commit meanwhile). What it writes it reads from the server afterwards: kv keys
+ * and ranges it put or deleted, kv scans of a namespace it wrote, and
+ * documents and chunks once it wrote any (pg_wset). At commit the bump
+ * answers the new generation: if it is G+1 (no other commit since G) and
+ * the cache is still at G, the cache moves to G+1 keeping its entries (an
+ * epoch names a run of generations whose entries carry over), minus those
+ * of what the transaction wrote, and its private entries become shared;
+ * else (or on a rollback) its private entries are dropped and nothing else
+ * changes. kv scans are cached a page at a time, keyed by the page's
  * bounds and row limit (PG_CACHE_KV_SCAN). Absent keys are cached too (lexical lookups of terms not
  * in a block, chunks deleted since the index scored them). Memory is capped (LRU by bytes; no entry
  * above an eighth of the cap). */
@@ -40,7 +54,8 @@
 
 typedef struct kv_space {
     char nonce[33];
-    int64_t gen; /* the newest generation a snapshot saw */
+    int64_t gen;    /* the newest generation a snapshot saw */
+    uint64_t epoch; /* entries of another epoch are stale */
 } kv_space;
 
 typedef struct kv_entry {
@@ -49,8 +64,9 @@ typedef struct kv_entry {
     uint64_t hash;
     int space; /* index into spaces */
     int ns;
-    int64_t gen;
-    int absent; /* the key has no row */
+    uint64_t epoch;
+    uint64_t owner; /* 0: shared; else the write transaction that filled it */
+    int absent;     /* the key has no row */
     size_t klen, vlen;
     uint8_t data[]; /* key, then value */
 } kv_entry;
@@ -64,7 +80,8 @@ static struct {
     kv_space *spaces;
     int nspaces;
     pg_kv_cache_stats stats;
-    kv_entry head; /* LRU sentinel; last, as its type ends in a flexible array */
+    uint64_t counter; /* epochs and transaction tokens */
+    kv_entry head;    /* LRU sentinel; last, as its type ends in a flexible array */
 } cache = {.mu = PTHREAD_MUTEX_INITIALIZER, .cap = (size_t)64 << 20};
 
 static uint64_t hash_key(int space, int ns, const void *key, size_t klen) {
@@ -115,23 +132,27 @@ static int space_of(const char *nonce) {
     cache.spaces = ns;
     snprintf(ns[cache.nspaces].nonce, sizeof ns->nonce, "%s", nonce);
     ns[cache.nspaces].gen = -1;
+    ns[cache.nspaces].epoch = ++cache.counter;
     return cache.nspaces++;
 }
 
-/* The space a snapshot may use, or -1 (not in a read snapshot, or an older
- * generation than the cache's). Advances the space to the snapshot's. */
+/* The space a transaction may use, or -1 (none open, or an older
+ * generation than the cache's). Advances the space to the transaction's. */
 static int usable_space(const pg_tenant *t) {
-    if (t->in_tx != 2 || !t->nonce_id[0] || !cache.cap) return -1;
+    if (!t->in_tx || !t->nonce_id[0] || !cache.cap) return -1;
     int sp = space_of(t->nonce_id);
     if (sp < 0) return -1;
-    if (cache.spaces[sp].gen < t->gen) cache.spaces[sp].gen = t->gen;
+    if (cache.spaces[sp].gen < t->gen) {
+        cache.spaces[sp].gen = t->gen;
+        cache.spaces[sp].epoch = ++cache.counter;
+    }
     return cache.spaces[sp].gen == t->gen ? sp : -1;
 }
 
-static kv_entry *find(int sp, int ns, const void *key, size_t klen, uint64_t h) {
+static kv_entry *find(int sp, int ns, const void *key, size_t klen, uint64_t h, uint64_t owner) {
     if (!cache.nbuckets) return NULL;
     for (kv_entry *e = cache.buckets[h % cache.nbuckets]; e; e = e->hnext)
-        if (e->hash == h && e->space == sp && e->ns == ns && e->klen == klen &&
+        if (e->hash == h && e->space == sp && e->ns == ns && e->owner == owner && e->klen == klen &&
             !memcmp(e->data, key, klen))
             return e;
     return NULL;
@@ -152,16 +173,219 @@ static void grow_buckets(void) {
     cache.nbuckets = nb;
 }
 
+/* ---- a write transaction's state ---- */
+
+typedef struct kv_range {
+    int ns, bounded;
+    uint8_t *lo, *hi;
+    size_t lolen, hilen;
+} kv_range;
+
+/* What a write transaction wrote, in the terms of the cache. */
+struct pg_wset {
+    uint64_t token; /* owner of its private entries */
+    int sp;         /* its space, -1: none */
+    int docs;       /* it wrote documents or chunks */
+    int failed;     /* out of memory: everything counts as written */
+    uint64_t *keys; /* open addressing: hashes (| 1) of kv keys it wrote */
+    size_t nkeys, keycap;
+    int *scan_ns; /* kv namespaces it wrote (their scans) */
+    size_t nscan, scancap;
+    kv_range *ranges; /* kv ranges it deleted */
+    size_t nranges, rangecap;
+};
+
+static uint64_t tx_token(const pg_tenant *t) {
+    return t->wset ? t->wset->token : 0;
+}
+
+static int key_set_has(const struct pg_wset *w, uint64_t h) {
+    if (!w->keycap) return 0;
+    h |= 1;
+    for (size_t i = h % w->keycap;; i = (i + 1) % w->keycap) {
+        if (w->keys[i] == h) return 1;
+        if (!w->keys[i]) return 0;
+    }
+}
+
+static int key_set_add(struct pg_wset *w, uint64_t h) {
+    if (key_set_has(w, h)) return 0;
+    if (2 * (w->nkeys + 1) > w->keycap) {
+        size_t cap = w->keycap ? 2 * w->keycap : 64;
+        uint64_t *k = calloc(cap, sizeof *k);
+        if (!k) return -1;
+        for (size_t i = 0; i < w->keycap; i++)
+            if (w->keys[i]) {
+                size_t j = w->keys[i] % cap;
+                while (k[j])
+                    j = (j + 1) % cap;
+                k[j] = w->keys[i];
+            }
+        free(w->keys);
+        w->keys = k;
+        w->keycap = cap;
+    }
+    size_t j = (h | 1) % w->keycap;
+    while (w->keys[j])
+        j = (j + 1) % w->keycap;
+    w->keys[j] = h | 1;
+    w->nkeys++;
+    return 0;
+}
+
+static int scan_dirty(const struct pg_wset *w, int ns) {
+    for (size_t i = 0; i < w->nscan; i++)
+        if (w->scan_ns[i] == ns) return 1;
+    return 0;
+}
+
+static int bytes_cmp(const void *a, size_t al, const void *b, size_t bl) {
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+static int in_ranges(const struct pg_wset *w, int ns, const void *key, size_t klen) {
+    for (size_t i = 0; i < w->nranges; i++) {
+        const kv_range *r = &w->ranges[i];
+        if (r->ns == ns && bytes_cmp(key, klen, r->lo, r->lolen) >= 0 &&
+            (!r->bounded || bytes_cmp(key, klen, r->hi, r->hilen) < 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether an entry (ns, key) may hold what the transaction wrote. */
+static int written(const struct pg_wset *w, int ns, const void *key, size_t klen, uint64_t h) {
+    if (w->failed) return 1;
+    if (ns == PG_CACHE_KV_SCAN) {
+        uint32_t kns;
+        if (klen < sizeof kns) return 1;
+        memcpy(&kns, key, sizeof kns);
+        return scan_dirty(w, (int)kns);
+    }
+    if (ns < 0) return w->docs;
+    return key_set_has(w, h) || in_ranges(w, ns, key, klen);
+}
+
+/* A write transaction reads (ns, key) from the server, not the cache. */
+static int tx_bypass(const pg_tenant *t, int ns, const void *key, size_t klen) {
+    if (t->in_tx != 1) return 0;
+    const struct pg_wset *w = t->wset;
+    if (!w || w->sp < 0) return 1;
+    return written(w, ns, key, klen, hash_key(w->sp, ns, key, klen));
+}
+
+static void wset_free(struct pg_wset *w) {
+    if (!w) return;
+    for (size_t i = 0; i < w->nranges; i++) {
+        free(w->ranges[i].lo);
+        free(w->ranges[i].hi);
+    }
+    free(w->ranges);
+    free(w->scan_ns);
+    free(w->keys);
+    free(w);
+}
+
+void pg_cache_tx_begin(pg_tenant *t) {
+    wset_free(t->wset);
+    t->wset = calloc(1, sizeof *t->wset);
+    if (!t->wset) return; /* every read goes to the server */
+    pthread_mutex_lock(&cache.mu);
+    cache_init_locked();
+    t->wset->token = ++cache.counter;
+    t->wset->sp = t->nonce_id[0] ? space_of(t->nonce_id) : -1;
+    pthread_mutex_unlock(&cache.mu);
+}
+
+void pg_cache_tx_write_docs(pg_tenant *t) {
+    if (t->in_tx == 1 && t->wset) t->wset->docs = 1;
+}
+
+static void *dup_bytes(const void *p, size_t n) {
+    void *d = malloc(n ? n : 1);
+    if (d && n) memcpy(d, p, n);
+    return d;
+}
+
+void pg_cache_tx_wrote(pg_tenant *t, int ns, const void *lo, size_t lolen, const void *hi,
+                       size_t hilen, int range) {
+    struct pg_wset *w = t->wset;
+    if (t->in_tx != 1 || !w || w->sp < 0 || w->failed) return;
+    if (!scan_dirty(w, ns)) {
+        if (w->nscan == w->scancap) {
+            size_t cap = w->scancap ? 2 * w->scancap : 8;
+            int *n = realloc(w->scan_ns, cap * sizeof *n);
+            if (!n) goto nomem;
+            w->scan_ns = n, w->scancap = cap;
+        }
+        w->scan_ns[w->nscan++] = ns;
+    }
+    if (!range) {
+        if (key_set_add(w, hash_key(w->sp, ns, lo, lolen)) != 0) goto nomem;
+        return;
+    }
+    if (w->nranges == w->rangecap) {
+        size_t cap = w->rangecap ? 2 * w->rangecap : 4;
+        kv_range *n = realloc(w->ranges, cap * sizeof *n);
+        if (!n) goto nomem;
+        w->ranges = n, w->rangecap = cap;
+    }
+    kv_range r = {.ns = ns, .bounded = hi != NULL, .lolen = lolen, .hilen = hilen};
+    r.lo = dup_bytes(lo, lolen);
+    r.hi = hi ? dup_bytes(hi, hilen) : NULL;
+    if (!r.lo || (hi && !r.hi)) {
+        free(r.lo);
+        free(r.hi);
+        goto nomem;
+    }
+    w->ranges[w->nranges++] = r;
+    return;
+nomem:
+    w->failed = 1;
+}
+
+void pg_cache_tx_end(pg_tenant *t, int committed, int64_t new_gen) {
+    struct pg_wset *w = t->wset;
+    t->wset = NULL;
+    if (!w) return;
+    pthread_mutex_lock(&cache.mu);
+    cache_init_locked();
+    int sp = w->sp;
+    if (sp >= 0) {
+        kv_space *s = &cache.spaces[sp];
+        int carry = committed && new_gen == t->gen + 1 && s->gen == t->gen;
+        for (kv_entry *e = cache.head.next, *n; e != &cache.head; e = n) {
+            n = e->next;
+            if (e->space != sp) continue;
+            if (e->owner == w->token) {
+                if (carry && e->epoch == s->epoch &&
+                    !written(w, e->ns, e->data, e->klen, e->hash) &&
+                    !find(sp, e->ns, e->data, e->klen, e->hash, 0))
+                    e->owner = 0;
+                else
+                    entry_drop(e);
+            } else if (carry && e->owner == 0 && written(w, e->ns, e->data, e->klen, e->hash)) {
+                entry_drop(e);
+            }
+        }
+        if (carry) s->gen = new_gen; /* same epoch: the rest carries over */
+    }
+    pthread_mutex_unlock(&cache.mu);
+    wset_free(w);
+}
+
 int pg_cache_get(const pg_tenant *t, int ns, const void *key, size_t klen, lore_buf *val,
                  lore_status *st, int *sp_out) {
     pthread_mutex_lock(&cache.mu);
     cache_init_locked();
-    int sp = usable_space(t), hit = 0;
+    int sp = tx_bypass(t, ns, key, klen) ? -1 : usable_space(t), hit = 0;
     *sp_out = sp;
     if (sp >= 0) {
         uint64_t h = hash_key(sp, ns, key, klen);
-        kv_entry *e = find(sp, ns, key, klen, h);
-        if (e && e->gen != t->gen) {
+        kv_entry *e = t->in_tx == 1 ? find(sp, ns, key, klen, h, tx_token(t)) : NULL;
+        if (!e) e = find(sp, ns, key, klen, h, 0);
+        if (e && e->epoch != cache.spaces[sp].epoch) {
             entry_drop(e);
             e = NULL;
         }
@@ -188,12 +412,13 @@ void pg_cache_put(const pg_tenant *t, int sp, int ns, const void *key, size_t kl
                   size_t vlen) {
     int absent = val == NULL;
     if (sp < 0 || sizeof(kv_entry) + klen + vlen > cache.cap / 8) return;
+    if (tx_bypass(t, ns, key, klen)) return; /* written since the read began */
     kv_entry *e = malloc(sizeof *e + klen + vlen);
     if (!e) return;
     e->hash = hash_key(sp, ns, key, klen);
     e->space = sp;
     e->ns = ns;
-    e->gen = t->gen;
+    e->owner = t->in_tx == 1 ? tx_token(t) : 0;
     e->absent = absent;
     e->klen = klen;
     e->vlen = vlen;
@@ -207,8 +432,9 @@ void pg_cache_put(const pg_tenant *t, int sp, int ns, const void *key, size_t kl
     if (cache.spaces[sp].gen != t->gen) {
         free(e);
         e = NULL;
-    } else if ((old = find(sp, ns, key, klen, e->hash))) {
-        entry_drop(old);
+    } else {
+        e->epoch = cache.spaces[sp].epoch;
+        if ((old = find(sp, ns, key, klen, e->hash, e->owner))) entry_drop(old);
     }
     if (e) {
         if (cache.count >= cache.nbuckets) grow_buckets();
@@ -248,10 +474,15 @@ void pg_kv_cache_get_stats(pg_kv_cache_stats *out) {
 
 /* ---- the statements ---- */
 
-static lore_status kv_write(pg_tenant *t, const char *sql, pg_params *p) {
+/* A kv write; in a write transaction the cache hears which keys (range 0:
+ * the key lo) or range [lo, hi) it touched, before it is sent (a failed
+ * statement may still have written nothing: reading afresh is harmless). */
+static lore_status kv_write(pg_tenant *t, const char *sql, pg_params *p, int ns, const void *lo,
+                            size_t lolen, const void *hi, size_t hilen, int range) {
     pg_call k;
-    lore_status st = pg_call_begin(t, &k, 1);
+    lore_status st = pg_call_begin(t, &k, PG_WRITE_KV);
     if (st != LORE_OK) return st;
+    pg_cache_tx_wrote(t, ns, lo, lolen, hi, hilen, range);
     PGresult *r = pg_call_exec_last(&k, sql, p, &st);
     PQclear(r);
     return pg_call_end(&k, st);
@@ -267,7 +498,7 @@ lore_status pg_kv_put(store_tenant *base, int ns, const void *key, size_t klen, 
     return kv_write((pg_tenant *)base,
                     "INSERT INTO kv(ns, key, val) VALUES($1, $2::bytea, $3::bytea)"
                     " ON CONFLICT (ns, key) DO UPDATE SET val = excluded.val",
-                    &p);
+                    &p, ns, key, klen, NULL, 0, 0);
 }
 
 lore_status pg_kv_get(store_tenant *base, int ns, const void *key, size_t klen, lore_buf *val) {
@@ -305,7 +536,8 @@ lore_status pg_kv_delete(store_tenant *base, int ns, const void *key, size_t kle
     pg_params p = {0};
     pg_param_i64(&p, ns);
     pg_param_bytes(&p, key, klen);
-    return kv_write((pg_tenant *)base, "DELETE FROM kv WHERE ns=$1 AND key=$2::bytea", &p);
+    return kv_write((pg_tenant *)base, "DELETE FROM kv WHERE ns=$1 AND key=$2::bytea", &p, ns, key,
+                    klen, NULL, 0, 0);
 }
 
 lore_status pg_kv_delete_range(store_tenant *base, int ns, const void *lo, size_t lolen,
@@ -317,7 +549,7 @@ lore_status pg_kv_delete_range(store_tenant *base, int ns, const void *lo, size_
     return kv_write((pg_tenant *)base,
                     hi ? "DELETE FROM kv WHERE ns=$1 AND key >= $2::bytea AND key < $3::bytea"
                        : "DELETE FROM kv WHERE ns=$1 AND key >= $2::bytea",
-                    &p);
+                    &p, ns, lo, lolen, hi, hilen, 1);
 }
 
 /* A scan page's rows, from the server's result or from a cached copy of
@@ -393,7 +625,7 @@ lore_status pg_kv_scan(store_tenant *base, int ns, const void *lo, size_t lolen,
     /* Pages with a cursor: the first from lo (inclusive), the next after
      * the last key seen. The callback may read and write the store between
      * pages (a merge writes its new segment while reading the old ones).
-     * In a read snapshot each page is cached as kv values are (an index
+     * In a transaction each page is cached as kv values are (an index
      * lists its segments with a scan on every search). */
     lore_buf cursor, key, cached;
     lore_buf_init(&cursor, KV_KEY_MAX);

@@ -8,9 +8,14 @@
  * run one at a time across every process and node, as SQLite's BEGIN
  * IMMEDIATE makes them: the indexes read their blocks and write them back
  * in the same transaction and rely on no one writing in between. The lock
- * is waited for up to lock_timeout (10 s, SQLite's busy timeout), then the
+ * is waited for up to lock_timeout (60 s, as SQLite's writers wait), then the
  * begin answers LORE_BUSY. Isolation is READ COMMITTED: with writers
  * serialized, a writer sees every earlier commit.
+ *
+ * The begin's round trip also reads the cache generation once the lock is
+ * granted, and the commit's bumps it and answers the new value, so that
+ * pg_kv.c's cache serves the writer's reads of what it has not written
+ * and carries over to the next generation (pg_kv.c).
  *
  * A read snapshot (store_begin_read) is REPEATABLE READ READ ONLY: every
  * read in it sees one committed state, and it never waits for writers. It
@@ -107,18 +112,43 @@ static void give_conn(pg_tenant *t, PGconn *c) {
     t->broken = 0;
 }
 
-/* Commits, bumping the cache generation first when the transaction wrote;
- * a transaction that failed answers ROLLBACK to COMMIT, which is a
- * failure. */
-static lore_status commit_on(pg_tenant *t, PGconn *c) {
-    PGresult *r = NULL;
-    lore_status st =
-        run_simple(t, c, t->dirty ? "UPDATE cache_gen SET gen = gen + 1; COMMIT" : "COMMIT", &r);
-    if (st == LORE_OK && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-        set_err(t, "the transaction had failed and was rolled back");
+/* Commits, bumping the cache generation first when the transaction wrote
+ * (*gen: the new generation, -1 when not bumped or not known); a
+ * transaction that failed answers ROLLBACK to COMMIT, which is a failure. */
+static lore_status commit_on(pg_tenant *t, PGconn *c, int64_t *gen) {
+    *gen = -1;
+    lore_status st = LORE_OK;
+    if (!PQsendQuery(c, t->dirty ? "UPDATE cache_gen SET gen = gen + 1 RETURNING gen; COMMIT"
+                                 : "COMMIT")) {
+        set_err(t, PQerrorMessage(c));
+        if (PQstatus(c) != CONNECTION_OK) t->broken = 1;
         st = LORE_IO;
     }
-    PQclear(r);
+    /* Every result up to the NULL: the bump's row, then COMMIT's. */
+    int committed = 0;
+    for (PGresult *r; st == LORE_OK && (r = PQgetResult(c));) {
+        ExecStatusType es = PQresultStatus(r);
+        if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
+            st = fail_result(t, c, r);
+        } else if (es == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            *gen = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        } else if (es == PGRES_COMMAND_OK) {
+            committed = !strcmp(PQcmdStatus(r), "COMMIT");
+            if (!committed) {
+                set_err(t, "the transaction had failed and was rolled back");
+                st = LORE_IO;
+            }
+        }
+        PQclear(r);
+    }
+    for (PGresult *r; st != LORE_OK && PQstatus(c) == CONNECTION_OK && (r = PQgetResult(c));)
+        PQclear(r); /* the rest, up to the NULL */
+    if (st == LORE_OK && !committed) {
+        set_err(t, PQstatus(c) != CONNECTION_OK ? PQerrorMessage(c) : "no answer to COMMIT");
+        if (PQstatus(c) != CONNECTION_OK) t->broken = 1;
+        st = LORE_IO;
+    }
+    if (st != LORE_OK) *gen = -1;
     if (st != LORE_OK && PQtransactionStatus(c) != PQTRANS_IDLE)
         (void)run_simple(t, c, "ROLLBACK", NULL);
     t->dirty = 0;
@@ -139,6 +169,7 @@ lore_status pg_call_begin(pg_tenant *t, pg_call *k, int write) {
         if (!t->conn) return LORE_INTERNAL;
         k->c = t->conn;
         if (write) t->dirty = 1;
+        if (write && write != PG_WRITE_KV) pg_cache_tx_write_docs(t);
         return LORE_OK;
     }
     /* The transaction starts with the first statement, in its round trip. */
@@ -154,8 +185,9 @@ lore_status pg_call_end(pg_call *k, lore_status st) {
     if (!k->own || !k->c) return st;
     pg_tenant *t = k->t;
     if (k->state == 1) {
+        int64_t gen;
         if (st == LORE_OK)
-            st = commit_on(t, k->c);
+            st = commit_on(t, k->c, &gen);
         else
             rollback_on(t, k->c);
     } else if (k->state == 2) {
@@ -281,19 +313,34 @@ PGresult *pg_call_exec_last(pg_call *k, const char *sql, const pg_params *p, lor
 
 /* ---- transactions ---- */
 
+/* The cache's identity and generation, from SELECT nonce, gen FROM cache_gen. */
+static lore_status read_gen(pg_tenant *t, const PGresult *r) {
+    if (PQntuples(r) != 1 || PQnfields(r) != 2) {
+        set_err(t, "cache_gen does not hold one row");
+        return LORE_CORRUPT;
+    }
+    snprintf(t->nonce_id, sizeof t->nonce_id, "%s", PQgetvalue(r, 0, 0));
+    t->gen = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    return LORE_OK;
+}
+
 lore_status pg_begin(store_tenant *base) {
     pg_tenant *t = (pg_tenant *)base;
     if (t->in_tx) return LORE_INVALID;
     PGconn *c = NULL;
     lore_status st = take_conn(t, &c);
     if (st != LORE_OK) return st;
-    char enter[200], sql[400];
+    char enter[200], sql[480];
     enter_sql(t, enter, sizeof enter);
     snprintf(sql, sizeof sql,
              "BEGIN ISOLATION LEVEL READ COMMITTED; %s;"
-             " SET LOCAL lock_timeout = '10s'; SELECT pg_advisory_xact_lock(%d, %d)",
+             " SET LOCAL lock_timeout = '60s'; SELECT pg_advisory_xact_lock(%d, %d);"
+             " SELECT nonce, gen FROM cache_gen",
              enter, PG_WRITER_LOCK_CLASS, (int)(int32_t)(uint32_t)(uint64_t)t->id);
-    if ((st = run_simple(t, c, sql, NULL)) != LORE_OK) {
+    PGresult *r = NULL;
+    if ((st = run_simple(t, c, sql, &r)) == LORE_OK) st = read_gen(t, r);
+    PQclear(r);
+    if (st != LORE_OK) {
         rollback_on(t, c);
         give_conn(t, c);
         return st;
@@ -302,13 +349,16 @@ lore_status pg_begin(store_tenant *base) {
     t->in_tx = 1;
     t->next_chunk = 0;
     t->dirty = 0;
+    pg_cache_tx_begin(t);
     return LORE_OK;
 }
 
 lore_status pg_commit(store_tenant *base) {
     pg_tenant *t = (pg_tenant *)base;
     if (t->in_tx != 1) return LORE_INVALID;
-    lore_status st = commit_on(t, t->conn);
+    int64_t gen;
+    lore_status st = commit_on(t, t->conn, &gen);
+    pg_cache_tx_end(t, st == LORE_OK, gen);
     give_conn(t, t->conn);
     t->conn = NULL;
     t->in_tx = 0;
@@ -319,6 +369,7 @@ void pg_rollback(store_tenant *base) {
     pg_tenant *t = (pg_tenant *)base;
     if (!t->in_tx) return;
     rollback_on(t, t->conn);
+    pg_cache_tx_end(t, 0, -1);
     give_conn(t, t->conn);
     t->conn = NULL;
     t->in_tx = 0;
@@ -337,16 +388,8 @@ lore_status pg_begin_read(store_tenant *base) {
              " SELECT nonce, gen FROM cache_gen",
              enter);
     PGresult *r = NULL;
-    if ((st = run_simple(t, c, sql, &r)) == LORE_OK) {
-        if (PQntuples(r) == 1 && PQnfields(r) == 2) {
-            snprintf(t->nonce_id, sizeof t->nonce_id, "%s", PQgetvalue(r, 0, 0));
-            t->gen = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-        } else {
-            set_err(t, "cache_gen does not hold one row");
-            st = LORE_CORRUPT;
-        }
-        PQclear(r);
-    }
+    if ((st = run_simple(t, c, sql, &r)) == LORE_OK) st = read_gen(t, r);
+    PQclear(r);
     if (st != LORE_OK) {
         rollback_on(t, c);
         give_conn(t, c);
