@@ -363,6 +363,8 @@ void pg_cache_put(const pg_tenant *t, int slot, int ns, const void *key, size_t 
                   const void *val, size_t vlen);
 
 lore_status pg_blob_create(store *s, const char *tenant, char *name_out, store_blob_writer **w);
+lore_status pg_blob_create_named(store *s, const char *tenant, const char *name,
+                                 store_blob_writer **w);
 lore_status pg_blob_write(store_blob_writer *w, const void *data, size_t len);
 lore_status pg_blob_finish(store_blob_writer *w, int keep);
 lore_status pg_blob_size(store *s, const char *tenant, const char *name, int64_t *bytes);
