@@ -23,6 +23,7 @@
 #include "ingest/ingest_jobs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <utf8proc.h>
 #include <stdarg.h>
@@ -362,18 +363,46 @@ static int run_file(job_thread *th, const store_job *j, ingest_session *ss, run_
     return 0;
 }
 
-/* Opens the file a path job records every problem in (its blob), or NULL:
- * written in place, so only where blobs are files (store_blob_path); on
- * other stores the result keeps the first problems and the counts. */
-static FILE *problems_open(job_thread *th, const store_job *j) {
+/* Opens the file a path job records every problem in while it walks, or
+ * NULL: an unlinked temporary file in $TMPDIR (else /tmp), copied into the
+ * job's blob when the walk ends (problems_keep). */
+static FILE *problems_open(const store_job *j) {
+    if (!j->blob) return NULL;
+    const char *dir = getenv("TMPDIR");
     char path[4096];
-    if (!j->blob || store_blob_path(th->s, j->tenant, j->blob, path, sizeof path) != LORE_OK)
-        return NULL;
-    FILE *f = fopen(path, "we");
-    if (!f)
-        LORE_WARN("job %lld: cannot write its problems to %s: %s", (long long)j->id, path,
+    int n = snprintf(path, sizeof path, "%s/lore-problems-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = n > 0 && (size_t)n < sizeof path ? mkostemp(path, O_CLOEXEC) : -1;
+    FILE *f = fd >= 0 ? fdopen(fd, "w+") : NULL;
+    if (fd >= 0) unlink(path);
+    if (!f) {
+        LORE_WARN("job %lld: cannot make a file for its problems in %s: %s", (long long)j->id, path,
                   strerror(errno));
+        if (fd >= 0) close(fd);
+    }
     return f;
+}
+
+/* Stores the problems written to f as the job's blob, through the store
+ * (on PostgreSQL too: any node's lore jobs show reads it), replacing what
+ * an earlier attempt left; closes f. 0: kept. */
+static int problems_keep(job_thread *th, const store_job *j, FILE *f) {
+    store_blob_writer *w = NULL;
+    lore_status st = fflush(f) == 0 && fseek(f, 0, SEEK_SET) == 0 ? LORE_OK : LORE_IO;
+    if (st == LORE_OK) st = store_blob_create_named(th->s, j->tenant, j->blob, &w);
+    char buf[65536];
+    size_t n;
+    while (st == LORE_OK && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        st = store_blob_write(w, buf, n);
+    if (st == LORE_OK && ferror(f)) st = LORE_IO;
+    if (w) {
+        lore_status fin = store_blob_finish(w, st == LORE_OK);
+        if (st == LORE_OK) st = fin;
+    }
+    fclose(f);
+    if (st != LORE_OK)
+        LORE_WARN("job %lld: cannot keep its problems as blob %s: %s", (long long)j->id, j->blob,
+                  lore_status_message(st));
+    return st == LORE_OK ? 0 : -1;
 }
 
 static int run_path(job_thread *th, const store_job *j, ingest_session *ss, run_state *rs,
@@ -395,7 +424,7 @@ static int run_path(job_thread *th, const store_job *j, ingest_session *ss, run_
     rs->notes = json_array();
     rs->nnotes = 0;
     rs->problems = 0;
-    rs->all = problems_open(th, j);
+    rs->all = problems_open(j);
     rs->all_bytes = 0;
     rs->nall = 0;
     char why[PATH_MAX + 256] = "";
@@ -408,8 +437,11 @@ static int run_path(job_thread *th, const store_job *j, ingest_session *ss, run_
     free(list);
     /* Every problem went to the job's blob (lore jobs show pages through
      * it); without one the result keeps the first INGEST_JOB_MAX_PROBLEMS. */
-    int recorded = rs->all != NULL;
-    if (rs->all && fclose(rs->all) != 0) recorded = 0;
+    int recorded = 0;
+    if (rs->all && *st == LORE_OK)
+        recorded = problems_keep(th, j, rs->all) == 0; /* closes it */
+    else if (rs->all)
+        fclose(rs->all); /* the job failed: its result is an error */
     rs->all = NULL;
     if (*st == LORE_INVALID && why[0]) { /* a sync refused: nothing was done */
         json_decref(rs->notes);

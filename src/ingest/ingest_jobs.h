@@ -100,7 +100,8 @@ char *ingest_job_path_payload(const char *path, const char *source, const char *
  * "deleted" and "renamed" (syncs), "failed", "skipped", "chunks", "bytes",
  * "problem_count" (notes and errors), "error_count", and either
  * "problems_recorded" (the lines its blob holds: every problem, up to
- * INGEST_JOB_PROBLEMS_FILE_MAX bytes of them) or, for a job without a blob,
+ * INGEST_JOB_PROBLEMS_FILE_MAX bytes of them) or, for a job without a blob
+ * or whose blob could not be stored,
  * "problems": [{"path", "message", "error"}] (the first
  * INGEST_JOB_MAX_PROBLEMS)}. */
 #define INGEST_JOB_MAX_PROBLEMS 200

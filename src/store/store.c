@@ -406,6 +406,25 @@ lore_status store_blob_create(store *s, const char *tenant, char *name_out, stor
     return s->be->blob_create(s, tenant, name_out, w);
 }
 
+int store_blob_name_valid(const char *name) {
+    size_t n = name ? strlen(name) : 0;
+    if (!n || n > STORE_BLOB_NAME_MAX || name[0] == '.') return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+lore_status store_blob_create_named(store *s, const char *tenant, const char *name,
+                                    store_blob_writer **w) {
+    *w = NULL;
+    if (!store_blob_name_valid(name) || !store_tenant_name_valid(tenant)) return LORE_INVALID;
+    return s->be->blob_create_named(s, tenant, name, w);
+}
+
 lore_status store_blob_write(store_blob_writer *w, const void *data, size_t len) {
     return w->be->blob_write(w, data, len);
 }

@@ -706,7 +706,8 @@ LORE_MUST_CHECK lore_status store_job_wait(store *s, int64_t timeout_ms, int can
 /* ---- blobs ----
  *
  * Job payloads too big to keep inline (uploads, import archives), kept by
- * the store under a name it picks, per tenant, deleted with the tenant.
+ * the store under a name it picks, and job outputs (a path job's problems)
+ * under a name the job's creator picks; per tenant, deleted with the tenant.
  * A job names its blob (store_job.blob); the queue removes the blob when
  * the job is purged. */
 
@@ -716,6 +717,18 @@ typedef struct store_blob_writer store_blob_writer;
  * STORE_BLOB_NAME_MAX + 1 bytes). Returns the owned writer. */
 LORE_MUST_CHECK lore_status store_blob_create(store *s, const char *tenant, char *name_out,
                                               store_blob_writer **w);
+/* Starts a blob of tenant under the caller's name (a job's output, named
+ * when the job is queued): 1 to STORE_BLOB_NAME_MAX bytes of letters,
+ * digits, '.', '_' and '-', not starting with '.' (LORE_INVALID otherwise;
+ * store_blob_name_valid). store_blob_finish with keep = 1 makes it visible
+ * under that name, replacing any blob of that name whole (a reader finds
+ * the old one or the new one, never a part); keep = 0 discards it and
+ * leaves an older blob of that name as it was. Of two writers of one name
+ * the last to finish wins. Returns the owned writer. */
+LORE_MUST_CHECK lore_status store_blob_create_named(store *s, const char *tenant, const char *name,
+                                                    store_blob_writer **w);
+/* 1 if name is a valid name for store_blob_create_named. */
+int store_blob_name_valid(const char *name);
 /* Appends len bytes. */
 LORE_MUST_CHECK lore_status store_blob_write(store_blob_writer *w, const void *data, size_t len);
 /* keep = 1: makes the blob durable and visible under its name (before the
@@ -731,9 +744,9 @@ LORE_MUST_CHECK lore_status store_blob_read(store *s, const char *tenant, const 
 /* Removes a blob (a store_blob_fn: ctx is the store). Missing is fine. */
 void store_blob_remove(void *store_ctx, const char *tenant, const char *name);
 /* The path of one blob of a tenant, for backends that keep blobs as files
- * (LORE_UNSUPPORTED otherwise). Only for a file the job itself rewrites
- * while it runs (the problems file of a path job); anything that reads a
- * blob uses store_blob_read or store_blob_local_path. */
+ * (LORE_UNSUPPORTED otherwise). Only for store_blob_local_path and the
+ * store's own tests: anything that reads a blob uses store_blob_read or
+ * store_blob_local_path, anything that writes one a blob writer. */
 LORE_MUST_CHECK lore_status store_blob_path(store *s, const char *tenant, const char *blob,
                                             char *out, size_t outlen);
 

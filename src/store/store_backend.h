@@ -20,7 +20,7 @@
 
 #include "store/store.h"
 
-#define STORE_BACKEND_VERSION 1
+#define STORE_BACKEND_VERSION 2 /* 2: blob_create_named */
 
 typedef struct store_backend store_backend;
 
@@ -178,6 +178,11 @@ struct store_backend {
      * up to len bytes at offset (*got 0 at the end). blob_remove: missing
      * is fine. */
     lore_status (*blob_create)(store *s, const char *tenant, char *name_out, store_blob_writer **w);
+    /* blob_create_named: as blob_create under the caller's name (checked by
+     * store.c: store_blob_name_valid); blob_finish with keep = 1 replaces
+     * a blob of that name atomically. */
+    lore_status (*blob_create_named)(store *s, const char *tenant, const char *name,
+                                     store_blob_writer **w);
     lore_status (*blob_write)(store_blob_writer *w, const void *data, size_t len);
     lore_status (*blob_finish)(store_blob_writer *w, int keep);
     lore_status (*blob_size)(store *s, const char *tenant, const char *name, int64_t *bytes);

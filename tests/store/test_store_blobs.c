@@ -2,7 +2,9 @@
  * LORE_TEST_STORE_URL names (support/store_fixture.h): a blob is invisible
  * until finished, reads back byte for byte at any offset, is discarded by
  * finish(keep = 0), removed (missing is fine), per tenant and deleted with
- * its tenant; store_blob_local_path gives a readable file on every backend;
+ * its tenant; a blob under the caller's name (store_blob_create_named) is
+ * replaced whole by a later writer of the name, its name checked;
+ * store_blob_local_path gives a readable file on every backend;
  * the schema status lists the control store and every tenant up to date,
  * and store_migrate on an up-to-date store changes nothing. The blob size
  * and offsets are drawn from a printed seed. */
@@ -101,6 +103,88 @@ static void test_blobs(store *s) {
     free(back);
 }
 
+/* The blob's whole content into a NUL-terminated buffer (NULL: none). */
+static char *content(store *s, const char *tenant, const char *name) {
+    char *text = NULL;
+    size_t len = 0;
+    return store_blob_load(s, tenant, name, 1u << 24, &text, &len) == LORE_OK ? text : NULL;
+}
+
+/* A blob under the caller's name: invisible until finished, replaced whole
+ * by a later writer of the name (an unfinished one leaves the old bytes),
+ * kept through a discarded writer, per tenant, removed, and its name checked. */
+static void test_named_blobs(store *s) {
+    const char *name = "problems-0123abcd-1700000000000-42-0.jsonl";
+    store_blob_writer *w = NULL, *w2 = NULL;
+    int64_t size = -1;
+    CHECK_INT(store_blob_create_named(s, "acme", name, &w), LORE_OK);
+    if (w) CHECK_INT(store_blob_write(w, "first\n", 6), LORE_OK);
+    CHECK_INT(store_blob_size(s, "acme", name, &size), LORE_NOT_FOUND); /* not finished */
+    if (w) CHECK_INT(store_blob_finish(w, 1), LORE_OK);
+    char *t = content(s, "acme", name);
+    CHECK(t && !strcmp(t, "first\n"));
+    free(t);
+    /* a second writer of the name: the old blob stays until it finishes */
+    size_t n = 100000 + (size_t)(test_rand() % 3000000);
+    uint8_t *data = malloc(n), *back = malloc(n);
+    CHECK(data && back);
+    if (!data || !back) return;
+    fill(data, n, n + 1);
+    CHECK_INT(store_blob_create_named(s, "acme", name, &w), LORE_OK);
+    CHECK_INT(store_blob_create_named(s, "acme", name, &w2), LORE_OK); /* one that gives up */
+    if (w) CHECK_INT(store_blob_write(w, data, n), LORE_OK);
+    t = content(s, "acme", name);
+    CHECK(t && !strcmp(t, "first\n"));
+    free(t);
+    if (w) CHECK_INT(store_blob_finish(w, 1), LORE_OK);
+    CHECK_INT(store_blob_size(s, "acme", name, &size), LORE_OK);
+    CHECK_INT(size, (int64_t)n);
+    size_t got = 0;
+    CHECK_INT(store_blob_read(s, "acme", name, 0, back, n, &got), LORE_OK);
+    CHECK(got == n && memcmp(back, data, n) == 0);
+    if (w2) CHECK_INT(store_blob_write(w2, "junk", 4), LORE_OK);
+    if (w2) CHECK_INT(store_blob_finish(w2, 0), LORE_OK); /* discarded: the blob stays */
+    CHECK_INT(store_blob_size(s, "acme", name, &size), LORE_OK);
+    CHECK_INT(size, (int64_t)n);
+    /* a local file with the new bytes, on every backend */
+    char path[1024];
+    int temp = -1;
+    CHECK_INT(store_blob_local_path(s, "acme", name, NULL, path, sizeof path, &temp), LORE_OK);
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0 && read(fd, back, n) == (ssize_t)n && memcmp(back, data, n) == 0);
+    if (fd >= 0) close(fd);
+    if (temp == 1) unlink(path);
+    /* per tenant: beta's blob of the same name is its own */
+    CHECK_INT(store_blob_size(s, "beta", name, &size), LORE_NOT_FOUND);
+    CHECK_INT(store_blob_create_named(s, "beta", name, &w), LORE_OK);
+    if (w) CHECK_INT(store_blob_finish(w, 1), LORE_OK); /* empty is a blob too */
+    CHECK_INT(store_blob_size(s, "beta", name, &size), LORE_OK);
+    CHECK_INT(size, 0);
+    CHECK_INT(store_blob_size(s, "acme", name, &size), LORE_OK);
+    CHECK_INT(size, (int64_t)n);
+    /* removed */
+    store_blob_remove(s, "acme", name);
+    store_blob_remove(s, "beta", name);
+    CHECK_INT(store_blob_size(s, "acme", name, &size), LORE_NOT_FOUND);
+    CHECK_INT(store_blob_size(s, "beta", name, &size), LORE_NOT_FOUND);
+    /* names: the charset and length are checked, on every backend */
+    char longname[STORE_BLOB_NAME_MAX + 2];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    const char *bad[] = {"", ".hidden", "a/b", "../x", "a b", "na\xc3\xafve", longname};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        w = (store_blob_writer *)1;
+        CHECK_INT(store_blob_create_named(s, "acme", bad[i], &w), LORE_INVALID);
+        CHECK(w == NULL);
+    }
+    longname[STORE_BLOB_NAME_MAX] = 0; /* exactly the longest */
+    CHECK_INT(store_blob_create_named(s, "acme", longname, &w), LORE_OK);
+    if (w) CHECK_INT(store_blob_finish(w, 0), LORE_OK);
+    CHECK_INT(store_blob_create_named(s, "../x", name, &w), LORE_INVALID);
+    free(data);
+    free(back);
+}
+
 static void test_migrations(store *s) {
     store_schema_status *st = NULL;
     size_t n = 0;
@@ -139,6 +223,7 @@ int main(void) {
     CHECK_INT(store_tenant_create(s, "acme"), LORE_OK);
     CHECK_INT(store_tenant_create(s, "beta"), LORE_OK);
     test_blobs(s);
+    test_named_blobs(s);
     test_migrations(s);
     store_close(s);
     /* opening what is there without creating anything */

@@ -81,6 +81,7 @@ const store_backend store_backend_postgres = {
     .job_pending = pg_job_pending,
     .job_wait = pg_job_wait,
     .blob_create = pg_blob_create,
+    .blob_create_named = pg_blob_create_named,
     .blob_write = pg_blob_write,
     .blob_finish = pg_blob_finish,
     .blob_size = pg_blob_size,

@@ -13,7 +13,11 @@
  * connection or transaction in between). blob_finish with keep flips state
  * to 1 with the size: the blob appears whole or not at all. A writer that
  * died leaves a state-0 row; blob_create removes those older than a day.
- * Names are "blob-" and 24 random hex digits, as the SQLite backend's. */
+ * Names are "blob-" and 24 random hex digits, as the SQLite backend's, or
+ * the caller's (blob_create_named): that blob is written under a dot name
+ * (".part-" and 24 random hex digits, which no reader asks for) and
+ * blob_finish deletes an older blob of the name and renames it in one
+ * transaction, so readers find the old blob or the new one. */
 #include "store/postgres/pg_int.h"
 
 #include <stdio.h>
@@ -50,6 +54,7 @@ typedef struct pg_blob_writer {
     int64_t seq;   /* next chunk */
     int64_t bytes; /* written so far */
     lore_status failed;
+    char *named; /* blob_create_named: the name it gets on finish (owned) */
     size_t fill;
     uint8_t *buf; /* BLOB_CHUNK bytes */
 } pg_blob_writer;
@@ -78,13 +83,13 @@ static int name_ok(const char *tenant, const char *name) {
     return store_tenant_name_valid(tenant) && name && *name && strlen(name) <= STORE_BLOB_NAME_MAX;
 }
 
-lore_status pg_blob_create(store *base, const char *tenant, char *name_out,
-                           store_blob_writer **out) {
-    pg_store *s = (pg_store *)base;
+static lore_status writer_new(pg_store *s, const char *tenant, const char *named, char *name_out,
+                              store_blob_writer **out) {
     *out = NULL;
     if (!store_tenant_name_valid(tenant)) return LORE_INVALID;
     pg_blob_writer *w = calloc(1, sizeof *w);
-    if (!w || !(w->buf = malloc(BLOB_CHUNK))) {
+    if (!w || !(w->buf = malloc(BLOB_CHUNK)) || (named && !(w->named = strdup(named)))) {
+        if (w) free(w->buf);
         free(w);
         return LORE_NOMEM;
     }
@@ -102,8 +107,8 @@ lore_status pg_blob_create(store *base, const char *tenant, char *name_out,
             st = LORE_IO;
             break;
         }
-        memcpy(name, "blob-", 5);
-        lore_hex(rnd, sizeof rnd, name + 5);
+        memcpy(name, named ? ".part-" : "blob-", named ? 6 : 5);
+        lore_hex(rnd, sizeof rnd, name + (named ? 6 : 5));
         pg_params p = {0};
         pg_param_text(&p, tenant);
         pg_param_text(&p, name);
@@ -122,13 +127,26 @@ lore_status pg_blob_create(store *base, const char *tenant, char *name_out,
         st = LORE_OK; /* 96 random bits met an old name: draw again */
     }
     if (st != LORE_OK) {
+        free(w->named);
         free(w->buf);
         free(w);
         return st;
     }
-    memcpy(name_out, name, strlen(name) + 1);
+    if (name_out) memcpy(name_out, name, strlen(name) + 1);
     *out = (store_blob_writer *)w;
     return LORE_OK;
+}
+
+lore_status pg_blob_create(store *base, const char *tenant, char *name_out,
+                           store_blob_writer **out) {
+    return writer_new((pg_store *)base, tenant, NULL, name_out, out);
+}
+
+lore_status pg_blob_create_named(store *base, const char *tenant, const char *name,
+                                 store_blob_writer **out) {
+    *out = NULL;
+    if (!store_blob_name_valid(name)) return LORE_INVALID;
+    return writer_new((pg_store *)base, tenant, name, NULL, out);
 }
 
 static lore_status flush_chunk(pg_blob_writer *w) {
@@ -164,13 +182,46 @@ lore_status pg_blob_write(store_blob_writer *base, const void *data, size_t len)
     return LORE_OK;
 }
 
+/* Keeps a named blob: an older blob of its name goes and this one takes
+ * the name, in one transaction. */
+static lore_status keep_named(pg_blob_writer *w) {
+    char err[256];
+    PGconn *c = pg_pool_get(w->s->pool, err, sizeof err);
+    if (!c) return LORE_IO;
+    pg_params d = {0}, p = {0};
+    pg_param_i64(&d, w->id);
+    pg_param_text(&d, w->named);
+    pg_param_i64(&p, w->id);
+    pg_param_text(&p, w->named);
+    pg_param_i64(&p, w->bytes);
+    lore_status st = pg_exec(c, "BEGIN", err, sizeof err);
+    if (st == LORE_OK)
+        st = pg_run_cmd(c,
+                        "DELETE FROM lore.blobs WHERE name = $2 AND id <> $1::bigint"
+                        " AND tenant = (SELECT tenant FROM lore.blobs WHERE id = $1::bigint)",
+                        &d, NULL, err, sizeof err);
+    int64_t n = 0;
+    if (st == LORE_OK)
+        st = pg_run_cmd(c, "UPDATE lore.blobs SET state = 1, bytes = $3, name = $2 WHERE id = $1",
+                        &p, &n, err, sizeof err);
+    if (st == LORE_OK && n != 1) st = LORE_NOT_FOUND; /* swept meanwhile */
+    if (st == LORE_OK) st = pg_exec(c, "COMMIT", err, sizeof err);
+    if (st != LORE_OK && PQtransactionStatus(c) != PQTRANS_IDLE)
+        (void)pg_exec(c, "ROLLBACK", err, sizeof err);
+    pg_pool_put(w->s->pool, c,
+                PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE);
+    return st;
+}
+
 lore_status pg_blob_finish(store_blob_writer *base, int keep) {
     pg_blob_writer *w = (pg_blob_writer *)base;
     lore_status st = keep ? w->failed : LORE_OK;
     if (st == LORE_OK && keep && w->fill) st = flush_chunk(w);
     pg_params p = {0};
     pg_param_i64(&p, w->id);
-    if (st == LORE_OK && keep) {
+    if (st == LORE_OK && keep && w->named) {
+        st = keep_named(w);
+    } else if (st == LORE_OK && keep) {
         pg_param_i64(&p, w->bytes);
         st = blob_exec(w->s, "UPDATE lore.blobs SET state = 1, bytes = $2 WHERE id = $1", &p, NULL);
     }
@@ -179,6 +230,7 @@ lore_status pg_blob_finish(store_blob_writer *base, int keep) {
         pg_param_i64(&d, w->id);
         (void)blob_exec(w->s, "DELETE FROM lore.blobs WHERE id = $1", &d, NULL);
     }
+    free(w->named);
     free(w->buf);
     free(w);
     return st;

@@ -380,6 +380,8 @@ void pg_cache_tx_write_docs(pg_tenant *t);
 void pg_cache_tx_end(pg_tenant *t, int committed, int64_t new_gen);
 
 lore_status pg_blob_create(store *s, const char *tenant, char *name_out, store_blob_writer **w);
+lore_status pg_blob_create_named(store *s, const char *tenant, const char *name,
+                                 store_blob_writer **w);
 lore_status pg_blob_write(store_blob_writer *w, const void *data, size_t len);
 lore_status pg_blob_finish(store_blob_writer *w, int keep);
 lore_status pg_blob_size(store *s, const char *tenant, const char *name, int64_t *bytes);

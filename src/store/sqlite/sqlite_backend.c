@@ -80,6 +80,7 @@ const store_backend store_backend_sqlite = {
     .job_pending = sqlite_job_pending,
     .job_wait = NULL, /* the queue polls (a busy wait on SQLite would poll too) */
     .blob_create = sqlite_blob_create,
+    .blob_create_named = sqlite_blob_create_named,
     .blob_write = sqlite_blob_write,
     .blob_finish = sqlite_blob_finish,
     .blob_size = sqlite_blob_size,

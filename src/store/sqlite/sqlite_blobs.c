@@ -3,8 +3,11 @@
  * A blob being written is DATA_DIR/blobs/<tenant>/.part-<name> (a dot
  * name: no job names it, the backup skips it); blob_finish fsyncs it and
  * renames it to its name, so a blob is either whole under its name or
- * absent. Names are "blob-" and 24 random hex digits. Parsers that need a
- * file read the blob in place (blob_path). */
+ * absent. Names are "blob-" and 24 random hex digits, or the caller's
+ * (blob_create_named): that one is written as .part-<name>.<16 random hex
+ * digits>, so two writers of one name never share a part, and the rename
+ * replaces an older blob of the name in one step. Parsers that need a file
+ * read the blob in place (blob_path). */
 #include "store/sqlite/sqlite_int.h"
 
 #include <errno.h>
@@ -23,6 +26,7 @@ typedef struct sqlite_blob_writer {
     int fd;
     char dir[3072];
     char name[STORE_BLOB_NAME_MAX + 1];
+    char part[STORE_BLOB_NAME_MAX + 32]; /* the file while it is written */
 } sqlite_blob_writer;
 
 /* DATA_DIR/blobs/<tenant>, created if needed, into out. */
@@ -55,42 +59,66 @@ void sqlite_blob_remove(store *s, const char *tenant, const char *blob) {
 }
 
 static int part_path(const sqlite_blob_writer *w, char *out, size_t outlen) {
-    int n = snprintf(out, outlen, "%s/.part-%s", w->dir, w->name);
+    int n = snprintf(out, outlen, "%s/%s", w->dir, w->part);
     return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
-lore_status sqlite_blob_create(store *s_, const char *tenant, char *name_out,
-                               store_blob_writer **out) {
-    sqlite_store *s = (sqlite_store *)s_;
+/* Opens w's part file under a fresh random name: the blob's name too when
+ * named is NULL. */
+static lore_status open_part(sqlite_blob_writer *w, const char *named) {
+    char path[4096];
+    for (int tries = 0;; tries++) {
+        uint8_t rnd[12];
+        char hex[25];
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) return LORE_IO;
+        if (named) {
+            lore_hex(rnd, 8, hex);
+            snprintf(w->name, sizeof w->name, "%s", named);
+            snprintf(w->part, sizeof w->part, ".part-%s.%s", named, hex);
+        } else {
+            lore_hex(rnd, sizeof rnd, hex);
+            snprintf(w->name, sizeof w->name, "blob-%s", hex);
+            snprintf(w->part, sizeof w->part, ".part-%s", w->name);
+        }
+        if (part_path(w, path, sizeof path)) return LORE_TOO_LARGE;
+        w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (w->fd >= 0) return LORE_OK;
+        if (errno != EEXIST || tries >= 3) return LORE_IO;
+    }
+}
+
+static lore_status writer_new(sqlite_store *s, const char *tenant, const char *named,
+                              store_blob_writer **out) {
     *out = NULL;
     sqlite_blob_writer *w = calloc(1, sizeof *w);
     if (!w) return LORE_NOMEM;
     w->base.be = &store_backend_sqlite;
     w->fd = -1;
     lore_status st = sqlite_blob_dir(s, tenant, w->dir, sizeof w->dir);
-    char path[4096];
-    for (int tries = 0; st == LORE_OK && w->fd < 0; tries++) {
-        uint8_t rnd[12];
-        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-            st = LORE_IO;
-            break;
-        }
-        memcpy(w->name, "blob-", 5);
-        lore_hex(rnd, sizeof rnd, w->name + 5);
-        if (part_path(w, path, sizeof path)) {
-            st = LORE_TOO_LARGE;
-            break;
-        }
-        w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (w->fd < 0 && (errno != EEXIST || tries >= 3)) st = LORE_IO;
-    }
+    if (st == LORE_OK) st = open_part(w, named);
     if (st != LORE_OK) {
         free(w);
         return st;
     }
-    memcpy(name_out, w->name, strlen(w->name) + 1);
     *out = &w->base;
     return LORE_OK;
+}
+
+lore_status sqlite_blob_create(store *s, const char *tenant, char *name_out,
+                               store_blob_writer **out) {
+    lore_status st = writer_new((sqlite_store *)s, tenant, NULL, out);
+    if (st == LORE_OK) {
+        const char *name = ((sqlite_blob_writer *)*out)->name;
+        memcpy(name_out, name, strlen(name) + 1);
+    }
+    return st;
+}
+
+lore_status sqlite_blob_create_named(store *s, const char *tenant, const char *name,
+                                     store_blob_writer **out) {
+    *out = NULL;
+    if (!store_blob_name_valid(name)) return LORE_INVALID;
+    return writer_new((sqlite_store *)s, tenant, name, out);
 }
 
 lore_status sqlite_blob_write(store_blob_writer *w_, const void *data, size_t len) {

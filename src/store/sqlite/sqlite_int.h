@@ -199,6 +199,8 @@ lore_status sqlite_job_counts(store *s, store_job_count **out, size_t *n);
 lore_status sqlite_job_pending(store *s, const char *tenant, int64_t now_ms,
                                int64_t *oldest_ready_ms, int64_t *pending);
 lore_status sqlite_blob_create(store *s, const char *tenant, char *name_out, store_blob_writer **w);
+lore_status sqlite_blob_create_named(store *s, const char *tenant, const char *name,
+                                     store_blob_writer **w);
 lore_status sqlite_blob_write(store_blob_writer *w, const void *data, size_t len);
 lore_status sqlite_blob_finish(store_blob_writer *w, int keep);
 lore_status sqlite_blob_size(store *s, const char *tenant, const char *name, int64_t *bytes);
