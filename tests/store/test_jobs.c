@@ -804,6 +804,35 @@ static void test_batching(store *s) {
     CHECK_INT(n, 0);
 }
 
+/* A claim reads its candidates in steps (pg_jobs_lease.c): one of 10 jobs
+ * whose first candidate is acme's, then 60 of beta's, takes acme's 10 past
+ * the first step, as one pass over the whole window does. */
+static void test_window_steps(store *s) {
+    int64_t now = T0 + 1200000;
+    job_spec sp[16];
+    memset(sp, 0, sizeof sp);
+    char groups[16][32];
+    for (int k = 0, made = 0; k < 6; k++) {
+        size_t n = 0;
+        for (; n < 16 && made < 90; n++, made++) {
+            snprintf(groups[n], sizeof groups[n], "win%d", made);
+            sp[n].groups = groups[n];
+            sp[n].tenant = made == 0 || made > 60 ? "acme" : "beta";
+        }
+        if (n) CHECK_INT(enqueue_specs(s, sp, n, 0, 0, now, NULL, NULL), LORE_OK);
+    }
+    store_job *c = NULL;
+    size_t n = 0;
+    CHECK_INT(store_job_claim(s, "w", now, LEASE, 10, INT64_MAX / 4, &c, &n), LORE_OK);
+    CHECK_INT(n, 10);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_STR(c[i].tenant, "acme");
+        CHECK_INT(finish(s, c[i].id, c[i].lease_seq, STORE_JOB_DONE, 0, 0, now), 0);
+    }
+    store_jobs_free(c, n);
+    drain(s, now);
+}
+
 /* ---- randomized: many jobs over few groups, checked against a model ---- */
 
 #define R_JOBS 1500
@@ -1182,6 +1211,7 @@ int main(void) {
     test_counts(s);
     test_tenant_delete(s);
     test_batching(s);
+    test_window_steps(s);
     random_test(s);
     store_close(s);
     store_fixture_done(&f);
